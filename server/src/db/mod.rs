@@ -1,0 +1,161 @@
+//! The console's own store: one sqlx `Any` pool over SQLite (default) or
+//! PostgreSQL, the embedded migrations of each backend, and store health.
+mod url;
+
+use std::time::Duration;
+
+use app::dto::{MigrationLevel, StoreBackend};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, Executor, Row};
+
+pub use self::url::{StoreUrl, URL_HINT};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create the directory {dir}: {source}")]
+    CreateDir { dir: String, source: std::io::Error },
+    #[error("cannot open {location}: {source}")]
+    Connect {
+        location: String,
+        source: sqlx::Error,
+    },
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error: {0}")]
+    Query(#[from] sqlx::Error),
+}
+
+/// A connection pool to the console's store.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    url: StoreUrl,
+}
+
+impl Store {
+    /// Opens the store (creating a SQLite file and its directory if needed).
+    /// Does not migrate: call [`Store::migrate`].
+    pub async fn connect(url: &StoreUrl) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let mut options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(5));
+        if let StoreUrl::Sqlite { path } = url {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                    dir: dir.display().to_string(),
+                    source,
+                })?;
+            }
+            // WAL lets readers run beside the single writer; NORMAL sync is
+            // durable across application crashes, which is what WAL needs.
+            options = options.max_connections(8).after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;")
+                        .await?;
+                    Ok(())
+                })
+            });
+        } else {
+            options = options.max_connections(16);
+        }
+        let pool = options
+            .connect(&url.connect_url())
+            .await
+            .map_err(|source| StoreError::Connect {
+                location: url.redacted(),
+                source,
+            })?;
+        Ok(Store {
+            pool,
+            url: url.clone(),
+        })
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> StoreBackend {
+        self.url.backend()
+    }
+
+    pub fn location(&self) -> String {
+        self.url.redacted()
+    }
+
+    fn migrator(&self) -> &'static Migrator {
+        match self.backend() {
+            StoreBackend::Sqlite => &SQLITE_MIGRATIONS,
+            StoreBackend::Postgres => &POSTGRES_MIGRATIONS,
+        }
+    }
+
+    /// Applies every pending migration; a no-op when the store is current.
+    pub async fn migrate(&self) -> Result<MigrationLevel, StoreError> {
+        self.migrator().run(&self.pool).await?;
+        self.migration_level().await
+    }
+
+    /// What is applied versus what this build knows.
+    pub async fn migration_level(&self) -> Result<MigrationLevel, StoreError> {
+        let known: Vec<i64> = self
+            .migrator()
+            .iter()
+            .filter(|m| !m.migration_type.is_down_migration())
+            .map(|m| m.version)
+            .collect();
+        let rows: Vec<AnyRow> = if self.has_migrations_table().await? {
+            sqlx::query(
+                "SELECT version, description FROM _sqlx_migrations WHERE success ORDER BY version",
+            )
+            .fetch_all(&self.pool)
+            .await?
+        } else {
+            Vec::new()
+        };
+        let applied: Vec<(i64, String)> = rows
+            .iter()
+            .map(|r| Ok((r.try_get::<i64, _>(0)?, r.try_get::<String, _>(1)?)))
+            .collect::<Result<_, sqlx::Error>>()?;
+        let (applied_version, applied_description) =
+            applied.last().cloned().unwrap_or((0, String::new()));
+        Ok(MigrationLevel {
+            applied_version,
+            applied_description,
+            applied_count: applied.iter().filter(|(v, _)| known.contains(v)).count() as u32,
+            known_count: known.len() as u32,
+        })
+    }
+
+    async fn has_migrations_table(&self) -> Result<bool, StoreError> {
+        let sql = match self.backend() {
+            StoreBackend::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+            StoreBackend::Postgres => "SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE tablename = '_sqlx_migrations' AND schemaname = current_schema()",
+        };
+        let n: i64 = sqlx::query_scalar(sql).fetch_one(&self.pool).await?;
+        Ok(n > 0)
+    }
+
+    /// A round trip to the database.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// A value from `console_meta`, the store's own facts (e.g. `instance_id`).
+    pub async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM console_meta WHERE key = $1")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

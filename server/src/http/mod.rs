@@ -1,0 +1,116 @@
+//! Router assembly: operational endpoints, Leptos pages and server functions,
+//! static files, and the middleware every request passes through.
+mod ops;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use app::service::SharedService;
+use app::{shell, App};
+use axum::body::Body;
+use axum::extract::FromRef;
+use axum::http::{HeaderName, Request};
+use axum::{middleware, Router};
+use leptos::config::{Env, LeptosOptions};
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower::ServiceBuilder;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::config::Config;
+use crate::db::Store;
+use crate::metrics::{track_http, Metrics};
+use crate::system::SystemService;
+
+/// The name of the wasm/js/css bundle cargo-leptos builds (Cargo.toml metadata).
+pub const OUTPUT_NAME: &str = "rollout-console";
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Everything a request handler may need.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub store: Store,
+    pub metrics: Arc<Metrics>,
+    pub service: SharedService,
+}
+
+impl AppState {
+    /// Wires the services over an opened, migrated store.
+    pub fn new(
+        store: Store,
+        config: &Config,
+        bound: SocketAddr,
+    ) -> Result<AppState, prometheus::Error> {
+        let leptos_options = LeptosOptions::builder()
+            .output_name(OUTPUT_NAME)
+            .site_root(config.site_root.as_str())
+            .site_pkg_dir("pkg")
+            .site_addr(bound)
+            .env(Env::PROD)
+            .build();
+        let service: SharedService = Arc::new(SystemService::new(store.clone()));
+        Ok(AppState {
+            leptos_options,
+            store,
+            metrics: Metrics::new()?,
+            service,
+        })
+    }
+}
+
+/// The whole HTTP surface of the console.
+pub fn router(state: AppState) -> Router {
+    let service = state.service.clone();
+    let context = move || provide_context(service.clone());
+    let options = state.leptos_options.clone();
+    Router::new()
+        .merge(ops::router())
+        .leptos_routes_with_context(&state, generate_route_list(App), context, move || {
+            shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            track_http,
+        ))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(request_span)
+                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                )
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
+        )
+        .with_state(state)
+}
+
+/// One span per request, carrying its id. Only the path is logged: query
+/// strings may carry secrets.
+fn request_span(req: &Request<Body>) -> tracing::Span {
+    let request_id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!("request", request_id = %request_id, method = %req.method(), path = %req.uri().path())
+}
+
+/// Serves until `shutdown` resolves, then lets in-flight requests finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

@@ -1,0 +1,49 @@
+//! Facts about the running console (version, store, migration level), served
+//! to the dashboard through the `ConsoleService` port.
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use app::dto::SystemFacts;
+use app::error::AppError;
+use app::service::ConsoleService;
+
+use crate::db::Store;
+
+pub struct SystemService {
+    store: Store,
+    started_at_ms: i64,
+}
+
+impl SystemService {
+    pub fn new(store: Store) -> Self {
+        SystemService {
+            store,
+            started_at_ms: now_ms(),
+        }
+    }
+}
+
+/// Wall-clock time as unix milliseconds.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[async_trait::async_trait]
+impl ConsoleService for SystemService {
+    async fn system_facts(&self) -> Result<SystemFacts, AppError> {
+        let migration = self.store.migration_level().await.map_err(|e| {
+            tracing::error!(error = %e, "reading the migration level failed");
+            AppError::Internal
+        })?;
+        Ok(SystemFacts {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            store: self.store.backend(),
+            store_location: self.store.location(),
+            migration,
+            started_at_ms: self.started_at_ms,
+            now_ms: now_ms(),
+        })
+    }
+}

@@ -1,0 +1,185 @@
+//! HTTP tests against the whole router served on an ephemeral port.
+mod common;
+
+use common::{Backend, TestApp, TestDb};
+
+#[tokio::test]
+async fn dashboard_is_server_rendered_with_real_facts() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let res = app.get("/").await;
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("<title>Dashboard · Rollout Console</title>"),
+        "{html}"
+    );
+    assert!(html.contains(env!("CARGO_PKG_VERSION")));
+    assert!(html.contains(r#"id="fact-store">sqlite"#), "{html}");
+    assert!(html.contains("#1 console meta (1 of 1 applied)"), "{html}");
+    // The hydration scripts point at the bundle cargo-leptos builds.
+    assert!(html.contains("/pkg/rollout-console.js"), "{html}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn server_function_answers_json() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let res = app
+        .client
+        .post(app.url("/api/system_facts"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let facts: app::dto::SystemFacts = res.json().await.unwrap();
+    assert_eq!(facts.store, app::dto::StoreBackend::Sqlite);
+    assert!(facts.migration.is_current());
+    assert!(facts.now_ms >= facts.started_at_ms);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_page_is_a_404_page() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let res = app.get("/no/such/page").await;
+    assert_eq!(res.status(), 404);
+    assert!(res.text().await.unwrap().contains("Page not found"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn health_and_readiness() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let app = TestApp::spawn(backend).await;
+        let health = app.get("/healthz").await;
+        assert_eq!(health.status(), 200);
+        let ready = app.get("/readyz").await;
+        assert_eq!(ready.status(), 200, "{backend:?}");
+        let body: serde_json::Value = ready.json().await.unwrap();
+        assert_eq!(body["status"], "ready");
+        assert_eq!(body["migration"], 1);
+        assert_eq!(
+            body["store"],
+            if backend == Backend::Sqlite {
+                "sqlite"
+            } else {
+                "postgres"
+            }
+        );
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn readiness_fails_until_migrations_are_applied() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let store = db.connect().await;
+    let app = TestApp::spawn_on(db, store).await;
+    let res = app.get("/readyz").await;
+    assert_eq!(res.status(), 503);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert!(
+        body["reason"]
+            .as_str()
+            .unwrap()
+            .contains("0 of 1 migrations applied"),
+        "{body}"
+    );
+    app.state.store.migrate().await.unwrap();
+    assert_eq!(app.get("/readyz").await.status(), 200);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let res = app.get("/healthz").await;
+    let id = res
+        .headers()
+        .get("x-request-id")
+        .expect("generated request id");
+    assert_eq!(id.to_str().unwrap().len(), 36);
+    let res = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-request-id"], "abc-123");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn metrics_are_labelled_by_route_template_method_and_status() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    app.get("/").await;
+    app.get("/healthz").await;
+    app.get("/healthz").await;
+    app.get("/nothing-here-123").await;
+    let res = app.get("/metrics").await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    let text = res.text().await.unwrap();
+    assert!(
+        text.contains(r#"http_requests_total{method="GET",route="/healthz",status="200"} 2"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"http_requests_total{method="GET",route="/",status="200"} 1"#),
+        "{text}"
+    );
+    // Unmatched paths share one label value instead of one series each.
+    assert!(
+        text.contains(r#"http_requests_total{method="GET",route="unmatched",status="404"} 1"#),
+        "{text}"
+    );
+    assert!(!text.contains("nothing-here-123"));
+    assert!(text.contains("# TYPE http_request_duration_seconds histogram"));
+    assert!(text.contains(r#"http_request_duration_seconds_bucket{method="GET",route="/healthz",status="200",le="+Inf"} 2"#));
+    assert!(
+        text.contains("process_resident_memory_bytes"),
+        "process metrics are exported"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn promtool_accepts_the_metrics() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    app.get("/").await;
+    app.get("/healthz").await;
+    let text = app.get("/metrics").await.text().await.unwrap();
+    app.stop().await;
+
+    let mut child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool is needed (Debian package `prometheus`; scripts/setup installs it)");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
