@@ -1,5 +1,9 @@
-//! Server functions: each one authorizes, calls the service, maps the error.
-//! Endpoints are named explicitly so their URLs are stable across builds.
+//! Server functions: each one takes the request's services and caller, calls
+//! the service (which authorizes), and returns its result. Endpoints are named
+//! explicitly so their URLs are stable across builds.
+pub mod audit;
+pub mod identity;
+
 use leptos::prelude::*;
 
 use crate::dto::SystemFacts;
@@ -7,5 +11,6 @@ use crate::error::AppError;
 
 #[server(endpoint = "system_facts")]
 pub async fn get_system_facts() -> Result<SystemFacts, AppError> {
-    crate::service::use_service()?.system_facts().await
+    let (services, caller) = crate::service::answer(crate::service::request_context())?;
+    crate::service::answer(services.system.system_facts(&caller).await)
 }

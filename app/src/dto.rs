@@ -1,6 +1,9 @@
 //! Data shapes exchanged between the browser and the server.
 use serde::{Deserialize, Serialize};
 
+pub mod audit;
+pub mod identity;
+
 /// Which database holds the console's own state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -2,6 +2,7 @@
 //! the server, and the (thin) server functions behind them.
 #![recursion_limit = "256"]
 
+pub mod access;
 pub mod api;
 pub mod dto;
 pub mod error;
@@ -14,8 +15,14 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes, A},
-    StaticSegment,
+    ParamSegment, SsrMode, StaticSegment,
 };
+
+use crate::access::{roles_allow, Action};
+use crate::dto::identity::CurrentUser;
+
+/// The signed-in person, loaded once per page for the layout and the pages.
+pub type Me = Resource<Result<Option<CurrentUser>, error::AppError>>;
 
 /// The document around the app; the server renders it, the wasm hydrates `<App/>`.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -43,21 +50,63 @@ pub fn App() -> impl IntoView {
     // browser tests wait for `data-hydrated="true"` before interacting.
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
+    let me: Me = Resource::new(|| (), |_| api::identity::load_current_user());
+    provide_context(me);
     view! {
         <Stylesheet id="leptos" href="/pkg/rollout-console.css" />
         <Title formatter=|page: String| format!("{page} · Rollout Console") />
         <Router>
             <header class="topbar">
                 <a class="brand" href="/">"Rollout Console"</a>
-                <nav class="nav" aria-label="Main">
-                    <A href="/" exact=true>"Dashboard"</A>
-                </nav>
+                <Suspense fallback=|| ()>
+                    {move || me.get().and_then(|r| r.ok()).flatten().map(|user| view! { <SignedIn user /> })}
+                </Suspense>
             </header>
             <main class="content" data-hydrated=move || hydrated.get().to_string()>
+                // Async rendering: a page's data (and so its status, e.g. 403)
+                // is known before the first byte is sent.
                 <Routes fallback=pages::not_found::NotFound>
-                    <Route path=StaticSegment("") view=pages::dashboard::Dashboard />
+                    <Route ssr=SsrMode::Async path=StaticSegment("") view=pages::dashboard::Dashboard />
+                    <Route path=StaticSegment("login") view=pages::login::Login />
+                    <Route ssr=SsrMode::Async path=StaticSegment("audit") view=pages::audit::AuditLog />
+                    <Route ssr=SsrMode::Async
+                        path=(StaticSegment("audit"), ParamSegment("seq"))
+                        view=pages::audit_event::AuditEventPage
+                    />
+                    <Route ssr=SsrMode::Async path=(StaticSegment("admin"), StaticSegment("users")) view=pages::users::Users />
+                    <Route ssr=SsrMode::Async path=(StaticSegment("admin"), StaticSegment("tokens")) view=pages::tokens::Tokens />
                 </Routes>
             </main>
         </Router>
+    }
+}
+
+/// Navigation for a signed-in person (admin pages only for admins), who
+/// they are, and signing out (a plain form: it works before hydration).
+#[component]
+fn SignedIn(user: CurrentUser) -> impl IntoView {
+    let admin = roles_allow(&user.roles, Action::ManageUsers);
+    let roles = user
+        .roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    view! {
+        <nav class="nav" aria-label="Main">
+            <A href="/" exact=true>"Dashboard"</A>
+            <A href="/audit">"Audit"</A>
+            {admin.then(|| view! {
+                <A href="/admin/users">"Users"</A>
+                <A href="/admin/tokens">"Tokens"</A>
+            })}
+        </nav>
+        <div class="whoami">
+            <span id="whoami" data-username=user.username.clone()>{user.username.clone()}</span>
+            <span class="muted">" · " {roles}</span>
+            <form method="post" action="/auth/logout" class="inline">
+                <button type="submit" class="link" id="sign-out">"Sign out"</button>
+            </form>
+        </div>
     }
 }

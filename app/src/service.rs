@@ -1,20 +1,117 @@
-//! The service port the server functions call. `server` implements it and
-//! provides it through Leptos context, so `app` never touches storage.
+//! The service ports the server functions call. `server` implements them and
+//! provides them through Leptos context, so `app` never touches storage. Every
+//! method takes the [`Caller`] and authorizes it itself: hiding a button is
+//! never the only thing that stops an action.
 use std::sync::Arc;
 
+use crate::access::{Action, Principal, Role, Scope};
+use crate::dto::audit::{AuditEvent, AuditPage, AuditQuery, ChainReport};
+use crate::dto::identity::{CreatedToken, CurrentUser, TokenSummary, UserSummary};
 use crate::dto::SystemFacts;
 use crate::error::AppError;
 
-#[async_trait::async_trait]
-pub trait ConsoleService: Send + Sync + 'static {
-    async fn system_facts(&self) -> Result<SystemFacts, AppError>;
+/// Who made this request and from where. The server's auth middleware puts it
+/// in the request's extensions; server functions read it from there.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Caller {
+    pub principal: Option<Principal>,
+    pub client_addr: String,
+    pub user_agent: String,
 }
 
-/// How the service travels through Leptos context.
-pub type SharedService = Arc<dyn ConsoleService>;
+impl Caller {
+    /// The principal if it may do `action`; otherwise why not.
+    pub fn require(&self, action: Action) -> Result<&Principal, AppError> {
+        match &self.principal {
+            None => Err(AppError::Unauthenticated),
+            Some(p) if p.allows(action) => Ok(p),
+            Some(_) => Err(AppError::Forbidden(action.describe().to_string())),
+        }
+    }
+}
 
-/// The service provided for this request, or `Internal` when the server forgot
-/// to provide it (a wiring bug, logged by the caller).
-pub fn use_service() -> Result<SharedService, AppError> {
-    leptos::prelude::use_context::<SharedService>().ok_or(AppError::Internal)
+#[async_trait::async_trait]
+pub trait SystemPort: Send + Sync + 'static {
+    async fn system_facts(&self, caller: &Caller) -> Result<SystemFacts, AppError>;
+}
+
+#[async_trait::async_trait]
+pub trait AuditPort: Send + Sync + 'static {
+    async fn page(&self, caller: &Caller, query: AuditQuery) -> Result<AuditPage, AppError>;
+    async fn event(&self, caller: &Caller, seq: i64) -> Result<AuditEvent, AppError>;
+    /// The newest verification (running one if none ran yet).
+    async fn chain_report(&self, caller: &Caller) -> Result<ChainReport, AppError>;
+    /// Walks the whole chain now.
+    async fn verify_now(&self, caller: &Caller) -> Result<ChainReport, AppError>;
+}
+
+#[async_trait::async_trait]
+pub trait IdentityPort: Send + Sync + 'static {
+    async fn current_user(&self, caller: &Caller) -> Result<Option<CurrentUser>, AppError>;
+    async fn users(&self, caller: &Caller) -> Result<Vec<UserSummary>, AppError>;
+    async fn create_user(
+        &self,
+        caller: &Caller,
+        username: String,
+        password: String,
+        roles: Vec<Role>,
+    ) -> Result<UserSummary, AppError>;
+    async fn set_disabled(
+        &self,
+        caller: &Caller,
+        username: String,
+        disabled: bool,
+    ) -> Result<UserSummary, AppError>;
+    async fn tokens(&self, caller: &Caller) -> Result<Vec<TokenSummary>, AppError>;
+    async fn create_token(
+        &self,
+        caller: &Caller,
+        name: String,
+        scopes: Vec<Scope>,
+    ) -> Result<CreatedToken, AppError>;
+    async fn revoke_token(&self, caller: &Caller, id: String) -> Result<TokenSummary, AppError>;
+}
+
+/// Everything the server provides to the UI, as one context value.
+#[derive(Clone)]
+pub struct Services {
+    pub system: Arc<dyn SystemPort>,
+    pub audit: Arc<dyn AuditPort>,
+    pub identity: Arc<dyn IdentityPort>,
+}
+
+/// The services and the caller of the current request. `Internal` when the
+/// server forgot to provide either (a wiring bug, logged here).
+pub fn request_context() -> Result<(Services, Caller), AppError> {
+    use leptos::prelude::use_context;
+    let services = use_context::<Services>();
+    let caller = use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<Caller>().cloned());
+    match (services, caller) {
+        (Some(s), Some(c)) => Ok((s, c)),
+        _ => {
+            leptos::logging::error!("server function without Services or Caller in context");
+            Err(AppError::Internal)
+        }
+    }
+}
+
+/// Passes `result` through, first setting the HTTP status of the response
+/// (the page being rendered, or the server function's answer) to what the
+/// error means: 401, 403, 404, 400 or 500.
+pub fn answer<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    if let Err(e) = &result {
+        use http::StatusCode;
+        let status = match e {
+            AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Invalid(_) | AppError::Transport(_) => StatusCode::BAD_REQUEST,
+            AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        if let Some(resp) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            resp.set_status(status);
+        }
+    }
+    result
 }

@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { startConsole, launchBrowser, watchErrors, screenshot } from './support/console.mjs';
+import { startConsole, launchBrowser, watchErrors, screenshot, signIn } from './support/console.mjs';
 
 let consoleServer;
 let browser;
@@ -21,12 +21,13 @@ after(async () => {
 test('dashboard shows server facts, hydrates, and refreshes them through a server function', async () => {
   const page = await browser.newPage();
   const errors = watchErrors(page);
+  await signIn(page, consoleServer.url, 'admin', consoleServer.adminPassword);
   await page.goto(`${consoleServer.url}/`);
 
   // Server-rendered facts are there from the first byte.
   assert.equal(await page.title(), 'Dashboard · Rollout Console');
   assert.match(await page.textContent('#fact-store'), /^sqlite · /);
-  assert.match(await page.textContent('#fact-migration'), /#1 console meta \(1 of 1 applied\)/);
+  assert.match(await page.textContent('#fact-migration'), /#3 audit \(3 of 3 applied\)/);
   assert.equal(await page.textContent('#refresh-count'), 'Server facts as rendered.');
 
   // Hydration done: the effect only runs in the browser.
@@ -52,6 +53,7 @@ test('dashboard shows server facts, hydrates, and refreshes them through a serve
 
 test('an unknown address shows the not-found page inside the layout', async () => {
   const page = await browser.newPage();
+  await signIn(page, consoleServer.url, 'admin', consoleServer.adminPassword);
   const res = await page.goto(`${consoleServer.url}/nowhere`);
   assert.equal(res.status(), 404);
   assert.equal(await page.textContent('h1'), 'Page not found');

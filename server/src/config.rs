@@ -19,12 +19,15 @@ pub enum LogFormat {
     Json,
 }
 
-const KNOWN_SETTINGS: [&str; 5] = [
+const KNOWN_SETTINGS: [&str; 8] = [
     "listen",
     "database_url",
     "site_root",
     "log_format",
     "log_level",
+    "public_url",
+    "session_idle_timeout_secs",
+    "session_absolute_timeout_secs",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -39,6 +42,15 @@ pub struct Config {
     pub log_format: LogFormat,
     /// A tracing filter, e.g. `info` or `server=debug,tower_http=info`.
     pub log_level: String,
+    /// The address people use to reach the console, e.g.
+    /// `https://rollout.example.com`. It is the one origin state-changing
+    /// requests may come from, and `https` makes the session cookie
+    /// `Secure` with the `__Host-` prefix. Unset: the request's own host, http.
+    pub public_url: Option<String>,
+    /// A session unused this long ends (server-side).
+    pub session_idle_timeout_secs: u64,
+    /// A session ends this long after sign-in, however busy.
+    pub session_absolute_timeout_secs: u64,
 }
 
 impl Default for Config {
@@ -49,6 +61,9 @@ impl Default for Config {
             site_root: "target/site".into(),
             log_format: LogFormat::Human,
             log_level: "info".into(),
+            public_url: None,
+            session_idle_timeout_secs: 30 * 60,
+            session_absolute_timeout_secs: 12 * 60 * 60,
         }
     }
 }
@@ -246,7 +261,46 @@ fn validate(loaded: &Loaded) -> Result<(), ConfigError> {
             "use e.g. info, debug, or server=debug,tower_http=info",
         )
     })?;
+    if let Some(raw) = &loaded.config.public_url {
+        public_origin(raw).map_err(|problem| {
+            ConfigError::new(
+                "public_url",
+                &loaded.origin("public_url"),
+                problem,
+                "use the scheme and host people type, e.g. https://rollout.example.com",
+            )
+        })?;
+    }
+    for key in ["session_idle_timeout_secs", "session_absolute_timeout_secs"] {
+        let value = if key == "session_idle_timeout_secs" {
+            loaded.config.session_idle_timeout_secs
+        } else {
+            loaded.config.session_absolute_timeout_secs
+        };
+        if value == 0 {
+            return Err(ConfigError::new(
+                key,
+                &loaded.origin(key),
+                "0 would end every session at once",
+                "use a number of seconds, e.g. 1800",
+            ));
+        }
+    }
     Ok(())
+}
+
+/// `scheme://host[:port]` of a public URL, which must be http(s) without a path.
+pub fn public_origin(raw: &str) -> Result<String, String> {
+    let url = url::Url::parse(raw.trim()).map_err(|e| format!("{raw:?} is not a URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("{raw:?} is not an http or https URL"));
+    }
+    if url.path() != "/" || url.query().is_some() {
+        return Err(format!(
+            "{raw:?} has a path or query; the console is served at the root"
+        ));
+    }
+    Ok(url.origin().ascii_serialization())
 }
 
 fn one_line(s: &str) -> String {

@@ -1,4 +1,6 @@
 //! Rollout Console server: one module per capability (see DESIGN.md).
+pub mod audit;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
@@ -6,3 +8,8 @@ pub mod http;
 pub mod metrics;
 pub mod system;
 pub mod telemetry;
+
+/// `2026-11-25 10:30:00 UTC` for command-line tables.
+pub fn format_ms(ms: i64) -> String {
+    app::format::utc_datetime(ms)
+}

@@ -1,10 +1,11 @@
 //! Facts about the running console (version, store, migration level), served
-//! to the dashboard through the `ConsoleService` port.
+//! to the dashboard through the `SystemPort`.
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use app::access::Action;
 use app::dto::SystemFacts;
 use app::error::AppError;
-use app::service::ConsoleService;
+use app::service::{Caller, SystemPort};
 
 use crate::db::Store;
 
@@ -31,8 +32,9 @@ pub fn now_ms() -> i64 {
 }
 
 #[async_trait::async_trait]
-impl ConsoleService for SystemService {
-    async fn system_facts(&self) -> Result<SystemFacts, AppError> {
+impl SystemPort for SystemService {
+    async fn system_facts(&self, caller: &Caller) -> Result<SystemFacts, AppError> {
+        caller.require(Action::ViewConsole)?;
         let migration = self.store.migration_level().await.map_err(|e| {
             tracing::error!(error = %e, "reading the migration level failed");
             AppError::Internal

@@ -122,9 +122,7 @@ fn migrate_creates_the_default_sqlite_store() {
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains(
-            "store sqlite at data/console.db: migration #1 console meta (1 of 1 applied)"
-        ),
+        stdout.contains("store sqlite at data/console.db: migration #3 audit (3 of 3 applied)"),
         "{stdout}"
     );
     assert!(dir.path().join("data/console.db").exists());

@@ -1,12 +1,17 @@
 //! HTTP tests against the whole router served on an ephemeral port.
 mod common;
 
-use common::{Backend, TestApp, TestDb};
+use app::access::Role;
+use common::{location, Backend, TestApp, TestDb};
 
 #[tokio::test]
 async fn dashboard_is_server_rendered_with_real_facts() {
     let app = TestApp::spawn(Backend::Sqlite).await;
-    let res = app.get("/").await;
+    let anonymous = app.get("/").await;
+    assert_eq!(anonymous.status(), 303, "pages ask for a sign-in first");
+    assert_eq!(location(&anonymous), "/login?next=%2F");
+    let viewer = app.signed_in("vera", &[Role::Viewer]).await;
+    let res = viewer.get(app.url("/")).send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert!(res.headers()["content-type"]
         .to_str()
@@ -19,7 +24,11 @@ async fn dashboard_is_server_rendered_with_real_facts() {
     );
     assert!(html.contains(env!("CARGO_PKG_VERSION")));
     assert!(html.contains(r#"id="fact-store">sqlite"#), "{html}");
-    assert!(html.contains("#1 console meta (1 of 1 applied)"), "{html}");
+    assert!(html.contains("#3 audit (3 of 3 applied)"), "{html}");
+    assert!(
+        html.contains(r#"data-username="vera""#),
+        "the layout shows who is signed in"
+    );
     // The hydration scripts point at the bundle cargo-leptos builds.
     assert!(html.contains("/pkg/rollout-console.js"), "{html}");
     app.stop().await;
@@ -28,8 +37,10 @@ async fn dashboard_is_server_rendered_with_real_facts() {
 #[tokio::test]
 async fn server_function_answers_json() {
     let app = TestApp::spawn(Backend::Sqlite).await;
-    let res = app
-        .client
+    let anonymous = app.server_fn(&app.browser(), "system_facts", &[]).await;
+    assert_eq!(anonymous.status(), 401);
+    let viewer = app.signed_in("vera", &[Role::Viewer]).await;
+    let res = viewer
         .post(app.url("/api/system_facts"))
         .header("content-type", "application/x-www-form-urlencoded")
         .body("")
@@ -47,7 +58,8 @@ async fn server_function_answers_json() {
 #[tokio::test]
 async fn unknown_page_is_a_404_page() {
     let app = TestApp::spawn(Backend::Sqlite).await;
-    let res = app.get("/no/such/page").await;
+    let viewer = app.signed_in("vera", &[Role::Viewer]).await;
+    let res = viewer.get(app.url("/no/such/page")).send().await.unwrap();
     assert_eq!(res.status(), 404);
     assert!(res.text().await.unwrap().contains("Page not found"));
     app.stop().await;
@@ -63,7 +75,7 @@ async fn health_and_readiness() {
         assert_eq!(ready.status(), 200, "{backend:?}");
         let body: serde_json::Value = ready.json().await.unwrap();
         assert_eq!(body["status"], "ready");
-        assert_eq!(body["migration"], 1);
+        assert_eq!(body["migration"], 3);
         assert_eq!(
             body["store"],
             if backend == Backend::Sqlite {
@@ -88,7 +100,7 @@ async fn readiness_fails_until_migrations_are_applied() {
         body["reason"]
             .as_str()
             .unwrap()
-            .contains("0 of 1 migrations applied"),
+            .contains("0 of 3 migrations applied"),
         "{body}"
     );
     app.state.store.migrate().await.unwrap();
@@ -135,12 +147,12 @@ async fn metrics_are_labelled_by_route_template_method_and_status() {
         "{text}"
     );
     assert!(
-        text.contains(r#"http_requests_total{method="GET",route="/",status="200"} 1"#),
+        text.contains(r#"http_requests_total{method="GET",route="/",status="303"} 1"#),
         "{text}"
     );
     // Unmatched paths share one label value instead of one series each.
     assert!(
-        text.contains(r#"http_requests_total{method="GET",route="unmatched",status="404"} 1"#),
+        text.contains(r#"http_requests_total{method="GET",route="unmatched",status="303"} 1"#),
         "{text}"
     );
     assert!(!text.contains("nothing-here-123"));

@@ -1,8 +1,8 @@
 // Starts the console binary built by `cargo leptos build` on a free port with
 // a fresh SQLite store, and launches Debian's Chromium through playwright-core.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm, mkdir } from 'node:fs/promises';
+import { access, mkdtemp, rm, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -12,6 +12,12 @@ export async function startConsole() {
   const siteRoot = process.env.E2E_SITE_ROOT;
   if (!bin || !siteRoot) {
     throw new Error('E2E_CONSOLE_BIN and E2E_SITE_ROOT are not set: run the browser tests through scripts/test');
+  }
+  const wasm = join(siteRoot, 'pkg', 'rollout-console.wasm');
+  try {
+    await access(wasm);
+  } catch {
+    throw new Error(`${wasm} is missing: E2E_SITE_ROOT must be the site cargo leptos built`);
   }
   const dir = await mkdtemp(join(tmpdir(), 'rollout-console-e2e-'));
   const child = spawn(bin, ['serve'], {
@@ -40,9 +46,33 @@ export async function startConsole() {
     child.stderr.on('data', onData);
     child.on('exit', (code) => reject(new Error(`console exited with ${code}:\n${log}`)));
   });
+  // First start: the console creates `admin` and prints its password once.
+  const admin = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no admin password printed:\n${log}`)), 10_000);
+    const check = () => {
+      const m = log.match(/password: (\S+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      } else {
+        setTimeout(check, 20);
+      }
+    };
+    check();
+  });
+  const env = { ...process.env, DATABASE_URL: `sqlite://${dir}/console.db`, CONSOLE_LOG_LEVEL: 'warn' };
   return {
     url,
     dir,
+    adminPassword: admin,
+    /** Adds a user through the CLI (as an operator of the console would); returns the password. */
+    addUser(username, ...roles) {
+      const password = `${username}-e2e-password`;
+      const args = ['user', 'add', username, '--password-stdin', ...roles.flatMap((r) => ['--role', r])];
+      const out = spawnSync(bin, args, { cwd: dir, env, input: `${password}\n`, encoding: 'utf8' });
+      if (out.status !== 0) throw new Error(`user add failed (${out.status}): ${out.stderr}`);
+      return password;
+    },
     async stop() {
       if (child.exitCode === null) {
         child.kill('SIGTERM');
@@ -87,4 +117,12 @@ export async function screenshot(page, name) {
   const path = join(dir, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
   return path;
+}
+
+/** Signs in through the login form and waits for the page it leads to. */
+export async function signIn(page, baseUrl, username, password) {
+  await page.goto(`${baseUrl}/login`);
+  await page.fill('#username', username);
+  await page.fill('#password', password);
+  await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/login')), page.click('#sign-in')]);
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use app::dto::{MigrationLevel, StoreBackend};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::Migrator;
-use sqlx::{AnyPool, Executor, Row};
+use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 
 pub use self::url::{StoreUrl, URL_HINT};
 
@@ -78,6 +78,10 @@ impl Store {
         &self.pool
     }
 
+    pub fn url(&self) -> &StoreUrl {
+        &self.url
+    }
+
     pub fn backend(&self) -> StoreBackend {
         self.url.backend()
     }
@@ -137,6 +141,17 @@ impl Store {
         };
         let n: i64 = sqlx::query_scalar(sql).fetch_one(&self.pool).await?;
         Ok(n > 0)
+    }
+
+    /// Begins a transaction that will write. On SQLite it takes the write lock
+    /// up front (`BEGIN IMMEDIATE`): a deferred transaction that reads first
+    /// could not upgrade after another writer commits, and would fail instead
+    /// of waiting. On PostgreSQL row locks do the serializing.
+    pub async fn begin_write(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        Ok(match self.backend() {
+            StoreBackend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            StoreBackend::Postgres => self.pool.begin().await?,
+        })
     }
 
     /// A round trip to the database.

@@ -1,11 +1,12 @@
 //! Router assembly: operational endpoints, Leptos pages and server functions,
 //! static files, and the middleware every request passes through.
+pub mod api_error;
 mod ops;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use app::service::SharedService;
+use app::service::Services;
 use app::{shell, App};
 use axum::body::Body;
 use axum::extract::FromRef;
@@ -19,6 +20,10 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use crate::audit::AuditService;
+use crate::auth::session::{self, Timeouts};
+use crate::auth::session_store::ConsoleSessionStore;
+use crate::auth::{csrf, middleware::resolve_caller, IdentityService};
 use crate::config::Config;
 use crate::db::Store;
 use crate::metrics::{track_http, Metrics};
@@ -35,13 +40,20 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub store: Store,
     pub metrics: Arc<Metrics>,
-    pub service: SharedService,
+    pub audit: AuditService,
+    pub identity: IdentityService,
+    pub services: Services,
+    pub sessions: ConsoleSessionStore,
+    pub timeouts: Timeouts,
+    /// `public_url`'s origin, when set; the one origin state changes may come from.
+    pub public_origin: Option<String>,
 }
 
 impl AppState {
     /// Wires the services over an opened, migrated store.
     pub fn new(
         store: Store,
+        sessions: ConsoleSessionStore,
         config: &Config,
         bound: SocketAddr,
     ) -> Result<AppState, prometheus::Error> {
@@ -52,27 +64,65 @@ impl AppState {
             .site_addr(bound)
             .env(Env::PROD)
             .build();
-        let service: SharedService = Arc::new(SystemService::new(store.clone()));
+        let audit = AuditService::new(store.clone());
+        let identity = IdentityService::new(store.clone());
+        let services = Services {
+            system: Arc::new(SystemService::new(store.clone())),
+            audit: Arc::new(audit.clone()),
+            identity: Arc::new(identity.clone()),
+        };
         Ok(AppState {
             leptos_options,
             store,
             metrics: Metrics::new()?,
-            service,
+            audit,
+            identity,
+            services,
+            sessions,
+            timeouts: Timeouts::from_secs(
+                config.session_idle_timeout_secs,
+                config.session_absolute_timeout_secs,
+            ),
+            public_origin: config
+                .public_url
+                .as_deref()
+                .and_then(|u| crate::config::public_origin(u).ok()),
         })
     }
 }
 
 /// The whole HTTP surface of the console.
 pub fn router(state: AppState) -> Router {
-    let service = state.service.clone();
-    let context = move || provide_context(service.clone());
+    let services = state.services.clone();
+    let context = move || provide_context(services.clone());
+    let fallback_context = context.clone();
     let options = state.leptos_options.clone();
+    let https = state
+        .public_origin
+        .as_deref()
+        .is_some_and(|o| o.starts_with("https://"));
     Router::new()
         .merge(ops::router())
+        .merge(crate::auth::routes::router())
+        .merge(crate::audit::export::router())
         .leptos_routes_with_context(&state, generate_route_list(App), context, move || {
             shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(fallback_context, shell))
+        // Innermost first: who is asking, their session, then the CSRF check.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            resolve_caller,
+        ))
+        .layer(session::layer(
+            state.sessions.clone(),
+            state.timeouts,
+            https,
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), csrf::guard))
         .layer(middleware::from_fn_with_state(
             state.metrics.clone(),
             track_http,

@@ -4,6 +4,10 @@
 
 use std::net::SocketAddr;
 
+use app::access::Role;
+use server::audit::{Actor, ClientInfo};
+use server::auth::session_store::ConsoleSessionStore;
+use server::auth::users;
 use server::config::Config;
 use server::db::{Store, StoreUrl};
 use server::http::{self, AppState};
@@ -147,17 +151,36 @@ impl TestApp {
         Self::spawn_on(db, store).await
     }
 
+    /// Serves with settings changed from the defaults by `tune`.
+    pub async fn spawn_with(backend: Backend, tune: impl FnOnce(&mut Config)) -> TestApp {
+        let db = TestDb::new(backend).await;
+        let store = db.store().await;
+        let mut config = Config {
+            site_root: "target/site".into(),
+            ..Config::default()
+        };
+        tune(&mut config);
+        Self::serve(db, store, config).await
+    }
+
     /// Serves over `store` as it is (e.g. not migrated).
     pub async fn spawn_on(db: TestDb, store: Store) -> TestApp {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind port 0");
-        let addr = listener.local_addr().unwrap();
         let config = Config {
             site_root: "target/site".into(),
             ..Config::default()
         };
-        let state = AppState::new(store, &config, addr).expect("app state");
+        Self::serve(db, store, config).await
+    }
+
+    async fn serve(db: TestDb, store: Store, config: Config) -> TestApp {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind port 0");
+        let addr = listener.local_addr().unwrap();
+        let sessions = ConsoleSessionStore::open(&store)
+            .await
+            .expect("session store");
+        let state = AppState::new(store, sessions, &config, addr).expect("app state");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(http::serve(listener, state.clone(), async move {
             let _ = rx.await;
@@ -184,6 +207,81 @@ impl TestApp {
         self.client.get(self.url(path)).send().await.expect("GET")
     }
 
+    /// Adds a user with `roles` and returns their password.
+    pub async fn add_user(&self, username: &str, roles: &[Role]) -> String {
+        let password = format!("{username}-password-long");
+        users::create(
+            &self.state.store,
+            &Actor::System,
+            &ClientInfo::default(),
+            username,
+            &password,
+            roles,
+        )
+        .await
+        .expect("create user");
+        password
+    }
+
+    /// A browser-like client: keeps cookies, sends this console's Origin on
+    /// every request (as a browser does on same-origin posts), never follows
+    /// redirects.
+    pub fn browser(&self) -> reqwest::Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::ORIGIN, self.base.parse().unwrap());
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .default_headers(headers)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    /// Posts the sign-in form; returns the response (a redirect).
+    pub async fn sign_in(
+        &self,
+        client: &reqwest::Client,
+        username: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        client
+            .post(self.url("/auth/login"))
+            .form(&[
+                ("username", username),
+                ("password", password),
+                ("next", "/"),
+            ])
+            .send()
+            .await
+            .expect("POST /auth/login")
+    }
+
+    /// A signed-in browser-like client for a new user with `roles`.
+    pub async fn signed_in(&self, username: &str, roles: &[Role]) -> reqwest::Client {
+        let password = self.add_user(username, roles).await;
+        let client = self.browser();
+        let res = self.sign_in(&client, username, &password).await;
+        assert_eq!(res.status(), 303);
+        assert_eq!(location(&res), "/", "sign-in of {username} should succeed");
+        client
+    }
+
+    /// Calls a server function (URL-encoded form, as the browser does).
+    pub async fn server_fn(
+        &self,
+        client: &reqwest::Client,
+        endpoint: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        client
+            .post(self.url(&format!("/api/{endpoint}")))
+            .header("Accept", "application/json")
+            .form(form)
+            .send()
+            .await
+            .expect("server function call")
+    }
+
     /// Stops the server and waits for in-flight requests.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
@@ -195,4 +293,13 @@ impl TestApp {
                 .expect("server ran cleanly");
         }
     }
+}
+
+/// The `Location` header of a redirect.
+pub fn location(res: &reqwest::Response) -> String {
+    res.headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
 }

@@ -1,5 +1,11 @@
-//! The command line: `serve` (default) and `migrate`, and how a failed start
-//! becomes one line and an exit code (2: a setting is wrong, 1: anything else).
+//! The command line: `serve` (default), `migrate`, and the admin commands
+//! (`user`, `token`, `audit`), and how a failure becomes one line and an exit
+//! code (2: a setting or argument is wrong, 3: the audit chain is broken,
+//! 1: anything else).
+mod audit_cmd;
+mod token_cmd;
+mod user_cmd;
+
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
@@ -17,8 +23,10 @@ use crate::telemetry;
     long_about = "Rollout Console: phased rollouts with flags, backfills, approvals and an audit trail.\n\n\
 Settings come from defaults, then console.toml (or --config FILE), then the environment: \
 DATABASE_URL, CONSOLE_LISTEN, CONSOLE_DATABASE_URL, CONSOLE_SITE_ROOT, CONSOLE_LOG_FORMAT, \
-CONSOLE_LOG_LEVEL, LEPTOS_SITE_ADDR, LEPTOS_SITE_ROOT.\n\n\
-Exit codes: 0 success, 1 runtime failure, 2 a setting or argument is wrong."
+CONSOLE_LOG_LEVEL, CONSOLE_PUBLIC_URL, CONSOLE_SESSION_IDLE_TIMEOUT_SECS, \
+CONSOLE_SESSION_ABSOLUTE_TIMEOUT_SECS, LEPTOS_SITE_ADDR, LEPTOS_SITE_ROOT.\n\n\
+Exit codes: 0 success, 1 runtime failure, 2 a setting or argument is wrong, \
+3 `audit verify` found the chain broken."
 )]
 pub struct Cli {
     /// Settings file; without it, ./console.toml is read when present.
@@ -41,6 +49,15 @@ pub enum Command {
     Serve,
     /// Apply pending store migrations, print the migration level, and exit.
     Migrate,
+    /// Manage people: add, change password, disable, enable, list.
+    #[command(subcommand)]
+    User(user_cmd::UserCommand),
+    /// Manage API tokens for machines: create (shown once), list, revoke.
+    #[command(subcommand)]
+    Token(token_cmd::TokenCommand),
+    /// Check and export the audit trail.
+    #[command(subcommand)]
+    Audit(audit_cmd::AuditCommand),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -49,12 +66,18 @@ pub enum CliError {
     Config(#[from] ConfigError),
     #[error("{0}")]
     Runtime(String),
+    /// An argument is wrong; the message says which and how to fix it.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    ChainBroken(String),
 }
 
 impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliError::Config(_) => 2,
+            CliError::Config(_) | CliError::Invalid(_) => 2,
+            CliError::ChainBroken(_) => 3,
             CliError::Runtime(_) => 1,
         }
     }
@@ -65,6 +88,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     telemetry::init(&loaded.config);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&loaded).await,
+        Command::User(cmd) => with_store(&loaded, |store| user_cmd::run(store, cmd)).await,
+        Command::Token(cmd) => with_store(&loaded, |store| token_cmd::run(store, cmd)).await,
+        Command::Audit(cmd) => with_store(&loaded, |store| audit_cmd::run(store, cmd)).await,
         Command::Migrate => {
             let (store, level) = open_store(&loaded).await?;
             println!(
@@ -79,6 +105,35 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             store.close().await;
             Ok(())
         }
+    }
+}
+
+/// Opens the store, runs `f` on it, and closes it whatever `f` returned.
+async fn with_store<F, Fut>(loaded: &Loaded, f: F) -> Result<(), CliError>
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: std::future::Future<Output = Result<(), CliError>>,
+{
+    let (store, _) = open_store(loaded).await?;
+    let result = f(store.clone()).await;
+    store.close().await;
+    result
+}
+
+impl From<crate::auth::error::IdentityError> for CliError {
+    fn from(e: crate::auth::error::IdentityError) -> Self {
+        use crate::auth::error::IdentityError as E;
+        match e {
+            E::Invalid(m) | E::Conflict(m) => CliError::Invalid(m),
+            E::NotFound(what) => CliError::Invalid(format!("{what} not found")),
+            E::Store(e) => CliError::Runtime(format!("store error: {e}")),
+        }
+    }
+}
+
+impl From<StoreError> for CliError {
+    fn from(e: StoreError) -> Self {
+        CliError::Runtime(format!("store error: {e}"))
     }
 }
 
@@ -117,6 +172,20 @@ pub async fn open_store(loaded: &Loaded) -> Result<(Store, app::dto::MigrationLe
 async fn serve(loaded: &Loaded) -> Result<(), CliError> {
     let addr = loaded.listen_addr()?;
     let (store, _) = open_store(loaded).await?;
+    if let Some(password) = crate::auth::bootstrap::ensure_admin(&store).await? {
+        // stdout, not the log: it must not end up in log aggregation.
+        println!(
+            "\nNo admin existed, so one was created.\n  username: {}\n  password: {password}\n\
+             It is shown only this once. Sign in and keep it safe, or change it with\n  \
+             rollout-console user passwd {}\n",
+            crate::auth::bootstrap::ADMIN,
+            crate::auth::bootstrap::ADMIN
+        );
+    }
+    let sessions = crate::auth::session_store::ConsoleSessionStore::open(&store)
+        .await
+        .map_err(|e| CliError::Runtime(format!("opening the session store failed: {e}")))?;
+    sessions.spawn_cleanup(std::time::Duration::from_secs(300));
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
         ConfigError::new(
             "listen",
@@ -128,8 +197,9 @@ async fn serve(loaded: &Loaded) -> Result<(), CliError> {
     let bound = listener
         .local_addr()
         .map_err(|e| CliError::Runtime(e.to_string()))?;
-    let state = AppState::new(store.clone(), &loaded.config, bound)
+    let state = AppState::new(store.clone(), sessions, &loaded.config, bound)
         .map_err(|e| CliError::Runtime(format!("setting up metrics failed: {e}")))?;
+    spawn_background(&state);
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         "Rollout Console listening on http://{bound}"
@@ -140,6 +210,37 @@ async fn serve(loaded: &Loaded) -> Result<(), CliError> {
     store.close().await;
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// Work the server does beside requests: a first walk of the audit chain (so
+/// the audit page's badge is ready) and forgetting old login failures.
+fn spawn_background(state: &AppState) {
+    let audit = state.audit.clone();
+    tokio::spawn(async move {
+        match audit.verify().await {
+            Ok(report) => tracing::info!(
+                status = %report.headline(),
+                events = report.events_checked,
+                ms = report.duration_ms,
+                "audit chain verified"
+            ),
+            Err(e) => tracing::warn!(error = %e, "audit chain verification could not run"),
+        }
+    });
+    let store = state.store.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            let purged = async {
+                let mut conn = store.pool().acquire().await?;
+                crate::auth::throttle::purge(&mut conn, crate::system::now_ms()).await
+            };
+            if let Err(e) = purged.await {
+                tracing::warn!(error = %e, "purging old login failures failed");
+            }
+        }
+    });
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -1,0 +1,92 @@
+//! Server functions of the signed-in person and the admin pages.
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use crate::access::{Role, Scope};
+use crate::dto::identity::{CreatedToken, CurrentUser, TokenSummary, UserSummary};
+use crate::error::AppError;
+
+#[server(endpoint = "current_user")]
+pub async fn load_current_user() -> Result<Option<CurrentUser>, AppError> {
+    let (services, caller) = crate::service::answer(crate::service::request_context())?;
+    crate::service::answer(services.identity.current_user(&caller).await)
+}
+
+#[server(endpoint = "users")]
+pub async fn list_users() -> Result<Vec<UserSummary>, AppError> {
+    let (services, caller) = crate::service::answer(crate::service::request_context())?;
+    crate::service::answer(services.identity.users(&caller).await)
+}
+
+/// Roles arrive as one checkbox each, so the form works before hydration.
+#[server(endpoint = "user_create")]
+pub async fn create_user(
+    username: String,
+    password: String,
+    role_viewer: Option<String>,
+    role_operator: Option<String>,
+    role_approver: Option<String>,
+    role_admin: Option<String>,
+) -> Result<UserSummary, AppError> {
+    let (services, caller) = crate::service::answer(crate::service::request_context())?;
+    let roles = [
+        (role_viewer, Role::Viewer),
+        (role_operator, Role::Operator),
+        (role_approver, Role::Approver),
+        (role_admin, Role::Admin),
+    ]
+    .into_iter()
+    .filter_map(|(checked, role)| checked.map(|_| role))
+    .collect();
+    crate::service::answer(
+        services
+            .identity
+            .create_user(&caller, username, password, roles)
+            .await,
+    )
+}
+
+#[server(endpoint = "user_set_disabled")]
+pub async fn set_user_disabled(username: String, disabled: bool) -> Result<UserSummary, AppError> {
+    let (services, caller) = crate::service::answer(crate::service::request_context())?;
+    crate::service::answer(
+        services
+            .identity
+            .set_disabled(&caller, username, disabled)
+            .await,
+    )
+}
+
+#[server(endpoint = "tokens")]
+pub async fn list_tokens() -> Result<Vec<TokenSummary>, AppError> {
+    let (services, caller) = crate::service::answer(crate::service::request_context())?;
+    crate::service::answer(services.identity.tokens(&caller).await)
+}
+
+/// Scopes arrive as one checkbox each (`audit:read` → `scope_audit_read`).
+#[server(endpoint = "token_create")]
+pub async fn create_token(
+    name: String,
+    scope_audit_read: Option<String>,
+    scope_plans_read: Option<String>,
+    scope_plans_write: Option<String>,
+    scope_flags_read: Option<String>,
+) -> Result<CreatedToken, AppError> {
+    let (services, caller) = crate::service::answer(crate::service::request_context())?;
+    let scopes = [
+        (scope_audit_read, Scope::AuditRead),
+        (scope_plans_read, Scope::PlansRead),
+        (scope_plans_write, Scope::PlansWrite),
+        (scope_flags_read, Scope::FlagsRead),
+    ]
+    .into_iter()
+    .filter_map(|(checked, scope)| checked.map(|_| scope))
+    .collect();
+    crate::service::answer(services.identity.create_token(&caller, name, scopes).await)
+}
+
+#[server(endpoint = "token_revoke")]
+pub async fn revoke_token(id: String) -> Result<TokenSummary, AppError> {
+    let (services, caller) = crate::service::answer(crate::service::request_context())?;
+    crate::service::answer(services.identity.revoke_token(&caller, id).await)
+}

@@ -1,0 +1,200 @@
+//! The audit review page: the chain's verification badge, a filter (a GET
+//! form, so it works before hydration and every view has a shareable URL),
+//! newest events first with keyset paging, and exports of the filtered set.
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::audit::{load_audit_page, load_chain_report, verify_chain};
+use crate::dto::audit::{AuditQuery, ChainReport, ChainStatus};
+use crate::format::utc_datetime;
+
+fn query_string(q: &AuditQuery, extra: &[(&str, String)]) -> String {
+    let mut pairs: Vec<(&str, String)> = [
+        ("actor", &q.actor),
+        ("action", &q.action),
+        ("subject", &q.subject),
+        ("from", &q.from),
+        ("to", &q.to),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.clone().filter(|v| !v.is_empty()).map(|v| (k, v)))
+    .collect();
+    pairs.extend(extra.iter().cloned());
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Percent-encoding for a query value (unreserved characters pass).
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[component]
+pub fn AuditLog() -> impl IntoView {
+    let params = use_query_map();
+    let query = Memo::new(move |_| {
+        params.with(|p| {
+            let get = |k: &str| {
+                p.get(k)
+                    .map(|v| v.to_string())
+                    .filter(|v| !v.trim().is_empty())
+            };
+            AuditQuery {
+                actor: get("actor"),
+                action: get("action"),
+                subject: get("subject"),
+                from: get("from"),
+                to: get("to"),
+                before: get("before").and_then(|b| b.parse().ok()),
+            }
+        })
+    });
+    let page = Resource::new(move || query.get(), load_audit_page);
+    let report = Resource::new(|| (), |_| load_chain_report());
+    let verify = Action::new(|_: &()| verify_chain());
+    let value = move |k: &'static str| {
+        move || {
+            query
+                .with(|q| match k {
+                    "actor" => q.actor.clone(),
+                    "action" => q.action.clone(),
+                    "subject" => q.subject.clone(),
+                    "from" => q.from.clone(),
+                    _ => q.to.clone(),
+                })
+                .unwrap_or_default()
+        }
+    };
+
+    view! {
+        <Title text="Audit trail" />
+        <section class="card">
+            <div class="card-head">
+                <h1>"Audit trail"</h1>
+                <div class="badge-row">
+                    <Suspense fallback=|| view! { <span class="badge">"checking the chain…"</span> }>
+                        {move || {
+                            let latest = verify.value().get().or_else(|| report.get());
+                            latest.map(|r| match r {
+                                Ok(r) => view! { <ChainBadge report=r /> }.into_any(),
+                                Err(e) => view! { <span class="badge broken">{e.to_string()}</span> }.into_any(),
+                            })
+                        }}
+                    </Suspense>
+                    <button
+                        type="button"
+                        id="verify-chain"
+                        class="secondary"
+                        disabled=move || verify.pending().get()
+                        on:click=move |_| {
+                            verify.dispatch(());
+                        }
+                    >
+                        {move || if verify.pending().get() { "Verifying…" } else { "Verify now" }}
+                    </button>
+                </div>
+            </div>
+
+            <form method="get" action="/audit" class="filters" id="audit-filter">
+                <label>"Actor" <input name="actor" placeholder="alice" value=value("actor") /></label>
+                <label>"Action" <input name="action" placeholder="auth.* or user.create" value=value("action") /></label>
+                <label>"Subject" <input name="subject" placeholder="user:alice or plan:*" value=value("subject") /></label>
+                <label>"From (UTC)" <input name="from" placeholder="2026-11-25 or 2026-11-25T10:00" value=value("from") /></label>
+                <label>"To (UTC)" <input name="to" placeholder="exclusive" value=value("to") /></label>
+                <div class="filter-actions">
+                    <button type="submit" id="apply-filter">"Filter"</button>
+                    <a href="/audit">"Clear"</a>
+                </div>
+            </form>
+
+            <p class="exports">
+                "Export this selection: "
+                <a id="export-csv" href=move || format!("/api/v1/audit/export?{}", query_string(&query.get(), &[("format", "csv".into())]))>"CSV"</a>
+                " · "
+                <a id="export-jsonl" href=move || format!("/api/v1/audit/export?{}", query_string(&query.get(), &[("format", "jsonl".into())]))>"JSON lines"</a>
+            </p>
+
+            <Suspense fallback=|| view! { <p>"Loading events…"</p> }>
+                {move || page.get().map(|result| match result {
+                    Err(e) => view! { <p class="error" id="audit-error">{e.to_string()}</p> }.into_any(),
+                    Ok(page) if page.events.is_empty() => view! {
+                        <p class="muted" id="audit-empty">"No events match this filter."</p>
+                    }.into_any(),
+                    Ok(page) => {
+                        let older = page.next_before.map(|b| {
+                            format!("/audit?{}", query_string(&query.get_untracked(), &[("before", b.to_string())]))
+                        });
+                        view! {
+                            <table class="events" id="audit-events">
+                                <thead>
+                                    <tr><th>"#"</th><th>"Time (UTC)"</th><th>"Actor"</th><th>"Action"</th><th>"Subject"</th><th>"Client"</th></tr>
+                                </thead>
+                                <tbody>
+                                    {page.events.into_iter().map(|e| view! {
+                                        <tr data-seq=e.seq data-action=e.action.clone() data-actor=e.actor_name.clone()>
+                                            <td><a href=format!("/audit/{}", e.seq)>{e.seq}</a></td>
+                                            <td class="nowrap">{utc_datetime(e.at_ms)}</td>
+                                            <td>{e.actor_name.clone()} <span class="muted">" (" {e.actor_kind.clone()} ")"</span></td>
+                                            <td><code>{e.action.clone()}</code></td>
+                                            <td>{e.subject.clone()}</td>
+                                            <td class="muted">{e.client_addr.clone()}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                            <nav class="pager">
+                                {(query.get_untracked().before.is_some()).then(|| view! { <a href=format!("/audit?{}", query_string(&query.get_untracked(), &[]))>"← Newest"</a> })}
+                                {older.map(|href| view! { <a id="older" href=href>"Older →"</a> })}
+                            </nav>
+                        }.into_any()
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn ChainBadge(report: ChainReport) -> impl IntoView {
+    let class = match report.status {
+        ChainStatus::Intact { .. } => "badge intact",
+        ChainStatus::Broken { .. } => "badge broken",
+    };
+    let title = format!(
+        "{} events checked in {} ms at {}",
+        report.events_checked,
+        report.duration_ms,
+        utc_datetime(report.checked_at_ms)
+    );
+    view! { <span class=class id="chain-badge" title=title>{report.headline()}</span> }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_strings_keep_filters_and_encode() {
+        let q = AuditQuery {
+            actor: Some("alice smith".into()),
+            action: Some("auth.*".into()),
+            subject: Some(String::new()),
+            ..Default::default()
+        };
+        assert_eq!(
+            query_string(&q, &[("before", "42".into())]),
+            "actor=alice%20smith&action=auth.%2A&before=42"
+        );
+    }
+}

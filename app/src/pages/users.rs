@@ -1,0 +1,76 @@
+//! Users (admins only): who can sign in with which roles; add people,
+//! disable and enable them. The server refuses non-admins whatever the UI shows.
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::api::identity::{list_users, CreateUser, SetUserDisabled};
+use crate::format::utc_datetime;
+
+#[component]
+pub fn Users() -> impl IntoView {
+    let create = ServerAction::<CreateUser>::new();
+    let toggle = ServerAction::<SetUserDisabled>::new();
+    let users = Resource::new(
+        move || (create.version().get(), toggle.version().get()),
+        |_| list_users(),
+    );
+    view! {
+        <Title text="Users" />
+        <section class="card">
+            <h1>"Users"</h1>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || users.get().map(|r| match r {
+                    Err(e) => view! { <p class="error" id="users-error">{e.to_string()}</p> }.into_any(),
+                    Ok(list) => view! {
+                        <table class="events" id="users">
+                            <thead><tr><th>"Username"</th><th>"Roles"</th><th>"Status"</th><th>"Created (UTC)"</th><th></th></tr></thead>
+                            <tbody>
+                                {list.into_iter().map(|u| {
+                                    let disabled = u.disabled_at_ms.is_some();
+                                    let name = u.username.clone();
+                                    view! {
+                                        <tr data-username=u.username.clone()>
+                                            <td>{u.username.clone()}</td>
+                                            <td>{u.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")}</td>
+                                            <td class=if disabled { "warn" } else { "ok" }>{if disabled { "disabled" } else { "active" }}</td>
+                                            <td class="nowrap">{utc_datetime(u.created_at_ms)}</td>
+                                            <td>
+                                                <ActionForm action=toggle>
+                                                    <input type="hidden" name="username" value=name.clone() />
+                                                    <input type="hidden" name="disabled" value=(!disabled).to_string() />
+                                                    <button type="submit" class="secondary">{if disabled { "Enable" } else { "Disable" }}</button>
+                                                </ActionForm>
+                                            </td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                })}
+            </Suspense>
+            {move || toggle.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error">{e.to_string()}</p> })}
+        </section>
+
+        <section class="card">
+            <h2>"Add a user"</h2>
+            <ActionForm action=create attr:id="add-user" attr:class="stack">
+                <label>"Username" <input name="username" required maxlength="64" /></label>
+                <label>"Password (12 to 128 characters)" <input name="password" type="password" required minlength="12" maxlength="128" autocomplete="new-password" /></label>
+                <fieldset class="roles">
+                    <legend>"Roles"</legend>
+                    <label><input type="checkbox" name="role_viewer" value="on" checked /> "viewer"</label>
+                    <label><input type="checkbox" name="role_operator" value="on" /> "operator"</label>
+                    <label><input type="checkbox" name="role_approver" value="on" /> "approver"</label>
+                    <label><input type="checkbox" name="role_admin" value="on" /> "admin"</label>
+                </fieldset>
+                <button type="submit">"Add user"</button>
+            </ActionForm>
+            {move || create.value().get().map(|r| match r {
+                Ok(u) => view! { <p class="ok" id="add-user-result">"Added " {u.username} "."</p> }.into_any(),
+                Err(e) => view! { <p class="error" id="add-user-result">{e.to_string()}</p> }.into_any(),
+            })}
+        </section>
+    }
+}

@@ -1,0 +1,139 @@
+//! Who is asking: every request gets a [`Caller`] — from its Bearer token or
+//! its session — and pages ask people who are not signed in to sign in.
+use app::access::Principal;
+use app::error::AppError;
+use app::service::Caller;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use std::net::SocketAddr;
+use tower_sessions::Session;
+
+use super::session::{self, SessionData, Verdict};
+use super::{tokens, users};
+use crate::http::api_error::ApiError;
+use crate::http::AppState;
+use crate::system::now_ms;
+
+/// Paths anyone may fetch: the sign-in page, static files, probes, metrics.
+/// The API answers 401 itself, so API clients get JSON rather than a redirect.
+fn is_public(path: &str) -> bool {
+    matches!(
+        path,
+        "/login" | "/favicon.svg" | "/healthz" | "/readyz" | "/metrics"
+    ) || path.starts_with("/pkg/")
+        || path.starts_with("/api/")
+        || path.starts_with("/auth/")
+}
+
+/// Paths that never need to know the caller (no session lookup for them).
+fn is_anonymous_only(path: &str) -> bool {
+    matches!(path, "/favicon.svg" | "/healthz" | "/readyz" | "/metrics")
+        || path.starts_with("/pkg/")
+}
+
+pub fn bearer(req: &Request) -> Option<&str> {
+    req.headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+pub async fn resolve_caller(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let client_addr = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_default();
+    let user_agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let path = req.uri().path().to_string();
+    let principal = if is_anonymous_only(&path) {
+        None
+    } else if let Some(secret) = bearer(&req) {
+        match tokens::authenticate(&state.store, secret).await {
+            Ok(Some(p)) => Some(p),
+            Ok(None) => {
+                return ApiError(AppError::Invalid(
+                    "the API token is unknown or revoked; create a new one on the Tokens page or with `rollout-console token create`".into(),
+                ))
+                .with_status(axum::http::StatusCode::UNAUTHORIZED)
+            }
+            Err(e) => return ApiError(AppError::from(e)).into_response(),
+        }
+    } else if let Some(session) = req.extensions().get::<Session>().cloned() {
+        match session_principal(&state, &session).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(error = %e, "reading the session failed");
+                return ApiError(AppError::Internal).into_response();
+            }
+        }
+    } else {
+        None
+    };
+    if principal.is_none()
+        && matches!(*req.method(), Method::GET | Method::HEAD)
+        && !is_public(&path)
+    {
+        let target = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
+        let next: String = url::form_urlencoded::byte_serialize(target.as_bytes()).collect();
+        return Redirect::to(&format!("/login?next={next}")).into_response();
+    }
+    req.extensions_mut().insert(Caller {
+        principal,
+        client_addr,
+        user_agent,
+    });
+    next.run(req).await
+}
+
+/// The signed-in user, if the session is live and the user may still sign in;
+/// otherwise the session is ended here, server-side.
+async fn session_principal(
+    state: &AppState,
+    session: &Session,
+) -> Result<Option<Principal>, Box<dyn std::error::Error + Send + Sync>> {
+    let Some(mut data) = session.get::<SessionData>(session::KEY).await? else {
+        return Ok(None);
+    };
+    let now = now_ms();
+    let touch = match session::judge(&data, state.timeouts, now) {
+        Verdict::Live { touch } => touch,
+        Verdict::IdleTimeout | Verdict::AbsoluteTimeout => {
+            session.flush().await?;
+            return Ok(None);
+        }
+    };
+    let mut conn = state.store.pool().acquire().await?;
+    let user = users::by_id(&mut conn, &data.user_id).await?;
+    drop(conn);
+    match user {
+        Some(u) if u.disabled_at_ms.is_none() && data.login_at_ms >= u.sessions_valid_after_ms => {
+            if touch {
+                data.last_seen_ms = now;
+                session.insert(session::KEY, &data).await?;
+            }
+            Ok(Some(Principal::User {
+                id: u.id,
+                username: u.username,
+                roles: u.roles,
+            }))
+        }
+        _ => {
+            session.flush().await?;
+            Ok(None)
+        }
+    }
+}

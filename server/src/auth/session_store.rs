@@ -1,0 +1,108 @@
+//! Where sessions live: tower-sessions' sqlx store on the console's active
+//! backend, in the table the console's own migrations create.
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
+use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
+
+use crate::db::{Store, StoreError, StoreUrl};
+
+/// One type over both backends, since the session layer is generic over it.
+#[derive(Debug, Clone)]
+pub enum ConsoleSessionStore {
+    Sqlite(SqliteStore),
+    Postgres(PostgresStore),
+}
+
+impl ConsoleSessionStore {
+    /// A small typed pool beside the store's `Any` pool, on the same database.
+    pub async fn open(store: &Store) -> Result<Self, StoreError> {
+        let connect_error = |source| StoreError::Connect {
+            location: store.location(),
+            source,
+        };
+        Ok(match store.url() {
+            StoreUrl::Sqlite { .. } => {
+                let options = SqliteConnectOptions::from_str(&store.url().connect_url())
+                    .map_err(connect_error)?
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(5));
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(4)
+                    .connect_with(options)
+                    .await
+                    .map_err(connect_error)?;
+                ConsoleSessionStore::Sqlite(SqliteStore::new(pool))
+            }
+            StoreUrl::Postgres { .. } => {
+                let pool = PgPoolOptions::new()
+                    .max_connections(4)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect(&store.url().connect_url())
+                    .await
+                    .map_err(connect_error)?;
+                ConsoleSessionStore::Postgres(PostgresStore::new(pool))
+            }
+        })
+    }
+
+    /// Deletes expired sessions every `period`, for as long as the server runs.
+    pub fn spawn_cleanup(&self, period: Duration) {
+        let store = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(period);
+            loop {
+                tick.tick().await;
+                if let Err(e) = store.delete_expired().await {
+                    tracing::warn!(error = %e, "deleting expired sessions failed");
+                }
+            }
+        });
+    }
+}
+
+#[async_trait::async_trait]
+impl SessionStore for ConsoleSessionStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        match self {
+            ConsoleSessionStore::Sqlite(s) => s.create(record).await,
+            ConsoleSessionStore::Postgres(s) => s.create(record).await,
+        }
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        match self {
+            ConsoleSessionStore::Sqlite(s) => s.save(record).await,
+            ConsoleSessionStore::Postgres(s) => s.save(record).await,
+        }
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        match self {
+            ConsoleSessionStore::Sqlite(s) => s.load(id).await,
+            ConsoleSessionStore::Postgres(s) => s.load(id).await,
+        }
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        match self {
+            ConsoleSessionStore::Sqlite(s) => s.delete(id).await,
+            ConsoleSessionStore::Postgres(s) => s.delete(id).await,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl ExpiredDeletion for ConsoleSessionStore {
+    async fn delete_expired(&self) -> session_store::Result<()> {
+        match self {
+            ConsoleSessionStore::Sqlite(s) => s.delete_expired().await,
+            ConsoleSessionStore::Postgres(s) => s.delete_expired().await,
+        }
+    }
+}

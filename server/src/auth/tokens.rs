@@ -1,0 +1,190 @@
+//! API tokens for machines: `rct_` + 64 hex digits, shown once, stored as a
+//! SHA-256 digest (the secret has 256 random bits, so a fast digest is safe
+//! and lets every request be checked in one indexed lookup), scoped, revocable,
+//! with the time of last use.
+use app::access::{Principal, Scope};
+use app::dto::identity::{CreatedToken, TokenSummary};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::error::IdentityError;
+use super::password::random_bytes;
+use crate::audit::{self, chain::hex, Actor, ClientInfo};
+use crate::db::Store;
+use crate::system::now_ms;
+
+pub const PREFIX: &str = "rct_";
+/// `last_used_at_ms` is written at most this often per token.
+const LAST_USED_GRANULARITY_MS: i64 = 60_000;
+
+fn digest(secret: &str) -> String {
+    hex(&Sha256::digest(secret.as_bytes()))
+}
+
+const COLUMNS: &str =
+    "SELECT id, name, scopes, created_by, created_at_ms, last_used_at_ms, revoked_at_ms FROM api_tokens";
+
+fn decode(row: &AnyRow) -> Result<TokenSummary, sqlx::Error> {
+    let scopes: String = row.try_get(2)?;
+    Ok(TokenSummary {
+        id: row.try_get(0)?,
+        name: row.try_get(1)?,
+        scopes: scopes
+            .split(' ')
+            .filter_map(|s| Scope::parse(s).ok())
+            .collect(),
+        created_by: row.try_get(3)?,
+        created_at_ms: row.try_get(4)?,
+        last_used_at_ms: row.try_get(5)?,
+        revoked_at_ms: row.try_get(6)?,
+    })
+}
+
+pub async fn list(store: &Store) -> Result<Vec<TokenSummary>, IdentityError> {
+    let rows = sqlx::query(&format!("{COLUMNS} ORDER BY created_at_ms DESC, id"))
+        .fetch_all(store.pool())
+        .await?;
+    Ok(rows.iter().map(decode).collect::<Result<_, _>>()?)
+}
+
+pub async fn create(
+    store: &Store,
+    actor: &Actor,
+    client: &ClientInfo,
+    name: &str,
+    scopes: &[Scope],
+) -> Result<CreatedToken, IdentityError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 80 {
+        return Err(IdentityError::Invalid(
+            "name: give the token a name of 1 to 80 characters (what uses it)".to_string(),
+        ));
+    }
+    if scopes.is_empty() {
+        return Err(IdentityError::Invalid(format!(
+            "scopes: choose at least one of {}",
+            Scope::ALL.map(Scope::as_str).join(", ")
+        )));
+    }
+    let mut scopes = scopes.to_vec();
+    scopes.sort();
+    scopes.dedup();
+    let secret = format!("{PREFIX}{}", hex(&random_bytes::<32>()));
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let now = now_ms();
+    let scope_text = scopes
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut tx = store.begin_write().await?;
+    sqlx::query(
+        "INSERT INTO api_tokens (id, name, secret_hash, scopes, created_by, created_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&id)
+    .bind(name)
+    .bind(digest(&secret))
+    .bind(&scope_text)
+    .bind(actor.name())
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    audit::append(
+        &mut tx,
+        now,
+        actor,
+        client,
+        "token.create",
+        &format!("token:{id}"),
+        json!({ "name": name, "scopes": scope_text }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(CreatedToken {
+        token: TokenSummary {
+            id,
+            name: name.to_string(),
+            scopes,
+            created_by: actor.name().to_string(),
+            created_at_ms: now,
+            last_used_at_ms: None,
+            revoked_at_ms: None,
+        },
+        secret,
+    })
+}
+
+pub async fn revoke(
+    store: &Store,
+    actor: &Actor,
+    client: &ClientInfo,
+    id: &str,
+) -> Result<TokenSummary, IdentityError> {
+    let now = now_ms();
+    let mut tx = store.begin_write().await?;
+    let row = sqlx::query(&format!("{COLUMNS} WHERE id = $1"))
+        .bind(id.trim())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| IdentityError::NotFound(format!("token {:?}", id.trim())))?;
+    let mut token = decode(&row)?;
+    if token.revoked_at_ms.is_some() {
+        return Err(IdentityError::Invalid(format!(
+            "token {:?} is already revoked",
+            token.name
+        )));
+    }
+    sqlx::query("UPDATE api_tokens SET revoked_at_ms = $1 WHERE id = $2")
+        .bind(now)
+        .bind(&token.id)
+        .execute(&mut *tx)
+        .await?;
+    audit::append(
+        &mut tx,
+        now,
+        actor,
+        client,
+        "token.revoke",
+        &format!("token:{}", token.id),
+        json!({ "name": token.name }),
+    )
+    .await?;
+    tx.commit().await?;
+    token.revoked_at_ms = Some(now);
+    Ok(token)
+}
+
+/// The token's principal, or `None` for an unknown or revoked secret.
+pub async fn authenticate(store: &Store, secret: &str) -> Result<Option<Principal>, IdentityError> {
+    if !secret.starts_with(PREFIX) {
+        return Ok(None);
+    }
+    let row = sqlx::query(&format!(
+        "{COLUMNS} WHERE secret_hash = $1 AND revoked_at_ms IS NULL"
+    ))
+    .bind(digest(secret))
+    .fetch_optional(store.pool())
+    .await?;
+    let Some(token) = row.as_ref().map(decode).transpose()? else {
+        return Ok(None);
+    };
+    let now = now_ms();
+    if token
+        .last_used_at_ms
+        .is_none_or(|t| now - t >= LAST_USED_GRANULARITY_MS)
+    {
+        sqlx::query("UPDATE api_tokens SET last_used_at_ms = $1 WHERE id = $2")
+            .bind(now)
+            .bind(&token.id)
+            .execute(store.pool())
+            .await?;
+    }
+    Ok(Some(Principal::Token {
+        id: token.id,
+        name: token.name,
+        scopes: token.scopes,
+    }))
+}

@@ -1,0 +1,292 @@
+//! People: their records and roles, and every change to them — each change
+//! commits together with its audit event.
+use app::access::Role;
+use app::dto::identity::UserSummary;
+use serde_json::json;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use super::error::{is_unique_violation, IdentityError};
+use super::password;
+use crate::audit::{self, Actor, ClientInfo};
+use crate::db::Store;
+use crate::system::now_ms;
+
+/// A user as stored, with the password hash (never leaves the server).
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub id: String,
+    pub username: String,
+    pub password_hash: String,
+    pub created_at_ms: i64,
+    pub disabled_at_ms: Option<i64>,
+    pub sessions_valid_after_ms: i64,
+    pub roles: Vec<Role>,
+}
+
+impl UserRecord {
+    pub fn summary(&self) -> UserSummary {
+        UserSummary {
+            id: self.id.clone(),
+            username: self.username.clone(),
+            roles: self.roles.clone(),
+            created_at_ms: self.created_at_ms,
+            disabled_at_ms: self.disabled_at_ms,
+        }
+    }
+
+    pub fn actor(&self) -> Actor {
+        Actor::User {
+            id: self.id.clone(),
+            name: self.username.clone(),
+        }
+    }
+}
+
+/// Lower-case letters, digits, `.`, `_`, `-`; 1 to 64 characters.
+pub fn normalize_username(raw: &str) -> Result<String, IdentityError> {
+    let name = raw.trim().to_lowercase();
+    if name.is_empty() || name.len() > 64 {
+        return Err(IdentityError::Invalid(
+            "username: use 1 to 64 characters".to_string(),
+        ));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    {
+        return Err(IdentityError::Invalid(format!(
+            "username: {c:?} is not allowed; use letters, digits, '.', '_' and '-'"
+        )));
+    }
+    Ok(name)
+}
+
+const USER_COLUMNS: &str =
+    "SELECT id, username, password_hash, created_at_ms, disabled_at_ms, sessions_valid_after_ms FROM users";
+
+async fn with_roles(conn: &mut AnyConnection, row: &AnyRow) -> Result<UserRecord, IdentityError> {
+    let id: String = row.try_get(0)?;
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT role FROM user_roles WHERE user_id = $1 ORDER BY role")
+            .bind(&id)
+            .fetch_all(&mut *conn)
+            .await?;
+    let mut roles: Vec<Role> = names.iter().filter_map(|n| Role::parse(n).ok()).collect();
+    roles.sort();
+    Ok(UserRecord {
+        id,
+        username: row.try_get(1)?,
+        password_hash: row.try_get(2)?,
+        created_at_ms: row.try_get(3)?,
+        disabled_at_ms: row.try_get(4)?,
+        sessions_valid_after_ms: row.try_get(5)?,
+        roles,
+    })
+}
+
+pub async fn by_username(
+    conn: &mut AnyConnection,
+    username: &str,
+) -> Result<Option<UserRecord>, IdentityError> {
+    let row = sqlx::query(&format!("{USER_COLUMNS} WHERE username = $1"))
+        .bind(username.trim().to_lowercase())
+        .fetch_optional(&mut *conn)
+        .await?;
+    match row {
+        Some(row) => Ok(Some(with_roles(conn, &row).await?)),
+        None => Ok(None),
+    }
+}
+
+pub async fn by_id(
+    conn: &mut AnyConnection,
+    id: &str,
+) -> Result<Option<UserRecord>, IdentityError> {
+    let row = sqlx::query(&format!("{USER_COLUMNS} WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match row {
+        Some(row) => Ok(Some(with_roles(conn, &row).await?)),
+        None => Ok(None),
+    }
+}
+
+pub async fn list(store: &Store) -> Result<Vec<UserSummary>, IdentityError> {
+    let mut conn = store.pool().acquire().await?;
+    let rows = sqlx::query(&format!("{USER_COLUMNS} ORDER BY username"))
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut users = Vec::with_capacity(rows.len());
+    for row in &rows {
+        users.push(with_roles(&mut conn, row).await?.summary());
+    }
+    Ok(users)
+}
+
+/// Is there an admin who can sign in?
+pub async fn active_admin_exists(store: &Store) -> Result<bool, IdentityError> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users u JOIN user_roles r ON r.user_id = u.id \
+         WHERE r.role = 'admin' AND u.disabled_at_ms IS NULL",
+    )
+    .fetch_one(store.pool())
+    .await?;
+    Ok(n > 0)
+}
+
+/// Creates a user. The audit event is appended first and the insert may then
+/// fail (a taken name): the transaction takes both back together.
+pub async fn create(
+    store: &Store,
+    actor: &Actor,
+    client: &ClientInfo,
+    username: &str,
+    password: &str,
+    roles: &[Role],
+) -> Result<UserSummary, IdentityError> {
+    let username = normalize_username(username)?;
+    password::check_policy(password).map_err(IdentityError::Invalid)?;
+    if roles.is_empty() {
+        return Err(IdentityError::Invalid(
+            "roles: give at least one of viewer, operator, approver, admin".to_string(),
+        ));
+    }
+    let mut roles = roles.to_vec();
+    roles.sort();
+    roles.dedup();
+    let hash = password::hash(password);
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let now = now_ms();
+    let mut tx = store.begin_write().await?;
+    audit::append(
+        &mut tx,
+        now,
+        actor,
+        client,
+        "user.create",
+        &format!("user:{username}"),
+        json!({ "username": username, "roles": roles.iter().map(|r| r.as_str()).collect::<Vec<_>>() }),
+    )
+    .await?;
+    let inserted = sqlx::query(
+        "INSERT INTO users (id, username, password_hash, created_at_ms, sessions_valid_after_ms) \
+         VALUES ($1, $2, $3, $4, 0)",
+    )
+    .bind(&id)
+    .bind(&username)
+    .bind(&hash)
+    .bind(now)
+    .execute(&mut *tx)
+    .await;
+    if let Err(e) = inserted {
+        return Err(if is_unique_violation(&e) {
+            IdentityError::Conflict(format!(
+                "username: {username:?} is taken; choose another name"
+            ))
+        } else {
+            e.into()
+        });
+    }
+    for role in &roles {
+        sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)")
+            .bind(&id)
+            .bind(role.as_str())
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(UserSummary {
+        id,
+        username,
+        roles,
+        created_at_ms: now,
+        disabled_at_ms: None,
+    })
+}
+
+/// Sets a new password and ends every session the user has.
+pub async fn set_password(
+    store: &Store,
+    actor: &Actor,
+    client: &ClientInfo,
+    username: &str,
+    password: &str,
+) -> Result<UserSummary, IdentityError> {
+    password::check_policy(password).map_err(IdentityError::Invalid)?;
+    let hash = password::hash(password);
+    let now = now_ms();
+    let mut tx = store.begin_write().await?;
+    let user = by_username(&mut tx, username)
+        .await?
+        .ok_or_else(|| IdentityError::NotFound(format!("user {:?}", username.trim())))?;
+    sqlx::query("UPDATE users SET password_hash = $1, sessions_valid_after_ms = $2 WHERE id = $3")
+        .bind(&hash)
+        .bind(now)
+        .bind(&user.id)
+        .execute(&mut *tx)
+        .await?;
+    audit::append(
+        &mut tx,
+        now,
+        actor,
+        client,
+        "user.password_change",
+        &format!("user:{}", user.username),
+        json!({ "sessions_ended": true }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(user.summary())
+}
+
+/// Disables (ending every session at once) or re-enables a user.
+pub async fn set_disabled(
+    store: &Store,
+    actor: &Actor,
+    client: &ClientInfo,
+    username: &str,
+    disabled: bool,
+) -> Result<UserSummary, IdentityError> {
+    let now = now_ms();
+    let mut tx = store.begin_write().await?;
+    let mut user = by_username(&mut tx, username)
+        .await?
+        .ok_or_else(|| IdentityError::NotFound(format!("user {:?}", username.trim())))?;
+    if disabled == user.disabled_at_ms.is_some() {
+        return Err(IdentityError::Invalid(format!(
+            "user {:?} is already {}",
+            user.username,
+            if disabled { "disabled" } else { "enabled" }
+        )));
+    }
+    if disabled && matches!(actor, Actor::User { id, .. } if *id == user.id) {
+        return Err(IdentityError::Invalid(
+            "you cannot disable yourself; ask another admin".to_string(),
+        ));
+    }
+    user.disabled_at_ms = disabled.then_some(now);
+    sqlx::query("UPDATE users SET disabled_at_ms = $1, sessions_valid_after_ms = $2 WHERE id = $3")
+        .bind(user.disabled_at_ms)
+        .bind(now)
+        .bind(&user.id)
+        .execute(&mut *tx)
+        .await?;
+    audit::append(
+        &mut tx,
+        now,
+        actor,
+        client,
+        if disabled {
+            "user.disable"
+        } else {
+            "user.enable"
+        },
+        &format!("user:{}", user.username),
+        json!({ "sessions_ended": disabled }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(user.summary())
+}

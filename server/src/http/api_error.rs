@@ -1,0 +1,43 @@
+//! How a service error becomes an HTTP answer on the REST API: a status that
+//! says whose fault it is and a JSON body `{"error": "…"}` saying what to do.
+use app::error::AppError;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+pub struct ApiError(pub AppError);
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        ApiError(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = match &self.0 {
+            AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Invalid(_) | AppError::Transport(_) => StatusCode::BAD_REQUEST,
+            AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let message = match &self.0 {
+            AppError::Unauthenticated => {
+                "sign in, or send an API token as `Authorization: Bearer <token>`".to_string()
+            }
+            other => other.to_string(),
+        };
+        (status, Json(json!({ "error": message }))).into_response()
+    }
+}
+
+impl ApiError {
+    /// The same body with a different status.
+    pub fn with_status(self, status: StatusCode) -> Response {
+        let mut res = self.into_response();
+        *res.status_mut() = status;
+        res
+    }
+}
