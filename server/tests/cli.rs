@@ -200,3 +200,194 @@ mod reqwest {
         rt.block_on(async { ::reqwest::get(url).await.unwrap().text().await.unwrap() })
     }
 }
+
+fn run_with_stdin(dir: &std::path::Path, args: &[&str], stdin: &str) -> Output {
+    use std::io::Write;
+    let mut child = console(dir)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stdout_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn user_and_token_commands_manage_identity_and_are_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = run_with_stdin(
+        d,
+        &[
+            "user",
+            "add",
+            "Alice",
+            "--role",
+            "operator",
+            "--role",
+            "approver",
+            "--password-stdin",
+        ],
+        "correct horse battery\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout_of(&out).trim(), "added alice (operator, approver)");
+
+    let short = run_with_stdin(
+        d,
+        &["user", "add", "bob", "--role", "viewer", "--password-stdin"],
+        "short\n",
+    );
+    assert_one_line_error(
+        &short,
+        2,
+        &["password: 5 characters is too short; use at least 12"],
+    );
+    let bad_role = console(d)
+        .args(["user", "add", "bob", "--role", "root"])
+        .output()
+        .unwrap();
+    assert_eq!(bad_role.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad_role.stderr)
+        .contains("roles are viewer, operator, approver, admin"));
+    let taken = run_with_stdin(
+        d,
+        &[
+            "user",
+            "add",
+            "alice",
+            "--role",
+            "viewer",
+            "--password-stdin",
+        ],
+        "another long password\n",
+    );
+    assert_one_line_error(&taken, 2, &["\"alice\" is taken"]);
+
+    // Generated passwords are printed once.
+    let out = console(d)
+        .args(["user", "add", "bob", "--role", "viewer"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        stdout_of(&out).contains("password (shown once): "),
+        "{}",
+        stdout_of(&out)
+    );
+
+    let out = console(d)
+        .args(["user", "disable", "bob"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        stdout_of(&out).trim(),
+        "disabled bob; their sessions have ended"
+    );
+    let list = stdout_of(&console(d).args(["user", "list"]).output().unwrap());
+    assert!(
+        list.lines().any(|l| l.starts_with("alice ")
+            && l.contains("operator,approver")
+            && l.contains("active")),
+        "{list}"
+    );
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("bob ") && l.contains("disabled")),
+        "{list}"
+    );
+
+    let out = console(d)
+        .args(["token", "create", "--name", "ci", "--scope", "audit:read"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout_of(&out).contains("secret (shown once): rct_"),
+        "{}",
+        stdout_of(&out)
+    );
+
+    // Every change above is in the trail, made by the command line.
+    let export = console(d)
+        .args(["audit", "export", "--format", "jsonl"])
+        .output()
+        .unwrap();
+    let events: Vec<serde_json::Value> = stdout_of(&export)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let actions: Vec<&str> = events
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["user.create", "user.create", "user.disable", "token.create"]
+    );
+    assert!(events.iter().all(|e| e["actor_kind"] == "cli"));
+}
+
+#[test]
+fn audit_verify_names_the_exact_seq_of_an_altered_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for name in ["ann", "ben", "cai", "dee"] {
+        let out = console(d)
+            .args(["user", "add", name, "--role", "viewer"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+    }
+    let ok = console(d).args(["audit", "verify"]).output().unwrap();
+    assert_eq!(ok.status.code(), Some(0));
+    assert!(
+        stdout_of(&ok).starts_with("chain intact through #4 (4 events checked"),
+        "{}",
+        stdout_of(&ok)
+    );
+
+    // Behind the console's back: as the database owner, drop the trigger and
+    // rewrite who created user "cai" (event #3).
+    let db = d.join("data/console.db");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
+        let refused = sqlx::query("UPDATE audit_events SET actor_name = 'nobody' WHERE seq = 3")
+            .execute(&mut conn)
+            .await;
+        assert!(refused.is_err(), "the trigger refuses it first");
+        sqlx::raw_sql("DROP TRIGGER audit_events_no_update; UPDATE audit_events SET actor_name = 'nobody' WHERE seq = 3;")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    });
+    let broken = console(d).args(["audit", "verify"]).output().unwrap();
+    assert_one_line_error(
+        &broken,
+        3,
+        &["chain broken at #3: its content no longer matches its hash: the row was altered"],
+    );
+}

@@ -1,6 +1,6 @@
 //! The audit review port: pages, single events, and chain verification with
 //! the newest report kept for the page's badge.
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use app::access::Action;
 use app::dto::audit::{AuditEvent, AuditPage, AuditQuery, ChainReport};
@@ -15,27 +15,47 @@ use crate::db::{Store, StoreError};
 #[derive(Clone)]
 pub struct AuditService {
     store: Store,
-    /// The newest report; the mutex also keeps two full walks from running at once.
-    last: Arc<Mutex<Option<ChainReport>>>,
+    /// The newest report, read by every audit page without waiting.
+    last: Arc<RwLock<Option<ChainReport>>>,
+    /// Held while a walk runs, so two never run at once.
+    walking: Arc<Mutex<()>>,
 }
 
 impl AuditService {
     pub fn new(store: Store) -> Self {
         AuditService {
             store,
-            last: Arc::new(Mutex::new(None)),
+            last: Arc::new(RwLock::new(None)),
+            walking: Arc::new(Mutex::new(())),
         }
+    }
+
+    fn latest(&self) -> Option<ChainReport> {
+        self.last.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Walks the chain and keeps the report.
     pub async fn verify(&self) -> Result<ChainReport, StoreError> {
-        let mut last = self.last.lock().await;
+        let _walking = self.walking.lock().await;
         let report = verify::verify(&self.store).await?;
         if let app::dto::audit::ChainStatus::Broken { seq, reason } = &report.status {
             tracing::error!(seq, reason, "audit chain verification failed");
         }
-        *last = Some(report.clone());
+        *self.last.write().unwrap_or_else(|e| e.into_inner()) = Some(report.clone());
         Ok(report)
+    }
+
+    /// The newest report; the first caller before any walk waits for one.
+    async fn report(&self) -> Result<ChainReport, StoreError> {
+        if let Some(report) = self.latest() {
+            return Ok(report);
+        }
+        let _walking = self.walking.lock().await;
+        if let Some(report) = self.latest() {
+            return Ok(report);
+        }
+        drop(_walking);
+        self.verify().await
     }
 }
 
@@ -68,10 +88,7 @@ impl AuditPort for AuditService {
 
     async fn chain_report(&self, caller: &Caller) -> Result<ChainReport, AppError> {
         caller.require(Action::ReadAudit)?;
-        if let Some(report) = self.last.lock().await.clone() {
-            return Ok(report);
-        }
-        self.verify().await.map_err(internal)
+        self.report().await.map_err(internal)
     }
 
     async fn verify_now(&self, caller: &Caller) -> Result<ChainReport, AppError> {
