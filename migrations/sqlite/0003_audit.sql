@@ -1,7 +1,8 @@
 -- The append-only, hash-chained audit trail. See server/src/audit/chain.rs for
 -- what `hash` covers.
 CREATE TABLE audit_events (
-    seq BIGINT PRIMARY KEY NOT NULL,
+    -- INTEGER PRIMARY KEY: seq is the rowid, so walking the chain is one scan.
+    seq INTEGER PRIMARY KEY NOT NULL,
     at_ms BIGINT NOT NULL,
     actor_kind TEXT NOT NULL CHECK (actor_kind IN ('user', 'token', 'system', 'cli', 'anonymous')),
     actor_id TEXT NOT NULL,

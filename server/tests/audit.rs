@@ -38,7 +38,8 @@ async fn record(store: &Store, actor: &Actor, action: &str, subject: &str, at_ms
         actor,
         &ClientInfo {
             addr: "10.0.0.7".into(),
-            user_agent: "test".into(),
+            // Tabs, newlines and backslashes exercise the COPY text escapes.
+            user_agent: "test\tagent\\x \n end".into(),
         },
         action,
         subject,

@@ -32,84 +32,192 @@ pub struct ChainEvent {
     pub user_agent: String,
 }
 
+/// The same event borrowed from wherever it lives (a database row).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EventRef<'a> {
+    pub seq: i64,
+    pub at_ms: i64,
+    pub actor_kind: &'a str,
+    pub actor_id: &'a str,
+    pub actor_name: &'a str,
+    pub action: &'a str,
+    pub subject: &'a str,
+    pub details: &'a str,
+    pub client_addr: &'a str,
+    pub user_agent: &'a str,
+}
+
 impl ChainEvent {
+    pub fn as_ref(&self) -> EventRef<'_> {
+        EventRef {
+            seq: self.seq,
+            at_ms: self.at_ms,
+            actor_kind: &self.actor_kind,
+            actor_id: &self.actor_id,
+            actor_name: &self.actor_name,
+            action: &self.action,
+            subject: &self.subject,
+            details: &self.details,
+            client_addr: &self.client_addr,
+            user_agent: &self.user_agent,
+        }
+    }
+
     pub fn canonical_json(&self) -> String {
-        let mut out = String::with_capacity(256);
-        out.push('{');
-        // Keys in sorted order, written out by hand: cheaper than building a map.
-        field(&mut out, "action", &self.action, true);
-        field(&mut out, "actor_id", &self.actor_id, false);
-        field(&mut out, "actor_kind", &self.actor_kind, false);
-        field(&mut out, "actor_name", &self.actor_name, false);
-        out.push_str(",\"at_ms\":");
-        out.push_str(&self.at_ms.to_string());
-        field(&mut out, "client_addr", &self.client_addr, false);
-        out.push_str(",\"details\":");
-        out.push_str(&self.details);
-        out.push_str(",\"seq\":");
-        out.push_str(&self.seq.to_string());
-        field(&mut out, "subject", &self.subject, false);
-        field(&mut out, "user_agent", &self.user_agent, false);
-        out.push('}');
-        out
+        let mut out = Vec::with_capacity(512);
+        self.as_ref().write_canonical(&mut out);
+        String::from_utf8(out).expect("canonical JSON is UTF-8")
     }
 
     pub fn hash(&self, prev_hash: &str) -> String {
-        link_hash(prev_hash, &self.canonical_json())
+        hex(&LinkHasher::default().digest(prev_hash, &self.as_ref()))
     }
 }
 
-fn field(out: &mut String, key: &str, value: &str, first: bool) {
-    if !first {
-        out.push(',');
+impl EventRef<'_> {
+    /// Appends the canonical JSON to `out`. Keys in sorted order, written out
+    /// by hand: no map, no allocation.
+    pub fn write_canonical(&self, out: &mut Vec<u8>) {
+        let mut int = itoa_buf();
+        out.extend_from_slice(b"{\"action\":");
+        write_str(out, self.action);
+        out.extend_from_slice(b",\"actor_id\":");
+        write_str(out, self.actor_id);
+        out.extend_from_slice(b",\"actor_kind\":");
+        write_str(out, self.actor_kind);
+        out.extend_from_slice(b",\"actor_name\":");
+        write_str(out, self.actor_name);
+        out.extend_from_slice(b",\"at_ms\":");
+        out.extend_from_slice(int.format(self.at_ms).as_bytes());
+        out.extend_from_slice(b",\"client_addr\":");
+        write_str(out, self.client_addr);
+        out.extend_from_slice(b",\"details\":");
+        out.extend_from_slice(self.details.as_bytes());
+        out.extend_from_slice(b",\"seq\":");
+        out.extend_from_slice(int.format(self.seq).as_bytes());
+        out.extend_from_slice(b",\"subject\":");
+        write_str(out, self.subject);
+        out.extend_from_slice(b",\"user_agent\":");
+        write_str(out, self.user_agent);
+        out.push(b'}');
     }
-    write_string(out, key);
-    out.push(':');
-    write_string(out, value);
 }
 
-fn write_string(out: &mut String, s: &str) {
-    // serde_json's string escaping is fixed (\" \\ \n \r \t \b \f, \u00XX for
-    // other controls, everything else literal UTF-8), so it is canonical.
-    out.push_str(&serde_json::to_string(s).expect("a str always serializes"));
+/// Formats integers without allocating.
+struct IntBuf([u8; 20]);
+
+fn itoa_buf() -> IntBuf {
+    IntBuf([0; 20])
+}
+
+impl IntBuf {
+    fn format(&mut self, n: i64) -> &str {
+        // 19 digits and a sign fit in 20 bytes.
+        let mut i = self.0.len();
+        let mut v = n.unsigned_abs();
+        loop {
+            i -= 1;
+            self.0[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        if n < 0 {
+            i -= 1;
+            self.0[i] = b'-';
+        }
+        std::str::from_utf8(&self.0[i..]).expect("ASCII digits")
+    }
+}
+
+/// A JSON string with the fixed escaping of RFC 8259 as serde_json writes it:
+/// `\"` `\\` `\n` `\r` `\t` `\b` `\f`, `\u00XX` for other controls, everything
+/// else literal UTF-8. Runs of plain bytes are copied at once.
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0x00..=0x1f => {
+                out.extend_from_slice(&bytes[start..i]);
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[(b >> 4) as usize]);
+                out.push(HEX[(b & 15) as usize]);
+                start = i + 1;
+                continue;
+            }
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(escape);
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+/// Hashes links with one reusable buffer.
+#[derive(Default)]
+pub struct LinkHasher {
+    buf: Vec<u8>,
+}
+
+impl LinkHasher {
+    /// `SHA-256(prev_hash ‖ canonical_json(event))`.
+    pub fn digest(&mut self, prev_hash: &str, event: &EventRef<'_>) -> [u8; 32] {
+        self.buf.clear();
+        self.buf.extend_from_slice(prev_hash.as_bytes());
+        event.write_canonical(&mut self.buf);
+        Sha256::digest(&self.buf).into()
+    }
 }
 
 /// Canonical JSON of any value: sorted keys at every depth, no whitespace.
 pub fn canonical(value: &Value) -> String {
-    let mut out = String::new();
-    write_canonical(&mut out, value);
-    out
+    let mut out = Vec::new();
+    write_value(&mut out, value);
+    String::from_utf8(out).expect("canonical JSON is UTF-8")
 }
 
-fn write_canonical(out: &mut String, value: &Value) {
+fn write_value(out: &mut Vec<u8>, value: &Value) {
     match value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&n.to_string()),
-        Value::String(s) => write_string(out, s),
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Number(n) => out.extend_from_slice(n.to_string().as_bytes()),
+        Value::String(s) => write_str(out, s),
         Value::Array(items) => {
-            out.push('[');
+            out.push(b'[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
-                write_canonical(out, item);
+                write_value(out, item);
             }
-            out.push(']');
+            out.push(b']');
         }
         Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();
             keys.sort_unstable();
-            out.push('{');
+            out.push(b'{');
             for (i, key) in keys.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
-                write_string(out, key);
-                out.push(':');
-                write_canonical(out, &map[key]);
+                write_str(out, key);
+                out.push(b':');
+                write_value(out, &map[key]);
             }
-            out.push('}');
+            out.push(b'}');
         }
     }
 }
@@ -159,11 +267,22 @@ impl Break {
     }
 }
 
+/// Does `hex` spell `digest` (lower-case)? Compares without allocating.
+pub fn hex_eq(digest: &[u8; 32], hex: &str) -> bool {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let h = hex.as_bytes();
+    h.len() == 64
+        && digest.iter().enumerate().all(|(i, b)| {
+            h[2 * i] == DIGITS[(b >> 4) as usize] && h[2 * i + 1] == DIGITS[(b & 15) as usize]
+        })
+}
+
 /// Checks one stored event against the link before it.
 pub fn check_link(
+    hasher: &mut LinkHasher,
     expected_seq: i64,
     expected_prev: &str,
-    event: &ChainEvent,
+    event: &EventRef<'_>,
     stored_prev: &str,
     stored_hash: &str,
 ) -> Result<(), Break> {
@@ -176,7 +295,7 @@ pub fn check_link(
     if stored_prev != expected_prev {
         return Err(Break::PrevHashMismatch);
     }
-    if event.hash(stored_prev) != stored_hash {
+    if !hex_eq(&hasher.digest(stored_prev, event), stored_hash) {
         return Err(Break::HashMismatch);
     }
     Ok(())
@@ -234,31 +353,55 @@ mod tests {
 
     #[test]
     fn any_change_breaks_the_link() {
+        let mut hasher = LinkHasher::default();
         let e = event(1);
         let h = e.hash(GENESIS);
-        assert_eq!(check_link(1, GENESIS, &e, GENESIS, &h), Ok(()));
+        let mut check = |seq, prev: &str, ev: &ChainEvent| {
+            check_link(&mut hasher, seq, prev, &ev.as_ref(), GENESIS, &h)
+        };
+        assert_eq!(check(1, GENESIS, &e), Ok(()));
         let mut altered = e.clone();
         altered.actor_name = "mallory".into();
-        assert_eq!(
-            check_link(1, GENESIS, &altered, GENESIS, &h),
-            Err(Break::HashMismatch)
-        );
+        assert_eq!(check(1, GENESIS, &altered), Err(Break::HashMismatch));
         let mut altered = e.clone();
         altered.details = canonical(&json!({"b": 2, "a": {"z": [1, "x"], "y": null}}));
+        assert_eq!(check(1, GENESIS, &altered), Err(Break::HashMismatch));
         assert_eq!(
-            check_link(1, GENESIS, &altered, GENESIS, &h),
-            Err(Break::HashMismatch)
-        );
-        assert_eq!(
-            check_link(2, GENESIS, &e, GENESIS, &h),
+            check(2, GENESIS, &e),
             Err(Break::SeqGap {
                 expected: 2,
                 found: 1
             })
         );
-        assert_eq!(
-            check_link(1, &h, &e, GENESIS, &h),
-            Err(Break::PrevHashMismatch)
-        );
+        assert_eq!(check(1, &h.clone(), &e), Err(Break::PrevHashMismatch));
+        assert!(!hex_eq(&[0; 32], "00"), "length counts");
+    }
+
+    #[test]
+    fn string_escaping_is_serde_jsons() {
+        for s in [
+            "plain",
+            "quote \" and \\ back",
+            "tab\tnl\ncr\r",
+            "\u{0}\u{1f}\u{8}\u{c}\u{7f}",
+            "ünï 😀 \u{2028}",
+            "",
+        ] {
+            let mut out = Vec::new();
+            write_str(&mut out, s);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                serde_json::to_string(s).unwrap(),
+                "{s:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn integers_format_like_display() {
+        let mut b = itoa_buf();
+        for n in [0, 7, -7, 1_795_564_800_123, i64::MAX, i64::MIN] {
+            assert_eq!(b.format(n), n.to_string());
+        }
     }
 }
