@@ -19,7 +19,7 @@ pub enum LogFormat {
     Json,
 }
 
-const KNOWN_SETTINGS: [&str; 8] = [
+const KNOWN_SETTINGS: [&str; 9] = [
     "listen",
     "database_url",
     "site_root",
@@ -28,6 +28,7 @@ const KNOWN_SETTINGS: [&str; 8] = [
     "public_url",
     "session_idle_timeout_secs",
     "session_absolute_timeout_secs",
+    "trusted_proxies",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -51,6 +52,9 @@ pub struct Config {
     pub session_idle_timeout_secs: u64,
     /// A session ends this long after sign-in, however busy.
     pub session_absolute_timeout_secs: u64,
+    /// IP addresses of reverse proxies in front of the console. Only from
+    /// these is `X-Forwarded-For` believed (for audit and sign-in throttling).
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for Config {
@@ -64,6 +68,7 @@ impl Default for Config {
             public_url: None,
             session_idle_timeout_secs: 30 * 60,
             session_absolute_timeout_secs: 12 * 60 * 60,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -112,6 +117,23 @@ impl Loaded {
             },
             None => "default".to_string(),
         }
+    }
+
+    pub fn trusted_proxies(&self) -> Result<Vec<std::net::IpAddr>, ConfigError> {
+        self.config
+            .trusted_proxies
+            .iter()
+            .map(|raw| {
+                raw.trim().parse().map_err(|_| {
+                    ConfigError::new(
+                        "trusted_proxies",
+                        &self.origin("trusted_proxies"),
+                        format!("{raw:?} is not an IP address"),
+                        "list the proxies' addresses, e.g. [\"10.0.0.5\"]",
+                    )
+                })
+            })
+            .collect()
     }
 
     pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
@@ -271,6 +293,7 @@ fn validate(loaded: &Loaded) -> Result<(), ConfigError> {
             )
         })?;
     }
+    loaded.trusted_proxies()?;
     for key in ["session_idle_timeout_secs", "session_absolute_timeout_secs"] {
         let value = if key == "session_idle_timeout_secs" {
             loaded.config.session_idle_timeout_secs

@@ -1,7 +1,8 @@
 //! Cross-site request forgery: a state-changing request carried by a browser
 //! cookie must come from the console's own pages. Browsers say where a request
 //! comes from in `Sec-Fetch-Site` and `Origin`, which pages cannot forge;
-//! requests with a Bearer token carry no ambient credential and pass.
+//! requests with a Bearer token carry no ambient credential and pass. Every
+//! request must also name the console by an address or its public name.
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
@@ -48,7 +49,44 @@ pub fn own_origin(configured: Option<&str>, headers: &HeaderMap) -> Option<Strin
     Some(format!("http://{host}"))
 }
 
+/// May a request name this `Host`? An IP address or `localhost` always (the
+/// address itself, probes); any other name only when it is `public_url`'s.
+/// This stops DNS rebinding: a page on a foreign name pointed at the console's
+/// address is refused before it can use the console.
+pub fn host_allowed(host: &str, public_origin: Option<&str>) -> bool {
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) && !name.ends_with(':') => {
+            name
+        }
+        _ => host,
+    };
+    let name = name.trim_start_matches('[').trim_end_matches(']');
+    if name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok() {
+        return true;
+    }
+    public_origin
+        .and_then(|o| o.split_once("://"))
+        .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host))
+}
+
 pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if let Some(host) = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+    {
+        if !host_allowed(host, state.public_origin.as_deref()) {
+            let why = format!(
+                "refused: this console does not answer to the name {host:?}; set public_url to the address people use"
+            );
+            tracing::warn!(host = %host, "request for a foreign host name refused");
+            return (
+                StatusCode::MISDIRECTED_REQUEST,
+                Json(json!({ "error": why })),
+            )
+                .into_response();
+        }
+    }
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
         || bearer(&req).is_some()
     {
@@ -91,6 +129,19 @@ mod tests {
         );
         assert!(check(None, Some("null"), OWN).is_err());
         assert!(check(None, None, OWN).unwrap_err().contains("Bearer"));
+    }
+
+    #[test]
+    fn only_addresses_localhost_and_the_public_name_are_answered() {
+        assert!(host_allowed("127.0.0.1:3000", None));
+        assert!(host_allowed("[::1]:3000", None));
+        assert!(host_allowed("localhost:3000", None));
+        assert!(host_allowed("10.1.2.3", None));
+        assert!(!host_allowed("evil.example:3000", None), "DNS rebinding");
+        let public = Some("https://rollout.example.com");
+        assert!(host_allowed("rollout.example.com", public));
+        assert!(!host_allowed("rollout.example.com.evil.example", public));
+        assert!(!host_allowed("console.internal:3000", public));
     }
 
     #[test]

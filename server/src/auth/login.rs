@@ -1,6 +1,7 @@
 //! A sign-in attempt: throttling, the password check, and the audit event of
 //! the outcome, success or failure, with the throttle update in one transaction.
 use serde_json::json;
+use tokio::sync::Semaphore;
 
 use super::error::IdentityError;
 use super::password;
@@ -9,6 +10,11 @@ use super::users::{self, UserRecord};
 use crate::audit::{self, Actor, ClientInfo};
 use crate::db::Store;
 use crate::system::now_ms;
+
+/// Password checks running at once. Each takes 19 MiB and ~50 ms of a core;
+/// a burst of sign-ins queues here instead of exhausting memory, and the
+/// throttle is consulted after the wait, so a burst cannot slip past it.
+static CHECKS: Semaphore = Semaphore::const_new(4);
 
 #[derive(Debug)]
 pub enum Outcome {
@@ -19,11 +25,11 @@ pub enum Outcome {
     Throttled(i64),
 }
 
-/// What a failed attempt is recorded as; only auditors see the reason.
-fn failed_actor(typed: &str) -> Actor {
-    Actor::Anonymous {
-        name: typed.trim().chars().take(64).collect(),
-    }
+/// What a failed attempt is recorded as. The typed name is kept only when it
+/// could be a username: anything else (often a password typed in the wrong
+/// field) must not land in a trail every role can read.
+fn typed_name(typed: &str) -> String {
+    users::normalize_username(typed).unwrap_or_else(|_| "(not a valid username)".to_string())
 }
 
 pub async fn attempt(
@@ -32,31 +38,30 @@ pub async fn attempt(
     password: &str,
     client: &ClientInfo,
 ) -> Result<Outcome, IdentityError> {
-    let account = throttle::account_key(username);
+    let typed = typed_name(username);
+    let account = throttle::account_key(&typed);
     let address = throttle::address_key(&client.addr);
-    let keys = [account.as_str(), address.as_str()];
-    let typed: String = username.trim().chars().take(64).collect();
-    let subject = format!("user:{}", typed.to_lowercase());
+    let subject = format!("user:{typed}");
 
+    let _permit = CHECKS
+        .acquire()
+        .await
+        .map_err(|e| IdentityError::Invalid(format!("sign-in is shutting down: {e}")))?;
     let mut conn = store.pool().acquire().await?;
+    // An address this account has signed in from before is not held back by
+    // the account's failures (only by its own): someone guessing the password
+    // elsewhere cannot lock the owner out.
+    let known = throttle::known_address(&mut conn, &subject, &client.addr, now_ms()).await?;
+    let keys: Vec<&str> = if known {
+        vec![address.as_str()]
+    } else {
+        vec![account.as_str(), address.as_str()]
+    };
     let wait = throttle::retry_after(&mut conn, &keys, now_ms()).await?;
     if wait > 0 {
-        drop(conn);
-        let mut tx = store.begin_write().await?;
-        audit::append(
-            &mut tx,
-            now_ms(),
-            &failed_actor(username),
-            client,
-            "auth.login_failed",
-            &subject,
-            json!({ "reason": "throttled", "retry_after_secs": wait }),
-        )
-        .await?;
-        tx.commit().await?;
         return Ok(Outcome::Throttled(wait));
     }
-    let user = users::by_username(&mut conn, username).await?;
+    let user = users::by_username(&mut conn, &typed).await?;
     drop(conn);
 
     // The hash costs ~50 ms of CPU: keep it off the async workers. Unknown
@@ -81,14 +86,14 @@ pub async fn attempt(
     let mut tx = store.begin_write().await?;
     let outcome = match user {
         Some(user) if verified && user.disabled_at_ms.is_none() => {
-            throttle::clear(&mut tx, &keys).await?;
+            throttle::clear(&mut tx, &[account.as_str(), address.as_str()]).await?;
             audit::append(
                 &mut tx,
                 now,
                 &user.actor(),
                 client,
                 "auth.login",
-                &format!("user:{}", user.username),
+                &subject,
                 json!({ "roles": user.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>() }),
             )
             .await?;
@@ -100,18 +105,40 @@ pub async fn attempt(
                 (Some(_), true) => "account disabled",
                 (Some(_), false) => "wrong password",
             };
-            throttle::record_failure(&mut tx, &account, ACCOUNT_CAP_SECS, now).await?;
-            throttle::record_failure(&mut tx, &address, ADDRESS_CAP_SECS, now).await?;
+            let actor = Actor::Anonymous {
+                name: typed.clone(),
+            };
+            let mut blocked = Vec::new();
+            for (key, cap) in [(&account, ACCOUNT_CAP_SECS), (&address, ADDRESS_CAP_SECS)] {
+                let wait = throttle::record_failure(&mut tx, key, cap, now).await?;
+                if wait > 0 {
+                    blocked.push(json!({ "key": key, "wait_secs": wait }));
+                }
+            }
             audit::append(
                 &mut tx,
                 now,
-                &failed_actor(username),
+                &actor,
                 client,
                 "auth.login_failed",
                 &subject,
                 json!({ "reason": reason }),
             )
             .await?;
+            // Refusals while blocked are not recorded one by one (that would
+            // let anyone grow the trail without limit); the block itself is.
+            if !blocked.is_empty() {
+                audit::append(
+                    &mut tx,
+                    now,
+                    &Actor::System,
+                    client,
+                    "auth.throttle",
+                    &subject,
+                    json!({ "blocked": blocked }),
+                )
+                .await?;
+            }
             Outcome::Refused
         }
     };

@@ -7,7 +7,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use tower_sessions::Session;
 
 use super::session::{self, SessionData, Verdict};
@@ -33,6 +33,28 @@ fn is_anonymous_only(path: &str) -> bool {
         || path.starts_with("/pkg/")
 }
 
+/// The client's address: the peer, unless the peer is a trusted proxy, in
+/// which case the nearest `X-Forwarded-For` entry that is not one.
+pub fn client_address(
+    peer: Option<IpAddr>,
+    forwarded: Option<&str>,
+    trusted: &[IpAddr],
+) -> Option<IpAddr> {
+    let peer = peer?;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let hops = forwarded.unwrap_or_default().split(',').rev();
+    for hop in hops {
+        match hop.trim().parse::<IpAddr>() {
+            Ok(ip) if trusted.contains(&ip) => continue,
+            Ok(ip) => return Some(ip),
+            Err(_) => break,
+        }
+    }
+    Some(peer)
+}
+
 pub fn bearer(req: &Request) -> Option<&str> {
     req.headers()
         .get(header::AUTHORIZATION)?
@@ -47,10 +69,16 @@ pub async fn resolve_caller(
     mut req: Request,
     next: Next,
 ) -> Response {
-    let client_addr = req
+    let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
+        .map(|c| c.0.ip());
+    let forwarded = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    let client_addr = client_address(peer, forwarded, &state.trusted_proxies)
+        .map(|ip| ip.to_string())
         .unwrap_or_default();
     let user_agent = req
         .headers()
@@ -135,5 +163,34 @@ async fn session_principal(
             session.flush().await?;
             Ok(None)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_address;
+    use std::net::IpAddr;
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let proxy = [ip("10.0.0.5")];
+        let fwd = Some("203.0.113.9, 198.51.100.7");
+        assert_eq!(
+            client_address(Some(ip("192.0.2.1")), fwd, &proxy),
+            Some(ip("192.0.2.1"))
+        );
+        assert_eq!(
+            client_address(Some(ip("10.0.0.5")), fwd, &proxy),
+            Some(ip("198.51.100.7"))
+        );
+        assert_eq!(
+            client_address(Some(ip("10.0.0.5")), None, &proxy),
+            Some(ip("10.0.0.5"))
+        );
+        assert_eq!(
+            client_address(Some(ip("10.0.0.5")), Some("junk"), &proxy),
+            Some(ip("10.0.0.5"))
+        );
     }
 }

@@ -34,9 +34,11 @@ struct LoginForm {
     next: String,
 }
 
-/// Only paths on this site: never `//host` or `https://…` (an open redirect).
+/// Only paths on this site: never `//host`, `https://…`, or anything a
+/// browser would turn into one (backslashes, control characters it strips).
 pub fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") {
+    let plain = !next.contains('\\') && !next.chars().any(|c| c.is_control());
+    if plain && next.starts_with('/') && !next.starts_with("//") {
         next
     } else {
         "/"
@@ -102,6 +104,12 @@ async fn sign_out(
     Extension(caller): Extension<Caller>,
     session: Session,
 ) -> Result<Response, ApiError> {
+    // End the session first: the trail must never say "signed out" of a
+    // session that still works.
+    if let Err(e) = session.flush().await {
+        tracing::error!(error = %e, "ending the session failed");
+        return Err(ApiError(app::error::AppError::Internal));
+    }
     if let Some(principal @ Principal::User { username, .. }) = &caller.principal {
         let write = async {
             let mut tx = state.store.begin_write().await?;
@@ -123,10 +131,6 @@ async fn sign_out(
             return Err(ApiError(app::error::AppError::Internal));
         }
     }
-    if let Err(e) = session.flush().await {
-        tracing::error!(error = %e, "ending the session failed");
-        return Err(ApiError(app::error::AppError::Internal));
-    }
     Ok(Redirect::to("/login?signed_out=1").into_response())
 }
 
@@ -140,6 +144,8 @@ mod tests {
         assert_eq!(safe_next("//evil.example/"), "/");
         assert_eq!(safe_next("/\\evil.example"), "/");
         assert_eq!(safe_next("https://evil.example"), "/");
+        assert_eq!(safe_next("/\t/evil.example"), "/");
+        assert_eq!(safe_next("/a\\b"), "/");
         assert_eq!(safe_next(""), "/");
     }
 }

@@ -1,8 +1,10 @@
 //! Login throttling, per account and per client address: after
 //! [`FREE_FAILURES`] failures within [`WINDOW_MS`] each further failure doubles
-//! a waiting time. The account's wait is capped low ([`ACCOUNT_CAP_SECS`]) so
-//! that an attacker guessing someone's password cannot lock them out for long;
-//! the address's wait is capped high, since that is the attacker's own.
+//! a waiting time. The account's wait is capped low ([`ACCOUNT_CAP_SECS`]), and
+//! does not apply at all from an address the account has signed in from in the
+//! last [`KNOWN_ADDRESS_MS`], so an attacker guessing someone's password cannot
+//! lock them out; the address's wait is capped high, since that is the
+//! attacker's own.
 use sqlx::AnyConnection;
 
 use crate::db::StoreError;
@@ -12,6 +14,8 @@ pub const FREE_FAILURES: i64 = 5;
 pub const WINDOW_MS: i64 = 15 * 60 * 1000;
 pub const ACCOUNT_CAP_SECS: i64 = 60;
 pub const ADDRESS_CAP_SECS: i64 = 15 * 60;
+/// How long a successful sign-in makes an address "known" for its account.
+pub const KNOWN_ADDRESS_MS: i64 = 30 * 24 * 3600 * 1000;
 
 /// Seconds to wait after the `failures`-th consecutive failure: 0 up to the
 /// free ones, then 2, 4, 8, … up to `cap`.
@@ -24,36 +28,62 @@ pub fn wait_secs(failures: i64, cap: i64) -> i64 {
 }
 
 pub fn account_key(username: &str) -> String {
-    format!("user:{}", username.trim().to_lowercase())
+    let name: String = username.trim().chars().take(64).collect();
+    format!("user:{}", name.to_lowercase())
 }
 
 pub fn address_key(addr: &str) -> String {
     format!("addr:{addr}")
 }
 
-/// Seconds until both keys allow a try; 0 when they do now.
+/// Seconds until every key allows a try; 0 when they do now.
 pub async fn retry_after(
     conn: &mut AnyConnection,
-    keys: &[&str; 2],
+    keys: &[&str],
     now_ms: i64,
 ) -> Result<i64, StoreError> {
-    let until: Option<i64> = sqlx::query_scalar(
-        "SELECT MAX(blocked_until_ms) FROM login_throttle WHERE key = $1 OR key = $2",
-    )
-    .bind(keys[0])
-    .bind(keys[1])
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(until.map_or(0, |u| ((u - now_ms).max(0) + 999) / 1000))
+    let mut wait = 0;
+    for key in keys {
+        let until: Option<i64> =
+            sqlx::query_scalar("SELECT blocked_until_ms FROM login_throttle WHERE key = $1")
+                .bind(*key)
+                .fetch_optional(&mut *conn)
+                .await?;
+        wait = wait.max(until.map_or(0, |u| ((u - now_ms).max(0) + 999) / 1000));
+    }
+    Ok(wait)
 }
 
-/// Counts a failure against `key` and sets its waiting time.
+/// Has `subject` (`user:NAME`) signed in from `addr` recently? Read from the
+/// audit trail, which already records every sign-in with its address.
+pub async fn known_address(
+    conn: &mut AnyConnection,
+    subject: &str,
+    addr: &str,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    if addr.is_empty() {
+        return Ok(false);
+    }
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_events \
+         WHERE subject = $1 AND action = 'auth.login' AND client_addr = $2 AND at_ms > $3",
+    )
+    .bind(subject)
+    .bind(addr)
+    .bind(now_ms - KNOWN_ADDRESS_MS)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(n > 0)
+}
+
+/// Counts a failure against `key` and sets its waiting time, returned.
 pub async fn record_failure(
     conn: &mut AnyConnection,
     key: &str,
     cap_secs: i64,
     now_ms: i64,
-) -> Result<(), StoreError> {
+) -> Result<i64, StoreError> {
     let failures: i64 = sqlx::query_scalar(
         "INSERT INTO login_throttle (key, failures, last_failure_ms, blocked_until_ms) \
          VALUES ($1, 1, $2, 0) \
@@ -74,7 +104,7 @@ pub async fn record_failure(
         .bind(key)
         .execute(&mut *conn)
         .await?;
-    Ok(())
+    Ok(wait)
 }
 
 /// Forgets the failures of `keys` (after a successful login).
@@ -114,6 +144,11 @@ mod tests {
     #[test]
     fn keys_fold_case_of_usernames() {
         assert_eq!(account_key(" Alice "), "user:alice");
+        assert_eq!(
+            account_key(&"x".repeat(10_000)).len(),
+            5 + 64,
+            "keys are bounded"
+        );
         assert_eq!(address_key("10.0.0.1"), "addr:10.0.0.1");
     }
 }

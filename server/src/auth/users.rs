@@ -266,6 +266,21 @@ pub async fn set_disabled(
             "you cannot disable yourself; ask another admin".to_string(),
         ));
     }
+    if disabled && user.roles.contains(&Role::Admin) {
+        let other_admins: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM users u JOIN user_roles r ON r.user_id = u.id \
+             WHERE r.role = 'admin' AND u.disabled_at_ms IS NULL AND u.id <> $1",
+        )
+        .bind(&user.id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if other_admins == 0 {
+            return Err(IdentityError::Invalid(format!(
+                "{:?} is the last enabled admin; make someone else admin first",
+                user.username
+            )));
+        }
+    }
     user.disabled_at_ms = disabled.then_some(now);
     sqlx::query("UPDATE users SET disabled_at_ms = $1, sessions_valid_after_ms = $2 WHERE id = $3")
         .bind(user.disabled_at_ms)
@@ -273,6 +288,20 @@ pub async fn set_disabled(
         .bind(&user.id)
         .execute(&mut *tx)
         .await?;
+    // Tokens the user created stop with them: machines keep no access that
+    // the person who granted it has lost.
+    let tokens_revoked = if disabled {
+        sqlx::query(
+            "UPDATE api_tokens SET revoked_at_ms = $1 WHERE created_by = $2 AND revoked_at_ms IS NULL",
+        )
+        .bind(now)
+        .bind(&user.username)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+    } else {
+        0
+    };
     audit::append(
         &mut tx,
         now,
@@ -284,7 +313,7 @@ pub async fn set_disabled(
             "user.enable"
         },
         &format!("user:{}", user.username),
-        json!({ "sessions_ended": disabled }),
+        json!({ "sessions_ended": disabled, "tokens_revoked": tokens_revoked }),
     )
     .await?;
     tx.commit().await?;

@@ -47,6 +47,8 @@ pub struct AppState {
     pub timeouts: Timeouts,
     /// `public_url`'s origin, when set; the one origin state changes may come from.
     pub public_origin: Option<String>,
+    /// Proxies whose `X-Forwarded-For` names the real client.
+    pub trusted_proxies: Arc<Vec<std::net::IpAddr>>,
 }
 
 impl AppState {
@@ -87,6 +89,13 @@ impl AppState {
                 .public_url
                 .as_deref()
                 .and_then(|u| crate::config::public_origin(u).ok()),
+            trusted_proxies: Arc::new(
+                config
+                    .trusted_proxies
+                    .iter()
+                    .filter_map(|p| p.trim().parse().ok())
+                    .collect(),
+            ),
         })
     }
 }

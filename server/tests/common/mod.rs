@@ -227,9 +227,16 @@ impl TestApp {
     /// every request (as a browser does on same-origin posts), never follows
     /// redirects.
     pub fn browser(&self) -> reqwest::Client {
+        self.browser_from([127, 0, 0, 1])
+    }
+
+    /// A browser-like client connecting from another loopback address, to
+    /// stand for another machine.
+    pub fn browser_from(&self, ip: [u8; 4]) -> reqwest::Client {
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert(reqwest::header::ORIGIN, self.base.parse().unwrap());
         reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from(ip))
             .cookie_store(true)
             .default_headers(headers)
             .redirect(reqwest::redirect::Policy::none())

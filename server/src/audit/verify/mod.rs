@@ -13,9 +13,14 @@ use super::chain::{check_link, Break, EventRef, LinkHasher, GENESIS};
 use crate::db::{Store, StoreError, StoreUrl};
 use crate::system::now_ms;
 
-/// The rows in the order the chain is checked.
-const SQL: &str = "SELECT seq, at_ms, actor_kind, actor_id, actor_name, action, subject, details, \
-                   client_addr, user_agent, prev_hash, hash FROM audit_events ORDER BY seq";
+/// The rows up to `through` (the head read before the walk), in chain order.
+/// `through` comes from the database as an integer, never from a user.
+fn rows_sql(through: i64) -> String {
+    format!(
+        "SELECT seq, at_ms, actor_kind, actor_id, actor_name, action, subject, details, \
+         client_addr, user_agent, prev_hash, hash FROM audit_events WHERE seq <= {through} ORDER BY seq"
+    )
+}
 
 /// The walk so far: what the next event must be, and the first break.
 struct Walk {
@@ -66,15 +71,22 @@ pub async fn verify(store: &Store) -> Result<ChainReport, StoreError> {
         location: store.location(),
         source: sqlx::Error::Protocol(format!("reading the audit trail: {e}")),
     };
+    // The head first: events appended while the walk runs are after it and
+    // not part of this check, so a busy trail never looks cut off.
+    let (head_seq, head_hash): (i64, String) =
+        sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+            .fetch_one(store.pool())
+            .await?;
+    let sql = rows_sql(head_seq);
     let walk = match store.url() {
         StoreUrl::Sqlite { path } => {
             let path = path.clone();
-            tokio::task::spawn_blocking(move || sqlite::walk(&path))
+            tokio::task::spawn_blocking(move || sqlite::walk(&path, &sql))
                 .await
                 .expect("the verify walk panicked")
                 .map_err(|e| read_error(e.to_string()))?
         }
-        StoreUrl::Postgres { .. } => postgres::walk(&store.url().connect_url())
+        StoreUrl::Postgres { .. } => postgres::walk(&store.url().connect_url(), &sql)
             .await
             .map_err(|e| read_error(e.to_string()))?,
     };
@@ -83,7 +95,7 @@ pub async fn verify(store: &Store) -> Result<ChainReport, StoreError> {
             seq,
             reason: b.describe(),
         },
-        None => head_status(store, walk.expected_seq - 1, &walk.prev_hash).await?,
+        None => head_status(head_seq, &head_hash, walk.expected_seq - 1, &walk.prev_hash),
     };
     Ok(ChainReport {
         status,
@@ -94,16 +106,8 @@ pub async fn verify(store: &Store) -> Result<ChainReport, StoreError> {
 }
 
 /// The head must name the last event: otherwise events were cut off the end.
-async fn head_status(
-    store: &Store,
-    last_seq: i64,
-    last_hash: &str,
-) -> Result<ChainStatus, StoreError> {
-    let (head_seq, head_hash): (i64, String) =
-        sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
-            .fetch_one(store.pool())
-            .await?;
-    Ok(if head_seq == last_seq && head_hash == last_hash {
+fn head_status(head_seq: i64, head_hash: &str, last_seq: i64, last_hash: &str) -> ChainStatus {
+    if head_seq == last_seq && head_hash == last_hash {
         ChainStatus::Intact {
             through_seq: last_seq,
         }
@@ -121,5 +125,5 @@ async fn head_status(
                 "the chain head does not match the last event: the head or the event was altered"
                     .to_string(),
         }
-    })
+    }
 }

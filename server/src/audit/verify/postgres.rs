@@ -7,13 +7,13 @@ use futures_util::TryStreamExt;
 use sqlx::{Connection, PgConnection};
 use tokio::sync::mpsc;
 
-use super::{Walk, SQL};
+use super::Walk;
 
 /// Bytes handed to the checker at a time.
 const BUFFER: usize = 1 << 20;
 use crate::audit::chain::EventRef;
 
-pub(super) async fn walk(url: &str) -> Result<Walk, String> {
+pub(super) async fn walk(url: &str, sql: &str) -> Result<Walk, String> {
     let mut conn = PgConnection::connect(url)
         .await
         .map_err(|e| e.to_string())?;
@@ -21,7 +21,7 @@ pub(super) async fn walk(url: &str) -> Result<Walk, String> {
     let checker = tokio::task::spawn_blocking(move || consume(rx));
     let copied = async {
         let mut chunks = conn
-            .copy_out_raw(&format!("COPY ({SQL}) TO STDOUT"))
+            .copy_out_raw(&format!("COPY ({sql}) TO STDOUT"))
             .await?;
         // PostgreSQL sends one message per row: gather them into larger
         // buffers so the hand-over to the checker is not per row.

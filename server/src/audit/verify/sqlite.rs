@@ -4,15 +4,15 @@ use std::path::Path;
 use rusqlite::types::Type;
 use rusqlite::{Connection, OpenFlags};
 
-use super::{Walk, SQL};
+use super::Walk;
 use crate::audit::chain::EventRef;
 
-pub(super) fn walk(path: &Path) -> Result<Walk, rusqlite::Error> {
+pub(super) fn walk(path: &Path, sql: &str) -> Result<Walk, rusqlite::Error> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
-    let mut stmt = conn.prepare(SQL)?;
+    let mut stmt = conn.prepare(sql)?;
     let mut rows = stmt.query([])?;
     let mut walk = Walk::new();
     while let Some(row) = rows.next()? {
