@@ -4,8 +4,10 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod flags;
 pub mod http;
 pub mod metrics;
+pub mod plans;
 pub mod system;
 pub mod telemetry;
 
