@@ -356,3 +356,41 @@ async fn review_queries(db: TestDb) {
     assert_eq!(query::one(&store, 7).await.unwrap().unwrap().seq, 7);
     assert!(query::one(&store, 700).await.unwrap().is_none());
 }
+
+on_both_backends! {
+    the_last_admin_cannot_be_disabled => last_admin;
+}
+
+async fn last_admin(db: TestDb) {
+    let store = db.store().await;
+    let client = ClientInfo::default();
+    for name in ["ann", "bea"] {
+        users::create(
+            &store,
+            &Actor::System,
+            &client,
+            name,
+            "a-long-password-1",
+            &[Role::Admin],
+        )
+        .await
+        .unwrap();
+    }
+    // Both try to disable the other at the same moment: one must fail.
+    let (a, b) = tokio::join!(
+        users::set_disabled(&store, &Actor::System, &client, "ann", true),
+        users::set_disabled(&store, &Actor::System, &client, "bea", true),
+    );
+    assert!(
+        a.is_ok() != b.is_ok(),
+        "exactly one succeeds: {a:?} / {b:?}"
+    );
+    let err = a.err().or(b.err()).unwrap();
+    assert!(
+        matches!(err, IdentityError::Invalid(ref m) if m.contains("last enabled admin")),
+        "{err:?}"
+    );
+    assert!(server::auth::users::active_admin_exists(&store)
+        .await
+        .unwrap());
+}

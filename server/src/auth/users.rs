@@ -267,6 +267,17 @@ pub async fn set_disabled(
         ));
     }
     if disabled && user.roles.contains(&Role::Admin) {
+        // Two admins disabling each other at once must not both pass the
+        // check below: on PostgreSQL, lock the admins' rows first (SQLite's
+        // BEGIN IMMEDIATE already serializes writers).
+        if store.backend() == app::dto::StoreBackend::Postgres {
+            sqlx::query(
+                "SELECT u.id FROM users u JOIN user_roles r ON r.user_id = u.id \
+                 WHERE r.role = 'admin' FOR UPDATE OF u",
+            )
+            .fetch_all(&mut *tx)
+            .await?;
+        }
         let other_admins: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM users u JOIN user_roles r ON r.user_id = u.id \
              WHERE r.role = 'admin' AND u.disabled_at_ms IS NULL AND u.id <> $1",
