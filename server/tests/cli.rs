@@ -391,3 +391,48 @@ fn audit_verify_names_the_exact_seq_of_an_altered_row() {
         &["chain broken at #3: its content no longer matches its hash: the row was altered"],
     );
 }
+
+#[test]
+fn plan_validate_prints_line_column_and_field_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let file = d.join("plan.toml");
+    std::fs::write(
+        &file,
+        "[plan]\nname = \"Pilot\"\nflag = \"pilot_flag\"\n\n[[phases]]\nname = \"pilot\"\nenvironment = \"production\"\nexposure_bp = 12000\n",
+    )
+    .unwrap();
+    let out = console(d)
+        .args(["plan", "validate", "plan.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("plan.toml:8:15: phases[0].exposure_bp: 12000 is outside 0..=10000"),
+        "{err}"
+    );
+    assert!(err.contains("1 problem found; nothing was stored"), "{err}");
+    assert!(!d.join("data").exists(), "validation opens no store");
+
+    std::fs::write(
+        &file,
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .replace("12000", "100"),
+    )
+    .unwrap();
+    let out = console(d)
+        .args(["plan", "validate", "plan.toml"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout_of(&out).trim(),
+        "plan.toml: plan \"Pilot\" is valid (1 phases, flag pilot_flag)"
+    );
+}

@@ -3,6 +3,7 @@
 //! code (2: a setting or argument is wrong, 3: the audit chain is broken,
 //! 1: anything else).
 mod audit_cmd;
+mod plan_cmd;
 mod token_cmd;
 mod user_cmd;
 
@@ -58,6 +59,9 @@ pub enum Command {
     /// Check and export the audit trail.
     #[command(subcommand)]
     Audit(audit_cmd::AuditCommand),
+    /// Plans as code: validate a plan file.
+    #[command(subcommand)]
+    Plan(plan_cmd::PlanCommand),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +95,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::User(cmd) => with_store(&loaded, |store| user_cmd::run(store, cmd)).await,
         Command::Token(cmd) => with_store(&loaded, |store| token_cmd::run(store, cmd)).await,
         Command::Audit(cmd) => with_store(&loaded, |store| audit_cmd::run(store, cmd)).await,
+        Command::Plan(cmd) => plan_cmd::run(cmd),
         Command::Migrate => {
             let (store, level) = open_store(&loaded).await?;
             println!(

@@ -1,0 +1,436 @@
+//! Plans as code: the TOML format of a rollout plan (see
+//! `docs/plan-format.md`) and its validation, which reports every problem
+//! with its `line:column` and field path. Parsing only: nothing is stored.
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::config::line_col;
+use app::access::Role;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanFile {
+    pub plan: PlanHeader,
+    #[serde(default)]
+    pub phases: Vec<Spanned<PhaseSpec>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanHeader {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub description: String,
+    /// The key of the flag the plan owns.
+    pub flag: Spanned<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhaseSpec {
+    pub name: Spanned<String>,
+    pub environment: Spanned<String>,
+    /// Target exposure in basis points, 0..=10 000 (500 = 5 %).
+    pub exposure_bp: Spanned<i64>,
+    #[serde(default)]
+    pub notes: String,
+    #[serde(default)]
+    pub gate: Option<Spanned<GateSpec>>,
+    #[serde(default)]
+    pub checklist: Vec<Spanned<ItemSpec>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateSpec {
+    /// Distinct approvers needed.
+    pub approvals: Spanned<i64>,
+    /// Roles whose holders may approve (default: approver).
+    #[serde(default)]
+    pub approver_roles: Vec<Spanned<String>>,
+    /// Minimum time at this phase's exposure before the next phase may start:
+    /// `0`, `30m`, `24h`, `2d`.
+    #[serde(default)]
+    pub soak: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemSpec {
+    /// `manual` (a person ticks it) or `auto` (the server evaluates `check`).
+    pub kind: Spanned<String>,
+    pub text: Spanned<String>,
+    /// Manual items: roles allowed to tick (default: operator).
+    #[serde(default)]
+    pub tickers: Vec<Spanned<String>>,
+    /// Automatic items: which check.
+    #[serde(default)]
+    pub check: Option<Spanned<String>>,
+    /// For `parity_within`: the allowed absolute row-count delta.
+    #[serde(default)]
+    pub max_delta: Option<Spanned<i64>>,
+}
+
+/// Automatic checks the server knows; those marked not yet evaluable count as
+/// unmet until the feature that feeds them exists.
+pub const CHECKS: [(&str, bool); 8] = [
+    ("soak_elapsed", true),
+    ("previous_phase_approved", true),
+    ("backfill_complete", false),
+    ("dry_run_clean", false),
+    ("coverage_full", false),
+    ("parity_within", false),
+    ("guardrail_error_rate", false),
+    ("guardrail_latency_p95", false),
+];
+
+/// One problem in a plan file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub line: usize,
+    pub column: usize,
+    /// e.g. `phases[2].gate.approvals`.
+    pub path: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}:{}: {}: {}",
+            self.line, self.column, self.path, self.message
+        )
+    }
+}
+
+struct Report<'t> {
+    text: &'t str,
+    problems: Vec<Problem>,
+}
+
+impl Report<'_> {
+    fn at(&mut self, span: std::ops::Range<usize>, path: String, message: impl Into<String>) {
+        let (line, column) = line_col(self.text, span.start);
+        self.problems.push(Problem {
+            line,
+            column,
+            path,
+            message: message.into(),
+        });
+    }
+}
+
+/// Parses and validates; every problem found, in file order.
+pub fn validate(text: &str) -> Result<PlanFile, Vec<Problem>> {
+    let file: PlanFile = match toml::from_str(text) {
+        Ok(f) => f,
+        Err(e) => {
+            let (line, column) = e.span().map_or((1, 1), |s| line_col(text, s.start));
+            return Err(vec![Problem {
+                line,
+                column,
+                path: "plan file".into(),
+                message: e.message().to_string(),
+            }]);
+        }
+    };
+    let mut r = Report {
+        text,
+        problems: Vec::new(),
+    };
+    check_header(&mut r, &file.plan);
+    if file.phases.is_empty() {
+        r.at(
+            0..0,
+            "phases".into(),
+            "a plan needs at least one [[phases]] table",
+        );
+    }
+    let mut names = std::collections::HashSet::new();
+    for (i, phase) in file.phases.iter().enumerate() {
+        let p = phase.get_ref();
+        let path = format!("phases[{i}]");
+        if p.name.get_ref().trim().is_empty() {
+            r.at(
+                p.name.span(),
+                format!("{path}.name"),
+                "give the phase a name",
+            );
+        } else if !names.insert(p.name.get_ref().trim().to_lowercase()) {
+            r.at(
+                p.name.span(),
+                format!("{path}.name"),
+                format!(
+                    "{:?} is used by an earlier phase; phase names must differ",
+                    p.name.get_ref()
+                ),
+            );
+        }
+        if p.environment.get_ref().trim().is_empty() {
+            r.at(
+                p.environment.span(),
+                format!("{path}.environment"),
+                "name the environment, e.g. dev, staging, production",
+            );
+        }
+        let bp = *p.exposure_bp.get_ref();
+        if !(0..=10_000).contains(&bp) {
+            r.at(
+                p.exposure_bp.span(),
+                format!("{path}.exposure_bp"),
+                format!("{bp} is outside 0..=10000 (basis points: 500 = 5 %)"),
+            );
+        }
+        if let Some(gate) = &p.gate {
+            check_gate(&mut r, gate.get_ref(), &format!("{path}.gate"));
+        }
+        for (j, item) in p.checklist.iter().enumerate() {
+            check_item(&mut r, item.get_ref(), &format!("{path}.checklist[{j}]"));
+        }
+    }
+    if r.problems.is_empty() {
+        Ok(file)
+    } else {
+        r.problems.sort_by_key(|p| (p.line, p.column));
+        Err(r.problems)
+    }
+}
+
+fn check_header(r: &mut Report<'_>, h: &PlanHeader) {
+    if h.name.get_ref().trim().is_empty() {
+        r.at(h.name.span(), "plan.name".into(), "give the plan a name");
+    }
+    let flag = h.flag.get_ref();
+    let ok = !flag.is_empty()
+        && flag.len() <= 64
+        && flag
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-' | '.'));
+    if !ok {
+        r.at(
+            h.flag.span(),
+            "plan.flag".into(),
+            format!("{flag:?} is not a flag key; use 1 to 64 of a-z, 0-9, '_', '-', '.'"),
+        );
+    }
+}
+
+fn check_roles(r: &mut Report<'_>, roles: &[Spanned<String>], path: &str) {
+    for (k, role) in roles.iter().enumerate() {
+        if let Err(e) = Role::parse(role.get_ref()) {
+            r.at(role.span(), format!("{path}[{k}]"), e);
+        }
+    }
+}
+
+fn check_gate(r: &mut Report<'_>, g: &GateSpec, path: &str) {
+    let n = *g.approvals.get_ref();
+    if !(0..=20).contains(&n) {
+        r.at(
+            g.approvals.span(),
+            format!("{path}.approvals"),
+            format!("{n} approvals: use 0 to 20"),
+        );
+    }
+    check_roles(r, &g.approver_roles, &format!("{path}.approver_roles"));
+    if let Some(soak) = &g.soak {
+        if let Err(e) = parse_duration_ms(soak.get_ref()) {
+            r.at(soak.span(), format!("{path}.soak"), e);
+        }
+    }
+}
+
+fn check_item(r: &mut Report<'_>, item: &ItemSpec, path: &str) {
+    if item.text.get_ref().trim().is_empty() {
+        r.at(
+            item.text.span(),
+            format!("{path}.text"),
+            "say what is checked",
+        );
+    }
+    match item.kind.get_ref().as_str() {
+        "manual" => {
+            check_roles(r, &item.tickers, &format!("{path}.tickers"));
+            if let Some(check) = &item.check {
+                r.at(
+                    check.span(),
+                    format!("{path}.check"),
+                    "a manual item has no check; use kind = \"auto\"",
+                );
+            }
+        }
+        "auto" => match &item.check {
+            None => r.at(
+                item.kind.span(),
+                format!("{path}.check"),
+                format!(
+                    "an automatic item names its check: one of {}",
+                    CHECKS.map(|c| c.0).join(", ")
+                ),
+            ),
+            Some(check) => {
+                let name = check.get_ref().as_str();
+                if !CHECKS.iter().any(|c| c.0 == name) {
+                    r.at(
+                        check.span(),
+                        format!("{path}.check"),
+                        format!(
+                            "unknown check {name:?}; known checks are {}",
+                            CHECKS.map(|c| c.0).join(", ")
+                        ),
+                    );
+                } else if name == "parity_within" && item.max_delta.is_none() {
+                    r.at(
+                        check.span(),
+                        format!("{path}.max_delta"),
+                        "parity_within needs max_delta (the allowed row-count difference)",
+                    );
+                }
+            }
+        },
+        other => r.at(
+            item.kind.span(),
+            format!("{path}.kind"),
+            format!("{other:?} is not a kind; use \"manual\" or \"auto\""),
+        ),
+    }
+    if let Some(d) = &item.max_delta {
+        if *d.get_ref() < 0 {
+            r.at(
+                d.span(),
+                format!("{path}.max_delta"),
+                "a delta is 0 or more",
+            );
+        }
+    }
+}
+
+/// `0`, `90s`, `30m`, `24h`, `2d` → milliseconds.
+pub fn parse_duration_ms(raw: &str) -> Result<i64, String> {
+    let s = raw.trim();
+    if s == "0" {
+        return Ok(0);
+    }
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("{raw:?} is not a duration; use e.g. 0, 30m, 24h, 2d"))?;
+    let unit_ms = match unit {
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => {
+            return Err(format!(
+                "{raw:?} is not a duration; use e.g. 0, 30m, 24h, 2d"
+            ))
+        }
+    };
+    n.checked_mul(unit_ms)
+        .ok_or_else(|| format!("{raw:?} is too long"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[plan]
+name = "Partitioned tables"
+flag = "use_partitioned_tables"
+
+[[phases]]
+name = "dev"
+environment = "dev"
+exposure_bp = 10000
+
+[[phases]]
+name = "pilot 1%"
+environment = "production"
+exposure_bp = 100
+[phases.gate]
+approvals = 2
+approver_roles = ["approver", "admin"]
+soak = "24h"
+[[phases.checklist]]
+kind = "manual"
+text = "Rollback plan reviewed with team"
+[[phases.checklist]]
+kind = "auto"
+check = "parity_within"
+max_delta = 10
+text = "Row-count delta < 10"
+"#;
+
+    #[test]
+    fn a_good_plan_validates() {
+        let plan = validate(GOOD).unwrap();
+        assert_eq!(plan.phases.len(), 2);
+        assert_eq!(*plan.phases[1].get_ref().exposure_bp.get_ref(), 100);
+    }
+
+    #[test]
+    fn syntax_errors_have_line_and_column() {
+        let bad = GOOD.replace("exposure_bp = 100\n", "exposure_bp = = 100\n");
+        let problems = validate(&bad).unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].line, 14, "{problems:?}");
+        assert!(
+            problems[0].to_string().starts_with("14:"),
+            "{}",
+            problems[0]
+        );
+    }
+
+    #[test]
+    fn every_semantic_problem_is_reported_with_its_path() {
+        let bad = GOOD
+            .replace("exposure_bp = 100\n", "exposure_bp = 20000\n")
+            .replace("approvals = 2", "approvals = -1")
+            .replace("\"approver\", \"admin\"", "\"approver\", \"root\"")
+            .replace("soak = \"24h\"", "soak = \"1 week\"")
+            .replace("check = \"parity_within\"", "check = \"vibes\"");
+        let problems = validate(&bad).unwrap_err();
+        let rendered: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        assert_eq!(rendered.len(), 5, "{rendered:#?}");
+        assert!(
+            rendered[0].starts_with("14:15: phases[1].exposure_bp: 20000 is outside"),
+            "{rendered:#?}"
+        );
+        assert!(
+            rendered[1].starts_with("16:13: phases[1].gate.approvals:"),
+            "{rendered:#?}"
+        );
+        assert!(
+            rendered[2]
+                .starts_with("17:31: phases[1].gate.approver_roles[1]: unknown role \"root\""),
+            "{rendered:#?}"
+        );
+        assert!(
+            rendered[3].contains("phases[1].gate.soak: \"1 week\" is not a duration"),
+            "{rendered:#?}"
+        );
+        assert!(
+            rendered[4].contains("phases[1].checklist[1].check: unknown check \"vibes\""),
+            "{rendered:#?}"
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_where_they_are() {
+        let bad = GOOD.replace("environment = \"dev\"", "enviroment = \"dev\"");
+        let problems = validate(&bad).unwrap_err();
+        assert!(problems[0].message.contains("enviroment"), "{problems:?}");
+        assert_eq!(problems[0].line, 8);
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration_ms("24h"), Ok(86_400_000));
+        assert_eq!(parse_duration_ms("0"), Ok(0));
+        assert_eq!(parse_duration_ms("90s"), Ok(90_000));
+        assert!(parse_duration_ms("24").is_err());
+        assert!(parse_duration_ms("h").is_err());
+    }
+}
