@@ -3,3 +3,4 @@
 //! UI build on them.
 pub mod spec;
 pub mod state;
+pub mod templates;
