@@ -400,8 +400,20 @@ async fn viewers_cannot_reach_admin_pages_or_actions() {
 async fn sign_in_and_out_are_audited_and_the_session_is_gone_after() {
     let app = TestApp::spawn(Backend::Postgres).await;
     let client = app.signed_in("olga", &[Role::Operator]).await;
+    let sessions = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM tower_sessions.session")
+            .fetch_one(app.state.store.pool())
+            .await
+            .unwrap()
+    };
+    assert_eq!(sessions().await, 1);
     let res = client.post(app.url("/auth/logout")).send().await.unwrap();
     assert_eq!(location(&res), "/login?signed_out=1");
+    assert_eq!(
+        sessions().await,
+        0,
+        "the session row is deleted server-side"
+    );
     assert_eq!(status_of(&client, &app, "/").await, 303);
     let actions: Vec<(String, String)> = sqlx::query_as(
         "SELECT action, actor_name FROM audit_events WHERE action LIKE 'auth.%' ORDER BY seq",

@@ -241,15 +241,6 @@ pub async fn one(store: &Store, seq: i64) -> Result<Option<AuditEvent>, StoreErr
     Ok(w.fetch(store, "", 1).await?.pop())
 }
 
-/// The distinct actions recorded, for the filter's suggestions.
-pub async fn known_actions(store: &Store) -> Result<Vec<String>, StoreError> {
-    Ok(
-        sqlx::query_scalar("SELECT DISTINCT action FROM audit_events ORDER BY action")
-            .fetch_all(store.pool())
-            .await?,
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,6 +12,7 @@ use tower_sessions::Session;
 
 use super::login::{self, Outcome};
 use super::session::{self, SessionData};
+use super::session_store;
 use super::{actor_of, client_of};
 use crate::audit;
 use crate::http::api_error::ApiError;
@@ -104,15 +105,19 @@ async fn sign_out(
     Extension(caller): Extension<Caller>,
     session: Session,
 ) -> Result<Response, ApiError> {
-    // End the session first: the trail must never say "signed out" of a
-    // session that still works.
-    if let Err(e) = session.flush().await {
-        tracing::error!(error = %e, "ending the session failed");
-        return Err(ApiError(app::error::AppError::Internal));
-    }
     if let Some(principal @ Principal::User { username, .. }) = &caller.principal {
+        // The session row goes in the same transaction as the event: the
+        // trail never says "signed out" of a session that still works, and a
+        // session never ends without its event.
+        let session_id = session.id().map(|id| id.to_string());
         let write = async {
             let mut tx = state.store.begin_write().await?;
+            if let Some(id) = &session_id {
+                sqlx::query(session_store::delete_sql(state.store.backend()))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             audit::append(
                 &mut tx,
                 now_ms(),
@@ -127,9 +132,14 @@ async fn sign_out(
             Ok::<_, crate::db::StoreError>(())
         };
         if let Err(e) = write.await {
-            tracing::error!(error = %e, "recording the sign-out failed");
+            tracing::error!(error = %e, "ending the session failed");
             return Err(ApiError(app::error::AppError::Internal));
         }
+    }
+    // Drops the cookie (and the row, when there was no signed-in user).
+    if let Err(e) = session.flush().await {
+        tracing::error!(error = %e, "ending the session failed");
+        return Err(ApiError(app::error::AppError::Internal));
     }
     Ok(Redirect::to("/login?signed_out=1").into_response())
 }

@@ -11,6 +11,15 @@ use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
 use crate::db::{Store, StoreError, StoreUrl};
 
+/// Deletes one session row by id, inside a console transaction (sign-out
+/// records its audit event in the same one).
+pub fn delete_sql(backend: app::dto::StoreBackend) -> &'static str {
+    match backend {
+        app::dto::StoreBackend::Sqlite => "DELETE FROM tower_sessions WHERE id = $1",
+        app::dto::StoreBackend::Postgres => "DELETE FROM tower_sessions.session WHERE id = $1",
+    }
+}
+
 /// One type over both backends, since the session layer is generic over it.
 #[derive(Debug, Clone)]
 pub enum ConsoleSessionStore {
