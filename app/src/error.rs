@@ -27,3 +27,19 @@ impl FromServerFnError for AppError {
         AppError::Transport(value)
     }
 }
+
+#[cfg(feature = "ssr")]
+impl AppError {
+    /// The HTTP status that says whose fault it is: the page, the server
+    /// function and the REST API all answer with it.
+    pub fn status(&self) -> http::StatusCode {
+        use http::StatusCode;
+        match self {
+            AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Invalid(_) | AppError::Transport(_) => StatusCode::BAD_REQUEST,
+            AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}

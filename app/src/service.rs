@@ -101,16 +101,8 @@ pub fn request_context() -> Result<(Services, Caller), AppError> {
 /// error means: 401, 403, 404, 400 or 500.
 pub fn answer<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     if let Err(e) = &result {
-        use http::StatusCode;
-        let status = match e {
-            AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
-            AppError::NotFound(_) => StatusCode::NOT_FOUND,
-            AppError::Invalid(_) | AppError::Transport(_) => StatusCode::BAD_REQUEST,
-            AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        };
         if let Some(resp) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-            resp.set_status(status);
+            resp.set_status(e.status());
         }
     }
     result

@@ -3,8 +3,9 @@
 //! console uses), for `scripts/bench-audit`.
 //!
 //!     cargo run --release -p server --example seed_audit -- DATABASE_URL N
+use app::dto::audit::AuditEvent;
 use serde_json::json;
-use server::audit::chain::{canonical, ChainEvent};
+use server::audit::chain::{canonical, EventRef};
 use server::db::{Store, StoreUrl};
 
 const ROWS_PER_INSERT: usize = 500;
@@ -46,7 +47,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             seq += 1;
             let user = format!("user-{:02}", seq % 50);
             let action = ACTIONS[(seq % ACTIONS.len() as i64) as usize];
-            let event = ChainEvent {
+            let mut event = AuditEvent {
                 seq,
                 // One event every ~30 s, so 1M events span about a year.
                 at_ms: start_ms + seq * 30_000,
@@ -60,9 +61,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 ),
                 client_addr: format!("10.0.{}.{}", seq % 7, seq % 200),
                 user_agent: "Mozilla/5.0 (X11; Linux x86_64) bench".into(),
+                prev_hash: prev.clone(),
+                hash: String::new(),
             };
-            let hash = event.hash(&prev);
-            rows.push((event, std::mem::replace(&mut prev, hash.clone()), hash));
+            event.hash = EventRef::from(&event).hash(&prev);
+            prev = event.hash.clone();
+            rows.push(event);
         }
         for chunk in rows.chunks(ROWS_PER_INSERT) {
             let mut sql = String::from(
@@ -83,7 +87,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 sql.push(')');
             }
             let mut q = sqlx::query(&sql);
-            for (e, prev_hash, hash) in chunk {
+            for e in chunk {
                 q = q
                     .bind(e.seq)
                     .bind(e.at_ms)
@@ -95,8 +99,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     .bind(e.details.clone())
                     .bind(e.client_addr.clone())
                     .bind(e.user_agent.clone())
-                    .bind(prev_hash.clone())
-                    .bind(hash.clone());
+                    .bind(e.prev_hash.clone())
+                    .bind(e.hash.clone());
             }
             q.execute(&mut *tx).await?;
         }

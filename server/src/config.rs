@@ -294,12 +294,17 @@ fn validate(loaded: &Loaded) -> Result<(), ConfigError> {
         })?;
     }
     loaded.trusted_proxies()?;
-    for key in ["session_idle_timeout_secs", "session_absolute_timeout_secs"] {
-        let value = if key == "session_idle_timeout_secs" {
-            loaded.config.session_idle_timeout_secs
-        } else {
-            loaded.config.session_absolute_timeout_secs
-        };
+    let timeouts = [
+        (
+            "session_idle_timeout_secs",
+            loaded.config.session_idle_timeout_secs,
+        ),
+        (
+            "session_absolute_timeout_secs",
+            loaded.config.session_absolute_timeout_secs,
+        ),
+    ];
+    for (key, value) in timeouts {
         if value == 0 {
             return Err(ConfigError::new(
                 key,

@@ -63,18 +63,9 @@ pub fn AuditLog() -> impl IntoView {
     let page = Resource::new(move || query.get(), load_audit_page);
     let report = Resource::new(|| (), |_| load_chain_report());
     let verify = Action::new(|_: &()| verify_chain());
-    let value = move |k: &'static str| {
-        move || {
-            query
-                .with(|q| match k {
-                    "actor" => q.actor.clone(),
-                    "action" => q.action.clone(),
-                    "subject" => q.subject.clone(),
-                    "from" => q.from.clone(),
-                    _ => q.to.clone(),
-                })
-                .unwrap_or_default()
-        }
+    // The form shows the filter in force: each input reads its own field.
+    let value = move |field: fn(&AuditQuery) -> &Option<String>| {
+        move || query.with(|q| field(q).clone().unwrap_or_default())
     };
 
     view! {
@@ -107,11 +98,11 @@ pub fn AuditLog() -> impl IntoView {
             </div>
 
             <form method="get" action="/audit" class="filters" id="audit-filter">
-                <label>"Actor" <input name="actor" placeholder="alice" value=value("actor") /></label>
-                <label>"Action" <input name="action" placeholder="auth.* or user.create" value=value("action") /></label>
-                <label>"Subject" <input name="subject" placeholder="user:alice or plan:*" value=value("subject") /></label>
-                <label>"From (UTC)" <input name="from" placeholder="2026-11-25 or 2026-11-25T10:00" value=value("from") /></label>
-                <label>"To (UTC)" <input name="to" placeholder="exclusive" value=value("to") /></label>
+                <label>"Actor" <input name="actor" placeholder="alice" value=value(|q| &q.actor) /></label>
+                <label>"Action" <input name="action" placeholder="auth.* or user.create" value=value(|q| &q.action) /></label>
+                <label>"Subject" <input name="subject" placeholder="user:alice or plan:*" value=value(|q| &q.subject) /></label>
+                <label>"From (UTC)" <input name="from" placeholder="2026-11-25 or 2026-11-25T10:00" value=value(|q| &q.from) /></label>
+                <label>"To (UTC)" <input name="to" placeholder="exclusive" value=value(|q| &q.to) /></label>
                 <div class="filter-actions">
                     <button type="submit" id="apply-filter">"Filter"</button>
                     <a href="/audit">"Clear"</a>

@@ -9,30 +9,16 @@
 //! shortest round-trip form. The event object has exactly these keys:
 //! `action, actor_id, actor_kind, actor_name, at_ms, client_addr, details,
 //! seq, subject, user_agent`.
+use app::dto::audit::AuditEvent;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// The `prev_hash` of event #1.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// One event as the chain sees it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ChainEvent {
-    pub seq: i64,
-    pub at_ms: i64,
-    pub actor_kind: String,
-    pub actor_id: String,
-    pub actor_name: String,
-    pub action: String,
-    pub subject: String,
-    /// The details object as canonical JSON text (see [`canonical`]); stored
-    /// as is, so verification hashes the stored bytes.
-    pub details: String,
-    pub client_addr: String,
-    pub user_agent: String,
-}
-
-/// The same event borrowed from wherever it lives (a database row).
+/// One event as the chain sees it, borrowed from wherever it lives (a
+/// database row, a stored [`AuditEvent`], an event being appended). `details`
+/// is the canonical JSON text (see [`canonical`]), hashed as stored.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EventRef<'a> {
     pub seq: i64,
@@ -47,38 +33,38 @@ pub struct EventRef<'a> {
     pub user_agent: &'a str,
 }
 
-impl ChainEvent {
-    pub fn as_ref(&self) -> EventRef<'_> {
+impl<'a> From<&'a AuditEvent> for EventRef<'a> {
+    fn from(e: &'a AuditEvent) -> Self {
         EventRef {
-            seq: self.seq,
-            at_ms: self.at_ms,
-            actor_kind: &self.actor_kind,
-            actor_id: &self.actor_id,
-            actor_name: &self.actor_name,
-            action: &self.action,
-            subject: &self.subject,
-            details: &self.details,
-            client_addr: &self.client_addr,
-            user_agent: &self.user_agent,
+            seq: e.seq,
+            at_ms: e.at_ms,
+            actor_kind: &e.actor_kind,
+            actor_id: &e.actor_id,
+            actor_name: &e.actor_name,
+            action: &e.action,
+            subject: &e.subject,
+            details: &e.details,
+            client_addr: &e.client_addr,
+            user_agent: &e.user_agent,
         }
-    }
-
-    pub fn canonical_json(&self) -> String {
-        let mut out = Vec::with_capacity(512);
-        self.as_ref().write_canonical(&mut out);
-        String::from_utf8(out).expect("canonical JSON is UTF-8")
-    }
-
-    pub fn hash(&self, prev_hash: &str) -> String {
-        hex(&LinkHasher::default().digest(prev_hash, &self.as_ref()))
     }
 }
 
 impl EventRef<'_> {
+    pub fn canonical_json(&self) -> String {
+        let mut out = Vec::with_capacity(512);
+        self.write_canonical(&mut out);
+        String::from_utf8(out).expect("canonical JSON is UTF-8")
+    }
+
+    pub fn hash(&self, prev_hash: &str) -> String {
+        link_hash(prev_hash, &self.canonical_json())
+    }
+
     /// Appends the canonical JSON to `out`. Keys in sorted order, written out
     /// by hand: no map, no allocation.
     pub fn write_canonical(&self, out: &mut Vec<u8>) {
-        let mut int = itoa_buf();
+        let mut int = IntBuf([0; 20]);
         out.extend_from_slice(b"{\"action\":");
         write_str(out, self.action);
         out.extend_from_slice(b",\"actor_id\":");
@@ -105,10 +91,6 @@ impl EventRef<'_> {
 
 /// Formats integers without allocating.
 struct IntBuf([u8; 20]);
-
-fn itoa_buf() -> IntBuf {
-    IntBuf([0; 20])
-}
 
 impl IntBuf {
     fn format(&mut self, n: i64) -> &str {
@@ -306,8 +288,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn event(seq: i64) -> ChainEvent {
-        ChainEvent {
+    fn event(seq: i64) -> AuditEvent {
+        AuditEvent {
             seq,
             at_ms: 1_764_000_000_000,
             actor_kind: "user".into(),
@@ -318,12 +300,18 @@ mod tests {
             details: canonical(&json!({"b": 1, "a": {"z": [1, "x"], "y": null}})),
             client_addr: "127.0.0.1".into(),
             user_agent: "test \"agent\"".into(),
+            prev_hash: String::new(),
+            hash: String::new(),
         }
+    }
+
+    fn r(e: &AuditEvent) -> EventRef<'_> {
+        EventRef::from(e)
     }
 
     #[test]
     fn canonical_json_sorts_keys_at_every_depth_and_has_no_whitespace() {
-        let c = event(7).canonical_json();
+        let c = r(&event(7)).canonical_json();
         assert_eq!(
             c,
             r#"{"action":"auth.login","actor_id":"u1","actor_kind":"user","actor_name":"alice","at_ms":1764000000000,"client_addr":"127.0.0.1","details":{"a":{"y":null,"z":[1,"x"]},"b":1},"seq":7,"subject":"user:alice","user_agent":"test \"agent\""}"#
@@ -339,7 +327,7 @@ mod tests {
         let mut b = event(1);
         b.details =
             canonical(&serde_json::from_str(r#"{"a":{"z":[1,"x"],"y":null},"b":1}"#).unwrap());
-        assert_eq!(a.hash(GENESIS), b.hash(GENESIS));
+        assert_eq!(r(&a).hash(GENESIS), r(&b).hash(GENESIS));
     }
 
     #[test]
@@ -355,9 +343,9 @@ mod tests {
     fn any_change_breaks_the_link() {
         let mut hasher = LinkHasher::default();
         let e = event(1);
-        let h = e.hash(GENESIS);
-        let mut check = |seq, prev: &str, ev: &ChainEvent| {
-            check_link(&mut hasher, seq, prev, &ev.as_ref(), GENESIS, &h)
+        let h = r(&e).hash(GENESIS);
+        let mut check = |seq, prev: &str, ev: &AuditEvent| {
+            check_link(&mut hasher, seq, prev, &r(ev), GENESIS, &h)
         };
         assert_eq!(check(1, GENESIS, &e), Ok(()));
         let mut altered = e.clone();
@@ -399,7 +387,7 @@ mod tests {
 
     #[test]
     fn integers_format_like_display() {
-        let mut b = itoa_buf();
+        let mut b = IntBuf([0; 20]);
         for n in [0, 7, -7, 1_795_564_800_123, i64::MAX, i64::MIN] {
             assert_eq!(b.format(n), n.to_string());
         }

@@ -3,7 +3,7 @@
 use serde_json::Value;
 use sqlx::AnyConnection;
 
-use super::chain::{canonical, ChainEvent};
+use super::chain::{canonical, EventRef};
 use crate::db::StoreError;
 
 /// Who did it.
@@ -101,17 +101,19 @@ pub async fn append(
         sqlx::query_as("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
             .fetch_one(&mut *conn)
             .await?;
-    let event = ChainEvent {
+    let details = canonical(&details);
+    let user_agent = truncate(&client.user_agent, MAX_USER_AGENT);
+    let event = EventRef {
         seq,
         at_ms: now_ms,
-        actor_kind: actor.kind().to_string(),
-        actor_id: actor.id().to_string(),
-        actor_name: actor.name().to_string(),
-        action: action.to_string(),
-        subject: subject.to_string(),
-        details: canonical(&details),
-        client_addr: client.addr.clone(),
-        user_agent: truncate(&client.user_agent, MAX_USER_AGENT),
+        actor_kind: actor.kind(),
+        actor_id: actor.id(),
+        actor_name: actor.name(),
+        action,
+        subject,
+        details: &details,
+        client_addr: &client.addr,
+        user_agent: &user_agent,
     };
     let hash = event.hash(&prev_hash);
     sqlx::query(
@@ -121,14 +123,14 @@ pub async fn append(
     )
     .bind(event.seq)
     .bind(event.at_ms)
-    .bind(&event.actor_kind)
-    .bind(&event.actor_id)
-    .bind(&event.actor_name)
-    .bind(&event.action)
-    .bind(&event.subject)
-    .bind(&event.details)
-    .bind(&event.client_addr)
-    .bind(&event.user_agent)
+    .bind(event.actor_kind)
+    .bind(event.actor_id)
+    .bind(event.actor_name)
+    .bind(event.action)
+    .bind(event.subject)
+    .bind(event.details)
+    .bind(event.client_addr)
+    .bind(event.user_agent)
     .bind(&prev_hash)
     .bind(&hash)
     .execute(&mut *conn)

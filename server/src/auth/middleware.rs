@@ -19,10 +19,8 @@ use crate::system::now_ms;
 /// Paths anyone may fetch: the sign-in page, static files, probes, metrics.
 /// The API answers 401 itself, so API clients get JSON rather than a redirect.
 fn is_public(path: &str) -> bool {
-    matches!(
-        path,
-        "/login" | "/favicon.svg" | "/healthz" | "/readyz" | "/metrics"
-    ) || path.starts_with("/pkg/")
+    is_anonymous_only(path)
+        || path == "/login"
         || path.starts_with("/api/")
         || path.starts_with("/auth/")
 }

@@ -3,7 +3,6 @@
 use app::access::Role;
 use app::dto::identity::UserSummary;
 use serde_json::json;
-use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::error::{is_unique_violation, IdentityError};
@@ -62,78 +61,87 @@ pub fn normalize_username(raw: &str) -> Result<String, IdentityError> {
     Ok(name)
 }
 
-const USER_COLUMNS: &str =
-    "SELECT id, username, password_hash, created_at_ms, disabled_at_ms, sessions_valid_after_ms FROM users";
-
-async fn with_roles(conn: &mut AnyConnection, row: &AnyRow) -> Result<UserRecord, IdentityError> {
-    let id: String = row.try_get(0)?;
-    let names: Vec<String> =
-        sqlx::query_scalar("SELECT role FROM user_roles WHERE user_id = $1 ORDER BY role")
-            .bind(&id)
-            .fetch_all(&mut *conn)
-            .await?;
-    let mut roles: Vec<Role> = names.iter().filter_map(|n| Role::parse(n).ok()).collect();
-    roles.sort();
-    Ok(UserRecord {
-        id,
-        username: row.try_get(1)?,
-        password_hash: row.try_get(2)?,
-        created_at_ms: row.try_get(3)?,
-        disabled_at_ms: row.try_get(4)?,
-        sessions_valid_after_ms: row.try_get(5)?,
-        roles,
-    })
+/// Users with their roles in one query: one row per (user, role), a user
+/// without roles on one row with a NULL role. `filter` is a fixed fragment.
+async fn fetch(
+    conn: &mut AnyConnection,
+    filter: &str,
+    arg: Option<&str>,
+) -> Result<Vec<UserRecord>, IdentityError> {
+    let sql = format!(
+        "SELECT u.id, u.username, u.password_hash, u.created_at_ms, u.disabled_at_ms, \
+         u.sessions_valid_after_ms, r.role \
+         FROM users u LEFT JOIN user_roles r ON r.user_id = u.id{filter} ORDER BY u.username"
+    );
+    let mut query = sqlx::query(&sql);
+    if let Some(arg) = arg {
+        query = query.bind(arg);
+    }
+    let mut users: Vec<UserRecord> = Vec::new();
+    for row in query.fetch_all(&mut *conn).await? {
+        let id: String = row.try_get(0)?;
+        if users.last().is_none_or(|u| u.id != id) {
+            users.push(UserRecord {
+                id,
+                username: row.try_get(1)?,
+                password_hash: row.try_get(2)?,
+                created_at_ms: row.try_get(3)?,
+                disabled_at_ms: row.try_get(4)?,
+                sessions_valid_after_ms: row.try_get(5)?,
+                roles: Vec::new(),
+            });
+        }
+        let role: Option<String> = row.try_get(6)?;
+        if let (Some(user), Some(role)) =
+            (users.last_mut(), role.and_then(|r| Role::parse(&r).ok()))
+        {
+            user.roles.push(role);
+        }
+    }
+    for user in &mut users {
+        user.roles.sort();
+    }
+    Ok(users)
 }
 
 pub async fn by_username(
     conn: &mut AnyConnection,
     username: &str,
 ) -> Result<Option<UserRecord>, IdentityError> {
-    let row = sqlx::query(&format!("{USER_COLUMNS} WHERE username = $1"))
-        .bind(username.trim().to_lowercase())
-        .fetch_optional(&mut *conn)
-        .await?;
-    match row {
-        Some(row) => Ok(Some(with_roles(conn, &row).await?)),
-        None => Ok(None),
-    }
+    let name = username.trim().to_lowercase();
+    Ok(fetch(conn, " WHERE u.username = $1", Some(&name))
+        .await?
+        .pop())
 }
 
 pub async fn by_id(
     conn: &mut AnyConnection,
     id: &str,
 ) -> Result<Option<UserRecord>, IdentityError> {
-    let row = sqlx::query(&format!("{USER_COLUMNS} WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    match row {
-        Some(row) => Ok(Some(with_roles(conn, &row).await?)),
-        None => Ok(None),
-    }
+    Ok(fetch(conn, " WHERE u.id = $1", Some(id)).await?.pop())
 }
 
 pub async fn list(store: &Store) -> Result<Vec<UserSummary>, IdentityError> {
     let mut conn = store.pool().acquire().await?;
-    let rows = sqlx::query(&format!("{USER_COLUMNS} ORDER BY username"))
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut users = Vec::with_capacity(rows.len());
-    for row in &rows {
-        users.push(with_roles(&mut conn, row).await?.summary());
-    }
-    Ok(users)
+    let users = fetch(&mut conn, "", None).await?;
+    Ok(users.iter().map(UserRecord::summary).collect())
+}
+
+/// Enabled admins other than the user with id `except` ("" for none).
+async fn enabled_admins(conn: &mut AnyConnection, except: &str) -> Result<i64, IdentityError> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users u JOIN user_roles r ON r.user_id = u.id \
+         WHERE r.role = 'admin' AND u.disabled_at_ms IS NULL AND u.id <> $1",
+    )
+    .bind(except)
+    .fetch_one(&mut *conn)
+    .await?)
 }
 
 /// Is there an admin who can sign in?
 pub async fn active_admin_exists(store: &Store) -> Result<bool, IdentityError> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM users u JOIN user_roles r ON r.user_id = u.id \
-         WHERE r.role = 'admin' AND u.disabled_at_ms IS NULL",
-    )
-    .fetch_one(store.pool())
-    .await?;
-    Ok(n > 0)
+    let mut conn = store.pool().acquire().await?;
+    Ok(enabled_admins(&mut conn, "").await? > 0)
 }
 
 /// Creates a user. The audit event is appended first and the insert may then
@@ -278,13 +286,7 @@ pub async fn set_disabled(
             .fetch_all(&mut *tx)
             .await?;
         }
-        let other_admins: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM users u JOIN user_roles r ON r.user_id = u.id \
-             WHERE r.role = 'admin' AND u.disabled_at_ms IS NULL AND u.id <> $1",
-        )
-        .bind(&user.id)
-        .fetch_one(&mut *tx)
-        .await?;
+        let other_admins = enabled_admins(&mut tx, &user.id).await?;
         if other_admins == 0 {
             return Err(IdentityError::Invalid(format!(
                 "{:?} is the last enabled admin; make someone else admin first",

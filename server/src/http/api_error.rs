@@ -16,13 +16,7 @@ impl From<AppError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = match &self.0 {
-            AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
-            AppError::NotFound(_) => StatusCode::NOT_FOUND,
-            AppError::Invalid(_) | AppError::Transport(_) => StatusCode::BAD_REQUEST,
-            AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        };
+        let status = self.0.status();
         let message = match &self.0 {
             AppError::Unauthenticated => {
                 "sign in, or send an API token as `Authorization: Bearer <token>`".to_string()

@@ -40,8 +40,9 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub store: Store,
     pub metrics: Arc<Metrics>,
+    /// The audit service itself (also in `services`): the start-up walk and
+    /// the REST endpoints call it directly.
     pub audit: AuditService,
-    pub identity: IdentityService,
     pub services: Services,
     pub sessions: ConsoleSessionStore,
     pub timeouts: Timeouts,
@@ -67,18 +68,16 @@ impl AppState {
             .env(Env::PROD)
             .build();
         let audit = AuditService::new(store.clone());
-        let identity = IdentityService::new(store.clone());
         let services = Services {
             system: Arc::new(SystemService::new(store.clone())),
             audit: Arc::new(audit.clone()),
-            identity: Arc::new(identity.clone()),
+            identity: Arc::new(IdentityService::new(store.clone())),
         };
         Ok(AppState {
             leptos_options,
             store,
             metrics: Metrics::new()?,
             audit,
-            identity,
             services,
             sessions,
             timeouts: Timeouts::from_secs(
