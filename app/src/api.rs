@@ -3,6 +3,7 @@
 //! explicitly so their URLs are stable across builds.
 pub mod audit;
 pub mod identity;
+pub mod plans;
 
 use leptos::prelude::*;
 

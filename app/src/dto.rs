@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod audit;
 pub mod identity;
+pub mod plans;
 
 /// Which database holds the console's own state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

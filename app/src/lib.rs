@@ -73,6 +73,15 @@ pub fn App() -> impl IntoView {
                         path=(StaticSegment("audit"), ParamSegment("seq"))
                         view=pages::audit_event::AuditEventPage
                     />
+                    <Route ssr=SsrMode::Async path=StaticSegment("plans") view=pages::plans::Plans />
+                    <Route ssr=SsrMode::Async
+                        path=(StaticSegment("plans"), ParamSegment("id"))
+                        view=pages::plan::PlanPage
+                    />
+                    <Route ssr=SsrMode::Async
+                        path=(StaticSegment("plans"), ParamSegment("id"), StaticSegment("edit"))
+                        view=pages::plan_edit::PlanEdit
+                    />
                     <Route ssr=SsrMode::Async path=(StaticSegment("admin"), StaticSegment("users")) view=pages::users::Users />
                     <Route ssr=SsrMode::Async path=(StaticSegment("admin"), StaticSegment("tokens")) view=pages::tokens::Tokens />
                 </Routes>
@@ -95,6 +104,7 @@ fn SignedIn(user: CurrentUser) -> impl IntoView {
     view! {
         <nav class="nav" aria-label="Main">
             <A href="/" exact=true>"Dashboard"</A>
+            <A href="/plans">"Plans"</A>
             <A href="/audit">"Audit"</A>
             {admin.then(|| view! {
                 <A href="/admin/users">"Users"</A>

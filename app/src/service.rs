@@ -7,6 +7,9 @@ use std::sync::Arc;
 use crate::access::{Action, Principal, Role, Scope};
 use crate::dto::audit::{AuditEvent, AuditPage, AuditQuery, ChainReport};
 use crate::dto::identity::{CreatedToken, CurrentUser, TokenSummary, UserSummary};
+use crate::dto::plans::{
+    CommandOutcome, NewPlan, PlanCommand, PlanSource, PlanSummary, PlanView, TemplateInfo,
+};
 use crate::dto::SystemFacts;
 use crate::error::AppError;
 
@@ -72,12 +75,40 @@ pub trait IdentityPort: Send + Sync + 'static {
     async fn revoke_token(&self, caller: &Caller, id: String) -> Result<TokenSummary, AppError>;
 }
 
+#[async_trait::async_trait]
+pub trait PlanPort: Send + Sync + 'static {
+    async fn plans(&self, caller: &Caller) -> Result<Vec<PlanSummary>, AppError>;
+    async fn plan(&self, caller: &Caller, id: String) -> Result<PlanView, AppError>;
+    async fn templates(&self, caller: &Caller) -> Result<Vec<TemplateInfo>, AppError>;
+    /// A new draft plan from a built-in template, renamed.
+    async fn create(&self, caller: &Caller, new: NewPlan) -> Result<PlanSummary, AppError>;
+    /// A new draft plan from a TOML plan file.
+    async fn import(&self, caller: &Caller, source: String) -> Result<PlanSummary, AppError>;
+    /// The plan file exactly as imported or last saved.
+    async fn source(&self, caller: &Caller, id: String) -> Result<PlanSource, AppError>;
+    /// Replaces the definition; `revision` is the one the editor started from.
+    async fn save_source(
+        &self,
+        caller: &Caller,
+        id: String,
+        source: String,
+        revision: i64,
+    ) -> Result<PlanSummary, AppError>;
+    async fn command(
+        &self,
+        caller: &Caller,
+        id: String,
+        command: PlanCommand,
+    ) -> Result<CommandOutcome, AppError>;
+}
+
 /// Everything the server provides to the UI, as one context value.
 #[derive(Clone)]
 pub struct Services {
     pub system: Arc<dyn SystemPort>,
     pub audit: Arc<dyn AuditPort>,
     pub identity: Arc<dyn IdentityPort>,
+    pub plans: Arc<dyn PlanPort>,
 }
 
 /// The services and the caller of the current request. `Internal` when the

@@ -122,7 +122,7 @@ fn migrate_creates_the_default_sqlite_store() {
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("store sqlite at data/console.db: migration #3 audit (3 of 3 applied)"),
+        stdout.contains("store sqlite at data/console.db: migration #4 plans (4 of 4 applied)"),
         "{stdout}"
     );
     assert!(dir.path().join("data/console.db").exists());
@@ -435,4 +435,77 @@ fn plan_validate_prints_line_column_and_field_and_stores_nothing() {
         stdout_of(&out).trim(),
         "plan.toml: plan \"Pilot\" is valid (1 phases, flag pilot_flag)"
     );
+}
+
+#[test]
+fn templates_import_and_export_byte_for_byte_and_bad_files_store_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let templates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+    for (file, name) in [
+        ("sti-backfill.toml", "STI subtype backfill"),
+        (
+            "partitioned-tables.toml",
+            "Partitioned tables for 1M organisations",
+        ),
+    ] {
+        let path = templates.join(file);
+        let out = console(d)
+            .args(["plan", "import"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout_of(&out).contains(&format!("imported plan {name:?}")),
+            "{}",
+            stdout_of(&out)
+        );
+        let out = console(d).args(["plan", "export", name]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            out.stdout,
+            std::fs::read(&path).unwrap(),
+            "{file} exports exactly as imported"
+        );
+    }
+    // The same file again: its name and flag are taken.
+    let out = console(d)
+        .args(["plan", "import"])
+        .arg(templates.join("sti-backfill.toml"))
+        .output()
+        .unwrap();
+    assert_one_line_error(&out, 2, &["plan.name", "\"STI subtype backfill\" exists"]);
+    // A malformed file: line, column and field; nothing stored.
+    std::fs::write(
+        d.join("bad.toml"),
+        "[plan]\nname = \"Bad\"\nflag = \"Not A Key\"\n\n[[phases]]\nname = \"p\"\nenvironment = \"dev\"\nexposure_bp = 1\n",
+    )
+    .unwrap();
+    let out = console(d)
+        .args(["plan", "import", "bad.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.toml:3:8: plan.flag: \"Not A Key\" is not a flag key"),
+        "{err}"
+    );
+    let out = console(d).args(["plan", "list"]).output().unwrap();
+    let list = stdout_of(&out);
+    assert_eq!(
+        list.lines().count(),
+        3,
+        "a header and the two templates: {list}"
+    );
+    assert!(!list.contains("Bad"));
 }

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// One stored audit event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AuditEvent {
     pub seq: i64,
     pub at_ms: i64,
@@ -25,6 +26,7 @@ pub struct AuditEvent {
 /// the export endpoints). The server parses and validates it; times are UTC,
 /// `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS]` or unix milliseconds.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema, utoipa::IntoParams))]
 pub struct AuditQuery {
     /// Exact actor name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -48,6 +50,7 @@ pub struct AuditQuery {
 
 /// One page of events, newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AuditPage {
     pub events: Vec<AuditEvent>,
     /// The cursor for the next (older) page; `None` on the last page.
@@ -56,6 +59,7 @@ pub struct AuditPage {
 
 /// The outcome of walking the chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum ChainStatus {
     /// Every event links to the one before it, through `through_seq`.
@@ -66,6 +70,7 @@ pub enum ChainStatus {
 
 /// A verification and when it ran.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ChainReport {
     #[serde(flatten)]
     pub status: ChainStatus,

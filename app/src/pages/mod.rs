@@ -4,5 +4,8 @@ pub mod audit_event;
 pub mod dashboard;
 pub mod login;
 pub mod not_found;
+pub mod plan;
+pub mod plan_edit;
+pub mod plans;
 pub mod tokens;
 pub mod users;

@@ -73,6 +73,15 @@ export async function startConsole() {
       if (out.status !== 0) throw new Error(`user add failed (${out.status}): ${out.stderr}`);
       return password;
     },
+    /** Creates an API token through the CLI; returns its secret. */
+    createToken(name, ...scopes) {
+      const args = ['token', 'create', '--name', name, ...scopes.flatMap((s) => ['--scope', s])];
+      const out = spawnSync(bin, args, { cwd: dir, env, encoding: 'utf8' });
+      if (out.status !== 0) throw new Error(`token create failed (${out.status}): ${out.stderr}`);
+      const m = out.stdout.match(/secret \(shown once\): (\S+)/);
+      if (!m) throw new Error(`no secret in: ${out.stdout}`);
+      return m[1];
+    },
     async stop() {
       if (child.exitCode === null) {
         child.kill('SIGTERM');

@@ -27,7 +27,9 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/audit/export", get(export))
 }
 
-async fn list(
+#[utoipa::path(get, path = "/api/v1/audit/events", tag = "audit", params(AuditQuery),
+    responses((status = 200, body = AuditPage), (status = 400), (status = 401), (status = 403)))]
+pub async fn list(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Query(q): Query<AuditQuery>,
@@ -35,7 +37,9 @@ async fn list(
     Ok(Json(state.audit.page(&caller, q).await?))
 }
 
-async fn one(
+#[utoipa::path(get, path = "/api/v1/audit/events/{seq}", tag = "audit",
+    params(("seq" = i64, Path)), responses((status = 200, body = AuditEvent), (status = 404)))]
+pub async fn one(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(seq): Path<i64>,
@@ -43,7 +47,10 @@ async fn one(
     Ok(Json(state.audit.event(&caller, seq).await?))
 }
 
-async fn verify(
+/// Walks the whole hash chain now.
+#[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit",
+    responses((status = 200, body = ChainReport)))]
+pub async fn verify(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<ChainReport>, ApiError> {
@@ -68,14 +75,19 @@ impl Format {
     }
 }
 
-#[derive(serde::Deserialize)]
-struct ExportParams {
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+pub struct ExportParams {
+    /// `csv` (default) or `jsonl`.
     format: Option<String>,
+    #[param(ignore)]
     #[serde(flatten)]
     query: AuditQuery,
 }
 
-async fn export(
+/// The filtered events as CSV or JSON lines, streamed in seq order.
+#[utoipa::path(get, path = "/api/v1/audit/export", tag = "audit", params(ExportParams, AuditQuery),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 400)))]
+pub async fn export(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Query(params): Query<ExportParams>,

@@ -59,7 +59,7 @@ pub enum Command {
     /// Check and export the audit trail.
     #[command(subcommand)]
     Audit(audit_cmd::AuditCommand),
-    /// Plans as code: validate a plan file.
+    /// Plans as code: validate, import, export, list.
     #[command(subcommand)]
     Plan(plan_cmd::PlanCommand),
 }
@@ -95,7 +95,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::User(cmd) => with_store(&loaded, |store| user_cmd::run(store, cmd)).await,
         Command::Token(cmd) => with_store(&loaded, |store| token_cmd::run(store, cmd)).await,
         Command::Audit(cmd) => with_store(&loaded, |store| audit_cmd::run(store, cmd)).await,
-        Command::Plan(cmd) => plan_cmd::run(cmd),
+        Command::Plan(plan_cmd::PlanCommand::Validate { file }) => plan_cmd::validate(file),
+        Command::Plan(cmd) => with_store(&loaded, |store| plan_cmd::run(store, cmd)).await,
         Command::Migrate => {
             let (store, level) = open_store(&loaded).await?;
             println!(

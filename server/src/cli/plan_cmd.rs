@@ -1,46 +1,115 @@
-//! `rollout-console plan …`: plans as code.
-use std::path::PathBuf;
+//! `rollout-console plan …`: plans as code — validate, import, export, list.
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 
 use super::CliError;
-use crate::plans::spec;
+use crate::db::Store;
+use crate::events::PlanEvents;
+use crate::flags::cache::FlagCache;
+use crate::plans::error::PlanError;
+use crate::plans::service::Acting;
+use crate::plans::{spec, PlanService};
 
 #[derive(Debug, Subcommand)]
 pub enum PlanCommand {
     /// Check a plan file; print every problem as FILE:LINE:COLUMN: FIELD: what
     /// is wrong. Stores nothing. Exit 2 when the file has problems.
     Validate { file: PathBuf },
+    /// Store a plan file as a new draft plan (validated first; nothing is
+    /// stored when it has problems).
+    Import { file: PathBuf },
+    /// Write a plan's file exactly as imported or last saved.
+    Export {
+        /// The plan's id or name.
+        plan: String,
+        /// Write here instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// List plans with their status.
+    List,
 }
 
-pub fn run(cmd: PlanCommand) -> Result<(), CliError> {
+fn read(file: &Path) -> Result<String, CliError> {
+    std::fs::read_to_string(file)
+        .map_err(|e| CliError::Invalid(format!("cannot read {}: {e}", file.display())))
+}
+
+/// Validates, printing each problem prefixed with the file name.
+fn check(file: &Path, text: &str) -> Result<spec::PlanFile, CliError> {
+    spec::validate(text).map_err(|problems| {
+        for p in &problems {
+            eprintln!("{}:{p}", file.display());
+        }
+        CliError::Invalid(format!(
+            "{}: {} problem{} found; nothing was stored",
+            file.display(),
+            problems.len(),
+            if problems.len() == 1 { "" } else { "s" }
+        ))
+    })
+}
+
+pub fn validate(file: PathBuf) -> Result<(), CliError> {
+    let text = read(&file)?;
+    let plan = check(&file, &text)?;
+    println!(
+        "{}: plan {:?} is valid ({} phases, flag {})",
+        file.display(),
+        plan.plan.name.get_ref(),
+        plan.phases.len(),
+        plan.plan.flag.get_ref()
+    );
+    Ok(())
+}
+
+pub async fn run(store: Store, cmd: PlanCommand) -> Result<(), CliError> {
+    let service = PlanService::new(store, PlanEvents::default(), FlagCache::default());
     match cmd {
-        PlanCommand::Validate { file } => {
-            let text = std::fs::read_to_string(&file)
-                .map_err(|e| CliError::Invalid(format!("cannot read {}: {e}", file.display())))?;
-            match spec::validate(&text) {
-                Ok(plan) => {
-                    println!(
-                        "{}: plan {:?} is valid ({} phases, flag {})",
-                        file.display(),
-                        plan.plan.name.get_ref(),
-                        plan.phases.len(),
-                        plan.plan.flag.get_ref()
-                    );
-                    Ok(())
-                }
-                Err(problems) => {
-                    for p in &problems {
-                        eprintln!("{}:{p}", file.display());
-                    }
-                    Err(CliError::Invalid(format!(
-                        "{}: {} problem{} found; nothing was stored",
-                        file.display(),
-                        problems.len(),
-                        if problems.len() == 1 { "" } else { "s" }
-                    )))
-                }
+        PlanCommand::Validate { file } => validate(file),
+        PlanCommand::Import { file } => {
+            let text = read(&file)?;
+            check(&file, &text)?;
+            let plan = service.import_as(&Acting::cli(), &text, None).await?;
+            println!(
+                "imported plan {:?} as {} (draft, {} phases, flag {})",
+                plan.name, plan.id, plan.phases_total, plan.flag_key
+            );
+            Ok(())
+        }
+        PlanCommand::Export { plan, output } => {
+            let id = service.resolve(&plan).await?;
+            let source = service.source_of(&id).await?;
+            match output {
+                Some(path) => std::fs::write(&path, source.as_bytes()).map_err(|e| {
+                    CliError::Runtime(format!("cannot write {}: {e}", path.display()))
+                }),
+                None => std::io::stdout()
+                    .write_all(source.as_bytes())
+                    .map_err(|e| CliError::Runtime(format!("cannot write: {e}"))),
             }
+        }
+        PlanCommand::List => {
+            println!("{:<32} {:<12} {:<24} NAME", "ID", "STATUS", "FLAG");
+            for p in service.summaries().await? {
+                println!(
+                    "{:<32} {:<12} {:<24} {}",
+                    p.id, p.status, p.flag_key, p.name
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+impl From<PlanError> for CliError {
+    fn from(e: PlanError) -> Self {
+        match e {
+            PlanError::Invalid(m) => CliError::Invalid(m),
+            PlanError::NotFound(what) => CliError::Invalid(format!("{what} not found")),
+            PlanError::Store(e) => CliError::Runtime(format!("store error: {e}")),
         }
     }
 }

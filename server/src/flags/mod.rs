@@ -1,4 +1,6 @@
-//! Feature flags: each rollout plan owns one. So far the evaluation rules
-//! (sticky bucketing and list precedence); storage, the evaluate endpoint and
-//! OFREP come with the plans.
+//! Feature flags: each rollout plan owns one. The evaluation rules (sticky
+//! bucketing and list precedence), the read cache, and the evaluate endpoint;
+//! OFREP comes later on the same rules.
 pub mod bucketing;
+pub mod cache;
+pub mod rest;

@@ -1,6 +1,7 @@
 //! Router assembly: operational endpoints, Leptos pages and server functions,
 //! static files, and the middleware every request passes through.
 pub mod api_error;
+pub mod openapi;
 mod ops;
 
 use std::net::SocketAddr;
@@ -26,7 +27,10 @@ use crate::auth::session_store::ConsoleSessionStore;
 use crate::auth::{csrf, middleware::resolve_caller, IdentityService};
 use crate::config::Config;
 use crate::db::Store;
+use crate::events::PlanEvents;
+use crate::flags::cache::FlagCache;
 use crate::metrics::{track_http, Metrics};
+use crate::plans::PlanService;
 use crate::system::SystemService;
 
 /// The name of the wasm/js/css bundle cargo-leptos builds (Cargo.toml metadata).
@@ -44,6 +48,10 @@ pub struct AppState {
     /// the REST endpoints call it directly.
     pub audit: AuditService,
     pub services: Services,
+    /// The plan service itself (also in `services`), for the REST API.
+    pub plans: PlanService,
+    pub events: PlanEvents,
+    pub flag_cache: FlagCache,
     pub sessions: ConsoleSessionStore,
     pub timeouts: Timeouts,
     /// `public_url`'s origin, when set; the one origin state changes may come from.
@@ -68,10 +76,14 @@ impl AppState {
             .env(Env::PROD)
             .build();
         let audit = AuditService::new(store.clone());
+        let events = PlanEvents::default();
+        let flag_cache = FlagCache::default();
+        let plans = PlanService::new(store.clone(), events.clone(), flag_cache.clone());
         let services = Services {
             system: Arc::new(SystemService::new(store.clone())),
             audit: Arc::new(audit.clone()),
             identity: Arc::new(IdentityService::new(store.clone())),
+            plans: Arc::new(plans.clone()),
         };
         Ok(AppState {
             leptos_options,
@@ -79,6 +91,9 @@ impl AppState {
             metrics: Metrics::new()?,
             audit,
             services,
+            plans,
+            events,
+            flag_cache,
             sessions,
             timeouts: Timeouts::from_secs(
                 config.session_idle_timeout_secs,
@@ -113,6 +128,9 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::router())
         .merge(crate::auth::routes::router())
         .merge(crate::audit::export::router())
+        .merge(crate::plans::rest::router())
+        .merge(crate::flags::rest::router())
+        .merge(openapi::router())
         .leptos_routes_with_context(&state, generate_route_list(App), context, move || {
             shell(options.clone())
         })

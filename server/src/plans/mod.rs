@@ -1,6 +1,19 @@
-//! Rollout plans: phases, checklists, gates. So far the plan file format with
-//! its validation, and the state machine; the model, storage, approvals and
-//! UI build on them.
+//! Rollout plans: the plan file format and its validation, the stored model
+//! (phases, checklists, gates), the state machine and gate rules, the
+//! service that changes plans with their audit events, and the REST API.
+pub mod checks;
+pub mod commands;
+pub mod definition;
+pub mod error;
+pub mod evidence;
+pub mod gate;
+pub mod materialize;
+pub mod rest;
+pub mod service;
 pub mod spec;
 pub mod state;
+pub mod store;
 pub mod templates;
+pub mod view;
+
+pub use service::PlanService;

@@ -4,14 +4,7 @@
 //! event.
 use std::fmt;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PlanStatus {
-    Draft,
-    Active,
-    Completed,
-    RolledBack,
-    Aborted,
-}
+pub use app::dto::plans::{PhaseStatus, PlanStatus};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PlanEvent {
@@ -19,15 +12,6 @@ pub enum PlanEvent {
     Complete,
     RollBack,
     Abort,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PhaseStatus {
-    Pending,
-    Active,
-    AwaitingApproval,
-    Approved,
-    Done,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +24,14 @@ pub enum PhaseEvent {
     Reject,
     /// The next phase started (or the plan completed).
     Finish,
+    /// An admin passed the gate without (all) its approvals.
+    Override,
+    /// A change dismissed approvals the gate counted: it needs fresh ones.
+    Dismiss,
+    /// Standard rollback of the current phase: back to pending.
+    RollBack,
+    /// The phase after this one was rolled back: this one is current again.
+    Reopen,
 }
 
 /// A transition that is not allowed, said so a person can act on it.
@@ -61,9 +53,9 @@ pub fn plan_transition(from: PlanStatus, event: PlanEvent) -> Result<PlanStatus,
         (Active, RollBack) => Ok(RolledBack),
         (Draft | Active, Abort) => Ok(Aborted),
         (Completed | RolledBack | Aborted, _) => Err(Refused(format!(
-            "the plan is {from:?}, which is final; create a new plan to try again"
+            "the plan is {from}, which is final; create a new plan to try again"
         ))),
-        _ => Err(Refused(format!("a {from:?} plan cannot {event:?}"))),
+        _ => Err(Refused(format!("a {from} plan cannot {event:?}"))),
     }
 }
 
@@ -74,11 +66,13 @@ pub fn phase_transition(from: PhaseStatus, event: PhaseEvent) -> Result<PhaseSta
         (Pending, Start) => Ok(Active),
         (Active, RequestApproval) => Ok(AwaitingApproval),
         (AwaitingApproval, Approve) => Ok(Approved),
-        (AwaitingApproval, Reject) => Ok(Active),
+        (AwaitingApproval | Approved, Reject) => Ok(Active),
         (Approved, Finish) => Ok(Done),
-        _ => Err(Refused(format!(
-            "a phase that is {from:?} cannot {event:?}"
-        ))),
+        (Active | AwaitingApproval, Override) => Ok(Approved),
+        (Approved, Dismiss) => Ok(AwaitingApproval),
+        (Active | AwaitingApproval | Approved, RollBack) => Ok(Pending),
+        (Done, Reopen) => Ok(Approved),
+        _ => Err(Refused(format!("a phase that is {from} cannot {event:?}"))),
     }
 }
 
@@ -103,10 +97,10 @@ pub fn start_blockers(
 ) -> Vec<String> {
     let mut blockers = Vec::new();
     if plan != PlanStatus::Active {
-        blockers.push(format!("the plan is {plan:?}, not active"));
+        blockers.push(format!("the plan is {plan}, not active"));
     }
     if phase != PhaseStatus::Pending {
-        blockers.push(format!("this phase is {phase:?}, not pending"));
+        blockers.push(format!("this phase is {phase}, not pending"));
     }
     if let Some(prev) = previous {
         if prev.status != PhaseStatus::Approved {
@@ -200,6 +194,12 @@ mod tests {
             "a rejection blocks until re-requested"
         );
         assert!(phase_transition(Done, Start).is_err());
+        assert_eq!(phase_transition(Active, Override), Ok(Approved));
+        assert_eq!(phase_transition(Approved, Dismiss), Ok(AwaitingApproval));
+        assert_eq!(phase_transition(Approved, RollBack), Ok(Pending));
+        assert_eq!(phase_transition(Done, Reopen), Ok(Approved));
+        assert!(phase_transition(Pending, RollBack).is_err());
+        assert!(phase_transition(Done, RollBack).is_err());
     }
 
     #[test]

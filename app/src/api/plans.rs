@@ -1,0 +1,168 @@
+//! Server functions of the plan pages. Every plan-page form posts to the one
+//! `plan_command` endpoint with the fields it has; the command is built here
+//! and the service authorizes and runs it.
+// One optional argument per form field (the macro's generated client code
+// carries them too).
+#![allow(clippy::too_many_arguments)]
+use leptos::prelude::*;
+
+use crate::dto::plans::{
+    CommandOutcome, PlanCommand, PlanSource, PlanSummary, PlanView, RollbackKind, TemplateInfo,
+    Verdict,
+};
+use crate::error::AppError;
+
+#[server(endpoint = "plans")]
+pub async fn list_plans() -> Result<Vec<PlanSummary>, AppError> {
+    let (services, caller) = crate::service::answer(crate::service::request_context())?;
+    crate::service::answer(services.plans.plans(&caller).await)
+}
+
+#[server(endpoint = "plan")]
+pub async fn load_plan(id: String) -> Result<PlanView, AppError> {
+    let (services, caller) = crate::service::answer(crate::service::request_context())?;
+    crate::service::answer(services.plans.plan(&caller, id).await)
+}
+
+#[server(endpoint = "plan_templates")]
+pub async fn list_templates() -> Result<Vec<TemplateInfo>, AppError> {
+    let (services, caller) = crate::service::answer(crate::service::request_context())?;
+    crate::service::answer(services.plans.templates(&caller).await)
+}
+
+/// Creates a draft plan from a template and opens it.
+#[server(endpoint = "plan_create")]
+pub async fn create_plan(
+    template: String,
+    name: String,
+    flag_key: String,
+) -> Result<PlanSummary, AppError> {
+    let (services, caller) = crate::service::answer(crate::service::request_context())?;
+    let new = crate::dto::plans::NewPlan {
+        template,
+        name,
+        flag_key,
+    };
+    let plan = crate::service::answer(services.plans.create(&caller, new).await)?;
+    leptos_axum::redirect(&format!("/plans/{}", plan.id));
+    Ok(plan)
+}
+
+#[server(endpoint = "plan_source")]
+pub async fn load_plan_source(id: String) -> Result<PlanSource, AppError> {
+    let (services, caller) = crate::service::answer(crate::service::request_context())?;
+    crate::service::answer(services.plans.source(&caller, id).await)
+}
+
+/// Saves an edited plan file and opens the plan.
+#[server(endpoint = "plan_save_source")]
+pub async fn save_plan_source(
+    id: String,
+    source: String,
+    revision: i64,
+) -> Result<PlanSummary, AppError> {
+    let (services, caller) = crate::service::answer(crate::service::request_context())?;
+    let plan = crate::service::answer(
+        services
+            .plans
+            .save_source(&caller, id.clone(), source, revision)
+            .await,
+    )?;
+    leptos_axum::redirect(&format!("/plans/{id}"));
+    Ok(plan)
+}
+
+/// The plan page's forms: `command` names the command, the other fields are
+/// those the command needs.
+#[server(endpoint = "plan_command")]
+pub async fn run_plan_command(
+    plan_id: String,
+    command: String,
+    phase_id: Option<String>,
+    item_id: Option<String>,
+    verdict: Option<String>,
+    ticked: Option<String>,
+    comment: Option<String>,
+    evidence: Option<String>,
+    reason: Option<String>,
+    confirm: Option<String>,
+    kind: Option<String>,
+    entity: Option<String>,
+) -> Result<CommandOutcome, AppError> {
+    let (services, caller) = crate::service::answer(crate::service::request_context())?;
+    let form = CommandForm {
+        phase_id,
+        item_id,
+        verdict,
+        ticked,
+        comment,
+        evidence,
+        reason,
+        confirm,
+        kind,
+        entity,
+    };
+    let cmd = crate::service::answer(form.into_command(&command))?;
+    crate::service::answer(services.plans.command(&caller, plan_id, cmd).await)
+}
+
+/// The fields of a plan-page form.
+#[derive(Debug, Default)]
+pub struct CommandForm {
+    pub phase_id: Option<String>,
+    pub item_id: Option<String>,
+    pub verdict: Option<String>,
+    pub ticked: Option<String>,
+    pub comment: Option<String>,
+    pub evidence: Option<String>,
+    pub reason: Option<String>,
+    pub confirm: Option<String>,
+    pub kind: Option<String>,
+    pub entity: Option<String>,
+}
+
+impl CommandForm {
+    pub fn into_command(self, command: &str) -> Result<PlanCommand, AppError> {
+        fn need(field: &str, v: Option<String>) -> Result<String, AppError> {
+            v.ok_or_else(|| AppError::Invalid(format!("{field}: missing from the form")))
+        }
+        Ok(match command {
+            "start_phase" => PlanCommand::StartPhase {
+                phase_id: need("phase_id", self.phase_id)?,
+            },
+            "request_approval" => PlanCommand::RequestApproval {
+                phase_id: need("phase_id", self.phase_id)?,
+            },
+            "decide" => PlanCommand::Decide {
+                phase_id: need("phase_id", self.phase_id)?,
+                verdict: Verdict::parse(&need("verdict", self.verdict)?)
+                    .map_err(|e| AppError::Invalid(format!("verdict: {e}")))?,
+                comment: self.comment.unwrap_or_default(),
+                evidence: need("evidence", self.evidence)?,
+            },
+            "override" => PlanCommand::Override {
+                phase_id: need("phase_id", self.phase_id)?,
+                reason: self.reason.unwrap_or_default(),
+                evidence: need("evidence", self.evidence)?,
+            },
+            "tick" => PlanCommand::Tick {
+                item_id: need("item_id", self.item_id)?,
+                ticked: need("ticked", self.ticked)? == "true",
+                comment: self.comment.unwrap_or_default(),
+            },
+            "complete" => PlanCommand::Complete,
+            "rollback" => PlanCommand::Rollback {
+                kind: RollbackKind::parse(&need("kind", self.kind)?)
+                    .map_err(|e| AppError::Invalid(format!("kind: {e}")))?,
+                confirm: self.confirm.unwrap_or_default(),
+                reason: self.reason.unwrap_or_default(),
+                entity: self.entity.unwrap_or_default(),
+            },
+            other => {
+                return Err(AppError::Invalid(format!(
+                    "command: {other:?} is not a plan command"
+                )))
+            }
+        })
+    }
+}

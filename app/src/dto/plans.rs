@@ -1,0 +1,307 @@
+//! Rollout plan shapes: plans, phases, checklist items, gate decisions, the
+//! flag a plan owns, and the commands the plan page sends.
+use serde::{Deserialize, Serialize};
+
+use crate::access::Role;
+
+macro_rules! str_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(s: &str) -> Result<$name, String> {
+                match s { $($text => Ok($name::$variant),)+ other => Err(format!(
+                    "{other:?} is not one of {}",
+                    [$($text),+].join(", ")
+                )) }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+str_enum!(
+    /// draft → active → completed | rolled_back | aborted.
+    PlanStatus { Draft = "draft", Active = "active", Completed = "completed", RolledBack = "rolled_back", Aborted = "aborted" }
+);
+str_enum!(
+    /// pending → active → awaiting_approval → approved → done.
+    PhaseStatus { Pending = "pending", Active = "active", AwaitingApproval = "awaiting_approval", Approved = "approved", Done = "done" }
+);
+str_enum!(
+    /// A gate decision. An override is an admin passing the gate with a reason.
+    Verdict { Approve = "approve", Reject = "reject", Override = "override" }
+);
+str_enum!(
+    /// The rollback buttons, and aborting a plan.
+    RollbackKind { Standard = "standard", Emergency = "emergency", Entity = "entity", Abort = "abort" }
+);
+
+impl PlanStatus {
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            PlanStatus::Completed | PlanStatus::RolledBack | PlanStatus::Aborted
+        )
+    }
+}
+
+impl PhaseStatus {
+    /// Started and not yet handed over to the next phase.
+    pub fn is_current(self) -> bool {
+        matches!(
+            self,
+            PhaseStatus::Active | PhaseStatus::AwaitingApproval | PhaseStatus::Approved
+        )
+    }
+}
+
+/// One line of the plans list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PlanSummary {
+    pub id: String,
+    pub name: String,
+    pub flag_key: String,
+    pub status: PlanStatus,
+    /// The phase now running, if any.
+    pub current_phase: Option<String>,
+    pub phases_done: i64,
+    pub phases_total: i64,
+    pub flag_enabled: bool,
+    pub exposure_bp: i64,
+    pub revision: i64,
+    pub updated_at_ms: i64,
+}
+
+/// Everything the plan page shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PlanView {
+    pub summary: PlanSummary,
+    pub description: String,
+    pub created_by: String,
+    pub created_at_ms: i64,
+    pub flag: FlagView,
+    pub phases: Vec<PhaseView>,
+    /// Server time the view was computed at (soak countdowns use it).
+    pub now_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct FlagView {
+    pub key: String,
+    /// The kill switch.
+    pub enabled: bool,
+    /// 0..=10 000 (500 = 5 %).
+    pub exposure_bp: i64,
+    pub allow: Vec<String>,
+    pub deny: Vec<String>,
+    pub updated_at_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PhaseView {
+    pub id: String,
+    pub position: i64,
+    pub name: String,
+    pub environment: String,
+    pub exposure_bp: i64,
+    pub notes: String,
+    pub status: PhaseStatus,
+    pub approvals_required: i64,
+    pub approver_roles: Vec<Role>,
+    pub soak_ms: i64,
+    pub started_at_ms: Option<i64>,
+    pub requested_by: Option<String>,
+    pub requested_at_ms: Option<i64>,
+    pub approved_at_ms: Option<i64>,
+    pub done_at_ms: Option<i64>,
+    pub checklist: Vec<ItemView>,
+    /// Every decision, live first; dismissed ones stay visible.
+    pub decisions: Vec<DecisionView>,
+    /// SHA-256 of the phase configuration and checklist evidence as shown;
+    /// a decision names it, and is refused if the phase changed meanwhile.
+    pub evidence_hash: String,
+    /// Live approvals counted toward the gate.
+    pub approvals: i64,
+    /// Whether a live admin override passed this gate.
+    pub overridden: bool,
+    pub checklist_complete: bool,
+    /// Why this phase cannot start now (empty when it can).
+    pub start_blockers: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ItemView {
+    pub id: String,
+    pub position: i64,
+    /// `manual` or `auto`.
+    pub kind: String,
+    pub text: String,
+    /// Manual items: who may tick.
+    pub tickers: Vec<Role>,
+    /// Automatic items: the check's name.
+    pub check: Option<String>,
+    pub max_delta: Option<i64>,
+    pub ticked_by: Option<String>,
+    pub ticked_at_ms: Option<i64>,
+    pub tick_comment: Option<String>,
+    /// Ticked, or the automatic check passes.
+    pub met: bool,
+    /// False for automatic checks whose source is not built yet (unmet).
+    pub evaluable: bool,
+    /// How the automatic check judged (empty for manual items).
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct DecisionView {
+    pub id: String,
+    pub username: String,
+    pub verdict: Verdict,
+    pub comment: String,
+    pub created_at_ms: i64,
+    pub dismissed_at_ms: Option<i64>,
+    pub dismissed_reason: Option<String>,
+}
+
+/// A built-in template.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct TemplateInfo {
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub flag_key: String,
+    pub phases: Vec<String>,
+}
+
+/// A new plan from a built-in template, renamed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct NewPlan {
+    pub template: String,
+    pub name: String,
+    pub flag_key: String,
+}
+
+/// A plan's TOML source as stored, with the revision an edit must name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PlanSource {
+    pub id: String,
+    pub name: String,
+    pub status: PlanStatus,
+    pub revision: i64,
+    pub source: String,
+}
+
+/// What the plan page (or the REST API) asks the plan to do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum PlanCommand {
+    /// Starts a phase (the first one also activates the plan) and sets the
+    /// flag to its exposure.
+    StartPhase {
+        phase_id: String,
+    },
+    RequestApproval {
+        phase_id: String,
+    },
+    /// Approve or reject; `evidence` is the `evidence_hash` the decider saw.
+    Decide {
+        phase_id: String,
+        verdict: Verdict,
+        comment: String,
+        evidence: String,
+    },
+    /// An admin passes the gate without its approvals.
+    Override {
+        phase_id: String,
+        reason: String,
+        evidence: String,
+    },
+    Tick {
+        item_id: String,
+        ticked: bool,
+        comment: String,
+    },
+    /// The last phase is approved: finish the plan.
+    Complete,
+    /// `confirm` must be the plan's name; `entity` only for `entity`.
+    Rollback {
+        kind: RollbackKind,
+        confirm: String,
+        reason: String,
+        entity: String,
+    },
+}
+
+/// What a command did, in words, and the plan's new revision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct CommandOutcome {
+    pub message: String,
+    pub revision: i64,
+}
+
+/// The answer of the flag evaluate endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct FlagEvaluation {
+    pub key: String,
+    pub entity: String,
+    pub value: bool,
+    /// `disabled`, `denied`, `allowed` or `split`.
+    pub reason: String,
+    /// The entity's bucket, 0..10 000.
+    pub bucket: i64,
+    pub exposure_bp: i64,
+}
+
+/// `500` → `5 %`, `50` → `0.5 %`.
+pub fn percent(bp: i64) -> String {
+    if bp % 100 == 0 {
+        format!("{} %", bp / 100)
+    } else {
+        let s = format!("{:.2}", bp as f64 / 100.0);
+        format!("{} %", s.trim_end_matches('0').trim_end_matches('.'))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_round_trip_through_text() {
+        for s in PhaseStatus::ALL {
+            assert_eq!(PhaseStatus::parse(s.as_str()), Ok(*s));
+        }
+        assert!(PlanStatus::parse("paused").unwrap_err().contains("draft"));
+        assert_eq!(percent(500), "5 %");
+        assert_eq!(percent(50), "0.5 %");
+        assert_eq!(percent(125), "1.25 %");
+    }
+}

@@ -1,0 +1,512 @@
+//! One plan: the phase stepper, each phase's checklist (who ticked, when) and
+//! gate (decisions, who is still needed), the flag's exposure, and the
+//! rollback buttons. Every form works before hydration; once hydrated, the
+//! page reloads its view when anyone changes the plan (SSE).
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use crate::access::{roles_allow, Action, Role};
+use crate::api::plans::{load_plan, RunPlanCommand};
+use crate::dto::identity::CurrentUser;
+use crate::dto::plans::{percent, ItemView, PhaseStatus, PhaseView, PlanStatus, PlanView, Verdict};
+use crate::format::{duration_short, utc_datetime};
+use crate::Me;
+
+type Cmd = ServerAction<RunPlanCommand>;
+
+#[component]
+pub fn PlanPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let cmd: Cmd = ServerAction::new();
+    let refresh = RwSignal::new(0u64);
+    let plan = Resource::new(
+        move || (id(), refresh.get(), cmd.version().get()),
+        |(id, _, _)| load_plan(id),
+    );
+    live_updates(Signal::derive(id), refresh);
+    let me = expect_context::<Me>();
+    let user = move || me.get().and_then(|r| r.ok()).flatten();
+    view! {
+        <Title text="Plan" />
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || plan.get().map(|r| match r {
+                Err(e) => view! { <section class="card"><p class="error" id="plan-error">{e.to_string()}</p></section> }.into_any(),
+                Ok(p) => view! { <PlanBody plan=p cmd user=user() /> }.into_any(),
+            })}
+        </Transition>
+        <div id="outcome" aria-live="polite">
+            {move || cmd.value().get().map(|r| match r {
+                Ok(o) => view! { <p class="ok outcome">{o.message}</p> }.into_any(),
+                Err(e) => view! { <p class="error outcome">{e.to_string()}</p> }.into_any(),
+            })}
+        </div>
+        <RollbackPanel cmd plan_id=Signal::derive(id) />
+    }
+}
+
+/// Opens an EventSource on the plan's change feed (in the browser only) and
+/// bumps `refresh` on each change, which reloads the view.
+#[allow(unused_variables)]
+fn live_updates(id: Signal<String>, refresh: RwSignal<u64>) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::closure::Closure;
+        use wasm_bindgen::JsCast;
+        let current = StoredValue::new_local(None::<web_sys::EventSource>);
+        Effect::new(move |_| {
+            let id = id.get();
+            if let Some(old) = current.get_value() {
+                old.close();
+            }
+            let Ok(source) = web_sys::EventSource::new(&format!("/api/v1/plans/{id}/events"))
+            else {
+                return;
+            };
+            let on_change = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| {
+                refresh.update(|n| *n += 1);
+            });
+            let _ = source
+                .add_event_listener_with_callback("changed", on_change.as_ref().unchecked_ref());
+            on_change.forget();
+            current.set_value(Some(source));
+        });
+        on_cleanup(move || {
+            if let Some(source) = current.try_get_value().flatten() {
+                source.close();
+            }
+        });
+    }
+}
+
+/// The hidden fields every plan form carries.
+fn fields(plan_id: &str, command: &'static str, extra: &[(&'static str, String)]) -> impl IntoView {
+    let mut all = vec![
+        ("plan_id", plan_id.to_string()),
+        ("command", command.to_string()),
+    ];
+    all.extend(extra.iter().cloned());
+    all.into_iter()
+        .map(|(name, value)| view! { <input type="hidden" name=name value=value /> })
+        .collect_view()
+}
+
+#[component]
+fn PlanBody(plan: PlanView, cmd: Cmd, user: Option<CurrentUser>) -> impl IntoView {
+    let roles: Vec<Role> = user.as_ref().map(|u| u.roles.clone()).unwrap_or_default();
+    let username = user.map(|u| u.username).unwrap_or_default();
+    let can_write = roles_allow(&roles, Action::WritePlans);
+    let s = plan.summary.clone();
+    let status = s.status;
+    let exposure = if plan.flag.enabled {
+        percent(plan.flag.exposure_bp)
+    } else {
+        "off".to_string()
+    };
+    let last_ready = status == PlanStatus::Active
+        && plan
+            .phases
+            .last()
+            .is_some_and(|p| p.status == PhaseStatus::Approved && p.checklist_complete);
+    let next_pending = plan
+        .phases
+        .iter()
+        .position(|p| p.status == PhaseStatus::Pending);
+    let deny = if plan.flag.deny.is_empty() {
+        None
+    } else {
+        Some(
+            view! { <span class="muted" id="flag-deny">{format!(" · denied: {}", plan.flag.deny.join(", "))}</span> },
+        )
+    };
+    let edit_link = if can_write && !status.is_final() {
+        Some(
+            view! { <a href=format!("/plans/{}/edit", s.id) id="edit-plan-link">"Edit plan file"</a> " · " },
+        )
+    } else {
+        None
+    };
+    let complete = if can_write && last_ready {
+        let hidden = fields(&s.id, "complete", &[]);
+        Some(view! {
+            <ActionForm action=cmd attr:class="inline" attr:id="complete-plan">
+                {hidden}
+                <button type="submit">"Complete the plan"</button>
+            </ActionForm>
+        })
+    } else {
+        None
+    };
+    let stepper = plan
+        .phases
+        .iter()
+        .map(|p| {
+            view! {
+                <li data-status=p.status.as_str() data-phase=p.name.clone()>
+                    <span class="step-name">{p.name.clone()}</span>
+                    <span class="muted">{format!("{} · {}", percent(p.exposure_bp), p.status.as_str().replace('_', " "))}</span>
+                </li>
+            }
+        })
+        .collect_view();
+    let plan_id = s.id.clone();
+    let cards = plan
+        .phases
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            view! {
+                <PhaseCard
+                    phase=p
+                    plan_id=plan_id.clone()
+                    plan_status=status
+                    cmd
+                    roles=roles.clone()
+                    username=username.clone()
+                    is_next=next_pending == Some(i)
+                />
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="card" id="plan" data-status=status.as_str() data-revision=s.revision.to_string()>
+            <div class="card-head">
+                <h1 id="plan-name">{s.name.clone()}</h1>
+                <span class=format!("status {}", status.as_str()) id="plan-status">{status.as_str()}</span>
+            </div>
+            <p class="muted">{plan.description.clone()}</p>
+            <dl class="facts">
+                <dt>"Flag"</dt>
+                <dd><code>{plan.flag.key.clone()}</code> " · " <strong id="flag-exposure">{exposure}</strong> {deny}</dd>
+                <dt>"Created"</dt>
+                <dd>{format!("{} by {}", utc_datetime(plan.created_at_ms), plan.created_by)}</dd>
+                <dt>"Revision"</dt>
+                <dd>{s.revision}</dd>
+            </dl>
+            <p class="links">
+                {edit_link}
+                <a href=format!("/api/v1/plans/{}/source", s.id) download="plan.toml">"Export TOML"</a>
+                " · "
+                <a href=format!("/audit?subject=plan:{}", s.id) id="plan-history">"History in the audit trail"</a>
+            </p>
+            <ol class="stepper" id="stepper">{stepper}</ol>
+            {complete}
+        </section>
+        {cards}
+    }
+}
+
+fn checklist_row(
+    it: ItemView,
+    plan_id: &str,
+    running: bool,
+    roles: &[Role],
+    cmd: Cmd,
+) -> impl IntoView {
+    let ticked = it.ticked_at_ms.is_some();
+    let can_tick = running
+        && it.kind == "manual"
+        && (roles.contains(&Role::Admin) || roles.iter().any(|r| it.tickers.contains(r)));
+    let mark = if it.met {
+        "✓"
+    } else if !it.evaluable {
+        "…"
+    } else {
+        "✗"
+    };
+    let auto = it
+        .check
+        .clone()
+        .map(|c| view! { <div class="muted">{format!("automatic: {c} — {}", it.detail)}</div> });
+    let by = it.ticked_by.clone().map(|who| {
+        let comment = it.tick_comment.clone().map(|c| format!(" — {c}"));
+        view! {
+            <div class="muted ticked-by">
+                {format!("ticked by {who} at {}", it.ticked_at_ms.map(utc_datetime).unwrap_or_default())}
+                {comment}
+            </div>
+        }
+    });
+    let form = if can_tick {
+        let comment = if ticked {
+            None
+        } else {
+            Some(
+                view! { <input name="comment" placeholder="comment (optional)" maxlength="2000" /> },
+            )
+        };
+        let hidden = fields(
+            plan_id,
+            "tick",
+            &[
+                ("item_id", it.id.clone()),
+                ("ticked", (!ticked).to_string()),
+            ],
+        );
+        Some(view! {
+            <ActionForm action=cmd attr:class="inline tick">
+                {hidden}
+                {comment}
+                <button type="submit" class="secondary">{if ticked { "Untick" } else { "Tick" }}</button>
+            </ActionForm>
+        })
+    } else {
+        None
+    };
+    view! {
+        <tr data-item=it.text.clone() data-met=it.met.to_string()>
+            <td class="nowrap">{mark}</td>
+            <td>{it.text.clone()} {auto} {by}</td>
+            <td>{form}</td>
+        </tr>
+    }
+}
+
+#[component]
+fn PhaseCard(
+    phase: PhaseView,
+    plan_id: String,
+    plan_status: PlanStatus,
+    cmd: Cmd,
+    roles: Vec<Role>,
+    username: String,
+    is_next: bool,
+) -> impl IntoView {
+    let p = phase;
+    let open = !plan_status.is_final();
+    let can_write = roles_allow(&roles, Action::WritePlans) && open;
+    let may_approve = roles_allow(&roles, Action::ApproveGates)
+        && roles.iter().any(|r| p.approver_roles.contains(r))
+        && p.requested_by.as_deref() != Some(username.as_str())
+        && open;
+    let may_override = roles_allow(&roles, Action::OverrideGates) && open;
+    let running = p.status.is_current() && open;
+    let deciding = matches!(
+        p.status,
+        PhaseStatus::AwaitingApproval | PhaseStatus::Approved
+    );
+    let decided_by_me = p
+        .decisions
+        .iter()
+        .any(|d| d.dismissed_at_ms.is_none() && d.username == username);
+    let needed = (p.approvals_required - p.approvals).max(0);
+    let approver_roles = p
+        .approver_roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let soak = if p.soak_ms > 0 {
+        format!("soak {}", duration_short(p.soak_ms))
+    } else {
+        "no soak".to_string()
+    };
+    let summary = format!(
+        "{} · exposure {} · {} approval(s) from {} · {}{}",
+        p.environment,
+        percent(p.exposure_bp),
+        p.approvals_required,
+        approver_roles,
+        soak,
+        p.started_at_ms
+            .map(|t| format!(" · started {}", utc_datetime(t)))
+            .unwrap_or_default()
+    );
+    let notes = (!p.notes.is_empty()).then(|| view! { <p class="notes">{p.notes.clone()}</p> });
+    let rows = p
+        .checklist
+        .iter()
+        .cloned()
+        .map(|it| checklist_row(it, &plan_id, running, &roles, cmd))
+        .collect_view();
+    let overridden = p
+        .overridden
+        .then(|| view! { <span class="badge override">"OVERRIDDEN by an admin"</span> });
+    let requested = p
+        .requested_by
+        .clone()
+        .map(|who| view! { <span class="muted">{format!(" · requested by {who}")}</span> });
+    let still_needed = (deciding && needed > 0 && !p.overridden).then(|| {
+        view! { <span class="still-needed">{format!(" · still needed: {needed} more from {approver_roles}")}</span> }
+    });
+    let decisions = p
+        .decisions
+        .iter()
+        .map(|d| {
+            let dismissed = d.dismissed_at_ms.is_some();
+            let verdict = match d.verdict {
+                Verdict::Approve => " approved",
+                Verdict::Reject => " rejected",
+                Verdict::Override => " OVERRODE the gate",
+            };
+            let comment = (!d.comment.is_empty()).then(|| format!(" — {}", d.comment));
+            let reason = d
+                .dismissed_reason
+                .clone()
+                .map(|r| view! { <span class="muted">{format!(" (dismissed: {r})")}</span> });
+            view! {
+                <li data-verdict=d.verdict.as_str() data-dismissed=dismissed.to_string() data-user=d.username.clone()
+                    class=if dismissed { "dismissed" } else { "" }>
+                    <strong>{d.username.clone()}</strong>
+                    {verdict}
+                    {format!(" at {}", utc_datetime(d.created_at_ms))}
+                    {comment}
+                    {reason}
+                </li>
+            }
+        })
+        .collect_view();
+    let phase_field = ("phase_id", p.id.clone());
+    let evidence_field = ("evidence", p.evidence_hash.clone());
+    let request = (can_write && p.status == PhaseStatus::Active).then(|| {
+        let hidden = fields(
+            &plan_id,
+            "request_approval",
+            std::slice::from_ref(&phase_field),
+        );
+        view! {
+            <ActionForm action=cmd attr:class="inline request-approval">
+                {hidden}
+                <button type="submit">"Request approval"</button>
+            </ActionForm>
+        }
+    });
+    let decide = (may_approve && deciding && !decided_by_me).then(|| {
+        let approve = fields(
+            &plan_id,
+            "decide",
+            &[
+                phase_field.clone(),
+                evidence_field.clone(),
+                ("verdict", "approve".into()),
+            ],
+        );
+        let reject = fields(
+            &plan_id,
+            "decide",
+            &[
+                phase_field.clone(),
+                evidence_field.clone(),
+                ("verdict", "reject".into()),
+            ],
+        );
+        view! {
+            <div class="decide">
+                <ActionForm action=cmd attr:class="stack approve">
+                    {approve}
+                    <input name="comment" placeholder="comment (optional)" maxlength="2000" />
+                    <button type="submit">"Approve"</button>
+                </ActionForm>
+                <ActionForm action=cmd attr:class="stack reject">
+                    {reject}
+                    <input name="comment" placeholder="why (required)" required maxlength="2000" />
+                    <button type="submit" class="danger">"Reject"</button>
+                </ActionForm>
+            </div>
+        }
+    });
+    let override_form = (may_override
+        && matches!(p.status, PhaseStatus::Active | PhaseStatus::AwaitingApproval))
+    .then(|| {
+        let hidden = fields(&plan_id, "override", &[phase_field.clone(), evidence_field.clone()]);
+        view! {
+            <details class="override">
+                <summary>"Admin override"</summary>
+                <ActionForm action=cmd attr:class="stack">
+                    {hidden}
+                    <input name="reason" placeholder="reason (required; shown everywhere)" required maxlength="2000" />
+                    <button type="submit" class="danger">"Pass the gate without its approvals"</button>
+                </ActionForm>
+            </details>
+        }
+    });
+    let start = (is_next && p.status == PhaseStatus::Pending && open).then(|| {
+        if p.start_blockers.is_empty() {
+            can_write
+                .then(|| {
+                    let hidden =
+                        fields(&plan_id, "start_phase", std::slice::from_ref(&phase_field));
+                    let label = format!("Start {} ({})", p.name, percent(p.exposure_bp));
+                    view! {
+                        <ActionForm action=cmd attr:class="inline start-phase">
+                            {hidden}
+                            <button type="submit">{label}</button>
+                        </ActionForm>
+                    }
+                })
+                .into_any()
+        } else {
+            let blockers = p
+                .start_blockers
+                .iter()
+                .map(|b| view! { <li class="warn">{b.clone()}</li> })
+                .collect_view();
+            view! { <ul class="blockers">{blockers}</ul> }.into_any()
+        }
+    });
+    view! {
+        <section class="card phase" data-phase=p.name.clone() data-status=p.status.as_str()>
+            <div class="card-head">
+                <h2>{p.name.clone()}</h2>
+                <span class=format!("status {}", p.status.as_str())>{p.status.as_str().replace('_', " ")}</span>
+            </div>
+            <p class="muted">{summary}</p>
+            {notes}
+            <h3>"Checklist"</h3>
+            <table class="events checklist"><tbody>{rows}</tbody></table>
+            <h3>"Gate"</h3>
+            <div class="gate">
+                <p>
+                    <strong class="approvals-count">{format!("{} of {} approvals", p.approvals, p.approvals_required)}</strong>
+                    {overridden}
+                    {requested}
+                    {still_needed}
+                </p>
+                <ul class="decisions">{decisions}</ul>
+                {request}
+                {decide}
+                {override_form}
+            </div>
+            <div class="start">{start}</div>
+        </section>
+    }
+}
+
+/// The rollback buttons, outside the live view so typing is never
+/// interrupted by a reload. Each needs the plan's name typed and a reason.
+#[component]
+fn RollbackPanel(cmd: Cmd, plan_id: Signal<String>) -> impl IntoView {
+    let me = expect_context::<Me>();
+    let can_write = move || {
+        me.get()
+            .and_then(|r| r.ok())
+            .flatten()
+            .is_some_and(|u| roles_allow(&u.roles, Action::WritePlans))
+    };
+    view! {
+        <Suspense fallback=|| ()>
+            {move || can_write().then(|| view! {
+                <section class="card danger-zone" id="rollback">
+                    <h2>"Roll back"</h2>
+                    <ActionForm action=cmd attr:class="stack" attr:id="rollback-form">
+                        <input type="hidden" name="plan_id" value=plan_id />
+                        <input type="hidden" name="command" value="rollback" />
+                        <fieldset class="roles">
+                            <legend>"What"</legend>
+                            <label><input type="radio" name="kind" value="standard" checked /> "Standard: exposure back to the previous phase (or 0)"</label>
+                            <label><input type="radio" name="kind" value="emergency" /> "Emergency: flag off, jobs paused, plan rolled back"</label>
+                            <label><input type="radio" name="kind" value="entity" /> "One organisation: add it to the deny list"</label>
+                            <label><input type="radio" name="kind" value="abort" /> "Abort the plan: flag off"</label>
+                        </fieldset>
+                        <label>"Organisation id (one-organisation rollback only)" <input name="entity" maxlength="256" /></label>
+                        <label>"Reason" <input name="reason" required maxlength="2000" /></label>
+                        <label>"Type the plan's name to confirm" <input name="confirm" required autocomplete="off" /></label>
+                        <button type="submit" class="danger">"Roll back"</button>
+                    </ActionForm>
+                </section>
+            })}
+        </Suspense>
+    }
+}

@@ -1,0 +1,163 @@
+// A rollout driven by three people in three browsers: an operator creates a
+// plan from the STI template, ticks the checklist and requests approval; two
+// approvers approve in their own browsers while the operator's open page
+// shows each approval without reload; the operator advances, then presses
+// emergency rollback; the flag is off for everyone; the audit trail has it all.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startConsole, launchBrowser, watchErrors, screenshot, signIn } from './support/console.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startConsole();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function personAt(username, ...roles) {
+  const password = server.addUser(username, ...roles);
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = watchErrors(page);
+  await signIn(page, server.url, username, password);
+  return { context, page, errors };
+}
+
+async function hydrated(page) {
+  await page.waitForSelector('main[data-hydrated="true"]', { timeout: 30_000 });
+}
+
+async function evaluateAll(request, token, key, ids) {
+  const values = [];
+  for (const id of ids) {
+    const res = await request.get(`${server.url}/api/v1/flags/${key}/evaluate?entity=${id}`, {
+      headers: { Authorization: `Bearer ${token}` },
+    });
+    assert.equal(res.status(), 200);
+    values.push((await res.json()).value);
+  }
+  return values;
+}
+
+test('operator, two approvers, live gate, advance, emergency rollback', async () => {
+  const op = await personAt('olga', 'operator');
+  const ann = await personAt('ann', 'approver');
+  const bob = await personAt('bob', 'approver');
+  const token = server.createToken('storefront', 'flags:read');
+
+  // The operator creates the plan from the STI template.
+  await op.page.goto(`${server.url}/plans`);
+  await hydrated(op.page);
+  await op.page.check('input[name="template"][value="sti-backfill"]');
+  await op.page.fill('#new-plan input[name="name"]', 'STI EU');
+  await op.page.fill('#new-plan input[name="flag_key"]', 'enable_sti_eu');
+  await Promise.all([op.page.waitForURL(/\/plans\/[0-9a-f]{32}$/), op.page.click('#new-plan button[type="submit"]')]);
+  const planUrl = op.page.url();
+  const planId = planUrl.split('/').pop();
+  await op.page.waitForSelector('#plan[data-status="draft"]');
+
+  // The template's dev gate asks for a 48 h soak and a clean dry-run (which
+  // only the backfill engine can report); for this test the operator edits
+  // the plan file in the browser: two approvers, no soak, no dry-run item.
+  await hydrated(op.page);
+  await op.page.click('#edit-plan-link');
+  await op.page.waitForSelector('#plan-source');
+  await hydrated(op.page);
+  const source = await op.page.inputValue('#plan-source');
+  const edited = source
+    .replace('approvals = 1\nsoak = "48h"', 'approvals = 2\nsoak = "0"')
+    .replace('[[phases.checklist]]\nkind = "auto"\ncheck = "dry_run_clean"\ntext = "Dry-run completes without errors"\n', '');
+  assert.notEqual(edited, source);
+  await op.page.fill('#plan-source', edited);
+  await Promise.all([op.page.waitForURL(planUrl), op.page.click('#edit-plan button[type="submit"]')]);
+  await op.page.waitForSelector('section[data-phase="dev"]');
+  await hydrated(op.page);
+
+  // Start dev: the flag goes to 100 %.
+  const dev = op.page.locator('section.phase[data-phase="dev"]');
+  await dev.locator('form.start-phase button').click();
+  await op.page.waitForSelector('section.phase[data-phase="dev"][data-status="active"]');
+  assert.equal(await op.page.textContent('#flag-exposure'), '100 %');
+
+  // Tick every manual item (who and when is shown), then request approval.
+  for (let ticked = 0; ; ticked++) {
+    const tick = dev.locator('form.tick button', { hasText: /^Tick$/ });
+    if ((await tick.count()) === 0) break;
+    await tick.first().click();
+    await op.page.waitForFunction(
+      (n) => document.querySelectorAll('section[data-phase="dev"] .ticked-by').length === n,
+      ticked + 1,
+    );
+  }
+  assert.equal(await dev.locator('.ticked-by').count(), 3);
+  assert.match(await dev.locator('.ticked-by').first().textContent(), /ticked by olga at/);
+  await dev.locator('form.request-approval button').click();
+  await op.page.waitForSelector('section.phase[data-phase="dev"][data-status="awaiting_approval"]');
+  assert.match(await dev.locator('.still-needed').textContent(), /still needed: 2 more from approver/);
+
+  // From here the operator's page is never reloaded: SSE brings the changes.
+  await op.page.evaluate(() => { window.__sameDocument = true; });
+
+  for (const [n, who, name] of [[1, ann, 'ann'], [2, bob, 'bob']]) {
+    await who.page.goto(planUrl);
+    await hydrated(who.page);
+    const gate = who.page.locator('section.phase[data-phase="dev"]');
+    await gate.locator('form.approve input[name="comment"]').fill(`looks good — ${name}`);
+    await gate.locator('form.approve button').click();
+    await who.page.waitForSelector(`section.phase[data-phase="dev"] li[data-user="${name}"][data-verdict="approve"]`);
+    // The operator's open page shows it, live.
+    await op.page.waitForSelector(`section.phase[data-phase="dev"] li[data-user="${name}"][data-verdict="approve"]`, { timeout: 10_000 });
+    assert.match(await dev.locator('.approvals-count').textContent(), new RegExp(`^${n} of 2 approvals`));
+  }
+  await op.page.waitForSelector('section.phase[data-phase="dev"][data-status="approved"]');
+  assert.equal(await op.page.evaluate(() => window.__sameDocument), true, 'no reload happened');
+  await screenshot(op.page, 'plan-approved');
+
+  // The operator advances to staging.
+  await op.page.locator('section.phase[data-phase="staging"] form.start-phase button').click();
+  await op.page.waitForSelector('section.phase[data-phase="staging"][data-status="active"]');
+  await op.page.waitForSelector('section.phase[data-phase="dev"][data-status="done"]');
+  const ids = Array.from({ length: 100 }, (_, i) => `org-${i}`);
+  assert.deepEqual(await evaluateAll(op.page.request, token, 'enable_sti_eu', ids), ids.map(() => true));
+
+  // Emergency rollback, with the plan's name typed.
+  await op.page.check('#rollback-form input[value="emergency"]');
+  await op.page.fill('#rollback-form input[name="reason"]', 'checkout errors doubled');
+  await op.page.fill('#rollback-form input[name="confirm"]', 'STI EU');
+  await op.page.click('#rollback-form button[type="submit"]');
+  await op.page.waitForSelector('#plan[data-status="rolled_back"]');
+  assert.equal(await op.page.textContent('#flag-exposure'), 'off');
+  assert.deepEqual(await evaluateAll(op.page.request, token, 'enable_sti_eu', ids), ids.map(() => false));
+  await screenshot(op.page, 'plan-rolled-back');
+
+  // The audit page lists every step with its actor.
+  await op.page.goto(`${server.url}/audit?subject=plan:${planId}`);
+  await op.page.waitForSelector('#audit-events');
+  const rows = await op.page.$$eval('#audit-events tbody tr', (trs) =>
+    trs.map((tr) => `${tr.dataset.actor} ${tr.dataset.action}`).reverse(),
+  );
+  assert.deepEqual(rows, [
+    'olga plan.create',
+    'olga plan.edit',
+    'olga plan.activate',
+    'olga phase.start',
+    'olga checklist.tick',
+    'olga checklist.tick',
+    'olga checklist.tick',
+    'olga gate.request',
+    'ann gate.approve',
+    'bob gate.approve',
+    'olga phase.start',
+    'olga plan.rollback.emergency',
+  ]);
+  for (const p of [op, ann, bob]) {
+    assert.deepEqual(p.errors, [], 'no page or console errors');
+    await p.context.close();
+  }
+});

@@ -1,0 +1,50 @@
+//! Flags as evaluations read them: from the store, kept for at most
+//! `MAX_AGE`, and dropped at once when this process changes one. A change made
+//! elsewhere (another console instance, the CLI) is seen within `MAX_AGE`.
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use super::bucketing::FlagRule;
+use crate::db::{Store, StoreError};
+use crate::plans::store::flag_by_key;
+
+pub const MAX_AGE: Duration = Duration::from_millis(500);
+
+/// When it was read, and the rule (`None`: no such flag).
+type Entry = (Instant, Option<FlagRule>);
+
+#[derive(Clone, Default)]
+pub struct FlagCache {
+    entries: Arc<RwLock<HashMap<String, Entry>>>,
+}
+
+impl FlagCache {
+    /// The flag's rule, or `None` when no plan owns that key.
+    pub async fn get(&self, store: &Store, key: &str) -> Result<Option<FlagRule>, StoreError> {
+        if let Some((at, rule)) = self.entries.read().ok().and_then(|e| e.get(key).cloned()) {
+            if at.elapsed() < MAX_AGE {
+                return Ok(rule);
+            }
+        }
+        let mut conn = store.pool().acquire().await?;
+        let rule = flag_by_key(&mut conn, key).await?.map(|f| FlagRule {
+            enabled: f.enabled,
+            basis_points: f.exposure_bp.clamp(0, 10_000) as u16,
+            allow: f.allow.into_iter().collect(),
+            deny: f.deny.into_iter().collect(),
+            salt: f.salt,
+        });
+        if let Ok(mut entries) = self.entries.write() {
+            entries.insert(key.to_string(), (Instant::now(), rule.clone()));
+        }
+        Ok(rule)
+    }
+
+    /// This process changed the flag: the next evaluation reads the store.
+    pub fn forget(&self, key: &str) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.remove(key);
+        }
+    }
+}

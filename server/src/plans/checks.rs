@@ -1,0 +1,82 @@
+//! Automatic checklist items: what the server can judge itself, and the
+//! checks whose source comes with later features (unmet until then).
+use super::store::{ItemRecord, PhaseRecord};
+use app::dto::plans::PhaseStatus;
+
+/// How an item stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemState {
+    pub met: bool,
+    pub evaluable: bool,
+    pub detail: String,
+}
+
+/// Judges one item of `phase`; `previous` is the phase before it.
+pub fn judge(
+    item: &ItemRecord,
+    phase: &PhaseRecord,
+    previous: Option<&PhaseRecord>,
+    now_ms: i64,
+) -> ItemState {
+    if item.kind == "manual" {
+        return ItemState {
+            met: item.ticked_at_ms.is_some(),
+            evaluable: true,
+            detail: String::new(),
+        };
+    }
+    let check = item.check_name.as_deref().unwrap_or("");
+    match check {
+        "soak_elapsed" => match phase.started_at_ms {
+            None => ItemState {
+                met: false,
+                evaluable: true,
+                detail: "the phase has not started".into(),
+            },
+            Some(started) => {
+                let ends = started + phase.soak_ms;
+                ItemState {
+                    met: now_ms >= ends,
+                    evaluable: true,
+                    detail: if now_ms >= ends {
+                        "soak elapsed".into()
+                    } else {
+                        format!("soak ends at {}", app::format::utc_datetime(ends))
+                    },
+                }
+            }
+        },
+        "previous_phase_approved" => {
+            let met = previous
+                .is_none_or(|p| matches!(p.status, PhaseStatus::Approved | PhaseStatus::Done));
+            ItemState {
+                met,
+                evaluable: true,
+                detail: match previous {
+                    None => "first phase".into(),
+                    Some(p) => format!("phase {:?} is {}", p.name, p.status),
+                },
+            }
+        }
+        other => ItemState {
+            met: false,
+            evaluable: false,
+            detail: format!(
+                "not yet evaluable: {other} comes with {}; counts as unmet",
+                if other.starts_with("guardrail") {
+                    "the guardrails"
+                } else {
+                    "the backfill engine"
+                }
+            ),
+        },
+    }
+}
+
+/// Every item met.
+pub fn complete(phase: &PhaseRecord, previous: Option<&PhaseRecord>, now_ms: i64) -> bool {
+    phase
+        .items
+        .iter()
+        .all(|i| judge(i, phase, previous, now_ms).met)
+}

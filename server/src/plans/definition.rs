@@ -1,0 +1,157 @@
+//! A plan's definition as the TOML file gives it, with defaults applied: what
+//! the store materialises into phase and checklist rows, and what an edit is
+//! compared against.
+use app::access::Role;
+
+use super::spec::{self, parse_duration_ms, PlanFile};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanDef {
+    pub name: String,
+    pub description: String,
+    pub flag_key: String,
+    pub phases: Vec<PhaseDef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhaseDef {
+    pub name: String,
+    pub environment: String,
+    pub exposure_bp: i64,
+    pub notes: String,
+    pub approvals_required: i64,
+    pub approver_roles: Vec<Role>,
+    pub soak_ms: i64,
+    pub items: Vec<ItemDef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemDef {
+    pub kind: String,
+    pub text: String,
+    pub tickers: Vec<Role>,
+    pub check_name: Option<String>,
+    pub max_delta: Option<i64>,
+}
+
+/// Validates `text` and applies the format's defaults. The error lists every
+/// problem, one `LINE:COLUMN: field: message` per line.
+pub fn parse(text: &str) -> Result<PlanDef, String> {
+    match spec::validate(text) {
+        Ok(file) => Ok(from_file(&file)),
+        Err(problems) => Err(problems
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")),
+    }
+}
+
+fn roles(list: &[toml::Spanned<String>], default: Role) -> Vec<Role> {
+    let mut roles: Vec<Role> = list
+        .iter()
+        .filter_map(|r| Role::parse(r.get_ref()).ok())
+        .collect();
+    if roles.is_empty() {
+        roles.push(default);
+    }
+    roles.sort();
+    roles.dedup();
+    roles
+}
+
+/// A validated file with its defaults: no gate means no approvals and no
+/// soak; approvers default to `approver`, tickers to `operator`.
+pub fn from_file(file: &PlanFile) -> PlanDef {
+    PlanDef {
+        name: file.plan.name.get_ref().trim().to_string(),
+        description: file.plan.description.trim().to_string(),
+        flag_key: file.plan.flag.get_ref().clone(),
+        phases: file
+            .phases
+            .iter()
+            .map(|p| {
+                let p = p.get_ref();
+                let gate = p.gate.as_ref().map(|g| g.get_ref());
+                PhaseDef {
+                    name: p.name.get_ref().trim().to_string(),
+                    environment: p.environment.get_ref().trim().to_string(),
+                    exposure_bp: *p.exposure_bp.get_ref(),
+                    notes: p.notes.trim().to_string(),
+                    approvals_required: gate.map_or(0, |g| *g.approvals.get_ref()),
+                    approver_roles: roles(
+                        gate.map_or(&[][..], |g| &g.approver_roles[..]),
+                        Role::Approver,
+                    ),
+                    soak_ms: gate
+                        .and_then(|g| g.soak.as_ref())
+                        .and_then(|s| parse_duration_ms(s.get_ref()).ok())
+                        .unwrap_or(0),
+                    items: p
+                        .checklist
+                        .iter()
+                        .map(|i| {
+                            let i = i.get_ref();
+                            ItemDef {
+                                kind: i.kind.get_ref().clone(),
+                                text: i.text.get_ref().trim().to_string(),
+                                tickers: if i.kind.get_ref() == "manual" {
+                                    roles(&i.tickers, Role::Operator)
+                                } else {
+                                    Vec::new()
+                                },
+                                check_name: i.check.as_ref().map(|c| c.get_ref().clone()),
+                                max_delta: i.max_delta.as_ref().map(|d| *d.get_ref()),
+                            }
+                        })
+                        .collect(),
+                }
+            })
+            .collect(),
+    }
+}
+
+/// The file with `[plan] name` and `flag` replaced, everything else (comments
+/// included) kept: how a plan is made from a template.
+pub fn renamed(source: &str, name: &str, flag_key: &str) -> Result<String, String> {
+    let mut doc: toml_edit::DocumentMut = source
+        .parse()
+        .map_err(|e: toml_edit::TomlError| e.to_string())?;
+    let plan = doc
+        .get_mut("plan")
+        .and_then(|p| p.as_table_like_mut())
+        .ok_or("the template has no [plan] table")?;
+    plan.insert("name", toml_edit::value(name.trim()));
+    plan.insert("flag", toml_edit::value(flag_key.trim()));
+    Ok(doc.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plans::templates::TEMPLATES;
+
+    #[test]
+    fn defaults_apply() {
+        let def = parse(TEMPLATES[0].toml).unwrap();
+        assert_eq!(def.flag_key, "enable_sti");
+        let dev = &def.phases[0];
+        assert_eq!(dev.approver_roles, vec![Role::Approver]);
+        assert_eq!(dev.soak_ms, 48 * 3_600_000);
+        assert_eq!(dev.items[1].tickers, vec![Role::Operator]);
+        assert!(
+            dev.items[0].tickers.is_empty(),
+            "auto items have no tickers"
+        );
+    }
+
+    #[test]
+    fn renaming_keeps_comments_and_the_rest() {
+        let out = renamed(TEMPLATES[0].toml, "STI for EU", "enable_sti_eu").unwrap();
+        assert!(out.starts_with("# Built-in template: STI subtype backfill"));
+        let def = parse(&out).unwrap();
+        assert_eq!(def.name, "STI for EU");
+        assert_eq!(def.flag_key, "enable_sti_eu");
+        assert_eq!(def.phases, parse(TEMPLATES[0].toml).unwrap().phases);
+    }
+}

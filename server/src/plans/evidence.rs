@@ -1,0 +1,104 @@
+//! The evidence hash a gate decision is bound to: SHA-256 over the phase's
+//! configuration and its checklist as ticked. Any change to either gives a
+//! different hash, which dismisses the decisions made on the old one.
+//! Automatic checks' results are not part of it (time alone changes them).
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::store::PhaseRecord;
+use crate::audit::chain::canonical;
+
+pub fn evidence_hash(p: &PhaseRecord) -> String {
+    let items: Vec<_> = p
+        .items
+        .iter()
+        .map(|i| {
+            json!({
+                "kind": i.kind,
+                "text": i.text,
+                "tickers": i.tickers.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                "check": i.check_name,
+                "max_delta": i.max_delta,
+                "ticked_by": i.ticked_by,
+                "ticked_at_ms": i.ticked_at_ms,
+                "comment": i.tick_comment,
+            })
+        })
+        .collect();
+    let doc = json!({
+        "name": p.name,
+        "environment": p.environment,
+        "exposure_bp": p.exposure_bp,
+        "notes": p.notes,
+        "approvals_required": p.approvals_required,
+        "approver_roles": p.approver_roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+        "soak_ms": p.soak_ms,
+        "checklist": items,
+    });
+    let digest = Sha256::digest(canonical(&doc).as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plans::store::ItemRecord;
+    use app::access::Role;
+    use app::dto::plans::PhaseStatus;
+
+    fn phase() -> PhaseRecord {
+        PhaseRecord {
+            id: "p".into(),
+            position: 0,
+            name: "pilot".into(),
+            environment: "production".into(),
+            exposure_bp: 100,
+            notes: String::new(),
+            approvals_required: 2,
+            approver_roles: vec![Role::Approver],
+            soak_ms: 0,
+            status: PhaseStatus::AwaitingApproval,
+            started_at_ms: Some(1),
+            requested_by: None,
+            requested_by_name: None,
+            requested_at_ms: None,
+            approved_at_ms: None,
+            done_at_ms: None,
+            items: vec![ItemRecord {
+                id: "i".into(),
+                position: 0,
+                kind: "manual".into(),
+                text: "Rollback plan reviewed".into(),
+                tickers: vec![Role::Operator],
+                check_name: None,
+                max_delta: None,
+                ticked_by: None,
+                ticked_by_name: None,
+                ticked_at_ms: None,
+                tick_comment: None,
+            }],
+            decisions: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn configuration_and_ticks_change_the_hash_but_status_does_not() {
+        let base = phase();
+        let h = evidence_hash(&base);
+        assert_eq!(h.len(), 64);
+        let mut p = base.clone();
+        p.status = PhaseStatus::Approved;
+        p.requested_at_ms = Some(5);
+        assert_eq!(evidence_hash(&p), h, "run-time state is not evidence");
+        let mut p = base.clone();
+        p.exposure_bp = 200;
+        assert_ne!(evidence_hash(&p), h);
+        let mut p = base.clone();
+        p.items[0].ticked_by = Some("u1".into());
+        p.items[0].ticked_at_ms = Some(9);
+        assert_ne!(evidence_hash(&p), h);
+        let mut p = base;
+        p.approver_roles.push(Role::Admin);
+        assert_ne!(evidence_hash(&p), h);
+    }
+}

@@ -1,0 +1,332 @@
+//! Writing a plan's definition into phase and checklist rows: a new plan, and
+//! an edit of an existing one, which keeps the run-time state of what it does
+//! not change and refuses to rewrite history.
+use app::dto::plans::{PhaseStatus, PlanStatus};
+use sqlx::AnyConnection;
+
+use super::definition::{ItemDef, PhaseDef, PlanDef};
+use super::store::{roles_to_text, ItemRecord, Loaded, PhaseRecord};
+use crate::db::StoreError;
+
+fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Inserts a new draft plan, its phases, checklist and flag (off, 0 %).
+pub async fn insert_plan(
+    conn: &mut AnyConnection,
+    id: &str,
+    def: &PlanDef,
+    source: &str,
+    created_by: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO plans (id, name, description, flag_key, status, source_toml, revision, \
+         created_by, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, 'draft', $5, 1, $6, $7, $7)",
+    )
+    .bind(id)
+    .bind(&def.name)
+    .bind(&def.description)
+    .bind(&def.flag_key)
+    .bind(source)
+    .bind(created_by)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO flags (key, plan_id, enabled, exposure_bp, allow_list, deny_list, salt, \
+         updated_at_ms) VALUES ($1, $2, 0, 0, '[]', '[]', $3, $4)",
+    )
+    .bind(&def.flag_key)
+    .bind(id)
+    .bind(new_id())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    for (i, phase) in def.phases.iter().enumerate() {
+        insert_phase(conn, id, i as i64, phase).await?;
+    }
+    Ok(())
+}
+
+async fn insert_phase(
+    conn: &mut AnyConnection,
+    plan_id: &str,
+    position: i64,
+    p: &PhaseDef,
+) -> Result<(), sqlx::Error> {
+    let phase_id = new_id();
+    sqlx::query(
+        "INSERT INTO phases (id, plan_id, position, name, environment, exposure_bp, notes, \
+         approvals_required, approver_roles, soak_ms, status) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending')",
+    )
+    .bind(&phase_id)
+    .bind(plan_id)
+    .bind(position)
+    .bind(&p.name)
+    .bind(&p.environment)
+    .bind(p.exposure_bp)
+    .bind(&p.notes)
+    .bind(p.approvals_required)
+    .bind(roles_to_text(&p.approver_roles))
+    .bind(p.soak_ms)
+    .execute(&mut *conn)
+    .await?;
+    for (j, item) in p.items.iter().enumerate() {
+        insert_item(conn, &phase_id, j as i64, item).await?;
+    }
+    Ok(())
+}
+
+async fn insert_item(
+    conn: &mut AnyConnection,
+    phase_id: &str,
+    position: i64,
+    item: &ItemDef,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO checklist_items (id, phase_id, position, kind, text, tickers, check_name, \
+         max_delta) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(new_id())
+    .bind(phase_id)
+    .bind(position)
+    .bind(&item.kind)
+    .bind(&item.text)
+    .bind(roles_to_text(&item.tickers))
+    .bind(&item.check_name)
+    .bind(item.max_delta)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+fn same_item(row: &ItemRecord, def: &ItemDef) -> bool {
+    row.kind == def.kind
+        && row.text == def.text
+        && row.tickers == def.tickers
+        && row.check_name == def.check_name
+        && row.max_delta == def.max_delta
+}
+
+fn phase_def_of(
+    p: &PhaseRecord,
+) -> (
+    String,
+    String,
+    i64,
+    String,
+    i64,
+    Vec<app::access::Role>,
+    i64,
+) {
+    (
+        p.name.clone(),
+        p.environment.clone(),
+        p.exposure_bp,
+        p.notes.clone(),
+        p.approvals_required,
+        p.approver_roles.clone(),
+        p.soak_ms,
+    )
+}
+
+fn def_tuple(
+    p: &PhaseDef,
+) -> (
+    String,
+    String,
+    i64,
+    String,
+    i64,
+    Vec<app::access::Role>,
+    i64,
+) {
+    (
+        p.name.clone(),
+        p.environment.clone(),
+        p.exposure_bp,
+        p.notes.clone(),
+        p.approvals_required,
+        p.approver_roles.clone(),
+        p.soak_ms,
+    )
+}
+
+/// Why an edit cannot apply to the plan as it stands (history is fixed).
+pub fn edit_refusal(l: &Loaded, def: &PlanDef) -> Option<String> {
+    if l.plan.status.is_final() {
+        return Some(format!(
+            "the plan is {}, which is final; its definition can no longer change",
+            l.plan.status
+        ));
+    }
+    if l.plan.status != PlanStatus::Draft && def.flag_key != l.plan.flag_key {
+        return Some(format!(
+            "plan.flag: the flag key is fixed once the plan is active (it is {:?})",
+            l.plan.flag_key
+        ));
+    }
+    let started = l
+        .phases
+        .iter()
+        .filter(|p| p.status != PhaseStatus::Pending)
+        .count();
+    if def.phases.len() < started {
+        return Some(format!(
+            "phases: {started} phases have started; an edit cannot remove them"
+        ));
+    }
+    if let Some(kept) = l
+        .phases
+        .iter()
+        .skip(def.phases.len())
+        .find(|p| !p.decisions.is_empty())
+    {
+        return Some(format!(
+            "phases: phase {:?} has gate decisions on record; it cannot be removed",
+            kept.name
+        ));
+    }
+    for (row, new) in l.phases.iter().zip(&def.phases) {
+        if row.status != PhaseStatus::Pending && !row.name.eq_ignore_ascii_case(&new.name) {
+            return Some(format!(
+                "phases[{}].name: phase {:?} has started; it cannot be renamed, removed or moved",
+                row.position, row.name
+            ));
+        }
+        if row.status == PhaseStatus::Done && phase_def_of(row) != def_tuple(new) {
+            return Some(format!(
+                "phases[{}]: phase {:?} is done; its configuration is history",
+                row.position, row.name
+            ));
+        }
+        if row.status == PhaseStatus::Done
+            && (row.items.len() != new.items.len()
+                || row
+                    .items
+                    .iter()
+                    .zip(&new.items)
+                    .any(|(r, d)| !same_item(r, d)))
+        {
+            return Some(format!(
+                "phases[{}].checklist: phase {:?} is done; its checklist is history",
+                row.position, row.name
+            ));
+        }
+    }
+    None
+}
+
+/// Applies an edit `edit_refusal` allowed: updates the plan row and the
+/// phases in place (by position), keeping ticks of unchanged items; adds and
+/// removes pending phases and items. Returns a line per change.
+pub async fn apply_edit(
+    conn: &mut AnyConnection,
+    l: &Loaded,
+    def: &PlanDef,
+    source: &str,
+) -> Result<Vec<String>, StoreError> {
+    let mut changes = Vec::new();
+    if def.name != l.plan.name {
+        changes.push(format!("renamed {:?} → {:?}", l.plan.name, def.name));
+    }
+    if def.flag_key != l.plan.flag_key {
+        changes.push(format!("flag {:?} → {:?}", l.plan.flag_key, def.flag_key));
+        sqlx::query("UPDATE flags SET key = $2 WHERE plan_id = $1")
+            .bind(&l.plan.id)
+            .bind(&def.flag_key)
+            .execute(&mut *conn)
+            .await?;
+    }
+    sqlx::query(
+        "UPDATE plans SET name = $2, description = $3, flag_key = $4, source_toml = $5 WHERE id = $1",
+    )
+    .bind(&l.plan.id)
+    .bind(&def.name)
+    .bind(&def.description)
+    .bind(&def.flag_key)
+    .bind(source)
+    .execute(&mut *conn)
+    .await?;
+    for (i, new) in def.phases.iter().enumerate() {
+        let Some(row) = l.phases.get(i) else {
+            insert_phase(conn, &l.plan.id, i as i64, new).await?;
+            changes.push(format!("added phase {:?}", new.name));
+            continue;
+        };
+        if phase_def_of(row) != def_tuple(new) {
+            changes.push(format!("changed phase {:?}", new.name));
+            sqlx::query(
+                "UPDATE phases SET name = $2, environment = $3, exposure_bp = $4, notes = $5, \
+                 approvals_required = $6, approver_roles = $7, soak_ms = $8 WHERE id = $1",
+            )
+            .bind(&row.id)
+            .bind(&new.name)
+            .bind(&new.environment)
+            .bind(new.exposure_bp)
+            .bind(&new.notes)
+            .bind(new.approvals_required)
+            .bind(roles_to_text(&new.approver_roles))
+            .bind(new.soak_ms)
+            .execute(&mut *conn)
+            .await?;
+        }
+        for (j, item) in new.items.iter().enumerate() {
+            match row.items.get(j) {
+                Some(existing) if same_item(existing, item) => {}
+                Some(existing) => {
+                    changes.push(format!(
+                        "changed item {:?} of phase {:?}",
+                        item.text, new.name
+                    ));
+                    sqlx::query(
+                        "UPDATE checklist_items SET kind = $2, text = $3, tickers = $4, \
+                         check_name = $5, max_delta = $6, ticked_by = NULL, ticked_by_name = NULL, \
+                         ticked_at_ms = NULL, tick_comment = NULL WHERE id = $1",
+                    )
+                    .bind(&existing.id)
+                    .bind(&item.kind)
+                    .bind(&item.text)
+                    .bind(roles_to_text(&item.tickers))
+                    .bind(&item.check_name)
+                    .bind(item.max_delta)
+                    .execute(&mut *conn)
+                    .await?;
+                }
+                None => {
+                    changes.push(format!(
+                        "added item {:?} to phase {:?}",
+                        item.text, new.name
+                    ));
+                    insert_item(conn, &row.id, j as i64, item).await?;
+                }
+            }
+        }
+        for extra in row.items.iter().skip(new.items.len()) {
+            changes.push(format!(
+                "removed item {:?} of phase {:?}",
+                extra.text, new.name
+            ));
+            sqlx::query("DELETE FROM checklist_items WHERE id = $1")
+                .bind(&extra.id)
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    for extra in l.phases.iter().skip(def.phases.len()) {
+        // Only pending phases get here (edit_refusal): no decisions, no ticks.
+        changes.push(format!("removed phase {:?}", extra.name));
+        sqlx::query("DELETE FROM checklist_items WHERE phase_id = $1")
+            .bind(&extra.id)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("DELETE FROM phases WHERE id = $1")
+            .bind(&extra.id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(changes)
+}

@@ -1,0 +1,190 @@
+//! Rollout plans over REST (`/api/v1/plans…`), and the live feed of a plan's
+//! changes (SSE) that open plan pages listen to.
+use std::convert::Infallible;
+use std::time::Duration;
+
+use app::access::Action;
+use app::dto::plans::{CommandOutcome, NewPlan, PlanCommand, PlanSummary, PlanView, TemplateInfo};
+use app::error::AppError;
+use app::service::{Caller, PlanPort};
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use futures_util::stream::{self, Stream};
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::http::api_error::ApiError;
+use crate::http::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/plans", get(list).post(import))
+        .route("/api/v1/plans/from-template", post(create))
+        .route("/api/v1/plans/{id}", get(one))
+        .route("/api/v1/plans/{id}/source", get(source).put(save_source))
+        .route("/api/v1/plans/{id}/commands", post(command))
+        .route("/api/v1/plans/{id}/events", get(events))
+        .route("/api/v1/templates", get(templates))
+}
+
+#[utoipa::path(get, path = "/api/v1/plans", tag = "plans",
+    responses((status = 200, body = Vec<PlanSummary>), (status = 401), (status = 403)))]
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Vec<PlanSummary>>, ApiError> {
+    Ok(Json(state.plans.plans(&caller).await?))
+}
+
+/// Imports a plan file (TOML, see docs/plan-format.md) as a new draft plan.
+#[utoipa::path(post, path = "/api/v1/plans", tag = "plans",
+    request_body(content = String, content_type = "application/toml"),
+    responses((status = 201, body = PlanSummary), (status = 400, description = "every problem as LINE:COLUMN: field: message")))]
+pub async fn import(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: String,
+) -> Result<Response, ApiError> {
+    let plan = state.plans.import(&caller, body).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(plan)).into_response())
+}
+
+/// A new draft plan from a built-in template (see `/api/v1/templates`).
+#[utoipa::path(post, path = "/api/v1/plans/from-template", tag = "plans",
+    request_body = NewPlan, responses((status = 201, body = PlanSummary), (status = 400)))]
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Json(new): Json<NewPlan>,
+) -> Result<Response, ApiError> {
+    let plan = state.plans.create(&caller, new).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(plan)).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/plans/{id}", tag = "plans",
+    params(("id" = String, Path)), responses((status = 200, body = PlanView), (status = 404)))]
+pub async fn one(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<PlanView>, ApiError> {
+    Ok(Json(state.plans.plan(&caller, id).await?))
+}
+
+/// The plan file exactly as imported or last saved; its revision is in the
+/// `X-Plan-Revision` header.
+#[utoipa::path(get, path = "/api/v1/plans/{id}/source", tag = "plans",
+    params(("id" = String, Path)),
+    responses((status = 200, content_type = "application/toml", body = String), (status = 404)))]
+pub async fn source(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let src = state.plans.source(&caller, id).await?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/toml; charset=utf-8".to_string(),
+            ),
+            (
+                header::HeaderName::from_static("x-plan-revision"),
+                src.revision.to_string(),
+            ),
+        ],
+        src.source,
+    )
+        .into_response())
+}
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+pub struct RevisionParam {
+    /// The revision the new source was edited from (`X-Plan-Revision`).
+    revision: i64,
+}
+
+/// Replaces the plan's definition. Started phases keep their history; an
+/// edit that would rewrite it is refused, as is one from a stale revision.
+#[utoipa::path(put, path = "/api/v1/plans/{id}/source", tag = "plans",
+    params(("id" = String, Path), RevisionParam),
+    request_body(content = String, content_type = "application/toml"),
+    responses((status = 200, body = PlanSummary), (status = 400)))]
+pub async fn save_source(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    Query(q): Query<RevisionParam>,
+    body: String,
+) -> Result<Json<PlanSummary>, ApiError> {
+    Ok(Json(
+        state
+            .plans
+            .save_source(&caller, id, body, q.revision)
+            .await?,
+    ))
+}
+
+/// Runs a command on the plan: start a phase, tick, request approval,
+/// approve or reject, override, complete, roll back.
+#[utoipa::path(post, path = "/api/v1/plans/{id}/commands", tag = "plans",
+    params(("id" = String, Path)), request_body = PlanCommand,
+    responses((status = 200, body = CommandOutcome), (status = 400), (status = 403)))]
+pub async fn command(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    Json(cmd): Json<PlanCommand>,
+) -> Result<Json<CommandOutcome>, ApiError> {
+    Ok(Json(state.plans.command(&caller, id, cmd).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/templates", tag = "plans",
+    responses((status = 200, body = Vec<TemplateInfo>)))]
+pub async fn templates(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Vec<TemplateInfo>>, ApiError> {
+    Ok(Json(state.plans.templates(&caller).await?))
+}
+
+/// Server-sent events: `changed` each time the plan changes (its new
+/// revision is in the data), so an open page can reload its view.
+#[utoipa::path(get, path = "/api/v1/plans/{id}/events", tag = "plans",
+    params(("id" = String, Path)),
+    responses((status = 200, content_type = "text/event-stream", body = String)))]
+pub async fn events(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    caller.require(Action::ReadPlans)?;
+    // 404 for a plan that does not exist, rather than a silent stream.
+    state.plans.plan(&caller, id.clone()).await?;
+    let rx = state.events.subscribe();
+    let stream = stream::unfold((rx, id), |(mut rx, id)| async move {
+        loop {
+            match rx.recv().await {
+                Ok(changed) if changed == id => break,
+                Ok(_) => continue,
+                // Missed some: reloading once covers them all.
+                Err(RecvError::Lagged(_)) => break,
+                Err(RecvError::Closed) => return None,
+            }
+        }
+        Some((
+            Ok(Event::default().event("changed").data(id.clone())),
+            (rx, id),
+        ))
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+impl From<super::error::PlanError> for ApiError {
+    fn from(e: super::error::PlanError) -> Self {
+        ApiError(AppError::from(e))
+    }
+}

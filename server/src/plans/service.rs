@@ -1,0 +1,415 @@
+//! The plan port: reading plans, creating them (from a template or a TOML
+//! file), editing their definition, and running commands on them. Every
+//! change commits with its audit event, then tells open pages (SSE) and the
+//! flag cache.
+use app::access::{Action, Principal};
+use app::dto::plans::{
+    CommandOutcome, NewPlan, PlanCommand, PlanSource, PlanSummary, PlanView, TemplateInfo,
+};
+use app::error::AppError;
+use app::service::{Caller, PlanPort};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use sqlx::AnyConnection;
+
+use super::definition::{self, PlanDef};
+use super::error::PlanError;
+use super::evidence::evidence_hash;
+use super::gate::passed;
+use super::materialize::{apply_edit, edit_refusal, insert_plan};
+use super::state::{phase_transition, PhaseEvent};
+use super::store::{self, Loaded};
+use super::templates::TEMPLATES;
+use super::view::{plan_view, summary};
+use crate::audit::{self, Actor, ClientInfo};
+use crate::auth::{actor_of, client_of};
+use crate::db::Store;
+use crate::events::PlanEvents;
+use crate::flags::cache::FlagCache;
+use crate::system::now_ms;
+
+#[derive(Clone)]
+pub struct PlanService {
+    pub(super) store: Store,
+    pub(super) events: PlanEvents,
+    pub(super) flags: FlagCache,
+}
+
+/// Who is acting and from where, as the audit trail records it.
+pub struct Acting {
+    pub actor: Actor,
+    pub client: ClientInfo,
+}
+
+impl Acting {
+    pub fn of(principal: &Principal, caller: &Caller) -> Acting {
+        Acting {
+            actor: actor_of(principal),
+            client: client_of(caller),
+        }
+    }
+
+    pub fn cli() -> Acting {
+        Acting {
+            actor: Actor::cli(),
+            client: ClientInfo::cli(),
+        }
+    }
+}
+
+pub(super) fn subject(plan_id: &str) -> String {
+    format!("plan:{plan_id}")
+}
+
+fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl PlanService {
+    pub fn new(store: Store, events: PlanEvents, flags: FlagCache) -> Self {
+        PlanService {
+            store,
+            events,
+            flags,
+        }
+    }
+
+    pub(super) async fn load(&self, id: &str) -> Result<Loaded, PlanError> {
+        let mut conn = self.store.pool().acquire().await?;
+        store::load(&mut conn, self.store.backend(), id, false)
+            .await?
+            .ok_or_else(|| PlanError::NotFound(format!("plan {id:?}")))
+    }
+
+    /// Resolves a plan given by id or by name (the CLI accepts either).
+    pub async fn resolve(&self, id_or_name: &str) -> Result<String, PlanError> {
+        let mut conn = self.store.pool().acquire().await?;
+        let by_id: Option<String> = sqlx::query_scalar("SELECT id FROM plans WHERE id = $1")
+            .bind(id_or_name)
+            .fetch_optional(&mut *conn)
+            .await?;
+        match by_id {
+            Some(id) => Ok(id),
+            None => store::plan_id_by_name(&mut conn, id_or_name)
+                .await?
+                .ok_or_else(|| PlanError::NotFound(format!("plan {id_or_name:?}"))),
+        }
+    }
+
+    /// The plan file as stored (the CLI's export; no caller to authorize).
+    pub async fn source_of(&self, id: &str) -> Result<String, PlanError> {
+        Ok(self.load(id).await?.plan.source_toml)
+    }
+
+    pub async fn summaries(&self) -> Result<Vec<PlanSummary>, PlanError> {
+        let mut conn = self.store.pool().acquire().await?;
+        Ok(store::list(&mut conn)
+            .await?
+            .iter()
+            .map(|(plan, flag, phases)| summary(plan, flag, phases))
+            .collect())
+    }
+
+    /// Stores a new draft plan from a TOML source: the import of the CLI and
+    /// the API, and (renamed) a template.
+    pub async fn import_as(
+        &self,
+        acting: &Acting,
+        source: &str,
+        template: Option<&str>,
+    ) -> Result<PlanSummary, PlanError> {
+        let def = definition::parse(source).map_err(|problems| {
+            PlanError::Invalid(format!("the plan file has problems:\n{problems}"))
+        })?;
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let now = now_ms();
+        let mut tx = self.store.begin_write().await?;
+        check_unique(&mut tx, &def, None).await?;
+        insert_plan(&mut tx, &id, &def, source, acting.actor.name(), now).await?;
+        audit::append(
+            &mut tx,
+            now,
+            &acting.actor,
+            &acting.client,
+            if template.is_some() {
+                "plan.create"
+            } else {
+                "plan.import"
+            },
+            &subject(&id),
+            json!({
+                "name": def.name,
+                "flag": def.flag_key,
+                "phases": def.phases.iter().map(|p| p.name.clone()).collect::<Vec<_>>(),
+                "template": template,
+                "source_sha256": sha256_hex(source),
+            }),
+        )
+        .await?;
+        let loaded = store::load(&mut tx, self.store.backend(), &id, false)
+            .await?
+            .ok_or_else(|| PlanError::NotFound(format!("plan {id:?}")))?;
+        tx.commit().await.map_err(crate::db::StoreError::Query)?;
+        Ok(plan_view(&loaded, now).summary)
+    }
+
+    /// Replaces a plan's definition with `source`, if `revision` is still
+    /// current and the edit does not rewrite what already happened.
+    pub async fn save_source_as(
+        &self,
+        acting: &Acting,
+        id: &str,
+        source: &str,
+        revision: i64,
+    ) -> Result<PlanSummary, PlanError> {
+        let def = definition::parse(source).map_err(|problems| {
+            PlanError::Invalid(format!("the plan file has problems:\n{problems}"))
+        })?;
+        let now = now_ms();
+        let mut tx = self.store.begin_write().await?;
+        let l = self.load_locked(&mut tx, id).await?;
+        if l.plan.revision != revision {
+            return Err(PlanError::Invalid(format!(
+                "the plan changed since you opened it (revision {revision}, now {}); \
+                 reload it and apply your change again",
+                l.plan.revision
+            )));
+        }
+        if let Some(why) = edit_refusal(&l, &def) {
+            return Err(PlanError::Invalid(why));
+        }
+        if l.plan.source_toml == source {
+            return Ok(plan_view(&l, now).summary);
+        }
+        check_unique(&mut tx, &def, Some(id)).await?;
+        let changes = apply_edit(&mut tx, &l, &def, source).await?;
+        // The running phase's new exposure takes effect now.
+        if let Some(current) = l.current() {
+            let new_bp = def.phases[current.position as usize].exposure_bp;
+            if new_bp != l.flag.exposure_bp && l.flag.enabled {
+                let mut flag = l.flag.clone();
+                flag.exposure_bp = new_bp;
+                store::save_flag(&mut tx, &flag, now).await?;
+            }
+        }
+        audit::append(
+            &mut tx,
+            now,
+            &acting.actor,
+            &acting.client,
+            "plan.edit",
+            &subject(id),
+            json!({ "changes": changes, "source_sha256": sha256_hex(source), "from_revision": revision }),
+        )
+        .await?;
+        let revision = self
+            .finish(
+                tx,
+                id,
+                now,
+                acting,
+                "the plan was edited: the phase configuration or checklist changed",
+            )
+            .await?;
+        let mut out = plan_view(&self.load(id).await?, now).summary;
+        out.revision = revision;
+        Ok(out)
+    }
+
+    pub(super) async fn load_locked(
+        &self,
+        conn: &mut AnyConnection,
+        id: &str,
+    ) -> Result<Loaded, PlanError> {
+        store::load(conn, self.store.backend(), id, true)
+            .await?
+            .ok_or_else(|| PlanError::NotFound(format!("plan {id:?}")))
+    }
+
+    /// The common end of every change: dismisses decisions whose evidence
+    /// changed (and takes back a gate they passed), bumps the revision,
+    /// commits, and tells open pages and the flag cache.
+    pub(super) async fn finish(
+        &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Any>,
+        plan_id: &str,
+        now: i64,
+        acting: &Acting,
+        dismiss_reason: &str,
+    ) -> Result<i64, PlanError> {
+        let l = self.load_locked(&mut tx, plan_id).await?;
+        for phase in &l.phases {
+            let hash = evidence_hash(phase);
+            let stale: Vec<_> = phase
+                .decisions
+                .iter()
+                .filter(|d| d.live() && d.evidence_hash != hash)
+                .collect();
+            if stale.is_empty() {
+                continue;
+            }
+            for d in &stale {
+                store::dismiss_decision(&mut tx, &d.id, now, dismiss_reason).await?;
+            }
+            let mut after = phase.clone();
+            for d in &mut after.decisions {
+                if stale.iter().any(|s| s.id == d.id) {
+                    d.dismissed_at_ms = Some(now);
+                }
+            }
+            let reopened =
+                after.status == app::dto::plans::PhaseStatus::Approved && !passed(&after);
+            if reopened {
+                after.status = phase_transition(after.status, PhaseEvent::Dismiss)?;
+                after.approved_at_ms = None;
+                store::save_phase_state(&mut tx, &after).await?;
+            }
+            audit::append(
+                &mut tx,
+                now,
+                &acting.actor,
+                &acting.client,
+                "gate.dismiss",
+                &subject(plan_id),
+                json!({
+                    "phase": phase.name,
+                    "reason": dismiss_reason,
+                    "dismissed": stale.iter().map(|d| json!({"user": d.username, "verdict": d.verdict.as_str()})).collect::<Vec<_>>(),
+                    "gate_reopened": reopened,
+                }),
+            )
+            .await?;
+        }
+        let revision = store::touch(&mut tx, plan_id, now).await?;
+        tx.commit().await.map_err(crate::db::StoreError::Query)?;
+        self.flags.forget(&l.flag.key);
+        self.events.changed(plan_id);
+        Ok(revision)
+    }
+}
+
+/// Plan names and flag keys are unique; says which one is taken.
+async fn check_unique(
+    conn: &mut AnyConnection,
+    def: &PlanDef,
+    except: Option<&str>,
+) -> Result<(), PlanError> {
+    if let Some(other) = store::plan_id_by_name(conn, &def.name).await? {
+        if Some(other.as_str()) != except {
+            return Err(PlanError::Invalid(format!(
+                "plan.name: a plan named {:?} exists; choose another name",
+                def.name
+            )));
+        }
+    }
+    let owner: Option<String> = sqlx::query_scalar("SELECT plan_id FROM flags WHERE key = $1")
+        .bind(&def.flag_key)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if let Some(owner) = owner {
+        if Some(owner.as_str()) != except {
+            return Err(PlanError::Invalid(format!(
+                "plan.flag: the flag {:?} belongs to another plan; a plan owns its flag",
+                def.flag_key
+            )));
+        }
+    }
+    Ok(())
+}
+
+pub fn template_infos() -> Vec<TemplateInfo> {
+    TEMPLATES
+        .iter()
+        .filter_map(|t| {
+            let def = definition::parse(t.toml).ok()?;
+            Some(TemplateInfo {
+                slug: t.slug.to_string(),
+                name: def.name,
+                description: def.description,
+                flag_key: def.flag_key,
+                phases: def.phases.into_iter().map(|p| p.name).collect(),
+            })
+        })
+        .collect()
+}
+
+#[async_trait::async_trait]
+impl PlanPort for PlanService {
+    async fn plans(&self, caller: &Caller) -> Result<Vec<PlanSummary>, AppError> {
+        caller.require(Action::ReadPlans)?;
+        Ok(self.summaries().await?)
+    }
+
+    async fn plan(&self, caller: &Caller, id: String) -> Result<PlanView, AppError> {
+        caller.require(Action::ReadPlans)?;
+        Ok(plan_view(&self.load(&id).await?, now_ms()))
+    }
+
+    async fn templates(&self, caller: &Caller) -> Result<Vec<TemplateInfo>, AppError> {
+        caller.require(Action::ReadPlans)?;
+        Ok(template_infos())
+    }
+
+    async fn create(&self, caller: &Caller, new: NewPlan) -> Result<PlanSummary, AppError> {
+        let who = caller.require(Action::WritePlans)?;
+        let template = TEMPLATES
+            .iter()
+            .find(|t| t.slug == new.template)
+            .ok_or_else(|| {
+                AppError::Invalid(format!(
+                    "template: {:?} is not a template; choose one of {}",
+                    new.template,
+                    TEMPLATES.map(|t| t.slug).join(", ")
+                ))
+            })?;
+        let source = definition::renamed(template.toml, &new.name, &new.flag_key)
+            .map_err(AppError::Invalid)?;
+        Ok(self
+            .import_as(&Acting::of(who, caller), &source, Some(template.slug))
+            .await?)
+    }
+
+    async fn import(&self, caller: &Caller, source: String) -> Result<PlanSummary, AppError> {
+        let who = caller.require(Action::WritePlans)?;
+        Ok(self
+            .import_as(&Acting::of(who, caller), &source, None)
+            .await?)
+    }
+
+    async fn source(&self, caller: &Caller, id: String) -> Result<PlanSource, AppError> {
+        caller.require(Action::ReadPlans)?;
+        let l = self.load(&id).await?;
+        Ok(PlanSource {
+            id: l.plan.id,
+            name: l.plan.name,
+            status: l.plan.status,
+            revision: l.plan.revision,
+            source: l.plan.source_toml,
+        })
+    }
+
+    async fn save_source(
+        &self,
+        caller: &Caller,
+        id: String,
+        source: String,
+        revision: i64,
+    ) -> Result<PlanSummary, AppError> {
+        let who = caller.require(Action::WritePlans)?;
+        Ok(self
+            .save_source_as(&Acting::of(who, caller), &id, &source, revision)
+            .await?)
+    }
+
+    async fn command(
+        &self,
+        caller: &Caller,
+        id: String,
+        command: PlanCommand,
+    ) -> Result<CommandOutcome, AppError> {
+        Ok(self.run(caller, &id, command).await?)
+    }
+}

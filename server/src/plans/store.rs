@@ -1,0 +1,469 @@
+//! The plan tables: loading a plan with its phases, checklist, decisions and
+//! flag, and the writes the plan service makes inside its transactions.
+use app::access::Role;
+use app::dto::plans::{PhaseStatus, PlanStatus, Verdict};
+use app::dto::StoreBackend;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use crate::db::StoreError;
+
+#[derive(Debug, Clone)]
+pub struct PlanRecord {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub flag_key: String,
+    pub status: PlanStatus,
+    pub source_toml: String,
+    pub revision: i64,
+    pub created_by: String,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct PhaseRecord {
+    pub id: String,
+    pub position: i64,
+    pub name: String,
+    pub environment: String,
+    pub exposure_bp: i64,
+    pub notes: String,
+    pub approvals_required: i64,
+    pub approver_roles: Vec<Role>,
+    pub soak_ms: i64,
+    pub status: PhaseStatus,
+    pub started_at_ms: Option<i64>,
+    pub requested_by: Option<String>,
+    pub requested_by_name: Option<String>,
+    pub requested_at_ms: Option<i64>,
+    pub approved_at_ms: Option<i64>,
+    pub done_at_ms: Option<i64>,
+    pub items: Vec<ItemRecord>,
+    pub decisions: Vec<DecisionRecord>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ItemRecord {
+    pub id: String,
+    pub position: i64,
+    /// `manual` or `auto`.
+    pub kind: String,
+    pub text: String,
+    pub tickers: Vec<Role>,
+    pub check_name: Option<String>,
+    pub max_delta: Option<i64>,
+    pub ticked_by: Option<String>,
+    pub ticked_by_name: Option<String>,
+    pub ticked_at_ms: Option<i64>,
+    pub tick_comment: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DecisionRecord {
+    pub id: String,
+    pub user_id: String,
+    pub username: String,
+    pub verdict: Verdict,
+    pub comment: String,
+    pub evidence_hash: String,
+    pub created_at_ms: i64,
+    pub dismissed_at_ms: Option<i64>,
+    pub dismissed_reason: Option<String>,
+}
+
+impl DecisionRecord {
+    pub fn live(&self) -> bool {
+        self.dismissed_at_ms.is_none()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct FlagRecord {
+    pub key: String,
+    pub enabled: bool,
+    pub exposure_bp: i64,
+    pub allow: Vec<String>,
+    pub deny: Vec<String>,
+    pub salt: String,
+    pub updated_at_ms: i64,
+}
+
+/// A plan and everything under it.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub plan: PlanRecord,
+    pub phases: Vec<PhaseRecord>,
+    pub flag: FlagRecord,
+}
+
+impl Loaded {
+    pub fn phase(&self, id: &str) -> Option<&PhaseRecord> {
+        self.phases.iter().find(|p| p.id == id)
+    }
+
+    /// The phase that is started and not handed over yet.
+    pub fn current(&self) -> Option<&PhaseRecord> {
+        self.phases.iter().rev().find(|p| p.status.is_current())
+    }
+}
+
+pub fn roles_to_text(roles: &[Role]) -> String {
+    roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn roles_from_text(text: &str) -> Vec<Role> {
+    text.split(',')
+        .filter_map(|r| Role::parse(r).ok())
+        .collect()
+}
+
+fn bad_value(column: &str, e: String) -> sqlx::Error {
+    sqlx::Error::ColumnDecode {
+        index: column.to_string(),
+        source: e.into(),
+    }
+}
+
+const PLAN_COLUMNS: &str = "id, name, description, flag_key, status, source_toml, revision, \
+     created_by, created_at_ms, updated_at_ms";
+
+fn plan_from(row: &AnyRow) -> Result<PlanRecord, sqlx::Error> {
+    let status: String = row.try_get("status")?;
+    Ok(PlanRecord {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        description: row.try_get("description")?,
+        flag_key: row.try_get("flag_key")?,
+        status: PlanStatus::parse(&status).map_err(|e| bad_value("status", e))?,
+        source_toml: row.try_get("source_toml")?,
+        revision: row.try_get("revision")?,
+        created_by: row.try_get("created_by")?,
+        created_at_ms: row.try_get("created_at_ms")?,
+        updated_at_ms: row.try_get("updated_at_ms")?,
+    })
+}
+
+fn flag_from(row: &AnyRow) -> Result<FlagRecord, sqlx::Error> {
+    let list = |col: &str| -> Result<Vec<String>, sqlx::Error> {
+        let text: String = row.try_get(col)?;
+        serde_json::from_str(&text).map_err(|e| bad_value(col, e.to_string()))
+    };
+    Ok(FlagRecord {
+        key: row.try_get("key")?,
+        enabled: row.try_get::<i64, _>("enabled")? == 1,
+        exposure_bp: row.try_get("exposure_bp")?,
+        allow: list("allow_list")?,
+        deny: list("deny_list")?,
+        salt: row.try_get("salt")?,
+        updated_at_ms: row.try_get("updated_at_ms")?,
+    })
+}
+
+/// Loads a plan; with `lock` on PostgreSQL its row is locked for the rest of
+/// the transaction, which serializes writers of one plan (SQLite's write
+/// transactions are serialized already).
+pub async fn load(
+    conn: &mut AnyConnection,
+    backend: StoreBackend,
+    id: &str,
+    lock: bool,
+) -> Result<Option<Loaded>, StoreError> {
+    let lock_clause = if lock && backend == StoreBackend::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let sql = format!("SELECT {PLAN_COLUMNS} FROM plans WHERE id = $1{lock_clause}");
+    let Some(row) = sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let plan = plan_from(&row)?;
+    let flag_row = sqlx::query("SELECT * FROM flags WHERE plan_id = $1")
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let flag = flag_from(&flag_row)?;
+    let mut phases = Vec::new();
+    for row in sqlx::query("SELECT * FROM phases WHERE plan_id = $1 ORDER BY position")
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?
+    {
+        let status: String = row.try_get("status")?;
+        let roles: String = row.try_get("approver_roles")?;
+        phases.push(PhaseRecord {
+            id: row.try_get("id")?,
+            position: row.try_get("position")?,
+            name: row.try_get("name")?,
+            environment: row.try_get("environment")?,
+            exposure_bp: row.try_get("exposure_bp")?,
+            notes: row.try_get("notes")?,
+            approvals_required: row.try_get("approvals_required")?,
+            approver_roles: roles_from_text(&roles),
+            soak_ms: row.try_get("soak_ms")?,
+            status: PhaseStatus::parse(&status).map_err(|e| bad_value("status", e))?,
+            started_at_ms: row.try_get("started_at_ms")?,
+            requested_by: row.try_get("requested_by")?,
+            requested_by_name: row.try_get("requested_by_name")?,
+            requested_at_ms: row.try_get("requested_at_ms")?,
+            approved_at_ms: row.try_get("approved_at_ms")?,
+            done_at_ms: row.try_get("done_at_ms")?,
+            items: Vec::new(),
+            decisions: Vec::new(),
+        });
+    }
+    for row in sqlx::query(
+        "SELECT c.* FROM checklist_items c JOIN phases p ON p.id = c.phase_id \
+         WHERE p.plan_id = $1 ORDER BY c.position",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?
+    {
+        let phase_id: String = row.try_get("phase_id")?;
+        let tickers: String = row.try_get("tickers")?;
+        let item = ItemRecord {
+            id: row.try_get("id")?,
+            position: row.try_get("position")?,
+            kind: row.try_get("kind")?,
+            text: row.try_get("text")?,
+            tickers: roles_from_text(&tickers),
+            check_name: row.try_get("check_name")?,
+            max_delta: row.try_get("max_delta")?,
+            ticked_by: row.try_get("ticked_by")?,
+            ticked_by_name: row.try_get("ticked_by_name")?,
+            ticked_at_ms: row.try_get("ticked_at_ms")?,
+            tick_comment: row.try_get("tick_comment")?,
+        };
+        if let Some(p) = phases.iter_mut().find(|p| p.id == phase_id) {
+            p.items.push(item);
+        }
+    }
+    for row in sqlx::query(
+        "SELECT a.* FROM approvals a JOIN phases p ON p.id = a.phase_id \
+         WHERE p.plan_id = $1 ORDER BY a.created_at_ms, a.id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?
+    {
+        let phase_id: String = row.try_get("phase_id")?;
+        let verdict: String = row.try_get("verdict")?;
+        let decision = DecisionRecord {
+            id: row.try_get("id")?,
+            user_id: row.try_get("user_id")?,
+            username: row.try_get("username")?,
+            verdict: Verdict::parse(&verdict).map_err(|e| bad_value("verdict", e))?,
+            comment: row.try_get("comment")?,
+            evidence_hash: row.try_get("evidence_hash")?,
+            created_at_ms: row.try_get("created_at_ms")?,
+            dismissed_at_ms: row.try_get("dismissed_at_ms")?,
+            dismissed_reason: row.try_get("dismissed_reason")?,
+        };
+        if let Some(p) = phases.iter_mut().find(|p| p.id == phase_id) {
+            p.decisions.push(decision);
+        }
+    }
+    Ok(Some(Loaded { plan, phases, flag }))
+}
+
+/// Every plan with its flag, newest change first, and its phases' statuses
+/// (for the list page): three queries whatever the number of plans.
+pub async fn list(
+    conn: &mut AnyConnection,
+) -> Result<Vec<(PlanRecord, FlagRecord, Vec<(String, PhaseStatus)>)>, StoreError> {
+    let sql = format!(
+        "SELECT {} , f.key, f.enabled, f.exposure_bp, f.allow_list, f.deny_list, f.salt, \
+         f.updated_at_ms AS flag_updated_at_ms \
+         FROM plans p JOIN flags f ON f.plan_id = p.id ORDER BY p.updated_at_ms DESC, p.id",
+        PLAN_COLUMNS
+            .split(", ")
+            .map(|c| format!("p.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let mut out = Vec::new();
+    for row in sqlx::query(&sql).fetch_all(&mut *conn).await? {
+        let plan = plan_from(&row)?;
+        let list = |col: &str| -> Result<Vec<String>, sqlx::Error> {
+            let text: String = row.try_get(col)?;
+            serde_json::from_str(&text).map_err(|e| bad_value(col, e.to_string()))
+        };
+        let flag = FlagRecord {
+            key: row.try_get("key")?,
+            enabled: row.try_get::<i64, _>("enabled")? == 1,
+            exposure_bp: row.try_get("exposure_bp")?,
+            allow: list("allow_list")?,
+            deny: list("deny_list")?,
+            salt: row.try_get("salt")?,
+            updated_at_ms: row.try_get("flag_updated_at_ms")?,
+        };
+        out.push((plan, flag, Vec::new()));
+    }
+    for row in sqlx::query("SELECT plan_id, name, status FROM phases ORDER BY plan_id, position")
+        .fetch_all(&mut *conn)
+        .await?
+    {
+        let plan_id: String = row.try_get(0)?;
+        let status: String = row.try_get(2)?;
+        if let Some(entry) = out.iter_mut().find(|e| e.0.id == plan_id) {
+            entry.2.push((
+                row.try_get(1)?,
+                PhaseStatus::parse(&status).map_err(|e| bad_value("status", e))?,
+            ));
+        }
+    }
+    Ok(out)
+}
+
+pub async fn plan_id_by_name(
+    conn: &mut AnyConnection,
+    name: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM plans WHERE lower(name) = lower($1)")
+            .bind(name.trim())
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
+}
+
+pub async fn flag_by_key(
+    conn: &mut AnyConnection,
+    key: &str,
+) -> Result<Option<FlagRecord>, StoreError> {
+    let row = sqlx::query("SELECT * FROM flags WHERE key = $1")
+        .bind(key)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.as_ref().map(flag_from).transpose()?)
+}
+
+/// Marks the plan changed: bumps its revision.
+pub async fn touch(conn: &mut AnyConnection, plan_id: &str, now: i64) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(
+        "UPDATE plans SET revision = revision + 1, updated_at_ms = $2 WHERE id = $1 RETURNING revision",
+    )
+    .bind(plan_id)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+pub async fn set_plan_status(
+    conn: &mut AnyConnection,
+    plan_id: &str,
+    status: PlanStatus,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE plans SET status = $2 WHERE id = $1")
+        .bind(plan_id)
+        .bind(status.as_str())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Writes a phase's run-time state (status and its timestamps).
+pub async fn save_phase_state(conn: &mut AnyConnection, p: &PhaseRecord) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE phases SET status = $2, started_at_ms = $3, requested_by = $4, \
+         requested_by_name = $5, requested_at_ms = $6, approved_at_ms = $7, done_at_ms = $8 \
+         WHERE id = $1",
+    )
+    .bind(&p.id)
+    .bind(p.status.as_str())
+    .bind(p.started_at_ms)
+    .bind(&p.requested_by)
+    .bind(&p.requested_by_name)
+    .bind(p.requested_at_ms)
+    .bind(p.approved_at_ms)
+    .bind(p.done_at_ms)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn save_flag(
+    conn: &mut AnyConnection,
+    flag: &FlagRecord,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE flags SET enabled = $2, exposure_bp = $3, allow_list = $4, deny_list = $5, \
+         updated_at_ms = $6 WHERE key = $1",
+    )
+    .bind(&flag.key)
+    .bind(i64::from(flag.enabled))
+    .bind(flag.exposure_bp)
+    .bind(serde_json::to_string(&flag.allow).unwrap_or_else(|_| "[]".into()))
+    .bind(serde_json::to_string(&flag.deny).unwrap_or_else(|_| "[]".into()))
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn save_tick(conn: &mut AnyConnection, item: &ItemRecord) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE checklist_items SET ticked_by = $2, ticked_by_name = $3, ticked_at_ms = $4, \
+         tick_comment = $5 WHERE id = $1",
+    )
+    .bind(&item.id)
+    .bind(&item.ticked_by)
+    .bind(&item.ticked_by_name)
+    .bind(item.ticked_at_ms)
+    .bind(&item.tick_comment)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn insert_decision(
+    conn: &mut AnyConnection,
+    phase_id: &str,
+    d: &DecisionRecord,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO approvals (id, phase_id, user_id, username, verdict, comment, \
+         evidence_hash, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&d.id)
+    .bind(phase_id)
+    .bind(&d.user_id)
+    .bind(&d.username)
+    .bind(d.verdict.as_str())
+    .bind(&d.comment)
+    .bind(&d.evidence_hash)
+    .bind(d.created_at_ms)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn dismiss_decision(
+    conn: &mut AnyConnection,
+    id: &str,
+    now: i64,
+    reason: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE approvals SET dismissed_at_ms = $2, dismissed_reason = $3 \
+         WHERE id = $1 AND dismissed_at_ms IS NULL",
+    )
+    .bind(id)
+    .bind(now)
+    .bind(reason)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,161 @@
+//! From stored records to what the plan pages and the REST API show.
+use app::dto::plans::{
+    DecisionView, FlagView, ItemView, PhaseStatus, PhaseView, PlanStatus, PlanSummary, PlanView,
+};
+
+use super::checks::{complete, judge};
+use super::evidence::evidence_hash;
+use super::gate::tally;
+use super::state::{start_blockers, PreviousPhase};
+use super::store::{FlagRecord, Loaded, PhaseRecord, PlanRecord};
+
+pub fn summary(
+    plan: &PlanRecord,
+    flag: &FlagRecord,
+    phases: &[(String, PhaseStatus)],
+) -> PlanSummary {
+    PlanSummary {
+        id: plan.id.clone(),
+        name: plan.name.clone(),
+        flag_key: plan.flag_key.clone(),
+        status: plan.status,
+        current_phase: phases
+            .iter()
+            .rev()
+            .find(|(_, s)| s.is_current())
+            .map(|(n, _)| n.clone()),
+        phases_done: phases
+            .iter()
+            .filter(|(_, s)| *s == PhaseStatus::Done)
+            .count() as i64,
+        phases_total: phases.len() as i64,
+        flag_enabled: flag.enabled,
+        exposure_bp: flag.exposure_bp,
+        revision: plan.revision,
+        updated_at_ms: plan.updated_at_ms,
+    }
+}
+
+pub fn flag_view(flag: &FlagRecord) -> FlagView {
+    FlagView {
+        key: flag.key.clone(),
+        enabled: flag.enabled,
+        exposure_bp: flag.exposure_bp,
+        allow: flag.allow.clone(),
+        deny: flag.deny.clone(),
+        updated_at_ms: flag.updated_at_ms,
+    }
+}
+
+/// Why phase `index` cannot start now (empty when it can).
+pub fn blockers_for(l: &Loaded, index: usize, now_ms: i64) -> Vec<String> {
+    let phase = &l.phases[index];
+    let previous = index.checked_sub(1).map(|i| &l.phases[i]);
+    if let Some(prev) = previous {
+        if prev.status == PhaseStatus::Pending {
+            return vec![format!("phase {:?} comes first", prev.name)];
+        }
+    }
+    // Starting the first phase is what activates a draft plan.
+    let plan_status = if l.plan.status == PlanStatus::Draft && index == 0 {
+        PlanStatus::Active
+    } else {
+        l.plan.status
+    };
+    let prev_facts = previous.map(|p| PreviousPhase {
+        name: p.name.clone(),
+        status: p.status,
+        started_at_ms: p.started_at_ms.unwrap_or(0),
+        soak_ms: p.soak_ms,
+        checklist_complete: complete(p, index.checked_sub(2).map(|i| &l.phases[i]), now_ms),
+    });
+    start_blockers(plan_status, phase.status, prev_facts.as_ref(), now_ms)
+}
+
+fn phase_view(l: &Loaded, index: usize, now_ms: i64) -> PhaseView {
+    let p: &PhaseRecord = &l.phases[index];
+    let previous = index.checked_sub(1).map(|i| &l.phases[i]);
+    let (approvals, overridden) = tally(p);
+    let mut decisions: Vec<DecisionView> = p
+        .decisions
+        .iter()
+        .map(|d| DecisionView {
+            id: d.id.clone(),
+            username: d.username.clone(),
+            verdict: d.verdict,
+            comment: d.comment.clone(),
+            created_at_ms: d.created_at_ms,
+            dismissed_at_ms: d.dismissed_at_ms,
+            dismissed_reason: d.dismissed_reason.clone(),
+        })
+        .collect();
+    decisions.sort_by_key(|d| (d.dismissed_at_ms.is_some(), d.created_at_ms));
+    PhaseView {
+        id: p.id.clone(),
+        position: p.position,
+        name: p.name.clone(),
+        environment: p.environment.clone(),
+        exposure_bp: p.exposure_bp,
+        notes: p.notes.clone(),
+        status: p.status,
+        approvals_required: p.approvals_required,
+        approver_roles: p.approver_roles.clone(),
+        soak_ms: p.soak_ms,
+        started_at_ms: p.started_at_ms,
+        requested_by: p.requested_by_name.clone(),
+        requested_at_ms: p.requested_at_ms,
+        approved_at_ms: p.approved_at_ms,
+        done_at_ms: p.done_at_ms,
+        checklist: p
+            .items
+            .iter()
+            .map(|i| {
+                let state = judge(i, p, previous, now_ms);
+                ItemView {
+                    id: i.id.clone(),
+                    position: i.position,
+                    kind: i.kind.clone(),
+                    text: i.text.clone(),
+                    tickers: i.tickers.clone(),
+                    check: i.check_name.clone(),
+                    max_delta: i.max_delta,
+                    ticked_by: i.ticked_by_name.clone(),
+                    ticked_at_ms: i.ticked_at_ms,
+                    tick_comment: i.tick_comment.clone(),
+                    met: state.met,
+                    evaluable: state.evaluable,
+                    detail: state.detail,
+                }
+            })
+            .collect(),
+        decisions,
+        evidence_hash: evidence_hash(p),
+        approvals,
+        overridden,
+        checklist_complete: complete(p, previous, now_ms),
+        start_blockers: if p.status == PhaseStatus::Pending {
+            blockers_for(l, index, now_ms)
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+pub fn plan_view(l: &Loaded, now_ms: i64) -> PlanView {
+    let statuses: Vec<(String, PhaseStatus)> = l
+        .phases
+        .iter()
+        .map(|p| (p.name.clone(), p.status))
+        .collect();
+    PlanView {
+        summary: summary(&l.plan, &l.flag, &statuses),
+        description: l.plan.description.clone(),
+        created_by: l.plan.created_by.clone(),
+        created_at_ms: l.plan.created_at_ms,
+        flag: flag_view(&l.flag),
+        phases: (0..l.phases.len())
+            .map(|i| phase_view(l, i, now_ms))
+            .collect(),
+        now_ms,
+    }
+}
