@@ -129,12 +129,29 @@ pub fn request_context() -> Result<(Services, Caller), AppError> {
 
 /// Passes `result` through, first setting the HTTP status of the response
 /// (the page being rendered, or the server function's answer) to what the
-/// error means: 401, 403, 404, 400 or 500.
+/// error means: 401, 403, 404, 400 or 500 (except to a plain form post, see
+/// [`plain_form_post`]).
 pub fn answer<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     if let Err(e) = &result {
         if let Some(resp) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-            resp.set_status(e.status());
+            if !plain_form_post() {
+                resp.set_status(e.status());
+            }
         }
     }
     result
+}
+
+/// A form posted without JavaScript: Leptos answers it with a redirect back
+/// to the page (the error travels in the URL and the page shows it), which
+/// an error status would replace with a bare error body.
+fn plain_form_post() -> bool {
+    leptos::prelude::use_context::<http::request::Parts>().is_some_and(|parts| {
+        parts.method == http::Method::POST
+            && parts
+                .headers
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/html"))
+    })
 }

@@ -161,3 +161,38 @@ test('operator, two approvers, live gate, advance, emergency rollback', async ()
     await p.context.close();
   }
 });
+
+/** Submits a form by clicking `button` and waits for the page the server sends back. */
+async function submit(page, button) {
+  await Promise.all([page.waitForEvent('framenavigated'), button.click()]);
+  await page.waitForLoadState('load');
+}
+
+test('plan forms work before hydration (JavaScript off)', async () => {
+  const password = server.addUser('nojs-op', 'operator');
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await signIn(page, server.url, 'nojs-op', password);
+  await page.goto(`${server.url}/plans`);
+  await page.check('input[name="template"][value="partitioned-tables"]');
+  await page.fill('#new-plan input[name="name"]', 'Partitions without JS');
+  await page.fill('#new-plan input[name="flag_key"]', 'partitions_nojs');
+  await Promise.all([page.waitForURL(/\/plans\/[0-9a-f]{32}$/), page.click('#new-plan button[type="submit"]')]);
+  const planUrl = page.url();
+  const dev = page.locator('section.phase[data-phase="dev"]');
+  await submit(page, dev.locator('form.start-phase button'));
+  await page.waitForSelector('section.phase[data-phase="dev"][data-status="active"]');
+  assert.equal(await page.textContent('#flag-exposure'), '100 %');
+  await dev.locator('form.tick input[name="comment"]').first().fill('checked by hand');
+  await submit(page, dev.locator('form.tick button').first());
+  assert.match(await dev.locator('.ticked-by').first().textContent(), /ticked by nojs-op at .* — checked by hand/);
+  // A mistake is refused without losing anything: the wrong name typed.
+  await page.check('#rollback-form input[value="emergency"]');
+  await page.fill('#rollback-form input[name="reason"]', 'test');
+  await page.fill('#rollback-form input[name="confirm"]', 'not the name');
+  await submit(page, page.locator('#rollback-form button[type="submit"]'));
+  assert.equal(new URL(page.url()).pathname, new URL(planUrl).pathname);
+  await page.waitForSelector('#plan[data-status="active"]');
+  assert.match(await page.textContent('#outcome'), /type the plan's name exactly \("Partitions without JS"\)/);
+  await context.close();
+});

@@ -196,6 +196,7 @@ fn PlanBody(plan: PlanView, cmd: Cmd, user: Option<CurrentUser>) -> impl IntoVie
         </section>
         {cards}
     }
+    .into_any()
 }
 
 fn checklist_row(
@@ -262,6 +263,7 @@ fn checklist_row(
             <td>{form}</td>
         </tr>
     }
+    .into_any()
 }
 
 #[component]
@@ -472,6 +474,7 @@ fn PhaseCard(
             <div class="start">{start}</div>
         </section>
     }
+    .into_any()
 }
 
 /// The rollback buttons, outside the live view so typing is never
