@@ -128,7 +128,19 @@ impl PlanService {
         let now = now_ms();
         let mut tx = self.store.begin_write().await?;
         check_unique(&mut tx, &def, None).await?;
-        insert_plan(&mut tx, &id, &def, source, acting.actor.name(), now).await?;
+        insert_plan(&mut tx, &id, &def, source, acting.actor.name(), now)
+            .await
+            .map_err(|e| {
+                // Another import took the name or flag between the check and here.
+                if crate::auth::error::is_unique_violation(&e) {
+                    PlanError::Invalid(format!(
+                        "plan.name or plan.flag: {:?} or {:?} was just taken; choose another",
+                        def.name, def.flag_key
+                    ))
+                } else {
+                    e.into()
+                }
+            })?;
         audit::append(
             &mut tx,
             now,

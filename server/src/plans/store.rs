@@ -278,21 +278,29 @@ pub async fn load(
 }
 
 /// Every plan with its flag, newest change first, and its phases' statuses
-/// (for the list page): three queries whatever the number of plans.
+/// (for the list page): two queries whatever the number of plans. The plan
+/// files are not read (`source_toml` is left empty).
 pub async fn list(
     conn: &mut AnyConnection,
 ) -> Result<Vec<(PlanRecord, FlagRecord, Vec<(String, PhaseStatus)>)>, StoreError> {
+    let columns = PLAN_COLUMNS
+        .split(", ")
+        .map(|c| {
+            if c == "source_toml" {
+                "'' AS source_toml".to_string()
+            } else {
+                format!("p.{c}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
     let sql = format!(
-        "SELECT {} , f.key, f.enabled, f.exposure_bp, f.allow_list, f.deny_list, f.salt, \
+        "SELECT {columns}, f.key, f.enabled, f.exposure_bp, f.allow_list, f.deny_list, f.salt, \
          f.updated_at_ms AS flag_updated_at_ms \
-         FROM plans p JOIN flags f ON f.plan_id = p.id ORDER BY p.updated_at_ms DESC, p.id",
-        PLAN_COLUMNS
-            .split(", ")
-            .map(|c| format!("p.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+         FROM plans p JOIN flags f ON f.plan_id = p.id ORDER BY p.updated_at_ms DESC, p.id"
     );
     let mut out = Vec::new();
+    let mut index = std::collections::HashMap::new();
     for row in sqlx::query(&sql).fetch_all(&mut *conn).await? {
         let plan = plan_from(&row)?;
         let list = |col: &str| -> Result<Vec<String>, sqlx::Error> {
@@ -308,6 +316,7 @@ pub async fn list(
             salt: row.try_get("salt")?,
             updated_at_ms: row.try_get("flag_updated_at_ms")?,
         };
+        index.insert(plan.id.clone(), out.len());
         out.push((plan, flag, Vec::new()));
     }
     for row in sqlx::query("SELECT plan_id, name, status FROM phases ORDER BY plan_id, position")
@@ -316,8 +325,8 @@ pub async fn list(
     {
         let plan_id: String = row.try_get(0)?;
         let status: String = row.try_get(2)?;
-        if let Some(entry) = out.iter_mut().find(|e| e.0.id == plan_id) {
-            entry.2.push((
+        if let Some(&i) = index.get(&plan_id) {
+            out[i].2.push((
                 row.try_get(1)?,
                 PhaseStatus::parse(&status).map_err(|e| bad_value("status", e))?,
             ));
