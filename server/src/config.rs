@@ -2,6 +2,7 @@
 //! environment (`LEPTOS_SITE_ADDR`/`LEPTOS_SITE_ROOT`, `DATABASE_URL`,
 //! `CONSOLE_*`). Every problem is reported as one line naming the setting,
 //! where its value came from, and how to fix it.
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -19,7 +20,7 @@ pub enum LogFormat {
     Json,
 }
 
-const KNOWN_SETTINGS: [&str; 9] = [
+const KNOWN_SETTINGS: [&str; 10] = [
     "listen",
     "database_url",
     "site_root",
@@ -29,6 +30,7 @@ const KNOWN_SETTINGS: [&str; 9] = [
     "session_idle_timeout_secs",
     "session_absolute_timeout_secs",
     "trusted_proxies",
+    "targets",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -55,7 +57,24 @@ pub struct Config {
     /// IP addresses of reverse proxies in front of the console. Only from
     /// these is `X-Forwarded-For` believed (for audit and sign-in throttling).
     pub trusted_proxies: Vec<String>,
+    /// Databases backfill jobs run against, by name. Plan files name a
+    /// target; its URL (a secret) lives here or in the environment.
+    pub targets: BTreeMap<String, TargetConfig>,
 }
+
+/// `[targets.NAME]`: `url = "postgres://…"`, or `url_env = "VAR"` to read the
+/// URL from an environment variable.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url_env: Option<String>,
+}
+
+/// The demo target `demo seed` fills and the STI template's jobs run on.
+pub const DEMO_TARGET_URL: &str = "sqlite://data/demo.db";
 
 impl Default for Config {
     fn default() -> Self {
@@ -69,6 +88,13 @@ impl Default for Config {
             session_idle_timeout_secs: 30 * 60,
             session_absolute_timeout_secs: 12 * 60 * 60,
             trusted_proxies: Vec::new(),
+            targets: BTreeMap::from([(
+                "demo".to_string(),
+                TargetConfig {
+                    url: Some(DEMO_TARGET_URL.to_string()),
+                    url_env: None,
+                },
+            )]),
         }
     }
 }

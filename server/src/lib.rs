@@ -1,6 +1,7 @@
 //! Rollout Console server: one module per capability (see DESIGN.md).
 pub mod audit;
 pub mod auth;
+pub mod backfill;
 pub mod cli;
 pub mod config;
 pub mod db;

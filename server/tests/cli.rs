@@ -122,7 +122,7 @@ fn migrate_creates_the_default_sqlite_store() {
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("store sqlite at data/console.db: migration #4 plans (4 of 4 applied)"),
+        stdout.contains("store sqlite at data/console.db: migration #5 backfill (5 of 5 applied)"),
         "{stdout}"
     );
     assert!(dir.path().join("data/console.db").exists());

@@ -24,7 +24,7 @@ async fn dashboard_is_server_rendered_with_real_facts() {
     );
     assert!(html.contains(env!("CARGO_PKG_VERSION")));
     assert!(html.contains(r#"id="fact-store">sqlite"#), "{html}");
-    assert!(html.contains("#4 plans (4 of 4 applied)"), "{html}");
+    assert!(html.contains("#5 backfill (5 of 5 applied)"), "{html}");
     assert!(
         html.contains(r#"data-username="vera""#),
         "the layout shows who is signed in"
@@ -75,7 +75,7 @@ async fn health_and_readiness() {
         assert_eq!(ready.status(), 200, "{backend:?}");
         let body: serde_json::Value = ready.json().await.unwrap();
         assert_eq!(body["status"], "ready");
-        assert_eq!(body["migration"], 4);
+        assert_eq!(body["migration"], 5);
         assert_eq!(
             body["store"],
             if backend == Backend::Sqlite {
@@ -100,7 +100,7 @@ async fn readiness_fails_until_migrations_are_applied() {
         body["reason"]
             .as_str()
             .unwrap()
-            .contains("0 of 4 migrations applied"),
+            .contains("0 of 5 migrations applied"),
         "{body}"
     );
     app.state.store.migrate().await.unwrap();

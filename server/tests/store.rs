@@ -21,8 +21,8 @@ async fn fresh_store_migrates(db: TestDb) {
     let after = store.migrate().await.unwrap();
     assert!(after.is_current(), "{after:?}");
     assert_eq!(after.applied_count, after.known_count);
-    assert_eq!(after.applied_version, 4);
-    assert_eq!(after.applied_description, "plans");
+    assert_eq!(after.applied_version, 5);
+    assert_eq!(after.applied_description, "backfill");
     store.ping().await.unwrap();
 }
 

@@ -3,6 +3,7 @@
 //! code (2: a setting or argument is wrong, 3: the audit chain is broken,
 //! 1: anything else).
 mod audit_cmd;
+mod backfill_cmd;
 mod plan_cmd;
 mod token_cmd;
 mod user_cmd;
@@ -62,6 +63,15 @@ pub enum Command {
     /// Plans as code: validate, import, export, list.
     #[command(subcommand)]
     Plan(plan_cmd::PlanCommand),
+    /// Backfill jobs of a plan: run (or dry-run), undo, verify, status.
+    #[command(subcommand)]
+    Backfill(backfill_cmd::BackfillCommand),
+    /// Target databases from the configuration: test a connection, list them.
+    #[command(subcommand)]
+    Target(backfill_cmd::TargetCommand),
+    /// The demo target: seed it with legacy projects.
+    #[command(subcommand)]
+    Demo(backfill_cmd::DemoCommand),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +107,15 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Audit(cmd) => with_store(&loaded, |store| audit_cmd::run(store, cmd)).await,
         Command::Plan(plan_cmd::PlanCommand::Validate { file }) => plan_cmd::validate(file),
         Command::Plan(cmd) => with_store(&loaded, |store| plan_cmd::run(store, cmd)).await,
+        Command::Backfill(cmd) => {
+            let config = loaded.config.clone();
+            with_store(&loaded, |store| async move {
+                backfill_cmd::run(&config, store, cmd).await
+            })
+            .await
+        }
+        Command::Target(cmd) => backfill_cmd::target_cmd(&loaded.config, cmd).await,
+        Command::Demo(cmd) => backfill_cmd::demo_cmd(&loaded.config, cmd).await,
         Command::Migrate => {
             let (store, level) = open_store(&loaded).await?;
             println!(

@@ -1,6 +1,7 @@
 //! Automatic checklist items: what the server can judge itself, and the
 //! checks whose source comes with later features (unmet until then).
 use super::store::{ItemRecord, PhaseRecord};
+use crate::backfill::facts::JobFacts;
 use app::dto::plans::PhaseStatus;
 
 /// How an item stands.
@@ -17,6 +18,7 @@ pub fn judge(
     phase: &PhaseRecord,
     previous: Option<&PhaseRecord>,
     now_ms: i64,
+    facts: &JobFacts,
 ) -> ItemState {
     if item.kind == "manual" {
         return ItemState {
@@ -58,25 +60,39 @@ pub fn judge(
                 },
             }
         }
+        other
+            if facts
+                .judge(other, item.job.as_deref(), item.max_delta)
+                .is_some() =>
+        {
+            let (met, detail) = facts
+                .judge(other, item.job.as_deref(), item.max_delta)
+                .unwrap_or_default();
+            ItemState {
+                met,
+                evaluable: true,
+                detail,
+            }
+        }
         other => ItemState {
             met: false,
             evaluable: false,
             detail: format!(
-                "not yet evaluable: {other} comes with {}; counts as unmet",
-                if other.starts_with("guardrail") {
-                    "the guardrails"
-                } else {
-                    "the backfill engine"
-                }
+                "not yet evaluable: {other} comes with the guardrails; counts as unmet"
             ),
         },
     }
 }
 
 /// Every item met.
-pub fn complete(phase: &PhaseRecord, previous: Option<&PhaseRecord>, now_ms: i64) -> bool {
+pub fn complete(
+    phase: &PhaseRecord,
+    previous: Option<&PhaseRecord>,
+    now_ms: i64,
+    facts: &JobFacts,
+) -> bool {
     phase
         .items
         .iter()
-        .all(|i| judge(i, phase, previous, now_ms).met)
+        .all(|i| judge(i, phase, previous, now_ms, facts).met)
 }

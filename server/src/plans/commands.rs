@@ -19,6 +19,7 @@ use super::store::{self, DecisionRecord, Loaded};
 use super::view::blockers_for;
 use crate::audit;
 use crate::auth::error::is_unique_violation;
+use crate::backfill::facts::JobFacts;
 use crate::system::now_ms;
 
 const MAX_TEXT: usize = 2_000;
@@ -74,7 +75,8 @@ impl PlanService {
         let now = now_ms();
         let mut tx = self.store.begin_write().await.map_err(PlanError::from)?;
         let l = self.load_locked(&mut tx, plan_id).await?;
-        let effect = apply(&mut tx, &l, who, command, now).await?;
+        let facts = self.facts(&l).await?;
+        let effect = apply(&mut tx, &l, who, command, now, &facts).await?;
         for (action, details) in &effect.events {
             audit::append(
                 &mut tx,
@@ -118,12 +120,13 @@ async fn apply(
     who: &Principal,
     command: PlanCommand,
     now: i64,
+    facts: &JobFacts,
 ) -> Result<Effect, PlanError> {
     let changed = "the phase configuration or checklist changed";
     match command {
         PlanCommand::StartPhase { phase_id } => {
             let i = phase_index(l, &phase_id)?;
-            let blockers = blockers_for(l, i, now);
+            let blockers = blockers_for(l, i, now, facts);
             if !blockers.is_empty() {
                 return Err(invalid(format!(
                     "phase {:?} cannot start yet: {}",
@@ -441,7 +444,7 @@ async fn apply(
                 .last()
                 .ok_or_else(|| invalid("the plan has no phases"))?;
             let prev = l.phases.len().checked_sub(2).map(|i| &l.phases[i]);
-            if last.status != PhaseStatus::Approved || !complete(last, prev, now) {
+            if last.status != PhaseStatus::Approved || !complete(last, prev, now, facts) {
                 return Err(invalid(format!(
                     "the last phase {:?} must be approved with its checklist complete first",
                     last.name

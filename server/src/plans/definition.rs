@@ -32,6 +32,7 @@ pub struct ItemDef {
     pub tickers: Vec<Role>,
     pub check_name: Option<String>,
     pub max_delta: Option<i64>,
+    pub job: Option<String>,
 }
 
 /// Validates `text` and applies the format's defaults. The error lists every
@@ -102,6 +103,7 @@ pub fn from_file(file: &PlanFile) -> PlanDef {
                                 },
                                 check_name: i.check.as_ref().map(|c| c.get_ref().clone()),
                                 max_delta: i.max_delta.as_ref().map(|d| *d.get_ref()),
+                                job: i.job.as_ref().map(|j| j.get_ref().clone()),
                             }
                         })
                         .collect(),

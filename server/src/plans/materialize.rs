@@ -88,7 +88,7 @@ async fn insert_item(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO checklist_items (id, phase_id, position, kind, text, tickers, check_name, \
-         max_delta) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         max_delta, job) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(new_id())
     .bind(phase_id)
@@ -98,6 +98,7 @@ async fn insert_item(
     .bind(roles_to_text(&item.tickers))
     .bind(&item.check_name)
     .bind(item.max_delta)
+    .bind(&item.job)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -109,6 +110,7 @@ fn same_item(row: &ItemRecord, def: &ItemDef) -> bool {
         && row.tickers == def.tickers
         && row.check_name == def.check_name
         && row.max_delta == def.max_delta
+        && row.job == def.job
 }
 
 fn phase_def_of(
@@ -284,8 +286,8 @@ pub async fn apply_edit(
                     ));
                     sqlx::query(
                         "UPDATE checklist_items SET kind = $2, text = $3, tickers = $4, \
-                         check_name = $5, max_delta = $6, ticked_by = NULL, ticked_by_name = NULL, \
-                         ticked_at_ms = NULL, tick_comment = NULL WHERE id = $1",
+                         check_name = $5, max_delta = $6, job = $7, ticked_by = NULL, \
+                         ticked_by_name = NULL, ticked_at_ms = NULL, tick_comment = NULL WHERE id = $1",
                     )
                     .bind(&existing.id)
                     .bind(&item.kind)
@@ -293,6 +295,7 @@ pub async fn apply_edit(
                     .bind(roles_to_text(&item.tickers))
                     .bind(&item.check_name)
                     .bind(item.max_delta)
+                    .bind(&item.job)
                     .execute(&mut *conn)
                     .await?;
                 }

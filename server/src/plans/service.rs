@@ -23,6 +23,7 @@ use super::templates::TEMPLATES;
 use super::view::{plan_view, summary};
 use crate::audit::{self, Actor, ClientInfo};
 use crate::auth::{actor_of, client_of};
+use crate::backfill::facts::JobFacts;
 use crate::db::Store;
 use crate::events::PlanEvents;
 use crate::flags::cache::FlagCache;
@@ -165,7 +166,7 @@ impl PlanService {
             .await?
             .ok_or_else(|| PlanError::NotFound(format!("plan {id:?}")))?;
         tx.commit().await.map_err(crate::db::StoreError::Query)?;
-        Ok(plan_view(&loaded, now).summary)
+        Ok(plan_view(&loaded, now, &JobFacts::default()).summary)
     }
 
     /// Replaces a plan's definition with `source`, if `revision` is still
@@ -194,7 +195,7 @@ impl PlanService {
             return Err(PlanError::Invalid(why));
         }
         if l.plan.source_toml == source {
-            return Ok(plan_view(&l, now).summary);
+            return Ok(plan_view(&l, now, &JobFacts::default()).summary);
         }
         check_unique(&mut tx, &def, Some(id)).await?;
         let changes = apply_edit(&mut tx, &l, &def, source).await?;
@@ -226,9 +227,22 @@ impl PlanService {
                 "the plan was edited: the phase configuration or checklist changed",
             )
             .await?;
-        let mut out = plan_view(&self.load(id).await?, now).summary;
+        let mut out = plan_view(&self.load(id).await?, now, &JobFacts::default()).summary;
         out.revision = revision;
         Ok(out)
+    }
+
+    /// The backfill runs of the plan's jobs, for the automatic checks.
+    pub(super) async fn facts(&self, l: &Loaded) -> Result<JobFacts, PlanError> {
+        let declared = super::spec::validate(&l.plan.source_toml)
+            .map(|f| {
+                f.jobs
+                    .iter()
+                    .map(|j| j.get_ref().name.get_ref().clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(JobFacts::load(&self.store, &l.plan.id, declared).await?)
     }
 
     pub(super) async fn load_locked(
@@ -357,7 +371,9 @@ impl PlanPort for PlanService {
 
     async fn plan(&self, caller: &Caller, id: String) -> Result<PlanView, AppError> {
         caller.require(Action::ReadPlans)?;
-        Ok(plan_view(&self.load(&id).await?, now_ms()))
+        let l = self.load(&id).await?;
+        let facts = self.facts(&l).await?;
+        Ok(plan_view(&l, now_ms(), &facts))
     }
 
     async fn templates(&self, caller: &Caller) -> Result<Vec<TemplateInfo>, AppError> {

@@ -7,12 +7,17 @@ use toml::Spanned;
 use crate::config::line_col;
 use app::access::Role;
 
+use crate::backfill::spec::{check_job, JobSpec};
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlanFile {
     pub plan: PlanHeader,
     #[serde(default)]
     pub phases: Vec<Spanned<PhaseSpec>>,
+    /// Backfill jobs the plan runs (see `crate::backfill::spec`).
+    #[serde(default)]
+    pub jobs: Vec<Spanned<JobSpec>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -69,6 +74,9 @@ pub struct ItemSpec {
     /// For `parity_within`: the allowed absolute row-count delta.
     #[serde(default)]
     pub max_delta: Option<Spanned<i64>>,
+    /// Backfill checks: the job judged (default: every job of the plan).
+    #[serde(default)]
+    pub job: Option<Spanned<String>>,
 }
 
 /// Automatic checks the server knows; those marked not yet evaluable count as
@@ -104,13 +112,14 @@ impl std::fmt::Display for Problem {
     }
 }
 
-struct Report<'t> {
+/// Problems found so far, positioned in the file.
+pub struct Report<'t> {
     text: &'t str,
     problems: Vec<Problem>,
 }
 
 impl Report<'_> {
-    fn at(&mut self, span: std::ops::Range<usize>, path: String, message: impl Into<String>) {
+    pub fn at(&mut self, span: std::ops::Range<usize>, path: String, message: impl Into<String>) {
         let (line, column) = line_col(self.text, span.start);
         self.problems.push(Problem {
             line,
@@ -187,6 +196,43 @@ pub fn validate(text: &str) -> Result<PlanFile, Vec<Problem>> {
         }
         for (j, item) in p.checklist.iter().enumerate() {
             check_item(&mut r, item.get_ref(), &format!("{path}.checklist[{j}]"));
+        }
+    }
+    let declared: Vec<String> = file
+        .jobs
+        .iter()
+        .map(|j| j.get_ref().name.get_ref().clone())
+        .collect();
+    for (i, phase) in file.phases.iter().enumerate() {
+        for (j, item) in phase.get_ref().checklist.iter().enumerate() {
+            if let Some(job) = &item.get_ref().job {
+                if !declared.contains(job.get_ref()) {
+                    r.at(
+                        job.span(),
+                        format!("phases[{i}].checklist[{j}].job"),
+                        format!(
+                            "{:?} is not a job of this plan ([[jobs]] names: {})",
+                            job.get_ref(),
+                            declared.join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    let mut job_names = std::collections::HashSet::new();
+    for (i, job) in file.jobs.iter().enumerate() {
+        let j = job.get_ref();
+        check_job(&mut r, j, &format!("jobs[{i}]"));
+        if !job_names.insert(j.name.get_ref().to_lowercase()) {
+            r.at(
+                j.name.span(),
+                format!("jobs[{i}].name"),
+                format!(
+                    "{:?} is used by an earlier job; job names must differ",
+                    j.name.get_ref()
+                ),
+            );
         }
     }
     if r.problems.is_empty() {

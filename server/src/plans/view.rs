@@ -8,6 +8,7 @@ use super::evidence::evidence_hash;
 use super::gate::tally;
 use super::state::{start_blockers, PreviousPhase};
 use super::store::{FlagRecord, Loaded, PhaseRecord, PlanRecord};
+use crate::backfill::facts::JobFacts;
 
 pub fn summary(
     plan: &PlanRecord,
@@ -48,7 +49,7 @@ pub fn flag_view(flag: &FlagRecord) -> FlagView {
 }
 
 /// Why phase `index` cannot start now (empty when it can).
-pub fn blockers_for(l: &Loaded, index: usize, now_ms: i64) -> Vec<String> {
+pub fn blockers_for(l: &Loaded, index: usize, now_ms: i64, facts: &JobFacts) -> Vec<String> {
     let phase = &l.phases[index];
     let previous = index.checked_sub(1).map(|i| &l.phases[i]);
     if let Some(prev) = previous {
@@ -67,12 +68,12 @@ pub fn blockers_for(l: &Loaded, index: usize, now_ms: i64) -> Vec<String> {
         status: p.status,
         started_at_ms: p.started_at_ms.unwrap_or(0),
         soak_ms: p.soak_ms,
-        checklist_complete: complete(p, index.checked_sub(2).map(|i| &l.phases[i]), now_ms),
+        checklist_complete: complete(p, index.checked_sub(2).map(|i| &l.phases[i]), now_ms, facts),
     });
     start_blockers(plan_status, phase.status, prev_facts.as_ref(), now_ms)
 }
 
-fn phase_view(l: &Loaded, index: usize, now_ms: i64) -> PhaseView {
+fn phase_view(l: &Loaded, index: usize, now_ms: i64, facts: &JobFacts) -> PhaseView {
     let p: &PhaseRecord = &l.phases[index];
     let previous = index.checked_sub(1).map(|i| &l.phases[i]);
     let (approvals, overridden) = tally(p);
@@ -110,7 +111,7 @@ fn phase_view(l: &Loaded, index: usize, now_ms: i64) -> PhaseView {
             .items
             .iter()
             .map(|i| {
-                let state = judge(i, p, previous, now_ms);
+                let state = judge(i, p, previous, now_ms, facts);
                 ItemView {
                     id: i.id.clone(),
                     position: i.position,
@@ -132,16 +133,16 @@ fn phase_view(l: &Loaded, index: usize, now_ms: i64) -> PhaseView {
         evidence_hash: evidence_hash(p),
         approvals,
         overridden,
-        checklist_complete: complete(p, previous, now_ms),
+        checklist_complete: complete(p, previous, now_ms, facts),
         start_blockers: if p.status == PhaseStatus::Pending {
-            blockers_for(l, index, now_ms)
+            blockers_for(l, index, now_ms, facts)
         } else {
             Vec::new()
         },
     }
 }
 
-pub fn plan_view(l: &Loaded, now_ms: i64) -> PlanView {
+pub fn plan_view(l: &Loaded, now_ms: i64, facts: &JobFacts) -> PlanView {
     let statuses: Vec<(String, PhaseStatus)> = l
         .phases
         .iter()
@@ -154,7 +155,7 @@ pub fn plan_view(l: &Loaded, now_ms: i64) -> PlanView {
         created_at_ms: l.plan.created_at_ms,
         flag: flag_view(&l.flag),
         phases: (0..l.phases.len())
-            .map(|i| phase_view(l, i, now_ms))
+            .map(|i| phase_view(l, i, now_ms, facts))
             .collect(),
         now_ms,
     }

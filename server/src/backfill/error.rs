@@ -1,0 +1,43 @@
+//! The backfill engine's errors.
+use crate::db::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackfillError {
+    /// A wrong name, a bad setting: the message says what and how to fix it.
+    #[error("{0}")]
+    Invalid(String),
+    /// The target database failed in a way retries did not cure.
+    #[error("target {target}: {message}")]
+    Target { target: String, message: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for BackfillError {
+    fn from(e: sqlx::Error) -> Self {
+        BackfillError::Store(StoreError::Query(e))
+    }
+}
+
+/// Errors worth retrying: the connection went away, a lock or statement
+/// timed out, a serialization failure or deadlock, the server shut the
+/// session down, SQLite was busy.
+pub fn is_transient(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(d) => {
+            let code = d.code().map(|c| c.to_string()).unwrap_or_default();
+            code.starts_with("08")
+                || matches!(
+                    code.as_str(),
+                    "40001" | "40P01" | "55P03" | "57014" | "57P01" | "57P02" | "57P03" | "5" | "6"
+                )
+                || d.message().contains("database is locked")
+        }
+        _ => false,
+    }
+}

@@ -1,0 +1,109 @@
+//! What the backfill runs of a plan say, for the checklist's automatic items
+//! ("dry-run clean", "backfill complete", "coverage 100 %", "delta ≤ N"):
+//! the newest run of each job in each mode.
+use std::collections::HashMap;
+
+use super::runs::{self, Mode, Run};
+use crate::db::{Store, StoreError};
+
+#[derive(Debug, Clone, Default)]
+pub struct JobFacts {
+    /// The jobs the plan file declares.
+    pub declared: Vec<String>,
+    latest: HashMap<(String, &'static str), Run>,
+}
+
+impl JobFacts {
+    pub async fn load(
+        store: &Store,
+        plan_id: &str,
+        declared: Vec<String>,
+    ) -> Result<JobFacts, StoreError> {
+        let mut latest = HashMap::new();
+        // Newest first: the first of each (job, mode) is the one that counts.
+        for run in runs::of_plan(store, plan_id).await? {
+            latest
+                .entry((run.job.clone(), run.mode.as_str()))
+                .or_insert(run);
+        }
+        Ok(JobFacts { declared, latest })
+    }
+
+    fn latest(&self, job: &str, mode: Mode) -> Option<&Run> {
+        self.latest.get(&(job.to_string(), mode.as_str()))
+    }
+
+    /// Judges a backfill check over `job` (or every declared job): `None`
+    /// when the check is not a backfill check.
+    pub fn judge(
+        &self,
+        check: &str,
+        job: Option<&str>,
+        max_delta: Option<i64>,
+    ) -> Option<(bool, String)> {
+        let jobs: Vec<&str> = match job {
+            Some(j) => vec![j],
+            None => self.declared.iter().map(String::as_str).collect(),
+        };
+        if !matches!(
+            check,
+            "dry_run_clean" | "backfill_complete" | "coverage_full" | "parity_within"
+        ) {
+            return None;
+        }
+        if jobs.is_empty() {
+            return Some((false, "the plan declares no backfill jobs".into()));
+        }
+        let mut details = Vec::new();
+        let mut met = true;
+        for j in jobs {
+            let (ok, why) = match check {
+                "dry_run_clean" => match self.latest(j, Mode::DryRun) {
+                    None => (false, "no dry-run yet".to_string()),
+                    Some(r) if r.status != "done" => (false, format!("dry-run {}", r.status)),
+                    Some(r) if r.errors > 0 => {
+                        (false, format!("dry-run found {} failing keys", r.errors))
+                    }
+                    Some(r) => (true, format!("dry-run clean: would create {}", r.created)),
+                },
+                "backfill_complete" => match self.latest(j, Mode::Run) {
+                    None => (false, "not run yet".to_string()),
+                    Some(r) if r.status != "done" => (
+                        false,
+                        format!(
+                            "run {} at key {}",
+                            r.status,
+                            r.last_key.map_or("-".into(), |k| k.to_string())
+                        ),
+                    ),
+                    Some(r) => (
+                        true,
+                        format!(
+                            "done: created {}, {} failing keys recorded",
+                            r.created, r.errors
+                        ),
+                    ),
+                },
+                _ => match self.latest(j, Mode::Verify) {
+                    None => (false, "not verified yet".to_string()),
+                    Some(r) => {
+                        let delta = r.result["delta"].as_i64().unwrap_or(i64::MAX);
+                        let coverage = r.result["coverage_pct"].as_f64().unwrap_or(0.0);
+                        if check == "coverage_full" {
+                            (coverage >= 100.0, format!("coverage {coverage} %"))
+                        } else {
+                            let allowed = max_delta.unwrap_or(0);
+                            (
+                                delta.abs() <= allowed,
+                                format!("delta {delta} (allowed {allowed})"),
+                            )
+                        }
+                    }
+                },
+            };
+            met &= ok;
+            details.push(format!("{j}: {why}"));
+        }
+        Some((met, details.join("; ")))
+    }
+}

@@ -1,0 +1,119 @@
+//! A job ready to run: its spec from the plan file with defaults applied, and
+//! the keyset query the shorthand stands for.
+use super::error::BackfillError;
+use super::spec::JobSpec;
+use crate::plans::spec;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorPolicy {
+    Pause,
+    Skip,
+    Rollback,
+}
+
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub name: String,
+    pub target: String,
+    pub key: String,
+    /// The next keys after `$1`, at most `$2`, ascending.
+    pub select: String,
+    /// Counts the keys left after `$1` (for the estimate), when the shorthand
+    /// is used.
+    pub count: Option<String>,
+    pub apply: String,
+    pub undo: Option<String>,
+    pub verify: Option<(String, String)>,
+    pub max_delta: i64,
+    pub chunk: i64,
+    pub fixed_chunk: bool,
+    pub target_chunk_ms: i64,
+    pub max_rows_per_sec: i64,
+    pub pause_ms: i64,
+    pub policy: ErrorPolicy,
+    pub error_threshold_pct: f64,
+}
+
+impl Job {
+    pub fn from_spec(s: &JobSpec) -> Job {
+        let key = s.key.get_ref().clone();
+        let (select, count) = match (&s.table, &s.select) {
+            (Some(table), _) => {
+                let table = table.get_ref();
+                let filter = s
+                    .filter
+                    .as_ref()
+                    .map(|f| format!(" AND ({})", f.get_ref()))
+                    .unwrap_or_default();
+                (
+                    format!("SELECT {key} FROM {table} WHERE {key} > $1{filter} ORDER BY {key} LIMIT $2"),
+                    Some(format!("SELECT COUNT(*) FROM {table} WHERE {key} > $1{filter}")),
+                )
+            }
+            (None, Some(select)) => (select.get_ref().clone(), None),
+            (None, None) => (String::new(), None),
+        };
+        Job {
+            name: s.name.get_ref().clone(),
+            target: s.target.get_ref().clone(),
+            key,
+            select,
+            count,
+            apply: s.apply.get_ref().clone(),
+            undo: s.undo.as_ref().map(|u| u.get_ref().clone()),
+            verify: s
+                .verify_legacy
+                .as_ref()
+                .zip(s.verify_new.as_ref())
+                .map(|(l, n)| (l.get_ref().clone(), n.get_ref().clone())),
+            max_delta: s.max_delta.as_ref().map_or(0, |d| *d.get_ref()),
+            chunk: s.chunk.as_ref().map_or(1000, |c| *c.get_ref()),
+            fixed_chunk: s.fixed_chunk,
+            target_chunk_ms: s.target_chunk_ms.as_ref().map_or(200, |t| *t.get_ref()),
+            max_rows_per_sec: s.max_rows_per_sec.as_ref().map_or(0, |m| *m.get_ref()),
+            pause_ms: s.pause_ms.as_ref().map_or(0, |p| *p.get_ref()),
+            policy: match s.error_policy.as_ref().map(|p| p.get_ref().as_str()) {
+                Some("skip") => ErrorPolicy::Skip,
+                Some("rollback") => ErrorPolicy::Rollback,
+                _ => ErrorPolicy::Pause,
+            },
+            error_threshold_pct: s
+                .error_threshold_pct
+                .as_ref()
+                .map_or(100.0, |t| *t.get_ref()),
+        }
+    }
+
+    /// The job named `name` in a plan file.
+    pub fn find(source: &str, name: &str) -> Result<Job, BackfillError> {
+        let file = spec::validate(source).map_err(|p| {
+            BackfillError::Invalid(format!(
+                "the plan file has problems: {}",
+                p.iter()
+                    .map(|p| p.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ))
+        })?;
+        let names: Vec<String> = file
+            .jobs
+            .iter()
+            .map(|j| j.get_ref().name.get_ref().clone())
+            .collect();
+        file.jobs
+            .iter()
+            .map(|j| j.get_ref())
+            .find(|j| j.name.get_ref() == name)
+            .map(Job::from_spec)
+            .ok_or_else(|| {
+                BackfillError::Invalid(if names.is_empty() {
+                    format!("job {name:?}: this plan declares no [[jobs]]")
+                } else {
+                    format!(
+                        "job {name:?}: not in this plan; its jobs are {}",
+                        names.join(", ")
+                    )
+                })
+            })
+    }
+}

@@ -1,0 +1,13 @@
+//! The backfill engine: jobs declared in plan files run against named target
+//! databases in keyset chunks, each chunk its own transaction, with a
+//! checkpoint after each commit, dry-run, undo, verify, throttling, adaptive
+//! chunk size, retries and isolation of failing keys.
+pub mod demo;
+pub mod error;
+pub mod facts;
+pub mod job;
+pub mod pace;
+pub mod runner;
+pub mod runs;
+pub mod spec;
+pub mod target;

@@ -1,0 +1,75 @@
+//! How fast a job goes, as pure functions: the next chunk size from the last
+//! chunk's duration, and the pause that keeps the rate under its ceiling.
+use std::time::Duration;
+
+pub const MIN_CHUNK: i64 = 10;
+pub const MAX_CHUNK: i64 = 50_000;
+
+/// The next chunk size, aiming at `target_ms` per chunk: proportional to how
+/// far the last chunk was from it, at most doubling or halving per step, and
+/// within `MIN_CHUNK..=MAX_CHUNK`.
+pub fn next_chunk(current: i64, elapsed_ms: f64, target_ms: i64) -> i64 {
+    if elapsed_ms <= 0.0 {
+        return (current * 2).clamp(MIN_CHUNK, MAX_CHUNK);
+    }
+    let ideal = current as f64 * target_ms as f64 / elapsed_ms;
+    let bounded = ideal.clamp(current as f64 / 2.0, current as f64 * 2.0);
+    (bounded.round() as i64).clamp(MIN_CHUNK, MAX_CHUNK)
+}
+
+/// How long to wait after a chunk of `rows` that took `elapsed` so the rate
+/// stays at or under `max_rows_per_sec` (0 = no ceiling), plus `pause_ms`.
+pub fn pause_after(rows: i64, elapsed: Duration, max_rows_per_sec: i64, pause_ms: i64) -> Duration {
+    let mut wait = Duration::from_millis(pause_ms.max(0) as u64);
+    if max_rows_per_sec > 0 && rows > 0 {
+        let budget = Duration::from_secs_f64(rows as f64 / max_rows_per_sec as f64);
+        wait += budget.saturating_sub(elapsed);
+    }
+    wait
+}
+
+/// Retry back-off: 100 ms, 200 ms, 400 ms … capped at 5 s.
+pub fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis((100u64 << attempt.min(6)).min(5_000))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_size_moves_toward_the_target_duration_within_bounds() {
+        assert_eq!(next_chunk(1000, 100.0, 200), 2000, "twice too fast: double");
+        assert_eq!(next_chunk(1000, 400.0, 200), 500, "twice too slow: halve");
+        assert_eq!(
+            next_chunk(1000, 10_000.0, 200),
+            500,
+            "at most halves per step"
+        );
+        assert_eq!(next_chunk(1000, 1.0, 200), 2000, "at most doubles per step");
+        assert_eq!(next_chunk(1000, 250.0, 200), 800);
+        assert_eq!(next_chunk(15, 10_000.0, 200), MIN_CHUNK);
+        assert_eq!(next_chunk(40_000, 1.0, 200), MAX_CHUNK);
+    }
+
+    #[test]
+    fn the_rate_ceiling_and_pause_add_up() {
+        let d = pause_after(1000, Duration::from_millis(100), 5000, 0);
+        assert_eq!(
+            d,
+            Duration::from_millis(100),
+            "1000 rows at 5000/s take 200 ms"
+        );
+        assert_eq!(
+            pause_after(1000, Duration::from_millis(300), 5000, 0),
+            Duration::ZERO
+        );
+        assert_eq!(
+            pause_after(1000, Duration::from_millis(300), 0, 50),
+            Duration::from_millis(50)
+        );
+        assert_eq!(backoff(0), Duration::from_millis(100));
+        assert_eq!(backoff(3), Duration::from_millis(800));
+        assert_eq!(backoff(20), Duration::from_millis(5_000));
+    }
+}

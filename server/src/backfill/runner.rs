@@ -1,0 +1,572 @@
+//! Runs a job: keyset chunks, each applied in its own transaction on the
+//! target (rolled back in a dry-run), the keys it created recorded in the
+//! console before the target commits, the checkpoint stored after; transient
+//! failures retried with back-off; a chunk that keeps failing split until the
+//! failing keys are isolated; throttled and adaptively sized. Also undo and
+//! verify runs.
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use app::dto::StoreBackend;
+use serde_json::{json, Value};
+use sqlx::Executor;
+
+use super::error::{is_transient, BackfillError};
+use super::job::{ErrorPolicy, Job};
+use super::pace::{backoff, next_chunk, pause_after};
+use super::runs::{self, Mode, Run};
+use super::target::Target;
+use crate::audit::{self, Actor, ClientInfo};
+use crate::db::Store;
+use crate::system::now_ms;
+
+const RETRIES: u32 = 6;
+
+/// Pause or cancel a running job from elsewhere (a signal, the UI).
+#[derive(Debug, Default)]
+pub struct Control(AtomicU8);
+
+impl Control {
+    pub fn pause(&self) {
+        self.0.store(1, Ordering::SeqCst);
+    }
+    pub fn cancel(&self) {
+        self.0.store(2, Ordering::SeqCst);
+    }
+    fn state(&self) -> u8 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// One committed (or, in a dry-run, rolled back) chunk, for progress output.
+#[derive(Debug, Clone)]
+pub struct ChunkReport {
+    pub index: u64,
+    pub after_key: Option<i64>,
+    pub last_key: i64,
+    pub keys: usize,
+    pub created: i64,
+    pub errors: i64,
+    pub elapsed_ms: f64,
+    pub chunk_size: i64,
+    pub processed: i64,
+    pub total_estimate: Option<i64>,
+    pub rows_per_sec: f64,
+}
+
+impl ChunkReport {
+    pub fn eta_secs(&self) -> Option<f64> {
+        let total = self.total_estimate?;
+        (self.rows_per_sec > 0.0)
+            .then(|| (total - self.processed).max(0) as f64 / self.rows_per_sec)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Done,
+    Paused(String),
+    Cancelled,
+    Failed(String),
+}
+
+enum ApplyError {
+    /// The rows themselves fail (a constraint, bad data): split to isolate.
+    Data(String),
+    /// Retries did not cure it: stop, resumable.
+    Gave(String),
+    /// The console's own store failed: stop.
+    Console(crate::db::StoreError),
+}
+
+enum OnceError {
+    Target(sqlx::Error),
+    Console(crate::db::StoreError),
+}
+
+impl From<sqlx::Error> for OnceError {
+    fn from(e: sqlx::Error) -> Self {
+        OnceError::Target(e)
+    }
+}
+
+pub struct Runner {
+    pub store: Store,
+    pub target: Target,
+    pub job: Job,
+    pub run: Run,
+    pub actor: Actor,
+    pub control: Arc<Control>,
+}
+
+impl Runner {
+    /// Starts a new run (or takes over `resume`), records it with its audit
+    /// event, and returns the runner.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn start(
+        store: Store,
+        target: Target,
+        job: Job,
+        plan_id: &str,
+        mode: Mode,
+        actor: Actor,
+        resume: Option<Run>,
+        resume_from: Option<i64>,
+        chunk: Option<i64>,
+    ) -> Result<Runner, BackfillError> {
+        let now = now_ms();
+        let mut tx = store.begin_write().await?;
+        let run = match resume {
+            Some(mut run) => {
+                if let Some(from) = resume_from {
+                    run.last_key = Some(from);
+                }
+                if let Some(c) = chunk {
+                    run.chunk_size = c;
+                }
+                runs::set_status(&mut tx, &run, "running", &run.result.clone()).await?;
+                audit::append(
+                    &mut tx,
+                    now,
+                    &actor,
+                    &ClientInfo::cli(),
+                    "backfill.resume",
+                    &format!("plan:{plan_id}"),
+                    json!({ "job": job.name, "run": run.id, "mode": run.mode.as_str(), "from_key": run.last_key }),
+                )
+                .await?;
+                run.status = "running".into();
+                run
+            }
+            None => {
+                let estimate = match (&job.count, mode) {
+                    (Some(sql), Mode::Run | Mode::DryRun) => sqlx::query_scalar::<_, i64>(sql)
+                        .bind(resume_from.unwrap_or(i64::MIN))
+                        .fetch_one(&target.pool)
+                        .await
+                        .ok(),
+                    _ => None,
+                };
+                let run = Run {
+                    id: uuid::Uuid::new_v4().simple().to_string(),
+                    plan_id: plan_id.to_string(),
+                    job: job.name.clone(),
+                    mode,
+                    status: "running".into(),
+                    last_key: resume_from,
+                    processed: 0,
+                    created: 0,
+                    skipped: 0,
+                    errors: 0,
+                    chunk_size: chunk.unwrap_or(job.chunk),
+                    max_rows_per_sec: job.max_rows_per_sec,
+                    total_estimate: estimate,
+                    result: json!({}),
+                    started_by: actor.name().to_string(),
+                    started_at_ms: now,
+                    updated_at_ms: now,
+                    finished_at_ms: None,
+                };
+                runs::insert(&mut tx, &run).await?;
+                audit::append(
+                    &mut tx,
+                    now,
+                    &actor,
+                    &ClientInfo::cli(),
+                    "backfill.start",
+                    &format!("plan:{plan_id}"),
+                    json!({
+                        "job": job.name, "run": run.id, "mode": mode.as_str(), "target": job.target,
+                        "from_key": resume_from, "chunk": run.chunk_size, "estimate": estimate,
+                    }),
+                )
+                .await?;
+                run
+            }
+        };
+        tx.commit().await.map_err(crate::db::StoreError::Query)?;
+        Ok(Runner {
+            store,
+            target,
+            job,
+            run,
+            actor,
+            control: Arc::new(Control::default()),
+        })
+    }
+
+    /// Ends the run with its status and audit event.
+    async fn finish(&mut self, status: &str, result: Value) -> Result<(), BackfillError> {
+        let mut tx = self.store.begin_write().await?;
+        runs::set_status(&mut tx, &self.run, status, &result).await?;
+        audit::append(
+            &mut tx,
+            now_ms(),
+            &self.actor,
+            &ClientInfo::cli(),
+            &format!(
+                "backfill.{}",
+                match status {
+                    "done" => "finish",
+                    "paused" => "pause",
+                    "cancelled" => "cancel",
+                    _ => "fail",
+                }
+            ),
+            &format!("plan:{}", self.run.plan_id),
+            json!({
+                "job": self.job.name, "run": self.run.id, "mode": self.run.mode.as_str(),
+                "processed": self.run.processed, "created": self.run.created,
+                "skipped": self.run.skipped, "errors": self.run.errors,
+                "last_key": self.run.last_key, "result": result,
+            }),
+        )
+        .await?;
+        tx.commit().await.map_err(crate::db::StoreError::Query)?;
+        self.run.status = status.to_string();
+        self.run.result = result;
+        Ok(())
+    }
+
+    async fn fetch_keys(&self, after: i64, limit: i64) -> Result<Vec<i64>, BackfillError> {
+        let mut attempt = 0;
+        loop {
+            match sqlx::query_scalar::<_, i64>(&self.job.select)
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&self.target.pool)
+                .await
+            {
+                Ok(keys) => return Ok(keys),
+                Err(e) if is_transient(&e) && attempt < RETRIES => {
+                    tokio::time::sleep(backoff(attempt)).await;
+                    attempt += 1;
+                }
+                Err(e) => {
+                    return Err(BackfillError::Target {
+                        target: self.target.name.clone(),
+                        message: format!("reading keys after {after}: {e}"),
+                    })
+                }
+            }
+        }
+    }
+
+    /// Applies `after < key <= last` once, in a transaction with timeouts.
+    async fn apply_once(
+        &self,
+        after: i64,
+        last: i64,
+        dry_run: bool,
+    ) -> Result<Vec<i64>, OnceError> {
+        let mut tx = self.target.pool.begin().await?;
+        if self.target.backend() == StoreBackend::Postgres {
+            tx.execute("SET LOCAL statement_timeout = '30s'; SET LOCAL lock_timeout = '2s'")
+                .await?;
+        }
+        let created: Vec<i64> = sqlx::query_scalar(&self.job.apply)
+            .bind(after)
+            .bind(last)
+            .fetch_all(&mut *tx)
+            .await?;
+        if dry_run {
+            tx.rollback().await?;
+        } else {
+            runs::record_created(&self.store, &self.run.id, &created)
+                .await
+                .map_err(OnceError::Console)?;
+            tx.commit().await?;
+        }
+        Ok(created)
+    }
+
+    async fn apply(&self, after: i64, last: i64, dry_run: bool) -> Result<Vec<i64>, ApplyError> {
+        let mut attempt = 0;
+        loop {
+            match self.apply_once(after, last, dry_run).await {
+                Ok(created) => return Ok(created),
+                Err(OnceError::Console(e)) => return Err(ApplyError::Console(e)),
+                Err(OnceError::Target(e)) if is_transient(&e) => {
+                    if attempt >= RETRIES {
+                        return Err(ApplyError::Gave(format!(
+                            "keys {after}..={last}: still failing after {RETRIES} retries: {e}"
+                        )));
+                    }
+                    tracing::warn!(job = %self.job.name, attempt, error = %e, "transient target error; retrying");
+                    tokio::time::sleep(backoff(attempt)).await;
+                    attempt += 1;
+                }
+                Err(OnceError::Target(e)) => return Err(ApplyError::Data(one_line(&e))),
+            }
+        }
+    }
+
+    /// Runs (or dry-runs) until done, paused, cancelled or failed, calling
+    /// `on_chunk` after each checkpoint.
+    pub async fn run(
+        &mut self,
+        mut on_chunk: impl FnMut(&ChunkReport),
+    ) -> Result<Outcome, BackfillError> {
+        let dry_run = self.run.mode == Mode::DryRun;
+        let started = Instant::now();
+        let processed_at_start = self.run.processed;
+        let mut index = 0u64;
+        loop {
+            match self.control.state() {
+                1 => {
+                    self.finish("paused", json!({ "reason": "paused by request" }))
+                        .await?;
+                    return Ok(Outcome::Paused("paused by request".into()));
+                }
+                2 => {
+                    self.finish("cancelled", json!({})).await?;
+                    return Ok(Outcome::Cancelled);
+                }
+                _ => {}
+            }
+            let after = self.run.last_key.unwrap_or(i64::MIN);
+            let keys = match self.fetch_keys(after, self.run.chunk_size).await {
+                Ok(keys) => keys,
+                Err(e) => {
+                    let reason = e.to_string();
+                    self.finish("paused", json!({ "reason": reason })).await?;
+                    return Ok(Outcome::Paused(reason));
+                }
+            };
+            let Some(&last) = keys.last() else {
+                let result = json!({ "created": self.run.created, "errors": self.run.errors, "dry_run": dry_run });
+                self.finish("done", result).await?;
+                return Ok(Outcome::Done);
+            };
+            let t0 = Instant::now();
+            let mut created = 0i64;
+            let mut errors = 0i64;
+            let mut stack = vec![(after, keys.clone())];
+            while let Some((lo, part)) = stack.pop() {
+                let hi = *part.last().expect("parts are never empty");
+                match self.apply(lo, hi, dry_run).await {
+                    Ok(c) => created += c.len() as i64,
+                    Err(ApplyError::Console(e)) => return Err(e.into()),
+                    Err(ApplyError::Gave(reason)) => {
+                        self.finish("paused", json!({ "reason": reason })).await?;
+                        return Ok(Outcome::Paused(reason));
+                    }
+                    Err(ApplyError::Data(msg)) => match self.job.policy {
+                        ErrorPolicy::Pause => {
+                            runs::record_error(&self.store, &self.run.id, part[0], &msg).await?;
+                            self.run.errors += 1;
+                            let reason = format!("keys {}..={hi} failed: {msg}", part[0]);
+                            self.finish("paused", json!({ "reason": reason })).await?;
+                            return Ok(Outcome::Paused(reason));
+                        }
+                        ErrorPolicy::Rollback => {
+                            runs::record_error(&self.store, &self.run.id, part[0], &msg).await?;
+                            self.run.errors += 1;
+                            let reason = format!(
+                                "keys {}..={hi} failed: {msg}; the run is to be undone",
+                                part[0]
+                            );
+                            self.finish(
+                                "failed",
+                                json!({ "reason": reason, "undo_needed": !dry_run }),
+                            )
+                            .await?;
+                            return Ok(Outcome::Failed(reason));
+                        }
+                        ErrorPolicy::Skip if part.len() == 1 => {
+                            runs::record_error(&self.store, &self.run.id, part[0], &msg).await?;
+                            errors += 1;
+                        }
+                        ErrorPolicy::Skip => {
+                            let mid = part.len() / 2;
+                            let (left, right) = part.split_at(mid);
+                            // Left first: the stack pops the last pushed.
+                            stack.push((left[left.len() - 1], right.to_vec()));
+                            stack.push((lo, left.to_vec()));
+                        }
+                    },
+                }
+            }
+            let elapsed = t0.elapsed();
+            self.run.last_key = Some(last);
+            self.run.processed += keys.len() as i64;
+            self.run.created += created;
+            self.run.errors += errors;
+            self.run.skipped = self.run.processed - self.run.created - self.run.errors;
+            let size = self.run.chunk_size;
+            if !self.job.fixed_chunk {
+                self.run.chunk_size =
+                    next_chunk(size, elapsed.as_secs_f64() * 1e3, self.job.target_chunk_ms);
+            }
+            runs::checkpoint(&self.store, &self.run).await?;
+            index += 1;
+            let secs = started.elapsed().as_secs_f64();
+            on_chunk(&ChunkReport {
+                index,
+                after_key: (after != i64::MIN).then_some(after),
+                last_key: last,
+                keys: keys.len(),
+                created,
+                errors,
+                elapsed_ms: elapsed.as_secs_f64() * 1e3,
+                chunk_size: size,
+                processed: self.run.processed,
+                total_estimate: self.run.total_estimate,
+                rows_per_sec: if secs > 0.0 {
+                    (self.run.processed - processed_at_start) as f64 / secs
+                } else {
+                    0.0
+                },
+            });
+            if self.job.policy == ErrorPolicy::Skip && self.run.processed > 0 {
+                let pct = self.run.errors as f64 * 100.0 / self.run.processed as f64;
+                if self.run.errors > 0 && pct > self.job.error_threshold_pct {
+                    let reason = format!(
+                        "{:.2} % of keys failed, above the threshold of {} %",
+                        pct, self.job.error_threshold_pct
+                    );
+                    self.finish("paused", json!({ "reason": reason })).await?;
+                    return Ok(Outcome::Paused(reason));
+                }
+            }
+            let wait = pause_after(
+                keys.len() as i64,
+                elapsed,
+                self.run.max_rows_per_sec,
+                self.job.pause_ms,
+            );
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
+
+    /// Removes exactly what run `source` created, in chunks; each chunk's
+    /// keys are forgotten once the target committed their removal.
+    pub async fn undo(
+        &mut self,
+        source: &Run,
+        mut on_chunk: impl FnMut(&ChunkReport),
+    ) -> Result<Outcome, BackfillError> {
+        let undo = self.job.undo.clone().ok_or_else(|| {
+            BackfillError::Invalid(format!("job {:?} has no undo statement", self.job.name))
+        })?;
+        let started = Instant::now();
+        let mut after = i64::MIN;
+        let mut index = 0;
+        loop {
+            let keys =
+                runs::created_keys(&self.store, &source.id, after, self.run.chunk_size).await?;
+            let Some(&last) = keys.last() else {
+                self.finish(
+                    "done",
+                    json!({ "undone_run": source.id, "removed": self.run.created }),
+                )
+                .await?;
+                return Ok(Outcome::Done);
+            };
+            let t0 = Instant::now();
+            let mut attempt = 0;
+            let removed = loop {
+                let result: Result<u64, sqlx::Error> = async {
+                    let mut tx = self.target.pool.begin().await?;
+                    let mut n = 0;
+                    for key in &keys {
+                        n += sqlx::query(&undo)
+                            .bind(*key)
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected();
+                    }
+                    tx.commit().await?;
+                    Ok(n)
+                }
+                .await;
+                match result {
+                    Ok(n) => break n as i64,
+                    Err(e) if is_transient(&e) && attempt < RETRIES => {
+                        tokio::time::sleep(backoff(attempt)).await;
+                        attempt += 1;
+                    }
+                    Err(e) => {
+                        let reason = format!("undo of keys {}..={last}: {}", keys[0], one_line(&e));
+                        self.finish("paused", json!({ "reason": reason })).await?;
+                        return Ok(Outcome::Paused(reason));
+                    }
+                }
+            };
+            runs::forget_created(&self.store, &source.id, &keys).await?;
+            after = last;
+            self.run.last_key = Some(last);
+            self.run.processed += keys.len() as i64;
+            self.run.created += removed;
+            self.run.skipped = self.run.processed - self.run.created;
+            runs::checkpoint(&self.store, &self.run).await?;
+            index += 1;
+            let secs = started.elapsed().as_secs_f64();
+            on_chunk(&ChunkReport {
+                index,
+                after_key: None,
+                last_key: last,
+                keys: keys.len(),
+                created: removed,
+                errors: 0,
+                elapsed_ms: t0.elapsed().as_secs_f64() * 1e3,
+                chunk_size: self.run.chunk_size,
+                processed: self.run.processed,
+                total_estimate: None,
+                rows_per_sec: if secs > 0.0 {
+                    self.run.processed as f64 / secs
+                } else {
+                    0.0
+                },
+            });
+        }
+    }
+
+    /// Counts legacy and new rows; passes when the delta is within the job's.
+    pub async fn verify(&mut self) -> Result<Value, BackfillError> {
+        let (legacy_sql, new_sql) = self.job.verify.clone().ok_or_else(|| {
+            BackfillError::Invalid(format!(
+                "job {:?} has no verify_legacy / verify_new queries",
+                self.job.name
+            ))
+        })?;
+        let count = |sql: String| {
+            let pool = self.target.pool.clone();
+            let target = self.target.name.clone();
+            async move {
+                sqlx::query_scalar::<_, i64>(&sql)
+                    .fetch_one(&pool)
+                    .await
+                    .map_err(|e| BackfillError::Target {
+                        target,
+                        message: one_line(&e),
+                    })
+            }
+        };
+        let legacy = count(legacy_sql).await?;
+        let new = count(new_sql).await?;
+        let delta = legacy - new;
+        let coverage = if legacy == 0 {
+            100.0
+        } else {
+            new as f64 * 100.0 / legacy as f64
+        };
+        let result = json!({
+            "legacy": legacy, "new": new, "delta": delta,
+            "coverage_pct": (coverage * 100.0).round() / 100.0,
+            "max_delta": self.job.max_delta,
+            "passed": delta.abs() <= self.job.max_delta,
+        });
+        self.run.processed = legacy;
+        self.run.created = new;
+        self.finish("done", result.clone()).await?;
+        Ok(result)
+    }
+}
+
+fn one_line(e: &sqlx::Error) -> String {
+    e.to_string().replace('\n', " ")
+}

@@ -1,0 +1,296 @@
+//! Backfill runs in the console's store: the run rows with their checkpoint,
+//! the keys a run created, and the keys that failed.
+use serde_json::Value;
+use sqlx::{AnyConnection, Row};
+
+use crate::db::{Store, StoreError};
+use crate::system::now_ms;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Run,
+    DryRun,
+    Undo,
+    Verify,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Run => "run",
+            Mode::DryRun => "dry_run",
+            Mode::Undo => "undo",
+            Mode::Verify => "verify",
+        }
+    }
+
+    fn parse(s: &str) -> Mode {
+        match s {
+            "dry_run" => Mode::DryRun,
+            "undo" => Mode::Undo,
+            "verify" => Mode::Verify,
+            _ => Mode::Run,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub id: String,
+    pub plan_id: String,
+    pub job: String,
+    pub mode: Mode,
+    pub status: String,
+    pub last_key: Option<i64>,
+    pub processed: i64,
+    pub created: i64,
+    pub skipped: i64,
+    pub errors: i64,
+    pub chunk_size: i64,
+    pub max_rows_per_sec: i64,
+    pub total_estimate: Option<i64>,
+    pub result: Value,
+    pub started_by: String,
+    pub started_at_ms: i64,
+    pub updated_at_ms: i64,
+    pub finished_at_ms: Option<i64>,
+}
+
+fn run_from(row: &sqlx::any::AnyRow) -> Result<Run, sqlx::Error> {
+    let mode: String = row.try_get("mode")?;
+    let result: String = row.try_get("result")?;
+    Ok(Run {
+        id: row.try_get("id")?,
+        plan_id: row.try_get("plan_id")?,
+        job: row.try_get("job")?,
+        mode: Mode::parse(&mode),
+        status: row.try_get("status")?,
+        last_key: row.try_get("last_key")?,
+        processed: row.try_get("processed")?,
+        created: row.try_get("created")?,
+        skipped: row.try_get("skipped")?,
+        errors: row.try_get("errors")?,
+        chunk_size: row.try_get("chunk_size")?,
+        max_rows_per_sec: row.try_get("max_rows_per_sec")?,
+        total_estimate: row.try_get("total_estimate")?,
+        result: serde_json::from_str(&result).unwrap_or(Value::Null),
+        started_by: row.try_get("started_by")?,
+        started_at_ms: row.try_get("started_at_ms")?,
+        updated_at_ms: row.try_get("updated_at_ms")?,
+        finished_at_ms: row.try_get("finished_at_ms")?,
+    })
+}
+
+/// Inserts a new running run (inside the caller's transaction, with its
+/// audit event).
+pub async fn insert(conn: &mut AnyConnection, run: &Run) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO backfill_runs (id, plan_id, job, mode, status, last_key, processed, created, \
+         skipped, errors, chunk_size, max_rows_per_sec, total_estimate, result, started_by, \
+         started_at_ms, updated_at_ms) \
+         VALUES ($1, $2, $3, $4, 'running', $5, 0, 0, 0, 0, $6, $7, $8, $9, $10, $11, $11)",
+    )
+    .bind(&run.id)
+    .bind(&run.plan_id)
+    .bind(&run.job)
+    .bind(run.mode.as_str())
+    .bind(run.last_key)
+    .bind(run.chunk_size)
+    .bind(run.max_rows_per_sec)
+    .bind(run.total_estimate)
+    .bind(run.result.to_string())
+    .bind(&run.started_by)
+    .bind(run.started_at_ms)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn get(store: &Store, id: &str) -> Result<Option<Run>, StoreError> {
+    let row = sqlx::query("SELECT * FROM backfill_runs WHERE id = $1")
+        .bind(id)
+        .fetch_optional(store.pool())
+        .await?;
+    Ok(row.as_ref().map(run_from).transpose()?)
+}
+
+/// The newest run of this job in this mode that did not finish.
+pub async fn open_run(
+    store: &Store,
+    plan_id: &str,
+    job: &str,
+    mode: Mode,
+) -> Result<Option<Run>, StoreError> {
+    let row = sqlx::query(
+        "SELECT * FROM backfill_runs WHERE plan_id = $1 AND job = $2 AND mode = $3 \
+         AND status IN ('running', 'paused') ORDER BY started_at_ms DESC LIMIT 1",
+    )
+    .bind(plan_id)
+    .bind(job)
+    .bind(mode.as_str())
+    .fetch_optional(store.pool())
+    .await?;
+    Ok(row.as_ref().map(run_from).transpose()?)
+}
+
+/// Runs of a plan (all jobs), newest first.
+pub async fn of_plan(store: &Store, plan_id: &str) -> Result<Vec<Run>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT * FROM backfill_runs WHERE plan_id = $1 ORDER BY started_at_ms DESC, id",
+    )
+    .bind(plan_id)
+    .fetch_all(store.pool())
+    .await?;
+    Ok(rows.iter().map(run_from).collect::<Result<_, _>>()?)
+}
+
+/// Runs left `running` (the process that ran them is gone, or still runs).
+pub async fn running(store: &Store) -> Result<Vec<Run>, StoreError> {
+    let rows =
+        sqlx::query("SELECT * FROM backfill_runs WHERE status = 'running' ORDER BY started_at_ms")
+            .fetch_all(store.pool())
+            .await?;
+    Ok(rows.iter().map(run_from).collect::<Result<_, _>>()?)
+}
+
+/// The checkpoint after a committed chunk.
+pub async fn checkpoint(store: &Store, run: &Run) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE backfill_runs SET last_key = $2, processed = $3, created = $4, skipped = $5, \
+         errors = $6, chunk_size = $7, max_rows_per_sec = $8, updated_at_ms = $9 WHERE id = $1",
+    )
+    .bind(&run.id)
+    .bind(run.last_key)
+    .bind(run.processed)
+    .bind(run.created)
+    .bind(run.skipped)
+    .bind(run.errors)
+    .bind(run.chunk_size)
+    .bind(run.max_rows_per_sec)
+    .bind(now_ms())
+    .execute(store.pool())
+    .await?;
+    Ok(())
+}
+
+/// Ends (or pauses) a run, inside the caller's transaction.
+pub async fn set_status(
+    conn: &mut AnyConnection,
+    run: &Run,
+    status: &str,
+    result: &Value,
+) -> Result<(), StoreError> {
+    let now = now_ms();
+    let finished = matches!(status, "done" | "failed" | "cancelled").then_some(now);
+    sqlx::query(
+        "UPDATE backfill_runs SET status = $2, result = $3, updated_at_ms = $4, finished_at_ms = $5, \
+         last_key = $6, processed = $7, created = $8, skipped = $9, errors = $10 WHERE id = $1",
+    )
+    .bind(&run.id)
+    .bind(status)
+    .bind(result.to_string())
+    .bind(now)
+    .bind(finished)
+    .bind(run.last_key)
+    .bind(run.processed)
+    .bind(run.created)
+    .bind(run.skipped)
+    .bind(run.errors)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Records keys a chunk is about to commit on the target. Committed before
+/// the target commits: a key recorded for a chunk that then failed simply
+/// does not exist on the target, and undo finds nothing to remove.
+pub async fn record_created(store: &Store, run_id: &str, keys: &[i64]) -> Result<(), StoreError> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let mut tx = store.begin_write().await?;
+    for batch in keys.chunks(500) {
+        // Placeholders only: ($1, $2), ($1, $3), … with the run id as $1.
+        let values: Vec<String> = (0..batch.len())
+            .map(|i| format!("($1, ${})", i + 2))
+            .collect();
+        let sql = format!(
+            "INSERT INTO backfill_created (run_id, key) VALUES {} ON CONFLICT DO NOTHING",
+            values.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(run_id);
+        for key in batch {
+            query = query.bind(*key);
+        }
+        query.execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Up to `limit` created keys of a run, after `after`, ascending.
+pub async fn created_keys(
+    store: &Store,
+    run_id: &str,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<i64>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT key FROM backfill_created WHERE run_id = $1 AND key > $2 ORDER BY key LIMIT $3",
+    )
+    .bind(run_id)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(store.pool())
+    .await?)
+}
+
+pub async fn forget_created(store: &Store, run_id: &str, keys: &[i64]) -> Result<(), StoreError> {
+    let mut tx = store.begin_write().await?;
+    for key in keys {
+        sqlx::query("DELETE FROM backfill_created WHERE run_id = $1 AND key = $2")
+            .bind(run_id)
+            .bind(*key)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn record_error(
+    store: &Store,
+    run_id: &str,
+    key: i64,
+    error: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO backfill_errors (run_id, key, error, at_ms) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (run_id, key) DO UPDATE SET error = excluded.error, at_ms = excluded.at_ms",
+    )
+    .bind(run_id)
+    .bind(key)
+    .bind(error)
+    .bind(now_ms())
+    .execute(store.pool())
+    .await?;
+    Ok(())
+}
+
+pub async fn errors(
+    store: &Store,
+    run_id: &str,
+    limit: i64,
+) -> Result<Vec<(i64, String)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT key, error FROM backfill_errors WHERE run_id = $1 ORDER BY key LIMIT $2",
+    )
+    .bind(run_id)
+    .bind(limit)
+    .fetch_all(store.pool())
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<Result<_, sqlx::Error>>()?)
+}

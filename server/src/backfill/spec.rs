@@ -1,0 +1,198 @@
+//! A backfill job as a plan file declares it (`[[jobs]]`): where it runs,
+//! how it walks the keys, what it applies, how to undo and verify it, and how
+//! fast and how carefully it goes. Validation reports line:column and path.
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::plans::spec::Report;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobSpec {
+    /// Unique within the plan; `backfill run PLAN JOB` names it.
+    pub name: Spanned<String>,
+    /// A target named in the console's configuration (`[targets.NAME]`).
+    pub target: Spanned<String>,
+    /// The integer key column the job walks in order.
+    pub key: Spanned<String>,
+    /// Shorthand for the keyset query: the table to walk…
+    #[serde(default)]
+    pub table: Option<Spanned<String>>,
+    /// …and an optional SQL condition on its rows.
+    #[serde(default)]
+    pub filter: Option<Spanned<String>>,
+    /// Or the keyset query itself: the next keys after `$1`, at most `$2`,
+    /// in ascending order.
+    #[serde(default)]
+    pub select: Option<Spanned<String>>,
+    /// Idempotent statement over the key range `$1 < key <= $2`, ending with
+    /// `RETURNING` the key of each row it created.
+    pub apply: Spanned<String>,
+    /// Removes one row the job created; `$1` is its key.
+    #[serde(default)]
+    pub undo: Option<Spanned<String>>,
+    /// Verify: counts the rows that should have a new row…
+    #[serde(default)]
+    pub verify_legacy: Option<Spanned<String>>,
+    /// …and the rows that do.
+    #[serde(default)]
+    pub verify_new: Option<Spanned<String>>,
+    /// Verify passes when legacy − new ≤ this.
+    #[serde(default)]
+    pub max_delta: Option<Spanned<i64>>,
+    /// Keys per chunk to start with (adaptive unless `fixed_chunk`).
+    #[serde(default)]
+    pub chunk: Option<Spanned<i64>>,
+    /// Keep the chunk size as given instead of adapting it.
+    #[serde(default)]
+    pub fixed_chunk: bool,
+    /// The chunk duration adaptation aims at, ms (default 200).
+    #[serde(default)]
+    pub target_chunk_ms: Option<Spanned<i64>>,
+    /// 0 = unthrottled.
+    #[serde(default)]
+    pub max_rows_per_sec: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub pause_ms: Option<Spanned<i64>>,
+    /// `pause` (default), `skip` (record the failing keys, go on) or `rollback`
+    /// (undo the run and stop).
+    #[serde(default)]
+    pub error_policy: Option<Spanned<String>>,
+    /// With `skip`: stop (pause) once this share of processed keys failed.
+    #[serde(default)]
+    pub error_threshold_pct: Option<Spanned<f64>>,
+}
+
+pub const POLICIES: [&str; 3] = ["pause", "skip", "rollback"];
+
+/// `name`, or `schema.name`: letters, digits, underscores.
+pub fn is_identifier(s: &str) -> bool {
+    let part = |p: &str| {
+        !p.is_empty()
+            && p.len() <= 63
+            && p.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    let parts: Vec<&str> = s.split('.').collect();
+    parts.len() <= 2 && parts.iter().all(|p| part(p))
+}
+
+fn has_params(sql: &str, n: usize) -> bool {
+    (1..=n).all(|i| sql.contains(&format!("${i}")))
+}
+
+pub fn check_job(r: &mut Report<'_>, job: &JobSpec, path: &str) {
+    for (value, field, hint) in [
+        (
+            &job.name,
+            "name",
+            "use letters, digits and '_' (e.g. backfill_sti)",
+        ),
+        (
+            &job.target,
+            "target",
+            "name a target from the console's configuration ([targets.NAME])",
+        ),
+        (
+            &job.key,
+            "key",
+            "the integer key column: letters, digits and '_'",
+        ),
+    ] {
+        if !is_identifier(value.get_ref()) {
+            r.at(value.span(), format!("{path}.{field}"), hint);
+        }
+    }
+    match (&job.table, &job.select) {
+        (Some(_), Some(s)) => r.at(
+            s.span(),
+            format!("{path}.select"),
+            "give either table (+ filter) or select, not both",
+        ),
+        (None, None) => r.at(
+            job.name.span(),
+            format!("{path}.table"),
+            "say which keys to walk: table = \"…\" (with an optional filter) or select = \"…\"",
+        ),
+        (Some(t), None) if !is_identifier(t.get_ref()) => r.at(
+            t.span(),
+            format!("{path}.table"),
+            "a table name: letters, digits, '_' and at most one '.'",
+        ),
+        (None, Some(s)) if !has_params(s.get_ref(), 2) => r.at(
+            s.span(),
+            format!("{path}.select"),
+            "the keyset query takes the last key as $1 and the chunk size as $2",
+        ),
+        _ => {}
+    }
+    if let (Some(f), None) = (&job.filter, &job.table) {
+        r.at(f.span(), format!("{path}.filter"), "filter goes with table");
+    }
+    let apply = job.apply.get_ref();
+    if !has_params(apply, 2) || !apply.to_lowercase().contains("returning") {
+        r.at(
+            job.apply.span(),
+            format!("{path}.apply"),
+            "apply runs over $1 < key <= $2 and ends with RETURNING the key of each row it creates",
+        );
+    }
+    if let Some(u) = &job.undo {
+        if !has_params(u.get_ref(), 1) {
+            r.at(
+                u.span(),
+                format!("{path}.undo"),
+                "undo removes one created row; its key is $1",
+            );
+        }
+    }
+    if job.verify_legacy.is_some() != job.verify_new.is_some() {
+        let span = job
+            .verify_legacy
+            .as_ref()
+            .or(job.verify_new.as_ref())
+            .map_or(0..0, |s| s.span());
+        r.at(
+            span,
+            format!("{path}.verify_new"),
+            "verify needs both verify_legacy and verify_new",
+        );
+    }
+    for (value, field, min, max) in [
+        (&job.chunk, "chunk", 1, 100_000),
+        (&job.target_chunk_ms, "target_chunk_ms", 10, 60_000),
+        (&job.max_rows_per_sec, "max_rows_per_sec", 0, 10_000_000),
+        (&job.pause_ms, "pause_ms", 0, 3_600_000),
+        (&job.max_delta, "max_delta", 0, i64::MAX),
+    ] {
+        if let Some(v) = value {
+            if !(min..=max).contains(v.get_ref()) {
+                r.at(
+                    v.span(),
+                    format!("{path}.{field}"),
+                    format!("{} is outside {min}..={max}", v.get_ref()),
+                );
+            }
+        }
+    }
+    if let Some(p) = &job.error_policy {
+        if !POLICIES.contains(&p.get_ref().as_str()) {
+            r.at(
+                p.span(),
+                format!("{path}.error_policy"),
+                format!("{:?}: use pause, skip or rollback", p.get_ref()),
+            );
+        }
+    }
+    if let Some(t) = &job.error_threshold_pct {
+        if !(0.0..=100.0).contains(t.get_ref()) {
+            r.at(
+                t.span(),
+                format!("{path}.error_threshold_pct"),
+                "a percentage, 0 to 100",
+            );
+        }
+    }
+}

@@ -1,0 +1,345 @@
+//! `rollout-console backfill …`, `target …` and `demo seed`: run a plan's
+//! backfill jobs from the command line, one line per chunk, as the seeds'
+//! `backfill_sti --chunk N --dry-run --resume-from KEY` did.
+use clap::Subcommand;
+
+use super::CliError;
+use crate::audit::Actor;
+use crate::backfill::error::BackfillError;
+use crate::backfill::job::Job;
+use crate::backfill::runner::{ChunkReport, Outcome, Runner};
+use crate::backfill::runs::{self, Mode};
+use crate::backfill::{demo, target};
+use crate::config::Config;
+use crate::db::Store;
+use crate::events::PlanEvents;
+use crate::flags::cache::FlagCache;
+use crate::plans::PlanService;
+
+#[derive(Debug, Subcommand)]
+pub enum BackfillCommand {
+    /// Run (or dry-run) a plan's job; resumes its unfinished run if there is one.
+    Run {
+        /// The plan's id or name.
+        plan: String,
+        /// The job's name in the plan file.
+        job: String,
+        /// Keys per chunk to start with.
+        #[arg(long)]
+        chunk: Option<i64>,
+        /// Apply each chunk in a transaction that is rolled back; report what
+        /// it would create.
+        #[arg(long)]
+        dry_run: bool,
+        /// Start after this key (the checkpoint of an earlier run, say).
+        #[arg(long)]
+        resume_from: Option<i64>,
+    },
+    /// Remove exactly what the job's latest run created.
+    Undo { plan: String, job: String },
+    /// Compare legacy and new row counts (delta and coverage).
+    Verify { plan: String, job: String },
+    /// Runs of a plan's jobs (or of every plan), newest first, with failing keys.
+    Status { plan: Option<String> },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TargetCommand {
+    /// Connect to a target and print its server version.
+    Test { name: String },
+    /// The configured targets (URLs without passwords).
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DemoCommand {
+    /// (Re)create the demo target's tables with legacy projects.
+    Seed {
+        #[arg(long, default_value_t = 100_000)]
+        rows: i64,
+        /// Which target to fill.
+        #[arg(long, default_value = "demo")]
+        target: String,
+    },
+}
+
+impl From<BackfillError> for CliError {
+    fn from(e: BackfillError) -> Self {
+        match e {
+            BackfillError::Invalid(m) => CliError::Invalid(m),
+            other => CliError::Runtime(other.to_string()),
+        }
+    }
+}
+
+fn print_chunk(r: &ChunkReport) {
+    let share = r
+        .total_estimate
+        .filter(|t| *t > 0)
+        .map(|t| format!(" ({:.1} %)", r.processed as f64 * 100.0 / t as f64))
+        .unwrap_or_default();
+    let total = r
+        .total_estimate
+        .map(|t| format!("/{t}"))
+        .unwrap_or_default();
+    let eta = r
+        .eta_secs()
+        .map(|s| format!(" · ETA {s:.0} s"))
+        .unwrap_or_default();
+    println!(
+        "chunk {}: keys {}..={} ({} keys) created {} errors {} in {:.0} ms · {}{}{} · {:.0} rows/s{}",
+        r.index,
+        r.after_key.map_or("start".to_string(), |k| (k + 1).to_string()),
+        r.last_key,
+        r.keys,
+        r.created,
+        r.errors,
+        r.elapsed_ms,
+        r.processed,
+        total,
+        share,
+        r.rows_per_sec,
+        eta
+    );
+}
+
+async fn job_of(store: &Store, plan: &str, job: &str) -> Result<(String, Job), CliError> {
+    let service = PlanService::new(store.clone(), PlanEvents::default(), FlagCache::default());
+    let plan_id = service.resolve(plan).await?;
+    let source = service.source_of(&plan_id).await?;
+    Ok((plan_id, Job::find(&source, job)?))
+}
+
+fn outcome(o: Outcome, run_id: &str) -> Result<(), CliError> {
+    match o {
+        Outcome::Done => {
+            println!("run {run_id}: done");
+            Ok(())
+        }
+        Outcome::Paused(reason) => Err(CliError::Runtime(format!(
+            "run {run_id} paused: {reason}; run the same command again to resume"
+        ))),
+        Outcome::Cancelled => Err(CliError::Runtime(format!("run {run_id} cancelled"))),
+        Outcome::Failed(reason) => Err(CliError::Runtime(format!("run {run_id} failed: {reason}"))),
+    }
+}
+
+pub async fn run(config: &Config, store: Store, cmd: BackfillCommand) -> Result<(), CliError> {
+    match cmd {
+        BackfillCommand::Run {
+            plan,
+            job,
+            chunk,
+            dry_run,
+            resume_from,
+        } => {
+            if let Some(c) = chunk {
+                if !(1..=100_000).contains(&c) {
+                    return Err(CliError::Invalid(format!("--chunk {c}: use 1 to 100000")));
+                }
+            }
+            let (plan_id, job) = job_of(&store, &plan, &job).await?;
+            let mode = if dry_run { Mode::DryRun } else { Mode::Run };
+            let target = target::connect(&config.targets, &job.target).await?;
+            let open = runs::open_run(&store, &plan_id, &job.name, mode).await?;
+            if let Some(run) = &open {
+                println!(
+                    "resuming run {} after key {}",
+                    run.id,
+                    resume_from
+                        .or(run.last_key)
+                        .map_or("(start)".into(), |k| k.to_string())
+                );
+            }
+            let mut runner = Runner::start(
+                store,
+                target,
+                job,
+                &plan_id,
+                mode,
+                Actor::cli(),
+                open,
+                resume_from,
+                chunk,
+            )
+            .await?;
+            let control = runner.control.clone();
+            tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    eprintln!("pausing after the current chunk…");
+                    control.pause();
+                }
+            });
+            println!(
+                "run {} ({}) of {} on target {}: chunk {}{}",
+                runner.run.id,
+                mode.as_str(),
+                runner.job.name,
+                runner.job.target,
+                runner.run.chunk_size,
+                runner
+                    .run
+                    .total_estimate
+                    .map(|t| format!(", about {t} keys"))
+                    .unwrap_or_default()
+            );
+            let o = runner.run(print_chunk).await?;
+            println!(
+                "processed {} · created {}{} · skipped {} · errors {}",
+                runner.run.processed,
+                runner.run.created,
+                if dry_run {
+                    " (would create; rolled back)"
+                } else {
+                    ""
+                },
+                runner.run.skipped,
+                runner.run.errors
+            );
+            for (key, error) in runs::errors(&runner.store, &runner.run.id, 20).await? {
+                println!("  error at key {key}: {error}");
+            }
+            outcome(o, &runner.run.id)
+        }
+        BackfillCommand::Undo { plan, job } => {
+            let (plan_id, job) = job_of(&store, &plan, &job).await?;
+            let source = runs::of_plan(&store, &plan_id)
+                .await?
+                .into_iter()
+                .find(|r| r.job == job.name && r.mode == Mode::Run)
+                .ok_or_else(|| {
+                    CliError::Invalid(format!("job {:?} has no run to undo", job.name))
+                })?;
+            let target = target::connect(&config.targets, &job.target).await?;
+            let mut runner = Runner::start(
+                store,
+                target,
+                job,
+                &plan_id,
+                Mode::Undo,
+                Actor::cli(),
+                None,
+                None,
+                None,
+            )
+            .await?;
+            println!("undoing run {} (created {})", source.id, source.created);
+            let o = runner.undo(&source, print_chunk).await?;
+            println!("removed {}", runner.run.created);
+            outcome(o, &runner.run.id)
+        }
+        BackfillCommand::Verify { plan, job } => {
+            let (plan_id, job) = job_of(&store, &plan, &job).await?;
+            let target = target::connect(&config.targets, &job.target).await?;
+            let mut runner = Runner::start(
+                store,
+                target,
+                job,
+                &plan_id,
+                Mode::Verify,
+                Actor::cli(),
+                None,
+                None,
+                None,
+            )
+            .await?;
+            let r = runner.verify().await?;
+            println!(
+                "legacy {} · new {} · delta {} (allowed {}) · coverage {} % · {}",
+                r["legacy"],
+                r["new"],
+                r["delta"],
+                r["max_delta"],
+                r["coverage_pct"],
+                if r["passed"] == true {
+                    "passed"
+                } else {
+                    "FAILED"
+                }
+            );
+            if r["passed"] == true {
+                Ok(())
+            } else {
+                Err(CliError::Runtime(
+                    "verify failed: the delta is above the allowed one".into(),
+                ))
+            }
+        }
+        BackfillCommand::Status { plan } => {
+            let service =
+                PlanService::new(store.clone(), PlanEvents::default(), FlagCache::default());
+            let plans = match plan {
+                Some(p) => vec![service.resolve(&p).await?],
+                None => service
+                    .summaries()
+                    .await?
+                    .into_iter()
+                    .map(|p| p.id)
+                    .collect(),
+            };
+            println!(
+                "{:<32} {:<20} {:<8} {:<10} {:>10} {:>10} {:>8} {:>12}",
+                "RUN", "JOB", "MODE", "STATUS", "PROCESSED", "CREATED", "ERRORS", "LAST KEY"
+            );
+            for plan_id in plans {
+                for r in runs::of_plan(&store, &plan_id).await? {
+                    println!(
+                        "{:<32} {:<20} {:<8} {:<10} {:>10} {:>10} {:>8} {:>12}",
+                        r.id,
+                        r.job,
+                        r.mode.as_str(),
+                        r.status,
+                        r.processed,
+                        r.created,
+                        r.errors,
+                        r.last_key.map_or("-".into(), |k| k.to_string())
+                    );
+                    if let Some(reason) = r.result.get("reason").and_then(|v| v.as_str()) {
+                        println!("  {reason}");
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+pub async fn target_cmd(config: &Config, cmd: TargetCommand) -> Result<(), CliError> {
+    match cmd {
+        TargetCommand::Test { name } => {
+            println!("{}", target::test(&config.targets, &name).await?);
+            Ok(())
+        }
+        TargetCommand::List => {
+            for name in config.targets.keys() {
+                match target::resolve(&config.targets, name) {
+                    Ok(url) => println!("{name}: {} ({})", url.redacted(), url.backend()),
+                    Err(e) => println!("{name}: {e}"),
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+pub async fn demo_cmd(config: &Config, cmd: DemoCommand) -> Result<(), CliError> {
+    match cmd {
+        DemoCommand::Seed { rows, target: name } => {
+            if !(1..=50_000_000).contains(&rows) {
+                return Err(CliError::Invalid(format!(
+                    "--rows {rows}: use 1 to 50000000"
+                )));
+            }
+            let t = target::connect(&config.targets, &name).await?;
+            let started = std::time::Instant::now();
+            demo::seed(&t.pool, t.backend(), rows).await?;
+            println!(
+                "seeded target {name} ({}) with {rows} legacy projects in {:.1} s",
+                t.url.redacted(),
+                started.elapsed().as_secs_f64()
+            );
+            t.pool.close().await;
+            Ok(())
+        }
+    }
+}
