@@ -2,6 +2,7 @@
 use serde::{Deserialize, Serialize};
 
 pub mod audit;
+pub mod backfill;
 pub mod identity;
 pub mod plans;
 

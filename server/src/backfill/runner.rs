@@ -325,6 +325,11 @@ impl Runner {
                 }
                 _ => {}
             }
+            // Paused from elsewhere (an emergency rollback): stop here.
+            if runs::status(&self.store, &self.run.id).await? == "paused" {
+                self.run.status = "paused".into();
+                return Ok(Outcome::Paused("paused by an emergency rollback".into()));
+            }
             let after = self.run.last_key.unwrap_or(i64::MIN);
             let keys = match self.fetch_keys(after, self.run.chunk_size).await {
                 Ok(keys) => keys,

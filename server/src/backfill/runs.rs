@@ -153,6 +153,36 @@ pub async fn running(store: &Store) -> Result<Vec<Run>, StoreError> {
     Ok(rows.iter().map(run_from).collect::<Result<_, _>>()?)
 }
 
+/// The run's status as stored: another writer (an emergency rollback) may
+/// have paused it.
+pub async fn status(store: &Store, id: &str) -> Result<String, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT status FROM backfill_runs WHERE id = $1")
+            .bind(id)
+            .fetch_one(store.pool())
+            .await?,
+    )
+}
+
+/// Pauses every running run of a plan (inside the caller's transaction);
+/// their runners stop after their current chunk. Returns how many.
+pub async fn pause_plan(
+    conn: &mut AnyConnection,
+    plan_id: &str,
+    reason: &str,
+) -> Result<u64, StoreError> {
+    Ok(sqlx::query(
+        "UPDATE backfill_runs SET status = 'paused', result = $2, updated_at_ms = $3 \
+         WHERE plan_id = $1 AND status = 'running'",
+    )
+    .bind(plan_id)
+    .bind(serde_json::json!({ "reason": reason }).to_string())
+    .bind(now_ms())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
+}
+
 /// The checkpoint after a committed chunk.
 pub async fn checkpoint(store: &Store, run: &Run) -> Result<(), StoreError> {
     sqlx::query(

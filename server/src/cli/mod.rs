@@ -225,6 +225,14 @@ async fn serve(loaded: &Loaded) -> Result<(), CliError> {
     let state = AppState::new(store.clone(), sessions, &loaded.config, bound)
         .map_err(|e| CliError::Runtime(format!("setting up metrics failed: {e}")))?;
     spawn_background(&state);
+    match state.jobs.resume_interrupted().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            runs = n,
+            "resumed backfill runs interrupted by the last stop"
+        ),
+        Err(e) => tracing::warn!(error = %e, "could not resume interrupted backfill runs"),
+    }
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         "Rollout Console listening on http://{bound}"

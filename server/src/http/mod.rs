@@ -25,6 +25,7 @@ use crate::audit::AuditService;
 use crate::auth::session::{self, Timeouts};
 use crate::auth::session_store::ConsoleSessionStore;
 use crate::auth::{csrf, middleware::resolve_caller, IdentityService};
+use crate::backfill::manager::JobManager;
 use crate::config::Config;
 use crate::db::Store;
 use crate::events::PlanEvents;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub plans: PlanService,
     pub events: PlanEvents,
     pub flag_cache: FlagCache,
+    /// Backfill runs this server executes.
+    pub jobs: JobManager,
     pub sessions: ConsoleSessionStore,
     pub timeouts: Timeouts,
     /// `public_url`'s origin, when set; the one origin state changes may come from.
@@ -79,6 +82,7 @@ impl AppState {
         let events = PlanEvents::default();
         let flag_cache = FlagCache::default();
         let plans = PlanService::new(store.clone(), events.clone(), flag_cache.clone());
+        let jobs = JobManager::new(store.clone(), config.targets.clone(), events.clone());
         let services = Services {
             system: Arc::new(SystemService::new(store.clone())),
             audit: Arc::new(audit.clone()),
@@ -94,6 +98,7 @@ impl AppState {
             plans,
             events,
             flag_cache,
+            jobs,
             sessions,
             timeouts: Timeouts::from_secs(
                 config.session_idle_timeout_secs,
@@ -130,6 +135,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::audit::export::router())
         .merge(crate::plans::rest::router())
         .merge(crate::flags::rest::router())
+        .merge(crate::backfill::rest::router())
         .merge(openapi::router())
         .leptos_routes_with_context(&state, generate_route_list(App), context, move || {
             shell(options.clone())

@@ -6,7 +6,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::AppState;
-use crate::{audit, flags, plans};
+use crate::{audit, backfill, flags, plans};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -25,6 +25,10 @@ use crate::{audit, flags, plans};
         plans::rest::events,
         plans::rest::templates,
         flags::rest::evaluate,
+        backfill::rest::start,
+        backfill::rest::list,
+        backfill::rest::pause,
+        backfill::rest::cancel,
         audit::export::list,
         audit::export::one,
         audit::export::verify,

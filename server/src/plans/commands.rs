@@ -585,6 +585,9 @@ async fn rollback(
             };
             let status = plan_transition(l.plan.status, event)?;
             store::set_plan_status(conn, &l.plan.id, status).await?;
+            let jobs_paused =
+                crate::backfill::runs::pause_plan(conn, &l.plan.id, &format!("{action}: {reason}"))
+                    .await?;
             flag.enabled = false;
             store::save_flag(conn, &flag, now).await?;
             Ok(Effect {
@@ -595,9 +598,7 @@ async fn rollback(
                         "flag": flag.key,
                         "flag_enabled": false,
                         "exposure_bp_before": before,
-                        // Backfill jobs arrive with the backfill engine; it
-                        // pauses the plan's running jobs in this transaction.
-                        "jobs_paused": 0,
+                        "jobs_paused": jobs_paused,
                     }),
                 )],
                 message: format!(

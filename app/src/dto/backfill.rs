@@ -1,0 +1,43 @@
+//! Backfill shapes: a run of a plan's job as the API and the UI show it, and
+//! the request that starts one.
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RunView {
+    pub id: String,
+    pub plan_id: String,
+    pub job: String,
+    /// `run`, `dry_run`, `undo` or `verify`.
+    pub mode: String,
+    /// `running`, `paused`, `done`, `failed` or `cancelled`.
+    pub status: String,
+    /// The checkpoint: every key up to it is committed on the target.
+    pub last_key: Option<i64>,
+    pub processed: i64,
+    pub created: i64,
+    pub skipped: i64,
+    pub errors: i64,
+    pub chunk_size: i64,
+    pub total_estimate: Option<i64>,
+    /// What a verify found, why a run paused, …
+    pub result: serde_json::Value,
+    pub started_by: String,
+    pub started_at_ms: i64,
+    pub updated_at_ms: i64,
+    pub finished_at_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct StartRun {
+    /// `run` (default), `dry_run`, `undo` or `verify`.
+    #[serde(default)]
+    pub mode: Option<String>,
+    /// Keys per chunk to start with.
+    #[serde(default)]
+    pub chunk: Option<i64>,
+    /// Start after this key.
+    #[serde(default)]
+    pub resume_from: Option<i64>,
+}

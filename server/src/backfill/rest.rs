@@ -1,0 +1,134 @@
+//! Backfill runs over REST: start (run, dry-run, undo, verify), list, pause,
+//! cancel. Progress reaches open plan pages through the plan's SSE feed.
+use app::access::Action;
+use app::dto::backfill::{RunView, StartRun};
+use app::error::AppError;
+use app::service::Caller;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+
+use super::error::BackfillError;
+use super::runs::{self, Mode, Run};
+use crate::auth::actor_of;
+use crate::http::api_error::ApiError;
+use crate::http::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/plans/{id}/jobs/{job}/runs", post(start))
+        .route("/api/v1/plans/{id}/runs", get(list))
+        .route("/api/v1/runs/{run}/pause", post(pause))
+        .route("/api/v1/runs/{run}/cancel", post(cancel))
+}
+
+pub fn view(r: Run) -> RunView {
+    RunView {
+        id: r.id,
+        plan_id: r.plan_id,
+        job: r.job,
+        mode: r.mode.as_str().to_string(),
+        status: r.status,
+        last_key: r.last_key,
+        processed: r.processed,
+        created: r.created,
+        skipped: r.skipped,
+        errors: r.errors,
+        chunk_size: r.chunk_size,
+        total_estimate: r.total_estimate,
+        result: r.result,
+        started_by: r.started_by,
+        started_at_ms: r.started_at_ms,
+        updated_at_ms: r.updated_at_ms,
+        finished_at_ms: r.finished_at_ms,
+    }
+}
+
+impl From<BackfillError> for ApiError {
+    fn from(e: BackfillError) -> Self {
+        ApiError(match e {
+            BackfillError::Invalid(m) => AppError::Invalid(m),
+            BackfillError::Target { .. } => AppError::Invalid(e.to_string()),
+            BackfillError::Store(e) => {
+                tracing::error!(error = %e, "backfill store failure");
+                AppError::Internal
+            }
+        })
+    }
+}
+
+/// Starts a run of the plan's job in the background (resuming its
+/// unfinished run of the same mode).
+#[utoipa::path(post, path = "/api/v1/plans/{id}/jobs/{job}/runs", tag = "backfill",
+    params(("id" = String, Path), ("job" = String, Path)), request_body = StartRun,
+    responses((status = 202, body = RunView), (status = 400), (status = 403)))]
+pub async fn start(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((id, job)): Path<(String, String)>,
+    Json(req): Json<StartRun>,
+) -> Result<Response, ApiError> {
+    let who = caller.require(Action::WritePlans)?;
+    let mode = match req.mode.as_deref().unwrap_or("run") {
+        "run" => Mode::Run,
+        "dry_run" => Mode::DryRun,
+        "undo" => Mode::Undo,
+        "verify" => Mode::Verify,
+        other => {
+            return Err(AppError::Invalid(format!(
+                "mode: {other:?} is not one of run, dry_run, undo, verify"
+            ))
+            .into())
+        }
+    };
+    if let Some(c) = req.chunk {
+        if !(1..=100_000).contains(&c) {
+            return Err(AppError::Invalid(format!("chunk: {c} is outside 1..=100000")).into());
+        }
+    }
+    let run = state
+        .jobs
+        .start(actor_of(who), &id, &job, mode, req.chunk, req.resume_from)
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(view(run))).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/plans/{id}/runs", tag = "backfill",
+    params(("id" = String, Path)), responses((status = 200, body = Vec<RunView>)))]
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<RunView>>, ApiError> {
+    caller.require(Action::ReadPlans)?;
+    let runs = runs::of_plan(&state.store, &id)
+        .await
+        .map_err(BackfillError::from)?;
+    Ok(Json(runs.into_iter().map(view).collect()))
+}
+
+#[utoipa::path(post, path = "/api/v1/runs/{run}/pause", tag = "backfill",
+    params(("run" = String, Path)), responses((status = 202), (status = 400)))]
+pub async fn pause(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(run): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(Action::WritePlans)?;
+    state.jobs.signal(&run, false)?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[utoipa::path(post, path = "/api/v1/runs/{run}/cancel", tag = "backfill",
+    params(("run" = String, Path)), responses((status = 202), (status = 400)))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(run): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(Action::WritePlans)?;
+    state.jobs.signal(&run, true)?;
+    Ok(StatusCode::ACCEPTED)
+}
