@@ -199,3 +199,126 @@ async fn dry_run_run_verify_undo(s: Setup) {
     );
     let _ = StoreBackend::Sqlite;
 }
+
+/// The target's sessions are terminated again and again mid-run (as when
+/// PostgreSQL restarts or an operator kills backends): the job retries,
+/// continues, and ends with exact parity.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminated_target_sessions_are_retried_to_exact_parity() {
+    let plan = PLAN.replace(
+        "chunk = 100",
+        "chunk = 200\nfixed_chunk = true\nmax_rows_per_sec = 8000",
+    );
+    let s = setup(
+        TestDb::new(Backend::Sqlite).await,
+        Backend::Postgres,
+        30_000,
+        &plan,
+    )
+    .await;
+    let job = Job::find(&plan, "school").unwrap();
+    let t = target::connect(&s.targets, "t").await.unwrap();
+    let mut runner = Runner::start(
+        s.store.clone(),
+        t,
+        job,
+        &s.plan_id,
+        Mode::Run,
+        Actor::System,
+        None,
+        None,
+        None,
+    )
+    .await
+    .unwrap();
+    let task = tokio::spawn(async move {
+        let outcome = runner.run(|_| {}).await.unwrap();
+        (outcome, runner.run)
+    });
+    let killer = target::connect(&s.targets, "t").await.unwrap();
+    let mut killed = 0i64;
+    for _ in 0..8 {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()) k",
+        )
+        .fetch_one(&killer.pool)
+        .await
+        .unwrap();
+        killed += n;
+    }
+    let (outcome, run) = task.await.unwrap();
+    assert_eq!(outcome, Outcome::Done, "{:?}", run.result);
+    assert!(killed >= 3, "sessions were terminated mid-run ({killed})");
+    let legacy = s.count(LEGACY).await;
+    let broken = s.count(BROKEN).await;
+    assert_eq!(s.count(NEW).await, legacy - broken);
+    let diff = s
+        .count(
+            "SELECT COUNT(*) FROM projects p WHERE project_type = 'school' AND is_draft = 0 \
+             AND course_code IS NOT NULL AND NOT EXISTS \
+             (SELECT 1 FROM school_projects s WHERE s.project_id = p.id AND s.course_code = p.course_code)",
+        )
+        .await;
+    assert_eq!(diff, 0);
+    let errors = runs::errors(&s.store, &run.id, 100).await.unwrap();
+    assert_eq!(errors.len() as i64, broken);
+}
+
+/// Chunk size and rate change while the job runs, from its next chunk on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chunk_size_and_rate_are_retuned_live() {
+    let plan = PLAN.replace(
+        "chunk = 100",
+        "chunk = 50\nfixed_chunk = true\nmax_rows_per_sec = 2000",
+    );
+    let s = setup(
+        TestDb::new(Backend::Sqlite).await,
+        Backend::Sqlite,
+        20_000,
+        &plan,
+    )
+    .await;
+    let job = Job::find(&plan, "school").unwrap();
+    let t = target::connect(&s.targets, "t").await.unwrap();
+    let mut runner = Runner::start(
+        s.store.clone(),
+        t,
+        job,
+        &s.plan_id,
+        Mode::Run,
+        Actor::System,
+        None,
+        None,
+        None,
+    )
+    .await
+    .unwrap();
+    let control = runner.control.clone();
+    let sizes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = sizes.clone();
+    let started = std::time::Instant::now();
+    let task = tokio::spawn(async move {
+        let o = runner
+            .run(move |r| seen.lock().unwrap().push(r.keys))
+            .await
+            .unwrap();
+        (o, runner.run)
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    control.retune(Some(1000), Some(0));
+    let (outcome, run) = task.await.unwrap();
+    assert_eq!(outcome, Outcome::Done);
+    let sizes = sizes.lock().unwrap().clone();
+    assert_eq!(sizes[0], 50);
+    assert!(sizes.contains(&1000), "{sizes:?}");
+    assert_eq!(run.chunk_size, 1000);
+    assert_eq!(run.max_rows_per_sec, 0);
+    // At 2000 rows/s the ~11,000 rows would take 5.5 s; unthrottled, far less.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -41,3 +41,14 @@ pub struct StartRun {
     #[serde(default)]
     pub resume_from: Option<i64>,
 }
+
+/// A live change to a running run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Tune {
+    #[serde(default)]
+    pub chunk: Option<i64>,
+    /// 0 = no ceiling.
+    #[serde(default)]
+    pub max_rows_per_sec: Option<i64>,
+}

@@ -166,6 +166,57 @@ impl JobManager {
         Ok(())
     }
 
+    /// Changes a running run's chunk size (then fixed) and/or rows/s
+    /// ceiling, from its next chunk on; audited.
+    pub async fn retune(
+        &self,
+        actor: &Actor,
+        run_id: &str,
+        chunk: Option<i64>,
+        max_rows_per_sec: Option<i64>,
+    ) -> Result<(), BackfillError> {
+        if chunk.is_none() && max_rows_per_sec.is_none() {
+            return Err(BackfillError::Invalid(
+                "give chunk and/or max_rows_per_sec".into(),
+            ));
+        }
+        if let Some(c) = chunk.filter(|c| !(1..=100_000).contains(c)) {
+            return Err(BackfillError::Invalid(format!(
+                "chunk: {c} is outside 1..=100000"
+            )));
+        }
+        if let Some(r) = max_rows_per_sec.filter(|r| !(0..=10_000_000).contains(r)) {
+            return Err(BackfillError::Invalid(format!(
+                "max_rows_per_sec: {r} is outside 0..=10000000 (0 = no ceiling)"
+            )));
+        }
+        let control = self
+            .active
+            .lock()
+            .ok()
+            .and_then(|a| a.get(run_id).cloned())
+            .ok_or_else(|| {
+                BackfillError::Invalid(format!("run {run_id:?} is not running on this console"))
+            })?;
+        let run = runs::get(&self.store, run_id)
+            .await?
+            .ok_or_else(|| BackfillError::Invalid(format!("run {run_id:?} not found")))?;
+        let mut tx = self.store.begin_write().await?;
+        crate::audit::append(
+            &mut tx,
+            crate::system::now_ms(),
+            actor,
+            &crate::audit::ClientInfo::default(),
+            "backfill.tune",
+            &format!("plan:{}", run.plan_id),
+            json!({ "job": run.job, "run": run.id, "chunk": chunk, "max_rows_per_sec": max_rows_per_sec }),
+        )
+        .await?;
+        tx.commit().await.map_err(crate::db::StoreError::Query)?;
+        control.retune(chunk, max_rows_per_sec);
+        Ok(())
+    }
+
     /// Start-up: resumes every run left `running` (the server stopped or died
     /// mid-run) from its checkpoint. A chunk that committed on the target but
     /// not in the checkpoint is applied again: the apply is idempotent.

@@ -1,7 +1,7 @@
 //! Backfill runs over REST: start (run, dry-run, undo, verify), list, pause,
 //! cancel. Progress reaches open plan pages through the plan's SSE feed.
 use app::access::Action;
-use app::dto::backfill::{RunView, StartRun};
+use app::dto::backfill::{RunView, StartRun, Tune};
 use app::error::AppError;
 use app::service::Caller;
 use axum::extract::{Path, State};
@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/plans/{id}/runs", get(list))
         .route("/api/v1/runs/{run}/pause", post(pause))
         .route("/api/v1/runs/{run}/cancel", post(cancel))
+        .route("/api/v1/runs/{run}/tune", post(tune))
 }
 
 pub fn view(r: Run) -> RunView {
@@ -130,5 +131,22 @@ pub async fn cancel(
 ) -> Result<StatusCode, ApiError> {
     caller.require(Action::WritePlans)?;
     state.jobs.signal(&run, true)?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Changes a running run's chunk size (then fixed) and/or rows/s ceiling.
+#[utoipa::path(post, path = "/api/v1/runs/{run}/tune", tag = "backfill",
+    params(("run" = String, Path)), request_body = Tune, responses((status = 202), (status = 400)))]
+pub async fn tune(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(run): Path<String>,
+    Json(t): Json<Tune>,
+) -> Result<StatusCode, ApiError> {
+    let who = caller.require(Action::WritePlans)?;
+    state
+        .jobs
+        .retune(&actor_of(who), &run, t.chunk, t.max_rows_per_sec)
+        .await?;
     Ok(StatusCode::ACCEPTED)
 }

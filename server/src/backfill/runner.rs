@@ -23,19 +23,35 @@ use crate::system::now_ms;
 
 const RETRIES: u32 = 6;
 
-/// Pause or cancel a running job from elsewhere (a signal, the UI).
+/// Steers a running job from elsewhere (a signal, the API, the UI): pause,
+/// cancel, or a new chunk size or rate ceiling, taken before the next chunk.
 #[derive(Debug, Default)]
-pub struct Control(AtomicU8);
+pub struct Control {
+    state: AtomicU8,
+    tune: std::sync::Mutex<(Option<i64>, Option<i64>)>,
+}
 
 impl Control {
     pub fn pause(&self) {
-        self.0.store(1, Ordering::SeqCst);
+        self.state.store(1, Ordering::SeqCst);
     }
     pub fn cancel(&self) {
-        self.0.store(2, Ordering::SeqCst);
+        self.state.store(2, Ordering::SeqCst);
     }
     fn state(&self) -> u8 {
-        self.0.load(Ordering::SeqCst)
+        self.state.load(Ordering::SeqCst)
+    }
+    /// A fixed chunk size and/or a rows/s ceiling (0 = none) from now on.
+    pub fn retune(&self, chunk: Option<i64>, max_rows_per_sec: Option<i64>) {
+        if let Ok(mut t) = self.tune.lock() {
+            *t = (chunk.or(t.0), max_rows_per_sec.or(t.1));
+        }
+    }
+    fn take_tune(&self) -> (Option<i64>, Option<i64>) {
+        self.tune
+            .lock()
+            .map(|mut t| std::mem::take(&mut *t))
+            .unwrap_or_default()
     }
 }
 
@@ -324,6 +340,14 @@ impl Runner {
                     return Ok(Outcome::Cancelled);
                 }
                 _ => {}
+            }
+            let (chunk, rate) = self.control.take_tune();
+            if let Some(c) = chunk {
+                self.run.chunk_size = c;
+                self.job.fixed_chunk = true;
+            }
+            if let Some(r) = rate {
+                self.run.max_rows_per_sec = r;
             }
             // Paused from elsewhere (an emergency rollback): stop here.
             if runs::status(&self.store, &self.run.id).await? == "paused" {

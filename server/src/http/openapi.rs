@@ -29,6 +29,7 @@ use crate::{audit, backfill, flags, plans};
         backfill::rest::list,
         backfill::rest::pause,
         backfill::rest::cancel,
+        backfill::rest::tune,
         audit::export::list,
         audit::export::one,
         audit::export::verify,
