@@ -322,3 +322,124 @@ async fn chunk_size_and_rate_are_retuned_live() {
         started.elapsed()
     );
 }
+
+/// Runs started over REST by a signed-in operator: the server runs them,
+/// lists them, and counts their rows in Prometheus metrics that promtool
+/// accepts; a viewer cannot start one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_runs_report_metrics() {
+    let target_db = TestDb::new(Backend::Sqlite).await;
+    let target_url = target_db.database_url();
+    let app = common::TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.targets.insert(
+            "t".into(),
+            TargetConfig {
+                url: Some(target_url.clone()),
+                url_env: None,
+            },
+        );
+    })
+    .await;
+    let targets = BTreeMap::from([(
+        "t".to_string(),
+        TargetConfig {
+            url: Some(target_url.clone()),
+            url_env: None,
+        },
+    )]);
+    let t = target::connect(&targets, "t").await.unwrap();
+    demo::seed(&t.pool, t.backend(), 5_000).await.unwrap();
+    let olga = app.signed_in("olga", &[app::access::Role::Operator]).await;
+    let vic = app.signed_in("vic", &[app::access::Role::Viewer]).await;
+    let res = olga
+        .post(app.url("/api/v1/plans"))
+        .body(PLAN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let plan_id = res.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let start = |who: &reqwest::Client, mode: &str| {
+        who.post(app.url(&format!("/api/v1/plans/{plan_id}/jobs/school/runs")))
+            .json(&serde_json::json!({ "mode": mode }))
+            .send()
+    };
+    assert_eq!(start(&vic, "run").await.unwrap().status(), 403);
+    let res = start(&olga, "sideways").await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("run, dry_run, undo, verify"));
+    for mode in ["dry_run", "run"] {
+        let res = start(&olga, mode).await.unwrap();
+        assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());
+        let run_id = res.json::<serde_json::Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let started = std::time::Instant::now();
+        loop {
+            let runs: Vec<serde_json::Value> = olga
+                .get(app.url(&format!("/api/v1/plans/{plan_id}/runs")))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let run = runs.iter().find(|r| r["id"] == run_id.as_str()).unwrap();
+            if run["status"] == "done" {
+                break;
+            }
+            assert_eq!(run["status"], "running");
+            assert!(started.elapsed().as_secs() < 30);
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+    let text = app.get("/metrics").await.text().await.unwrap();
+    let created = "rollout_backfill_rows_total{job=\"school\",outcome=\"created\",plan=\"STI\"}";
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(created))
+        .unwrap_or_else(|| panic!("{text}"));
+    let legacy = 2750 - 1; // 55 % school of 5,000, less id 20 (broken)
+    assert_eq!(line.split_whitespace().last().unwrap(), legacy.to_string());
+    assert!(text.contains(
+        "rollout_backfill_rows_total{job=\"school\",outcome=\"would_create\",plan=\"STI\"}"
+    ));
+    assert!(text
+        .contains("rollout_backfill_rows_total{job=\"school\",outcome=\"error\",plan=\"STI\"} 2"));
+    assert!(
+        text.contains("rollout_backfill_job_state{job=\"school\",plan=\"STI\",state=\"done\"} 1")
+    );
+    assert!(
+        text.contains("rollout_backfill_chunk_duration_seconds_bucket{job=\"school\",plan=\"STI\"")
+    );
+    let mut child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool (scripts/setup installs it)");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    drop(target_db);
+    app.stop().await;
+}

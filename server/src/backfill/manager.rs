@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::error::BackfillError;
 use super::job::Job;
+use super::metrics::BackfillMetrics;
 use super::runner::{Control, Runner};
 use super::runs::{self, Mode, Run};
 use super::target;
@@ -21,21 +22,29 @@ pub struct JobManager {
     store: Store,
     targets: Arc<BTreeMap<String, TargetConfig>>,
     events: PlanEvents,
+    metrics: BackfillMetrics,
     active: Arc<Mutex<HashMap<String, Arc<Control>>>>,
 }
 
 impl JobManager {
-    pub fn new(store: Store, targets: BTreeMap<String, TargetConfig>, events: PlanEvents) -> Self {
+    pub fn new(
+        store: Store,
+        targets: BTreeMap<String, TargetConfig>,
+        events: PlanEvents,
+        metrics: BackfillMetrics,
+    ) -> Self {
         JobManager {
             store,
             targets: Arc::new(targets),
             events,
+            metrics,
             active: Arc::default(),
         }
     }
 
-    async fn plan_source(&self, plan_id: &str) -> Result<String, BackfillError> {
-        sqlx::query_scalar("SELECT source_toml FROM plans WHERE id = $1")
+    /// The plan's file and name.
+    async fn plan_source(&self, plan_id: &str) -> Result<(String, String), BackfillError> {
+        sqlx::query_as("SELECT source_toml, name FROM plans WHERE id = $1")
             .bind(plan_id)
             .fetch_optional(self.store.pool())
             .await?
@@ -53,7 +62,8 @@ impl JobManager {
         chunk: Option<i64>,
         resume_from: Option<i64>,
     ) -> Result<Run, BackfillError> {
-        let job = Job::find(&self.plan_source(plan_id).await?, job_name)?;
+        let (source_toml, plan_name) = self.plan_source(plan_id).await?;
+        let job = Job::find(&source_toml, job_name)?;
         if mode == Mode::Undo && job.undo.is_none() {
             return Err(BackfillError::Invalid(format!(
                 "job {job_name:?} has no undo statement"
@@ -105,11 +115,13 @@ impl JobManager {
         )
         .await?;
         let run = runner.run.clone();
-        self.spawn(runner, source);
+        self.spawn(runner, source, plan_name);
         Ok(run)
     }
 
-    fn spawn(&self, mut runner: Runner, undo_source: Option<Run>) {
+    fn spawn(&self, mut runner: Runner, undo_source: Option<Run>, plan_name: String) {
+        self.metrics.state(&plan_name, &runner.job.name, "running");
+        runner.metrics = Some((self.metrics.clone(), plan_name));
         let id = runner.run.id.clone();
         if let Ok(mut active) = self.active.lock() {
             active.insert(id.clone(), runner.control.clone());
@@ -226,12 +238,12 @@ impl JobManager {
             if !matches!(run.mode, Mode::Run | Mode::DryRun) {
                 continue;
             }
-            let job = match self
+            let found = self
                 .plan_source(&run.plan_id)
                 .await
-                .and_then(|s| Job::find(&s, &run.job))
-            {
-                Ok(job) => job,
+                .and_then(|(s, name)| Ok((Job::find(&s, &run.job)?, name)));
+            let (job, plan_name) = match found {
+                Ok(found) => found,
                 Err(e) => {
                     tracing::warn!(run = %run.id, error = %e, "cannot resume backfill run");
                     continue;
@@ -259,7 +271,7 @@ impl JobManager {
             )
             .await?;
             tracing::info!(run = %runner.run.id, job = %runner.job.name, last_key = ?runner.run.last_key, "resuming backfill run after restart");
-            self.spawn(runner, None);
+            self.spawn(runner, None, plan_name);
             resumed += 1;
         }
         Ok(resumed)

@@ -7,6 +7,7 @@ pub mod error;
 pub mod facts;
 pub mod job;
 pub mod manager;
+pub mod metrics;
 pub mod pace;
 pub mod rest;
 pub mod runner;

@@ -108,6 +108,9 @@ impl From<sqlx::Error> for OnceError {
 }
 
 pub struct Runner {
+    /// Set when the server runs the job (the CLI has no /metrics); with the
+    /// plan's name for the `plan` label.
+    pub metrics: Option<(super::metrics::BackfillMetrics, String)>,
     pub store: Store,
     pub target: Target,
     pub job: Job,
@@ -203,6 +206,7 @@ impl Runner {
         };
         tx.commit().await.map_err(crate::db::StoreError::Query)?;
         Ok(Runner {
+            metrics: None,
             store,
             target,
             job,
@@ -240,6 +244,9 @@ impl Runner {
         )
         .await?;
         tx.commit().await.map_err(crate::db::StoreError::Query)?;
+        if let Some((m, plan)) = &self.metrics {
+            m.state(plan, &self.job.name, status);
+        }
         self.run.status = status.to_string();
         self.run.result = result;
         Ok(())
@@ -429,6 +436,16 @@ impl Runner {
                     next_chunk(size, elapsed.as_secs_f64() * 1e3, self.job.target_chunk_ms);
             }
             runs::checkpoint(&self.store, &self.run).await?;
+            if let Some((m, plan)) = &self.metrics {
+                let skipped = keys.len() as i64 - created - errors;
+                let made = if dry_run { "would_create" } else { "created" };
+                m.chunk(
+                    plan,
+                    &self.job.name,
+                    [(made, created), ("skipped", skipped), ("error", errors)],
+                    elapsed.as_secs_f64(),
+                );
+            }
             index += 1;
             let secs = started.elapsed().as_secs_f64();
             on_chunk(&ChunkReport {

@@ -26,6 +26,7 @@ use crate::auth::session::{self, Timeouts};
 use crate::auth::session_store::ConsoleSessionStore;
 use crate::auth::{csrf, middleware::resolve_caller, IdentityService};
 use crate::backfill::manager::JobManager;
+use crate::backfill::metrics::BackfillMetrics;
 use crate::config::Config;
 use crate::db::Store;
 use crate::events::PlanEvents;
@@ -82,7 +83,13 @@ impl AppState {
         let events = PlanEvents::default();
         let flag_cache = FlagCache::default();
         let plans = PlanService::new(store.clone(), events.clone(), flag_cache.clone());
-        let jobs = JobManager::new(store.clone(), config.targets.clone(), events.clone());
+        let metrics = Metrics::new()?;
+        let jobs = JobManager::new(
+            store.clone(),
+            config.targets.clone(),
+            events.clone(),
+            BackfillMetrics::register(metrics.registry())?,
+        );
         let services = Services {
             system: Arc::new(SystemService::new(store.clone())),
             audit: Arc::new(audit.clone()),
@@ -92,7 +99,7 @@ impl AppState {
         Ok(AppState {
             leptos_options,
             store,
-            metrics: Metrics::new()?,
+            metrics,
             audit,
             services,
             plans,

@@ -1,0 +1,72 @@
+//! Backfill metrics on the console's Prometheus registry:
+//! `rollout_backfill_rows_total{plan,job,outcome}` (created, skipped, error,
+//! and would_create in dry-runs — the seeds' `sti_backfill_processed_total
+//! {status,project_type}` is this with one job per project type),
+//! `rollout_backfill_chunk_duration_seconds{plan,job}` and
+//! `rollout_backfill_job_state{plan,job,state}` (1 for the current state).
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
+
+pub const STATES: [&str; 5] = ["running", "paused", "done", "failed", "cancelled"];
+
+#[derive(Clone)]
+pub struct BackfillMetrics {
+    rows: IntCounterVec,
+    chunk_seconds: HistogramVec,
+    state: IntGaugeVec,
+}
+
+impl BackfillMetrics {
+    pub fn register(registry: &Registry) -> Result<BackfillMetrics, prometheus::Error> {
+        let rows = IntCounterVec::new(
+            Opts::new(
+                "rollout_backfill_rows_total",
+                "Keys processed by backfill runs, by plan, job and outcome (created, skipped, error, would_create).",
+            ),
+            &["plan", "job", "outcome"],
+        )?;
+        let chunk_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "rollout_backfill_chunk_duration_seconds",
+                "Time a backfill chunk's transaction took on the target, by plan and job.",
+            )
+            .buckets(vec![0.01, 0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4]),
+            &["plan", "job"],
+        )?;
+        let state = IntGaugeVec::new(
+            Opts::new(
+                "rollout_backfill_job_state",
+                "1 for a backfill job's current state (running, paused, done, failed, cancelled).",
+            ),
+            &["plan", "job", "state"],
+        )?;
+        registry.register(Box::new(rows.clone()))?;
+        registry.register(Box::new(chunk_seconds.clone()))?;
+        registry.register(Box::new(state.clone()))?;
+        Ok(BackfillMetrics {
+            rows,
+            chunk_seconds,
+            state,
+        })
+    }
+
+    pub fn chunk(&self, plan: &str, job: &str, counts: [(&str, i64); 3], seconds: f64) {
+        for (outcome, n) in counts {
+            if n > 0 {
+                self.rows
+                    .with_label_values(&[plan, job, outcome])
+                    .inc_by(n as u64);
+            }
+        }
+        self.chunk_seconds
+            .with_label_values(&[plan, job])
+            .observe(seconds);
+    }
+
+    pub fn state(&self, plan: &str, job: &str, current: &str) {
+        for s in STATES {
+            self.state
+                .with_label_values(&[plan, job, s])
+                .set(i64::from(s == current));
+        }
+    }
+}
