@@ -2,6 +2,7 @@
 //! the service (which authorizes), and returns its result. Endpoints are named
 //! explicitly so their URLs are stable across builds.
 pub mod audit;
+pub mod backfill;
 pub mod identity;
 pub mod plans;
 

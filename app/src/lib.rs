@@ -79,6 +79,10 @@ pub fn App() -> impl IntoView {
                         view=pages::plan::PlanPage
                     />
                     <Route ssr=SsrMode::Async
+                        path=(StaticSegment("plans"), ParamSegment("id"), StaticSegment("jobs"), ParamSegment("job"))
+                        view=pages::job::JobPage
+                    />
+                    <Route ssr=SsrMode::Async
                         path=(StaticSegment("plans"), ParamSegment("id"), StaticSegment("edit"))
                         view=pages::plan_edit::PlanEdit
                     />

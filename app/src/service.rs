@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::access::{Action, Principal, Role, Scope};
 use crate::dto::audit::{AuditEvent, AuditPage, AuditQuery, ChainReport};
+use crate::dto::backfill::{JobView, RunView};
 use crate::dto::identity::{CreatedToken, CurrentUser, TokenSummary, UserSummary};
 use crate::dto::plans::{
     CommandOutcome, NewPlan, PlanCommand, PlanSource, PlanSummary, PlanView, TemplateInfo,
@@ -102,6 +103,29 @@ pub trait PlanPort: Send + Sync + 'static {
     ) -> Result<CommandOutcome, AppError>;
 }
 
+#[async_trait::async_trait]
+pub trait BackfillPort: Send + Sync + 'static {
+    async fn job(&self, caller: &Caller, plan_id: String, job: String)
+        -> Result<JobView, AppError>;
+    /// `mode`: run, dry_run, undo or verify. A run or dry-run resumes the
+    /// job's unfinished one.
+    async fn start(
+        &self,
+        caller: &Caller,
+        plan_id: String,
+        job: String,
+        mode: String,
+    ) -> Result<RunView, AppError>;
+    async fn pause(&self, caller: &Caller, run_id: String) -> Result<(), AppError>;
+    /// Connects to the job's target and reports its server version.
+    async fn test_target(
+        &self,
+        caller: &Caller,
+        plan_id: String,
+        job: String,
+    ) -> Result<String, AppError>;
+}
+
 /// Everything the server provides to the UI, as one context value.
 #[derive(Clone)]
 pub struct Services {
@@ -109,6 +133,7 @@ pub struct Services {
     pub audit: Arc<dyn AuditPort>,
     pub identity: Arc<dyn IdentityPort>,
     pub plans: Arc<dyn PlanPort>,
+    pub backfill: Arc<dyn BackfillPort>,
 }
 
 /// The services and the caller of the current request. `Internal` when the

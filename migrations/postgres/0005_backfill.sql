@@ -43,3 +43,13 @@ CREATE TABLE backfill_errors (
 
 -- An automatic checklist item may name the backfill job it judges.
 ALTER TABLE checklist_items ADD COLUMN job TEXT;
+
+-- Progress over time (one row per checkpoint), for the job page's chart.
+CREATE TABLE backfill_samples (
+    run_id TEXT NOT NULL REFERENCES backfill_runs (id),
+    at_ms BIGINT NOT NULL,
+    processed BIGINT NOT NULL,
+    created BIGINT NOT NULL,
+    errors BIGINT NOT NULL,
+    PRIMARY KEY (run_id, at_ms, processed)
+);

@@ -52,3 +52,32 @@ pub struct Tune {
     #[serde(default)]
     pub max_rows_per_sec: Option<i64>,
 }
+
+/// One key that failed, with its error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct KeyError {
+    pub key: i64,
+    pub error: String,
+}
+
+/// Everything the job page shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct JobView {
+    pub plan_id: String,
+    pub plan_name: String,
+    pub job: String,
+    pub target: String,
+    pub has_undo: bool,
+    pub has_verify: bool,
+    /// Newest first.
+    pub runs: Vec<RunView>,
+    /// The newest run's failing keys (at most 100).
+    pub errors: Vec<KeyError>,
+    /// Recent rate of the newest run, keys/s.
+    pub rate: f64,
+    pub eta_secs: Option<f64>,
+    /// The newest run's progress chart (SVG, rendered on the server).
+    pub chart_svg: String,
+}

@@ -99,6 +99,8 @@ pub struct PlanView {
     pub created_at_ms: i64,
     pub flag: FlagView,
     pub phases: Vec<PhaseView>,
+    /// The backfill jobs the plan file declares.
+    pub jobs: Vec<String>,
     /// Server time the view was computed at (soak countdowns use it).
     pub now_ms: i64,
 }

@@ -2,6 +2,7 @@
 pub mod audit;
 pub mod audit_event;
 pub mod dashboard;
+pub mod job;
 pub mod login;
 pub mod not_found;
 pub mod plan;

@@ -50,7 +50,7 @@ pub fn PlanPage() -> impl IntoView {
 /// Opens an EventSource on the plan's change feed (in the browser only) and
 /// bumps `refresh` on each change, which reloads the view.
 #[allow(unused_variables)]
-fn live_updates(id: Signal<String>, refresh: RwSignal<u64>) {
+pub(crate) fn live_updates(id: Signal<String>, refresh: RwSignal<u64>) {
     #[cfg(feature = "hydrate")]
     {
         use wasm_bindgen::closure::Closure;
@@ -151,6 +151,14 @@ fn PlanBody(plan: PlanView, cmd: Cmd, user: Option<CurrentUser>) -> impl IntoVie
             }
         })
         .collect_view();
+    let jobs = (!plan.jobs.is_empty()).then(|| {
+        let links = plan
+            .jobs
+            .iter()
+            .map(|j| view! { <a href=format!("/plans/{}/jobs/{j}", s.id) data-job=j.clone()>{j.clone()}</a> " " })
+            .collect_view();
+        view! { <p class="jobs" id="plan-jobs">"Backfill jobs: " {links}</p> }
+    });
     let plan_id = s.id.clone();
     let cards = plan
         .phases
@@ -192,6 +200,7 @@ fn PlanBody(plan: PlanView, cmd: Cmd, user: Option<CurrentUser>) -> impl IntoVie
                 <a href=format!("/audit?subject=plan:{}", s.id) id="plan-history">"History in the audit trail"</a>
             </p>
             <ol class="stepper" id="stepper">{stepper}</ol>
+            {jobs}
             {complete}
         </section>
         {cards}

@@ -73,6 +73,12 @@ export async function startConsole() {
       if (out.status !== 0) throw new Error(`user add failed (${out.status}): ${out.stderr}`);
       return password;
     },
+    /** Runs the console's CLI in the server's directory; returns its stdout. */
+    cli(...args) {
+      const out = spawnSync(bin, args, { cwd: dir, env, encoding: 'utf8' });
+      if (out.status !== 0) throw new Error(`${args.join(' ')} failed (${out.status}): ${out.stderr}`);
+      return out.stdout;
+    },
     /** Creates an API token through the CLI; returns its secret. */
     createToken(name, ...scopes) {
       const args = ['token', 'create', '--name', name, ...scopes.flatMap((s) => ['--scope', s])];

@@ -42,6 +42,10 @@ impl JobManager {
         }
     }
 
+    pub fn targets(&self) -> &BTreeMap<String, TargetConfig> {
+        &self.targets
+    }
+
     /// The plan's file and name.
     async fn plan_source(&self, plan_id: &str) -> Result<(String, String), BackfillError> {
         sqlx::query_as("SELECT source_toml, name FROM plans WHERE id = $1")
@@ -131,7 +135,14 @@ impl JobManager {
         tokio::spawn(async move {
             let plan_id = runner.run.plan_id.clone();
             let events = me.events.clone();
-            let on_chunk = |_: &super::runner::ChunkReport| events.changed(&plan_id);
+            // Open pages reload on each notice: at most about three a second.
+            let mut last_notice = std::time::Instant::now();
+            let on_chunk = move |_: &super::runner::ChunkReport| {
+                if last_notice.elapsed() >= std::time::Duration::from_millis(300) {
+                    last_notice = std::time::Instant::now();
+                    events.changed(&plan_id);
+                }
+            };
             let result = match runner.run.mode {
                 Mode::Undo => match &undo_source {
                     Some(source) => runner

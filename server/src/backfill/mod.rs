@@ -12,5 +12,6 @@ pub mod pace;
 pub mod rest;
 pub mod runner;
 pub mod runs;
+pub mod service;
 pub mod spec;
 pub mod target;

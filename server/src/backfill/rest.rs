@@ -49,14 +49,7 @@ pub fn view(r: Run) -> RunView {
 
 impl From<BackfillError> for ApiError {
     fn from(e: BackfillError) -> Self {
-        ApiError(match e {
-            BackfillError::Invalid(m) => AppError::Invalid(m),
-            BackfillError::Target { .. } => AppError::Invalid(e.to_string()),
-            BackfillError::Store(e) => {
-                tracing::error!(error = %e, "backfill store failure");
-                AppError::Internal
-            }
-        })
+        ApiError(super::service::app_error(e))
     }
 }
 

@@ -183,8 +183,20 @@ pub async fn pause_plan(
     .rows_affected())
 }
 
-/// The checkpoint after a committed chunk.
+/// The checkpoint after a committed chunk, with a progress sample.
 pub async fn checkpoint(store: &Store, run: &Run) -> Result<(), StoreError> {
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO backfill_samples (run_id, at_ms, processed, created, errors) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+    )
+    .bind(&run.id)
+    .bind(now)
+    .bind(run.processed)
+    .bind(run.created)
+    .bind(run.errors)
+    .execute(store.pool())
+    .await?;
     sqlx::query(
         "UPDATE backfill_runs SET last_key = $2, processed = $3, created = $4, skipped = $5, \
          errors = $6, chunk_size = $7, max_rows_per_sec = $8, updated_at_ms = $9 WHERE id = $1",
@@ -322,5 +334,20 @@ pub async fn errors(
     Ok(rows
         .iter()
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<Result<_, sqlx::Error>>()?)
+}
+
+/// A run's progress samples, oldest first: (at_ms, processed, created, errors).
+pub async fn samples(store: &Store, run_id: &str) -> Result<Vec<(i64, i64, i64, i64)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT at_ms, processed, created, errors FROM backfill_samples WHERE run_id = $1 \
+         ORDER BY at_ms, processed",
+    )
+    .bind(run_id)
+    .fetch_all(store.pool())
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
         .collect::<Result<_, sqlx::Error>>()?)
 }

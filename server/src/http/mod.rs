@@ -27,6 +27,7 @@ use crate::auth::session_store::ConsoleSessionStore;
 use crate::auth::{csrf, middleware::resolve_caller, IdentityService};
 use crate::backfill::manager::JobManager;
 use crate::backfill::metrics::BackfillMetrics;
+use crate::backfill::service::BackfillService;
 use crate::config::Config;
 use crate::db::Store;
 use crate::events::PlanEvents;
@@ -95,6 +96,7 @@ impl AppState {
             audit: Arc::new(audit.clone()),
             identity: Arc::new(IdentityService::new(store.clone())),
             plans: Arc::new(plans.clone()),
+            backfill: Arc::new(BackfillService::new(store.clone(), jobs.clone())),
         };
         Ok(AppState {
             leptos_options,

@@ -157,6 +157,7 @@ pub fn plan_view(l: &Loaded, now_ms: i64, facts: &JobFacts) -> PlanView {
         phases: (0..l.phases.len())
             .map(|i| phase_view(l, i, now_ms, facts))
             .collect(),
+        jobs: facts.declared.clone(),
         now_ms,
     }
 }

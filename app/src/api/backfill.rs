@@ -1,0 +1,34 @@
+//! Server functions of the job page.
+use leptos::prelude::*;
+
+use crate::dto::backfill::{JobView, RunView};
+use crate::error::AppError;
+
+#[server(endpoint = "backfill_job")]
+pub async fn load_job(plan_id: String, job: String) -> Result<JobView, AppError> {
+    let (services, caller) = crate::service::answer(crate::service::request_context())?;
+    crate::service::answer(services.backfill.job(&caller, plan_id, job).await)
+}
+
+/// `mode`: run, dry_run, undo or verify.
+#[server(endpoint = "backfill_start")]
+pub async fn start_backfill(
+    plan_id: String,
+    job: String,
+    mode: String,
+) -> Result<RunView, AppError> {
+    let (services, caller) = crate::service::answer(crate::service::request_context())?;
+    crate::service::answer(services.backfill.start(&caller, plan_id, job, mode).await)
+}
+
+#[server(endpoint = "backfill_pause")]
+pub async fn pause_backfill(run_id: String) -> Result<(), AppError> {
+    let (services, caller) = crate::service::answer(crate::service::request_context())?;
+    crate::service::answer(services.backfill.pause(&caller, run_id).await)
+}
+
+#[server(endpoint = "backfill_target_test")]
+pub async fn test_backfill_target(plan_id: String, job: String) -> Result<String, AppError> {
+    let (services, caller) = crate::service::answer(crate::service::request_context())?;
+    crate::service::answer(services.backfill.test_target(&caller, plan_id, job).await)
+}

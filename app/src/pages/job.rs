@@ -1,0 +1,206 @@
+//! A backfill job of a plan: its newest run's counters (processed of the
+//! estimate, created, skipped, errors, rate, ETA), the progress chart, the
+//! failing keys, earlier runs, and the buttons (dry-run, run or resume,
+//! pause, verify, undo, test the target). Updates live over the plan's SSE.
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use crate::access::{roles_allow, Action};
+use crate::api::backfill::{load_job, PauseBackfill, StartBackfill, TestBackfillTarget};
+use crate::dto::backfill::JobView;
+use crate::format::utc_datetime;
+use crate::pages::plan::live_updates;
+use crate::Me;
+
+#[component]
+pub fn JobPage() -> impl IntoView {
+    let params = use_params_map();
+    let plan_id = move || params.read().get("id").unwrap_or_default();
+    let job = move || params.read().get("job").unwrap_or_default();
+    let start = ServerAction::<StartBackfill>::new();
+    let pause = ServerAction::<PauseBackfill>::new();
+    let test = ServerAction::<TestBackfillTarget>::new();
+    let refresh = RwSignal::new(0u64);
+    let view_res = Resource::new(
+        move || {
+            (
+                plan_id(),
+                job(),
+                refresh.get(),
+                start.version().get(),
+                pause.version().get(),
+            )
+        },
+        |(p, j, _, _, _)| load_job(p, j),
+    );
+    live_updates(Signal::derive(plan_id), refresh);
+    let me = expect_context::<Me>();
+    let can_write = move || {
+        me.get()
+            .and_then(|r| r.ok())
+            .flatten()
+            .is_some_and(|u| roles_allow(&u.roles, Action::WritePlans))
+    };
+    view! {
+        <Title text="Backfill job" />
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || view_res.get().map(|r| match r {
+                Err(e) => view! { <section class="card"><p class="error" id="job-error">{e.to_string()}</p></section> }.into_any(),
+                Ok(v) => job_body(v, can_write(), start, pause, test),
+            })}
+        </Transition>
+        <div id="job-outcome" aria-live="polite">
+            {move || start.value().get().map(|r| match r {
+                Ok(run) => view! { <p class="ok">{format!("Started {} run {}.", run.mode, run.id)}</p> }.into_any(),
+                Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+            })}
+            {move || pause.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error">{e.to_string()}</p> })}
+            {move || test.value().get().map(|r| match r {
+                Ok(v) => view! { <p class="ok" id="target-test">{v}</p> }.into_any(),
+                Err(e) => view! { <p class="error" id="target-test">{e.to_string()}</p> }.into_any(),
+            })}
+        </div>
+    }
+}
+
+fn fmt_eta(secs: Option<f64>) -> String {
+    match secs {
+        None => "—".into(),
+        Some(s) if s < 90.0 => format!("{s:.0} s"),
+        Some(s) => format!("{:.0} min", s / 60.0),
+    }
+}
+
+fn job_body(
+    v: JobView,
+    can_write: bool,
+    start: ServerAction<StartBackfill>,
+    pause: ServerAction<PauseBackfill>,
+    test: ServerAction<TestBackfillTarget>,
+) -> AnyView {
+    let latest = v.runs.first().cloned();
+    let running = latest.as_ref().is_some_and(|r| r.status == "running");
+    let status = latest.as_ref().map_or("never run".to_string(), |r| {
+        format!("{} ({})", r.status, r.mode.replace('_', "-"))
+    });
+    let processed = latest.as_ref().map_or(0, |r| r.processed);
+    let share = latest
+        .as_ref()
+        .and_then(|r| {
+            r.total_estimate.filter(|t| *t > 0).map(|t| {
+                format!(
+                    "{processed} of {t} ({:.1} %)",
+                    processed as f64 * 100.0 / t as f64
+                )
+            })
+        })
+        .unwrap_or_else(|| processed.to_string());
+    let reason = latest.as_ref().and_then(|r| {
+        r.result
+            .get("reason")
+            .and_then(|x| x.as_str())
+            .map(str::to_string)
+    });
+    let start_form = |mode: &'static str, label: &'static str, class: &'static str| {
+        let (p, j) = (v.plan_id.clone(), v.job.clone());
+        view! {
+            <ActionForm action=start attr:class="inline">
+                <input type="hidden" name="plan_id" value=p />
+                <input type="hidden" name="job" value=j />
+                <input type="hidden" name="mode" value=mode />
+                <button type="submit" class=class data-mode=mode>{label}</button>
+            </ActionForm>
+        }
+    };
+    let buttons = can_write.then(|| {
+        let resume = latest
+            .as_ref()
+            .is_some_and(|r| r.status == "paused" && r.mode == "run");
+        let pause_form = latest.as_ref().filter(|_| running).map(|r| {
+            let id = r.id.clone();
+            view! {
+                <ActionForm action=pause attr:class="inline">
+                    <input type="hidden" name="run_id" value=id />
+                    <button type="submit" class="secondary" id="pause-run">"Pause"</button>
+                </ActionForm>
+            }
+        });
+        let (p, j) = (v.plan_id.clone(), v.job.clone());
+        view! {
+            <div class="job-actions">
+                {start_form("dry_run", "Dry-run", "secondary")}
+                {start_form("run", if resume { "Resume" } else { "Run" }, "")}
+                {pause_form}
+                {v.has_verify.then(|| start_form("verify", "Verify", "secondary"))}
+                {v.has_undo.then(|| start_form("undo", "Undo the last run", "danger"))}
+                <ActionForm action=test attr:class="inline">
+                    <input type="hidden" name="plan_id" value=p />
+                    <input type="hidden" name="job" value=j />
+                    <button type="submit" class="secondary">"Test the target"</button>
+                </ActionForm>
+            </div>
+        }
+    });
+    let runs = v
+        .runs
+        .iter()
+        .map(|r| {
+            view! {
+                <tr data-run=r.id.clone() data-status=r.status.clone()>
+                    <td class="nowrap">{utc_datetime(r.started_at_ms)}</td>
+                    <td>{r.mode.replace('_', "-")}</td>
+                    <td>{r.status.clone()}</td>
+                    <td>{r.processed}</td>
+                    <td>{r.created}</td>
+                    <td>{r.errors}</td>
+                    <td>{r.last_key.map_or("—".into(), |k| k.to_string())}</td>
+                    <td>{r.started_by.clone()}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let errors = v
+        .errors
+        .iter()
+        .map(|e| view! { <tr data-key=e.key.to_string()><td>{e.key}</td><td class="wrap">{e.error.clone()}</td></tr> })
+        .collect_view();
+    view! {
+        <section class="card" id="job" data-status=latest.as_ref().map_or("none".to_string(), |r| r.status.clone())>
+            <div class="card-head">
+                <h1>{format!("Backfill {}", v.job)}</h1>
+                <a href=format!("/plans/{}", v.plan_id)>{format!("Plan: {}", v.plan_name)}</a>
+            </div>
+            <p class="muted">{format!("target {}", v.target)}</p>
+            <dl class="facts counters">
+                <dt>"Status"</dt><dd id="job-status">{status}</dd>
+                <dt>"Processed"</dt><dd id="job-processed" data-value=processed.to_string()>{share}</dd>
+                <dt>"Created"</dt><dd id="job-created">{latest.as_ref().map_or(0, |r| r.created)}</dd>
+                <dt>"Skipped"</dt><dd id="job-skipped">{latest.as_ref().map_or(0, |r| r.skipped)}</dd>
+                <dt>"Errors"</dt><dd id="job-errors">{latest.as_ref().map_or(0, |r| r.errors)}</dd>
+                <dt>"Rate"</dt><dd id="job-rate">{format!("{:.0} keys/s", v.rate)}</dd>
+                <dt>"ETA"</dt><dd id="job-eta">{fmt_eta(v.eta_secs)}</dd>
+                <dt>"Chunk"</dt><dd>{latest.as_ref().map_or(0, |r| r.chunk_size)}</dd>
+            </dl>
+            {reason.map(|r| view! { <p class="warn" id="job-reason">{r}</p> })}
+            {buttons}
+        </section>
+        <section class="card">
+            <h2>"Progress"</h2>
+            <div class="chart" id="job-chart" inner_html=v.chart_svg.clone()></div>
+        </section>
+        <section class="card">
+            <h2>"Failing keys"</h2>
+            <table class="events" id="job-failures"><thead><tr><th>"Key"</th><th>"Error"</th></tr></thead><tbody>{errors}</tbody></table>
+        </section>
+        <section class="card">
+            <h2>"Runs"</h2>
+            <table class="events" id="job-runs">
+                <thead><tr><th>"Started (UTC)"</th><th>"Mode"</th><th>"Status"</th><th>"Processed"</th><th>"Created"</th><th>"Errors"</th><th>"Checkpoint"</th><th>"By"</th></tr></thead>
+                <tbody>{runs}</tbody>
+            </table>
+        </section>
+    }
+    .into_any()
+}

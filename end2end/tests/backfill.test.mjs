@@ -1,0 +1,83 @@
+// A backfill from the browser: an operator dry-runs, then runs the STI
+// template's school job on the demo target; the counters and the chart move
+// without reload; pause and resume work; the failing keys are listed.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startConsole, launchBrowser, watchErrors, screenshot, signIn } from './support/console.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startConsole();
+  browser = await launchBrowser();
+  server.cli('demo', 'seed', '--rows', '40000');
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const processed = (page) => page.getAttribute('#job-processed', 'data-value').then(Number);
+
+test('dry-run then run from the UI, live counters and chart, pause and resume', async () => {
+  const password = server.addUser('bella', 'operator');
+  const page = await browser.newPage();
+  const errors = watchErrors(page);
+  await signIn(page, server.url, 'bella', password);
+  await page.goto(`${server.url}/plans`);
+  await page.waitForSelector('main[data-hydrated="true"]', { timeout: 30_000 });
+  await page.check('input[name="template"][value="sti-backfill"]');
+  await page.fill('#new-plan input[name="name"]', 'STI demo');
+  await page.fill('#new-plan input[name="flag_key"]', 'enable_sti_demo');
+  await Promise.all([page.waitForURL(/\/plans\/[0-9a-f]{32}$/), page.click('#new-plan button[type="submit"]')]);
+  const planUrl = page.url();
+
+  // Slow the school job down so a person (and this test) can watch it.
+  await page.waitForSelector('main[data-hydrated="true"]');
+  await page.click('#edit-plan-link');
+  await page.waitForSelector('#plan-source');
+  await page.waitForSelector('main[data-hydrated="true"]');
+  const source = await page.inputValue('#plan-source');
+  await page.fill('#plan-source', source.replace('chunk = 1000\nerror_policy = "skip"', 'chunk = 250\nfixed_chunk = true\nmax_rows_per_sec = 3000\nerror_policy = "skip"'));
+  await Promise.all([page.waitForURL(planUrl), page.click('#edit-plan button[type="submit"]')]);
+  await page.waitForSelector('#plan-jobs a[data-job="school_projects"]');
+  await page.waitForSelector('main[data-hydrated="true"]');
+  await Promise.all([page.waitForURL(/\/jobs\/school_projects$/), page.click('#plan-jobs a[data-job="school_projects"]')]);
+  await page.waitForSelector('#job[data-status="none"]');
+  await page.waitForSelector('main[data-hydrated="true"]');
+
+  await page.click('button[data-mode="dry_run"]');
+  await page.waitForFunction(() => /dry-run/.test(document.querySelector('#job-status')?.textContent ?? ''));
+  await page.waitForSelector('#job[data-status="done"]', { timeout: 30_000 });
+  assert.match(await page.textContent('#job-status'), /done \(dry-run\)/);
+  assert.ok(Number(await page.textContent('#job-created')) > 10_000, 'the dry-run reports what it would create');
+  assert.ok((await page.locator('#job-failures tbody tr').count()) >= 8, 'the broken rows are listed');
+
+  // The real run (resuming the paused one): counters and chart move, no reload.
+  await page.evaluate(() => { window.__sameDocument = true; });
+  await page.click('button[data-mode="run"]');
+  await page.waitForSelector('#job[data-status="running"]');
+  const first = await processed(page);
+  const chartBefore = await page.innerHTML('#job-chart');
+  await page.waitForFunction((n) => Number(document.querySelector('#job-processed')?.dataset.value) > n + 500, first, { timeout: 15_000 });
+  assert.notEqual(await page.innerHTML('#job-chart'), chartBefore, 'the chart moved');
+  assert.match(await page.innerHTML('#job-chart'), /<svg/);
+  await screenshot(page, 'backfill-running');
+
+  // Pause: it stays put; resume: it finishes.
+  await page.click('#pause-run');
+  await page.waitForSelector('#job[data-status="paused"]');
+  const paused = await processed(page);
+  await page.waitForTimeout(800);
+  assert.equal(await processed(page), paused, 'a paused run does not move');
+  await page.click('button[data-mode="run"]');
+  await page.waitForSelector('#job[data-status="done"]', { timeout: 30_000 });
+  assert.match(await page.textContent('#job-status'), /done \(run\)/);
+  assert.ok((await page.locator('#job-failures tbody tr').count()) >= 8);
+  assert.equal(await page.evaluate(() => window.__sameDocument), true, 'no reload happened');
+  await screenshot(page, 'backfill-done');
+  assert.deepEqual(errors, [], 'no page or console errors');
+  await page.close();
+});

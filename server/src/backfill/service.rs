@@ -1,0 +1,163 @@
+//! The backfill port of the UI: a job's page (runs, counters, failing keys,
+//! chart), starting and pausing runs, and the target connection test. Every
+//! method authorizes first.
+use app::access::Action;
+use app::dto::backfill::{JobView, KeyError, RunView};
+use app::error::AppError;
+use app::service::{BackfillPort, Caller};
+
+use super::error::BackfillError;
+use super::job::Job;
+use super::manager::JobManager;
+use super::rest::view;
+use super::runs::{self, Mode};
+use super::target;
+use crate::auth::actor_of;
+use crate::charts::progress::progress_svg;
+use crate::db::Store;
+
+#[derive(Clone)]
+pub struct BackfillService {
+    store: Store,
+    jobs: JobManager,
+}
+
+impl BackfillService {
+    pub fn new(store: Store, jobs: JobManager) -> Self {
+        BackfillService { store, jobs }
+    }
+
+    async fn job_of(&self, plan_id: &str, job: &str) -> Result<(String, Job), BackfillError> {
+        let (source, name): (String, String) =
+            sqlx::query_as("SELECT source_toml, name FROM plans WHERE id = $1")
+                .bind(plan_id)
+                .fetch_optional(self.store.pool())
+                .await?
+                .ok_or_else(|| BackfillError::Invalid(format!("plan {plan_id:?} not found")))?;
+        Ok((name, Job::find(&source, job)?))
+    }
+}
+
+pub fn app_error(e: BackfillError) -> AppError {
+    match e {
+        BackfillError::Invalid(m) => AppError::Invalid(m),
+        BackfillError::Target { .. } => AppError::Invalid(e.to_string()),
+        BackfillError::Store(e) => {
+            tracing::error!(error = %e, "backfill store failure");
+            AppError::Internal
+        }
+    }
+}
+
+/// Keys per second over the last few samples.
+fn recent_rate(samples: &[(i64, i64, i64, i64)]) -> f64 {
+    let window = &samples[samples.len().saturating_sub(6)..];
+    match (window.first(), window.last()) {
+        (Some(a), Some(b)) if b.0 > a.0 => (b.1 - a.1) as f64 * 1000.0 / (b.0 - a.0) as f64,
+        _ => 0.0,
+    }
+}
+
+#[async_trait::async_trait]
+impl BackfillPort for BackfillService {
+    async fn job(
+        &self,
+        caller: &Caller,
+        plan_id: String,
+        job: String,
+    ) -> Result<JobView, AppError> {
+        caller.require(Action::ReadPlans)?;
+        let (plan_name, spec) = self.job_of(&plan_id, &job).await.map_err(app_error)?;
+        let runs: Vec<_> = runs::of_plan(&self.store, &plan_id)
+            .await
+            .map_err(|e| app_error(e.into()))?
+            .into_iter()
+            .filter(|r| r.job == spec.name)
+            .collect();
+        let (errors, samples) = match runs.first() {
+            Some(r) => (
+                runs::errors(&self.store, &r.id, 100)
+                    .await
+                    .map_err(|e| app_error(e.into()))?,
+                runs::samples(&self.store, &r.id)
+                    .await
+                    .map_err(|e| app_error(e.into()))?,
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
+        let rate = match runs.first() {
+            Some(r) if r.status == "running" => recent_rate(&samples),
+            _ => 0.0,
+        };
+        let eta_secs = runs.first().and_then(|r| {
+            let total = r.total_estimate?;
+            (rate > 0.0 && r.status == "running")
+                .then(|| (total - r.processed).max(0) as f64 / rate)
+        });
+        let chart_svg = runs
+            .first()
+            .map(|r| progress_svg(&samples, r.total_estimate))
+            .unwrap_or_default();
+        Ok(JobView {
+            plan_id,
+            plan_name,
+            job: spec.name,
+            target: spec.target,
+            has_undo: spec.undo.is_some(),
+            has_verify: spec.verify.is_some(),
+            runs: runs.into_iter().map(view).collect(),
+            errors: errors
+                .into_iter()
+                .map(|(key, error)| KeyError { key, error })
+                .collect(),
+            rate,
+            eta_secs,
+            chart_svg,
+        })
+    }
+
+    async fn start(
+        &self,
+        caller: &Caller,
+        plan_id: String,
+        job: String,
+        mode: String,
+    ) -> Result<RunView, AppError> {
+        let who = caller.require(Action::WritePlans)?;
+        let mode = match mode.as_str() {
+            "run" => Mode::Run,
+            "dry_run" => Mode::DryRun,
+            "undo" => Mode::Undo,
+            "verify" => Mode::Verify,
+            other => {
+                return Err(AppError::Invalid(format!(
+                    "mode: {other:?} is not one of run, dry_run, undo, verify"
+                )))
+            }
+        };
+        let run = self
+            .jobs
+            .start(actor_of(who), &plan_id, &job, mode, None, None)
+            .await
+            .map_err(app_error)?;
+        Ok(view(run))
+    }
+
+    async fn pause(&self, caller: &Caller, run_id: String) -> Result<(), AppError> {
+        caller.require(Action::WritePlans)?;
+        self.jobs.signal(&run_id, false).map_err(app_error)
+    }
+
+    async fn test_target(
+        &self,
+        caller: &Caller,
+        plan_id: String,
+        job: String,
+    ) -> Result<String, AppError> {
+        caller.require(Action::WritePlans)?;
+        let (_, spec) = self.job_of(&plan_id, &job).await.map_err(app_error)?;
+        target::test(self.jobs.targets(), &spec.target)
+            .await
+            .map_err(app_error)
+    }
+}
