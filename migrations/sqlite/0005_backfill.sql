@@ -27,10 +27,13 @@ CREATE INDEX backfill_runs_job ON backfill_runs (plan_id, job, started_at_ms);
 
 -- Recorded in the console before the target commits, so a crash never loses
 -- what undo must remove (a key whose chunk did not commit is simply absent).
+-- One row per chunk: its created keys as ranges ("1-5,8,10-20"), compact
+-- so recording them costs one small write per chunk.
 CREATE TABLE backfill_created (
     run_id TEXT NOT NULL REFERENCES backfill_runs (id),
-    key BIGINT NOT NULL,
-    PRIMARY KEY (run_id, key)
+    first_key BIGINT NOT NULL,
+    keys TEXT NOT NULL,
+    PRIMARY KEY (run_id, first_key)
 );
 
 CREATE TABLE backfill_errors (

@@ -18,6 +18,9 @@ pub struct Job {
     pub key: String,
     /// The next keys after `$1`, at most `$2`, ascending.
     pub select: String,
+    /// The last key and the number of keys of the next chunk, computed on
+    /// the target (the keys themselves are only fetched to split a chunk).
+    pub bounds: String,
     /// Counts the keys left after `$1` (for the estimate), when the shorthand
     /// is used.
     pub count: Option<String>,
@@ -53,7 +56,9 @@ impl Job {
             (None, Some(select)) => (select.get_ref().clone(), None),
             (None, None) => (String::new(), None),
         };
+        let bounds = format!("SELECT MAX({key}), COUNT(*) FROM ({select}) AS chunk");
         Job {
+            bounds,
             name: s.name.get_ref().clone(),
             target: s.target.get_ref().clone(),
             key,

@@ -252,6 +252,36 @@ impl Runner {
         Ok(())
     }
 
+    /// The next chunk's last key and size (`None` when no key is left).
+    async fn fetch_bounds(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Option<(i64, i64)>, BackfillError> {
+        let mut attempt = 0;
+        loop {
+            match sqlx::query_as::<_, (Option<i64>, i64)>(&self.job.bounds)
+                .bind(after)
+                .bind(limit)
+                .fetch_one(&self.target.pool)
+                .await
+            {
+                Ok((Some(last), n)) if n > 0 => return Ok(Some((last, n))),
+                Ok(_) => return Ok(None),
+                Err(e) if is_transient(&e) && attempt < RETRIES => {
+                    tokio::time::sleep(backoff(attempt)).await;
+                    attempt += 1;
+                }
+                Err(e) => {
+                    return Err(BackfillError::Target {
+                        target: self.target.name.clone(),
+                        message: format!("reading keys after {after}: {e}"),
+                    })
+                }
+            }
+        }
+    }
+
     async fn fetch_keys(&self, after: i64, limit: i64) -> Result<Vec<i64>, BackfillError> {
         let mut attempt = 0;
         loop {
@@ -362,15 +392,15 @@ impl Runner {
                 return Ok(Outcome::Paused("paused by an emergency rollback".into()));
             }
             let after = self.run.last_key.unwrap_or(i64::MIN);
-            let keys = match self.fetch_keys(after, self.run.chunk_size).await {
-                Ok(keys) => keys,
+            let bounds = match self.fetch_bounds(after, self.run.chunk_size).await {
+                Ok(b) => b,
                 Err(e) => {
                     let reason = e.to_string();
                     self.finish("paused", json!({ "reason": reason })).await?;
                     return Ok(Outcome::Paused(reason));
                 }
             };
-            let Some(&last) = keys.last() else {
+            let Some((last, count)) = bounds else {
                 let result = json!({ "created": self.run.created, "errors": self.run.errors, "dry_run": dry_run });
                 self.finish("done", result).await?;
                 return Ok(Outcome::Done);
@@ -378,9 +408,9 @@ impl Runner {
             let t0 = Instant::now();
             let mut created = 0i64;
             let mut errors = 0i64;
-            let mut stack = vec![(after, keys.clone())];
-            while let Some((lo, part)) = stack.pop() {
-                let hi = *part.last().expect("parts are never empty");
+            // Ranges to apply: (after, last, the keys when known).
+            let mut stack: Vec<(i64, i64, Option<Vec<i64>>)> = vec![(after, last, None)];
+            while let Some((lo, hi, known)) = stack.pop() {
                 match self.apply(lo, hi, dry_run).await {
                     Ok(c) => created += c.len() as i64,
                     Err(ApplyError::Console(e)) => return Err(e.into()),
@@ -388,45 +418,66 @@ impl Runner {
                         self.finish("paused", json!({ "reason": reason })).await?;
                         return Ok(Outcome::Paused(reason));
                     }
-                    Err(ApplyError::Data(msg)) => match self.job.policy {
-                        ErrorPolicy::Pause => {
-                            runs::record_error(&self.store, &self.run.id, part[0], &msg).await?;
-                            self.run.errors += 1;
-                            let reason = format!("keys {}..={hi} failed: {msg}", part[0]);
-                            self.finish("paused", json!({ "reason": reason })).await?;
-                            return Ok(Outcome::Paused(reason));
+                    Err(ApplyError::Data(msg)) => {
+                        // Only a failing range needs its keys: to name and split them.
+                        let part = match known {
+                            Some(keys) => keys,
+                            None => self
+                                .fetch_keys(lo, count)
+                                .await?
+                                .into_iter()
+                                .filter(|k| *k <= hi)
+                                .collect(),
+                        };
+                        if part.is_empty() {
+                            return Err(BackfillError::Invalid(format!(
+                                "keys {lo}..={hi} failed ({msg}) but the keyset query finds none of them"
+                            )));
                         }
-                        ErrorPolicy::Rollback => {
-                            runs::record_error(&self.store, &self.run.id, part[0], &msg).await?;
-                            self.run.errors += 1;
-                            let reason = format!(
-                                "keys {}..={hi} failed: {msg}; the run is to be undone",
-                                part[0]
-                            );
-                            self.finish(
-                                "failed",
-                                json!({ "reason": reason, "undo_needed": !dry_run }),
-                            )
-                            .await?;
-                            return Ok(Outcome::Failed(reason));
+                        match self.job.policy {
+                            ErrorPolicy::Pause => {
+                                runs::record_error(&self.store, &self.run.id, part[0], &msg)
+                                    .await?;
+                                self.run.errors += 1;
+                                let reason = format!("keys {}..={hi} failed: {msg}", part[0]);
+                                self.finish("paused", json!({ "reason": reason })).await?;
+                                return Ok(Outcome::Paused(reason));
+                            }
+                            ErrorPolicy::Rollback => {
+                                runs::record_error(&self.store, &self.run.id, part[0], &msg)
+                                    .await?;
+                                self.run.errors += 1;
+                                let reason = format!(
+                                    "keys {}..={hi} failed: {msg}; the run is to be undone",
+                                    part[0]
+                                );
+                                self.finish(
+                                    "failed",
+                                    json!({ "reason": reason, "undo_needed": !dry_run }),
+                                )
+                                .await?;
+                                return Ok(Outcome::Failed(reason));
+                            }
+                            ErrorPolicy::Skip if part.len() == 1 => {
+                                runs::record_error(&self.store, &self.run.id, part[0], &msg)
+                                    .await?;
+                                errors += 1;
+                            }
+                            ErrorPolicy::Skip => {
+                                let mid = part.len() / 2;
+                                let (left, right) = part.split_at(mid);
+                                let split = left[left.len() - 1];
+                                // Left first: the stack pops the last pushed.
+                                stack.push((split, hi, Some(right.to_vec())));
+                                stack.push((lo, split, Some(left.to_vec())));
+                            }
                         }
-                        ErrorPolicy::Skip if part.len() == 1 => {
-                            runs::record_error(&self.store, &self.run.id, part[0], &msg).await?;
-                            errors += 1;
-                        }
-                        ErrorPolicy::Skip => {
-                            let mid = part.len() / 2;
-                            let (left, right) = part.split_at(mid);
-                            // Left first: the stack pops the last pushed.
-                            stack.push((left[left.len() - 1], right.to_vec()));
-                            stack.push((lo, left.to_vec()));
-                        }
-                    },
+                    }
                 }
             }
             let elapsed = t0.elapsed();
             self.run.last_key = Some(last);
-            self.run.processed += keys.len() as i64;
+            self.run.processed += count;
             self.run.created += created;
             self.run.errors += errors;
             self.run.skipped = self.run.processed - self.run.created - self.run.errors;
@@ -437,7 +488,7 @@ impl Runner {
             }
             runs::checkpoint(&self.store, &self.run).await?;
             if let Some((m, plan)) = &self.metrics {
-                let skipped = keys.len() as i64 - created - errors;
+                let skipped = count - created - errors;
                 let made = if dry_run { "would_create" } else { "created" };
                 m.chunk(
                     plan,
@@ -452,7 +503,7 @@ impl Runner {
                 index,
                 after_key: (after != i64::MIN).then_some(after),
                 last_key: last,
-                keys: keys.len(),
+                keys: count as usize,
                 created,
                 errors,
                 elapsed_ms: elapsed.as_secs_f64() * 1e3,
@@ -476,12 +527,7 @@ impl Runner {
                     return Ok(Outcome::Paused(reason));
                 }
             }
-            let wait = pause_after(
-                keys.len() as i64,
-                elapsed,
-                self.run.max_rows_per_sec,
-                self.job.pause_ms,
-            );
+            let wait = pause_after(count, elapsed, self.run.max_rows_per_sec, self.job.pause_ms);
             if !wait.is_zero() {
                 tokio::time::sleep(wait).await;
             }
@@ -502,9 +548,9 @@ impl Runner {
         let mut after = i64::MIN;
         let mut index = 0;
         loop {
-            let keys =
-                runs::created_keys(&self.store, &source.id, after, self.run.chunk_size).await?;
-            let Some(&last) = keys.last() else {
+            // One recorded chunk at a time, each removed in one transaction.
+            let next = runs::next_created(&self.store, &source.id, after).await?;
+            let Some((first, keys)) = next else {
                 self.finish(
                     "done",
                     json!({ "undone_run": source.id, "removed": self.run.created }),
@@ -512,6 +558,7 @@ impl Runner {
                 .await?;
                 return Ok(Outcome::Done);
             };
+            let last = keys.last().copied().unwrap_or(first);
             let t0 = Instant::now();
             let mut attempt = 0;
             let removed = loop {
@@ -542,8 +589,8 @@ impl Runner {
                     }
                 }
             };
-            runs::forget_created(&self.store, &source.id, &keys).await?;
-            after = last;
+            runs::forget_created(&self.store, &source.id, first).await?;
+            after = first;
             self.run.last_key = Some(last);
             self.run.processed += keys.len() as i64;
             self.run.created += removed;
