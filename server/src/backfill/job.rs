@@ -25,6 +25,9 @@ pub struct Job {
     /// is used.
     pub count: Option<String>,
     pub apply: String,
+    /// PostgreSQL: `apply` wrapped so the created keys come back as one
+    /// comma-separated text value.
+    pub apply_listing_keys: String,
     pub undo: Option<String>,
     pub verify: Option<(String, String)>,
     pub max_delta: i64,
@@ -65,6 +68,10 @@ impl Job {
             select,
             count,
             apply: s.apply.get_ref().clone(),
+            apply_listing_keys: format!(
+                "WITH created AS ({}) SELECT COALESCE(string_agg(c.k::text, ','), '') FROM created AS c(k)",
+                s.apply.get_ref().trim().trim_end_matches(';')
+            ),
             undo: s.undo.as_ref().map(|u| u.get_ref().clone()),
             verify: s
                 .verify_legacy

@@ -318,11 +318,22 @@ impl Runner {
             tx.execute("SET LOCAL statement_timeout = '30s'; SET LOCAL lock_timeout = '2s'")
                 .await?;
         }
-        let created: Vec<i64> = sqlx::query_scalar(&self.job.apply)
-            .bind(after)
-            .bind(last)
-            .fetch_all(&mut *tx)
-            .await?;
+        let created: Vec<i64> = if self.target.backend() == StoreBackend::Postgres {
+            // The created keys come back as one text value, not a row each
+            // (decoding rows one by one cost more than the insert itself).
+            let listed: String = sqlx::query_scalar(&self.job.apply_listing_keys)
+                .bind(after)
+                .bind(last)
+                .fetch_one(&mut *tx)
+                .await?;
+            listed.split(',').filter_map(|k| k.parse().ok()).collect()
+        } else {
+            sqlx::query_scalar(&self.job.apply)
+                .bind(after)
+                .bind(last)
+                .fetch_all(&mut *tx)
+                .await?
+        };
         if dry_run {
             tx.rollback().await?;
         } else {
