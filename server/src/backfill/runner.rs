@@ -108,8 +108,6 @@ impl From<sqlx::Error> for OnceError {
 }
 
 pub struct Runner {
-    /// The estimate of the keys to process, while it is being counted.
-    estimate_rx: Option<tokio::sync::oneshot::Receiver<Option<i64>>>,
     /// Set when the server runs the job (the CLI has no /metrics); with the
     /// plan's name for the `plan` label.
     pub metrics: Option<(super::metrics::BackfillMetrics, String)>,
@@ -137,7 +135,6 @@ impl Runner {
         chunk: Option<i64>,
     ) -> Result<Runner, BackfillError> {
         let now = now_ms();
-        let mut estimate_rx = None;
         let mut tx = store.begin_write().await?;
         let run = match resume {
             Some(mut run) => {
@@ -162,26 +159,14 @@ impl Runner {
                 run
             }
             None => {
-                // The estimate counts the keys left: on a big table that is
-                // a scan of its own, so it runs beside the job.
-                if let (Some(sql), Mode::Run | Mode::DryRun) = (&job.count, mode) {
-                    let (tx, rx) = tokio::sync::oneshot::channel();
-                    let (sql, pool, from) = (
-                        sql.clone(),
-                        target.pool.clone(),
-                        resume_from.unwrap_or(i64::MIN),
-                    );
-                    tokio::spawn(async move {
-                        let n = sqlx::query_scalar::<_, i64>(&sql)
-                            .bind(from)
-                            .fetch_one(&pool)
-                            .await
-                            .ok();
-                        let _ = tx.send(n);
-                    });
-                    estimate_rx = Some(rx);
-                }
-                let estimate = None;
+                let estimate = match (&job.count, mode) {
+                    (Some(sql), Mode::Run | Mode::DryRun) => sqlx::query_scalar::<_, i64>(sql)
+                        .bind(resume_from.unwrap_or(i64::MIN))
+                        .fetch_one(&target.pool)
+                        .await
+                        .ok(),
+                    _ => None,
+                };
                 let run = Run {
                     id: uuid::Uuid::new_v4().simple().to_string(),
                     plan_id: plan_id.to_string(),
@@ -221,7 +206,6 @@ impl Runner {
         };
         tx.commit().await.map_err(crate::db::StoreError::Query)?;
         Ok(Runner {
-            estimate_rx,
             metrics: None,
             store,
             target,
@@ -512,12 +496,6 @@ impl Runner {
             if !self.job.fixed_chunk {
                 self.run.chunk_size =
                     next_chunk(size, elapsed.as_secs_f64() * 1e3, self.job.target_chunk_ms);
-            }
-            if let Some(rx) = &mut self.estimate_rx {
-                if let Ok(n) = rx.try_recv() {
-                    self.run.total_estimate = n;
-                    self.estimate_rx = None;
-                }
             }
             runs::checkpoint(&self.store, &self.run).await?;
             if let Some((m, plan)) = &self.metrics {

@@ -199,8 +199,7 @@ pub async fn checkpoint(store: &Store, run: &Run) -> Result<(), StoreError> {
     .await?;
     sqlx::query(
         "UPDATE backfill_runs SET last_key = $2, processed = $3, created = $4, skipped = $5, \
-         errors = $6, chunk_size = $7, max_rows_per_sec = $8, updated_at_ms = $9, \
-         total_estimate = $10 WHERE id = $1",
+         errors = $6, chunk_size = $7, max_rows_per_sec = $8, updated_at_ms = $9 WHERE id = $1",
     )
     .bind(&run.id)
     .bind(run.last_key)
@@ -211,7 +210,6 @@ pub async fn checkpoint(store: &Store, run: &Run) -> Result<(), StoreError> {
     .bind(run.chunk_size)
     .bind(run.max_rows_per_sec)
     .bind(now_ms())
-    .bind(run.total_estimate)
     .execute(store.pool())
     .await?;
     Ok(())
