@@ -117,6 +117,16 @@ pub trait BackfillPort: Send + Sync + 'static {
         mode: String,
     ) -> Result<RunView, AppError>;
     async fn pause(&self, caller: &Caller, run_id: String) -> Result<(), AppError>;
+    async fn cancel(&self, caller: &Caller, run_id: String) -> Result<(), AppError>;
+    /// A new chunk size (then fixed) and/or rows/s ceiling (0 = none) for a
+    /// running run, from its next chunk on.
+    async fn retune(
+        &self,
+        caller: &Caller,
+        run_id: String,
+        chunk: Option<i64>,
+        max_rows_per_sec: Option<i64>,
+    ) -> Result<(), AppError>;
     /// Connects to the job's target and reports its server version.
     async fn test_target(
         &self,

@@ -73,6 +73,11 @@ test('dry-run then run from the UI, live counters and chart, pause and resume', 
   await page.waitForTimeout(800);
   assert.equal(await processed(page), paused, 'a paused run does not move');
   await page.click('button[data-mode="run"]');
+  await page.waitForSelector('#job[data-status="running"]');
+  // Live retune: lift the rate ceiling while it runs.
+  await page.fill('#retune input[name="max_rows_per_sec"]', '0');
+  await page.click('#retune button[type="submit"]');
+  await page.waitForSelector('#retune-result.ok');
   await page.waitForSelector('#job[data-status="done"]', { timeout: 30_000 });
   assert.match(await page.textContent('#job-status'), /done \(run\)/);
   assert.ok((await page.locator('#job-failures tbody tr').count()) >= 8);

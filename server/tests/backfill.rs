@@ -443,3 +443,44 @@ async fn server_runs_report_metrics() {
     drop(target_db);
     app.stop().await;
 }
+
+/// `error_policy = "rollback"`: the first failing row stops the run and what
+/// it created is undone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollback_policy_undoes_the_run() {
+    let plan = PLAN.replace("error_policy = \"skip\"", "error_policy = \"rollback\"");
+    let s = setup(
+        TestDb::new(Backend::Sqlite).await,
+        Backend::Sqlite,
+        12_000,
+        &plan,
+    )
+    .await;
+    let job = Job::find(&plan, "school").unwrap();
+    let t = target::connect(&s.targets, "t").await.unwrap();
+    let mut runner = Runner::start(
+        s.store.clone(),
+        t,
+        job,
+        &s.plan_id,
+        Mode::Run,
+        Actor::System,
+        None,
+        Some(4_000),
+        None,
+    )
+    .await
+    .unwrap();
+    let outcome = runner.run(|_| {}).await.unwrap();
+    assert!(
+        matches!(outcome, Outcome::Failed(ref r) if r.contains("failed") && r.contains("undone")),
+        "{outcome:?}"
+    );
+    assert!(runner.run.created > 0, "it created rows before failing");
+    assert_eq!(s.count(NEW).await, 0, "and they were undone");
+    let undo: String = sqlx::query_scalar("SELECT status FROM backfill_runs WHERE mode = 'undo'")
+        .fetch_one(s.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(undo, "done");
+}

@@ -32,3 +32,31 @@ pub async fn test_backfill_target(plan_id: String, job: String) -> Result<String
     let (services, caller) = crate::service::answer(crate::service::request_context())?;
     crate::service::answer(services.backfill.test_target(&caller, plan_id, job).await)
 }
+
+#[server(endpoint = "backfill_cancel")]
+pub async fn cancel_backfill(run_id: String) -> Result<(), AppError> {
+    let (services, caller) = crate::service::answer(crate::service::request_context())?;
+    crate::service::answer(services.backfill.cancel(&caller, run_id).await)
+}
+
+/// Empty fields leave that setting as it is.
+#[server(endpoint = "backfill_retune")]
+pub async fn retune_backfill(
+    run_id: String,
+    chunk: Option<String>,
+    max_rows_per_sec: Option<String>,
+) -> Result<(), AppError> {
+    let (services, caller) = crate::service::answer(crate::service::request_context())?;
+    let number = |field: &str, v: Option<String>| -> Result<Option<i64>, AppError> {
+        match v.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(t) => t
+                .parse()
+                .map(Some)
+                .map_err(|_| AppError::Invalid(format!("{field}: {t:?} is not a whole number"))),
+        }
+    };
+    let chunk = crate::service::answer(number("chunk", chunk))?;
+    let rate = crate::service::answer(number("max_rows_per_sec", max_rows_per_sec))?;
+    crate::service::answer(services.backfill.retune(&caller, run_id, chunk, rate).await)
+}

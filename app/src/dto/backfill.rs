@@ -19,6 +19,8 @@ pub struct RunView {
     pub skipped: i64,
     pub errors: i64,
     pub chunk_size: i64,
+    /// 0 = no ceiling.
+    pub max_rows_per_sec: i64,
     pub total_estimate: Option<i64>,
     /// What a verify found, why a run paused, …
     pub result: serde_json::Value,

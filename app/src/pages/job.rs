@@ -8,7 +8,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::access::{roles_allow, Action};
-use crate::api::backfill::{load_job, PauseBackfill, StartBackfill, TestBackfillTarget};
+use crate::api::backfill::{
+    load_job, CancelBackfill, PauseBackfill, RetuneBackfill, StartBackfill, TestBackfillTarget,
+};
 use crate::dto::backfill::JobView;
 use crate::format::utc_datetime;
 use crate::pages::plan::live_updates;
@@ -22,6 +24,11 @@ pub fn JobPage() -> impl IntoView {
     let start = ServerAction::<StartBackfill>::new();
     let pause = ServerAction::<PauseBackfill>::new();
     let test = ServerAction::<TestBackfillTarget>::new();
+    let steer = Steer {
+        pause,
+        cancel: ServerAction::<CancelBackfill>::new(),
+        retune: ServerAction::<RetuneBackfill>::new(),
+    };
     let refresh = RwSignal::new(0u64);
     let view_res = Resource::new(
         move || {
@@ -30,7 +37,7 @@ pub fn JobPage() -> impl IntoView {
                 job(),
                 refresh.get(),
                 start.version().get(),
-                pause.version().get(),
+                pause.version().get() + steer.cancel.version().get() + steer.retune.version().get(),
             )
         },
         |(p, j, _, _, _)| load_job(p, j),
@@ -48,7 +55,7 @@ pub fn JobPage() -> impl IntoView {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || view_res.get().map(|r| match r {
                 Err(e) => view! { <section class="card"><p class="error" id="job-error">{e.to_string()}</p></section> }.into_any(),
-                Ok(v) => job_body(v, can_write(), start, pause, test),
+                Ok(v) => job_body(v, can_write(), start, steer, test),
             })}
         </Transition>
         <div id="job-outcome" aria-live="polite">
@@ -57,6 +64,11 @@ pub fn JobPage() -> impl IntoView {
                 Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
             })}
             {move || pause.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error">{e.to_string()}</p> })}
+            {move || steer.cancel.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error">{e.to_string()}</p> })}
+            {move || steer.retune.value().get().map(|r| match r {
+                Ok(()) => view! { <p class="ok" id="retune-result">"Retuned: takes effect from the next chunk."</p> }.into_any(),
+                Err(e) => view! { <p class="error" id="retune-result">{e.to_string()}</p> }.into_any(),
+            })}
             {move || test.value().get().map(|r| match r {
                 Ok(v) => view! { <p class="ok" id="target-test">{v}</p> }.into_any(),
                 Err(e) => view! { <p class="error" id="target-test">{e.to_string()}</p> }.into_any(),
@@ -73,11 +85,19 @@ fn fmt_eta(secs: Option<f64>) -> String {
     }
 }
 
+/// The actions that steer a running run.
+#[derive(Clone, Copy)]
+struct Steer {
+    pause: ServerAction<PauseBackfill>,
+    cancel: ServerAction<CancelBackfill>,
+    retune: ServerAction<RetuneBackfill>,
+}
+
 fn job_body(
     v: JobView,
     can_write: bool,
     start: ServerAction<StartBackfill>,
-    pause: ServerAction<PauseBackfill>,
+    steer: Steer,
     test: ServerAction<TestBackfillTarget>,
 ) -> AnyView {
     let latest = v.runs.first().cloned();
@@ -119,11 +139,22 @@ fn job_body(
             .as_ref()
             .is_some_and(|r| r.status == "paused" && r.mode == "run");
         let pause_form = latest.as_ref().filter(|_| running).map(|r| {
-            let id = r.id.clone();
+            let (a, b, c) = (r.id.clone(), r.id.clone(), r.id.clone());
+            let (chunk, rate) = (r.chunk_size.to_string(), r.max_rows_per_sec.to_string());
             view! {
-                <ActionForm action=pause attr:class="inline">
-                    <input type="hidden" name="run_id" value=id />
+                <ActionForm action=steer.pause attr:class="inline">
+                    <input type="hidden" name="run_id" value=a />
                     <button type="submit" class="secondary" id="pause-run">"Pause"</button>
+                </ActionForm>
+                <ActionForm action=steer.cancel attr:class="inline">
+                    <input type="hidden" name="run_id" value=b />
+                    <button type="submit" class="secondary" id="cancel-run">"Cancel"</button>
+                </ActionForm>
+                <ActionForm action=steer.retune attr:class="inline retune" attr:id="retune">
+                    <input name="chunk" size="6" placeholder=chunk title="chunk size (then fixed)" />
+                    <input name="max_rows_per_sec" size="8" placeholder=rate title="rows/s ceiling, 0 = none" />
+                    <input type="hidden" name="run_id" value=c />
+                    <button type="submit" class="secondary">"Retune"</button>
                 </ActionForm>
             }
         });

@@ -38,6 +38,7 @@ pub fn view(r: Run) -> RunView {
         skipped: r.skipped,
         errors: r.errors,
         chunk_size: r.chunk_size,
+        max_rows_per_sec: r.max_rows_per_sec,
         total_estimate: r.total_estimate,
         result: r.result,
         started_by: r.started_by,

@@ -458,15 +458,20 @@ impl Runner {
                                 runs::record_error(&self.store, &self.run.id, part[0], &msg)
                                     .await?;
                                 self.run.errors += 1;
+                                let undo = !dry_run && self.job.undo.is_some();
                                 let reason = format!(
-                                    "keys {}..={hi} failed: {msg}; the run is to be undone",
-                                    part[0]
+                                    "keys {}..={hi} failed: {msg}; {}",
+                                    part[0],
+                                    if undo {
+                                        "what the run created is being undone"
+                                    } else {
+                                        "the job has no undo statement: nothing was undone"
+                                    }
                                 );
-                                self.finish(
-                                    "failed",
-                                    json!({ "reason": reason, "undo_needed": !dry_run }),
-                                )
-                                .await?;
+                                self.finish("failed", json!({ "reason": reason })).await?;
+                                if undo {
+                                    self.roll_back().await?;
+                                }
                                 return Ok(Outcome::Failed(reason));
                             }
                             ErrorPolicy::Skip if part.len() == 1 => {
@@ -543,6 +548,23 @@ impl Runner {
                 tokio::time::sleep(wait).await;
             }
         }
+    }
+
+    /// `error_policy = "rollback"`: an undo run of this (failed) run.
+    async fn roll_back(&self) -> Result<Outcome, BackfillError> {
+        let mut undo = Runner::start(
+            self.store.clone(),
+            self.target.clone(),
+            self.job.clone(),
+            &self.run.plan_id,
+            Mode::Undo,
+            Actor::System,
+            None,
+            None,
+            None,
+        )
+        .await?;
+        undo.undo(&self.run, |_| {}).await
     }
 
     /// Removes exactly what run `source` created, in chunks; each chunk's

@@ -148,6 +148,25 @@ impl BackfillPort for BackfillService {
         self.jobs.signal(&run_id, false).map_err(app_error)
     }
 
+    async fn cancel(&self, caller: &Caller, run_id: String) -> Result<(), AppError> {
+        caller.require(Action::WritePlans)?;
+        self.jobs.signal(&run_id, true).map_err(app_error)
+    }
+
+    async fn retune(
+        &self,
+        caller: &Caller,
+        run_id: String,
+        chunk: Option<i64>,
+        max_rows_per_sec: Option<i64>,
+    ) -> Result<(), AppError> {
+        let who = caller.require(Action::WritePlans)?;
+        self.jobs
+            .retune(&actor_of(who), &run_id, chunk, max_rows_per_sec)
+            .await
+            .map_err(app_error)
+    }
+
     async fn test_target(
         &self,
         caller: &Caller,
