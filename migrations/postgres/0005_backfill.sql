@@ -19,11 +19,18 @@ CREATE TABLE backfill_runs (
     -- JSON: what a verify found, why a run stopped, …
     result TEXT NOT NULL,
     started_by TEXT NOT NULL,
+    -- Who drives it now: "server" or "cli:<pid>"; taken over only when
+    -- paused, or when its owner is gone (see backfill::runs::claim).
+    owner TEXT NOT NULL,
     started_at_ms BIGINT NOT NULL,
     updated_at_ms BIGINT NOT NULL,
     finished_at_ms BIGINT
 );
 CREATE INDEX backfill_runs_job ON backfill_runs (plan_id, job, started_at_ms);
+-- At most one unfinished run per job and mode: a double click or a second
+-- tab cannot start two.
+CREATE UNIQUE INDEX backfill_runs_one_open ON backfill_runs (plan_id, job, mode)
+    WHERE status IN ('running', 'paused');
 
 -- Recorded in the console before the target commits, so a crash never loses
 -- what undo must remove (a key whose chunk did not commit is simply absent).

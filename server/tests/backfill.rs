@@ -12,7 +12,7 @@ use app::dto::StoreBackend;
 use common::{Backend, TestDb};
 use server::audit::Actor;
 use server::backfill::job::Job;
-use server::backfill::runner::{Outcome, Runner};
+use server::backfill::runner::{Outcome, Runner, Start};
 use server::backfill::runs::{self, Mode};
 use server::backfill::{demo, target};
 use server::config::TargetConfig;
@@ -90,12 +90,10 @@ impl Setup {
             self.store.clone(),
             t,
             job,
-            &self.plan_id,
-            mode,
-            Actor::System,
-            None,
-            resume_from,
-            None,
+            Start {
+                resume_from,
+                ..Start::new(&self.plan_id, mode, Actor::System, "test")
+            },
         )
         .await
         .unwrap()
@@ -222,12 +220,7 @@ async fn terminated_target_sessions_are_retried_to_exact_parity() {
         s.store.clone(),
         t,
         job,
-        &s.plan_id,
-        Mode::Run,
-        Actor::System,
-        None,
-        None,
-        None,
+        Start::new(&s.plan_id, Mode::Run, Actor::System, "test"),
     )
     .await
     .unwrap();
@@ -286,12 +279,7 @@ async fn chunk_size_and_rate_are_retuned_live() {
         s.store.clone(),
         t,
         job,
-        &s.plan_id,
-        Mode::Run,
-        Actor::System,
-        None,
-        None,
-        None,
+        Start::new(&s.plan_id, Mode::Run, Actor::System, "test"),
     )
     .await
     .unwrap();
@@ -462,12 +450,10 @@ async fn rollback_policy_undoes_the_run() {
         s.store.clone(),
         t,
         job,
-        &s.plan_id,
-        Mode::Run,
-        Actor::System,
-        None,
-        Some(4_000),
-        None,
+        Start {
+            resume_from: Some(4_000),
+            ..Start::new(&s.plan_id, Mode::Run, Actor::System, "test")
+        },
     )
     .await
     .unwrap();
@@ -483,4 +469,120 @@ async fn rollback_policy_undoes_the_run() {
         .await
         .unwrap();
     assert_eq!(undo, "done");
+}
+
+/// One unfinished run per job and mode; a run another process drives is not
+/// taken over; no undo while a run is unfinished; a rolled-back plan's jobs
+/// no longer run, but can still be undone once the paused run is cancelled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_are_guarded() {
+    let plan = PLAN.replace(
+        "chunk = 100",
+        "chunk = 100\nfixed_chunk = true\nmax_rows_per_sec = 2000",
+    );
+    let s = setup(
+        TestDb::new(Backend::Sqlite).await,
+        Backend::Sqlite,
+        12_000,
+        &plan,
+    )
+    .await;
+    let start = |resume: Option<(runs::Run, bool)>| {
+        let (store, targets, plan_id, plan) = (
+            s.store.clone(),
+            s.targets.clone(),
+            s.plan_id.clone(),
+            plan.clone(),
+        );
+        async move {
+            let job = Job::find(&plan, "school").unwrap();
+            let t = target::connect(&targets, "t").await.unwrap();
+            Runner::start(
+                store,
+                t,
+                job,
+                Start {
+                    resume,
+                    ..Start::new(&plan_id, Mode::Run, Actor::System, "owner-a")
+                },
+            )
+            .await
+        }
+    };
+    let mut first = start(None).await.unwrap();
+    let control = first.control.clone();
+    let task = tokio::spawn(async move {
+        let o = first.run(|_| {}).await.unwrap();
+        (o, first.run)
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let err = start(None)
+        .await
+        .err()
+        .expect("a second run is refused")
+        .to_string();
+    assert!(err.contains("already has an unfinished run"), "{err}");
+    let open = runs::open_run(&s.store, &s.plan_id, "school", Mode::Run)
+        .await
+        .unwrap()
+        .unwrap();
+    let err = start(Some((open, false)))
+        .await
+        .err()
+        .expect("no takeover")
+        .to_string();
+    assert!(err.contains("is being driven by owner-a"), "{err}");
+    let err = server::backfill::manager::undo_source(&s.store, &s.plan_id, "school")
+        .await
+        .expect_err("no undo while running")
+        .to_string();
+    assert!(err.contains("before undoing"), "{err}");
+
+    control.pause();
+    let (outcome, run) = task.await.unwrap();
+    assert!(matches!(outcome, Outcome::Paused(_)), "{outcome:?}");
+    assert!(run.created > 0);
+    sqlx::query("UPDATE plans SET status = 'rolled_back' WHERE id = $1")
+        .bind(&s.plan_id)
+        .execute(s.store.pool())
+        .await
+        .unwrap();
+    let err = start(Some((run.clone(), false)))
+        .await
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(err.contains("no longer run"), "{err}");
+
+    // Cancel the paused run, then undo what it created.
+    let events = server::events::PlanEvents::default();
+    let metrics =
+        server::backfill::metrics::BackfillMetrics::register(&prometheus::Registry::new()).unwrap();
+    let manager = server::backfill::manager::JobManager::new(
+        s.store.clone(),
+        s.targets.clone(),
+        events,
+        metrics,
+    );
+    manager
+        .cancel(&Actor::System, &Default::default(), &run.id)
+        .await
+        .unwrap();
+    let source = server::backfill::manager::undo_source(&s.store, &s.plan_id, "school")
+        .await
+        .unwrap();
+    assert_eq!(source.id, run.id);
+    let job = Job::find(&plan, "school").unwrap();
+    let t = target::connect(&s.targets, "t").await.unwrap();
+    let mut undo = Runner::start(
+        s.store.clone(),
+        t,
+        job,
+        Start::new(&s.plan_id, Mode::Undo, Actor::System, "test"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(undo.undo(&source, |_| {}).await.unwrap(), Outcome::Done);
+    assert_eq!(undo.run.created, run.created);
+    assert_eq!(s.count(NEW).await, 0);
 }

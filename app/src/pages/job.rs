@@ -138,6 +138,15 @@ fn job_body(
         let resume = latest
             .as_ref()
             .is_some_and(|r| r.status == "paused" && r.mode == "run");
+        let paused = latest.as_ref().filter(|r| r.status == "paused").map(|r| {
+            let id = r.id.clone();
+            view! {
+                <ActionForm action=steer.cancel attr:class="inline">
+                    <input type="hidden" name="run_id" value=id />
+                    <button type="submit" class="secondary" id="cancel-run">"Cancel the paused run"</button>
+                </ActionForm>
+            }
+        });
         let pause_form = latest.as_ref().filter(|_| running).map(|r| {
             let (a, b, c) = (r.id.clone(), r.id.clone(), r.id.clone());
             let (chunk, rate) = (r.chunk_size.to_string(), r.max_rows_per_sec.to_string());
@@ -164,6 +173,7 @@ fn job_body(
                 {start_form("dry_run", "Dry-run", "secondary")}
                 {start_form("run", if resume { "Resume" } else { "Run" }, "")}
                 {pause_form}
+                {paused}
                 {v.has_verify.then(|| start_form("verify", "Verify", "secondary"))}
                 {v.has_undo.then(|| start_form("undo", "Undo the last run", "danger"))}
                 <ActionForm action=test attr:class="inline">

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::runs::{self, Mode, Run};
-use crate::db::{Store, StoreError};
+use crate::db::StoreError;
 
 #[derive(Debug, Clone, Default)]
 pub struct JobFacts {
@@ -15,18 +15,33 @@ pub struct JobFacts {
 
 impl JobFacts {
     pub async fn load(
-        store: &Store,
+        conn: &mut sqlx::AnyConnection,
         plan_id: &str,
         declared: Vec<String>,
     ) -> Result<JobFacts, StoreError> {
         let mut latest = HashMap::new();
         // Newest first: the first of each (job, mode) is the one that counts.
-        for run in runs::of_plan(store, plan_id).await? {
+        for run in runs::of_plan_in(conn, plan_id).await? {
             latest
                 .entry((run.job.clone(), run.mode.as_str()))
                 .or_insert(run);
         }
         Ok(JobFacts { declared, latest })
+    }
+
+    /// An undo finished after the run (or verify) this check reads.
+    fn undone_since(&self, job: &str, check: &str) -> bool {
+        let read = match check {
+            "backfill_complete" => Mode::Run,
+            "coverage_full" | "parity_within" => Mode::Verify,
+            _ => return false,
+        };
+        match (self.latest(job, Mode::Undo), self.latest(job, read)) {
+            (Some(undo), Some(run)) => {
+                undo.status == "done" && undo.started_at_ms >= run.started_at_ms
+            }
+            _ => false,
+        }
     }
 
     fn latest(&self, job: &str, mode: Mode) -> Option<&Run> {
@@ -66,6 +81,9 @@ impl JobFacts {
                     }
                     Some(r) => (true, format!("dry-run clean: would create {}", r.created)),
                 },
+                _ if self.undone_since(j, check) => {
+                    (false, "undone since; run it again".to_string())
+                }
                 "backfill_complete" => match self.latest(j, Mode::Run) {
                     None => (false, "not run yet".to_string()),
                     Some(r) if r.status != "done" => (

@@ -9,13 +9,32 @@ use serde_json::json;
 use super::error::BackfillError;
 use super::job::Job;
 use super::metrics::BackfillMetrics;
-use super::runner::{Control, Runner};
+use super::runner::{Control, Runner, Start};
 use super::runs::{self, Mode, Run};
 use super::target;
-use crate::audit::Actor;
+use crate::audit::{Actor, ClientInfo};
 use crate::config::TargetConfig;
 use crate::db::Store;
 use crate::events::PlanEvents;
+
+/// The owner of runs the server drives (one server per console store).
+pub const SERVER_OWNER: &str = "server";
+
+/// The run an undo removes: the job's newest real run, refused while the job
+/// has an unfinished one (it would go on creating rows).
+pub async fn undo_source(store: &Store, plan_id: &str, job: &str) -> Result<Run, BackfillError> {
+    if let Some(open) = runs::open_run(store, plan_id, job, Mode::Run).await? {
+        return Err(BackfillError::Invalid(format!(
+            "run {} of job {job:?} is {}: cancel it (or let it finish) before undoing",
+            open.id, open.status
+        )));
+    }
+    runs::of_plan(store, plan_id)
+        .await?
+        .into_iter()
+        .find(|r| r.job == job && r.mode == Mode::Run)
+        .ok_or_else(|| BackfillError::Invalid(format!("job {job:?} has no run to undo")))
+}
 
 #[derive(Clone)]
 pub struct JobManager {
@@ -57,9 +76,11 @@ impl JobManager {
 
     /// Starts a run of `job` (resuming its unfinished run of the same mode)
     /// in the background; returns the run as recorded.
+    #[allow(clippy::too_many_arguments)]
     pub async fn start(
         &self,
         actor: Actor,
+        client: ClientInfo,
         plan_id: &str,
         job_name: &str,
         mode: Mode,
@@ -79,45 +100,21 @@ impl JobManager {
             }
             _ => None,
         };
-        if let Some(run) = &open {
-            if self
-                .active
-                .lock()
-                .map(|a| a.contains_key(&run.id))
-                .unwrap_or(false)
-            {
-                return Err(BackfillError::Invalid(format!(
-                    "run {} of job {job_name:?} is already running",
-                    run.id
-                )));
-            }
-        }
         let source = if mode == Mode::Undo {
-            Some(
-                runs::of_plan(&self.store, plan_id)
-                    .await?
-                    .into_iter()
-                    .find(|r| r.job == job_name && r.mode == Mode::Run)
-                    .ok_or_else(|| {
-                        BackfillError::Invalid(format!("job {job_name:?} has no run to undo"))
-                    })?,
-            )
+            Some(undo_source(&self.store, plan_id, job_name).await?)
         } else {
             None
         };
         let target = target::connect(&self.targets, &job.target).await?;
-        let runner = Runner::start(
-            self.store.clone(),
-            target,
-            job,
-            plan_id,
-            mode,
-            actor,
-            open,
+        let start = Start {
+            client,
+            // A run marked running is only taken over by the start-up resume.
+            resume: open.map(|r| (r, false)),
             resume_from,
             chunk,
-        )
-        .await?;
+            ..Start::new(plan_id, mode, actor, SERVER_OWNER)
+        };
+        let runner = Runner::start(self.store.clone(), target, job, start).await?;
         let run = runner.run.clone();
         self.spawn(runner, source, plan_name);
         Ok(run)
@@ -161,7 +158,11 @@ impl JobManager {
                     tracing::info!(run = %id, job = %runner.job.name, %outcome, "backfill run ended")
                 }
                 Err(e) => {
-                    tracing::error!(run = %id, job = %runner.job.name, error = %e, "backfill run stopped on an error")
+                    tracing::error!(run = %id, job = %runner.job.name, error = %e, "backfill run stopped on an error");
+                    let reason = json!({ "reason": e.to_string() });
+                    if let Err(e) = runner.fail(reason).await {
+                        tracing::error!(run = %id, error = %e, "could not mark the run failed");
+                    }
                 }
             }
             if let Ok(mut active) = me.active.lock() {
@@ -186,6 +187,50 @@ impl JobManager {
         } else {
             control.pause();
         }
+        Ok(())
+    }
+
+    /// Cancels a run: signals it when this console drives it, or ends it at
+    /// once when it is paused (so an undo can follow, e.g. after an
+    /// emergency rollback paused it). Audited.
+    pub async fn cancel(
+        &self,
+        actor: &Actor,
+        client: &ClientInfo,
+        run_id: &str,
+    ) -> Result<(), BackfillError> {
+        if self.signal(run_id, true).is_ok() {
+            return Ok(());
+        }
+        let run = runs::get(&self.store, run_id)
+            .await?
+            .ok_or_else(|| BackfillError::Invalid(format!("run {run_id:?} not found")))?;
+        if run.status != "paused" {
+            return Err(BackfillError::Invalid(format!(
+                "run {run_id:?} is {}; only a running or paused run can be cancelled",
+                run.status
+            )));
+        }
+        let mut tx = self.store.begin_write().await?;
+        runs::set_status(
+            &mut tx,
+            &run,
+            "cancelled",
+            &json!({ "reason": "cancelled while paused" }),
+        )
+        .await?;
+        crate::audit::append(
+            &mut tx,
+            crate::system::now_ms(),
+            actor,
+            client,
+            "backfill.cancel",
+            &format!("plan:{}", run.plan_id),
+            json!({ "job": run.job, "run": run.id, "mode": run.mode.as_str(), "last_key": run.last_key }),
+        )
+        .await?;
+        tx.commit().await.map_err(crate::db::StoreError::Query)?;
+        self.events.changed(&run.plan_id);
         Ok(())
     }
 
@@ -267,20 +312,24 @@ impl JobManager {
                     continue;
                 }
             };
-            let plan_id = run.plan_id.clone();
-            let mode = run.mode;
-            let runner = Runner::start(
-                self.store.clone(),
-                target,
-                job,
-                &plan_id,
-                mode,
-                Actor::System,
-                Some(run),
-                None,
-                None,
-            )
-            .await?;
+            // A run this server drove before it stopped is ours again; one a
+            // command line drives is only taken over when it went silent.
+            let takeover = run.owner == SERVER_OWNER
+                || crate::system::now_ms() - run.updated_at_ms > runs::STALE_MS;
+            if !takeover {
+                continue;
+            }
+            let start = Start {
+                resume: Some((run.clone(), true)),
+                ..Start::new(&run.plan_id, run.mode, Actor::System, SERVER_OWNER)
+            };
+            let runner = match Runner::start(self.store.clone(), target, job, start).await {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(run = %run.id, error = %e, "cannot resume backfill run");
+                    continue;
+                }
+            };
             tracing::info!(run = %runner.run.id, job = %runner.job.name, last_key = ?runner.run.last_key, "resuming backfill run after restart");
             self.spawn(runner, None, plan_name);
             resumed += 1;

@@ -12,7 +12,7 @@ use axum::{Extension, Json, Router};
 
 use super::error::BackfillError;
 use super::runs::{self, Mode, Run};
-use crate::auth::actor_of;
+use crate::auth::{actor_of, client_of};
 use crate::http::api_error::ApiError;
 use crate::http::AppState;
 
@@ -85,7 +85,15 @@ pub async fn start(
     }
     let run = state
         .jobs
-        .start(actor_of(who), &id, &job, mode, req.chunk, req.resume_from)
+        .start(
+            actor_of(who),
+            client_of(&caller),
+            &id,
+            &job,
+            mode,
+            req.chunk,
+            req.resume_from,
+        )
         .await?;
     Ok((StatusCode::ACCEPTED, Json(view(run))).into_response())
 }
@@ -123,8 +131,11 @@ pub async fn cancel(
     Extension(caller): Extension<Caller>,
     Path(run): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(Action::WritePlans)?;
-    state.jobs.signal(&run, true)?;
+    let who = caller.require(Action::WritePlans)?;
+    state
+        .jobs
+        .cancel(&actor_of(who), &client_of(&caller), &run)
+        .await?;
     Ok(StatusCode::ACCEPTED)
 }
 

@@ -107,6 +107,38 @@ impl From<sqlx::Error> for OnceError {
     }
 }
 
+/// What to start: which plan's job in which mode, by whom, from where, and
+/// whether it continues an unfinished run.
+#[derive(Debug, Clone)]
+pub struct Start {
+    pub plan_id: String,
+    pub mode: Mode,
+    pub actor: Actor,
+    pub client: ClientInfo,
+    /// Who drives the run: `server`, or `cli:<pid>`.
+    pub owner: String,
+    /// The unfinished run to continue, and whether it may be taken over
+    /// although it is marked running (its driver is gone).
+    pub resume: Option<(Run, bool)>,
+    pub resume_from: Option<i64>,
+    pub chunk: Option<i64>,
+}
+
+impl Start {
+    pub fn new(plan_id: &str, mode: Mode, actor: Actor, owner: &str) -> Start {
+        Start {
+            plan_id: plan_id.to_string(),
+            mode,
+            actor,
+            client: ClientInfo::default(),
+            owner: owner.to_string(),
+            resume: None,
+            resume_from: None,
+            chunk: None,
+        }
+    }
+}
+
 pub struct Runner {
     /// Set when the server runs the job (the CLI has no /metrics); with the
     /// plan's name for the `plan` label.
@@ -116,28 +148,59 @@ pub struct Runner {
     pub job: Job,
     pub run: Run,
     pub actor: Actor,
+    pub client: ClientInfo,
     pub control: Arc<Control>,
 }
 
 impl Runner {
-    /// Starts a new run (or takes over `resume`), records it with its audit
-    /// event, and returns the runner.
-    #[allow(clippy::too_many_arguments)]
+    /// Starts a new run, or claims `start.resume`, recording it with its
+    /// audit event in one transaction. Refused for a plan that was rolled
+    /// back or aborted (except undo and verify), for a run another process
+    /// drives, and for a second unfinished run of the same job and mode.
     pub async fn start(
         store: Store,
         target: Target,
         job: Job,
-        plan_id: &str,
-        mode: Mode,
-        actor: Actor,
-        resume: Option<Run>,
-        resume_from: Option<i64>,
-        chunk: Option<i64>,
+        start: Start,
     ) -> Result<Runner, BackfillError> {
+        let Start {
+            plan_id,
+            mode,
+            actor,
+            client,
+            owner,
+            resume,
+            resume_from,
+            chunk,
+        } = start;
         let now = now_ms();
         let mut tx = store.begin_write().await?;
+        let plan_status: String = sqlx::query_scalar("SELECT status FROM plans WHERE id = $1")
+            .bind(&plan_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if matches!(mode, Mode::Run | Mode::DryRun)
+            && matches!(
+                plan_status.as_str(),
+                "rolled_back" | "aborted" | "completed"
+            )
+        {
+            return Err(BackfillError::Invalid(format!(
+                "the plan is {plan_status}: its jobs no longer run (undo and verify still do)"
+            )));
+        }
         let run = match resume {
-            Some(mut run) => {
+            Some((mut run, takeover)) => {
+                if !runs::claim(&mut tx, &run.id, &owner, takeover).await? {
+                    return Err(BackfillError::Invalid(format!(
+                        "run {} of job {:?} is being driven by {} (its last checkpoint was {} s ago); \
+                         pause it there first",
+                        run.id,
+                        run.job,
+                        run.owner,
+                        (now - run.updated_at_ms) / 1000
+                    )));
+                }
                 if let Some(from) = resume_from {
                     run.last_key = Some(from);
                 }
@@ -149,13 +212,14 @@ impl Runner {
                     &mut tx,
                     now,
                     &actor,
-                    &ClientInfo::cli(),
+                    &client,
                     "backfill.resume",
                     &format!("plan:{plan_id}"),
                     json!({ "job": job.name, "run": run.id, "mode": run.mode.as_str(), "from_key": run.last_key }),
                 )
                 .await?;
                 run.status = "running".into();
+                run.owner = owner;
                 run
             }
             None => {
@@ -169,7 +233,7 @@ impl Runner {
                 };
                 let run = Run {
                     id: uuid::Uuid::new_v4().simple().to_string(),
-                    plan_id: plan_id.to_string(),
+                    plan_id: plan_id.clone(),
                     job: job.name.clone(),
                     mode,
                     status: "running".into(),
@@ -183,16 +247,28 @@ impl Runner {
                     total_estimate: estimate,
                     result: json!({}),
                     started_by: actor.name().to_string(),
+                    owner,
                     started_at_ms: now,
                     updated_at_ms: now,
                     finished_at_ms: None,
                 };
-                runs::insert(&mut tx, &run).await?;
+                if let Err(e) = runs::insert(&mut tx, &run).await {
+                    return Err(match &e {
+                        crate::db::StoreError::Query(q) if crate::auth::error::is_unique_violation(q) => {
+                            BackfillError::Invalid(format!(
+                                "job {:?} already has an unfinished {} run; resume, pause or cancel it",
+                                job.name,
+                                mode.as_str()
+                            ))
+                        }
+                        _ => e.into(),
+                    });
+                }
                 audit::append(
                     &mut tx,
                     now,
                     &actor,
-                    &ClientInfo::cli(),
+                    &client,
                     "backfill.start",
                     &format!("plan:{plan_id}"),
                     json!({
@@ -212,8 +288,14 @@ impl Runner {
             job,
             run,
             actor,
+            client,
             control: Arc::new(Control::default()),
         })
+    }
+
+    /// Marks the run failed (an error stopped it), with its audit event.
+    pub async fn fail(&mut self, result: Value) -> Result<(), BackfillError> {
+        self.finish("failed", result).await
     }
 
     /// Ends the run with its status and audit event.
@@ -224,7 +306,7 @@ impl Runner {
             &mut tx,
             now_ms(),
             &self.actor,
-            &ClientInfo::cli(),
+            &self.client,
             &format!(
                 "backfill.{}",
                 match status {
@@ -556,12 +638,12 @@ impl Runner {
             self.store.clone(),
             self.target.clone(),
             self.job.clone(),
-            &self.run.plan_id,
-            Mode::Undo,
-            Actor::System,
-            None,
-            None,
-            None,
+            Start::new(
+                &self.run.plan_id,
+                Mode::Undo,
+                Actor::System,
+                &self.run.owner,
+            ),
         )
         .await?;
         undo.undo(&self.run, |_| {}).await

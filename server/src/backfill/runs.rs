@@ -51,6 +51,7 @@ pub struct Run {
     pub total_estimate: Option<i64>,
     pub result: Value,
     pub started_by: String,
+    pub owner: String,
     pub started_at_ms: i64,
     pub updated_at_ms: i64,
     pub finished_at_ms: Option<i64>,
@@ -75,6 +76,7 @@ fn run_from(row: &sqlx::any::AnyRow) -> Result<Run, sqlx::Error> {
         total_estimate: row.try_get("total_estimate")?,
         result: serde_json::from_str(&result).unwrap_or(Value::Null),
         started_by: row.try_get("started_by")?,
+        owner: row.try_get("owner")?,
         started_at_ms: row.try_get("started_at_ms")?,
         updated_at_ms: row.try_get("updated_at_ms")?,
         finished_at_ms: row.try_get("finished_at_ms")?,
@@ -87,8 +89,8 @@ pub async fn insert(conn: &mut AnyConnection, run: &Run) -> Result<(), StoreErro
     sqlx::query(
         "INSERT INTO backfill_runs (id, plan_id, job, mode, status, last_key, processed, created, \
          skipped, errors, chunk_size, max_rows_per_sec, total_estimate, result, started_by, \
-         started_at_ms, updated_at_ms) \
-         VALUES ($1, $2, $3, $4, 'running', $5, 0, 0, 0, 0, $6, $7, $8, $9, $10, $11, $11)",
+         started_at_ms, updated_at_ms, owner) \
+         VALUES ($1, $2, $3, $4, 'running', $5, 0, 0, 0, 0, $6, $7, $8, $9, $10, $11, $11, $12)",
     )
     .bind(&run.id)
     .bind(&run.plan_id)
@@ -101,6 +103,7 @@ pub async fn insert(conn: &mut AnyConnection, run: &Run) -> Result<(), StoreErro
     .bind(run.result.to_string())
     .bind(&run.started_by)
     .bind(run.started_at_ms)
+    .bind(&run.owner)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -112,6 +115,32 @@ pub async fn get(store: &Store, id: &str) -> Result<Option<Run>, StoreError> {
         .fetch_optional(store.pool())
         .await?;
     Ok(row.as_ref().map(run_from).transpose()?)
+}
+
+/// A run that has not checkpointed for this long while marked running has
+/// lost its driver (the process died).
+pub const STALE_MS: i64 = 30_000;
+
+/// Takes a run over for `owner`: always when it is paused; when it is marked
+/// running only with `takeover` (its driver is known to be gone). False when
+/// someone else holds it.
+pub async fn claim(
+    conn: &mut AnyConnection,
+    id: &str,
+    owner: &str,
+    takeover: bool,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE backfill_runs SET status = 'running', owner = $2, updated_at_ms = $3 \
+         WHERE id = $1 AND (status = 'paused' OR (status = 'running' AND $4 = 1))",
+    )
+    .bind(id)
+    .bind(owner)
+    .bind(now_ms())
+    .bind(i64::from(takeover))
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// The newest run of this job in this mode that did not finish.
@@ -135,11 +164,17 @@ pub async fn open_run(
 
 /// Runs of a plan (all jobs), newest first.
 pub async fn of_plan(store: &Store, plan_id: &str) -> Result<Vec<Run>, StoreError> {
+    let mut conn = store.pool().acquire().await?;
+    of_plan_in(&mut conn, plan_id).await
+}
+
+/// The same, on a given connection (inside a transaction).
+pub async fn of_plan_in(conn: &mut AnyConnection, plan_id: &str) -> Result<Vec<Run>, StoreError> {
     let rows = sqlx::query(
         "SELECT * FROM backfill_runs WHERE plan_id = $1 ORDER BY started_at_ms DESC, id",
     )
     .bind(plan_id)
-    .fetch_all(store.pool())
+    .fetch_all(&mut *conn)
     .await?;
     Ok(rows.iter().map(run_from).collect::<Result<_, _>>()?)
 }

@@ -12,7 +12,7 @@ use super::manager::JobManager;
 use super::rest::view;
 use super::runs::{self, Mode};
 use super::target;
-use crate::auth::actor_of;
+use crate::auth::{actor_of, client_of};
 use crate::charts::progress::progress_svg;
 use crate::db::Store;
 
@@ -137,7 +137,15 @@ impl BackfillPort for BackfillService {
         };
         let run = self
             .jobs
-            .start(actor_of(who), &plan_id, &job, mode, None, None)
+            .start(
+                actor_of(who),
+                client_of(caller),
+                &plan_id,
+                &job,
+                mode,
+                None,
+                None,
+            )
             .await
             .map_err(app_error)?;
         Ok(view(run))
@@ -149,8 +157,11 @@ impl BackfillPort for BackfillService {
     }
 
     async fn cancel(&self, caller: &Caller, run_id: String) -> Result<(), AppError> {
-        caller.require(Action::WritePlans)?;
-        self.jobs.signal(&run_id, true).map_err(app_error)
+        let who = caller.require(Action::WritePlans)?;
+        self.jobs
+            .cancel(&actor_of(who), &client_of(caller), &run_id)
+            .await
+            .map_err(app_error)
     }
 
     async fn retune(

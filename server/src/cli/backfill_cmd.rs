@@ -4,10 +4,11 @@
 use clap::Subcommand;
 
 use super::CliError;
-use crate::audit::Actor;
+use crate::audit::{Actor, ClientInfo};
 use crate::backfill::error::BackfillError;
 use crate::backfill::job::Job;
-use crate::backfill::runner::{ChunkReport, Outcome, Runner};
+use crate::backfill::manager::undo_source;
+use crate::backfill::runner::{ChunkReport, Outcome, Runner, Start};
 use crate::backfill::runs::{self, Mode};
 use crate::backfill::{demo, target};
 use crate::config::Config;
@@ -70,6 +71,11 @@ impl From<BackfillError> for CliError {
             other => CliError::Runtime(other.to_string()),
         }
     }
+}
+
+/// Runs this process drives are owned by it.
+fn cli_owner() -> String {
+    format!("cli:{}", std::process::id())
 }
 
 fn print_chunk(r: &ChunkReport) {
@@ -151,18 +157,19 @@ pub async fn run(config: &Config, store: Store, cmd: BackfillCommand) -> Result<
                         .map_or("(start)".into(), |k| k.to_string())
                 );
             }
-            let mut runner = Runner::start(
-                store,
-                target,
-                job,
-                &plan_id,
-                mode,
-                Actor::cli(),
-                open,
+            // A run marked running is taken over only when its driver went silent.
+            let resume = open.map(|r| {
+                let stale = crate::system::now_ms() - r.updated_at_ms > runs::STALE_MS;
+                (r, stale)
+            });
+            let start = Start {
+                client: ClientInfo::cli(),
+                resume,
                 resume_from,
                 chunk,
-            )
-            .await?;
+                ..Start::new(&plan_id, mode, Actor::cli(), &cli_owner())
+            };
+            let mut runner = Runner::start(store, target, job, start).await?;
             let control = runner.control.clone();
             tokio::spawn(async move {
                 if tokio::signal::ctrl_c().await.is_ok() {
@@ -203,26 +210,13 @@ pub async fn run(config: &Config, store: Store, cmd: BackfillCommand) -> Result<
         }
         BackfillCommand::Undo { plan, job } => {
             let (plan_id, job) = job_of(&store, &plan, &job).await?;
-            let source = runs::of_plan(&store, &plan_id)
-                .await?
-                .into_iter()
-                .find(|r| r.job == job.name && r.mode == Mode::Run)
-                .ok_or_else(|| {
-                    CliError::Invalid(format!("job {:?} has no run to undo", job.name))
-                })?;
+            let source = undo_source(&store, &plan_id, &job.name).await?;
             let target = target::connect(&config.targets, &job.target).await?;
-            let mut runner = Runner::start(
-                store,
-                target,
-                job,
-                &plan_id,
-                Mode::Undo,
-                Actor::cli(),
-                None,
-                None,
-                None,
-            )
-            .await?;
+            let start = Start {
+                client: ClientInfo::cli(),
+                ..Start::new(&plan_id, Mode::Undo, Actor::cli(), &cli_owner())
+            };
+            let mut runner = Runner::start(store, target, job, start).await?;
             println!("undoing run {} (created {})", source.id, source.created);
             let o = runner.undo(&source, print_chunk).await?;
             println!("removed {}", runner.run.created);
@@ -231,18 +225,11 @@ pub async fn run(config: &Config, store: Store, cmd: BackfillCommand) -> Result<
         BackfillCommand::Verify { plan, job } => {
             let (plan_id, job) = job_of(&store, &plan, &job).await?;
             let target = target::connect(&config.targets, &job.target).await?;
-            let mut runner = Runner::start(
-                store,
-                target,
-                job,
-                &plan_id,
-                Mode::Verify,
-                Actor::cli(),
-                None,
-                None,
-                None,
-            )
-            .await?;
+            let start = Start {
+                client: ClientInfo::cli(),
+                ..Start::new(&plan_id, Mode::Verify, Actor::cli(), &cli_owner())
+            };
+            let mut runner = Runner::start(store, target, job, start).await?;
             let r = runner.verify().await?;
             println!(
                 "legacy {} · new {} · delta {} (allowed {}) · coverage {} % · {}",

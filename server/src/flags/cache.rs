@@ -35,8 +35,10 @@ impl FlagCache {
             deny: f.deny.into_iter().collect(),
             salt: f.salt,
         });
-        if let Ok(mut entries) = self.entries.write() {
-            entries.insert(key.to_string(), (Instant::now(), rule.clone()));
+        // Only flags that exist are kept: unknown keys (anyone with
+        // flags:read can ask for any) must not grow the cache.
+        if let (Some(rule), Ok(mut entries)) = (&rule, self.entries.write()) {
+            entries.insert(key.to_string(), (Instant::now(), Some(rule.clone())));
         }
         Ok(rule)
     }

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use super::checks::complete;
 use super::error::PlanError;
-use super::evidence::evidence_hash;
+use super::evidence::{evidence_hash, jobs_digest};
 use super::gate::{may_decide, passed, tally};
 use super::service::{subject, Acting, PlanService};
 use super::state::{phase_transition, plan_transition, PhaseEvent, PlanEvent};
@@ -75,7 +75,7 @@ impl PlanService {
         let now = now_ms();
         let mut tx = self.store.begin_write().await.map_err(PlanError::from)?;
         let l = self.load_locked(&mut tx, plan_id).await?;
-        let facts = self.facts(&l).await?;
+        let facts = self.facts(&mut tx, &l).await?;
         let effect = apply(&mut tx, &l, who, command, now, &facts).await?;
         for (action, details) in &effect.events {
             audit::append(
@@ -122,7 +122,20 @@ async fn apply(
     now: i64,
     facts: &JobFacts,
 ) -> Result<Effect, PlanError> {
-    let changed = "the phase configuration or checklist changed";
+    let changed = changed_reason();
+    let entity_rollback = matches!(
+        command,
+        PlanCommand::Rollback {
+            kind: RollbackKind::Entity,
+            ..
+        }
+    );
+    if l.plan.status.is_final() && !entity_rollback {
+        return Err(invalid(format!(
+            "the plan is {}, which is final: only a single organisation can still be rolled back",
+            l.plan.status
+        )));
+    }
     match command {
         PlanCommand::StartPhase { phase_id } => {
             let i = phase_index(l, &phase_id)?;
@@ -222,7 +235,7 @@ async fn apply(
                     json!({
                         "phase": phase.name,
                         "approvals_required": phase.approvals_required,
-                        "evidence_hash": evidence_hash(&phase),
+                        "evidence_hash": evidence_hash(&phase, &jobs_digest(&l.plan.source_toml)),
                     }),
                 )],
                 message,
@@ -244,7 +257,7 @@ async fn apply(
             let comment = text("comment", &comment, verdict == Verdict::Reject)?;
             let i = phase_index(l, &phase_id)?;
             let mut phase = l.phases[i].clone();
-            let current = evidence_hash(&phase);
+            let current = evidence_hash(&phase, &jobs_digest(&l.plan.source_toml));
             may_decide(&phase, &user_id, &roles, evidence.trim(), &current).map_err(invalid)?;
             let decision = DecisionRecord {
                 id: uuid::Uuid::new_v4().simple().to_string(),
@@ -310,7 +323,7 @@ async fn apply(
             let reason = text("reason", &reason, true)?;
             let i = phase_index(l, &phase_id)?;
             let mut phase = l.phases[i].clone();
-            let current = evidence_hash(&phase);
+            let current = evidence_hash(&phase, &jobs_digest(&l.plan.source_toml));
             if evidence.trim() != current {
                 return Err(invalid(format!(
                     "phase {:?} changed since you loaded it; reload, review it again and decide",
@@ -444,9 +457,11 @@ async fn apply(
                 .last()
                 .ok_or_else(|| invalid("the plan has no phases"))?;
             let prev = l.phases.len().checked_sub(2).map(|i| &l.phases[i]);
-            if last.status != PhaseStatus::Approved || !complete(last, prev, now, facts) {
+            let soaked = last.started_at_ms.is_some_and(|t| now - t >= last.soak_ms);
+            if last.status != PhaseStatus::Approved || !complete(last, prev, now, facts) || !soaked
+            {
                 return Err(invalid(format!(
-                    "the last phase {:?} must be approved with its checklist complete first",
+                    "the last phase {:?} must be approved, its checklist complete and its soak elapsed first",
                     last.name
                 )));
             }

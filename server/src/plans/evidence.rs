@@ -1,14 +1,33 @@
 //! The evidence hash a gate decision is bound to: SHA-256 over the phase's
-//! configuration and its checklist as ticked. Any change to either gives a
-//! different hash, which dismisses the decisions made on the old one.
-//! Automatic checks' results are not part of it (time alone changes them).
+//! configuration, its checklist as ticked, and the plan's backfill jobs as
+//! declared (their SQL and targets). Any change gives a different hash,
+//! which dismisses the decisions made on the old one. Automatic checks'
+//! results are not part of it (time alone changes them).
+use crate::backfill::job::Job;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::store::PhaseRecord;
 use crate::audit::chain::canonical;
 
-pub fn evidence_hash(p: &PhaseRecord) -> String {
+/// A digest of the plan file's `[[jobs]]` as they would run.
+pub fn jobs_digest(source: &str) -> String {
+    let jobs: Vec<String> = super::spec::validate(source)
+        .map(|f| {
+            f.jobs
+                .iter()
+                .map(|j| format!("{:?}", Job::from_spec(j.get_ref())))
+                .collect()
+        })
+        .unwrap_or_default();
+    hex(&Sha256::digest(jobs.join("\n").as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn evidence_hash(p: &PhaseRecord, jobs: &str) -> String {
     let items: Vec<_> = p
         .items
         .iter()
@@ -35,9 +54,9 @@ pub fn evidence_hash(p: &PhaseRecord) -> String {
         "approver_roles": p.approver_roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
         "soak_ms": p.soak_ms,
         "checklist": items,
+        "jobs": jobs,
     });
-    let digest = Sha256::digest(canonical(&doc).as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex(&Sha256::digest(canonical(&doc).as_bytes()))
 }
 
 #[cfg(test)]
@@ -86,21 +105,26 @@ mod tests {
     #[test]
     fn configuration_and_ticks_change_the_hash_but_status_does_not() {
         let base = phase();
-        let h = evidence_hash(&base);
+        let h = evidence_hash(&base, "j");
         assert_eq!(h.len(), 64);
         let mut p = base.clone();
         p.status = PhaseStatus::Approved;
         p.requested_at_ms = Some(5);
-        assert_eq!(evidence_hash(&p), h, "run-time state is not evidence");
+        assert_eq!(evidence_hash(&p, "j"), h, "run-time state is not evidence");
         let mut p = base.clone();
         p.exposure_bp = 200;
-        assert_ne!(evidence_hash(&p), h);
+        assert_ne!(evidence_hash(&p, "j"), h);
         let mut p = base.clone();
         p.items[0].ticked_by = Some("u1".into());
         p.items[0].ticked_at_ms = Some(9);
-        assert_ne!(evidence_hash(&p), h);
-        let mut p = base;
+        assert_ne!(evidence_hash(&p, "j"), h);
+        let mut p = base.clone();
         p.approver_roles.push(Role::Admin);
-        assert_ne!(evidence_hash(&p), h);
+        assert_ne!(evidence_hash(&p, "j"), h);
+        assert_ne!(
+            evidence_hash(&base, "other jobs"),
+            h,
+            "the jobs' SQL is evidence"
+        );
     }
 }

@@ -14,7 +14,7 @@ use sqlx::AnyConnection;
 
 use super::definition::{self, PlanDef};
 use super::error::PlanError;
-use super::evidence::evidence_hash;
+use super::evidence::{evidence_hash, jobs_digest};
 use super::gate::passed;
 use super::materialize::{apply_edit, edit_refusal, insert_plan};
 use super::state::{phase_transition, PhaseEvent};
@@ -233,7 +233,11 @@ impl PlanService {
     }
 
     /// The backfill runs of the plan's jobs, for the automatic checks.
-    pub(super) async fn facts(&self, l: &Loaded) -> Result<JobFacts, PlanError> {
+    pub(super) async fn facts(
+        &self,
+        conn: &mut AnyConnection,
+        l: &Loaded,
+    ) -> Result<JobFacts, PlanError> {
         let declared = super::spec::validate(&l.plan.source_toml)
             .map(|f| {
                 f.jobs
@@ -242,7 +246,7 @@ impl PlanService {
                     .collect()
             })
             .unwrap_or_default();
-        Ok(JobFacts::load(&self.store, &l.plan.id, declared).await?)
+        Ok(JobFacts::load(conn, &l.plan.id, declared).await?)
     }
 
     pub(super) async fn load_locked(
@@ -267,8 +271,9 @@ impl PlanService {
         dismiss_reason: &str,
     ) -> Result<i64, PlanError> {
         let l = self.load_locked(&mut tx, plan_id).await?;
+        let jobs = jobs_digest(&l.plan.source_toml);
         for phase in &l.phases {
-            let hash = evidence_hash(phase);
+            let hash = evidence_hash(phase, &jobs);
             let stale: Vec<_> = phase
                 .decisions
                 .iter()
@@ -372,7 +377,13 @@ impl PlanPort for PlanService {
     async fn plan(&self, caller: &Caller, id: String) -> Result<PlanView, AppError> {
         caller.require(Action::ReadPlans)?;
         let l = self.load(&id).await?;
-        let facts = self.facts(&l).await?;
+        let mut conn = self
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(|e| PlanError::Store(e.into()))?;
+        let facts = self.facts(&mut conn, &l).await?;
         Ok(plan_view(&l, now_ms(), &facts))
     }
 

@@ -4,7 +4,7 @@ use app::dto::plans::{
 };
 
 use super::checks::{complete, judge};
-use super::evidence::evidence_hash;
+use super::evidence::{evidence_hash, jobs_digest};
 use super::gate::tally;
 use super::state::{start_blockers, PreviousPhase};
 use super::store::{FlagRecord, Loaded, PhaseRecord, PlanRecord};
@@ -73,7 +73,7 @@ pub fn blockers_for(l: &Loaded, index: usize, now_ms: i64, facts: &JobFacts) -> 
     start_blockers(plan_status, phase.status, prev_facts.as_ref(), now_ms)
 }
 
-fn phase_view(l: &Loaded, index: usize, now_ms: i64, facts: &JobFacts) -> PhaseView {
+fn phase_view(l: &Loaded, index: usize, now_ms: i64, facts: &JobFacts, jobs: &str) -> PhaseView {
     let p: &PhaseRecord = &l.phases[index];
     let previous = index.checked_sub(1).map(|i| &l.phases[i]);
     let (approvals, overridden) = tally(p);
@@ -130,7 +130,7 @@ fn phase_view(l: &Loaded, index: usize, now_ms: i64, facts: &JobFacts) -> PhaseV
             })
             .collect(),
         decisions,
-        evidence_hash: evidence_hash(p),
+        evidence_hash: evidence_hash(p, jobs),
         approvals,
         overridden,
         checklist_complete: complete(p, previous, now_ms, facts),
@@ -143,6 +143,7 @@ fn phase_view(l: &Loaded, index: usize, now_ms: i64, facts: &JobFacts) -> PhaseV
 }
 
 pub fn plan_view(l: &Loaded, now_ms: i64, facts: &JobFacts) -> PlanView {
+    let jobs = jobs_digest(&l.plan.source_toml);
     let statuses: Vec<(String, PhaseStatus)> = l
         .phases
         .iter()
@@ -155,7 +156,7 @@ pub fn plan_view(l: &Loaded, now_ms: i64, facts: &JobFacts) -> PlanView {
         created_at_ms: l.plan.created_at_ms,
         flag: flag_view(&l.flag),
         phases: (0..l.phases.len())
-            .map(|i| phase_view(l, i, now_ms, facts))
+            .map(|i| phase_view(l, i, now_ms, facts, &jobs))
             .collect(),
         jobs: facts.declared.clone(),
         now_ms,
