@@ -66,7 +66,7 @@ impl JobManager {
     }
 
     /// The plan's file and name.
-    async fn plan_source(&self, plan_id: &str) -> Result<(String, String), BackfillError> {
+    pub async fn plan_source(&self, plan_id: &str) -> Result<(String, String), BackfillError> {
         sqlx::query_as("SELECT source_toml, name FROM plans WHERE id = $1")
             .bind(plan_id)
             .fetch_optional(self.store.pool())

@@ -66,18 +66,7 @@ pub async fn start(
     Json(req): Json<StartRun>,
 ) -> Result<Response, ApiError> {
     let who = caller.require(Action::WritePlans)?;
-    let mode = match req.mode.as_deref().unwrap_or("run") {
-        "run" => Mode::Run,
-        "dry_run" => Mode::DryRun,
-        "undo" => Mode::Undo,
-        "verify" => Mode::Verify,
-        other => {
-            return Err(AppError::Invalid(format!(
-                "mode: {other:?} is not one of run, dry_run, undo, verify"
-            ))
-            .into())
-        }
-    };
+    let mode = Mode::parse(req.mode.as_deref().unwrap_or("run")).map_err(AppError::Invalid)?;
     if let Some(c) = req.chunk {
         if !(1..=100_000).contains(&c) {
             return Err(AppError::Invalid(format!("chunk: {c} is outside 1..=100000")).into());

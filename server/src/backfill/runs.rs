@@ -24,12 +24,16 @@ impl Mode {
         }
     }
 
-    fn parse(s: &str) -> Mode {
+    /// A mode as the API and the UI name it.
+    pub fn parse(s: &str) -> Result<Mode, String> {
         match s {
-            "dry_run" => Mode::DryRun,
-            "undo" => Mode::Undo,
-            "verify" => Mode::Verify,
-            _ => Mode::Run,
+            "run" => Ok(Mode::Run),
+            "dry_run" => Ok(Mode::DryRun),
+            "undo" => Ok(Mode::Undo),
+            "verify" => Ok(Mode::Verify),
+            other => Err(format!(
+                "mode: {other:?} is not one of run, dry_run, undo, verify"
+            )),
         }
     }
 }
@@ -64,7 +68,7 @@ fn run_from(row: &sqlx::any::AnyRow) -> Result<Run, sqlx::Error> {
         id: row.try_get("id")?,
         plan_id: row.try_get("plan_id")?,
         job: row.try_get("job")?,
-        mode: Mode::parse(&mode),
+        mode: Mode::parse(&mode).unwrap_or(Mode::Run),
         status: row.try_get("status")?,
         last_key: row.try_get("last_key")?,
         processed: row.try_get("processed")?,

@@ -28,12 +28,7 @@ impl BackfillService {
     }
 
     async fn job_of(&self, plan_id: &str, job: &str) -> Result<(String, Job), BackfillError> {
-        let (source, name): (String, String) =
-            sqlx::query_as("SELECT source_toml, name FROM plans WHERE id = $1")
-                .bind(plan_id)
-                .fetch_optional(self.store.pool())
-                .await?
-                .ok_or_else(|| BackfillError::Invalid(format!("plan {plan_id:?} not found")))?;
+        let (source, name) = self.jobs.plan_source(plan_id).await?;
         Ok((name, Job::find(&source, job)?))
     }
 }
@@ -124,17 +119,7 @@ impl BackfillPort for BackfillService {
         mode: String,
     ) -> Result<RunView, AppError> {
         let who = caller.require(Action::WritePlans)?;
-        let mode = match mode.as_str() {
-            "run" => Mode::Run,
-            "dry_run" => Mode::DryRun,
-            "undo" => Mode::Undo,
-            "verify" => Mode::Verify,
-            other => {
-                return Err(AppError::Invalid(format!(
-                    "mode: {other:?} is not one of run, dry_run, undo, verify"
-                )))
-            }
-        };
+        let mode = Mode::parse(&mode).map_err(AppError::Invalid)?;
         let run = self
             .jobs
             .start(

@@ -427,10 +427,7 @@ async fn apply(
                 item.ticked_at_ms = Some(now);
                 item.tick_comment = (!comment.is_empty()).then_some(comment.clone());
             } else {
-                item.ticked_by = None;
-                item.ticked_by_name = None;
-                item.ticked_at_ms = None;
-                item.tick_comment = None;
+                untick(&mut item);
             }
             store::save_tick(conn, &item).await?;
             Ok(Effect {
@@ -497,6 +494,13 @@ async fn apply(
     }
 }
 
+fn untick(item: &mut store::ItemRecord) {
+    item.ticked_by = None;
+    item.ticked_by_name = None;
+    item.ticked_at_ms = None;
+    item.tick_comment = None;
+}
+
 fn who_id(who: &Principal) -> String {
     match who {
         Principal::User { id, .. } | Principal::Token { id, .. } => id.clone(),
@@ -557,10 +561,7 @@ async fn rollback(
             }
             for item in phase.items.iter().filter(|it| it.ticked_at_ms.is_some()) {
                 let mut item = item.clone();
-                item.ticked_by = None;
-                item.ticked_by_name = None;
-                item.ticked_at_ms = None;
-                item.tick_comment = None;
+                untick(&mut item);
                 store::save_tick(conn, &item).await?;
             }
             let previous = i.checked_sub(1).map(|j| &l.phases[j]);

@@ -23,7 +23,7 @@ pub fn jobs_digest(source: &str) -> String {
     hex(&Sha256::digest(jobs.join("\n").as_bytes()))
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

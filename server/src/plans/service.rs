@@ -63,10 +63,7 @@ pub(super) fn subject(plan_id: &str) -> String {
 }
 
 fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    super::evidence::hex(&Sha256::digest(text.as_bytes()))
 }
 
 impl PlanService {

@@ -150,7 +150,9 @@ fn plan_from(row: &AnyRow) -> Result<PlanRecord, sqlx::Error> {
     })
 }
 
-fn flag_from(row: &AnyRow) -> Result<FlagRecord, sqlx::Error> {
+/// A flag from a row; `updated` names its `updated_at_ms` column (aliased
+/// where a join has two).
+fn flag_from(row: &AnyRow, updated: &str) -> Result<FlagRecord, sqlx::Error> {
     let list = |col: &str| -> Result<Vec<String>, sqlx::Error> {
         let text: String = row.try_get(col)?;
         serde_json::from_str(&text).map_err(|e| bad_value(col, e.to_string()))
@@ -162,7 +164,7 @@ fn flag_from(row: &AnyRow) -> Result<FlagRecord, sqlx::Error> {
         allow: list("allow_list")?,
         deny: list("deny_list")?,
         salt: row.try_get("salt")?,
-        updated_at_ms: row.try_get("updated_at_ms")?,
+        updated_at_ms: row.try_get(updated)?,
     })
 }
 
@@ -193,7 +195,7 @@ pub async fn load(
         .bind(id)
         .fetch_one(&mut *conn)
         .await?;
-    let flag = flag_from(&flag_row)?;
+    let flag = flag_from(&flag_row, "updated_at_ms")?;
     let mut phases = Vec::new();
     for row in sqlx::query("SELECT * FROM phases WHERE plan_id = $1 ORDER BY position")
         .bind(id)
@@ -305,19 +307,7 @@ pub async fn list(
     let mut index = std::collections::HashMap::new();
     for row in sqlx::query(&sql).fetch_all(&mut *conn).await? {
         let plan = plan_from(&row)?;
-        let list = |col: &str| -> Result<Vec<String>, sqlx::Error> {
-            let text: String = row.try_get(col)?;
-            serde_json::from_str(&text).map_err(|e| bad_value(col, e.to_string()))
-        };
-        let flag = FlagRecord {
-            key: row.try_get("key")?,
-            enabled: row.try_get::<i64, _>("enabled")? == 1,
-            exposure_bp: row.try_get("exposure_bp")?,
-            allow: list("allow_list")?,
-            deny: list("deny_list")?,
-            salt: row.try_get("salt")?,
-            updated_at_ms: row.try_get("flag_updated_at_ms")?,
-        };
+        let flag = flag_from(&row, "flag_updated_at_ms")?;
         index.insert(plan.id.clone(), out.len());
         out.push((plan, flag, Vec::new()));
     }
@@ -357,7 +347,10 @@ pub async fn flag_by_key(
         .bind(key)
         .fetch_optional(&mut *conn)
         .await?;
-    Ok(row.as_ref().map(flag_from).transpose()?)
+    Ok(row
+        .as_ref()
+        .map(|r| flag_from(r, "updated_at_ms"))
+        .transpose()?)
 }
 
 /// Marks the plan changed: bumps its revision.
