@@ -8,7 +8,6 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use app::dto::StoreBackend;
 use common::{Backend, TestDb};
 use server::audit::Actor;
 use server::backfill::job::Job;
@@ -166,7 +165,12 @@ async fn dry_run_run_verify_undo(s: Setup) {
 
     // Undo removes exactly what the first run created.
     let mut undo = s.runner(Mode::Undo, None).await;
-    assert_eq!(undo.undo(&run.run, |_| {}).await.unwrap(), Outcome::Done);
+    assert_eq!(
+        undo.undo(std::slice::from_ref(&run.run), |_| {})
+            .await
+            .unwrap(),
+        Outcome::Done
+    );
     assert_eq!(undo.run.created, legacy - broken - 1);
     assert_eq!(s.count(NEW).await, 1, "the row that existed before stays");
 
@@ -195,7 +199,20 @@ async fn dry_run_run_verify_undo(s: Setup) {
         actions.iter().filter(|a| *a == "backfill.finish").count(),
         6
     );
-    let _ = StoreBackend::Sqlite;
+
+    // An undo of the job removes what every run of it created and still
+    // holds (here: the resumed run's rows), never the row that was there.
+    let sources = server::backfill::manager::undo_sources(&s.store, &s.plan_id, "school")
+        .await
+        .unwrap();
+    assert_eq!(sources.len(), 3, "run, again, from");
+    let mut undo_all = s.runner(Mode::Undo, None).await;
+    assert_eq!(
+        undo_all.undo(&sources, |_| {}).await.unwrap(),
+        Outcome::Done
+    );
+    assert_eq!(undo_all.run.created, from.run.created);
+    assert_eq!(s.count(NEW).await, 1);
 }
 
 /// The target's sessions are terminated again and again mid-run (as when
@@ -532,7 +549,7 @@ async fn runs_are_guarded() {
         .expect("no takeover")
         .to_string();
     assert!(err.contains("is being driven by owner-a"), "{err}");
-    let err = server::backfill::manager::undo_source(&s.store, &s.plan_id, "school")
+    let err = server::backfill::manager::undo_sources(&s.store, &s.plan_id, "school")
         .await
         .expect_err("no undo while running")
         .to_string();
@@ -568,10 +585,10 @@ async fn runs_are_guarded() {
         .cancel(&Actor::System, &Default::default(), &run.id)
         .await
         .unwrap();
-    let source = server::backfill::manager::undo_source(&s.store, &s.plan_id, "school")
+    let source = server::backfill::manager::undo_sources(&s.store, &s.plan_id, "school")
         .await
         .unwrap();
-    assert_eq!(source.id, run.id);
+    assert_eq!(source[0].id, run.id);
     let job = Job::find(&plan, "school").unwrap();
     let t = target::connect(&s.targets, "t").await.unwrap();
     let mut undo = Runner::start(

@@ -20,20 +20,31 @@ use crate::events::PlanEvents;
 /// The owner of runs the server drives (one server per console store).
 pub const SERVER_OWNER: &str = "server";
 
-/// The run an undo removes: the job's newest real run, refused while the job
-/// has an unfinished one (it would go on creating rows).
-pub async fn undo_source(store: &Store, plan_id: &str, job: &str) -> Result<Run, BackfillError> {
+/// The runs an undo removes the rows of: every finished real run of the job
+/// (newest first; those whose rows are already undone have nothing left),
+/// refused while the job has an unfinished one (it would go on creating rows).
+pub async fn undo_sources(
+    store: &Store,
+    plan_id: &str,
+    job: &str,
+) -> Result<Vec<Run>, BackfillError> {
     if let Some(open) = runs::open_run(store, plan_id, job, Mode::Run).await? {
         return Err(BackfillError::Invalid(format!(
             "run {} of job {job:?} is {}: cancel it (or let it finish) before undoing",
             open.id, open.status
         )));
     }
-    runs::of_plan(store, plan_id)
+    let sources: Vec<Run> = runs::of_plan(store, plan_id)
         .await?
         .into_iter()
-        .find(|r| r.job == job && r.mode == Mode::Run)
-        .ok_or_else(|| BackfillError::Invalid(format!("job {job:?} has no run to undo")))
+        .filter(|r| r.job == job && r.mode == Mode::Run)
+        .collect();
+    if sources.is_empty() {
+        return Err(BackfillError::Invalid(format!(
+            "job {job:?} has no run to undo"
+        )));
+    }
+    Ok(sources)
 }
 
 #[derive(Clone)]
@@ -101,7 +112,7 @@ impl JobManager {
             _ => None,
         };
         let source = if mode == Mode::Undo {
-            Some(undo_source(&self.store, plan_id, job_name).await?)
+            Some(undo_sources(&self.store, plan_id, job_name).await?)
         } else {
             None
         };
@@ -120,7 +131,7 @@ impl JobManager {
         Ok(run)
     }
 
-    fn spawn(&self, mut runner: Runner, undo_source: Option<Run>, plan_name: String) {
+    fn spawn(&self, mut runner: Runner, undo_sources: Option<Vec<Run>>, plan_name: String) {
         self.metrics.state(&plan_name, &runner.job.name, "running");
         runner.metrics = Some((self.metrics.clone(), plan_name));
         let id = runner.run.id.clone();
@@ -141,9 +152,9 @@ impl JobManager {
                 }
             };
             let result = match runner.run.mode {
-                Mode::Undo => match &undo_source {
-                    Some(source) => runner
-                        .undo(source, on_chunk)
+                Mode::Undo => match &undo_sources {
+                    Some(sources) => runner
+                        .undo(sources, on_chunk)
                         .await
                         .map(|o| json!(format!("{o:?}"))),
                     None => Err(BackfillError::Invalid("nothing to undo".into())),
@@ -205,10 +216,13 @@ impl JobManager {
         let run = runs::get(&self.store, run_id)
             .await?
             .ok_or_else(|| BackfillError::Invalid(format!("run {run_id:?} not found")))?;
-        if run.status != "paused" {
+        let silent =
+            run.status == "running" && crate::system::now_ms() - run.updated_at_ms > runs::STALE_MS;
+        if run.status != "paused" && !silent {
             return Err(BackfillError::Invalid(format!(
-                "run {run_id:?} is {}; only a running or paused run can be cancelled",
-                run.status
+                "run {run_id:?} is {} (driven by {}); only a paused run, or one whose driver \
+                 went silent, can be cancelled from here",
+                run.status, run.owner
             )));
         }
         let mut tx = self.store.begin_write().await?;
@@ -292,6 +306,24 @@ impl JobManager {
         let mut resumed = 0;
         for run in runs::running(&self.store).await? {
             if !matches!(run.mode, Mode::Run | Mode::DryRun) {
+                // An undo or verify this server drove is not resumed: it ends
+                // as failed (run it again), so it does not block the next one.
+                if run.owner == SERVER_OWNER {
+                    let mut tx = self.store.begin_write().await?;
+                    let reason = json!({ "reason": "interrupted by a restart; run it again" });
+                    runs::set_status(&mut tx, &run, "failed", &reason).await?;
+                    crate::audit::append(
+                        &mut tx,
+                        crate::system::now_ms(),
+                        &Actor::System,
+                        &ClientInfo::default(),
+                        "backfill.fail",
+                        &format!("plan:{}", run.plan_id),
+                        json!({ "job": run.job, "run": run.id, "mode": run.mode.as_str(), "result": reason }),
+                    )
+                    .await?;
+                    tx.commit().await.map_err(crate::db::StoreError::Query)?;
+                }
                 continue;
             }
             let found = self

@@ -646,14 +646,14 @@ impl Runner {
             ),
         )
         .await?;
-        undo.undo(&self.run, |_| {}).await
+        undo.undo(std::slice::from_ref(&self.run), |_| {}).await
     }
 
-    /// Removes exactly what run `source` created, in chunks; each chunk's
+    /// Removes exactly what the `sources` runs created, in chunks; each chunk's
     /// keys are forgotten once the target committed their removal.
     pub async fn undo(
         &mut self,
-        source: &Run,
+        sources: &[Run],
         mut on_chunk: impl FnMut(&ChunkReport),
     ) -> Result<Outcome, BackfillError> {
         let undo = self.job.undo.clone().ok_or_else(|| {
@@ -662,16 +662,23 @@ impl Runner {
         let started = Instant::now();
         let mut after = i64::MIN;
         let mut index = 0;
+        let mut current = 0;
         loop {
-            // One recorded chunk at a time, each removed in one transaction.
-            let next = runs::next_created(&self.store, &source.id, after).await?;
-            let Some((first, keys)) = next else {
+            let Some(source) = sources.get(current) else {
+                let ids: Vec<&str> = sources.iter().map(|r| r.id.as_str()).collect();
                 self.finish(
                     "done",
-                    json!({ "undone_run": source.id, "removed": self.run.created }),
+                    json!({ "undone_runs": ids, "removed": self.run.created }),
                 )
                 .await?;
                 return Ok(Outcome::Done);
+            };
+            // One recorded chunk at a time, each removed in one transaction.
+            let next = runs::next_created(&self.store, &source.id, after).await?;
+            let Some((first, keys)) = next else {
+                current += 1;
+                after = i64::MIN;
+                continue;
             };
             let last = keys.last().copied().unwrap_or(first);
             let t0 = Instant::now();

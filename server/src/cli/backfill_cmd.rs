@@ -7,7 +7,7 @@ use super::CliError;
 use crate::audit::{Actor, ClientInfo};
 use crate::backfill::error::BackfillError;
 use crate::backfill::job::Job;
-use crate::backfill::manager::undo_source;
+use crate::backfill::manager::undo_sources;
 use crate::backfill::runner::{ChunkReport, Outcome, Runner, Start};
 use crate::backfill::runs::{self, Mode};
 use crate::backfill::{demo, target};
@@ -210,15 +210,19 @@ pub async fn run(config: &Config, store: Store, cmd: BackfillCommand) -> Result<
         }
         BackfillCommand::Undo { plan, job } => {
             let (plan_id, job) = job_of(&store, &plan, &job).await?;
-            let source = undo_source(&store, &plan_id, &job.name).await?;
+            let sources = undo_sources(&store, &plan_id, &job.name).await?;
             let target = target::connect(&config.targets, &job.target).await?;
             let start = Start {
                 client: ClientInfo::cli(),
                 ..Start::new(&plan_id, Mode::Undo, Actor::cli(), &cli_owner())
             };
             let mut runner = Runner::start(store, target, job, start).await?;
-            println!("undoing run {} (created {})", source.id, source.created);
-            let o = runner.undo(&source, print_chunk).await?;
+            println!(
+                "undoing what {} run(s) of {} created",
+                sources.len(),
+                runner.job.name
+            );
+            let o = runner.undo(&sources, print_chunk).await?;
             println!("removed {}", runner.run.created);
             outcome(o, &runner.run.id)
         }
