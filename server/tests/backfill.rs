@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use common::{Backend, TestDb};
 use server::audit::Actor;
+use server::backfill::error::BackfillError;
 use server::backfill::job::Job;
 use server::backfill::runner::{Outcome, Runner, Start};
 use server::backfill::runs::{self, Mode};
@@ -21,44 +22,19 @@ use server::flags::cache::FlagCache;
 use server::plans::service::Acting;
 use server::plans::PlanService;
 
-const PLAN: &str = r#"
-[plan]
-name = "STI"
-flag = "sti"
-
-[[phases]]
-name = "dev"
-environment = "dev"
-exposure_bp = 10000
-
-[[jobs]]
-name = "school"
-target = "t"
-key = "id"
-table = "projects"
-filter = "project_type = 'school' AND is_draft = 0"
-apply = """
-INSERT INTO school_projects (project_id, course_name, course_code, teacher_name)
-SELECT id, course_name, course_code, teacher_name FROM projects
-WHERE id > $1 AND id <= $2 AND project_type = 'school' AND is_draft = 0
-ON CONFLICT (project_id) DO NOTHING
-RETURNING project_id"""
-undo = "DELETE FROM school_projects WHERE project_id = $1"
-verify_legacy = "SELECT COUNT(*) FROM projects WHERE project_type = 'school' AND is_draft = 0"
-verify_new = "SELECT COUNT(*) FROM school_projects"
-chunk = 100
-error_policy = "skip"
-"#;
+const PLAN: &str = common::SCHOOL_PLAN;
 
 struct Setup {
     store: Store,
     targets: BTreeMap<String, TargetConfig>,
     plan_id: String,
+    /// The plan file the setup imported.
+    plan: String,
     _console: TestDb,
     _target: TestDb,
 }
 
-async fn setup(console: TestDb, target_backend: Backend, rows: i64, plan: &str) -> Setup {
+async fn setup(console: TestDb, target_backend: Backend, rows: i64, plan_text: &str) -> Setup {
     let store = console.store().await;
     let target_db = TestDb::new(target_backend).await;
     let targets = BTreeMap::from([(
@@ -71,29 +47,37 @@ async fn setup(console: TestDb, target_backend: Backend, rows: i64, plan: &str) 
     let t = target::connect(&targets, "t").await.unwrap();
     demo::seed(&t.pool, t.backend(), rows).await.unwrap();
     let service = PlanService::new(store.clone(), PlanEvents::default(), FlagCache::default());
-    let plan = service.import_as(&Acting::cli(), plan, None).await.unwrap();
+    let plan = service
+        .import_as(&Acting::cli(), plan_text, None)
+        .await
+        .unwrap();
     Setup {
         store,
         targets,
         plan_id: plan.id,
+        plan: plan_text.to_string(),
         _console: console,
         _target: target_db,
     }
 }
 
 impl Setup {
-    async fn runner(&self, mode: Mode, resume_from: Option<i64>) -> Runner {
-        let job = Job::find(PLAN, "school").unwrap();
+    /// Starts the plan's school job as `start` says.
+    async fn try_start(&self, start: Start) -> Result<Runner, BackfillError> {
+        let job = Job::find(&self.plan, "school").unwrap();
         let t = target::connect(&self.targets, "t").await.unwrap();
-        Runner::start(
-            self.store.clone(),
-            t,
-            job,
-            Start {
-                resume_from,
-                ..Start::new(&self.plan_id, mode, Actor::System, "test")
-            },
-        )
+        Runner::start(self.store.clone(), t, job, start).await
+    }
+
+    fn start(&self, mode: Mode) -> Start {
+        Start::new(&self.plan_id, mode, Actor::System, "test")
+    }
+
+    async fn runner(&self, mode: Mode, resume_from: Option<i64>) -> Runner {
+        self.try_start(Start {
+            resume_from,
+            ..self.start(mode)
+        })
         .await
         .unwrap()
     }
@@ -231,16 +215,7 @@ async fn terminated_target_sessions_are_retried_to_exact_parity() {
         &plan,
     )
     .await;
-    let job = Job::find(&plan, "school").unwrap();
-    let t = target::connect(&s.targets, "t").await.unwrap();
-    let mut runner = Runner::start(
-        s.store.clone(),
-        t,
-        job,
-        Start::new(&s.plan_id, Mode::Run, Actor::System, "test"),
-    )
-    .await
-    .unwrap();
+    let mut runner = s.runner(Mode::Run, None).await;
     let task = tokio::spawn(async move {
         let outcome = runner.run(|_| {}).await.unwrap();
         (outcome, runner.run)
@@ -290,16 +265,7 @@ async fn chunk_size_and_rate_are_retuned_live() {
         &plan,
     )
     .await;
-    let job = Job::find(&plan, "school").unwrap();
-    let t = target::connect(&s.targets, "t").await.unwrap();
-    let mut runner = Runner::start(
-        s.store.clone(),
-        t,
-        job,
-        Start::new(&s.plan_id, Mode::Run, Actor::System, "test"),
-    )
-    .await
-    .unwrap();
+    let mut runner = s.runner(Mode::Run, None).await;
     let control = runner.control.clone();
     let sizes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = sizes.clone();
@@ -461,19 +427,7 @@ async fn rollback_policy_undoes_the_run() {
         &plan,
     )
     .await;
-    let job = Job::find(&plan, "school").unwrap();
-    let t = target::connect(&s.targets, "t").await.unwrap();
-    let mut runner = Runner::start(
-        s.store.clone(),
-        t,
-        job,
-        Start {
-            resume_from: Some(4_000),
-            ..Start::new(&s.plan_id, Mode::Run, Actor::System, "test")
-        },
-    )
-    .await
-    .unwrap();
+    let mut runner = s.runner(Mode::Run, Some(4_000)).await;
     let outcome = runner.run(|_| {}).await.unwrap();
     assert!(
         matches!(outcome, Outcome::Failed(ref r) if r.contains("failed") && r.contains("undone")),
@@ -505,26 +459,11 @@ async fn runs_are_guarded() {
     )
     .await;
     let start = |resume: Option<(runs::Run, bool)>| {
-        let (store, targets, plan_id, plan) = (
-            s.store.clone(),
-            s.targets.clone(),
-            s.plan_id.clone(),
-            plan.clone(),
-        );
-        async move {
-            let job = Job::find(&plan, "school").unwrap();
-            let t = target::connect(&targets, "t").await.unwrap();
-            Runner::start(
-                store,
-                t,
-                job,
-                Start {
-                    resume,
-                    ..Start::new(&plan_id, Mode::Run, Actor::System, "owner-a")
-                },
-            )
-            .await
-        }
+        s.try_start(Start {
+            resume,
+            owner: "owner-a".into(),
+            ..s.start(Mode::Run)
+        })
     };
     let mut first = start(None).await.unwrap();
     let control = first.control.clone();
@@ -589,16 +528,7 @@ async fn runs_are_guarded() {
         .await
         .unwrap();
     assert_eq!(source[0].id, run.id);
-    let job = Job::find(&plan, "school").unwrap();
-    let t = target::connect(&s.targets, "t").await.unwrap();
-    let mut undo = Runner::start(
-        s.store.clone(),
-        t,
-        job,
-        Start::new(&s.plan_id, Mode::Undo, Actor::System, "test"),
-    )
-    .await
-    .unwrap();
+    let mut undo = s.runner(Mode::Undo, None).await;
     assert_eq!(undo.undo(&source, |_| {}).await.unwrap(), Outcome::Done);
     assert_eq!(undo.run.created, run.created);
     assert_eq!(s.count(NEW).await, 0);

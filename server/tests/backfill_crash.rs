@@ -24,32 +24,10 @@ use sqlx::any::AnyPoolOptions;
 const BIN: &str = env!("CARGO_BIN_EXE_rollout-console");
 const ROWS: i64 = 200_000;
 
-const PLAN: &str = r#"
-[plan]
-name = "Crash test"
-flag = "crash_test"
-
-[[phases]]
-name = "dev"
-environment = "dev"
-exposure_bp = 10000
-
-[[jobs]]
-name = "school"
-target = "t"
-key = "id"
-table = "projects"
-filter = "project_type = 'school' AND is_draft = 0"
-apply = """
-INSERT INTO school_projects (project_id, course_name, course_code, teacher_name)
-SELECT id, course_name, course_code, teacher_name FROM projects
-WHERE id > $1 AND id <= $2 AND project_type = 'school' AND is_draft = 0
-ON CONFLICT (project_id) DO NOTHING
-RETURNING project_id"""
-chunk = 500
-max_rows_per_sec = 12000
-error_policy = "skip"
-"#;
+/// The school job, throttled so the kills land mid-run.
+fn crash_plan() -> String {
+    common::SCHOOL_PLAN.replace("chunk = 100", "chunk = 500\nmax_rows_per_sec = 12000")
+}
 
 /// Starts `serve` and returns it with its base URL.
 fn start_server(dir: &std::path::Path) -> (Child, String) {
@@ -105,7 +83,7 @@ async fn sigkilled_server_resumes_with_exact_parity() {
         .await
         .unwrap();
     let plan = PlanService::new(store.clone(), PlanEvents::default(), FlagCache::default())
-        .import_as(&Acting::cli(), PLAN, None)
+        .import_as(&Acting::cli(), &crash_plan(), None)
         .await
         .unwrap();
     let token = tokens::create(

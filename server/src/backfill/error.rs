@@ -41,3 +41,31 @@ pub fn is_transient(e: &sqlx::Error) -> bool {
         _ => false,
     }
 }
+
+/// Attempts after the first for a transient failure.
+pub const RETRIES: u32 = 6;
+
+/// Runs `op` again after a transient failure (with back-off, at most
+/// `RETRIES` times); returns its first success or its last error.
+pub async fn with_retries<T, F, Fut>(mut op: F) -> Result<T, sqlx::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
+{
+    let mut attempt = 0;
+    loop {
+        match op().await {
+            Err(e) if is_transient(&e) && attempt < RETRIES => {
+                tracing::warn!(attempt, error = %e, "transient target error; retrying");
+                tokio::time::sleep(super::pace::backoff(attempt)).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// A database error on one line (for run results and the error list).
+pub fn one_line(e: &sqlx::Error) -> String {
+    e.to_string().replace('\n', " ")
+}

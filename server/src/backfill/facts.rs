@@ -10,6 +10,8 @@ use crate::db::StoreError;
 pub struct JobFacts {
     /// The jobs the plan file declares.
     pub declared: Vec<String>,
+    /// A digest of their definitions (part of the approval evidence).
+    pub jobs_digest: String,
     latest: HashMap<(String, &'static str), Run>,
 }
 
@@ -17,7 +19,7 @@ impl JobFacts {
     pub async fn load(
         conn: &mut sqlx::AnyConnection,
         plan_id: &str,
-        declared: Vec<String>,
+        (declared, jobs_digest): (Vec<String>, String),
     ) -> Result<JobFacts, StoreError> {
         let mut latest = HashMap::new();
         // Newest first: the first of each (job, mode) is the one that counts.
@@ -26,7 +28,11 @@ impl JobFacts {
                 .entry((run.job.clone(), run.mode.as_str()))
                 .or_insert(run);
         }
-        Ok(JobFacts { declared, latest })
+        Ok(JobFacts {
+            declared,
+            jobs_digest,
+            latest,
+        })
     }
 
     /// An undo finished after the run (or verify) this check reads.

@@ -6,10 +6,11 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::json;
 
+use super::control::Control;
 use super::error::BackfillError;
 use super::job::Job;
 use super::metrics::BackfillMetrics;
-use super::runner::{Control, Runner, Start};
+use super::runner::{Runner, Start};
 use super::runs::{self, Mode, Run};
 use super::target;
 use crate::audit::{Actor, ClientInfo};

@@ -2,6 +2,7 @@
 //! databases in keyset chunks, each chunk its own transaction, with a
 //! checkpoint after each commit, dry-run, undo, verify, throttling, adaptive
 //! chunk size, retries and isolation of failing keys.
+pub mod control;
 pub mod demo;
 pub mod error;
 pub mod facts;
@@ -15,3 +16,5 @@ pub mod runs;
 pub mod service;
 pub mod spec;
 pub mod target;
+pub mod undo;
+pub mod verify;

@@ -2,9 +2,8 @@
 //! target (rolled back in a dry-run), the keys it created recorded in the
 //! console before the target commits, the checkpoint stored after; transient
 //! failures retried with back-off; a chunk that keeps failing split until the
-//! failing keys are isolated; throttled and adaptively sized. Also undo and
-//! verify runs.
-use std::sync::atomic::{AtomicU8, Ordering};
+//! failing keys are isolated; throttled and adaptively sized. Undo and
+//! verify runs are in `undo.rs` and `verify.rs`.
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -12,48 +11,15 @@ use app::dto::StoreBackend;
 use serde_json::{json, Value};
 use sqlx::Executor;
 
-use super::error::{is_transient, BackfillError};
+use super::control::Control;
+use super::error::{is_transient, one_line, with_retries, BackfillError};
 use super::job::{ErrorPolicy, Job};
-use super::pace::{backoff, next_chunk, pause_after};
+use super::pace::{next_chunk, pause_after};
 use super::runs::{self, Mode, Run};
 use super::target::Target;
 use crate::audit::{self, Actor, ClientInfo};
 use crate::db::Store;
 use crate::system::now_ms;
-
-const RETRIES: u32 = 6;
-
-/// Steers a running job from elsewhere (a signal, the API, the UI): pause,
-/// cancel, or a new chunk size or rate ceiling, taken before the next chunk.
-#[derive(Debug, Default)]
-pub struct Control {
-    state: AtomicU8,
-    tune: std::sync::Mutex<(Option<i64>, Option<i64>)>,
-}
-
-impl Control {
-    pub fn pause(&self) {
-        self.state.store(1, Ordering::SeqCst);
-    }
-    pub fn cancel(&self) {
-        self.state.store(2, Ordering::SeqCst);
-    }
-    fn state(&self) -> u8 {
-        self.state.load(Ordering::SeqCst)
-    }
-    /// A fixed chunk size and/or a rows/s ceiling (0 = none) from now on.
-    pub fn retune(&self, chunk: Option<i64>, max_rows_per_sec: Option<i64>) {
-        if let Ok(mut t) = self.tune.lock() {
-            *t = (chunk.or(t.0), max_rows_per_sec.or(t.1));
-        }
-    }
-    fn take_tune(&self) -> (Option<i64>, Option<i64>) {
-        self.tune
-            .lock()
-            .map(|mut t| std::mem::take(&mut *t))
-            .unwrap_or_default()
-    }
-}
 
 /// One committed (or, in a dry-run, rolled back) chunk, for progress output.
 #[derive(Debug, Clone)]
@@ -94,17 +60,6 @@ enum ApplyError {
     Gave(String),
     /// The console's own store failed: stop.
     Console(crate::db::StoreError),
-}
-
-enum OnceError {
-    Target(sqlx::Error),
-    Console(crate::db::StoreError),
-}
-
-impl From<sqlx::Error> for OnceError {
-    fn from(e: sqlx::Error) -> Self {
-        OnceError::Target(e)
-    }
 }
 
 /// What to start: which plan's job in which mode, by whom, from where, and
@@ -299,7 +254,11 @@ impl Runner {
     }
 
     /// Ends the run with its status and audit event.
-    async fn finish(&mut self, status: &str, result: Value) -> Result<(), BackfillError> {
+    pub(super) async fn finish(
+        &mut self,
+        status: &str,
+        result: Value,
+    ) -> Result<(), BackfillError> {
         let mut tx = self.store.begin_write().await?;
         runs::set_status(&mut tx, &self.run, status, &result).await?;
         audit::append(
@@ -340,61 +299,47 @@ impl Runner {
         after: i64,
         limit: i64,
     ) -> Result<Option<(i64, i64)>, BackfillError> {
-        let mut attempt = 0;
-        loop {
-            match sqlx::query_as::<_, (Option<i64>, i64)>(&self.job.bounds)
+        let bounds = with_retries(|| {
+            sqlx::query_as::<_, (Option<i64>, i64)>(&self.job.bounds)
                 .bind(after)
                 .bind(limit)
                 .fetch_one(&self.target.pool)
-                .await
-            {
-                Ok((Some(last), n)) if n > 0 => return Ok(Some((last, n))),
-                Ok(_) => return Ok(None),
-                Err(e) if is_transient(&e) && attempt < RETRIES => {
-                    tokio::time::sleep(backoff(attempt)).await;
-                    attempt += 1;
-                }
-                Err(e) => {
-                    return Err(BackfillError::Target {
-                        target: self.target.name.clone(),
-                        message: format!("reading keys after {after}: {e}"),
-                    })
-                }
-            }
-        }
+        })
+        .await
+        .map_err(|e| self.read_error(after, &e))?;
+        Ok(match bounds {
+            (Some(last), n) if n > 0 => Some((last, n)),
+            _ => None,
+        })
     }
 
     async fn fetch_keys(&self, after: i64, limit: i64) -> Result<Vec<i64>, BackfillError> {
-        let mut attempt = 0;
-        loop {
-            match sqlx::query_scalar::<_, i64>(&self.job.select)
+        with_retries(|| {
+            sqlx::query_scalar::<_, i64>(&self.job.select)
                 .bind(after)
                 .bind(limit)
                 .fetch_all(&self.target.pool)
-                .await
-            {
-                Ok(keys) => return Ok(keys),
-                Err(e) if is_transient(&e) && attempt < RETRIES => {
-                    tokio::time::sleep(backoff(attempt)).await;
-                    attempt += 1;
-                }
-                Err(e) => {
-                    return Err(BackfillError::Target {
-                        target: self.target.name.clone(),
-                        message: format!("reading keys after {after}: {e}"),
-                    })
-                }
-            }
+        })
+        .await
+        .map_err(|e| self.read_error(after, &e))
+    }
+
+    fn read_error(&self, after: i64, e: &sqlx::Error) -> BackfillError {
+        BackfillError::Target {
+            target: self.target.name.clone(),
+            message: format!("reading keys after {after}: {}", one_line(e)),
         }
     }
 
     /// Applies `after < key <= last` once, in a transaction with timeouts.
+    /// The outer error is the target's; the inner one the console's (the
+    /// created keys could not be recorded, so the chunk was not committed).
     async fn apply_once(
         &self,
         after: i64,
         last: i64,
         dry_run: bool,
-    ) -> Result<Vec<i64>, OnceError> {
+    ) -> Result<Result<Vec<i64>, crate::db::StoreError>, sqlx::Error> {
         let mut tx = self.target.pool.begin().await?;
         if self.target.backend() == StoreBackend::Postgres {
             tx.execute("SET LOCAL statement_timeout = '30s'; SET LOCAL lock_timeout = '2s'")
@@ -419,32 +364,23 @@ impl Runner {
         if dry_run {
             tx.rollback().await?;
         } else {
-            runs::record_created(&self.store, &self.run.id, &created)
-                .await
-                .map_err(OnceError::Console)?;
+            if let Err(e) = runs::record_created(&self.store, &self.run.id, &created).await {
+                return Ok(Err(e));
+            }
             tx.commit().await?;
         }
-        Ok(created)
+        Ok(Ok(created))
     }
 
     async fn apply(&self, after: i64, last: i64, dry_run: bool) -> Result<Vec<i64>, ApplyError> {
-        let mut attempt = 0;
-        loop {
-            match self.apply_once(after, last, dry_run).await {
-                Ok(created) => return Ok(created),
-                Err(OnceError::Console(e)) => return Err(ApplyError::Console(e)),
-                Err(OnceError::Target(e)) if is_transient(&e) => {
-                    if attempt >= RETRIES {
-                        return Err(ApplyError::Gave(format!(
-                            "keys {after}..={last}: still failing after {RETRIES} retries: {e}"
-                        )));
-                    }
-                    tracing::warn!(job = %self.job.name, attempt, error = %e, "transient target error; retrying");
-                    tokio::time::sleep(backoff(attempt)).await;
-                    attempt += 1;
-                }
-                Err(OnceError::Target(e)) => return Err(ApplyError::Data(one_line(&e))),
-            }
+        match with_retries(|| self.apply_once(after, last, dry_run)).await {
+            Ok(Ok(created)) => Ok(created),
+            Ok(Err(console)) => Err(ApplyError::Console(console)),
+            Err(e) if is_transient(&e) => Err(ApplyError::Gave(format!(
+                "keys {after}..={last}: still failing after retries: {}",
+                one_line(&e)
+            ))),
+            Err(e) => Err(ApplyError::Data(one_line(&e))),
         }
     }
 
@@ -631,157 +567,4 @@ impl Runner {
             }
         }
     }
-
-    /// `error_policy = "rollback"`: an undo run of this (failed) run.
-    async fn roll_back(&self) -> Result<Outcome, BackfillError> {
-        let mut undo = Runner::start(
-            self.store.clone(),
-            self.target.clone(),
-            self.job.clone(),
-            Start::new(
-                &self.run.plan_id,
-                Mode::Undo,
-                Actor::System,
-                &self.run.owner,
-            ),
-        )
-        .await?;
-        undo.undo(std::slice::from_ref(&self.run), |_| {}).await
-    }
-
-    /// Removes exactly what the `sources` runs created, in chunks; each chunk's
-    /// keys are forgotten once the target committed their removal.
-    pub async fn undo(
-        &mut self,
-        sources: &[Run],
-        mut on_chunk: impl FnMut(&ChunkReport),
-    ) -> Result<Outcome, BackfillError> {
-        let undo = self.job.undo.clone().ok_or_else(|| {
-            BackfillError::Invalid(format!("job {:?} has no undo statement", self.job.name))
-        })?;
-        let started = Instant::now();
-        let mut after = i64::MIN;
-        let mut index = 0;
-        let mut current = 0;
-        loop {
-            let Some(source) = sources.get(current) else {
-                let ids: Vec<&str> = sources.iter().map(|r| r.id.as_str()).collect();
-                self.finish(
-                    "done",
-                    json!({ "undone_runs": ids, "removed": self.run.created }),
-                )
-                .await?;
-                return Ok(Outcome::Done);
-            };
-            // One recorded chunk at a time, each removed in one transaction.
-            let next = runs::next_created(&self.store, &source.id, after).await?;
-            let Some((first, keys)) = next else {
-                current += 1;
-                after = i64::MIN;
-                continue;
-            };
-            let last = keys.last().copied().unwrap_or(first);
-            let t0 = Instant::now();
-            let mut attempt = 0;
-            let removed = loop {
-                let result: Result<u64, sqlx::Error> = async {
-                    let mut tx = self.target.pool.begin().await?;
-                    let mut n = 0;
-                    for key in &keys {
-                        n += sqlx::query(&undo)
-                            .bind(*key)
-                            .execute(&mut *tx)
-                            .await?
-                            .rows_affected();
-                    }
-                    tx.commit().await?;
-                    Ok(n)
-                }
-                .await;
-                match result {
-                    Ok(n) => break n as i64,
-                    Err(e) if is_transient(&e) && attempt < RETRIES => {
-                        tokio::time::sleep(backoff(attempt)).await;
-                        attempt += 1;
-                    }
-                    Err(e) => {
-                        let reason = format!("undo of keys {}..={last}: {}", keys[0], one_line(&e));
-                        self.finish("paused", json!({ "reason": reason })).await?;
-                        return Ok(Outcome::Paused(reason));
-                    }
-                }
-            };
-            runs::forget_created(&self.store, &source.id, first).await?;
-            after = first;
-            self.run.last_key = Some(last);
-            self.run.processed += keys.len() as i64;
-            self.run.created += removed;
-            self.run.skipped = self.run.processed - self.run.created;
-            runs::checkpoint(&self.store, &self.run).await?;
-            index += 1;
-            let secs = started.elapsed().as_secs_f64();
-            on_chunk(&ChunkReport {
-                index,
-                after_key: None,
-                last_key: last,
-                keys: keys.len(),
-                created: removed,
-                errors: 0,
-                elapsed_ms: t0.elapsed().as_secs_f64() * 1e3,
-                chunk_size: self.run.chunk_size,
-                processed: self.run.processed,
-                total_estimate: None,
-                rows_per_sec: if secs > 0.0 {
-                    self.run.processed as f64 / secs
-                } else {
-                    0.0
-                },
-            });
-        }
-    }
-
-    /// Counts legacy and new rows; passes when the delta is within the job's.
-    pub async fn verify(&mut self) -> Result<Value, BackfillError> {
-        let (legacy_sql, new_sql) = self.job.verify.clone().ok_or_else(|| {
-            BackfillError::Invalid(format!(
-                "job {:?} has no verify_legacy / verify_new queries",
-                self.job.name
-            ))
-        })?;
-        let count = |sql: String| {
-            let pool = self.target.pool.clone();
-            let target = self.target.name.clone();
-            async move {
-                sqlx::query_scalar::<_, i64>(&sql)
-                    .fetch_one(&pool)
-                    .await
-                    .map_err(|e| BackfillError::Target {
-                        target,
-                        message: one_line(&e),
-                    })
-            }
-        };
-        let legacy = count(legacy_sql).await?;
-        let new = count(new_sql).await?;
-        let delta = legacy - new;
-        let coverage = if legacy == 0 {
-            100.0
-        } else {
-            new as f64 * 100.0 / legacy as f64
-        };
-        let result = json!({
-            "legacy": legacy, "new": new, "delta": delta,
-            "coverage_pct": (coverage * 100.0).round() / 100.0,
-            "max_delta": self.job.max_delta,
-            "passed": delta.abs() <= self.job.max_delta,
-        });
-        self.run.processed = legacy;
-        self.run.created = new;
-        self.finish("done", result.clone()).await?;
-        Ok(result)
-    }
-}
-
-fn one_line(e: &sqlx::Error) -> String {
-    e.to_string().replace('\n', " ")
 }

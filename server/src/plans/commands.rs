@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use super::checks::complete;
 use super::error::PlanError;
-use super::evidence::{evidence_hash, jobs_digest};
+use super::evidence::evidence_hash;
 use super::gate::{may_decide, passed, tally};
 use super::service::{subject, Acting, PlanService};
 use super::state::{phase_transition, plan_transition, PhaseEvent, PlanEvent};
@@ -235,7 +235,7 @@ async fn apply(
                     json!({
                         "phase": phase.name,
                         "approvals_required": phase.approvals_required,
-                        "evidence_hash": evidence_hash(&phase, &jobs_digest(&l.plan.source_toml)),
+                        "evidence_hash": evidence_hash(&phase, &facts.jobs_digest),
                     }),
                 )],
                 message,
@@ -257,7 +257,7 @@ async fn apply(
             let comment = text("comment", &comment, verdict == Verdict::Reject)?;
             let i = phase_index(l, &phase_id)?;
             let mut phase = l.phases[i].clone();
-            let current = evidence_hash(&phase, &jobs_digest(&l.plan.source_toml));
+            let current = evidence_hash(&phase, &facts.jobs_digest);
             may_decide(&phase, &user_id, &roles, evidence.trim(), &current).map_err(invalid)?;
             let decision = DecisionRecord {
                 id: uuid::Uuid::new_v4().simple().to_string(),
@@ -323,7 +323,7 @@ async fn apply(
             let reason = text("reason", &reason, true)?;
             let i = phase_index(l, &phase_id)?;
             let mut phase = l.phases[i].clone();
-            let current = evidence_hash(&phase, &jobs_digest(&l.plan.source_toml));
+            let current = evidence_hash(&phase, &facts.jobs_digest);
             if evidence.trim() != current {
                 return Err(invalid(format!(
                     "phase {:?} changed since you loaded it; reload, review it again and decide",

@@ -10,17 +10,20 @@ use sha2::{Digest, Sha256};
 use super::store::PhaseRecord;
 use crate::audit::chain::canonical;
 
+/// The plan file's `[[jobs]]`: their names, and a digest of them as they
+/// would run (one parse of the file for both).
+pub fn declared_jobs(source: &str) -> (Vec<String>, String) {
+    let jobs: Vec<Job> = super::spec::validate(source)
+        .map(|f| f.jobs.iter().map(|j| Job::from_spec(j.get_ref())).collect())
+        .unwrap_or_default();
+    let text: Vec<String> = jobs.iter().map(|j| format!("{j:?}")).collect();
+    let digest = hex(&Sha256::digest(text.join("\n").as_bytes()));
+    (jobs.into_iter().map(|j| j.name).collect(), digest)
+}
+
 /// A digest of the plan file's `[[jobs]]` as they would run.
 pub fn jobs_digest(source: &str) -> String {
-    let jobs: Vec<String> = super::spec::validate(source)
-        .map(|f| {
-            f.jobs
-                .iter()
-                .map(|j| format!("{:?}", Job::from_spec(j.get_ref())))
-                .collect()
-        })
-        .unwrap_or_default();
-    hex(&Sha256::digest(jobs.join("\n").as_bytes()))
+    declared_jobs(source).1
 }
 
 pub fn hex(bytes: &[u8]) -> String {

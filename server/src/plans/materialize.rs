@@ -113,48 +113,15 @@ fn same_item(row: &ItemRecord, def: &ItemDef) -> bool {
         && row.job == def.job
 }
 
-fn phase_def_of(
-    p: &PhaseRecord,
-) -> (
-    String,
-    String,
-    i64,
-    String,
-    i64,
-    Vec<app::access::Role>,
-    i64,
-) {
-    (
-        p.name.clone(),
-        p.environment.clone(),
-        p.exposure_bp,
-        p.notes.clone(),
-        p.approvals_required,
-        p.approver_roles.clone(),
-        p.soak_ms,
-    )
-}
-
-fn def_tuple(
-    p: &PhaseDef,
-) -> (
-    String,
-    String,
-    i64,
-    String,
-    i64,
-    Vec<app::access::Role>,
-    i64,
-) {
-    (
-        p.name.clone(),
-        p.environment.clone(),
-        p.exposure_bp,
-        p.notes.clone(),
-        p.approvals_required,
-        p.approver_roles.clone(),
-        p.soak_ms,
-    )
+/// The phase's configuration (everything but its checklist) is as defined.
+fn same_config(row: &PhaseRecord, def: &PhaseDef) -> bool {
+    row.name == def.name
+        && row.environment == def.environment
+        && row.exposure_bp == def.exposure_bp
+        && row.notes == def.notes
+        && row.approvals_required == def.approvals_required
+        && row.approver_roles == def.approver_roles
+        && row.soak_ms == def.soak_ms
 }
 
 /// Why an edit cannot apply to the plan as it stands (history is fixed).
@@ -199,7 +166,7 @@ pub fn edit_refusal(l: &Loaded, def: &PlanDef) -> Option<String> {
                 row.position, row.name
             ));
         }
-        if row.status == PhaseStatus::Done && phase_def_of(row) != def_tuple(new) {
+        if row.status == PhaseStatus::Done && !same_config(row, new) {
             return Some(format!(
                 "phases[{}]: phase {:?} is done; its configuration is history",
                 row.position, row.name
@@ -259,7 +226,7 @@ pub async fn apply_edit(
             changes.push(format!("added phase {:?}", new.name));
             continue;
         };
-        if phase_def_of(row) != def_tuple(new) {
+        if !same_config(row, new) {
             changes.push(format!("changed phase {:?}", new.name));
             sqlx::query(
                 "UPDATE phases SET name = $2, environment = $3, exposure_bp = $4, notes = $5, \

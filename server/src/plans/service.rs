@@ -14,13 +14,13 @@ use sqlx::AnyConnection;
 
 use super::definition::{self, PlanDef};
 use super::error::PlanError;
-use super::evidence::{evidence_hash, jobs_digest};
+use super::evidence::{declared_jobs, evidence_hash, jobs_digest};
 use super::gate::passed;
 use super::materialize::{apply_edit, edit_refusal, insert_plan};
 use super::state::{phase_transition, PhaseEvent};
 use super::store::{self, Loaded};
 use super::templates::TEMPLATES;
-use super::view::{plan_view, summary};
+use super::view::{plan_view, summary, summary_of};
 use crate::audit::{self, Actor, ClientInfo};
 use crate::auth::{actor_of, client_of};
 use crate::backfill::facts::JobFacts;
@@ -163,7 +163,7 @@ impl PlanService {
             .await?
             .ok_or_else(|| PlanError::NotFound(format!("plan {id:?}")))?;
         tx.commit().await.map_err(crate::db::StoreError::Query)?;
-        Ok(plan_view(&loaded, now, &JobFacts::default()).summary)
+        Ok(summary_of(&loaded))
     }
 
     /// Replaces a plan's definition with `source`, if `revision` is still
@@ -192,7 +192,7 @@ impl PlanService {
             return Err(PlanError::Invalid(why));
         }
         if l.plan.source_toml == source {
-            return Ok(plan_view(&l, now, &JobFacts::default()).summary);
+            return Ok(summary_of(&l));
         }
         check_unique(&mut tx, &def, Some(id)).await?;
         let changes = apply_edit(&mut tx, &l, &def, source).await?;
@@ -224,7 +224,7 @@ impl PlanService {
                 "the plan was edited: the phase configuration or checklist changed",
             )
             .await?;
-        let mut out = plan_view(&self.load(id).await?, now, &JobFacts::default()).summary;
+        let mut out = summary_of(&self.load(id).await?);
         out.revision = revision;
         Ok(out)
     }
@@ -235,14 +235,7 @@ impl PlanService {
         conn: &mut AnyConnection,
         l: &Loaded,
     ) -> Result<JobFacts, PlanError> {
-        let declared = super::spec::validate(&l.plan.source_toml)
-            .map(|f| {
-                f.jobs
-                    .iter()
-                    .map(|j| j.get_ref().name.get_ref().clone())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let declared = declared_jobs(&l.plan.source_toml);
         Ok(JobFacts::load(conn, &l.plan.id, declared).await?)
     }
 

@@ -4,7 +4,7 @@ use app::dto::plans::{
 };
 
 use super::checks::{complete, judge};
-use super::evidence::{evidence_hash, jobs_digest};
+use super::evidence::evidence_hash;
 use super::gate::tally;
 use super::state::{start_blockers, PreviousPhase};
 use super::store::{FlagRecord, Loaded, PhaseRecord, PlanRecord};
@@ -73,7 +73,7 @@ pub fn blockers_for(l: &Loaded, index: usize, now_ms: i64, facts: &JobFacts) -> 
     start_blockers(plan_status, phase.status, prev_facts.as_ref(), now_ms)
 }
 
-fn phase_view(l: &Loaded, index: usize, now_ms: i64, facts: &JobFacts, jobs: &str) -> PhaseView {
+fn phase_view(l: &Loaded, index: usize, now_ms: i64, facts: &JobFacts) -> PhaseView {
     let p: &PhaseRecord = &l.phases[index];
     let previous = index.checked_sub(1).map(|i| &l.phases[i]);
     let (approvals, overridden) = tally(p);
@@ -130,7 +130,7 @@ fn phase_view(l: &Loaded, index: usize, now_ms: i64, facts: &JobFacts, jobs: &st
             })
             .collect(),
         decisions,
-        evidence_hash: evidence_hash(p, jobs),
+        evidence_hash: evidence_hash(p, &facts.jobs_digest),
         approvals,
         overridden,
         checklist_complete: complete(p, previous, now_ms, facts),
@@ -142,21 +142,27 @@ fn phase_view(l: &Loaded, index: usize, now_ms: i64, facts: &JobFacts, jobs: &st
     }
 }
 
-pub fn plan_view(l: &Loaded, now_ms: i64, facts: &JobFacts) -> PlanView {
-    let jobs = jobs_digest(&l.plan.source_toml);
+/// The list line of a loaded plan.
+pub fn summary_of(l: &Loaded) -> PlanSummary {
     let statuses: Vec<(String, PhaseStatus)> = l
         .phases
         .iter()
         .map(|p| (p.name.clone(), p.status))
         .collect();
+    summary(&l.plan, &l.flag, &statuses)
+}
+
+/// `facts` carries the backfill runs and the jobs' digest (see
+/// `PlanService::facts`).
+pub fn plan_view(l: &Loaded, now_ms: i64, facts: &JobFacts) -> PlanView {
     PlanView {
-        summary: summary(&l.plan, &l.flag, &statuses),
+        summary: summary_of(l),
         description: l.plan.description.clone(),
         created_by: l.plan.created_by.clone(),
         created_at_ms: l.plan.created_at_ms,
         flag: flag_view(&l.flag),
         phases: (0..l.phases.len())
-            .map(|i| phase_view(l, i, now_ms, facts, &jobs))
+            .map(|i| phase_view(l, i, now_ms, facts))
             .collect(),
         jobs: facts.declared.clone(),
         now_ms,

@@ -310,3 +310,35 @@ pub fn location(res: &reqwest::Response) -> String {
         .unwrap_or_default()
         .to_string()
 }
+
+/// A plan with one backfill job over the demo target's school projects
+/// (`demo seed`), on the target named `t`: chunk 100, failing rows skipped
+/// and recorded. Tests replace lines to vary it.
+pub const SCHOOL_PLAN: &str = r#"
+[plan]
+name = "STI"
+flag = "sti"
+
+[[phases]]
+name = "dev"
+environment = "dev"
+exposure_bp = 10000
+
+[[jobs]]
+name = "school"
+target = "t"
+key = "id"
+table = "projects"
+filter = "project_type = 'school' AND is_draft = 0"
+apply = """
+INSERT INTO school_projects (project_id, course_name, course_code, teacher_name)
+SELECT id, course_name, course_code, teacher_name FROM projects
+WHERE id > $1 AND id <= $2 AND project_type = 'school' AND is_draft = 0
+ON CONFLICT (project_id) DO NOTHING
+RETURNING project_id"""
+undo = "DELETE FROM school_projects WHERE project_id = $1"
+verify_legacy = "SELECT COUNT(*) FROM projects WHERE project_type = 'school' AND is_draft = 0"
+verify_new = "SELECT COUNT(*) FROM school_projects"
+chunk = 100
+error_policy = "skip"
+"#;
