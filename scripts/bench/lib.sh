@@ -3,7 +3,7 @@
 # shellcheck shell=bash
 
 bench_build() {
-  cargo leptos build --release >/dev/null 2>&1 || cargo leptos build --release
+  scripts/build >/dev/null 2>&1 || scripts/build
   TARGET_DIR="$(cargo metadata --format-version 1 --no-deps |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
   CONSOLE_BIN="$TARGET_DIR/release/rollout-console"

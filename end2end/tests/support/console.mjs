@@ -1,7 +1,9 @@
-// Starts the console binary built by `cargo leptos build` on a free port with
-// a fresh SQLite store, and launches Debian's Chromium through playwright-core.
+// Starts the console binary that scripts/build made (the release build that
+// scripts/run serves) on a free port with a fresh SQLite store, and launches
+// Debian's Chromium through playwright-core.
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { appendFileSync } from 'node:fs';
 import { access, mkdtemp, rm, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +19,7 @@ export async function startConsole() {
   try {
     await access(wasm);
   } catch {
-    throw new Error(`${wasm} is missing: E2E_SITE_ROOT must be the site cargo leptos built`);
+    throw new Error(`${wasm} is missing: E2E_SITE_ROOT must be the site scripts/build made`);
   }
   const dir = await mkdtemp(join(tmpdir(), 'rollout-console-e2e-'));
   const child = spawn(bin, ['serve'], {
@@ -98,8 +100,8 @@ export async function startConsole() {
   };
 }
 
-export async function launchBrowser() {
-  return chromium.launch({
+export async function launchBrowser({ expectPageErrors = false } = {}) {
+  const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
     args: [
       '--no-sandbox',
@@ -110,6 +112,29 @@ export async function launchBrowser() {
       '--disable-component-update',
       '--disable-sync',
     ],
+  });
+  if (!expectPageErrors) {
+    // Every page of every context (browser.newPage makes its context through
+    // newContext too) reports to the run's error log, which scripts/test
+    // fails on: a hydration panic cannot go unnoticed in a test that forgot
+    // to watch for it.
+    const newContext = browser.newContext.bind(browser);
+    browser.newContext = async (...args) => {
+      const context = await newContext(...args);
+      context.on('page', logPageErrors);
+      return context;
+    };
+  }
+  return browser;
+}
+
+function logPageErrors(page) {
+  const log = process.env.E2E_PAGE_ERRORS;
+  if (!log) return;
+  const record = (what) => appendFileSync(log, `${page.url()} ${what}\n`);
+  page.on('pageerror', (e) => record(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) record(`console: ${m.text()}`);
   });
 }
 

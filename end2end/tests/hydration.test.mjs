@@ -1,0 +1,59 @@
+// Every page of the console hydrates in Chromium on the build users get (the
+// release site and server that scripts/run serves): no page error, no console
+// error, and `data-hydrated` turns true. A wasm that a broken optimiser
+// rewrote (issue: Debian's wasm-opt 108) fails here on the first page.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startConsole, launchBrowser, watchErrors, screenshot, signIn } from './support/console.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startConsole();
+  browser = await launchBrowser();
+  server.cli('demo', 'seed', '--rows', '2000');
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function expectHydrated(page, path, errors) {
+  const res = await page.goto(`${server.url}${path}`);
+  assert.equal(res.status(), 200, `${path} answers 200`);
+  await page.waitForSelector('main[data-hydrated="true"]', { timeout: 30_000 });
+  assert.deepEqual(errors, [], `${path}: no page or console errors`);
+}
+
+test('every page hydrates on the release build with no page or console error', async () => {
+  const page = await browser.newPage();
+  const errors = watchErrors(page);
+
+  await expectHydrated(page, '/login', errors);
+  await signIn(page, server.url, 'admin', server.adminPassword);
+
+  // A plan with a job, made as an operator would: from the STI template.
+  await expectHydrated(page, '/plans', errors);
+  await page.check('input[name="template"][value="sti-backfill"]');
+  await page.fill('#new-plan input[name="name"]', 'Hydration walk');
+  await page.fill('#new-plan input[name="flag_key"]', 'enable_hydration_walk');
+  await Promise.all([page.waitForURL(/\/plans\/[0-9a-f]{32}$/), page.click('#new-plan button[type="submit"]')]);
+  const planPath = new URL(page.url()).pathname;
+  const job = await page.getAttribute('#plan-jobs a[data-job]', 'data-job');
+  assert.ok(job, 'the STI plan lists a backfill job');
+
+  const firstEvent = await (async () => {
+    await expectHydrated(page, '/audit', errors);
+    const href = await page.getAttribute('a[href^="/audit/"]', 'href');
+    assert.ok(href, 'the audit page links to its events');
+    return href;
+  })();
+
+  for (const path of ['/', planPath, `${planPath}/edit`, `${planPath}/jobs/${job}`, firstEvent, '/admin/users', '/admin/tokens']) {
+    await expectHydrated(page, path, errors);
+  }
+  await screenshot(page, 'hydration-tokens');
+  await page.close();
+});
