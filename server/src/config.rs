@@ -71,6 +71,10 @@ pub struct TargetConfig {
     pub url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url_env: Option<String>,
+    /// A PostgreSQL target that connects as a superuser is refused unless
+    /// this says so (and the UI then warns).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_superuser: bool,
 }
 
 /// The demo target `demo seed` fills and the STI template's jobs run on.
@@ -92,7 +96,7 @@ impl Default for Config {
                 "demo".to_string(),
                 TargetConfig {
                     url: Some(DEMO_TARGET_URL.to_string()),
-                    url_env: None,
+                    ..TargetConfig::default()
                 },
             )]),
         }

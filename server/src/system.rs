@@ -42,7 +42,13 @@ impl SystemPort for SystemService {
         Ok(SystemFacts {
             version: env!("CARGO_PKG_VERSION").to_string(),
             store: self.store.backend(),
-            store_location: self.store.location(),
+            // Where the store lives helps an attacker aim (a file path, a
+            // host): admins only.
+            store_location: if caller.require(Action::ManageUsers).is_ok() {
+                self.store.location()
+            } else {
+                "(shown to admins)".to_string()
+            },
             migration,
             started_at_ms: self.started_at_ms,
             now_ms: now_ms(),

@@ -18,6 +18,7 @@ on_both_backends! {
     triggers_refuse_update_and_delete => triggers_refuse;
     altered_row_is_reported_at_its_seq => tamper_update;
     removed_rows_are_reported => tamper_delete;
+    a_rewritten_chain_fails_against_the_anchor_outside_the_store => tamper_rewrite;
     failed_action_leaves_no_change_and_no_event => failed_action_atomic;
     concurrent_writers_never_share_a_predecessor => concurrent_writers;
     review_filters_and_keyset_pages => review_queries;
@@ -184,6 +185,50 @@ async fn tamper_delete(db: TestDb) {
         }
         other => panic!("a gap must be found: {other:?}"),
     }
+}
+
+/// What plan SQL with ATTACH did before the sandbox: delete one's own
+/// events, then rebuild a consistent chain and head over the gap. Only the
+/// anchor outside the store can tell.
+async fn tamper_rewrite(db: TestDb) {
+    let store = db.store().await;
+    seed(&store, 10).await;
+    server::audit::anchor::checkpoint(&store).await.unwrap();
+    drop_triggers(&store).await;
+    sqlx::query("DELETE FROM audit_events WHERE seq >= 9")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_head SET seq = 8, hash = (SELECT hash FROM audit_events WHERE seq = 8) WHERE id = 1")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    match verify(&store).await.unwrap().status {
+        ChainStatus::Broken { seq, reason } => {
+            assert_eq!(seq, 10, "{reason}");
+            assert!(
+                reason.contains("ends at #8") && reason.contains("removed"),
+                "{reason}"
+            );
+        }
+        other => panic!("a truncated chain with a rewritten head must fail: {other:?}"),
+    }
+    // Two innocent-looking events in place of the deleted ones: the chain is
+    // consistent again, but event #10 is not the anchored one.
+    record(&store, &alice(), "test.cover", "thing:9", 5_000).await;
+    record(&store, &alice(), "test.cover", "thing:10", 5_001).await;
+    match verify(&store).await.unwrap().status {
+        ChainStatus::Broken { seq, reason } => {
+            assert_eq!(seq, 10, "{reason}");
+            assert!(reason.contains("rewritten"), "{reason}");
+        }
+        other => panic!("a rewritten chain must fail: {other:?}"),
+    }
+    // And the anchor does not move onto the rewritten chain.
+    let refused = server::audit::anchor::checkpoint(&store).await.unwrap_err();
+    assert!(refused.contains("not moved"), "{refused}");
+    let path = server::audit::anchor::path_for(store.url());
+    let _ = std::fs::remove_file(path);
 }
 
 async fn failed_action_atomic(db: TestDb) {

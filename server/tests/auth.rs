@@ -229,6 +229,45 @@ async fn brute_force_is_throttled_then_released() {
     app.stop().await;
 }
 
+/// 20 wrong passwords at once: exactly FREE_FAILURES (5) are checked, every
+/// other one is throttled (before the throttle counted atomically, 8 were).
+async fn burst_checks_only_the_free_failures(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.add_user("olga", &[Role::Operator]).await;
+    let attempts = (0..20).map(|_| {
+        let client = app.browser();
+        let app = &app;
+        async move { location(&app.sign_in(&client, "olga", "wrong-password-xx").await) }
+    });
+    let outcomes = futures_util::future::join_all(attempts).await;
+    let checked = outcomes
+        .iter()
+        .filter(|l| l.contains("error=invalid"))
+        .count();
+    let throttled = outcomes
+        .iter()
+        .filter(|l| l.contains("error=throttled"))
+        .count();
+    assert_eq!((checked, throttled), (5, 15), "{outcomes:?}");
+    let failures: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'auth.login_failed'")
+            .fetch_one(app.state.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(failures, 5);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_wrong_passwords_gets_five_checks_on_sqlite() {
+    burst_checks_only_the_free_failures(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_wrong_passwords_gets_five_checks_on_postgres() {
+    burst_checks_only_the_free_failures(Backend::Postgres).await;
+}
+
 #[tokio::test]
 async fn guessing_elsewhere_cannot_lock_the_owner_out() {
     let app = TestApp::spawn(Backend::Sqlite).await;
@@ -329,6 +368,47 @@ async fn token_scopes_are_enforced() {
         .await
         .unwrap();
     assert_eq!(get(audit_token.secret.clone()).await.unwrap().status(), 401);
+    app.stop().await;
+}
+
+/// An open SSE stream stops delivering once its user is disabled (it used to
+/// go on for as long as the connection stayed open).
+#[tokio::test]
+async fn an_open_event_stream_ends_when_its_user_is_disabled() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let admin = app.signed_in("ada", &[Role::Admin]).await;
+    let olga = app.signed_in("olga", &[Role::Operator]).await;
+    let res = olga
+        .post(app.url("/api/v1/plans"))
+        .body(common::SCHOOL_PLAN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let id = res.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut stream = olga
+        .get(app.url(&format!("/api/v1/plans/{id}/events")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let res = app
+        .server_fn(
+            &admin,
+            "user_set_disabled",
+            &[("username", "olga"), ("disabled", "true")],
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    // The stream ends (None) within a few checks; keep-alives may come first.
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(_chunk) = stream.chunk().await.unwrap() {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream of a disabled user must end");
     app.stop().await;
 }
 

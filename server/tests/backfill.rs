@@ -42,6 +42,7 @@ async fn setup(console: TestDb, target_backend: Backend, rows: i64, plan_text: &
         TargetConfig {
             url: Some(target_db.database_url()),
             url_env: None,
+            allow_superuser: true,
         },
     )]);
     let t = target::connect(&targets, "t").await.unwrap();
@@ -86,6 +87,179 @@ impl Setup {
         let t = target::connect(&self.targets, "t").await.unwrap();
         sqlx::query_scalar(sql).fetch_one(&t.pool).await.unwrap()
     }
+}
+
+on_both_backends! {
+    plan_sql_stays_in_its_box_on_a_sqlite_target => sandbox_on_sqlite_target;
+    plan_sql_stays_in_its_box_on_a_postgres_target => sandbox_on_postgres_target;
+}
+
+async fn sandbox_on_sqlite_target(console: TestDb) {
+    plan_sql_stays_in_its_box(setup(console, Backend::Sqlite, 500, PLAN).await).await
+}
+
+async fn sandbox_on_postgres_target(console: TestDb) {
+    plan_sql_stays_in_its_box(setup(console, Backend::Postgres, 500, PLAN).await).await
+}
+
+/// What an attacker holding `plans:write` tried: a plan whose SQL leaves its
+/// chunk's transaction, opens other databases, changes pragmas or loads code.
+async fn plan_sql_stays_in_its_box(s: Setup) {
+    let service = PlanService::new(s.store.clone(), PlanEvents::default(), FlagCache::default());
+    let apply_line = PLAN
+        .lines()
+        .position(|l| l.starts_with("apply = "))
+        .unwrap()
+        + 1;
+    for (plan, expect) in [
+        (
+            PLAN.replace("apply = \"\"\"\n", "apply = \"\"\"\nCOMMIT;\n"),
+            "holds 2 statements",
+        ),
+        (
+            PLAN.replace(
+                "apply = \"\"\"\n",
+                "apply = \"\"\"\nATTACH DATABASE 'x.db' AS x;\n",
+            ),
+            "holds 2 statements",
+        ),
+        (
+            replace_apply("ATTACH DATABASE '/tmp/console.db' AS console"),
+            "ATTACH",
+        ),
+        (replace_apply("PRAGMA writable_schema = 1"), "PRAGMA"),
+        (replace_apply("COMMIT"), "transaction control"),
+        (
+            PLAN.replace(
+                "SELECT id, course_name",
+                "SELECT id, load_extension('/tmp/evil.so'), course_name",
+            ),
+            "load_extension()",
+        ),
+    ] {
+        let err = service
+            .import_as(&Acting::cli(), &plan, None)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(expect), "{expect}: {err}");
+        assert!(
+            err.contains(&format!("{apply_line}:")) && err.contains("jobs[0].apply"),
+            "with its location: {err}"
+        );
+    }
+    assert_eq!(
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM plans")
+            .fetch_one(s.store.pool())
+            .await
+            .unwrap(),
+        1,
+        "nothing refused was stored"
+    );
+
+    // A job whose SQL got past validation (an older console, a hand-edited
+    // store) is checked again before it runs: a dry-run that tries to commit
+    // changes nothing, and neither does its run.
+    for mode in [Mode::DryRun, Mode::Run] {
+        let mut job = Job::find(&s.plan, "school").unwrap();
+        job.apply = format!("COMMIT; {}", job.apply);
+        let t = target::connect(&s.targets, "t").await.unwrap();
+        let err = Runner::start(s.store.clone(), t, job, s.start(mode))
+            .await
+            .err()
+            .unwrap();
+        assert!(
+            err.to_string().contains("apply") && err.to_string().contains("nothing was run"),
+            "{err}"
+        );
+    }
+    assert_eq!(s.count(NEW).await, 0, "the target is unchanged");
+    let runs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM backfill_runs")
+        .fetch_one(s.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(runs, 0, "a refused run is not even recorded");
+
+    // A verify query that writes is refused: by the check, and by the target
+    // itself when it gets there (PostgreSQL: a read-only session).
+    let mut job = Job::find(&s.plan, "school").unwrap();
+    job.verify = Some(("DELETE FROM projects RETURNING 1".into(), NEW.into()));
+    let t = target::connect(&s.targets, "t").await.unwrap();
+    let err = Runner::start(s.store.clone(), t.clone(), job, s.start(Mode::Verify))
+        .await
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("verify_legacy"), "{err}");
+    if t.backend() == app::dto::StoreBackend::Postgres {
+        let err = sqlx::query("DELETE FROM projects")
+            .execute(&t.read_pool)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("read-only transaction"), "{err}");
+    }
+    assert_eq!(s.count("SELECT COUNT(*) FROM projects").await, 500);
+}
+
+fn replace_apply(sql: &str) -> String {
+    let start = PLAN.find("apply = ").unwrap();
+    let end = PLAN[start..].find("RETURNING project_id\"\"\"").unwrap()
+        + start
+        + "RETURNING project_id\"\"\"".len();
+    format!("{}apply = \"{sql}\"{}", &PLAN[..start], &PLAN[end..])
+}
+
+/// A target that is the console's own store is refused, and so is a
+/// PostgreSQL superuser unless the configuration allows it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn targets_that_reach_too_far_are_refused() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let console = TestDb::new(backend).await;
+        let _store = console.store().await;
+        let targets = BTreeMap::from([(
+            "self".to_string(),
+            TargetConfig {
+                url: Some(console.database_url()),
+                url_env: None,
+                allow_superuser: true,
+            },
+        )]);
+        let err = target::connect(&targets, "self")
+            .await
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("holds a Rollout Console store"), "{err}");
+        let err = target::test(&targets, "self")
+            .await
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("holds a Rollout Console store"), "{err}");
+    }
+    let app_db = TestDb::new(Backend::Postgres).await;
+    let mut targets = BTreeMap::from([(
+        "app".to_string(),
+        TargetConfig {
+            url: Some(app_db.database_url()),
+            url_env: None,
+            allow_superuser: false,
+        },
+    )]);
+    let err = target::connect(&targets, "app")
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("superuser") && err.contains("allow_superuser"),
+        "{err}"
+    );
+    targets.get_mut("app").unwrap().allow_superuser = true;
+    let shown = target::test(&targets, "app").await.unwrap();
+    assert!(
+        shown.contains("warning: connects as a superuser"),
+        "{shown}"
+    );
 }
 
 const LEGACY: &str = "SELECT COUNT(*) FROM projects WHERE project_type = 'school' AND is_draft = 0";
@@ -307,6 +481,7 @@ async fn server_runs_report_metrics() {
             TargetConfig {
                 url: Some(target_url.clone()),
                 url_env: None,
+                allow_superuser: true,
             },
         );
     })
@@ -316,6 +491,7 @@ async fn server_runs_report_metrics() {
         TargetConfig {
             url: Some(target_url.clone()),
             url_env: None,
+            allow_superuser: true,
         },
     )]);
     let t = target::connect(&targets, "t").await.unwrap();
@@ -532,4 +708,82 @@ async fn runs_are_guarded() {
     assert_eq!(undo.undo(&source, |_| {}).await.unwrap(), Outcome::Done);
     assert_eq!(undo.run.created, run.created);
     assert_eq!(s.count(NEW).await, 0);
+}
+
+/// A retune over REST is audited with who asked from where (the event used
+/// to carry an empty address and user agent).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retune_is_audited_with_its_client() {
+    let target_db = TestDb::new(Backend::Sqlite).await;
+    let target_url = target_db.database_url();
+    let app = common::TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.targets.insert(
+            "t".into(),
+            TargetConfig {
+                url: Some(target_url.clone()),
+                url_env: None,
+                allow_superuser: false,
+            },
+        );
+    })
+    .await;
+    let t = target::connect(app.state.jobs.targets(), "t")
+        .await
+        .unwrap();
+    demo::seed(&t.pool, t.backend(), 3_000).await.unwrap();
+    let olga = app.signed_in("olga", &[app::access::Role::Operator]).await;
+    // Slow enough to be still running when the retune arrives.
+    let slow = PLAN.replace(
+        "chunk = 100",
+        "chunk = 10\nfixed_chunk = true\nmax_rows_per_sec = 40",
+    );
+    let res = olga
+        .post(app.url("/api/v1/plans"))
+        .body(slow)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let plan_id = res.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let res = olga
+        .post(app.url(&format!("/api/v1/plans/{plan_id}/jobs/school/runs")))
+        .json(&serde_json::json!({ "mode": "run" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    let run_id = res.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let res = olga
+        .post(app.url(&format!("/api/v1/runs/{run_id}/tune")))
+        .header("User-Agent", "retune-test/1")
+        .json(&serde_json::json!({ "chunk": 20 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());
+    let (addr, agent): (String, String) = sqlx::query_as(
+        "SELECT client_addr, user_agent FROM audit_events WHERE action = 'backfill.tune'",
+    )
+    .fetch_one(app.state.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        (addr.as_str(), agent.as_str()),
+        ("127.0.0.1", "retune-test/1")
+    );
+    let res = olga
+        .post(app.url(&format!("/api/v1/runs/{run_id}/cancel")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    t.close().await;
+    drop(target_db);
+    app.stop().await;
 }

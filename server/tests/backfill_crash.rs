@@ -100,7 +100,7 @@ async fn sigkilled_server_resumes_with_exact_parity() {
     std::fs::write(
         dir.path().join("console.toml"),
         format!(
-            "listen = \"127.0.0.1:0\"\ndatabase_url = \"{}\"\n[targets.t]\nurl = \"{}\"\n",
+            "listen = \"127.0.0.1:0\"\ndatabase_url = \"{}\"\n[targets.t]\nurl = \"{}\"\nallow_superuser = true\n",
             console.database_url(),
             target.database_url()
         ),

@@ -122,10 +122,25 @@ fn migrate_creates_the_default_sqlite_store() {
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("store sqlite at data/console.db: migration #5 backfill (5 of 5 applied)"),
+        stdout.contains(
+            "store sqlite at data/console.db: migration #6 token creator (6 of 6 applied)"
+        ),
         "{stdout}"
     );
     assert!(dir.path().join("data/console.db").exists());
+}
+
+#[test]
+fn a_target_that_is_the_store_itself_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    // The same file by another path: ./data/console.db vs data/console.db.
+    std::fs::write(
+        dir.path().join("console.toml"),
+        "listen = \"127.0.0.1:0\"\n[targets.app]\nurl = \"sqlite://./data/../data/console.db\"\n",
+    )
+    .unwrap();
+    let out = console(dir.path()).arg("serve").output().unwrap();
+    assert_one_line_error(&out, 2, &["targets.app", "is the console's own store"]);
 }
 
 #[test]
@@ -345,6 +360,69 @@ fn user_and_token_commands_manage_identity_and_are_audited() {
         ["user.create", "user.create", "user.disable", "token.create"]
     );
     assert!(events.iter().all(|e| e["actor_kind"] == "cli"));
+}
+
+/// The CLI's actor is the real account (never "unknown", even with $USER
+/// unset), and a token belongs to its creator by id: disabling a web user
+/// who happens to share that name revokes nothing of the CLI's.
+#[test]
+fn cli_tokens_have_a_real_creator_that_no_web_user_can_revoke() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = console(d)
+        .env_remove("USER")
+        .env_remove("LOGNAME")
+        .args(["token", "create", "--name", "ci", "--scope", "audit:read"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let export = stdout_of(
+        &console(d)
+            .args(["audit", "export", "--format", "jsonl"])
+            .output()
+            .unwrap(),
+    );
+    let event: serde_json::Value = serde_json::from_str(export.lines().next().unwrap()).unwrap();
+    let creator = event["actor_name"].as_str().unwrap().to_string();
+    assert_eq!(event["actor_kind"], "cli");
+    assert!(!creator.is_empty() && creator != "unknown", "{creator:?}");
+    // A web user with the very same name, then disabled.
+    let out = run_with_stdin(
+        d,
+        &[
+            "user",
+            "add",
+            &creator,
+            "--role",
+            "viewer",
+            "--password-stdin",
+        ],
+        "a long enough password\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = console(d)
+        .args(["user", "disable", &creator])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list = stdout_of(&console(d).args(["token", "list"]).output().unwrap());
+    let line = list.lines().find(|l| l.contains("ci")).unwrap_or_default();
+    assert!(
+        !line.contains("revoked"),
+        "the CLI's token survives: {list}"
+    );
 }
 
 #[test]

@@ -24,7 +24,11 @@ async fn dashboard_is_server_rendered_with_real_facts() {
     );
     assert!(html.contains(env!("CARGO_PKG_VERSION")));
     assert!(html.contains(r#"id="fact-store">sqlite"#), "{html}");
-    assert!(html.contains("#5 backfill (5 of 5 applied)"), "{html}");
+    assert!(
+        html.contains("(shown to admins)") && !html.contains("console.db"),
+        "where the store lives is for admins only: {html}"
+    );
+    assert!(html.contains("#6 token creator (6 of 6 applied)"), "{html}");
     assert!(
         html.contains(r#"data-username="vera""#),
         "the layout shows who is signed in"
@@ -75,7 +79,7 @@ async fn health_and_readiness() {
         assert_eq!(ready.status(), 200, "{backend:?}");
         let body: serde_json::Value = ready.json().await.unwrap();
         assert_eq!(body["status"], "ready");
-        assert_eq!(body["migration"], 5);
+        assert_eq!(body["migration"], 6);
         assert_eq!(
             body["store"],
             if backend == Backend::Sqlite {
@@ -100,7 +104,7 @@ async fn readiness_fails_until_migrations_are_applied() {
         body["reason"]
             .as_str()
             .unwrap()
-            .contains("0 of 5 migrations applied"),
+            .contains("0 of 6 migrations applied"),
         "{body}"
     );
     app.state.store.migrate().await.unwrap();
@@ -194,4 +198,66 @@ async fn promtool_accepts_the_metrics() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Every answer carries the headers that stop framing (clickjacking),
+/// sniffing and referrer leaks; the CSP allows the hydration script.
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let admin = app.signed_in("ada", &[Role::Admin]).await;
+    for res in [
+        app.get("/login").await,
+        app.get("/healthz").await,
+        admin.get(app.url("/plans")).send().await.unwrap(),
+        admin.get(app.url("/api/v1/plans")).send().await.unwrap(),
+    ] {
+        let h = res.headers();
+        let url = res.url().to_string();
+        assert_eq!(h["x-frame-options"], "DENY", "{url}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{url}");
+        assert_eq!(h["referrer-policy"], "same-origin", "{url}");
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{url}: {csp}");
+        assert!(csp.contains("'wasm-unsafe-eval'"), "{csp}");
+    }
+    let html = admin
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("console.db"),
+        "an admin sees where the store lives"
+    );
+    app.stop().await;
+}
+
+/// A 10 MB server-function body is refused 413 before any handler reads it,
+/// with no transport error text (it used to be a 500 quoting the transport).
+#[tokio::test]
+async fn oversized_server_function_bodies_are_413() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let admin = app.signed_in("ada", &[Role::Admin]).await;
+    let big = "x".repeat(10 * 1024 * 1024);
+    let res = admin
+        .post(app.url("/api/system_facts"))
+        .header("Accept", "application/json")
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(format!("pad={big}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
+    let body: serde_json::Value = res.json().await.unwrap();
+    let error = body["error"].as_str().unwrap();
+    assert!(error.contains("larger than 2 MiB"), "{error}");
+    assert!(
+        !error.contains("length limit"),
+        "no transport text: {error}"
+    );
+    app.stop().await;
 }

@@ -21,8 +21,8 @@ async fn fresh_store_migrates(db: TestDb) {
     let after = store.migrate().await.unwrap();
     assert!(after.is_current(), "{after:?}");
     assert_eq!(after.applied_count, after.known_count);
-    assert_eq!(after.applied_version, 5);
-    assert_eq!(after.applied_description, "backfill");
+    assert_eq!(after.applied_version, 6);
+    assert_eq!(after.applied_description, "token creator");
     store.ping().await.unwrap();
 }
 

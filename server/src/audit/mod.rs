@@ -1,5 +1,6 @@
 //! The audit trail: append-only, hash-chained events written in the same
 //! transaction as the change they record; review, export and verification.
+pub mod anchor;
 pub mod chain;
 pub mod export;
 pub mod query;

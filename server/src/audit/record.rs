@@ -30,12 +30,13 @@ pub enum Actor {
 }
 
 impl Actor {
-    /// The command line, named after the operating-system user running it.
+    /// The command line, named after the operating-system account running
+    /// it: its real uid (not `$USER`, which anyone can set) looked up in
+    /// /etc/passwd, or `uid:N` when it has no entry. Never "unknown".
     pub fn cli() -> Actor {
-        let os_user = std::env::var("USER")
-            .or_else(|_| std::env::var("LOGNAME"))
-            .unwrap_or_else(|_| "unknown".to_string());
-        Actor::Cli { os_user }
+        Actor::Cli {
+            os_user: os_account(),
+        }
     }
 
     pub fn kind(&self) -> &'static str {
@@ -64,6 +65,24 @@ impl Actor {
             Actor::System => "system",
         }
     }
+}
+
+fn os_account() -> String {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(uid) = std::fs::metadata("/proc/self").map(|m| m.uid()) else {
+        return format!("pid:{}", std::process::id());
+    };
+    let named = std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|passwd| {
+            passwd.lines().find_map(|line| {
+                let mut fields = line.split(':');
+                let name = fields.next()?;
+                let id = fields.nth(1)?;
+                (id == uid.to_string() && !name.is_empty()).then(|| name.to_string())
+            })
+        });
+    named.unwrap_or_else(|| format!("uid:{uid}"))
 }
 
 /// Where a request came from; empty for the CLI and the system.

@@ -12,8 +12,7 @@ use crate::db::Store;
 use crate::system::now_ms;
 
 /// Password checks running at once. Each takes 19 MiB and ~50 ms of a core;
-/// a burst of sign-ins queues here instead of exhausting memory, and the
-/// throttle is consulted after the wait, so a burst cannot slip past it.
+/// a burst of sign-ins queues here instead of exhausting memory.
 static CHECKS: Semaphore = Semaphore::const_new(4);
 
 #[derive(Debug)]
@@ -47,22 +46,36 @@ pub async fn attempt(
         .acquire()
         .await
         .map_err(|e| IdentityError::Invalid(format!("sign-in is shutting down: {e}")))?;
-    let mut conn = store.pool().acquire().await?;
+    // The attempt is charged as a failure before the password is checked,
+    // atomically with the check that the keys are not blocked, so attempts
+    // running at once each see the ones before them: never more than
+    // FREE_FAILURES real checks in a burst. A success clears the charge.
+    let now = now_ms();
+    let mut tx = store.begin_write().await?;
     // An address this account has signed in from before is not held back by
     // the account's failures (only by its own): someone guessing the password
     // elsewhere cannot lock the owner out.
-    let known = throttle::known_address(&mut conn, &subject, &client.addr, now_ms()).await?;
-    let keys: Vec<&str> = if known {
-        vec![address.as_str()]
-    } else {
-        vec![account.as_str(), address.as_str()]
-    };
-    let wait = throttle::retry_after(&mut conn, &keys, now_ms()).await?;
-    if wait > 0 {
-        return Ok(Outcome::Throttled(wait));
+    let known = throttle::known_address(&mut tx, &subject, &client.addr, now).await?;
+    let mut blocked = Vec::new();
+    for (key, cap, gates) in [
+        (&address, ADDRESS_CAP_SECS, true),
+        (&account, ACCOUNT_CAP_SECS, !known),
+    ] {
+        match throttle::charge(&mut tx, key, cap, now).await? {
+            throttle::Charge::Counted(0) => {}
+            throttle::Charge::Counted(wait) => {
+                blocked.push(json!({ "key": key, "wait_secs": wait }))
+            }
+            throttle::Charge::Blocked if gates => {
+                let wait = throttle::retry_after(&mut tx, &[key.as_str()], now).await?;
+                drop(tx);
+                return Ok(Outcome::Throttled(wait.max(1)));
+            }
+            throttle::Charge::Blocked => {}
+        }
     }
-    let user = users::by_username(&mut conn, &typed).await?;
-    drop(conn);
+    let user = users::by_username(&mut tx, &typed).await?;
+    tx.commit().await?;
 
     // The hash costs ~50 ms of CPU: keep it off the async workers. Unknown
     // users pay the same cost, so timing does not reveal which names exist.
@@ -108,13 +121,6 @@ pub async fn attempt(
             let actor = Actor::Anonymous {
                 name: typed.clone(),
             };
-            let mut blocked = Vec::new();
-            for (key, cap) in [(&account, ACCOUNT_CAP_SECS), (&address, ADDRESS_CAP_SECS)] {
-                let wait = throttle::record_failure(&mut tx, key, cap, now).await?;
-                if wait > 0 {
-                    blocked.push(json!({ "key": key, "wait_secs": wait }));
-                }
-            }
             audit::append(
                 &mut tx,
                 now,

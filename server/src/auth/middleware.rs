@@ -164,6 +164,50 @@ async fn session_principal(
     }
 }
 
+/// Whether a long-lived answer (an SSE stream) may go on delivering: the
+/// user is still enabled and their session still exists and is live, or the
+/// token is not revoked. Asked again and again while the answer is open.
+pub async fn still_allowed(state: &AppState, principal: &Principal, session: &Session) -> bool {
+    use tower_sessions::SessionStore;
+    match principal {
+        Principal::User { id, .. } => {
+            let Ok(mut conn) = state.store.pool().acquire().await else {
+                return false;
+            };
+            let user = users::by_id(&mut conn, id).await.ok().flatten();
+            drop(conn);
+            let Some(user) = user.filter(|u| u.disabled_at_ms.is_none()) else {
+                return false;
+            };
+            let Some(sid) = session.id() else {
+                return false;
+            };
+            let data = match state.sessions.load(&sid).await {
+                Ok(Some(record)) => record
+                    .data
+                    .get(session::KEY)
+                    .and_then(|v| serde_json::from_value::<SessionData>(v.clone()).ok()),
+                _ => None,
+            };
+            data.is_some_and(|d| {
+                d.user_id == user.id
+                    && d.login_at_ms >= user.sessions_valid_after_ms
+                    && !matches!(
+                        session::judge(&d, state.timeouts, now_ms()),
+                        Verdict::IdleTimeout | Verdict::AbsoluteTimeout
+                    )
+            })
+        }
+        Principal::Token { id, .. } => sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM api_tokens WHERE id = $1 AND revoked_at_ms IS NULL",
+        )
+        .bind(id)
+        .fetch_one(state.store.pool())
+        .await
+        .is_ok_and(|n| n == 1),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::client_address;

@@ -77,34 +77,51 @@ pub async fn known_address(
     Ok(n > 0)
 }
 
-/// Counts a failure against `key` and sets its waiting time, returned.
-pub async fn record_failure(
+/// What charging an attempt did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Charge {
+    /// Counted as a failure; the key is now blocked for this many seconds
+    /// (0: not blocked).
+    Counted(i64),
+    /// The key is blocked: nothing was counted, the attempt must not run.
+    Blocked,
+}
+
+/// Counts an attempt on `key` unless the key is blocked, in one statement
+/// (the upsert's row lock orders attempts that run at once), and blocks the
+/// key as the new count requires. A failure count older than the window
+/// starts again at 1.
+pub async fn charge(
     conn: &mut AnyConnection,
     key: &str,
     cap_secs: i64,
     now_ms: i64,
-) -> Result<i64, StoreError> {
-    let failures: i64 = sqlx::query_scalar(
+) -> Result<Charge, StoreError> {
+    let failures: Option<i64> = sqlx::query_scalar(
         "INSERT INTO login_throttle (key, failures, last_failure_ms, blocked_until_ms) \
          VALUES ($1, 1, $2, 0) \
          ON CONFLICT (key) DO UPDATE SET \
            failures = CASE WHEN login_throttle.last_failure_ms < $3 THEN 1 \
                            ELSE login_throttle.failures + 1 END, \
            last_failure_ms = $2 \
+         WHERE login_throttle.blocked_until_ms <= $2 \
          RETURNING failures",
     )
     .bind(key)
     .bind(now_ms)
     .bind(now_ms - WINDOW_MS)
-    .fetch_one(&mut *conn)
+    .fetch_optional(&mut *conn)
     .await?;
+    let Some(failures) = failures else {
+        return Ok(Charge::Blocked);
+    };
     let wait = wait_secs(failures, cap_secs);
     sqlx::query("UPDATE login_throttle SET blocked_until_ms = $1 WHERE key = $2")
         .bind(now_ms + wait * 1000)
         .bind(key)
         .execute(&mut *conn)
         .await?;
-    Ok(wait)
+    Ok(Charge::Counted(wait))
 }
 
 /// Forgets the failures of `keys` (after a successful login).

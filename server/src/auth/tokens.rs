@@ -81,14 +81,15 @@ pub async fn create(
         .join(" ");
     let mut tx = store.begin_write().await?;
     sqlx::query(
-        "INSERT INTO api_tokens (id, name, secret_hash, scopes, created_by, created_at_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO api_tokens (id, name, secret_hash, scopes, created_by, created_by_id, created_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&id)
     .bind(name)
     .bind(digest(&secret))
     .bind(&scope_text)
     .bind(actor.name())
+    .bind(creator_id(actor))
     .bind(now)
     .execute(&mut *tx)
     .await?;
@@ -115,6 +116,17 @@ pub async fn create(
         },
         secret,
     })
+}
+
+/// Who created a token, as `api_tokens.created_by_id` keeps it: a user's id
+/// (so disabling that user revokes it, whatever their name), or the command
+/// line's operating-system user.
+pub fn creator_id(actor: &Actor) -> String {
+    match actor {
+        Actor::Cli { os_user } => format!("cli:{os_user}"),
+        Actor::System => "system".to_string(),
+        other => other.id().to_string(),
+    }
 }
 
 pub async fn revoke(

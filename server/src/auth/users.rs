@@ -305,10 +305,10 @@ pub async fn set_disabled(
     // the person who granted it has lost.
     let tokens_revoked = if disabled {
         sqlx::query(
-            "UPDATE api_tokens SET revoked_at_ms = $1 WHERE created_by = $2 AND revoked_at_ms IS NULL",
+            "UPDATE api_tokens SET revoked_at_ms = $1 WHERE created_by_id = $2 AND revoked_at_ms IS NULL",
         )
         .bind(now)
-        .bind(&user.username)
+        .bind(&user.id)
         .execute(&mut *tx)
         .await?
         .rows_affected()

@@ -1,6 +1,9 @@
 //! A job ready to run: its spec from the plan file with defaults applied, and
 //! the keyset query the shorthand stands for.
+use app::dto::StoreBackend;
+
 use super::error::BackfillError;
+use super::sandbox::Access;
 use super::spec::JobSpec;
 use crate::plans::spec;
 
@@ -94,6 +97,30 @@ impl Job {
                 .as_ref()
                 .map_or(100.0, |t| *t.get_ref()),
         }
+    }
+
+    /// Every statement the job runs on a target of `backend`, with the field
+    /// it comes from and what it may do there (see `sandbox`).
+    pub fn statements(&self, backend: StoreBackend) -> Vec<(&'static str, &str, Access)> {
+        let mut all = vec![
+            ("select", self.select.as_str(), Access::Read),
+            ("select", self.bounds.as_str(), Access::Read),
+        ];
+        if let Some(count) = &self.count {
+            all.push(("select", count.as_str(), Access::Read));
+        }
+        all.push(("apply", self.apply.as_str(), Access::Write));
+        if backend == StoreBackend::Postgres {
+            all.push(("apply", self.apply_listing_keys.as_str(), Access::Write));
+        }
+        if let Some(undo) = &self.undo {
+            all.push(("undo", undo.as_str(), Access::Write));
+        }
+        if let Some((legacy, new)) = &self.verify {
+            all.push(("verify_legacy", legacy.as_str(), Access::Read));
+            all.push(("verify_new", new.as_str(), Access::Read));
+        }
+        all
     }
 
     /// The job named `name` in a plan file.

@@ -180,7 +180,7 @@ impl JobManager {
             if let Ok(mut active) = me.active.lock() {
                 active.remove(&id);
             }
-            runner.target.pool.close().await;
+            runner.target.close().await;
             me.events.changed(&runner.run.plan_id);
         });
     }
@@ -254,6 +254,7 @@ impl JobManager {
     pub async fn retune(
         &self,
         actor: &Actor,
+        client: &crate::audit::ClientInfo,
         run_id: &str,
         chunk: Option<i64>,
         max_rows_per_sec: Option<i64>,
@@ -289,7 +290,7 @@ impl JobManager {
             &mut tx,
             crate::system::now_ms(),
             actor,
-            &crate::audit::ClientInfo::default(),
+            client,
             "backfill.tune",
             &format!("plan:{}", run.plan_id),
             json!({ "job": run.job, "run": run.id, "chunk": chunk, "max_rows_per_sec": max_rows_per_sec }),

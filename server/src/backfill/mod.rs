@@ -13,6 +13,7 @@ pub mod pace;
 pub mod rest;
 pub mod runner;
 pub mod runs;
+pub mod sandbox;
 pub mod service;
 pub mod spec;
 pub mod target;

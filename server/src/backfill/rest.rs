@@ -140,7 +140,13 @@ pub async fn tune(
     let who = caller.require(Action::WritePlans)?;
     state
         .jobs
-        .retune(&actor_of(who), &run, t.chunk, t.max_rows_per_sec)
+        .retune(
+            &actor_of(who),
+            &client_of(&caller),
+            &run,
+            t.chunk,
+            t.max_rows_per_sec,
+        )
         .await?;
     Ok(StatusCode::ACCEPTED)
 }

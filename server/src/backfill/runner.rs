@@ -128,6 +128,8 @@ impl Runner {
             resume_from,
             chunk,
         } = start;
+        // The job's SQL is checked before anything runs or is recorded.
+        target.admit_job(&job)?;
         let now = now_ms();
         let mut tx = store.begin_write().await?;
         let plan_status: String = sqlx::query_scalar("SELECT status FROM plans WHERE id = $1")
@@ -181,7 +183,7 @@ impl Runner {
                 let estimate = match (&job.count, mode) {
                     (Some(sql), Mode::Run | Mode::DryRun) => sqlx::query_scalar::<_, i64>(sql)
                         .bind(resume_from.unwrap_or(i64::MIN))
-                        .fetch_one(&target.pool)
+                        .fetch_one(&target.read_pool)
                         .await
                         .ok(),
                     _ => None,
@@ -303,7 +305,7 @@ impl Runner {
             sqlx::query_as::<_, (Option<i64>, i64)>(&self.job.bounds)
                 .bind(after)
                 .bind(limit)
-                .fetch_one(&self.target.pool)
+                .fetch_one(&self.target.read_pool)
         })
         .await
         .map_err(|e| self.read_error(after, &e))?;
@@ -318,7 +320,7 @@ impl Runner {
             sqlx::query_scalar::<_, i64>(&self.job.select)
                 .bind(after)
                 .bind(limit)
-                .fetch_all(&self.target.pool)
+                .fetch_all(&self.target.read_pool)
         })
         .await
         .map_err(|e| self.read_error(after, &e))

@@ -158,7 +158,13 @@ impl BackfillPort for BackfillService {
     ) -> Result<(), AppError> {
         let who = caller.require(Action::WritePlans)?;
         self.jobs
-            .retune(&actor_of(who), &run_id, chunk, max_rows_per_sec)
+            .retune(
+                &actor_of(who),
+                &client_of(caller),
+                &run_id,
+                chunk,
+                max_rows_per_sec,
+            )
             .await
             .map_err(app_error)
     }

@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::sandbox::{self, Access};
 use crate::plans::spec::Report;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -186,6 +187,7 @@ pub fn check_job(r: &mut Report<'_>, job: &JobSpec, path: &str) {
             );
         }
     }
+    check_sql(r, job, path);
     if let Some(t) = &job.error_threshold_pct {
         if !(0.0..=100.0).contains(t.get_ref()) {
             r.at(
@@ -193,6 +195,54 @@ pub fn check_job(r: &mut Report<'_>, job: &JobSpec, path: &str) {
                 format!("{path}.error_threshold_pct"),
                 "a percentage, 0 to 100",
             );
+        }
+    }
+}
+
+/// Each SQL field is one statement of the kind it may be (see `sandbox`); a
+/// filter is checked inside the keyset query it becomes.
+fn check_sql(r: &mut Report<'_>, job: &JobSpec, path: &str) {
+    let key = job.key.get_ref();
+    let filtered = job
+        .table
+        .as_ref()
+        .zip(job.filter.as_ref())
+        .filter(|(t, _)| is_identifier(t.get_ref()) && is_identifier(key))
+        .map(|(t, f)| {
+            (
+                f,
+                format!(
+                    "SELECT {key} FROM {} WHERE {key} > $1 AND ({})",
+                    t.get_ref(),
+                    f.get_ref()
+                ),
+            )
+        });
+    let mut fields: Vec<(&Spanned<String>, &str, String, Access)> = Vec::new();
+    if let Some(s) = &job.select {
+        fields.push((s, "select", s.get_ref().clone(), Access::Read));
+    }
+    if let Some((f, sql)) = filtered {
+        fields.push((f, "filter", sql, Access::Read));
+    }
+    fields.push((
+        &job.apply,
+        "apply",
+        job.apply.get_ref().clone(),
+        Access::Write,
+    ));
+    for (value, field, access) in [
+        (&job.undo, "undo", Access::Write),
+        (&job.verify_legacy, "verify_legacy", Access::Read),
+        (&job.verify_new, "verify_new", Access::Read),
+    ] {
+        if let Some(v) = value {
+            fields.push((v, field, v.get_ref().clone(), access));
+        }
+    }
+    for (value, field, sql, access) in fields {
+        if let Err(problem) = sandbox::check_any(&sql, access) {
+            r.at(value.span(), format!("{path}.{field}"), problem);
         }
     }
 }

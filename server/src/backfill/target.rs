@@ -1,7 +1,10 @@
 //! Target databases, named in the configuration (`[targets.NAME]`): their
 //! URLs (from the file, or from an environment variable so the secret stays
-//! out of files) and connection pools.
-use std::collections::BTreeMap;
+//! out of files), connection pools, and the checks that keep plan SQL on
+//! them: never the console's own store, no superuser unless the
+//! configuration allows it, every statement admitted by `sandbox` first.
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use app::dto::StoreBackend;
@@ -9,6 +12,8 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
 
 use super::error::BackfillError;
+use super::job::Job;
+use super::sandbox::{self, Access};
 use crate::config::TargetConfig;
 use crate::db::StoreUrl;
 
@@ -16,12 +21,48 @@ use crate::db::StoreUrl;
 pub struct Target {
     pub name: String,
     pub url: StoreUrl,
+    /// For the statements that write (a chunk's transaction, undo).
     pub pool: AnyPool,
+    /// For the statements that only read: on PostgreSQL its sessions are
+    /// `default_transaction_read_only`, so a query that writes fails there.
+    pub read_pool: AnyPool,
+    /// Connected as a superuser, which `allow_superuser` permitted.
+    pub superuser: bool,
+    admitted: Arc<Mutex<HashSet<(Access, String)>>>,
 }
 
 impl Target {
     pub fn backend(&self) -> StoreBackend {
         self.url.backend()
+    }
+
+    /// Refuses `sql` unless `sandbox` admits it for this target (on SQLite,
+    /// SQLite itself is asked too); `field` names it in the message.
+    pub fn admit(&self, field: &str, sql: &str, access: Access) -> Result<(), BackfillError> {
+        let key = (access, sql.to_string());
+        if self.admitted.lock().unwrap().contains(&key) {
+            return Ok(());
+        }
+        let refused = |m: String| {
+            BackfillError::Invalid(format!(
+                "{field} on target {:?} {m}; nothing was run (fix the plan file)",
+                self.name
+            ))
+        };
+        sandbox::check(sql, access, self.backend()).map_err(refused)?;
+        if let StoreUrl::Sqlite { path } = &self.url {
+            sandbox::engine_check_sqlite(path, sql, access).map_err(refused)?;
+        }
+        self.admitted.lock().unwrap().insert(key);
+        Ok(())
+    }
+
+    /// Admits every statement of `job` before any of them runs.
+    pub fn admit_job(&self, job: &Job) -> Result<(), BackfillError> {
+        for (field, sql, access) in job.statements(self.backend()) {
+            self.admit(&format!("job {:?}: {field}", job.name), sql, access)?;
+        }
+        Ok(())
     }
 }
 
@@ -52,13 +93,49 @@ pub fn resolve(
     StoreUrl::parse(&raw).map_err(|e| BackfillError::Invalid(format!("target {name:?}: {e}")))
 }
 
-/// Opens a small pool to the target. SQLite targets wait up to 5 s for a
-/// lock instead of failing at once.
+/// Whether `a` and `b` name the same database (a SQLite file reached by two
+/// paths, a PostgreSQL host by `localhost` or its loopback address). Used at
+/// start-up so the console's own store can never be a target; `connect`
+/// also recognises a store by its tables, whatever the URL.
+pub fn same_database(a: &StoreUrl, b: &StoreUrl) -> bool {
+    match (a, b) {
+        (StoreUrl::Sqlite { path: p }, StoreUrl::Sqlite { path: q }) => {
+            let real = |p: &std::path::Path| {
+                std::fs::canonicalize(p).unwrap_or_else(|_| {
+                    let dir = p.parent().filter(|d| !d.as_os_str().is_empty());
+                    let dir =
+                        dir.map_or_else(|| std::path::PathBuf::from("."), |d| d.to_path_buf());
+                    std::fs::canonicalize(&dir)
+                        .unwrap_or(dir)
+                        .join(p.file_name().unwrap_or_default())
+                })
+            };
+            real(p) == real(q)
+        }
+        (StoreUrl::Postgres { url: u }, StoreUrl::Postgres { url: v }) => {
+            let host = |u: &url::Url| match u.host_str().unwrap_or_default().to_lowercase().as_str()
+            {
+                "localhost" | "127.0.0.1" | "::1" | "[::1]" => "loopback".to_string(),
+                h => h.to_string(),
+            };
+            host(u) == host(v)
+                && u.port().unwrap_or(5432) == v.port().unwrap_or(5432)
+                && u.path() == v.path()
+        }
+        _ => false,
+    }
+}
+
+/// Opens two small pools to the target (one for writes, one whose sessions
+/// only read). SQLite targets wait up to 5 s for a lock instead of failing
+/// at once. Refused: a database that holds a Rollout Console store, and on
+/// PostgreSQL a superuser unless `allow_superuser` says so.
 pub async fn connect(
     targets: &BTreeMap<String, TargetConfig>,
     name: &str,
 ) -> Result<Target, BackfillError> {
     let url = resolve(targets, name)?;
+    let allow_superuser = targets.get(name).is_some_and(|t| t.allow_superuser);
     sqlx::any::install_default_drivers();
     if let StoreUrl::Sqlite { path } = &url {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -68,34 +145,100 @@ pub async fn connect(
             })?;
         }
     }
-    let mut options = AnyPoolOptions::new()
-        .max_connections(4)
-        .acquire_timeout(Duration::from_secs(10));
-    if url.backend() == StoreBackend::Sqlite {
-        options = options.after_connect(|conn, _| {
-            Box::pin(async move {
-                conn.execute("PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;")
-                    .await?;
-                Ok(())
+    let failed = |e: sqlx::Error| BackfillError::Target {
+        target: name.to_string(),
+        message: format!("cannot connect to {}: {e}", url.redacted()),
+    };
+    let options = |read_only: bool| {
+        let backend = url.backend();
+        AnyPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    match backend {
+                        StoreBackend::Sqlite => {
+                            conn.execute("PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;")
+                                .await?;
+                        }
+                        StoreBackend::Postgres if read_only => {
+                            conn.execute("SET default_transaction_read_only = on")
+                                .await?;
+                        }
+                        StoreBackend::Postgres => {}
+                    }
+                    Ok(())
+                })
             })
-        });
-    }
-    let pool = options
+    };
+    let pool = options(false)
         .connect(&url.connect_url())
         .await
-        .map_err(|e| BackfillError::Target {
-            target: name.to_string(),
-            message: format!("cannot connect to {}: {e}", url.redacted()),
-        })?;
+        .map_err(failed)?;
+    let guard = |message: String| BackfillError::Invalid(format!("target {name:?}: {message}"));
+    let is_console_store = match url.backend() {
+        StoreBackend::Sqlite => {
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('audit_head', 'console_meta')"
+        }
+        StoreBackend::Postgres => {
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_name IN ('audit_head', 'console_meta')"
+        }
+    };
+    let console_tables: i64 = sqlx::query_scalar(is_console_store)
+        .fetch_one(&pool)
+        .await
+        .map_err(failed)?;
+    if console_tables == 2 {
+        pool.close().await;
+        return Err(guard(format!(
+            "{} holds a Rollout Console store; plan SQL never runs on the console's own tables (point the target at the application's database)",
+            url.redacted()
+        )));
+    }
+    let mut superuser = false;
+    if url.backend() == StoreBackend::Postgres {
+        let (user, is_super): (String, bool) = sqlx::query_as(
+            "SELECT current_user::text, rolsuper FROM pg_roles WHERE rolname = current_user",
+        )
+        .fetch_one(&pool)
+        .await
+        .map_err(failed)?;
+        if is_super && !allow_superuser {
+            pool.close().await;
+            return Err(guard(format!(
+                "connects as {user:?}, a superuser, who could reach every database and file of the server; \
+                 give the target a role with only the grants its jobs need (docs/security.md), \
+                 or set targets.{name}.allow_superuser = true"
+            )));
+        }
+        superuser = is_super;
+    }
+    let read_pool = match url.backend() {
+        StoreBackend::Sqlite => pool.clone(),
+        StoreBackend::Postgres => options(true)
+            .connect(&url.connect_url())
+            .await
+            .map_err(failed)?,
+    };
     Ok(Target {
         name: name.to_string(),
         url,
         pool,
+        read_pool,
+        superuser,
+        admitted: Arc::default(),
     })
 }
 
-/// The connection test of the UI and the CLI: connects and asks the server
-/// its version.
+impl Target {
+    pub async fn close(&self) {
+        self.pool.close().await;
+        self.read_pool.close().await;
+    }
+}
+
+/// The connection test of the UI and the CLI: connects (with the checks
+/// above) and asks the server its version.
 pub async fn test(
     targets: &BTreeMap<String, TargetConfig>,
     name: &str,
@@ -106,12 +249,20 @@ pub async fn test(
         StoreBackend::Postgres => "SELECT version()",
     };
     let version: String = sqlx::query_scalar(sql)
-        .fetch_one(&target.pool)
+        .fetch_one(&target.read_pool)
         .await
         .map_err(|e| BackfillError::Target {
             target: name.to_string(),
             message: e.to_string(),
         })?;
-    target.pool.close().await;
-    Ok(format!("{name}: {} — {version}", target.url.redacted()))
+    target.close().await;
+    let warning = if target.superuser {
+        " — warning: connects as a superuser (allowed by allow_superuser = true); plan SQL can reach the whole server"
+    } else {
+        ""
+    };
+    Ok(format!(
+        "{name}: {} — {version}{warning}",
+        target.url.redacted()
+    ))
 }

@@ -15,7 +15,7 @@ impl Runner {
             ))
         })?;
         let count = |sql: String| {
-            let pool = self.target.pool.clone();
+            let pool = self.target.read_pool.clone();
             let target = self.target.name.clone();
             async move {
                 sqlx::query_scalar::<_, i64>(&sql)

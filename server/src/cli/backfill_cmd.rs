@@ -329,7 +329,7 @@ pub async fn demo_cmd(config: &Config, cmd: DemoCommand) -> Result<(), CliError>
                 t.url.redacted(),
                 started.elapsed().as_secs_f64()
             );
-            t.pool.close().await;
+            t.close().await;
             Ok(())
         }
     }

@@ -141,6 +141,11 @@ where
 {
     let (store, _) = open_store(loaded).await?;
     let result = f(store.clone()).await;
+    // What the command wrote is anchored outside the store at once (a
+    // refusal is for `audit verify` to report, not this command).
+    if let Err(problem) = crate::audit::anchor::checkpoint(&store).await {
+        tracing::debug!(%problem, "audit anchor not moved");
+    }
     store.close().await;
     result
 }
@@ -197,6 +202,21 @@ pub async fn open_store(loaded: &Loaded) -> Result<(Store, app::dto::MigrationLe
 async fn serve(loaded: &Loaded) -> Result<(), CliError> {
     let addr = loaded.listen_addr()?;
     let (store, _) = open_store(loaded).await?;
+    // Plan SQL never runs on the console's own tables: a target that names
+    // the store is a configuration error (connect refuses it again).
+    for name in loaded.config.targets.keys() {
+        if let Ok(url) = crate::backfill::target::resolve(&loaded.config.targets, name) {
+            if crate::backfill::target::same_database(&url, store.url()) {
+                return Err(ConfigError::new(
+                    &format!("targets.{name}"),
+                    &loaded.origin("targets"),
+                    format!("{} is the console's own store", url.redacted()),
+                    "point the target at the application's database, never the console's",
+                )
+                .into());
+            }
+        }
+    }
     if let Some(password) = crate::auth::bootstrap::ensure_admin(&store).await? {
         // stdout, not the log: it must not end up in log aggregation.
         println!(
@@ -258,6 +278,24 @@ fn spawn_background(state: &AppState) {
                 "audit chain verified"
             ),
             Err(e) => tracing::warn!(error = %e, "audit chain verification could not run"),
+        }
+    });
+    // The head anchored outside the store, about once a second (see
+    // audit::anchor); a refusal is logged when it first appears.
+    let store = state.store.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        let mut last_problem = None;
+        loop {
+            tick.tick().await;
+            let problem = crate::audit::anchor::checkpoint(&store).await.err();
+            if let Some(p) = problem
+                .as_ref()
+                .filter(|p| Some(*p) != last_problem.as_ref())
+            {
+                tracing::error!(problem = %p, "audit anchor");
+            }
+            last_problem = problem;
         }
     });
     let store = state.store.clone();

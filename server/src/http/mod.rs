@@ -1,6 +1,7 @@
 //! Router assembly: operational endpoints, Leptos pages and server functions,
 //! static files, and the middleware every request passes through.
 pub mod api_error;
+mod headers;
 pub mod openapi;
 mod ops;
 
@@ -17,6 +18,7 @@ use leptos::config::{Env, LeptosOptions};
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower::ServiceBuilder;
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -36,7 +38,7 @@ use crate::metrics::{track_http, Metrics};
 use crate::plans::PlanService;
 use crate::system::SystemService;
 
-/// The name of the wasm/js/css bundle cargo-leptos builds (Cargo.toml metadata).
+/// The name of the wasm/js/css bundle scripts/build (or cargo-leptos) builds.
 pub const OUTPUT_NAME: &str = "rollout-console";
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -168,6 +170,11 @@ pub fn router(state: AppState) -> Router {
             state.metrics.clone(),
             track_http,
         ))
+        // Outside the handlers, so a server function's oversized body is a
+        // plain 413 like REST's, never the transport's error text.
+        .layer(RequestBodyLimitLayer::new(headers::MAX_BODY_BYTES))
+        .layer(middleware::from_fn(headers::limit_body))
+        .layer(middleware::from_fn(headers::security_headers))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))

@@ -151,6 +151,9 @@ pub async fn templates(
     Ok(Json(state.plans.templates(&caller).await?))
 }
 
+/// How often an open event stream checks that its caller may still listen.
+const STILL_ALLOWED_EVERY: Duration = Duration::from_secs(2);
+
 /// Server-sent events: `changed` each time the plan changes (its new
 /// revision is in the data), so an open page can reload its view.
 #[utoipa::path(get, path = "/api/v1/plans/{id}/events", tag = "plans",
@@ -159,27 +162,42 @@ pub async fn templates(
 pub async fn events(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
+    Extension(session): Extension<tower_sessions::Session>,
     Path(id): Path<String>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    caller.require(Action::ReadPlans)?;
+    let principal = caller.require(Action::ReadPlans)?.clone();
     // 404 for a plan that does not exist, rather than a silent stream.
     state.plans.plan(&caller, id.clone()).await?;
     let rx = state.events.subscribe();
-    let stream = stream::unfold((rx, id), |(mut rx, id)| async move {
-        loop {
-            match rx.recv().await {
-                Ok(changed) if changed == id => break,
-                Ok(_) => continue,
-                // Missed some: reloading once covers them all.
-                Err(RecvError::Lagged(_)) => break,
-                Err(RecvError::Closed) => return None,
+    // The stream ends when its session or user (or token) does: a person
+    // signed out or disabled stops receiving at the next check.
+    let tick = tokio::time::interval(STILL_ALLOWED_EVERY);
+    let open = (rx, id, tick, state, principal, session);
+    let stream = stream::unfold(
+        open,
+        |(mut rx, id, mut tick, state, principal, session)| async move {
+            loop {
+                tokio::select! {
+                    received = rx.recv() => match received {
+                        Ok(changed) if changed == id => break,
+                        Ok(_) => continue,
+                        // Missed some: reloading once covers them all.
+                        Err(RecvError::Lagged(_)) => break,
+                        Err(RecvError::Closed) => return None,
+                    },
+                    _ = tick.tick() => {
+                        if !crate::auth::middleware::still_allowed(&state, &principal, &session).await {
+                            return None;
+                        }
+                    }
+                }
             }
-        }
-        Some((
-            Ok(Event::default().event("changed").data(id.clone())),
-            (rx, id),
-        ))
-    });
+            Some((
+                Ok(Event::default().event("changed").data(id.clone())),
+                (rx, id, tick, state, principal, session),
+            ))
+        },
+    );
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 

@@ -130,6 +130,16 @@ impl Report<'_> {
     }
 }
 
+/// A parser's message as one line of at most 200 characters: it may quote
+/// the input (a whole value), which must not come back at any length.
+fn bounded(message: &str) -> String {
+    let line = message.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(200) {
+        Some((i, _)) => format!("{}…", &line[..i]),
+        None => line,
+    }
+}
+
 /// Parses and validates; every problem found, in file order.
 pub fn validate(text: &str) -> Result<PlanFile, Vec<Problem>> {
     let file: PlanFile = match toml::from_str(text) {
@@ -140,7 +150,7 @@ pub fn validate(text: &str) -> Result<PlanFile, Vec<Problem>> {
                 line,
                 column,
                 path: "plan file".into(),
-                message: e.message().to_string(),
+                message: bounded(e.message()),
             }]);
         }
     };
@@ -352,7 +362,11 @@ fn check_item(r: &mut Report<'_>, item: &ItemSpec, path: &str) {
     }
 }
 
-/// `0`, `90s`, `30m`, `24h`, `2d` → milliseconds.
+/// The longest duration a plan may give (a soak, an age): a year. Beyond it
+/// the arithmetic on timestamps could overflow, and no rollout waits longer.
+pub const MAX_DURATION_MS: i64 = 365 * 86_400_000;
+
+/// `0`, `90s`, `30m`, `24h`, `2d` → milliseconds, at most a year.
 pub fn parse_duration_ms(raw: &str) -> Result<i64, String> {
     let s = raw.trim();
     if s == "0" {
@@ -374,7 +388,8 @@ pub fn parse_duration_ms(raw: &str) -> Result<i64, String> {
         }
     };
     n.checked_mul(unit_ms)
-        .ok_or_else(|| format!("{raw:?} is too long"))
+        .filter(|ms| *ms <= MAX_DURATION_MS)
+        .ok_or_else(|| format!("{s:.40} is longer than a year (365d), the longest a plan may wait"))
 }
 
 #[cfg(test)]
@@ -472,11 +487,34 @@ text = "Row-count delta < 10"
     }
 
     #[test]
+    fn parser_messages_are_one_bounded_line() {
+        let huge = format!("[plan]\nname = 1\nflag = \"{}\"\n", "x".repeat(5000));
+        let problems = validate(&huge.replace("name = 1", "name = [\"a\"]")).unwrap_err();
+        let m = &problems[0].message;
+        assert!(!m.contains('\n') && m.chars().count() <= 201, "{m}");
+        let long_value = format!(
+            "[plan]\nname = \"n\"\nflag = \"f\"\nowner = {}\n",
+            "9".repeat(3000)
+        );
+        let problems = validate(&long_value).unwrap_err();
+        assert!(
+            problems[0].message.chars().count() <= 201,
+            "{:?}",
+            problems[0]
+        );
+    }
+
+    #[test]
     fn durations() {
         assert_eq!(parse_duration_ms("24h"), Ok(86_400_000));
         assert_eq!(parse_duration_ms("0"), Ok(0));
         assert_eq!(parse_duration_ms("90s"), Ok(90_000));
         assert!(parse_duration_ms("24").is_err());
         assert!(parse_duration_ms("h").is_err());
+        assert_eq!(parse_duration_ms("365d"), Ok(MAX_DURATION_MS));
+        // Once accepted, it overflowed "started + soak" (soak elapsed at once).
+        let e = parse_duration_ms("106751991167d").unwrap_err();
+        assert!(e.contains("longer than a year"), "{e}");
+        assert!(parse_duration_ms("366d").is_err());
     }
 }

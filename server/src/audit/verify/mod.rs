@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use app::dto::audit::{ChainReport, ChainStatus};
 
+use super::anchor;
 use super::chain::{check_link, Break, EventRef, LinkHasher, GENESIS};
 use crate::db::{Store, StoreError, StoreUrl};
 use crate::system::now_ms;
@@ -92,7 +93,12 @@ pub async fn verify(store: &Store) -> Result<ChainReport, StoreError> {
             seq,
             reason: b.describe(),
         },
-        None => head_status(head_seq, &head_hash, walk.expected_seq - 1, &walk.prev_hash),
+        None => match head_status(head_seq, &head_hash, walk.expected_seq - 1, &walk.prev_hash) {
+            ChainStatus::Intact { through_seq } => {
+                anchored_status(store, head_seq, through_seq).await?
+            }
+            broken => broken,
+        },
     };
     Ok(ChainReport {
         status,
@@ -100,6 +106,25 @@ pub async fn verify(store: &Store) -> Result<ChainReport, StoreError> {
         events_checked: walk.expected_seq - 1,
         checked_at_ms: now_ms(),
         duration_ms: started.elapsed().as_millis() as i64,
+    })
+}
+
+/// An intact chain must also hold the head anchored outside the store.
+async fn anchored_status(
+    store: &Store,
+    head_seq: i64,
+    through_seq: i64,
+) -> Result<ChainStatus, StoreError> {
+    let problem = match anchor::read(&anchor::path_for(store.url())) {
+        Ok(None) => None,
+        Ok(Some(a)) => anchor::contradiction(store, &a, head_seq)
+            .await?
+            .map(|reason| (a.seq, reason)),
+        Err(reason) => Some((head_seq.max(1), reason)),
+    };
+    Ok(match problem {
+        None => ChainStatus::Intact { through_seq },
+        Some((seq, reason)) => ChainStatus::Broken { seq, reason },
     })
 }
 

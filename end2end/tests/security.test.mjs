@@ -1,0 +1,66 @@
+// Clickjacking: a page on another origin (another port of the same host, so
+// the same site for cookies) frames a signed-in plan page. The console's
+// frame-ancestors / X-Frame-Options answer keeps the frame empty, so no click
+// on the attacker's page can land on "Start".
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { once } from 'node:events';
+import { startConsole, launchBrowser, screenshot, signIn } from './support/console.mjs';
+
+let server;
+let browser;
+let attacker;
+
+before(async () => {
+  server = await startConsole();
+  // Chromium logs the refused frame as a console error: expected here.
+  browser = await launchBrowser({ expectPageErrors: true });
+});
+
+after(async () => {
+  attacker?.close();
+  await browser?.close();
+  await server?.stop();
+});
+
+test('the plan page cannot be framed by another origin', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, server.url, 'admin', server.adminPassword);
+  await page.goto(`${server.url}/plans`);
+  await page.waitForSelector('main[data-hydrated="true"]', { timeout: 30_000 });
+  await page.check('input[name="template"][value="sti-backfill"]');
+  await page.fill('#new-plan input[name="name"]', 'Framed');
+  await page.fill('#new-plan input[name="flag_key"]', 'enable_framed');
+  await Promise.all([page.waitForURL(/\/plans\/[0-9a-f]{32}$/), page.click('#new-plan button[type="submit"]')]);
+  const planUrl = page.url();
+  // Signed in, the plan page itself works.
+  await page.waitForSelector('#plan-name');
+  assert.equal(await page.textContent('#plan-name'), 'Framed', 'the plan page renders at its own address');
+
+  attacker = createServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/html' });
+    res.end(`<!doctype html><title>win a prize</title><iframe id="victim" src="${planUrl}" width="1200" height="900"></iframe>`);
+  });
+  attacker.listen(0, '127.0.0.1');
+  await once(attacker, 'listening');
+  const evil = `http://127.0.0.1:${attacker.address().port}/`;
+  assert.notEqual(new URL(evil).origin, new URL(server.url).origin, 'another origin');
+
+  const framing = await context.newPage();
+  const consoleErrors = [];
+  framing.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
+  await framing.goto(evil);
+  await framing.waitForTimeout(1_500);
+  const frame = framing.frames().find((f) => f !== framing.mainFrame());
+  assert.ok(frame, 'the iframe exists');
+  const framedContent = await frame.$('#plan-name, main, form').catch(() => null);
+  assert.equal(framedContent, null, 'nothing of the console renders inside the frame');
+  assert.ok(
+    consoleErrors.some((e) => /frame|frame-ancestors|X-Frame-Options/i.test(e)),
+    `Chromium refused the frame: ${consoleErrors.join(' | ')}`,
+  );
+  await screenshot(framing, 'security-framing-refused');
+  await context.close();
+});

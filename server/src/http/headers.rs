@@ -1,0 +1,61 @@
+//! What every response carries so a browser cannot be turned against the
+//! console: no framing by other origins (clickjacking), no content sniffing,
+//! no referrer leaking plan ids to other origins (`same-origin`; with
+//! `no-referrer` browsers send `Origin: null` on the console's own form
+//! posts, which the CSRF check refuses), and a content security policy the
+//! Leptos hydration script passes (its module script is inline; the wasm
+//! needs `wasm-unsafe-eval`).
+use axum::body::Body;
+use axum::http::{header, HeaderValue, Request};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+/// The largest request body any endpoint reads (plan files are far smaller);
+/// a bigger one is answered 413 before a handler sees it.
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+const CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; \
+style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Refuses a body declared larger than `MAX_BODY_BYTES` with a 413 that says
+/// what to do; bodies without a length are cut off at the same size by the
+/// `RequestBodyLimitLayer` inside (also a 413).
+pub async fn limit_body(req: Request<Body>, next: Next) -> Response {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        let body = serde_json::json!({
+            "error": format!(
+                "the request body is larger than {} MiB, the most the console reads; send less (a plan file is far smaller)",
+                MAX_BODY_BYTES / (1024 * 1024)
+            )
+        });
+        return (axum::http::StatusCode::PAYLOAD_TOO_LARGE, axum::Json(body)).into_response();
+    }
+    next.run(req).await
+}
+
+pub async fn security_headers(req: Request<Body>, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let headers = res.headers_mut();
+    for (name, value) in [
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "same-origin"),
+        (header::CONTENT_SECURITY_POLICY, CSP),
+    ] {
+        headers
+            .entry(name)
+            .or_insert(HeaderValue::from_static(value));
+    }
+    headers
+        .entry(header::HeaderName::from_static(
+            "cross-origin-opener-policy",
+        ))
+        .or_insert(HeaderValue::from_static("same-origin"));
+    res
+}
