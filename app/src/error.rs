@@ -14,6 +14,10 @@ pub enum AppError {
     NotFound(String),
     #[error("{0}")]
     Invalid(String),
+    /// A lost race or a stale view (the plan changed since it was opened):
+    /// reload and try again.
+    #[error("{0}")]
+    Conflict(String),
     #[error("the server could not complete the request; the cause has been logged")]
     Internal,
     #[error("request failed: {0}")]
@@ -38,6 +42,7 @@ impl AppError {
             AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Invalid(_) | AppError::Transport(_) => StatusCode::BAD_REQUEST,
             AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }

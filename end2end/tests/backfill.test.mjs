@@ -3,7 +3,7 @@
 // without reload; pause and resume work; the failing keys are listed.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startConsole, launchBrowser, watchErrors, screenshot, signIn } from './support/console.mjs';
+import { startConsole, launchBrowser, watchErrors, screenshot, signIn, newPlanFromTemplate } from './support/console.mjs';
 
 let server;
 let browser;
@@ -28,11 +28,7 @@ test('dry-run then run from the UI, live counters and chart, pause and resume', 
   await signIn(page, server.url, 'bella', password);
   await page.goto(`${server.url}/plans`);
   await page.waitForSelector('main[data-hydrated="true"]', { timeout: 30_000 });
-  await page.check('input[name="template"][value="sti-backfill"]');
-  await page.fill('#new-plan input[name="name"]', 'STI demo');
-  await page.fill('#new-plan input[name="flag_key"]', 'enable_sti_demo');
-  await Promise.all([page.waitForURL(/\/plans\/[0-9a-f]{32}$/), page.click('#new-plan button[type="submit"]')]);
-  const planUrl = page.url();
+  const planUrl = await newPlanFromTemplate(page, 'sti-backfill', 'STI demo', 'enable_sti_demo');
 
   // Slow the school job down so a person (and this test) can watch it.
   await page.waitForSelector('main[data-hydrated="true"]');

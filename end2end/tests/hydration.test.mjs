@@ -4,7 +4,7 @@
 // rewrote (issue: Debian's wasm-opt 108) fails here on the first page.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startConsole, launchBrowser, watchErrors, screenshot, signIn } from './support/console.mjs';
+import { startConsole, launchBrowser, watchErrors, screenshot, signIn, newPlanFromTemplate } from './support/console.mjs';
 
 let server;
 let browser;
@@ -36,11 +36,7 @@ test('every page hydrates on the release build with no page or console error', a
 
   // A plan with a job, made as an operator would: from the STI template.
   await expectHydrated(page, '/plans', errors);
-  await page.check('input[name="template"][value="sti-backfill"]');
-  await page.fill('#new-plan input[name="name"]', 'Hydration walk');
-  await page.fill('#new-plan input[name="flag_key"]', 'enable_hydration_walk');
-  await Promise.all([page.waitForURL(/\/plans\/[0-9a-f]{32}$/), page.click('#new-plan button[type="submit"]')]);
-  const planPath = new URL(page.url()).pathname;
+  const planPath = new URL(await newPlanFromTemplate(page, 'sti-backfill', 'Hydration walk', 'enable_hydration_walk')).pathname;
   const job = await page.getAttribute('#plan-jobs a[data-job]', 'data-job');
   assert.ok(job, 'the STI plan lists a backfill job');
 

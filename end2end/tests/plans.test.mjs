@@ -5,7 +5,7 @@
 // emergency rollback; the flag is off for everyone; the audit trail has it all.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startConsole, launchBrowser, watchErrors, screenshot, signIn } from './support/console.mjs';
+import { startConsole, launchBrowser, watchErrors, screenshot, signIn, newPlanFromTemplate } from './support/console.mjs';
 
 let server;
 let browser;
@@ -54,11 +54,7 @@ test('operator, two approvers, live gate, advance, emergency rollback', async ()
   // The operator creates the plan from the STI template.
   await op.page.goto(`${server.url}/plans`);
   await hydrated(op.page);
-  await op.page.check('input[name="template"][value="sti-backfill"]');
-  await op.page.fill('#new-plan input[name="name"]', 'STI EU');
-  await op.page.fill('#new-plan input[name="flag_key"]', 'enable_sti_eu');
-  await Promise.all([op.page.waitForURL(/\/plans\/[0-9a-f]{32}$/), op.page.click('#new-plan button[type="submit"]')]);
-  const planUrl = op.page.url();
+  const planUrl = await newPlanFromTemplate(op.page, 'sti-backfill', 'STI EU', 'enable_sti_eu');
   const planId = planUrl.split('/').pop();
   await op.page.waitForSelector('#plan[data-status="draft"]');
 
@@ -174,11 +170,7 @@ test('plan forms work before hydration (JavaScript off)', async () => {
   const page = await context.newPage();
   await signIn(page, server.url, 'nojs-op', password);
   await page.goto(`${server.url}/plans`);
-  await page.check('input[name="template"][value="partitioned-tables"]');
-  await page.fill('#new-plan input[name="name"]', 'Partitions without JS');
-  await page.fill('#new-plan input[name="flag_key"]', 'partitions_nojs');
-  await Promise.all([page.waitForURL(/\/plans\/[0-9a-f]{32}$/), page.click('#new-plan button[type="submit"]')]);
-  const planUrl = page.url();
+  const planUrl = await newPlanFromTemplate(page, 'partitioned-tables', 'Partitions without JS', 'partitions_nojs');
   const dev = page.locator('section.phase[data-phase="dev"]');
   await submit(page, dev.locator('form.start-phase button'));
   await page.waitForSelector('section.phase[data-phase="dev"][data-status="active"]');

@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { once } from 'node:events';
-import { startConsole, launchBrowser, screenshot, signIn } from './support/console.mjs';
+import { startConsole, launchBrowser, screenshot, signIn, newPlanFromTemplate } from './support/console.mjs';
 
 let server;
 let browser;
@@ -30,11 +30,7 @@ test('the plan page cannot be framed by another origin', async () => {
   await signIn(page, server.url, 'admin', server.adminPassword);
   await page.goto(`${server.url}/plans`);
   await page.waitForSelector('main[data-hydrated="true"]', { timeout: 30_000 });
-  await page.check('input[name="template"][value="sti-backfill"]');
-  await page.fill('#new-plan input[name="name"]', 'Framed');
-  await page.fill('#new-plan input[name="flag_key"]', 'enable_framed');
-  await Promise.all([page.waitForURL(/\/plans\/[0-9a-f]{32}$/), page.click('#new-plan button[type="submit"]')]);
-  const planUrl = page.url();
+  const planUrl = await newPlanFromTemplate(page, 'sti-backfill', 'Framed', 'enable_framed');
   // Signed in, the plan page itself works.
   await page.waitForSelector('#plan-name');
   assert.equal(await page.textContent('#plan-name'), 'Framed', 'the plan page renders at its own address');

@@ -1,4 +1,5 @@
 //! Rollout Console server: one module per capability (see DESIGN.md).
+pub mod api_error;
 pub mod audit;
 pub mod auth;
 pub mod backfill;
@@ -11,6 +12,7 @@ pub mod flags;
 pub mod http;
 pub mod metrics;
 pub mod plans;
+pub mod problems;
 pub mod system;
 pub mod telemetry;
 

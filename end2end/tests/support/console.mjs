@@ -166,3 +166,12 @@ export async function signIn(page, baseUrl, username, password) {
   await page.fill('#password', password);
   await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/login')), page.click('#sign-in')]);
 }
+
+/** Creates a plan from a built-in template on the Plans page (the page must be open); returns its URL. */
+export async function newPlanFromTemplate(page, template, name, flagKey) {
+  await page.check(`input[name="template"][value="${template}"]`);
+  await page.fill('#new-plan input[name="name"]', name);
+  await page.fill('#new-plan input[name="flag_key"]', flagKey);
+  await Promise.all([page.waitForURL(/\/plans\/[0-9a-f]{32}$/), page.click('#new-plan button[type="submit"]')]);
+  return page.url();
+}

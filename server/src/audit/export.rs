@@ -5,7 +5,7 @@ use app::dto::audit::{AuditEvent, AuditPage, AuditQuery, ChainReport};
 use app::error::AppError;
 use app::service::{AuditPort, Caller};
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRef, Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -13,13 +13,25 @@ use axum::{Extension, Json, Router};
 use futures_util::stream;
 
 use super::query::{self, AuditFilter};
-use crate::http::api_error::ApiError;
-use crate::http::AppState;
+use super::AuditService;
+use crate::api_error::ApiError;
+use crate::db::Store;
 
 /// Rows read from the store per export batch.
 const EXPORT_BATCH: i64 = 2_000;
 
-pub fn router() -> Router<AppState> {
+/// What the audit endpoints need of the application's state.
+#[derive(Clone)]
+pub struct AuditApi {
+    pub audit: AuditService,
+    pub store: Store,
+}
+
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    AuditApi: FromRef<S>,
+{
     Router::new()
         .route("/api/v1/audit/events", get(list))
         .route("/api/v1/audit/events/{seq}", get(one))
@@ -30,7 +42,7 @@ pub fn router() -> Router<AppState> {
 #[utoipa::path(get, path = "/api/v1/audit/events", tag = "audit", params(AuditQuery),
     responses((status = 200, body = AuditPage), (status = 400), (status = 401), (status = 403)))]
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<AuditApi>,
     Extension(caller): Extension<Caller>,
     Query(q): Query<AuditQuery>,
 ) -> Result<Json<AuditPage>, ApiError> {
@@ -40,7 +52,7 @@ pub async fn list(
 #[utoipa::path(get, path = "/api/v1/audit/events/{seq}", tag = "audit",
     params(("seq" = i64, Path)), responses((status = 200, body = AuditEvent), (status = 404)))]
 pub async fn one(
-    State(state): State<AppState>,
+    State(state): State<AuditApi>,
     Extension(caller): Extension<Caller>,
     Path(seq): Path<i64>,
 ) -> Result<Json<AuditEvent>, ApiError> {
@@ -51,7 +63,7 @@ pub async fn one(
 #[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit",
     responses((status = 200, body = ChainReport)))]
 pub async fn verify(
-    State(state): State<AppState>,
+    State(state): State<AuditApi>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<ChainReport>, ApiError> {
     Ok(Json(state.audit.verify_now(&caller).await?))
@@ -88,7 +100,7 @@ pub struct ExportParams {
 #[utoipa::path(get, path = "/api/v1/audit/export", tag = "audit", params(ExportParams, AuditQuery),
     responses((status = 200, content_type = "text/csv", body = String), (status = 400)))]
 pub async fn export(
-    State(state): State<AppState>,
+    State(state): State<AuditApi>,
     Extension(caller): Extension<Caller>,
     Query(params): Query<ExportParams>,
 ) -> Result<Response, ApiError> {

@@ -241,6 +241,26 @@ pub async fn one(store: &Store, seq: i64) -> Result<Option<AuditEvent>, StoreErr
     Ok(w.fetch(store, "", 1).await?.pop())
 }
 
+/// Whether `subject` (`user:NAME`) signed in from `addr` since `since_ms`:
+/// the sign-in throttle does not hold such an address back.
+pub async fn signed_in_from(
+    conn: &mut sqlx::AnyConnection,
+    subject: &str,
+    addr: &str,
+    since_ms: i64,
+) -> Result<bool, crate::db::StoreError> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_events \
+         WHERE subject = $1 AND action = 'auth.login' AND client_addr = $2 AND at_ms > $3",
+    )
+    .bind(subject)
+    .bind(addr)
+    .bind(since_ms)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(n > 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

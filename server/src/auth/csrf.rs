@@ -11,7 +11,7 @@ use axum::Json;
 use serde_json::json;
 
 use super::middleware::bearer;
-use crate::http::AppState;
+use super::AuthState;
 
 /// Allows or refuses a state-changing request; the error says why and what to do.
 pub fn check(
@@ -69,7 +69,7 @@ pub fn host_allowed(host: &str, public_origin: Option<&str>) -> bool {
         .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host))
 }
 
-pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn guard(State(state): State<AuthState>, req: Request, next: Next) -> Response {
     if let Some(host) = req
         .headers()
         .get(header::HOST)

@@ -11,9 +11,9 @@ use std::net::{IpAddr, SocketAddr};
 use tower_sessions::Session;
 
 use super::session::{self, SessionData, Verdict};
+use super::AuthState;
 use super::{tokens, users};
-use crate::http::api_error::ApiError;
-use crate::http::AppState;
+use crate::api_error::ApiError;
 use crate::system::now_ms;
 
 /// Paths anyone may fetch: the sign-in page, static files, probes, metrics.
@@ -63,7 +63,7 @@ pub fn bearer(req: &Request) -> Option<&str> {
 }
 
 pub async fn resolve_caller(
-    State(state): State<AppState>,
+    State(state): State<AuthState>,
     mut req: Request,
     next: Next,
 ) -> Response {
@@ -128,7 +128,7 @@ pub async fn resolve_caller(
 /// The signed-in user, if the session is live and the user may still sign in;
 /// otherwise the session is ended here, server-side.
 async fn session_principal(
-    state: &AppState,
+    state: &AuthState,
     session: &Session,
 ) -> Result<Option<Principal>, Box<dyn std::error::Error + Send + Sync>> {
     let Some(mut data) = session.get::<SessionData>(session::KEY).await? else {
@@ -167,7 +167,7 @@ async fn session_principal(
 /// Whether a long-lived answer (an SSE stream) may go on delivering: the
 /// user is still enabled and their session still exists and is live, or the
 /// token is not revoked. Asked again and again while the answer is open.
-pub async fn still_allowed(state: &AppState, principal: &Principal, session: &Session) -> bool {
+pub async fn still_allowed(state: &AuthState, principal: &Principal, session: &Session) -> bool {
     use tower_sessions::SessionStore;
     match principal {
         Principal::User { id, .. } => {
@@ -198,13 +198,7 @@ pub async fn still_allowed(state: &AppState, principal: &Principal, session: &Se
                     )
             })
         }
-        Principal::Token { id, .. } => sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM api_tokens WHERE id = $1 AND revoked_at_ms IS NULL",
-        )
-        .bind(id)
-        .fetch_one(state.store.pool())
-        .await
-        .is_ok_and(|n| n == 1),
+        Principal::Token { id, .. } => tokens::is_live(&state.store, id).await.unwrap_or(false),
     }
 }
 

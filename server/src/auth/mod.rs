@@ -21,6 +21,18 @@ use crate::audit::{Actor, ClientInfo};
 
 pub use service::IdentityService;
 
+/// What identity's middleware and routes need of the application's state.
+#[derive(Clone)]
+pub struct AuthState {
+    pub store: crate::db::Store,
+    pub sessions: session_store::ConsoleSessionStore,
+    pub timeouts: session::Timeouts,
+    /// `public_url`'s origin, when set; the one origin state changes may come from.
+    pub public_origin: Option<String>,
+    /// Proxies whose `X-Forwarded-For` names the real client.
+    pub trusted_proxies: std::sync::Arc<Vec<std::net::IpAddr>>,
+}
+
 /// The audit trail's actor for a principal.
 pub fn actor_of(principal: &Principal) -> Actor {
     match principal {

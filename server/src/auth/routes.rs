@@ -2,7 +2,7 @@
 //! without) the wasm: the answer is always a redirect.
 use app::access::Principal;
 use app::service::Caller;
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
 use axum::{Extension, Form, Router};
@@ -13,13 +13,17 @@ use tower_sessions::Session;
 use super::login::{self, Outcome};
 use super::session::{self, SessionData};
 use super::session_store;
+use super::AuthState;
 use super::{actor_of, client_of};
+use crate::api_error::ApiError;
 use crate::audit;
-use crate::http::api_error::ApiError;
-use crate::http::AppState;
 use crate::system::now_ms;
 
-pub fn router() -> Router<AppState> {
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    AuthState: FromRef<S>,
+{
     Router::new()
         .route("/auth/login", post(sign_in))
         .route("/auth/logout", post(sign_out))
@@ -51,7 +55,7 @@ fn encode(s: &str) -> String {
 }
 
 async fn sign_in(
-    State(state): State<AppState>,
+    State(state): State<AuthState>,
     Extension(caller): Extension<Caller>,
     session: Session,
     Form(form): Form<LoginForm>,
@@ -101,7 +105,7 @@ async fn sign_in(
 }
 
 async fn sign_out(
-    State(state): State<AppState>,
+    State(state): State<AuthState>,
     Extension(caller): Extension<Caller>,
     session: Session,
 ) -> Result<Response, ApiError> {

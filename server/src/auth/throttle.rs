@@ -65,16 +65,7 @@ pub async fn known_address(
     if addr.is_empty() {
         return Ok(false);
     }
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM audit_events \
-         WHERE subject = $1 AND action = 'auth.login' AND client_addr = $2 AND at_ms > $3",
-    )
-    .bind(subject)
-    .bind(addr)
-    .bind(now_ms - KNOWN_ADDRESS_MS)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(n > 0)
+    crate::audit::query::signed_in_from(conn, subject, addr, now_ms - KNOWN_ADDRESS_MS).await
 }
 
 /// What charging an attempt did.

@@ -12,7 +12,7 @@ use sqlx::Row;
 use super::error::IdentityError;
 use super::password::random_bytes;
 use crate::audit::{self, chain::hex, Actor, ClientInfo};
-use crate::db::Store;
+use crate::db::{Store, StoreError};
 use crate::system::now_ms;
 
 pub const PREFIX: &str = "rct_";
@@ -127,6 +127,33 @@ pub fn creator_id(actor: &Actor) -> String {
         Actor::System => "system".to_string(),
         other => other.id().to_string(),
     }
+}
+
+/// Revokes every live token `creator_id` created; how many there were.
+pub async fn revoke_created_by(
+    conn: &mut sqlx::AnyConnection,
+    creator_id: &str,
+    now: i64,
+) -> Result<u64, StoreError> {
+    Ok(sqlx::query(
+        "UPDATE api_tokens SET revoked_at_ms = $1 WHERE created_by_id = $2 AND revoked_at_ms IS NULL",
+    )
+    .bind(now)
+    .bind(creator_id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
+}
+
+/// Whether token `id` exists and is not revoked.
+pub async fn is_live(store: &Store, id: &str) -> Result<bool, StoreError> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM api_tokens WHERE id = $1 AND revoked_at_ms IS NULL",
+    )
+    .bind(id)
+    .fetch_one(store.pool())
+    .await?;
+    Ok(n == 1)
 }
 
 pub async fn revoke(

@@ -304,14 +304,7 @@ pub async fn set_disabled(
     // Tokens the user created stop with them: machines keep no access that
     // the person who granted it has lost.
     let tokens_revoked = if disabled {
-        sqlx::query(
-            "UPDATE api_tokens SET revoked_at_ms = $1 WHERE created_by_id = $2 AND revoked_at_ms IS NULL",
-        )
-        .bind(now)
-        .bind(&user.id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
+        super::tokens::revoke_created_by(&mut tx, &user.id, now).await?
     } else {
         0
     };

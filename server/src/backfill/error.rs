@@ -6,6 +6,9 @@ pub enum BackfillError {
     /// A wrong name, a bad setting: the message says what and how to fix it.
     #[error("{0}")]
     Invalid(String),
+    /// No such plan, job or run; the message names it.
+    #[error("{0} not found")]
+    NotFound(String),
     /// The target database failed in a way retries did not cure.
     #[error("target {target}: {message}")]
     Target { target: String, message: String },

@@ -2,10 +2,8 @@
 //! the keyset query the shorthand stands for.
 use app::dto::StoreBackend;
 
-use super::error::BackfillError;
 use super::sandbox::Access;
 use super::spec::JobSpec;
-use crate::plans::spec;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorPolicy {
@@ -121,38 +119,5 @@ impl Job {
             all.push(("verify_new", new.as_str(), Access::Read));
         }
         all
-    }
-
-    /// The job named `name` in a plan file.
-    pub fn find(source: &str, name: &str) -> Result<Job, BackfillError> {
-        let file = spec::validate(source).map_err(|p| {
-            BackfillError::Invalid(format!(
-                "the plan file has problems: {}",
-                p.iter()
-                    .map(|p| p.to_string())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ))
-        })?;
-        let names: Vec<String> = file
-            .jobs
-            .iter()
-            .map(|j| j.get_ref().name.get_ref().clone())
-            .collect();
-        file.jobs
-            .iter()
-            .map(|j| j.get_ref())
-            .find(|j| j.name.get_ref() == name)
-            .map(Job::from_spec)
-            .ok_or_else(|| {
-                BackfillError::Invalid(if names.is_empty() {
-                    format!("job {name:?}: this plan declares no [[jobs]]")
-                } else {
-                    format!(
-                        "job {name:?}: not in this plan; its jobs are {}",
-                        names.join(", ")
-                    )
-                })
-            })
     }
 }

@@ -79,11 +79,10 @@ impl JobManager {
 
     /// The plan's file and name.
     pub async fn plan_source(&self, plan_id: &str) -> Result<(String, String), BackfillError> {
-        sqlx::query_as("SELECT source_toml, name FROM plans WHERE id = $1")
-            .bind(plan_id)
-            .fetch_optional(self.store.pool())
+        let mut conn = self.store.pool().acquire().await?;
+        crate::plans::store::source_and_name(&mut conn, plan_id)
             .await?
-            .ok_or_else(|| BackfillError::Invalid(format!("plan {plan_id:?} not found")))
+            .ok_or_else(|| BackfillError::NotFound(format!("plan {plan_id:?}")))
     }
 
     /// Starts a run of `job` (resuming its unfinished run of the same mode)
@@ -216,7 +215,7 @@ impl JobManager {
         }
         let run = runs::get(&self.store, run_id)
             .await?
-            .ok_or_else(|| BackfillError::Invalid(format!("run {run_id:?} not found")))?;
+            .ok_or_else(|| BackfillError::NotFound(format!("run {run_id:?}")))?;
         let silent =
             run.status == "running" && crate::system::now_ms() - run.updated_at_ms > runs::STALE_MS;
         if run.status != "paused" && !silent {
@@ -284,7 +283,7 @@ impl JobManager {
             })?;
         let run = runs::get(&self.store, run_id)
             .await?
-            .ok_or_else(|| BackfillError::Invalid(format!("run {run_id:?} not found")))?;
+            .ok_or_else(|| BackfillError::NotFound(format!("run {run_id:?}")))?;
         let mut tx = self.store.begin_write().await?;
         crate::audit::append(
             &mut tx,

@@ -10,6 +10,7 @@ pub mod job;
 pub mod manager;
 pub mod metrics;
 pub mod pace;
+pub mod plan_job;
 pub mod rest;
 pub mod runner;
 pub mod runs;

@@ -4,19 +4,31 @@ use app::access::Action;
 use app::dto::backfill::{RunView, StartRun, Tune};
 use app::error::AppError;
 use app::service::Caller;
-use axum::extract::{Path, State};
+use axum::extract::{FromRef, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 
 use super::error::BackfillError;
+use super::manager::JobManager;
 use super::runs::{self, Mode, Run};
+use crate::api_error::ApiError;
 use crate::auth::{actor_of, client_of};
-use crate::http::api_error::ApiError;
-use crate::http::AppState;
+use crate::db::Store;
 
-pub fn router() -> Router<AppState> {
+/// What the backfill endpoints need of the application's state.
+#[derive(Clone)]
+pub struct BackfillApi {
+    pub jobs: JobManager,
+    pub store: Store,
+}
+
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    BackfillApi: FromRef<S>,
+{
     Router::new()
         .route("/api/v1/plans/{id}/jobs/{job}/runs", post(start))
         .route("/api/v1/plans/{id}/runs", get(list))
@@ -58,9 +70,10 @@ impl From<BackfillError> for ApiError {
 /// unfinished run of the same mode).
 #[utoipa::path(post, path = "/api/v1/plans/{id}/jobs/{job}/runs", tag = "backfill",
     params(("id" = String, Path), ("job" = String, Path)), request_body = StartRun,
-    responses((status = 202, body = RunView), (status = 400), (status = 403)))]
+    responses((status = 202, body = RunView), (status = 400), (status = 403),
+        (status = 404, description = "no such plan, or no such job in it")))]
 pub async fn start(
-    State(state): State<AppState>,
+    State(state): State<BackfillApi>,
     Extension(caller): Extension<Caller>,
     Path((id, job)): Path<(String, String)>,
     Json(req): Json<StartRun>,
@@ -90,7 +103,7 @@ pub async fn start(
 #[utoipa::path(get, path = "/api/v1/plans/{id}/runs", tag = "backfill",
     params(("id" = String, Path)), responses((status = 200, body = Vec<RunView>)))]
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<BackfillApi>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<RunView>>, ApiError> {
@@ -104,7 +117,7 @@ pub async fn list(
 #[utoipa::path(post, path = "/api/v1/runs/{run}/pause", tag = "backfill",
     params(("run" = String, Path)), responses((status = 202), (status = 400)))]
 pub async fn pause(
-    State(state): State<AppState>,
+    State(state): State<BackfillApi>,
     Extension(caller): Extension<Caller>,
     Path(run): Path<String>,
 ) -> Result<StatusCode, ApiError> {
@@ -116,7 +129,7 @@ pub async fn pause(
 #[utoipa::path(post, path = "/api/v1/runs/{run}/cancel", tag = "backfill",
     params(("run" = String, Path)), responses((status = 202), (status = 400)))]
 pub async fn cancel(
-    State(state): State<AppState>,
+    State(state): State<BackfillApi>,
     Extension(caller): Extension<Caller>,
     Path(run): Path<String>,
 ) -> Result<StatusCode, ApiError> {
@@ -132,7 +145,7 @@ pub async fn cancel(
 #[utoipa::path(post, path = "/api/v1/runs/{run}/tune", tag = "backfill",
     params(("run" = String, Path)), request_body = Tune, responses((status = 202), (status = 400)))]
 pub async fn tune(
-    State(state): State<AppState>,
+    State(state): State<BackfillApi>,
     Extension(caller): Extension<Caller>,
     Path(run): Path<String>,
     Json(t): Json<Tune>,

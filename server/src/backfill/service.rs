@@ -36,6 +36,7 @@ impl BackfillService {
 pub fn app_error(e: BackfillError) -> AppError {
     match e {
         BackfillError::Invalid(m) => AppError::Invalid(m),
+        BackfillError::NotFound(what) => AppError::NotFound(what),
         BackfillError::Target { .. } => AppError::Invalid(e.to_string()),
         BackfillError::Store(e) => {
             tracing::error!(error = %e, "backfill store failure");

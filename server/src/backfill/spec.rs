@@ -5,7 +5,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::sandbox::{self, Access};
-use crate::plans::spec::Report;
+use crate::problems::Report;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -68,6 +68,7 @@ impl From<BackfillError> for CliError {
     fn from(e: BackfillError) -> Self {
         match e {
             BackfillError::Invalid(m) => CliError::Invalid(m),
+            BackfillError::NotFound(what) => CliError::Invalid(format!("{what} not found")),
             other => CliError::Runtime(other.to_string()),
         }
     }

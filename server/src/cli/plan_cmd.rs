@@ -107,7 +107,7 @@ pub async fn run(store: Store, cmd: PlanCommand) -> Result<(), CliError> {
 impl From<PlanError> for CliError {
     fn from(e: PlanError) -> Self {
         match e {
-            PlanError::Invalid(m) => CliError::Invalid(m),
+            PlanError::Invalid(m) | PlanError::Conflict(m) => CliError::Invalid(m),
             PlanError::NotFound(what) => CliError::Invalid(format!("{what} not found")),
             PlanError::Store(e) => CliError::Runtime(format!("store error: {e}")),
         }

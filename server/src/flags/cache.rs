@@ -6,8 +6,8 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use super::bucketing::FlagRule;
+use super::store;
 use crate::db::{Store, StoreError};
-use crate::plans::store::flag_by_key;
 
 pub const MAX_AGE: Duration = Duration::from_millis(500);
 
@@ -28,7 +28,7 @@ impl FlagCache {
             }
         }
         let mut conn = store.pool().acquire().await?;
-        let rule = flag_by_key(&mut conn, key).await?.map(|f| FlagRule {
+        let rule = store::by_key(&mut conn, key).await?.map(|f| FlagRule {
             enabled: f.enabled,
             basis_points: f.exposure_bp.clamp(0, 10_000) as u16,
             allow: f.allow.into_iter().collect(),

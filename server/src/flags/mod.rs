@@ -4,3 +4,4 @@
 pub mod bucketing;
 pub mod cache;
 pub mod rest;
+pub mod store;

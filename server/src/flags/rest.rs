@@ -3,15 +3,27 @@ use app::access::Action;
 use app::dto::plans::FlagEvaluation;
 use app::error::AppError;
 use app::service::Caller;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRef, Path, Query, State};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
 
 use super::bucketing::{evaluate as decide, Reason};
-use crate::http::api_error::ApiError;
-use crate::http::AppState;
+use super::cache::FlagCache;
+use crate::api_error::ApiError;
+use crate::db::Store;
 
-pub fn router() -> Router<AppState> {
+/// What the flag endpoints need of the application's state.
+#[derive(Clone)]
+pub struct FlagsApi {
+    pub store: Store,
+    pub flag_cache: FlagCache,
+}
+
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    FlagsApi: FromRef<S>,
+{
     Router::new().route("/api/v1/flags/{key}/evaluate", get(evaluate))
 }
 
@@ -28,7 +40,7 @@ pub struct EntityParam {
     params(("key" = String, Path), EntityParam),
     responses((status = 200, body = FlagEvaluation), (status = 400), (status = 404)))]
 pub async fn evaluate(
-    State(state): State<AppState>,
+    State(state): State<FlagsApi>,
     Extension(caller): Extension<Caller>,
     Path(key): Path<String>,
     Query(q): Query<EntityParam>,

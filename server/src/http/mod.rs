@@ -1,6 +1,5 @@
 //! Router assembly: operational endpoints, Leptos pages and server functions,
 //! static files, and the middleware every request passes through.
-pub mod api_error;
 mod headers;
 pub mod openapi;
 mod ops;
@@ -130,6 +129,57 @@ impl AppState {
     }
 }
 
+// Each feature router takes only the state it needs (FromRef sub-states), so
+// no feature module depends on this one.
+impl FromRef<AppState> for crate::auth::AuthState {
+    fn from_ref(s: &AppState) -> Self {
+        crate::auth::AuthState {
+            store: s.store.clone(),
+            sessions: s.sessions.clone(),
+            timeouts: s.timeouts,
+            public_origin: s.public_origin.clone(),
+            trusted_proxies: s.trusted_proxies.clone(),
+        }
+    }
+}
+
+impl FromRef<AppState> for crate::audit::export::AuditApi {
+    fn from_ref(s: &AppState) -> Self {
+        crate::audit::export::AuditApi {
+            audit: s.audit.clone(),
+            store: s.store.clone(),
+        }
+    }
+}
+
+impl FromRef<AppState> for crate::plans::rest::PlansApi {
+    fn from_ref(s: &AppState) -> Self {
+        crate::plans::rest::PlansApi {
+            plans: s.plans.clone(),
+            events: s.events.clone(),
+            auth: crate::auth::AuthState::from_ref(s),
+        }
+    }
+}
+
+impl FromRef<AppState> for crate::flags::rest::FlagsApi {
+    fn from_ref(s: &AppState) -> Self {
+        crate::flags::rest::FlagsApi {
+            store: s.store.clone(),
+            flag_cache: s.flag_cache.clone(),
+        }
+    }
+}
+
+impl FromRef<AppState> for crate::backfill::rest::BackfillApi {
+    fn from_ref(s: &AppState) -> Self {
+        crate::backfill::rest::BackfillApi {
+            jobs: s.jobs.clone(),
+            store: s.store.clone(),
+        }
+    }
+}
+
 /// The whole HTTP surface of the console.
 pub fn router(state: AppState) -> Router {
     let services = state.services.clone();
@@ -157,7 +207,7 @@ pub fn router(state: AppState) -> Router {
         >(fallback_context, shell))
         // Innermost first: who is asking, their session, then the CSRF check.
         .layer(middleware::from_fn_with_state(
-            state.clone(),
+            crate::auth::AuthState::from_ref(&state),
             resolve_caller,
         ))
         .layer(session::layer(
@@ -165,7 +215,10 @@ pub fn router(state: AppState) -> Router {
             state.timeouts,
             https,
         ))
-        .layer(middleware::from_fn_with_state(state.clone(), csrf::guard))
+        .layer(middleware::from_fn_with_state(
+            crate::auth::AuthState::from_ref(&state),
+            csrf::guard,
+        ))
         .layer(middleware::from_fn_with_state(
             state.metrics.clone(),
             track_http,

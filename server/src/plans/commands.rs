@@ -170,7 +170,7 @@ async fn apply(
             let mut flag = l.flag.clone();
             flag.enabled = true;
             flag.exposure_bp = phase.exposure_bp;
-            store::save_flag(conn, &flag, now).await?;
+            crate::flags::store::save(conn, &flag, now).await?;
             events.push((
                 "phase.start",
                 json!({
@@ -572,7 +572,7 @@ async fn rollback(
                 store::save_phase_state(conn, &prev).await?;
             }
             flag.exposure_bp = previous.map_or(0, |p| p.exposure_bp);
-            store::save_flag(conn, &flag, now).await?;
+            crate::flags::store::save(conn, &flag, now).await?;
             Ok(Effect {
                 events: vec![(
                     "plan.rollback.standard",
@@ -605,7 +605,7 @@ async fn rollback(
                 crate::backfill::runs::pause_plan(conn, &l.plan.id, &format!("{action}: {reason}"))
                     .await?;
             flag.enabled = false;
-            store::save_flag(conn, &flag, now).await?;
+            crate::flags::store::save(conn, &flag, now).await?;
             Ok(Effect {
                 events: vec![(
                     action,
@@ -643,7 +643,7 @@ async fn rollback(
             }
             flag.deny.push(entity.to_string());
             flag.deny.sort();
-            store::save_flag(conn, &flag, now).await?;
+            crate::flags::store::save(conn, &flag, now).await?;
             Ok(Effect {
                 events: vec![(
                     "flag.deny",

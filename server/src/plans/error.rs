@@ -11,6 +11,9 @@ pub enum PlanError {
     Invalid(String),
     #[error("{0} not found")]
     NotFound(String),
+    /// The plan changed since the caller read it (a stale revision).
+    #[error("{0}")]
+    Conflict(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -32,6 +35,7 @@ impl From<PlanError> for AppError {
         match e {
             PlanError::Invalid(m) => AppError::Invalid(m),
             PlanError::NotFound(what) => AppError::NotFound(what),
+            PlanError::Conflict(m) => AppError::Conflict(m),
             PlanError::Store(e) => {
                 tracing::error!(error = %e, "plan store failure");
                 AppError::Internal

@@ -34,16 +34,7 @@ pub async fn insert_plan(
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
-        "INSERT INTO flags (key, plan_id, enabled, exposure_bp, allow_list, deny_list, salt, \
-         updated_at_ms) VALUES ($1, $2, 0, 0, '[]', '[]', $3, $4)",
-    )
-    .bind(&def.flag_key)
-    .bind(id)
-    .bind(new_id())
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
+    crate::flags::store::insert(conn, &def.flag_key, id, &new_id(), now).await?;
     for (i, phase) in def.phases.iter().enumerate() {
         insert_phase(conn, id, i as i64, phase).await?;
     }
@@ -204,11 +195,7 @@ pub async fn apply_edit(
     }
     if def.flag_key != l.plan.flag_key {
         changes.push(format!("flag {:?} → {:?}", l.plan.flag_key, def.flag_key));
-        sqlx::query("UPDATE flags SET key = $2 WHERE plan_id = $1")
-            .bind(&l.plan.id)
-            .bind(&def.flag_key)
-            .execute(&mut *conn)
-            .await?;
+        crate::flags::store::rename(conn, &l.plan.id, &def.flag_key).await?;
     }
     sqlx::query(
         "UPDATE plans SET name = $2, description = $3, flag_key = $4, source_toml = $5 WHERE id = $1",

@@ -7,7 +7,7 @@ use app::access::Action;
 use app::dto::plans::{CommandOutcome, NewPlan, PlanCommand, PlanSummary, PlanView, TemplateInfo};
 use app::error::AppError;
 use app::service::{Caller, PlanPort};
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRef, Path, Query, State};
 use axum::http::header;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -16,10 +16,24 @@ use axum::{Extension, Json, Router};
 use futures_util::stream::{self, Stream};
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::http::api_error::ApiError;
-use crate::http::AppState;
+use super::PlanService;
+use crate::api_error::ApiError;
+use crate::auth::AuthState;
+use crate::events::PlanEvents;
 
-pub fn router() -> Router<AppState> {
+/// What the plan endpoints need of the application's state.
+#[derive(Clone)]
+pub struct PlansApi {
+    pub plans: PlanService,
+    pub events: PlanEvents,
+    pub auth: AuthState,
+}
+
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    PlansApi: FromRef<S>,
+{
     Router::new()
         .route("/api/v1/plans", get(list).post(import))
         .route("/api/v1/plans/from-template", post(create))
@@ -33,7 +47,7 @@ pub fn router() -> Router<AppState> {
 #[utoipa::path(get, path = "/api/v1/plans", tag = "plans",
     responses((status = 200, body = Vec<PlanSummary>), (status = 401), (status = 403)))]
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<PlansApi>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<Vec<PlanSummary>>, ApiError> {
     Ok(Json(state.plans.plans(&caller).await?))
@@ -44,7 +58,7 @@ pub async fn list(
     request_body(content = String, content_type = "application/toml"),
     responses((status = 201, body = PlanSummary), (status = 400, description = "every problem as LINE:COLUMN: field: message")))]
 pub async fn import(
-    State(state): State<AppState>,
+    State(state): State<PlansApi>,
     Extension(caller): Extension<Caller>,
     body: String,
 ) -> Result<Response, ApiError> {
@@ -56,7 +70,7 @@ pub async fn import(
 #[utoipa::path(post, path = "/api/v1/plans/from-template", tag = "plans",
     request_body = NewPlan, responses((status = 201, body = PlanSummary), (status = 400)))]
 pub async fn create(
-    State(state): State<AppState>,
+    State(state): State<PlansApi>,
     Extension(caller): Extension<Caller>,
     Json(new): Json<NewPlan>,
 ) -> Result<Response, ApiError> {
@@ -67,7 +81,7 @@ pub async fn create(
 #[utoipa::path(get, path = "/api/v1/plans/{id}", tag = "plans",
     params(("id" = String, Path)), responses((status = 200, body = PlanView), (status = 404)))]
 pub async fn one(
-    State(state): State<AppState>,
+    State(state): State<PlansApi>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Json<PlanView>, ApiError> {
@@ -80,7 +94,7 @@ pub async fn one(
     params(("id" = String, Path)),
     responses((status = 200, content_type = "application/toml", body = String), (status = 404)))]
 pub async fn source(
-    State(state): State<AppState>,
+    State(state): State<PlansApi>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
@@ -112,9 +126,10 @@ pub struct RevisionParam {
 #[utoipa::path(put, path = "/api/v1/plans/{id}/source", tag = "plans",
     params(("id" = String, Path), RevisionParam),
     request_body(content = String, content_type = "application/toml"),
-    responses((status = 200, body = PlanSummary), (status = 400)))]
+    responses((status = 200, body = PlanSummary), (status = 400), (status = 404),
+        (status = 409, description = "the plan changed since that revision")))]
 pub async fn save_source(
-    State(state): State<AppState>,
+    State(state): State<PlansApi>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     Query(q): Query<RevisionParam>,
@@ -134,7 +149,7 @@ pub async fn save_source(
     params(("id" = String, Path)), request_body = PlanCommand,
     responses((status = 200, body = CommandOutcome), (status = 400), (status = 403)))]
 pub async fn command(
-    State(state): State<AppState>,
+    State(state): State<PlansApi>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     Json(cmd): Json<PlanCommand>,
@@ -145,7 +160,7 @@ pub async fn command(
 #[utoipa::path(get, path = "/api/v1/templates", tag = "plans",
     responses((status = 200, body = Vec<TemplateInfo>)))]
 pub async fn templates(
-    State(state): State<AppState>,
+    State(state): State<PlansApi>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<Vec<TemplateInfo>>, ApiError> {
     Ok(Json(state.plans.templates(&caller).await?))
@@ -160,7 +175,7 @@ const STILL_ALLOWED_EVERY: Duration = Duration::from_secs(2);
     params(("id" = String, Path)),
     responses((status = 200, content_type = "text/event-stream", body = String)))]
 pub async fn events(
-    State(state): State<AppState>,
+    State(state): State<PlansApi>,
     Extension(caller): Extension<Caller>,
     Extension(session): Extension<tower_sessions::Session>,
     Path(id): Path<String>,
@@ -186,7 +201,7 @@ pub async fn events(
                         Err(RecvError::Closed) => return None,
                     },
                     _ = tick.tick() => {
-                        if !crate::auth::middleware::still_allowed(&state, &principal, &session).await {
+                        if !crate::auth::middleware::still_allowed(&state.auth, &principal, &session).await {
                             return None;
                         }
                     }

@@ -85,10 +85,7 @@ impl PlanService {
     /// Resolves a plan given by id or by name (the CLI accepts either).
     pub async fn resolve(&self, id_or_name: &str) -> Result<String, PlanError> {
         let mut conn = self.store.pool().acquire().await?;
-        let by_id: Option<String> = sqlx::query_scalar("SELECT id FROM plans WHERE id = $1")
-            .bind(id_or_name)
-            .fetch_optional(&mut *conn)
-            .await?;
+        let by_id = store::plan_id(&mut conn, id_or_name).await?;
         match by_id {
             Some(id) => Ok(id),
             None => store::plan_id_by_name(&mut conn, id_or_name)
@@ -182,7 +179,7 @@ impl PlanService {
         let mut tx = self.store.begin_write().await?;
         let l = self.load_locked(&mut tx, id).await?;
         if l.plan.revision != revision {
-            return Err(PlanError::Invalid(format!(
+            return Err(PlanError::Conflict(format!(
                 "the plan changed since you opened it (revision {revision}, now {}); \
                  reload it and apply your change again",
                 l.plan.revision
@@ -202,7 +199,7 @@ impl PlanService {
             if new_bp != l.flag.exposure_bp && l.flag.enabled {
                 let mut flag = l.flag.clone();
                 flag.exposure_bp = new_bp;
-                store::save_flag(&mut tx, &flag, now).await?;
+                crate::flags::store::save(&mut tx, &flag, now).await?;
             }
         }
         audit::append(
@@ -326,10 +323,7 @@ async fn check_unique(
             )));
         }
     }
-    let owner: Option<String> = sqlx::query_scalar("SELECT plan_id FROM flags WHERE key = $1")
-        .bind(&def.flag_key)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let owner = crate::flags::store::owner(conn, &def.flag_key).await?;
     if let Some(owner) = owner {
         if Some(owner.as_str()) != except {
             return Err(PlanError::Invalid(format!(

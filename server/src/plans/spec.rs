@@ -92,43 +92,7 @@ pub const CHECKS: [(&str, bool); 8] = [
     ("guardrail_latency_p95", false),
 ];
 
-/// One problem in a plan file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub line: usize,
-    pub column: usize,
-    /// e.g. `phases[2].gate.approvals`.
-    pub path: String,
-    pub message: String,
-}
-
-impl std::fmt::Display for Problem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}:{}: {}: {}",
-            self.line, self.column, self.path, self.message
-        )
-    }
-}
-
-/// Problems found so far, positioned in the file.
-pub struct Report<'t> {
-    text: &'t str,
-    problems: Vec<Problem>,
-}
-
-impl Report<'_> {
-    pub fn at(&mut self, span: std::ops::Range<usize>, path: String, message: impl Into<String>) {
-        let (line, column) = line_col(self.text, span.start);
-        self.problems.push(Problem {
-            line,
-            column,
-            path,
-            message: message.into(),
-        });
-    }
-}
+pub use crate::problems::{Problem, Report};
 
 /// A parser's message as one line of at most 200 characters: it may quote
 /// the input (a whole value), which must not come back at any length.

@@ -7,6 +7,8 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::db::StoreError;
+pub use crate::flags::store::FlagRecord;
+use crate::flags::store::{self as flags, flag_from};
 
 #[derive(Debug, Clone)]
 pub struct PlanRecord {
@@ -80,17 +82,6 @@ impl DecisionRecord {
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct FlagRecord {
-    pub key: String,
-    pub enabled: bool,
-    pub exposure_bp: i64,
-    pub allow: Vec<String>,
-    pub deny: Vec<String>,
-    pub salt: String,
-    pub updated_at_ms: i64,
-}
-
 /// A plan and everything under it.
 #[derive(Debug, Clone)]
 pub struct Loaded {
@@ -150,24 +141,6 @@ fn plan_from(row: &AnyRow) -> Result<PlanRecord, sqlx::Error> {
     })
 }
 
-/// A flag from a row; `updated` names its `updated_at_ms` column (aliased
-/// where a join has two).
-fn flag_from(row: &AnyRow, updated: &str) -> Result<FlagRecord, sqlx::Error> {
-    let list = |col: &str| -> Result<Vec<String>, sqlx::Error> {
-        let text: String = row.try_get(col)?;
-        serde_json::from_str(&text).map_err(|e| bad_value(col, e.to_string()))
-    };
-    Ok(FlagRecord {
-        key: row.try_get("key")?,
-        enabled: row.try_get::<i64, _>("enabled")? == 1,
-        exposure_bp: row.try_get("exposure_bp")?,
-        allow: list("allow_list")?,
-        deny: list("deny_list")?,
-        salt: row.try_get("salt")?,
-        updated_at_ms: row.try_get(updated)?,
-    })
-}
-
 /// Loads a plan; with `lock` on PostgreSQL its row is locked for the rest of
 /// the transaction, which serializes writers of one plan (SQLite's write
 /// transactions are serialized already).
@@ -191,11 +164,7 @@ pub async fn load(
         return Ok(None);
     };
     let plan = plan_from(&row)?;
-    let flag_row = sqlx::query("SELECT * FROM flags WHERE plan_id = $1")
-        .bind(id)
-        .fetch_one(&mut *conn)
-        .await?;
-    let flag = flag_from(&flag_row, "updated_at_ms")?;
+    let flag = flags::of_plan(conn, id).await?;
     let mut phases = Vec::new();
     for row in sqlx::query("SELECT * FROM phases WHERE plan_id = $1 ORDER BY position")
         .bind(id)
@@ -327,6 +296,27 @@ pub async fn list(
     Ok(out)
 }
 
+/// `id` itself when a plan has that id.
+pub async fn plan_id(conn: &mut AnyConnection, id: &str) -> Result<Option<String>, StoreError> {
+    Ok(sqlx::query_scalar("SELECT id FROM plans WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?)
+}
+
+/// A plan's file and name (what the job manager finds its jobs in).
+pub async fn source_and_name(
+    conn: &mut AnyConnection,
+    id: &str,
+) -> Result<Option<(String, String)>, StoreError> {
+    Ok(
+        sqlx::query_as("SELECT source_toml, name FROM plans WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
+}
+
 pub async fn plan_id_by_name(
     conn: &mut AnyConnection,
     name: &str,
@@ -337,20 +327,6 @@ pub async fn plan_id_by_name(
             .fetch_optional(&mut *conn)
             .await?,
     )
-}
-
-pub async fn flag_by_key(
-    conn: &mut AnyConnection,
-    key: &str,
-) -> Result<Option<FlagRecord>, StoreError> {
-    let row = sqlx::query("SELECT * FROM flags WHERE key = $1")
-        .bind(key)
-        .fetch_optional(&mut *conn)
-        .await?;
-    Ok(row
-        .as_ref()
-        .map(|r| flag_from(r, "updated_at_ms"))
-        .transpose()?)
 }
 
 /// Marks the plan changed: bumps its revision.
@@ -392,26 +368,6 @@ pub async fn save_phase_state(conn: &mut AnyConnection, p: &PhaseRecord) -> Resu
     .bind(p.requested_at_ms)
     .bind(p.approved_at_ms)
     .bind(p.done_at_ms)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-pub async fn save_flag(
-    conn: &mut AnyConnection,
-    flag: &FlagRecord,
-    now: i64,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE flags SET enabled = $2, exposure_bp = $3, allow_list = $4, deny_list = $5, \
-         updated_at_ms = $6 WHERE key = $1",
-    )
-    .bind(&flag.key)
-    .bind(i64::from(flag.enabled))
-    .bind(flag.exposure_bp)
-    .bind(serde_json::to_string(&flag.allow).unwrap_or_else(|_| "[]".into()))
-    .bind(serde_json::to_string(&flag.deny).unwrap_or_else(|_| "[]".into()))
-    .bind(now)
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -1,6 +1,5 @@
 //! The binary as a user runs it: one-line errors with exit codes, `migrate`,
 //! `--help`, and graceful shutdown on SIGTERM.
-mod common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
@@ -512,6 +511,25 @@ fn plan_validate_prints_line_column_and_field_and_stores_nothing() {
     assert_eq!(
         stdout_of(&out).trim(),
         "plan.toml: plan \"Pilot\" is valid (1 phases, flag pilot_flag)"
+    );
+
+    // A job whose apply leaves its transaction and attaches the store.
+    let job = "\n[[jobs]]\nname = \"j\"\ntarget = \"demo\"\nkey = \"id\"\ntable = \"projects\"\n\
+               apply = \"COMMIT; ATTACH DATABASE 'data/console.db' AS c\"\n";
+    let text = std::fs::read_to_string(&file).unwrap() + job;
+    std::fs::write(&file, &text).unwrap();
+    let out = console(d)
+        .args(["plan", "validate", "plan.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let line = text.lines().position(|l| l.starts_with("apply")).unwrap() + 1;
+    assert!(
+        err.contains(&format!(
+            "plan.toml:{line}:9: jobs[0].apply: holds 2 statements"
+        )),
+        "{err}"
     );
 }
 

@@ -4,11 +4,11 @@
 //! their keys; verify reports delta and coverage; undo removes exactly what
 //! the run created; resume-from starts after a key; a job whose target
 //! sessions are killed mid-run retries and ends with exact parity.
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 
-use common::{Backend, TestDb};
+use crate::common::{Backend, TestDb};
 use server::audit::Actor;
 use server::backfill::error::BackfillError;
 use server::backfill::job::Job;

@@ -1,8 +1,7 @@
 //! HTTP tests against the whole router served on an ephemeral port.
-mod common;
 
+use crate::common::{location, Backend, TestApp, TestDb};
 use app::access::Role;
-use common::{location, Backend, TestApp, TestDb};
 
 #[tokio::test]
 async fn dashboard_is_server_rendered_with_real_facts() {

@@ -1,11 +1,10 @@
 //! The audit trail on both backends: chaining, verification, the triggers that
 //! refuse changes, tampering found at its exact seq, atomicity with the change
 //! it records, serialized writers, and the review queries.
-mod common;
 
+use crate::common::TestDb;
 use app::access::Role;
 use app::dto::audit::{AuditQuery, ChainStatus};
-use common::TestDb;
 use serde_json::json;
 use server::audit::query::{self, AuditFilter};
 use server::audit::{append, verify::verify, Actor, ClientInfo};

@@ -4,14 +4,14 @@
 //! the data committed on the target; the end state equals one
 //! `INSERT … SELECT` of the valid rows exactly, and the rows that break a
 //! constraint are in the error list.
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::common::{Backend, TestDb};
 use app::access::Scope;
-use common::{Backend, TestDb};
 use server::audit::{Actor, ClientInfo};
 use server::auth::tokens;
 use server::backfill::demo;

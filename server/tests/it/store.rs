@@ -1,8 +1,7 @@
 //! The store test-suite, run on SQLite and on PostgreSQL: the same behaviour
 //! is required of both backends.
-mod common;
 
-use common::TestDb;
+use crate::common::TestDb;
 
 on_both_backends! {
     fresh_store_migrates_to_the_current_level => fresh_store_migrates;

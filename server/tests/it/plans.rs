@@ -1,10 +1,10 @@
 //! Rollout plans through the real HTTP API, as signed-in people: gate rules
 //! (self-approval, roles, one decision per person, evidence binding), the
 //! state machine's order and soak, flag exposure and rollback.
-mod common;
+use crate::common;
 
+use crate::common::{TestApp, TestDb};
 use app::access::{Role, Scope};
-use common::{TestApp, TestDb};
 use serde_json::{json, Value};
 use server::audit::{Actor, ClientInfo};
 use server::auth::tokens;
@@ -264,7 +264,7 @@ async fn gates_follow_the_rules(db: TestDb) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 400);
+    assert_eq!(res.status(), 409);
     assert!(res
         .text()
         .await
@@ -481,5 +481,67 @@ async fn bad_plan_files_store_nothing_and_say_where() {
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} missing");
     }
+    app.stop().await;
+}
+
+on_both_backends! {
+    missing_things_are_404_and_a_stale_revision_is_409 => statuses;
+}
+
+/// Not found is 404 (it was 400 for a backfill job); an edit from a stale
+/// revision is 409 (it was 400).
+async fn statuses(db: TestDb) {
+    let store = db.store().await;
+    let app = TestApp::spawn_on(db, store).await;
+    let olga = app.signed_in("olga", &[Role::Operator]).await;
+    let res = olga
+        .post(app.url("/api/v1/plans"))
+        .body(common::SCHOOL_PLAN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let plan: Value = res.json().await.unwrap();
+    let id = plan["id"].as_str().unwrap();
+    let start = |path: String| {
+        olga.post(app.url(&path))
+            .json(&json!({ "mode": "dry_run" }))
+            .send()
+    };
+    let res = start(format!("/api/v1/plans/{id}/jobs/nosuch/runs"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let body = res.text().await.unwrap();
+    assert!(
+        body.contains("nosuch") && body.contains("school"),
+        "names the jobs there are: {body}"
+    );
+    let res = start("/api/v1/plans/0123456789abcdef0123456789abcdef/jobs/school/runs".into())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let res = olga
+        .get(app.url("/api/v1/plans/0123456789abcdef0123456789abcdef"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+
+    let edited = common::SCHOOL_PLAN.replace("chunk = 100", "chunk = 200");
+    let save = |revision: i64| {
+        olga.put(app.url(&format!("/api/v1/plans/{id}/source?revision={revision}")))
+            .header("Content-Type", "application/toml")
+            .body(edited.clone())
+            .send()
+    };
+    assert_eq!(save(1).await.unwrap().status(), 200);
+    let res = save(1).await.unwrap();
+    assert_eq!(res.status(), 409, "revision 1 is stale now");
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("changed since you opened it"));
     app.stop().await;
 }

@@ -1,12 +1,12 @@
 //! Identity over real HTTP: sign-in, session id rotation, idle and absolute
 //! timeouts, CSRF, throttling, token scopes, disabling, and authorization of
 //! pages and server functions.
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
+use crate::common::{location, Backend, TestApp};
 use app::access::{Role, Scope};
-use common::{location, Backend, TestApp};
 use server::audit::{Actor, ClientInfo};
 use server::auth::tokens;
 

@@ -1,0 +1,14 @@
+//! The server's integration tests in one binary (one link instead of eight):
+//! the store on both backends, HTTP against the real router on port 0, the
+//! CLI as a user runs it, the backfill engine on real targets.
+#[macro_use]
+mod common;
+
+mod audit;
+mod auth;
+mod backfill;
+mod backfill_crash;
+mod cli;
+mod http;
+mod plans;
+mod store;
