@@ -1,0 +1,229 @@
+//! The gate: requesting approval, deciding (approve, reject) and an admin's override,
+//! each bound to the evidence the decider saw.
+use super::*;
+
+pub(super) async fn request_approval(
+    conn: &mut sqlx::AnyConnection,
+    l: &Loaded,
+    who: &Principal,
+    now: i64,
+    facts: &JobFacts,
+    phase_id: String,
+) -> Result<Effect, PlanError> {
+    let changed = changed_reason();
+    let i = phase_index(l, &phase_id)?;
+    let mut phase = l.phases[i].clone();
+    phase.status = phase_transition(phase.status, PhaseEvent::RequestApproval)?;
+    let unticked: Vec<&str> = phase
+        .items
+        .iter()
+        .filter(|it| it.kind == "manual" && it.ticked_at_ms.is_none())
+        .map(|it| it.text.as_str())
+        .collect();
+    if !unticked.is_empty() {
+        return Err(invalid(format!(
+            "tick the checklist first; still open: {}",
+            unticked.join("; ")
+        )));
+    }
+    // A new request is a new round: earlier decisions (a rejection
+    // among them) no longer count.
+    for d in phase.decisions.iter().filter(|d| d.live()) {
+        store::dismiss_decision(conn, &d.id, now, "approval requested again").await?;
+    }
+    phase.decisions.iter_mut().for_each(|d| {
+        d.dismissed_at_ms.get_or_insert(now);
+    });
+    phase.requested_by = Some(who_id(who));
+    phase.requested_by_name = Some(who.name().to_string());
+    phase.requested_at_ms = Some(now);
+    let mut message = format!(
+        "Approval of {:?} requested: {} approval(s) needed.",
+        phase.name, phase.approvals_required
+    );
+    if passed(&phase) {
+        phase.status = phase_transition(phase.status, PhaseEvent::Approve)?;
+        phase.approved_at_ms = Some(now);
+        message = format!("Phase {:?} needs no approvals: approved.", phase.name);
+    }
+    store::save_phase_state(conn, &phase).await?;
+    Ok(Effect {
+        events: vec![(
+            "gate.request",
+            json!({
+                "phase": phase.name,
+                "approvals_required": phase.approvals_required,
+                "evidence_hash": evidence_hash(&phase, &facts.jobs_digest),
+            }),
+        )],
+        message,
+        dismiss_reason: changed,
+    })
+}
+
+#[allow(clippy::too_many_arguments)] // the command's fields, each named
+pub(super) async fn decide(
+    conn: &mut sqlx::AnyConnection,
+    l: &Loaded,
+    who: &Principal,
+    now: i64,
+    facts: &JobFacts,
+    phase_id: String,
+    verdict: Verdict,
+    comment: String,
+    evidence: String,
+) -> Result<Effect, PlanError> {
+    let changed = changed_reason();
+    let (user_id, username, roles) = person(who, "deciding on a gate")?;
+    if verdict == Verdict::Override {
+        return Err(invalid(
+            "verdict: use the override form, which needs a reason",
+        ));
+    }
+    let comment = text("comment", &comment, verdict == Verdict::Reject)?;
+    let i = phase_index(l, &phase_id)?;
+    let mut phase = l.phases[i].clone();
+    let current = evidence_hash(&phase, &facts.jobs_digest);
+    may_decide(&phase, &user_id, &roles, evidence.trim(), &current).map_err(invalid)?;
+    let decision = DecisionRecord {
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        user_id,
+        username,
+        verdict,
+        comment: comment.clone(),
+        evidence_hash: current.clone(),
+        created_at_ms: now,
+        dismissed_at_ms: None,
+        dismissed_reason: None,
+    };
+    insert_decision(conn, &phase, &decision).await?;
+    phase.decisions.push(decision);
+    let (approvals, _) = tally(&phase);
+    let message = if verdict == Verdict::Reject {
+        phase.status = phase_transition(phase.status, PhaseEvent::Reject)?;
+        phase.approved_at_ms = None;
+        format!(
+            "Rejected {:?}: it stays blocked until approval is requested again.",
+            phase.name
+        )
+    } else if phase.status == PhaseStatus::AwaitingApproval && passed(&phase) {
+        phase.status = phase_transition(phase.status, PhaseEvent::Approve)?;
+        phase.approved_at_ms = Some(now);
+        format!(
+            "Approved {:?}: the gate has passed ({approvals} of {}).",
+            phase.name, phase.approvals_required
+        )
+    } else {
+        format!(
+            "Approved {:?} ({approvals} of {}).",
+            phase.name, phase.approvals_required
+        )
+    };
+    store::save_phase_state(conn, &phase).await?;
+    Ok(Effect {
+        events: vec![(
+            if verdict == Verdict::Reject {
+                "gate.reject"
+            } else {
+                "gate.approve"
+            },
+            json!({
+                "phase": phase.name,
+                "comment": comment,
+                "evidence_hash": current,
+                "approvals": approvals,
+                "approvals_required": phase.approvals_required,
+                "gate_passed": phase.status == PhaseStatus::Approved,
+            }),
+        )],
+        message,
+        dismiss_reason: changed,
+    })
+}
+
+#[allow(clippy::too_many_arguments)] // the command's fields, each named
+pub(super) async fn override_gate(
+    conn: &mut sqlx::AnyConnection,
+    l: &Loaded,
+    who: &Principal,
+    now: i64,
+    facts: &JobFacts,
+    phase_id: String,
+    reason: String,
+    evidence: String,
+) -> Result<Effect, PlanError> {
+    let changed = changed_reason();
+    let (user_id, username, _) = person(who, "overriding a gate")?;
+    let reason = text("reason", &reason, true)?;
+    let i = phase_index(l, &phase_id)?;
+    let mut phase = l.phases[i].clone();
+    let current = evidence_hash(&phase, &facts.jobs_digest);
+    if evidence.trim() != current {
+        return Err(invalid(format!(
+            "phase {:?} changed since you loaded it; reload, review it again and decide",
+            phase.name
+        )));
+    }
+    phase.status = phase_transition(phase.status, PhaseEvent::Override)?;
+    let (approvals, _) = tally(&phase);
+    if let Some(own) = phase
+        .decisions
+        .iter()
+        .find(|d| d.live() && d.user_id == user_id)
+    {
+        store::dismiss_decision(
+            conn,
+            &own.id,
+            now,
+            "superseded by the same person's override",
+        )
+        .await?;
+    }
+    let decision = DecisionRecord {
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        user_id,
+        username,
+        verdict: Verdict::Override,
+        comment: reason.clone(),
+        evidence_hash: current.clone(),
+        created_at_ms: now,
+        dismissed_at_ms: None,
+        dismissed_reason: None,
+    };
+    insert_decision(conn, &phase, &decision).await?;
+    phase.approved_at_ms = Some(now);
+    store::save_phase_state(conn, &phase).await?;
+    Ok(Effect {
+        events: vec![(
+            "gate.override",
+            json!({
+                "phase": phase.name,
+                "reason": reason,
+                "evidence_hash": current,
+                "approvals_at_override": approvals,
+                "approvals_required": phase.approvals_required,
+            }),
+        )],
+        message: format!("Gate of {:?} passed by an admin override.", phase.name),
+        dismiss_reason: changed,
+    })
+}
+
+pub(super) async fn insert_decision(
+    conn: &mut sqlx::AnyConnection,
+    phase: &store::PhaseRecord,
+    d: &DecisionRecord,
+) -> Result<(), PlanError> {
+    store::insert_decision(conn, &phase.id, d)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                invalid(format!(
+                    "you already decided on phase {:?}; one decision per person",
+                    phase.name
+                ))
+            } else {
+                e.into()
+            }
+        })
+}

@@ -1,0 +1,196 @@
+//! The commands of the plan page and the API: start a phase, tick the
+//! checklist, request and decide approval, override a gate, complete, roll
+//! back. Each runs in one transaction with its audit event(s); `run` checks
+//! who may, loads the plan and dispatches to the family that owns the command.
+mod checklist;
+mod gate;
+mod phase;
+mod rollback;
+
+use app::access::{Action, Principal};
+use app::dto::plans::{
+    percent, CommandOutcome, PhaseStatus, PlanCommand, PlanStatus, RollbackKind, Verdict,
+};
+use app::error::AppError;
+use app::service::Caller;
+use serde_json::{json, Value};
+
+use crate::audit;
+use crate::auth::error::is_unique_violation;
+use crate::backfill::facts::JobFacts;
+use crate::plans::error::PlanError;
+use crate::plans::evidence::evidence_hash;
+use crate::plans::gate::{may_decide, passed, tally};
+use crate::plans::service::{subject, Acting, PlanService};
+use crate::plans::state::{phase_transition, plan_transition, PhaseEvent, PlanEvent};
+use crate::plans::store::{self, DecisionRecord, Loaded};
+use crate::plans::view::blockers_for;
+use crate::system::now_ms;
+
+const MAX_TEXT: usize = 2_000;
+
+fn invalid(message: impl Into<String>) -> PlanError {
+    PlanError::Invalid(message.into())
+}
+
+fn text(field: &str, raw: &str, required: bool) -> Result<String, PlanError> {
+    let t = raw.trim();
+    if required && t.is_empty() {
+        return Err(invalid(format!(
+            "{field}: say why; it goes into the audit trail"
+        )));
+    }
+    if t.chars().count() > MAX_TEXT {
+        return Err(invalid(format!("{field}: at most {MAX_TEXT} characters")));
+    }
+    Ok(t.to_string())
+}
+
+fn phase_index(l: &Loaded, phase_id: &str) -> Result<usize, PlanError> {
+    l.phases
+        .iter()
+        .position(|p| p.id == phase_id)
+        .ok_or_else(|| PlanError::NotFound(format!("phase {phase_id:?} of this plan")))
+}
+
+/// What a command changed: the audit events to append, the message for the
+/// person, and why decisions on changed evidence are dismissed.
+struct Effect {
+    events: Vec<(&'static str, Value)>,
+    message: String,
+    dismiss_reason: &'static str,
+}
+
+impl PlanService {
+    pub(super) async fn run(
+        &self,
+        caller: &Caller,
+        plan_id: &str,
+        command: PlanCommand,
+    ) -> Result<CommandOutcome, AppError> {
+        let needed = match &command {
+            PlanCommand::Decide { .. } => Action::ApproveGates,
+            PlanCommand::Override { .. } => Action::OverrideGates,
+            // Who may tick is the item's business (its tickers); reading is the floor.
+            PlanCommand::Tick { .. } => Action::ReadPlans,
+            _ => Action::WritePlans,
+        };
+        let who = caller.require(needed)?;
+        let acting = Acting::of(who, caller);
+        let now = now_ms();
+        let mut tx = self.store.begin_write().await.map_err(PlanError::from)?;
+        let l = self.load_locked(&mut tx, plan_id).await?;
+        let facts = self.facts(&mut tx, &l).await?;
+        let effect = apply(&mut tx, &l, who, command, now, &facts).await?;
+        for (action, details) in &effect.events {
+            audit::append(
+                &mut tx,
+                now,
+                &acting.actor,
+                &acting.client,
+                action,
+                &subject(plan_id),
+                details.clone(),
+            )
+            .await
+            .map_err(PlanError::from)?;
+        }
+        let revision = self
+            .finish(tx, plan_id, now, &acting, effect.dismiss_reason)
+            .await?;
+        Ok(CommandOutcome {
+            message: effect.message,
+            revision,
+        })
+    }
+}
+
+fn person(
+    who: &Principal,
+    what: &str,
+) -> Result<(String, String, Vec<app::access::Role>), PlanError> {
+    match who {
+        Principal::User {
+            id,
+            username,
+            roles,
+        } => Ok((id.clone(), username.clone(), roles.clone())),
+        Principal::Token { .. } => Err(invalid(format!("{what} needs a person, not an API token"))),
+    }
+}
+
+async fn apply(
+    conn: &mut sqlx::AnyConnection,
+    l: &Loaded,
+    who: &Principal,
+    command: PlanCommand,
+    now: i64,
+    facts: &JobFacts,
+) -> Result<Effect, PlanError> {
+    let entity_rollback = matches!(
+        command,
+        PlanCommand::Rollback {
+            kind: RollbackKind::Entity,
+            ..
+        }
+    );
+    if l.plan.status.is_final() && !entity_rollback {
+        return Err(invalid(format!(
+            "the plan is {}, which is final: only a single organisation can still be rolled back",
+            l.plan.status
+        )));
+    }
+    match command {
+        PlanCommand::StartPhase { phase_id } => {
+            phase::start_phase(conn, l, now, facts, phase_id).await
+        }
+        PlanCommand::RequestApproval { phase_id } => {
+            gate::request_approval(conn, l, who, now, facts, phase_id).await
+        }
+        PlanCommand::Decide {
+            phase_id,
+            verdict,
+            comment,
+            evidence,
+        } => {
+            gate::decide(
+                conn, l, who, now, facts, phase_id, verdict, comment, evidence,
+            )
+            .await
+        }
+        PlanCommand::Override {
+            phase_id,
+            reason,
+            evidence,
+        } => gate::override_gate(conn, l, who, now, facts, phase_id, reason, evidence).await,
+        PlanCommand::Tick {
+            item_id,
+            ticked,
+            comment,
+        } => checklist::tick(conn, l, who, now, item_id, ticked, comment).await,
+        PlanCommand::Complete => phase::complete_plan(conn, l, now, facts).await,
+        PlanCommand::Rollback {
+            kind,
+            confirm,
+            reason,
+            entity,
+        } => rollback::rollback_command(conn, l, now, kind, confirm, reason, entity).await,
+    }
+}
+
+fn who_id(who: &Principal) -> String {
+    match who {
+        Principal::User { id, .. } | Principal::Token { id, .. } => id.clone(),
+    }
+}
+
+fn changed_reason() -> &'static str {
+    "the phase configuration or checklist changed"
+}
+
+fn untick(item: &mut store::ItemRecord) {
+    item.ticked_by = None;
+    item.ticked_by_name = None;
+    item.ticked_at_ms = None;
+    item.tick_comment = None;
+}

@@ -1,0 +1,101 @@
+//! Starting a phase (its blockers, the flag it sets) and completing the plan.
+use super::*;
+use crate::plans::checks::complete;
+
+pub(super) async fn start_phase(
+    conn: &mut sqlx::AnyConnection,
+    l: &Loaded,
+    now: i64,
+    facts: &JobFacts,
+    phase_id: String,
+) -> Result<Effect, PlanError> {
+    let changed = changed_reason();
+    let i = phase_index(l, &phase_id)?;
+    let blockers = blockers_for(l, i, now, facts);
+    if !blockers.is_empty() {
+        return Err(invalid(format!(
+            "phase {:?} cannot start yet: {}",
+            l.phases[i].name,
+            blockers.join("; ")
+        )));
+    }
+    let mut events = Vec::new();
+    if l.plan.status == PlanStatus::Draft {
+        let status = plan_transition(l.plan.status, PlanEvent::Activate)?;
+        store::set_plan_status(conn, &l.plan.id, status).await?;
+        events.push(("plan.activate", json!({ "name": l.plan.name })));
+    }
+    if let Some(prev) = i.checked_sub(1).map(|j| &l.phases[j]) {
+        let mut prev = prev.clone();
+        prev.status = phase_transition(prev.status, PhaseEvent::Finish)?;
+        prev.done_at_ms = Some(now);
+        store::save_phase_state(conn, &prev).await?;
+    }
+    let mut phase = l.phases[i].clone();
+    phase.status = phase_transition(phase.status, PhaseEvent::Start)?;
+    phase.started_at_ms = Some(now);
+    phase.requested_by = None;
+    phase.requested_by_name = None;
+    phase.requested_at_ms = None;
+    phase.approved_at_ms = None;
+    store::save_phase_state(conn, &phase).await?;
+    let mut flag = l.flag.clone();
+    flag.enabled = true;
+    flag.exposure_bp = phase.exposure_bp;
+    crate::flags::store::save(conn, &flag, now).await?;
+    events.push((
+        "phase.start",
+        json!({
+            "phase": phase.name,
+            "environment": phase.environment,
+            "flag": flag.key,
+            "exposure_bp": phase.exposure_bp,
+            "previous_exposure_bp": if l.flag.enabled { l.flag.exposure_bp } else { 0 },
+        }),
+    ));
+    Ok(Effect {
+        events,
+        message: format!(
+            "Started phase {:?}: {} now at {}.",
+            phase.name,
+            flag.key,
+            percent(phase.exposure_bp)
+        ),
+        dismiss_reason: changed,
+    })
+}
+
+pub(super) async fn complete_plan(
+    conn: &mut sqlx::AnyConnection,
+    l: &Loaded,
+    now: i64,
+    facts: &JobFacts,
+) -> Result<Effect, PlanError> {
+    let changed = changed_reason();
+    let status = plan_transition(l.plan.status, PlanEvent::Complete)?;
+    let last = l
+        .phases
+        .last()
+        .ok_or_else(|| invalid("the plan has no phases"))?;
+    let prev = l.phases.len().checked_sub(2).map(|i| &l.phases[i]);
+    let soaked = last.started_at_ms.is_some_and(|t| now - t >= last.soak_ms);
+    if last.status != PhaseStatus::Approved || !complete(last, prev, now, facts) || !soaked {
+        return Err(invalid(format!(
+            "the last phase {:?} must be approved, its checklist complete and its soak elapsed first",
+            last.name
+        )));
+    }
+    let mut last = last.clone();
+    last.status = phase_transition(last.status, PhaseEvent::Finish)?;
+    last.done_at_ms = Some(now);
+    store::save_phase_state(conn, &last).await?;
+    store::set_plan_status(conn, &l.plan.id, status).await?;
+    Ok(Effect {
+        events: vec![(
+            "plan.complete",
+            json!({ "name": l.plan.name, "exposure_bp": l.flag.exposure_bp }),
+        )],
+        message: format!("Plan {:?} completed.", l.plan.name),
+        dismiss_reason: changed,
+    })
+}
