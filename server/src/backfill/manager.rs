@@ -98,6 +98,7 @@ impl JobManager {
         chunk: Option<i64>,
         resume_from: Option<i64>,
     ) -> Result<Run, BackfillError> {
+        super::pace::check_chunk(chunk).map_err(BackfillError::Invalid)?;
         let (source_toml, plan_name) = self.plan_source(plan_id).await?;
         let job = Job::find(&source_toml, job_name)?;
         if mode == Mode::Undo && job.undo.is_none() {
@@ -263,16 +264,8 @@ impl JobManager {
                 "give chunk and/or max_rows_per_sec".into(),
             ));
         }
-        if let Some(c) = chunk.filter(|c| !(1..=100_000).contains(c)) {
-            return Err(BackfillError::Invalid(format!(
-                "chunk: {c} is outside 1..=100000"
-            )));
-        }
-        if let Some(r) = max_rows_per_sec.filter(|r| !(0..=10_000_000).contains(r)) {
-            return Err(BackfillError::Invalid(format!(
-                "max_rows_per_sec: {r} is outside 0..=10000000 (0 = no ceiling)"
-            )));
-        }
+        super::pace::check_chunk(chunk).map_err(BackfillError::Invalid)?;
+        super::pace::check_rate(max_rows_per_sec).map_err(BackfillError::Invalid)?;
         let control = self
             .active
             .lock()

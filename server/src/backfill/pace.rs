@@ -5,6 +5,35 @@ use std::time::Duration;
 pub const MIN_CHUNK: i64 = 10;
 pub const MAX_CHUNK: i64 = 50_000;
 
+/// The chunk size a person may ask for (plan file, start, retune, CLI).
+pub const CHUNK_LIMITS: std::ops::RangeInclusive<i64> = 1..=100_000;
+/// The rows/s ceiling a person may set; 0 is no ceiling.
+pub const RATE_LIMITS: std::ops::RangeInclusive<i64> = 0..=10_000_000;
+
+/// The one check of a requested chunk size, wherever it comes from.
+pub fn check_chunk(chunk: Option<i64>) -> Result<(), String> {
+    match chunk {
+        Some(c) if !CHUNK_LIMITS.contains(&c) => Err(format!(
+            "chunk: {c} is outside {}..={} (keys per chunk)",
+            CHUNK_LIMITS.start(),
+            CHUNK_LIMITS.end()
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The one check of a requested rows/s ceiling.
+pub fn check_rate(rate: Option<i64>) -> Result<(), String> {
+    match rate {
+        Some(r) if !RATE_LIMITS.contains(&r) => Err(format!(
+            "max_rows_per_sec: {r} is outside {}..={} (0 = no ceiling)",
+            RATE_LIMITS.start(),
+            RATE_LIMITS.end()
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The next chunk size, aiming at `target_ms` per chunk: proportional to how
 /// far the last chunk was from it, at most doubling or halving per step, and
 /// within `MIN_CHUNK..=MAX_CHUNK`.

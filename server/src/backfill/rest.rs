@@ -80,11 +80,6 @@ pub async fn start(
 ) -> Result<Response, ApiError> {
     let who = caller.require(Action::WritePlans)?;
     let mode = Mode::parse(req.mode.as_deref().unwrap_or("run")).map_err(AppError::Invalid)?;
-    if let Some(c) = req.chunk {
-        if !(1..=100_000).contains(&c) {
-            return Err(AppError::Invalid(format!("chunk: {c} is outside 1..=100000")).into());
-        }
-    }
     let run = state
         .jobs
         .start(

@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::pace::{CHUNK_LIMITS, RATE_LIMITS};
 use super::sandbox::{self, Access};
 use crate::problems::Report;
 
@@ -162,9 +163,19 @@ pub fn check_job(r: &mut Report<'_>, job: &JobSpec, path: &str) {
         );
     }
     for (value, field, min, max) in [
-        (&job.chunk, "chunk", 1, 100_000),
+        (
+            &job.chunk,
+            "chunk",
+            *CHUNK_LIMITS.start(),
+            *CHUNK_LIMITS.end(),
+        ),
         (&job.target_chunk_ms, "target_chunk_ms", 10, 60_000),
-        (&job.max_rows_per_sec, "max_rows_per_sec", 0, 10_000_000),
+        (
+            &job.max_rows_per_sec,
+            "max_rows_per_sec",
+            *RATE_LIMITS.start(),
+            *RATE_LIMITS.end(),
+        ),
         (&job.pause_ms, "pause_ms", 0, 3_600_000),
         (&job.max_delta, "max_delta", 0, i64::MAX),
     ] {

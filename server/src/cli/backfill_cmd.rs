@@ -140,11 +140,7 @@ pub async fn run(config: &Config, store: Store, cmd: BackfillCommand) -> Result<
             dry_run,
             resume_from,
         } => {
-            if let Some(c) = chunk {
-                if !(1..=100_000).contains(&c) {
-                    return Err(CliError::Invalid(format!("--chunk {c}: use 1 to 100000")));
-                }
-            }
+            crate::backfill::pace::check_chunk(chunk).map_err(CliError::Invalid)?;
             let (plan_id, job) = job_of(&store, &plan, &job).await?;
             let mode = if dry_run { Mode::DryRun } else { Mode::Run };
             let target = target::connect(&config.targets, &job.target).await?;
