@@ -48,6 +48,10 @@ str_enum!(
     Verdict { Approve = "approve", Reject = "reject", Override = "override" }
 );
 str_enum!(
+    /// A checklist item: ticked by a person, or judged by the server.
+    ItemKind { Manual = "manual", Auto = "auto" }
+);
+str_enum!(
     /// The rollback buttons, and aborting a plan.
     RollbackKind { Standard = "standard", Emergency = "emergency", Entity = "entity", Abort = "abort" }
 );
@@ -156,8 +160,7 @@ pub struct PhaseView {
 pub struct ItemView {
     pub id: String,
     pub position: i64,
-    /// `manual` or `auto`.
-    pub kind: String,
+    pub kind: ItemKind,
     pub text: String,
     /// Manual items: who may tick.
     pub tickers: Vec<Role>,

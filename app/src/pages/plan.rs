@@ -10,7 +10,9 @@ use leptos_router::hooks::use_params_map;
 use crate::access::{roles_allow, Action, Role};
 use crate::api::plans::{load_plan, RunPlanCommand};
 use crate::dto::identity::CurrentUser;
-use crate::dto::plans::{percent, ItemView, PhaseStatus, PhaseView, PlanStatus, PlanView, Verdict};
+use crate::dto::plans::{
+    percent, ItemKind, ItemView, PhaseStatus, PhaseView, PlanStatus, PlanView, Verdict,
+};
 use crate::format::{duration_short, utc_datetime};
 use crate::Me;
 
@@ -217,7 +219,7 @@ fn checklist_row(
 ) -> impl IntoView {
     let ticked = it.ticked_at_ms.is_some();
     let can_tick = running
-        && it.kind == "manual"
+        && it.kind == ItemKind::Manual
         && (roles.contains(&Role::Admin) || roles.iter().any(|r| it.tickers.contains(r)));
     let mark = if it.met {
         "✓"

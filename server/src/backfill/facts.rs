@@ -3,7 +3,7 @@
 //! the newest run of each job in each mode.
 use std::collections::HashMap;
 
-use super::runs::{self, Mode, Run};
+use super::runs::{self, Mode, Run, RunStatus};
 use crate::db::StoreError;
 
 #[derive(Debug, Clone, Default)]
@@ -44,7 +44,7 @@ impl JobFacts {
         };
         match (self.latest(job, Mode::Undo), self.latest(job, read)) {
             (Some(undo), Some(run)) => {
-                undo.status == "done" && undo.started_at_ms >= run.started_at_ms
+                undo.status == RunStatus::Done && undo.started_at_ms >= run.started_at_ms
             }
             _ => false,
         }
@@ -81,7 +81,9 @@ impl JobFacts {
             let (ok, why) = match check {
                 "dry_run_clean" => match self.latest(j, Mode::DryRun) {
                     None => (false, "no dry-run yet".to_string()),
-                    Some(r) if r.status != "done" => (false, format!("dry-run {}", r.status)),
+                    Some(r) if r.status != RunStatus::Done => {
+                        (false, format!("dry-run {}", r.status))
+                    }
                     Some(r) if r.errors > 0 => {
                         (false, format!("dry-run found {} failing keys", r.errors))
                     }
@@ -92,7 +94,7 @@ impl JobFacts {
                 }
                 "backfill_complete" => match self.latest(j, Mode::Run) {
                     None => (false, "not run yet".to_string()),
-                    Some(r) if r.status != "done" => (
+                    Some(r) if r.status != RunStatus::Done => (
                         false,
                         format!(
                             "run {} at key {}",

@@ -11,7 +11,7 @@ use super::error::BackfillError;
 use super::job::Job;
 use super::metrics::BackfillMetrics;
 use super::runner::{Runner, Start};
-use super::runs::{self, Mode, Run};
+use super::runs::{self, Mode, Run, RunStatus};
 use super::target;
 use crate::audit::{Actor, ClientInfo};
 use crate::config::TargetConfig;
@@ -133,7 +133,8 @@ impl JobManager {
     }
 
     fn spawn(&self, mut runner: Runner, undo_sources: Option<Vec<Run>>, plan_name: String) {
-        self.metrics.state(&plan_name, &runner.job.name, "running");
+        self.metrics
+            .state(&plan_name, &runner.job.name, RunStatus::Running);
         runner.metrics = Some((self.metrics.clone(), plan_name));
         let id = runner.run.id.clone();
         if let Ok(mut active) = self.active.lock() {
@@ -217,9 +218,9 @@ impl JobManager {
         let run = runs::get(&self.store, run_id)
             .await?
             .ok_or_else(|| BackfillError::NotFound(format!("run {run_id:?}")))?;
-        let silent =
-            run.status == "running" && crate::system::now_ms() - run.updated_at_ms > runs::STALE_MS;
-        if run.status != "paused" && !silent {
+        let silent = run.status == RunStatus::Running
+            && crate::system::now_ms() - run.updated_at_ms > runs::STALE_MS;
+        if run.status != RunStatus::Paused && !silent {
             return Err(BackfillError::Invalid(format!(
                 "run {run_id:?} is {} (driven by {}); only a paused run, or one whose driver \
                  went silent, can be cancelled from here",
@@ -230,7 +231,7 @@ impl JobManager {
         runs::set_status(
             &mut tx,
             &run,
-            "cancelled",
+            RunStatus::Cancelled,
             &json!({ "reason": "cancelled while paused" }),
         )
         .await?;
@@ -305,7 +306,7 @@ impl JobManager {
                 if run.owner == SERVER_OWNER {
                     let mut tx = self.store.begin_write().await?;
                     let reason = json!({ "reason": "interrupted by a restart; run it again" });
-                    runs::set_status(&mut tx, &run, "failed", &reason).await?;
+                    runs::set_status(&mut tx, &run, RunStatus::Failed, &reason).await?;
                     crate::audit::append(
                         &mut tx,
                         crate::system::now_ms(),

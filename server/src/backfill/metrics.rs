@@ -4,9 +4,8 @@
 //! {status,project_type}` is this with one job per project type),
 //! `rollout_backfill_chunk_duration_seconds{plan,job}` and
 //! `rollout_backfill_job_state{plan,job,state}` (1 for the current state).
+use super::runs::RunStatus;
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
-
-pub const STATES: [&str; 5] = ["running", "paused", "done", "failed", "cancelled"];
 
 #[derive(Clone)]
 pub struct BackfillMetrics {
@@ -62,10 +61,10 @@ impl BackfillMetrics {
             .observe(seconds);
     }
 
-    pub fn state(&self, plan: &str, job: &str, current: &str) {
-        for s in STATES {
+    pub fn state(&self, plan: &str, job: &str, current: RunStatus) {
+        for s in RunStatus::ALL {
             self.state
-                .with_label_values(&[plan, job, s])
+                .with_label_values(&[plan, job, s.as_str()])
                 .set(i64::from(s == current));
         }
     }

@@ -43,7 +43,7 @@ pub fn view(r: Run) -> RunView {
         plan_id: r.plan_id,
         job: r.job,
         mode: r.mode.as_str().to_string(),
-        status: r.status,
+        status: r.status.to_string(),
         last_key: r.last_key,
         processed: r.processed,
         created: r.created,

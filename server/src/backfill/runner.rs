@@ -15,7 +15,7 @@ use super::control::Control;
 use super::error::{is_transient, one_line, with_retries, BackfillError};
 use super::job::{ErrorPolicy, Job};
 use super::pace::{next_chunk, pause_after};
-use super::runs::{self, Mode, Run};
+use super::runs::{self, Mode, Run, RunStatus};
 use super::target::Target;
 use crate::audit::{self, Actor, ClientInfo};
 use crate::db::Store;
@@ -164,7 +164,7 @@ impl Runner {
                 if let Some(c) = chunk {
                     run.chunk_size = c;
                 }
-                runs::set_status(&mut tx, &run, "running", &run.result.clone()).await?;
+                runs::set_status(&mut tx, &run, RunStatus::Running, &run.result.clone()).await?;
                 audit::append(
                     &mut tx,
                     now,
@@ -175,7 +175,7 @@ impl Runner {
                     json!({ "job": job.name, "run": run.id, "mode": run.mode.as_str(), "from_key": run.last_key }),
                 )
                 .await?;
-                run.status = "running".into();
+                run.status = RunStatus::Running;
                 run.owner = owner;
                 run
             }
@@ -193,7 +193,7 @@ impl Runner {
                     plan_id: plan_id.clone(),
                     job: job.name.clone(),
                     mode,
-                    status: "running".into(),
+                    status: RunStatus::Running,
                     last_key: resume_from,
                     processed: 0,
                     created: 0,
@@ -252,13 +252,13 @@ impl Runner {
 
     /// Marks the run failed (an error stopped it), with its audit event.
     pub async fn fail(&mut self, result: Value) -> Result<(), BackfillError> {
-        self.finish("failed", result).await
+        self.finish(RunStatus::Failed, result).await
     }
 
     /// Ends the run with its status and audit event.
     pub(super) async fn finish(
         &mut self,
-        status: &str,
+        status: RunStatus,
         result: Value,
     ) -> Result<(), BackfillError> {
         let mut tx = self.store.begin_write().await?;
@@ -271,10 +271,10 @@ impl Runner {
             &format!(
                 "backfill.{}",
                 match status {
-                    "done" => "finish",
-                    "paused" => "pause",
-                    "cancelled" => "cancel",
-                    _ => "fail",
+                    RunStatus::Done => "finish",
+                    RunStatus::Paused => "pause",
+                    RunStatus::Cancelled => "cancel",
+                    RunStatus::Running | RunStatus::Failed => "fail",
                 }
             ),
             &format!("plan:{}", self.run.plan_id),
@@ -290,7 +290,7 @@ impl Runner {
         if let Some((m, plan)) = &self.metrics {
             m.state(plan, &self.job.name, status);
         }
-        self.run.status = status.to_string();
+        self.run.status = status;
         self.run.result = result;
         Ok(())
     }
@@ -399,12 +399,12 @@ impl Runner {
         loop {
             match self.control.state() {
                 1 => {
-                    self.finish("paused", json!({ "reason": "paused by request" }))
+                    self.finish(RunStatus::Paused, json!({ "reason": "paused by request" }))
                         .await?;
                     return Ok(Outcome::Paused("paused by request".into()));
                 }
                 2 => {
-                    self.finish("cancelled", json!({})).await?;
+                    self.finish(RunStatus::Cancelled, json!({})).await?;
                     return Ok(Outcome::Cancelled);
                 }
                 _ => {}
@@ -418,8 +418,8 @@ impl Runner {
                 self.run.max_rows_per_sec = r;
             }
             // Paused from elsewhere (an emergency rollback): stop here.
-            if runs::status(&self.store, &self.run.id).await? == "paused" {
-                self.run.status = "paused".into();
+            if runs::status(&self.store, &self.run.id).await? == RunStatus::Paused {
+                self.run.status = RunStatus::Paused;
                 return Ok(Outcome::Paused("paused by an emergency rollback".into()));
             }
             let after = self.run.last_key.unwrap_or(i64::MIN);
@@ -427,13 +427,14 @@ impl Runner {
                 Ok(b) => b,
                 Err(e) => {
                     let reason = e.to_string();
-                    self.finish("paused", json!({ "reason": reason })).await?;
+                    self.finish(RunStatus::Paused, json!({ "reason": reason }))
+                        .await?;
                     return Ok(Outcome::Paused(reason));
                 }
             };
             let Some((last, count)) = bounds else {
                 let result = json!({ "created": self.run.created, "errors": self.run.errors, "dry_run": dry_run });
-                self.finish("done", result).await?;
+                self.finish(RunStatus::Done, result).await?;
                 return Ok(Outcome::Done);
             };
             let t0 = Instant::now();
@@ -446,7 +447,8 @@ impl Runner {
                     Ok(c) => created += c.len() as i64,
                     Err(ApplyError::Console(e)) => return Err(e.into()),
                     Err(ApplyError::Gave(reason)) => {
-                        self.finish("paused", json!({ "reason": reason })).await?;
+                        self.finish(RunStatus::Paused, json!({ "reason": reason }))
+                            .await?;
                         return Ok(Outcome::Paused(reason));
                     }
                     Err(ApplyError::Data(msg)) => {
@@ -471,7 +473,8 @@ impl Runner {
                                     .await?;
                                 self.run.errors += 1;
                                 let reason = format!("keys {}..={hi} failed: {msg}", part[0]);
-                                self.finish("paused", json!({ "reason": reason })).await?;
+                                self.finish(RunStatus::Paused, json!({ "reason": reason }))
+                                    .await?;
                                 return Ok(Outcome::Paused(reason));
                             }
                             ErrorPolicy::Rollback => {
@@ -488,7 +491,8 @@ impl Runner {
                                         "the job has no undo statement: nothing was undone"
                                     }
                                 );
-                                self.finish("failed", json!({ "reason": reason })).await?;
+                                self.finish(RunStatus::Failed, json!({ "reason": reason }))
+                                    .await?;
                                 if undo {
                                     self.roll_back().await?;
                                 }
@@ -559,7 +563,8 @@ impl Runner {
                         "{:.2} % of keys failed, above the threshold of {} %",
                         pct, self.job.error_threshold_pct
                     );
-                    self.finish("paused", json!({ "reason": reason })).await?;
+                    self.finish(RunStatus::Paused, json!({ "reason": reason }))
+                        .await?;
                     return Ok(Outcome::Paused(reason));
                 }
             }

@@ -38,13 +38,73 @@ impl Mode {
     }
 }
 
+/// Where a run stands. Stored as its text; `running` and `paused` are
+/// unfinished (one of each mode per job at most), the rest are final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStatus {
+    Running,
+    Paused,
+    Done,
+    Failed,
+    Cancelled,
+}
+
+impl RunStatus {
+    pub const ALL: [RunStatus; 5] = [
+        RunStatus::Running,
+        RunStatus::Paused,
+        RunStatus::Done,
+        RunStatus::Failed,
+        RunStatus::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Paused => "paused",
+            RunStatus::Done => "done",
+            RunStatus::Failed => "failed",
+            RunStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<RunStatus, String> {
+        RunStatus::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| {
+                format!("run status {s:?} is not one of running, paused, done, failed, cancelled")
+            })
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            RunStatus::Done | RunStatus::Failed | RunStatus::Cancelled
+        )
+    }
+}
+
+impl std::fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+fn decode_status(text: &str) -> Result<RunStatus, sqlx::Error> {
+    RunStatus::parse(text).map_err(|e| sqlx::Error::ColumnDecode {
+        index: "status".into(),
+        source: e.into(),
+    })
+}
+
 #[derive(Debug, Clone)]
 pub struct Run {
     pub id: String,
     pub plan_id: String,
     pub job: String,
     pub mode: Mode,
-    pub status: String,
+    pub status: RunStatus,
     pub last_key: Option<i64>,
     pub processed: i64,
     pub created: i64,
@@ -63,13 +123,14 @@ pub struct Run {
 
 fn run_from(row: &sqlx::any::AnyRow) -> Result<Run, sqlx::Error> {
     let mode: String = row.try_get("mode")?;
+    let status: String = row.try_get("status")?;
     let result: String = row.try_get("result")?;
     Ok(Run {
         id: row.try_get("id")?,
         plan_id: row.try_get("plan_id")?,
         job: row.try_get("job")?,
         mode: Mode::parse(&mode).unwrap_or(Mode::Run),
-        status: row.try_get("status")?,
+        status: decode_status(&status)?,
         last_key: row.try_get("last_key")?,
         processed: row.try_get("processed")?,
         created: row.try_get("created")?,
@@ -194,13 +255,12 @@ pub async fn running(store: &Store) -> Result<Vec<Run>, StoreError> {
 
 /// The run's status as stored: another writer (an emergency rollback) may
 /// have paused it.
-pub async fn status(store: &Store, id: &str) -> Result<String, StoreError> {
-    Ok(
-        sqlx::query_scalar("SELECT status FROM backfill_runs WHERE id = $1")
-            .bind(id)
-            .fetch_one(store.pool())
-            .await?,
-    )
+pub async fn status(store: &Store, id: &str) -> Result<RunStatus, StoreError> {
+    let text: String = sqlx::query_scalar("SELECT status FROM backfill_runs WHERE id = $1")
+        .bind(id)
+        .fetch_one(store.pool())
+        .await?;
+    Ok(decode_status(&text)?)
 }
 
 /// Pauses every running run of a plan (inside the caller's transaction);
@@ -258,17 +318,17 @@ pub async fn checkpoint(store: &Store, run: &Run) -> Result<(), StoreError> {
 pub async fn set_status(
     conn: &mut AnyConnection,
     run: &Run,
-    status: &str,
+    status: RunStatus,
     result: &Value,
 ) -> Result<(), StoreError> {
     let now = now_ms();
-    let finished = matches!(status, "done" | "failed" | "cancelled").then_some(now);
+    let finished = status.is_final().then_some(now);
     sqlx::query(
         "UPDATE backfill_runs SET status = $2, result = $3, updated_at_ms = $4, finished_at_ms = $5, \
          last_key = $6, processed = $7, created = $8, skipped = $9, errors = $10 WHERE id = $1",
     )
     .bind(&run.id)
-    .bind(status)
+    .bind(status.as_str())
     .bind(result.to_string())
     .bind(now)
     .bind(finished)

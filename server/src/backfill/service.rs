@@ -10,7 +10,7 @@ use super::error::BackfillError;
 use super::job::Job;
 use super::manager::JobManager;
 use super::rest::view;
-use super::runs::{self, Mode};
+use super::runs::{self, Mode, RunStatus};
 use super::target;
 use crate::auth::{actor_of, client_of};
 use crate::charts::progress::progress_svg;
@@ -82,12 +82,12 @@ impl BackfillPort for BackfillService {
             None => (Vec::new(), Vec::new()),
         };
         let rate = match runs.first() {
-            Some(r) if r.status == "running" => recent_rate(&samples),
+            Some(r) if r.status == RunStatus::Running => recent_rate(&samples),
             _ => 0.0,
         };
         let eta_secs = runs.first().and_then(|r| {
             let total = r.total_estimate?;
-            (rate > 0.0 && r.status == "running")
+            (rate > 0.0 && r.status == RunStatus::Running)
                 .then(|| (total - r.processed).max(0) as f64 / rate)
         });
         let chart_svg = runs

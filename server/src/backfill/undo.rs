@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::error::{one_line, with_retries, BackfillError};
 use super::runner::{ChunkReport, Outcome, Runner, Start};
-use super::runs::{self, Mode, Run};
+use super::runs::{self, Mode, Run, RunStatus};
 use crate::audit::Actor;
 
 impl Runner {
@@ -46,7 +46,7 @@ impl Runner {
             let Some(source) = sources.get(current) else {
                 let ids: Vec<&str> = sources.iter().map(|r| r.id.as_str()).collect();
                 self.finish(
-                    "done",
+                    RunStatus::Done,
                     json!({ "undone_runs": ids, "removed": self.run.created }),
                 )
                 .await?;
@@ -80,7 +80,8 @@ impl Runner {
                 Ok(n) => n,
                 Err(e) => {
                     let reason = format!("undo of keys {}..={last}: {}", keys[0], one_line(&e));
-                    self.finish("paused", json!({ "reason": reason })).await?;
+                    self.finish(RunStatus::Paused, json!({ "reason": reason }))
+                        .await?;
                     return Ok(Outcome::Paused(reason));
                 }
             };

@@ -4,6 +4,7 @@ use serde_json::{json, Value};
 
 use super::error::{one_line, BackfillError};
 use super::runner::Runner;
+use super::runs::RunStatus;
 
 impl Runner {
     /// Counts legacy and new rows; passes when the delta is within the job's.
@@ -43,7 +44,7 @@ impl Runner {
         });
         self.run.processed = legacy;
         self.run.created = new;
-        self.finish("done", result.clone()).await?;
+        self.finish(RunStatus::Done, result.clone()).await?;
         Ok(result)
     }
 }

@@ -2,7 +2,7 @@
 //! checks whose source comes with later features (unmet until then).
 use super::store::{ItemRecord, PhaseRecord};
 use crate::backfill::facts::JobFacts;
-use app::dto::plans::PhaseStatus;
+use app::dto::plans::{ItemKind, PhaseStatus};
 
 /// How an item stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,7 +20,7 @@ pub fn judge(
     now_ms: i64,
     facts: &JobFacts,
 ) -> ItemState {
-    if item.kind == "manual" {
+    if item.kind == ItemKind::Manual {
         return ItemState {
             met: item.ticked_at_ms.is_some(),
             evaluable: true,

@@ -2,6 +2,7 @@
 //! the store materialises into phase and checklist rows, and what an edit is
 //! compared against.
 use app::access::Role;
+use app::dto::plans::ItemKind;
 
 use super::spec::{self, parse_duration_ms, PlanFile};
 
@@ -27,7 +28,7 @@ pub struct PhaseDef {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemDef {
-    pub kind: String,
+    pub kind: ItemKind,
     pub text: String,
     pub tickers: Vec<Role>,
     pub check_name: Option<String>,
@@ -94,9 +95,10 @@ pub fn from_file(file: &PlanFile) -> PlanDef {
                         .map(|i| {
                             let i = i.get_ref();
                             ItemDef {
-                                kind: i.kind.get_ref().clone(),
+                                // Validated by spec: "manual" or "auto".
+                                kind: ItemKind::parse(i.kind.get_ref()).unwrap_or(ItemKind::Manual),
                                 text: i.text.get_ref().trim().to_string(),
-                                tickers: if i.kind.get_ref() == "manual" {
+                                tickers: if i.kind.get_ref() == ItemKind::Manual.as_str() {
                                     roles(&i.tickers, Role::Operator)
                                 } else {
                                     Vec::new()

@@ -90,7 +90,7 @@ mod tests {
             items: vec![ItemRecord {
                 id: "i".into(),
                 position: 0,
-                kind: "manual".into(),
+                kind: app::dto::plans::ItemKind::Manual,
                 text: "Rollback plan reviewed".into(),
                 tickers: vec![Role::Operator],
                 check_name: None,

@@ -84,7 +84,7 @@ async fn insert_item(
     .bind(new_id())
     .bind(phase_id)
     .bind(position)
-    .bind(&item.kind)
+    .bind(item.kind.as_str())
     .bind(&item.text)
     .bind(roles_to_text(&item.tickers))
     .bind(&item.check_name)
@@ -244,7 +244,7 @@ pub async fn apply_edit(
                          ticked_by_name = NULL, ticked_at_ms = NULL, tick_comment = NULL WHERE id = $1",
                     )
                     .bind(&existing.id)
-                    .bind(&item.kind)
+                    .bind(item.kind.as_str())
                     .bind(&item.text)
                     .bind(roles_to_text(&item.tickers))
                     .bind(&item.check_name)

@@ -1,7 +1,7 @@
 //! The plan tables: loading a plan with its phases, checklist, decisions and
 //! flag, and the writes the plan service makes inside its transactions.
 use app::access::Role;
-use app::dto::plans::{PhaseStatus, PlanStatus, Verdict};
+use app::dto::plans::{ItemKind, PhaseStatus, PlanStatus, Verdict};
 use app::dto::StoreBackend;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -51,7 +51,7 @@ pub struct ItemRecord {
     pub id: String,
     pub position: i64,
     /// `manual` or `auto`.
-    pub kind: String,
+    pub kind: ItemKind,
     pub text: String,
     pub tickers: Vec<Role>,
     pub check_name: Option<String>,
@@ -207,7 +207,10 @@ pub async fn load(
         let item = ItemRecord {
             id: row.try_get("id")?,
             position: row.try_get("position")?,
-            kind: row.try_get("kind")?,
+            kind: {
+                let kind: String = row.try_get("kind")?;
+                ItemKind::parse(&kind).map_err(|e| bad_value("kind", e))?
+            },
             text: row.try_get("text")?,
             tickers: roles_from_text(&tickers),
             check_name: row.try_get("check_name")?,

@@ -115,7 +115,7 @@ fn phase_view(l: &Loaded, index: usize, now_ms: i64, facts: &JobFacts) -> PhaseV
                 ItemView {
                     id: i.id.clone(),
                     position: i.position,
-                    kind: i.kind.clone(),
+                    kind: i.kind,
                     text: i.text.clone(),
                     tickers: i.tickers.clone(),
                     check: i.check_name.clone(),

@@ -17,7 +17,7 @@ pub(super) async fn tick(
         .iter()
         .find_map(|p| p.items.iter().find(|it| it.id == item_id).map(|it| (p, it)))
         .ok_or_else(|| PlanError::NotFound(format!("checklist item {item_id:?} of this plan")))?;
-    if item.kind != "manual" {
+    if item.kind != ItemKind::Manual {
         return Err(invalid(format!(
             "{:?} is an automatic check; the server evaluates it",
             item.text

@@ -9,7 +9,7 @@ mod rollback;
 
 use app::access::{Action, Principal};
 use app::dto::plans::{
-    percent, CommandOutcome, PhaseStatus, PlanCommand, PlanStatus, RollbackKind, Verdict,
+    percent, CommandOutcome, ItemKind, PhaseStatus, PlanCommand, PlanStatus, RollbackKind, Verdict,
 };
 use app::error::AppError;
 use app::service::Caller;
