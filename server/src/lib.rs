@@ -13,6 +13,7 @@ pub mod http;
 pub mod metrics;
 pub mod plans;
 pub mod problems;
+pub mod startup;
 pub mod system;
 pub mod telemetry;
 

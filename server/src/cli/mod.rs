@@ -14,7 +14,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{self, ConfigError, Loaded};
 use crate::db::{Store, StoreError, StoreUrl};
-use crate::http::{self, AppState};
+use crate::http;
 use crate::telemetry;
 
 #[derive(Debug, Parser)]
@@ -217,20 +217,6 @@ async fn serve(loaded: &Loaded) -> Result<(), CliError> {
             }
         }
     }
-    if let Some(password) = crate::auth::bootstrap::ensure_admin(&store).await? {
-        // stdout, not the log: it must not end up in log aggregation.
-        println!(
-            "\nNo admin existed, so one was created.\n  username: {}\n  password: {password}\n\
-             It is shown only this once. Sign in and keep it safe, or change it with\n  \
-             rollout-console user passwd {}\n",
-            crate::auth::bootstrap::ADMIN,
-            crate::auth::bootstrap::ADMIN
-        );
-    }
-    let sessions = crate::auth::session_store::ConsoleSessionStore::open(&store)
-        .await
-        .map_err(|e| CliError::Runtime(format!("opening the session store failed: {e}")))?;
-    sessions.spawn_cleanup(std::time::Duration::from_secs(300));
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
         ConfigError::new(
             "listen",
@@ -242,17 +228,20 @@ async fn serve(loaded: &Loaded) -> Result<(), CliError> {
     let bound = listener
         .local_addr()
         .map_err(|e| CliError::Runtime(e.to_string()))?;
-    let state = AppState::new(store.clone(), sessions, &loaded.config, bound)
-        .map_err(|e| CliError::Runtime(format!("setting up metrics failed: {e}")))?;
-    spawn_background(&state);
-    match state.jobs.resume_interrupted().await {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(
-            runs = n,
-            "resumed backfill runs interrupted by the last stop"
-        ),
-        Err(e) => tracing::warn!(error = %e, "could not resume interrupted backfill runs"),
+    let started = crate::startup::start(store.clone(), &loaded.config, bound)
+        .await
+        .map_err(|e| CliError::Runtime(e.0))?;
+    if let Some(password) = &started.admin_password {
+        // stdout, not the log: it must not end up in log aggregation.
+        println!(
+            "\nNo admin existed, so one was created.\n  username: {}\n  password: {password}\n\
+             It is shown only this once. Sign in and keep it safe, or change it with\n  \
+             rollout-console user passwd {}\n",
+            crate::auth::bootstrap::ADMIN,
+            crate::auth::bootstrap::ADMIN
+        );
     }
+    let state = started.state;
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         "Rollout Console listening on http://{bound}"
@@ -263,55 +252,6 @@ async fn serve(loaded: &Loaded) -> Result<(), CliError> {
     store.close().await;
     tracing::info!("stopped cleanly");
     Ok(())
-}
-
-/// Work the server does beside requests: a first walk of the audit chain (so
-/// the audit page's badge is ready) and forgetting old login failures.
-fn spawn_background(state: &AppState) {
-    let audit = state.audit.clone();
-    tokio::spawn(async move {
-        match audit.verify().await {
-            Ok(report) => tracing::info!(
-                status = %report.headline(),
-                events = report.events_checked,
-                ms = report.duration_ms,
-                "audit chain verified"
-            ),
-            Err(e) => tracing::warn!(error = %e, "audit chain verification could not run"),
-        }
-    });
-    // The head anchored outside the store, about once a second (see
-    // audit::anchor); a refusal is logged when it first appears.
-    let store = state.store.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
-        let mut last_problem = None;
-        loop {
-            tick.tick().await;
-            let problem = crate::audit::anchor::checkpoint(&store).await.err();
-            if let Some(p) = problem
-                .as_ref()
-                .filter(|p| Some(*p) != last_problem.as_ref())
-            {
-                tracing::error!(problem = %p, "audit anchor");
-            }
-            last_problem = problem;
-        }
-    });
-    let store = state.store.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
-        loop {
-            tick.tick().await;
-            let purged = async {
-                let mut conn = store.pool().acquire().await?;
-                crate::auth::throttle::purge(&mut conn, crate::system::now_ms()).await
-            };
-            if let Err(e) = purged.await {
-                tracing::warn!(error = %e, "purging old login failures failed");
-            }
-        }
-    });
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

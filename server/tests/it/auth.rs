@@ -470,7 +470,10 @@ async fn viewers_cannot_reach_admin_pages_or_actions() {
         .fetch_one(app.state.store.pool())
         .await
         .unwrap();
-    assert_eq!(users, 1);
+    assert_eq!(
+        users, 2,
+        "the viewer, and the admin start-up made; nothing else"
+    );
     // The audit page is for every role.
     assert_eq!(status_of(&viewer, &app, "/audit").await, 200);
     app.stop().await;

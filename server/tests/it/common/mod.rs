@@ -110,6 +110,8 @@ impl Drop for TestDb {
                 })
             })
             .join();
+            // The audit anchor a started console kept for this database.
+            let _ = std::fs::remove_file(server::audit::anchor::path_for(&self.url));
         }
     }
 }
@@ -177,10 +179,20 @@ impl TestApp {
             .await
             .expect("bind port 0");
         let addr = listener.local_addr().unwrap();
-        let sessions = ConsoleSessionStore::open(&store)
-            .await
-            .expect("session store");
-        let state = AppState::new(store, sessions, &config, addr).expect("app state");
+        // The real start-up (first admin, sessions, background work, resumed
+        // runs), except over a store left un-migrated on purpose: start-up
+        // needs its tables, and `serve` migrates before it.
+        let state = if store.migration_level().await.unwrap().is_current() {
+            server::startup::start(store, &config, addr)
+                .await
+                .expect("start-up")
+                .state
+        } else {
+            let sessions = ConsoleSessionStore::open(&store)
+                .await
+                .expect("session store");
+            AppState::new(store, sessions, &config, addr).expect("app state")
+        };
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(http::serve(listener, state.clone(), async move {
             let _ = rx.await;

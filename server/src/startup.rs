@@ -1,0 +1,102 @@
+//! Start-up: the one path from an opened, migrated store to a console ready
+//! to serve, taken by `serve` and by the test harness alike: the first admin,
+//! the session store and its clean-up, the application state, the
+//! background work (audit walk, anchor, throttle purge) and the backfill runs
+//! a stop interrupted.
+use std::net::SocketAddr;
+
+use crate::config::Config;
+use crate::db::Store;
+use crate::http::AppState;
+
+/// A console ready to serve.
+pub struct Started {
+    pub state: AppState,
+    /// Set when no admin existed and one was made: shown once, never logged.
+    pub admin_password: Option<String>,
+}
+
+/// Why the console could not start; one line, for the terminal.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StartError(pub String);
+
+/// Brings the console up over `store` (opened and migrated) for an HTTP
+/// server bound at `bound`.
+pub async fn start(
+    store: Store,
+    config: &Config,
+    bound: SocketAddr,
+) -> Result<Started, StartError> {
+    let admin_password = crate::auth::bootstrap::ensure_admin(&store)
+        .await
+        .map_err(|e| StartError(format!("creating the first admin failed: {e}")))?;
+    let sessions = crate::auth::session_store::ConsoleSessionStore::open(&store)
+        .await
+        .map_err(|e| StartError(format!("opening the session store failed: {e}")))?;
+    sessions.spawn_cleanup(std::time::Duration::from_secs(300));
+    let state = AppState::new(store, sessions, config, bound)
+        .map_err(|e| StartError(format!("setting up metrics failed: {e}")))?;
+    spawn_background(&state);
+    match state.jobs.resume_interrupted().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            runs = n,
+            "resumed backfill runs interrupted by the last stop"
+        ),
+        Err(e) => tracing::warn!(error = %e, "could not resume interrupted backfill runs"),
+    }
+    Ok(Started {
+        state,
+        admin_password,
+    })
+}
+
+/// Work the server does beside requests: a first walk of the audit chain (so
+/// the audit page's badge is ready) and forgetting old login failures.
+fn spawn_background(state: &AppState) {
+    let audit = state.audit.clone();
+    tokio::spawn(async move {
+        match audit.verify().await {
+            Ok(report) => tracing::info!(
+                status = %report.headline(),
+                events = report.events_checked,
+                ms = report.duration_ms,
+                "audit chain verified"
+            ),
+            Err(e) => tracing::warn!(error = %e, "audit chain verification could not run"),
+        }
+    });
+    // The head anchored outside the store, about once a second (see
+    // audit::anchor); a refusal is logged when it first appears.
+    let store = state.store.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        let mut last_problem = None;
+        loop {
+            tick.tick().await;
+            let problem = crate::audit::anchor::checkpoint(&store).await.err();
+            if let Some(p) = problem
+                .as_ref()
+                .filter(|p| Some(*p) != last_problem.as_ref())
+            {
+                tracing::error!(problem = %p, "audit anchor");
+            }
+            last_problem = problem;
+        }
+    });
+    let store = state.store.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            let purged = async {
+                let mut conn = store.pool().acquire().await?;
+                crate::auth::throttle::purge(&mut conn, crate::system::now_ms()).await
+            };
+            if let Err(e) = purged.await {
+                tracing::warn!(error = %e, "purging old login failures failed");
+            }
+        }
+    });
+}
