@@ -203,6 +203,39 @@ impl JobManager {
         Ok(())
     }
 
+    /// A person asks a run of this process to pause (or cancel) after its
+    /// chunk: signalled, and audited with who asked from where (the run's
+    /// own `backfill.pause` / `backfill.cancel` event names who started it).
+    pub async fn request_stop(
+        &self,
+        actor: &Actor,
+        client: &ClientInfo,
+        run_id: &str,
+        cancel: bool,
+    ) -> Result<(), BackfillError> {
+        let run = runs::get(&self.store, run_id)
+            .await?
+            .ok_or_else(|| BackfillError::NotFound(format!("run {run_id:?}")))?;
+        self.signal(run_id, cancel)?;
+        let mut tx = self.store.begin_write().await?;
+        crate::audit::append(
+            &mut tx,
+            crate::system::now_ms(),
+            actor,
+            client,
+            if cancel {
+                "backfill.cancel_request"
+            } else {
+                "backfill.pause_request"
+            },
+            &format!("plan:{}", run.plan_id),
+            json!({ "job": run.job, "run": run.id, "mode": run.mode.as_str() }),
+        )
+        .await?;
+        tx.commit().await.map_err(crate::db::StoreError::Query)?;
+        Ok(())
+    }
+
     /// Cancels a run: signals it when this console drives it, or ends it at
     /// once when it is paused (so an undo can follow, e.g. after an
     /// emergency rollback paused it). Audited.
@@ -212,8 +245,8 @@ impl JobManager {
         client: &ClientInfo,
         run_id: &str,
     ) -> Result<(), BackfillError> {
-        if self.signal(run_id, true).is_ok() {
-            return Ok(());
+        if self.active.lock().is_ok_and(|a| a.contains_key(run_id)) {
+            return self.request_stop(actor, client, run_id, true).await;
         }
         let run = runs::get(&self.store, run_id)
             .await?

@@ -116,8 +116,11 @@ pub async fn pause(
     Extension(caller): Extension<Caller>,
     Path(run): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(Action::WritePlans)?;
-    state.jobs.signal(&run, false)?;
+    let who = caller.require(Action::WritePlans)?;
+    state
+        .jobs
+        .request_stop(&actor_of(who), &client_of(&caller), &run, false)
+        .await?;
     Ok(StatusCode::ACCEPTED)
 }
 

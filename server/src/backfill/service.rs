@@ -138,8 +138,11 @@ impl BackfillPort for BackfillService {
     }
 
     async fn pause(&self, caller: &Caller, run_id: String) -> Result<(), AppError> {
-        caller.require(Action::WritePlans)?;
-        self.jobs.signal(&run_id, false).map_err(app_error)
+        let who = caller.require(Action::WritePlans)?;
+        self.jobs
+            .request_stop(&actor_of(who), &client_of(caller), &run_id, false)
+            .await
+            .map_err(app_error)
     }
 
     async fn cancel(&self, caller: &Caller, run_id: String) -> Result<(), AppError> {

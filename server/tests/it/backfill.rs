@@ -711,9 +711,10 @@ async fn runs_are_guarded() {
 }
 
 /// A retune over REST is audited with who asked from where (the event used
-/// to carry an empty address and user agent).
+/// to carry an empty address and user agent); so is a pause, under whoever
+/// asked for it (the run's own pause event names who started the run).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_retune_is_audited_with_its_client() {
+async fn a_retune_and_a_pause_are_audited_with_who_asked_from_where() {
     let target_db = TestDb::new(Backend::Sqlite).await;
     let target_url = target_db.database_url();
     let app = common::TestApp::spawn_with(Backend::Sqlite, |c| {
@@ -777,6 +778,22 @@ async fn a_retune_is_audited_with_its_client() {
         (addr.as_str(), agent.as_str()),
         ("127.0.0.1", "retune-test/1")
     );
+    // Another operator pauses it: the trail names her, not the run's starter.
+    let pia = app.signed_in("pia", &[app::access::Role::Operator]).await;
+    let res = pia
+        .post(app.url(&format!("/api/v1/runs/{run_id}/pause")))
+        .header("User-Agent", "pause-test/1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());
+    let (who, agent): (String, String) = sqlx::query_as(
+        "SELECT actor_name, user_agent FROM audit_events WHERE action = 'backfill.pause_request'",
+    )
+    .fetch_one(app.state.store.pool())
+    .await
+    .unwrap();
+    assert_eq!((who.as_str(), agent.as_str()), ("pia", "pause-test/1"));
     let res = olga
         .post(app.url(&format!("/api/v1/runs/{run_id}/cancel")))
         .send()
