@@ -40,3 +40,13 @@ impl Report<'_> {
         });
     }
 }
+
+/// A parser's message as one line of at most 200 characters: it may quote
+/// the input (a whole value), which must not come back at any length.
+pub fn bounded(message: &str) -> String {
+    let line = message.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(200) {
+        Some((i, _)) => format!("{}…", &line[..i]),
+        None => line,
+    }
+}

@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod pace;
 pub mod plan_job;
 pub mod rest;
+pub mod run_state;
 pub mod runner;
 pub mod runs;
 pub mod sandbox;

@@ -12,23 +12,25 @@ pub const RATE_LIMITS: std::ops::RangeInclusive<i64> = 0..=10_000_000;
 
 /// The one check of a requested chunk size, wherever it comes from.
 pub fn check_chunk(chunk: Option<i64>) -> Result<(), String> {
-    match chunk {
-        Some(c) if !CHUNK_LIMITS.contains(&c) => Err(format!(
-            "chunk: {c} is outside {}..={} (keys per chunk)",
-            CHUNK_LIMITS.start(),
-            CHUNK_LIMITS.end()
-        )),
-        _ => Ok(()),
-    }
+    check_within("chunk", chunk, &CHUNK_LIMITS, "keys per chunk")
 }
 
 /// The one check of a requested rows/s ceiling.
 pub fn check_rate(rate: Option<i64>) -> Result<(), String> {
-    match rate {
-        Some(r) if !RATE_LIMITS.contains(&r) => Err(format!(
-            "max_rows_per_sec: {r} is outside {}..={} (0 = no ceiling)",
-            RATE_LIMITS.start(),
-            RATE_LIMITS.end()
+    check_within("max_rows_per_sec", rate, &RATE_LIMITS, "0 = no ceiling")
+}
+
+fn check_within(
+    field: &str,
+    value: Option<i64>,
+    limits: &std::ops::RangeInclusive<i64>,
+    meaning: &str,
+) -> Result<(), String> {
+    match value {
+        Some(v) if !limits.contains(&v) => Err(format!(
+            "{field}: {v} is outside {}..={} ({meaning})",
+            limits.start(),
+            limits.end()
         )),
         _ => Ok(()),
     }

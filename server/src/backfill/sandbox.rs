@@ -17,6 +17,8 @@ use sqlparser::ast::{Expr, Select, SetExpr, Statement, Visit, Visitor};
 use sqlparser::dialect::{Dialect, PostgreSqlDialect, SQLiteDialect};
 use sqlparser::parser::Parser;
 
+use crate::problems::bounded;
+
 /// What a SQL field may do on its target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Access {
@@ -111,7 +113,7 @@ fn check_in(sql: &str, access: Access, backend: StoreBackend) -> Result<(), Refu
     let statements = Parser::parse_sql(dialect, sql).map_err(|e| {
         Refusal::Parse(format!(
             "does not parse as {name} SQL: {}",
-            short(&e.to_string())
+            bounded(&e.to_string())
         ))
     })?;
     let statement = match statements.as_slice() {
@@ -235,15 +237,6 @@ impl Visitor for Guard {
     }
 }
 
-/// The first line of a parser message, at most 200 characters.
-fn short(message: &str) -> String {
-    let line = message.lines().next().unwrap_or_default();
-    match line.char_indices().nth(200) {
-        Some((i, _)) => format!("{}…", &line[..i]),
-        None => line.to_string(),
-    }
-}
-
 /// SQLite's own verdict: the statement is prepared (never run) on a
 /// connection to the target under an authorizer that allows reading tables,
 /// calling harmless functions and, for `Write`, inserting, updating and
@@ -310,7 +303,7 @@ pub fn engine_check_sqlite(path: &Path, sql: &str, access: Access) -> Result<(),
             Err(e) => {
                 return Err(match refused.lock().unwrap().take() {
                     Some(p) => format!("is refused by SQLite: it {p}"),
-                    None => format!("does not prepare on SQLite: {}", short(&e.to_string())),
+                    None => format!("does not prepare on SQLite: {}", bounded(&e.to_string())),
                 })
             }
         }

@@ -25,7 +25,7 @@ use tracing::Level;
 use crate::audit::AuditService;
 use crate::auth::session::{self, Timeouts};
 use crate::auth::session_store::ConsoleSessionStore;
-use crate::auth::{csrf, middleware::resolve_caller, IdentityService};
+use crate::auth::{csrf, middleware::resolve_caller, AuthState, IdentityService};
 use crate::backfill::manager::JobManager;
 use crate::backfill::metrics::BackfillMetrics;
 use crate::backfill::service::BackfillService;
@@ -58,12 +58,9 @@ pub struct AppState {
     pub flag_cache: FlagCache,
     /// Backfill runs this server executes.
     pub jobs: JobManager,
-    pub sessions: ConsoleSessionStore,
-    pub timeouts: Timeouts,
-    /// `public_url`'s origin, when set; the one origin state changes may come from.
-    pub public_origin: Option<String>,
-    /// Proxies whose `X-Forwarded-For` names the real client.
-    pub trusted_proxies: Arc<Vec<std::net::IpAddr>>,
+    /// Sessions, timeouts, the public origin and trusted proxies: what the
+    /// identity middleware and routes take.
+    pub auth: AuthState,
 }
 
 impl AppState {
@@ -101,7 +98,6 @@ impl AppState {
         };
         Ok(AppState {
             leptos_options,
-            store,
             metrics,
             audit,
             services,
@@ -109,40 +105,32 @@ impl AppState {
             events,
             flag_cache,
             jobs,
-            sessions,
-            timeouts: Timeouts::from_secs(
-                config.session_idle_timeout_secs,
-                config.session_absolute_timeout_secs,
-            ),
-            public_origin: config
-                .public_url
-                .as_deref()
-                .and_then(|u| crate::config::public_origin(u).ok()),
-            trusted_proxies: Arc::new(
-                config
-                    .trusted_proxies
-                    .iter()
-                    .filter_map(|p| p.trim().parse().ok())
-                    .collect(),
-            ),
+            auth: AuthState {
+                store: store.clone(),
+                sessions,
+                timeouts: Timeouts::from_secs(
+                    config.session_idle_timeout_secs,
+                    config.session_absolute_timeout_secs,
+                ),
+                public_origin: config
+                    .public_url
+                    .as_deref()
+                    .and_then(|u| crate::config::public_origin(u).ok()),
+                trusted_proxies: Arc::new(
+                    config
+                        .trusted_proxies
+                        .iter()
+                        .filter_map(|p| p.trim().parse().ok())
+                        .collect(),
+                ),
+            },
+            store,
         })
     }
 }
 
 // Each feature router takes only the state it needs (FromRef sub-states), so
 // no feature module depends on this one.
-impl FromRef<AppState> for crate::auth::AuthState {
-    fn from_ref(s: &AppState) -> Self {
-        crate::auth::AuthState {
-            store: s.store.clone(),
-            sessions: s.sessions.clone(),
-            timeouts: s.timeouts,
-            public_origin: s.public_origin.clone(),
-            trusted_proxies: s.trusted_proxies.clone(),
-        }
-    }
-}
-
 impl FromRef<AppState> for crate::audit::export::AuditApi {
     fn from_ref(s: &AppState) -> Self {
         crate::audit::export::AuditApi {
@@ -157,7 +145,7 @@ impl FromRef<AppState> for crate::plans::rest::PlansApi {
         crate::plans::rest::PlansApi {
             plans: s.plans.clone(),
             events: s.events.clone(),
-            auth: crate::auth::AuthState::from_ref(s),
+            auth: s.auth.clone(),
         }
     }
 }
@@ -187,6 +175,7 @@ pub fn router(state: AppState) -> Router {
     let fallback_context = context.clone();
     let options = state.leptos_options.clone();
     let https = state
+        .auth
         .public_origin
         .as_deref()
         .is_some_and(|o| o.starts_with("https://"));
@@ -207,16 +196,16 @@ pub fn router(state: AppState) -> Router {
         >(fallback_context, shell))
         // Innermost first: who is asking, their session, then the CSRF check.
         .layer(middleware::from_fn_with_state(
-            crate::auth::AuthState::from_ref(&state),
+            state.auth.clone(),
             resolve_caller,
         ))
         .layer(session::layer(
-            state.sessions.clone(),
-            state.timeouts,
+            state.auth.sessions.clone(),
+            state.auth.timeouts,
             https,
         ))
         .layer(middleware::from_fn_with_state(
-            crate::auth::AuthState::from_ref(&state),
+            state.auth.clone(),
             csrf::guard,
         ))
         .layer(middleware::from_fn_with_state(

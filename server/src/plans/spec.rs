@@ -92,17 +92,8 @@ pub const CHECKS: [(&str, bool); 8] = [
     ("guardrail_latency_p95", false),
 ];
 
+use crate::problems::bounded;
 pub use crate::problems::{Problem, Report};
-
-/// A parser's message as one line of at most 200 characters: it may quote
-/// the input (a whole value), which must not come back at any length.
-fn bounded(message: &str) -> String {
-    let line = message.split_whitespace().collect::<Vec<_>>().join(" ");
-    match line.char_indices().nth(200) {
-        Some((i, _)) => format!("{}…", &line[..i]),
-        None => line,
-    }
-}
 
 /// Parses and validates; every problem found, in file order.
 pub fn validate(text: &str) -> Result<PlanFile, Vec<Problem>> {

@@ -1,5 +1,11 @@
 //! Ticking and unticking checklist items.
-use super::*;
+use app::access::Principal;
+use app::dto::plans::ItemKind;
+use serde_json::json;
+
+use super::{invalid, person, text, untick, Effect};
+use crate::plans::error::PlanError;
+use crate::plans::store::{self, Loaded};
 
 pub(super) async fn tick(
     conn: &mut sqlx::AnyConnection,

@@ -1,6 +1,17 @@
 //! The gate: requesting approval, deciding (approve, reject) and an admin's override,
 //! each bound to the evidence the decider saw.
-use super::*;
+use app::access::Principal;
+use app::dto::plans::{ItemKind, PhaseStatus, Verdict};
+use serde_json::json;
+
+use super::{changed_reason, invalid, person, phase_index, text, who_id, Effect};
+use crate::auth::error::is_unique_violation;
+use crate::backfill::facts::JobFacts;
+use crate::plans::error::PlanError;
+use crate::plans::evidence::evidence_hash;
+use crate::plans::gate::{may_decide, passed, tally};
+use crate::plans::state::{phase_transition, PhaseEvent};
+use crate::plans::store::{self, DecisionRecord, Loaded};
 
 pub(super) async fn request_approval(
     conn: &mut sqlx::AnyConnection,

@@ -8,23 +8,16 @@ mod phase;
 mod rollback;
 
 use app::access::{Action, Principal};
-use app::dto::plans::{
-    percent, CommandOutcome, ItemKind, PhaseStatus, PlanCommand, PlanStatus, RollbackKind, Verdict,
-};
+use app::dto::plans::{CommandOutcome, PlanCommand, RollbackKind};
 use app::error::AppError;
 use app::service::Caller;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::audit;
-use crate::auth::error::is_unique_violation;
 use crate::backfill::facts::JobFacts;
 use crate::plans::error::PlanError;
-use crate::plans::evidence::evidence_hash;
-use crate::plans::gate::{may_decide, passed, tally};
 use crate::plans::service::{subject, Acting, PlanService};
-use crate::plans::state::{phase_transition, plan_transition, PhaseEvent, PlanEvent};
-use crate::plans::store::{self, DecisionRecord, Loaded};
-use crate::plans::view::blockers_for;
+use crate::plans::store::{self, Loaded};
 use crate::system::now_ms;
 
 const MAX_TEXT: usize = 2_000;

@@ -1,6 +1,14 @@
 //! Starting a phase (its blockers, the flag it sets) and completing the plan.
-use super::*;
+use app::dto::plans::{percent, PhaseStatus, PlanStatus};
+use serde_json::json;
+
+use super::{changed_reason, invalid, phase_index, Effect};
+use crate::backfill::facts::JobFacts;
 use crate::plans::checks::complete;
+use crate::plans::error::PlanError;
+use crate::plans::state::{phase_transition, plan_transition, PhaseEvent, PlanEvent};
+use crate::plans::store::{self, Loaded};
+use crate::plans::view::blockers_for;
 
 pub(super) async fn start_phase(
     conn: &mut sqlx::AnyConnection,

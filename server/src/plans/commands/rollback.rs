@@ -1,5 +1,11 @@
 //! Rollback commands: standard, emergency and a single organisation.
-use super::*;
+use app::dto::plans::{percent, PlanStatus, RollbackKind};
+use serde_json::json;
+
+use super::{changed_reason, invalid, text, untick, Effect};
+use crate::plans::error::PlanError;
+use crate::plans::state::{phase_transition, plan_transition, PhaseEvent, PlanEvent};
+use crate::plans::store::{self, Loaded};
 
 pub(super) async fn rollback_command(
     conn: &mut sqlx::AnyConnection,
