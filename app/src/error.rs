@@ -18,6 +18,10 @@ pub enum AppError {
     /// reload and try again.
     #[error("{0}")]
     Conflict(String),
+    /// Something the console depends on (a target database) is not
+    /// answering; try again later.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("the server could not complete the request; the cause has been logged")]
     Internal,
     #[error("request failed: {0}")]
@@ -44,6 +48,7 @@ impl AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Invalid(_) | AppError::Transport(_) => StatusCode::BAD_REQUEST,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -24,6 +24,19 @@ use crate::dto::identity::CurrentUser;
 /// The signed-in person, loaded once per page for the layout and the pages.
 pub type Me = Resource<Result<Option<CurrentUser>, error::AppError>>;
 
+/// Whether the signed-in person's roles allow `action` (false while the
+/// current user loads, and when nobody is signed in). For showing controls
+/// only: the server authorizes every action itself.
+pub fn may(action: access::Action) -> impl Fn() -> bool + Copy + Send + Sync + 'static {
+    let me = expect_context::<Me>();
+    move || {
+        me.get()
+            .and_then(|r| r.ok())
+            .flatten()
+            .is_some_and(|u| access::roles_allow(&u.roles, action))
+    }
+}
+
 /// The document around the app; the server renders it, the wasm hydrates `<App/>`.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {

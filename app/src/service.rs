@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::access::{Action, Principal, Role, Scope};
 use crate::dto::audit::{AuditEvent, AuditPage, AuditQuery, ChainReport};
-use crate::dto::backfill::{JobView, RunView};
+use crate::dto::backfill::{JobView, RunView, StartRun};
 use crate::dto::identity::{CreatedToken, CurrentUser, TokenSummary, UserSummary};
 use crate::dto::plans::{
     CommandOutcome, NewPlan, PlanCommand, PlanSource, PlanSummary, PlanView, TemplateInfo,
@@ -107,15 +107,17 @@ pub trait PlanPort: Send + Sync + 'static {
 pub trait BackfillPort: Send + Sync + 'static {
     async fn job(&self, caller: &Caller, plan_id: String, job: String)
         -> Result<JobView, AppError>;
-    /// `mode`: run, dry_run, undo or verify. A run or dry-run resumes the
-    /// job's unfinished one.
+    /// `mode`: run (default), dry_run, undo or verify. A run or dry-run
+    /// resumes the job's unfinished one.
     async fn start(
         &self,
         caller: &Caller,
         plan_id: String,
         job: String,
-        mode: String,
+        request: StartRun,
     ) -> Result<RunView, AppError>;
+    /// The plan's runs, newest first.
+    async fn runs(&self, caller: &Caller, plan_id: String) -> Result<Vec<RunView>, AppError>;
     async fn pause(&self, caller: &Caller, run_id: String) -> Result<(), AppError>;
     async fn cancel(&self, caller: &Caller, run_id: String) -> Result<(), AppError>;
     /// A new chunk size (then fixed) and/or rows/s ceiling (0 = none) for a

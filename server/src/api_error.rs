@@ -14,6 +14,13 @@ impl From<AppError> for ApiError {
     }
 }
 
+/// Any layer's error answers through the one taxonomy (`error_kind`).
+impl<E: crate::error_kind::Classify> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError(crate::error_kind::app_error(e))
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.0.status();

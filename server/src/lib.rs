@@ -7,6 +7,7 @@ pub mod charts;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod error_kind;
 pub mod events;
 pub mod flags;
 pub mod http;

@@ -35,10 +35,7 @@ pub fn now_ms() -> i64 {
 impl SystemPort for SystemService {
     async fn system_facts(&self, caller: &Caller) -> Result<SystemFacts, AppError> {
         caller.require(Action::ViewConsole)?;
-        let migration = self.store.migration_level().await.map_err(|e| {
-            tracing::error!(error = %e, "reading the migration level failed");
-            AppError::Internal
-        })?;
+        let migration = self.store.migration_level().await?;
         Ok(SystemFacts {
             version: env!("CARGO_PKG_VERSION").to_string(),
             store: self.store.backend(),

@@ -18,7 +18,20 @@ pub async fn start_backfill(
     mode: String,
 ) -> Result<RunView, AppError> {
     let (services, caller) = crate::service::answer(crate::service::request_context())?;
-    crate::service::answer(services.backfill.start(&caller, plan_id, job, mode).await)
+    crate::service::answer(
+        services
+            .backfill
+            .start(
+                &caller,
+                plan_id,
+                job,
+                crate::dto::backfill::StartRun {
+                    mode: Some(mode),
+                    ..Default::default()
+                },
+            )
+            .await,
+    )
 }
 
 #[server(endpoint = "backfill_pause")]

@@ -30,7 +30,7 @@ pub struct RunView {
     pub finished_at_ms: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct StartRun {
     /// `run` (default), `dry_run`, `undo` or `verify`.

@@ -7,14 +7,13 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use crate::access::{roles_allow, Action};
+use crate::access::Action;
 use crate::api::backfill::{
     load_job, CancelBackfill, PauseBackfill, RetuneBackfill, StartBackfill, TestBackfillTarget,
 };
 use crate::dto::backfill::JobView;
 use crate::format::utc_datetime;
 use crate::pages::plan::live_updates;
-use crate::Me;
 
 #[component]
 pub fn JobPage() -> impl IntoView {
@@ -43,13 +42,7 @@ pub fn JobPage() -> impl IntoView {
         |(p, j, _, _, _)| load_job(p, j),
     );
     live_updates(Signal::derive(plan_id), refresh);
-    let me = expect_context::<Me>();
-    let can_write = move || {
-        me.get()
-            .and_then(|r| r.ok())
-            .flatten()
-            .is_some_and(|u| roles_allow(&u.roles, Action::WritePlans))
-    };
+    let can_write = crate::may(Action::WritePlans);
     view! {
         <Title text="Backfill job" />
         <Transition fallback=|| view! { <p>"Loading…"</p> }>

@@ -4,22 +4,15 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::access::{roles_allow, Action};
+use crate::access::Action;
 use crate::api::plans::{list_plans, list_templates, CreatePlan};
 use crate::dto::plans::percent;
 use crate::format::utc_datetime;
-use crate::Me;
 
 #[component]
 pub fn Plans() -> impl IntoView {
     let plans = Resource::new(|| (), |_| list_plans());
-    let me = expect_context::<Me>();
-    let can_write = move || {
-        me.get()
-            .and_then(|r| r.ok())
-            .flatten()
-            .is_some_and(|u| roles_allow(&u.roles, Action::WritePlans))
-    };
+    let can_write = crate::may(Action::WritePlans);
     view! {
         <Title text="Plans" />
         <section class="card">

@@ -177,31 +177,35 @@ fn write_value(out: &mut Vec<u8>, value: &Value) {
         Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         Value::Number(n) => out.extend_from_slice(n.to_string().as_bytes()),
         Value::String(s) => write_str(out, s),
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_value(out, item);
-            }
-            out.push(b']');
-        }
+        Value::Array(items) => write_list(out, b"[]", items.iter(), write_value),
         Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();
             keys.sort_unstable();
-            out.push(b'{');
-            for (i, key) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
+            write_list(out, b"{}", keys.into_iter(), |out, key| {
                 write_str(out, key);
                 out.push(b':');
                 write_value(out, &map[key]);
-            }
-            out.push(b'}');
+            });
         }
     }
+}
+
+/// `brackets[0]`, the items written by `each` and separated by commas,
+/// `brackets[1]`.
+fn write_list<T>(
+    out: &mut Vec<u8>,
+    brackets: &[u8; 2],
+    items: impl Iterator<Item = T>,
+    mut each: impl FnMut(&mut Vec<u8>, T),
+) {
+    out.push(brackets[0]);
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        each(out, item);
+    }
+    out.push(brackets[1]);
 }
 
 /// `hex(SHA-256(prev_hash ‖ canonical))`.

@@ -62,19 +62,13 @@ impl AuditService {
 /// A report this recent is served instead of walking again.
 const FRESH_MS: i64 = 5_000;
 
-fn internal(e: StoreError) -> AppError {
-    tracing::error!(error = %e, "audit store failure");
-    AppError::Internal
-}
-
 #[async_trait::async_trait]
 impl AuditPort for AuditService {
     async fn page(&self, caller: &Caller, q: AuditQuery) -> Result<AuditPage, AppError> {
         caller.require(Action::ReadAudit)?;
         let filter = AuditFilter::parse(&q).map_err(AppError::Invalid)?;
-        let (events, next_before) = query::newest_first(&self.store, &filter, q.before, PAGE_SIZE)
-            .await
-            .map_err(internal)?;
+        let (events, next_before) =
+            query::newest_first(&self.store, &filter, q.before, PAGE_SIZE).await?;
         Ok(AuditPage {
             events,
             next_before,
@@ -84,14 +78,13 @@ impl AuditPort for AuditService {
     async fn event(&self, caller: &Caller, seq: i64) -> Result<AuditEvent, AppError> {
         caller.require(Action::ReadAudit)?;
         query::one(&self.store, seq)
-            .await
-            .map_err(internal)?
+            .await?
             .ok_or_else(|| AppError::NotFound(format!("audit event #{seq}")))
     }
 
     async fn chain_report(&self, caller: &Caller) -> Result<ChainReport, AppError> {
         caller.require(Action::ReadAudit)?;
-        self.report().await.map_err(internal)
+        self.report().await.map_err(AppError::from)
     }
 
     async fn verify_now(&self, caller: &Caller) -> Result<ChainReport, AppError> {
@@ -103,6 +96,6 @@ impl AuditPort for AuditService {
                 return Ok(report);
             }
         }
-        self.verify().await.map_err(internal)
+        self.verify().await.map_err(AppError::from)
     }
 }

@@ -87,10 +87,7 @@ async fn sign_in(
                     )
                     .await
             };
-            if let Err(e) = stored.await {
-                tracing::error!(error = %e, "storing the session failed");
-                return Err(ApiError(app::error::AppError::Internal));
-            }
+            stored.await.map_err(session_failed)?;
             Redirect::to(&next).into_response()
         }
         Outcome::Refused => {
@@ -135,17 +132,17 @@ async fn sign_out(
             tx.commit().await?;
             Ok::<_, crate::db::StoreError>(())
         };
-        if let Err(e) = write.await {
-            tracing::error!(error = %e, "ending the session failed");
-            return Err(ApiError(app::error::AppError::Internal));
-        }
+        write.await?;
     }
     // Drops the cookie (and the row, when there was no signed-in user).
-    if let Err(e) = session.flush().await {
-        tracing::error!(error = %e, "ending the session failed");
-        return Err(ApiError(app::error::AppError::Internal));
-    }
+    session.flush().await.map_err(session_failed)?;
     Ok(Redirect::to("/login?signed_out=1").into_response())
+}
+
+/// The session layer failed: the console's own fault, logged once here.
+fn session_failed(e: tower_sessions::session::Error) -> ApiError {
+    tracing::error!(error = %e, "the session store failed");
+    ApiError(app::error::AppError::Internal)
 }
 
 #[cfg(test)]

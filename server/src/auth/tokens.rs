@@ -93,14 +93,16 @@ pub async fn create(
     .bind(now)
     .execute(&mut *tx)
     .await?;
+    let subject = format!("token:{id}");
+    let details = json!({ "name": name, "scopes": scope_text });
     audit::append(
         &mut tx,
         now,
         actor,
         client,
         "token.create",
-        &format!("token:{id}"),
-        json!({ "name": name, "scopes": scope_text }),
+        &subject,
+        details,
     )
     .await?;
     tx.commit().await?;
@@ -181,14 +183,16 @@ pub async fn revoke(
         .bind(&token.id)
         .execute(&mut *tx)
         .await?;
+    let subject = format!("token:{}", token.id);
+    let details = json!({ "name": token.name });
     audit::append(
         &mut tx,
         now,
         actor,
         client,
         "token.revoke",
-        &format!("token:{}", token.id),
-        json!({ "name": token.name }),
+        &subject,
+        details,
     )
     .await?;
     tx.commit().await?;

@@ -235,14 +235,16 @@ pub async fn set_password(
         .bind(&user.id)
         .execute(&mut *tx)
         .await?;
+    let subject = format!("user:{}", user.username);
+    let details = json!({ "sessions_ended": true });
     audit::append(
         &mut tx,
         now,
         actor,
         client,
         "user.password_change",
-        &format!("user:{}", user.username),
-        json!({ "sessions_ended": true }),
+        &subject,
+        details,
     )
     .await?;
     tx.commit().await?;

@@ -1,5 +1,6 @@
-//! The backfill engine's errors.
+//! The backfill engine's errors and their kinds.
 use crate::db::StoreError;
+use crate::error_kind::{Classify, Kind};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackfillError {
@@ -9,6 +10,9 @@ pub enum BackfillError {
     /// No such plan, job or run; the message names it.
     #[error("{0} not found")]
     NotFound(String),
+    /// A lost race: another process drives the run, or started one first.
+    #[error("{0}")]
+    Conflict(String),
     /// The target database failed in a way retries did not cure.
     #[error("target {target}: {message}")]
     Target { target: String, message: String },
@@ -21,6 +25,20 @@ impl From<sqlx::Error> for BackfillError {
         BackfillError::Store(StoreError::Query(e))
     }
 }
+
+impl Classify for BackfillError {
+    fn kind(&self) -> Kind {
+        match self {
+            BackfillError::Invalid(_) => Kind::Invalid,
+            BackfillError::NotFound(_) => Kind::NotFound,
+            BackfillError::Conflict(_) => Kind::Conflict,
+            BackfillError::Target { .. } => Kind::Unavailable,
+            BackfillError::Store(_) => Kind::Internal,
+        }
+    }
+}
+
+crate::into_app_error!(BackfillError);
 
 /// Errors worth retrying: the connection went away, a lock or statement
 /// timed out, a serialization failure or deadlock, the server shut the

@@ -5,12 +5,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use serde_json::json;
+use sqlx::AnyConnection;
 
 use super::control::Control;
 use super::error::BackfillError;
 use super::job::Job;
 use super::metrics::BackfillMetrics;
-use super::runner::{Runner, Start};
+use super::runner::{Admission, Runner, Start};
 use super::runs::{self, Mode, Run, RunStatus};
 use super::target;
 use crate::audit::{Actor, ClientInfo};
@@ -46,6 +47,44 @@ pub async fn undo_sources(
         )));
     }
     Ok(sources)
+}
+
+/// What a person (or a token) asks to start.
+pub struct StartRequest {
+    pub actor: Actor,
+    pub client: ClientInfo,
+    pub plan_id: String,
+    pub job: String,
+    pub mode: Mode,
+    pub chunk: Option<i64>,
+    pub resume_from: Option<i64>,
+}
+
+/// A run recorded and ready to drive, with what it needs to finish.
+pub struct Prepared {
+    pub runner: Runner,
+    /// For an undo: the runs whose rows it removes.
+    pub undo_sources: Option<Vec<Run>>,
+    pub plan_name: String,
+    /// It continues an unfinished run.
+    pub resumed: bool,
+}
+
+/// A plan that ended (rolled back, aborted, completed) no longer runs its
+/// jobs; undo and verify still do (the runner asks only for runs).
+pub struct PlanAdmission;
+
+#[async_trait::async_trait]
+impl Admission for PlanAdmission {
+    async fn admit(&self, conn: &mut AnyConnection, plan_id: &str) -> Result<(), BackfillError> {
+        match crate::plans::store::status(conn, plan_id).await? {
+            None => Err(BackfillError::NotFound(format!("plan {plan_id:?}"))),
+            Some(status) if status.is_final() => Err(BackfillError::Invalid(format!(
+                "the plan is {status}: its jobs no longer run (undo and verify still do)"
+            ))),
+            Some(_) => Ok(()),
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -87,20 +126,35 @@ impl JobManager {
 
     /// Starts a run of `job` (resuming its unfinished run of the same mode)
     /// in the background; returns the run as recorded.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn start(
+    pub async fn start(&self, request: StartRequest) -> Result<Run, BackfillError> {
+        let prepared = self.prepare(request, SERVER_OWNER, false).await?;
+        let run = prepared.runner.run.clone();
+        self.spawn(prepared.runner, prepared.undo_sources, prepared.plan_name);
+        Ok(run)
+    }
+
+    /// Everything a start checks and records, for whoever drives the run:
+    /// the server (`start`) or a command line in the foreground. A run
+    /// marked running is taken over only when `take_over_silent` and its
+    /// driver went silent.
+    pub async fn prepare(
         &self,
-        actor: Actor,
-        client: ClientInfo,
-        plan_id: &str,
-        job_name: &str,
-        mode: Mode,
-        chunk: Option<i64>,
-        resume_from: Option<i64>,
-    ) -> Result<Run, BackfillError> {
+        request: StartRequest,
+        owner: &str,
+        take_over_silent: bool,
+    ) -> Result<Prepared, BackfillError> {
+        let StartRequest {
+            actor,
+            client,
+            plan_id,
+            job: job_name,
+            mode,
+            chunk,
+            resume_from,
+        } = request;
         super::pace::check_chunk(chunk).map_err(BackfillError::Invalid)?;
-        let (source_toml, plan_name) = self.plan_source(plan_id).await?;
-        let job = Job::find(&source_toml, job_name)?;
+        let (source_toml, plan_name) = self.plan_source(&plan_id).await?;
+        let job = Job::find(&source_toml, &job_name)?;
         if mode == Mode::Undo && job.undo.is_none() {
             return Err(BackfillError::Invalid(format!(
                 "job {job_name:?} has no undo statement"
@@ -108,28 +162,36 @@ impl JobManager {
         }
         let open = match mode {
             Mode::Run | Mode::DryRun => {
-                runs::open_run(&self.store, plan_id, job_name, mode).await?
+                runs::open_run(&self.store, &plan_id, &job.name, mode).await?
             }
             _ => None,
         };
-        let source = if mode == Mode::Undo {
-            Some(undo_sources(&self.store, plan_id, job_name).await?)
+        let undo_sources = if mode == Mode::Undo {
+            Some(undo_sources(&self.store, &plan_id, &job.name).await?)
         } else {
             None
         };
         let target = target::connect(&self.targets, &job.target).await?;
+        let resume = open.map(|r| {
+            let silent = crate::system::now_ms() - r.updated_at_ms > runs::STALE_MS;
+            (r, take_over_silent && silent)
+        });
         let start = Start {
             client,
-            // A run marked running is only taken over by the start-up resume.
-            resume: open.map(|r| (r, false)),
+            resume,
             resume_from,
             chunk,
-            ..Start::new(plan_id, mode, actor, SERVER_OWNER)
+            admission: Some(Arc::new(PlanAdmission)),
+            ..Start::new(&plan_id, mode, actor, owner)
         };
+        let resumed = start.resume.is_some();
         let runner = Runner::start(self.store.clone(), target, job, start).await?;
-        let run = runner.run.clone();
-        self.spawn(runner, source, plan_name);
-        Ok(run)
+        Ok(Prepared {
+            runner,
+            undo_sources,
+            plan_name,
+            resumed,
+        })
     }
 
     fn spawn(&self, mut runner: Runner, undo_sources: Option<Vec<Run>>, plan_name: String) {
@@ -217,21 +279,13 @@ impl JobManager {
             .await?
             .ok_or_else(|| BackfillError::NotFound(format!("run {run_id:?}")))?;
         self.signal(run_id, cancel)?;
+        let action = if cancel {
+            "backfill.cancel_request"
+        } else {
+            "backfill.pause_request"
+        };
         let mut tx = self.store.begin_write().await?;
-        crate::audit::append(
-            &mut tx,
-            crate::system::now_ms(),
-            actor,
-            client,
-            if cancel {
-                "backfill.cancel_request"
-            } else {
-                "backfill.pause_request"
-            },
-            &format!("plan:{}", run.plan_id),
-            json!({ "job": run.job, "run": run.id, "mode": run.mode.as_str() }),
-        )
-        .await?;
+        run_event(&mut tx, actor, client, action, &run, json!({})).await?;
         tx.commit().await.map_err(crate::db::StoreError::Query)?;
         Ok(())
     }
@@ -268,16 +322,8 @@ impl JobManager {
             &json!({ "reason": "cancelled while paused" }),
         )
         .await?;
-        crate::audit::append(
-            &mut tx,
-            crate::system::now_ms(),
-            actor,
-            client,
-            "backfill.cancel",
-            &format!("plan:{}", run.plan_id),
-            json!({ "job": run.job, "run": run.id, "mode": run.mode.as_str(), "last_key": run.last_key }),
-        )
-        .await?;
+        let last_key = json!({ "last_key": run.last_key });
+        run_event(&mut tx, actor, client, "backfill.cancel", &run, last_key).await?;
         tx.commit().await.map_err(crate::db::StoreError::Query)?;
         self.events.changed(&run.plan_id);
         Ok(())
@@ -288,7 +334,7 @@ impl JobManager {
     pub async fn retune(
         &self,
         actor: &Actor,
-        client: &crate::audit::ClientInfo,
+        client: &ClientInfo,
         run_id: &str,
         chunk: Option<i64>,
         max_rows_per_sec: Option<i64>,
@@ -312,16 +358,8 @@ impl JobManager {
             .await?
             .ok_or_else(|| BackfillError::NotFound(format!("run {run_id:?}")))?;
         let mut tx = self.store.begin_write().await?;
-        crate::audit::append(
-            &mut tx,
-            crate::system::now_ms(),
-            actor,
-            client,
-            "backfill.tune",
-            &format!("plan:{}", run.plan_id),
-            json!({ "job": run.job, "run": run.id, "chunk": chunk, "max_rows_per_sec": max_rows_per_sec }),
-        )
-        .await?;
+        let pace = json!({ "chunk": chunk, "max_rows_per_sec": max_rows_per_sec });
+        run_event(&mut tx, actor, client, "backfill.tune", &run, pace).await?;
         tx.commit().await.map_err(crate::db::StoreError::Query)?;
         control.retune(chunk, max_rows_per_sec);
         Ok(())
@@ -340,16 +378,9 @@ impl JobManager {
                     let mut tx = self.store.begin_write().await?;
                     let reason = json!({ "reason": "interrupted by a restart; run it again" });
                     runs::set_status(&mut tx, &run, RunStatus::Failed, &reason).await?;
-                    crate::audit::append(
-                        &mut tx,
-                        crate::system::now_ms(),
-                        &Actor::System,
-                        &ClientInfo::default(),
-                        "backfill.fail",
-                        &format!("plan:{}", run.plan_id),
-                        json!({ "job": run.job, "run": run.id, "mode": run.mode.as_str(), "result": reason }),
-                    )
-                    .await?;
+                    let (actor, client) = (Actor::System, ClientInfo::default());
+                    let result = json!({ "result": reason });
+                    run_event(&mut tx, &actor, &client, "backfill.fail", &run, result).await?;
                     tx.commit().await.map_err(crate::db::StoreError::Query)?;
                 }
                 continue;
@@ -381,6 +412,7 @@ impl JobManager {
             }
             let start = Start {
                 resume: Some((run.clone(), true)),
+                admission: Some(Arc::new(PlanAdmission)),
                 ..Start::new(&run.plan_id, run.mode, Actor::System, SERVER_OWNER)
             };
             let runner = match Runner::start(self.store.clone(), target, job, start).await {
@@ -396,4 +428,23 @@ impl JobManager {
         }
         Ok(resumed)
     }
+}
+
+/// The audit event of an action on a run: its job, id and mode, and `extra`.
+async fn run_event(
+    tx: &mut AnyConnection,
+    actor: &Actor,
+    client: &ClientInfo,
+    action: &str,
+    run: &Run,
+    extra: serde_json::Value,
+) -> Result<(), BackfillError> {
+    let mut details = json!({ "job": run.job, "run": run.id, "mode": run.mode.as_str() });
+    if let (Some(d), serde_json::Value::Object(extra)) = (details.as_object_mut(), extra) {
+        d.extend(extra);
+    }
+    let subject = format!("plan:{}", run.plan_id);
+    let now = crate::system::now_ms();
+    crate::audit::append(tx, now, actor, client, action, &subject, details).await?;
+    Ok(())
 }

@@ -18,6 +18,8 @@ pub mod runs;
 pub mod sandbox;
 pub mod service;
 pub mod spec;
+pub mod start;
 pub mod target;
 pub mod undo;
 pub mod verify;
+pub mod view;

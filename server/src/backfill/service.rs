@@ -2,16 +2,16 @@
 //! chart), starting and pausing runs, and the target connection test. Every
 //! method authorizes first.
 use app::access::Action;
-use app::dto::backfill::{JobView, KeyError, RunView};
+use app::dto::backfill::{JobView, KeyError, RunView, StartRun};
 use app::error::AppError;
 use app::service::{BackfillPort, Caller};
 
 use super::error::BackfillError;
 use super::job::Job;
-use super::manager::JobManager;
-use super::rest::view;
+use super::manager::{JobManager, StartRequest};
 use super::runs::{self, Mode, RunStatus};
 use super::target;
+use super::view::view;
 use crate::auth::{actor_of, client_of};
 use crate::charts::progress::progress_svg;
 use crate::db::Store;
@@ -33,18 +33,6 @@ impl BackfillService {
     }
 }
 
-pub fn app_error(e: BackfillError) -> AppError {
-    match e {
-        BackfillError::Invalid(m) => AppError::Invalid(m),
-        BackfillError::NotFound(what) => AppError::NotFound(what),
-        BackfillError::Target { .. } => AppError::Invalid(e.to_string()),
-        BackfillError::Store(e) => {
-            tracing::error!(error = %e, "backfill store failure");
-            AppError::Internal
-        }
-    }
-}
-
 /// Keys per second over the last few samples.
 fn recent_rate(samples: &[(i64, i64, i64, i64)]) -> f64 {
     let window = &samples[samples.len().saturating_sub(6)..];
@@ -63,21 +51,16 @@ impl BackfillPort for BackfillService {
         job: String,
     ) -> Result<JobView, AppError> {
         caller.require(Action::ReadPlans)?;
-        let (plan_name, spec) = self.job_of(&plan_id, &job).await.map_err(app_error)?;
+        let (plan_name, spec) = self.job_of(&plan_id, &job).await?;
         let runs: Vec<_> = runs::of_plan(&self.store, &plan_id)
-            .await
-            .map_err(|e| app_error(e.into()))?
+            .await?
             .into_iter()
             .filter(|r| r.job == spec.name)
             .collect();
         let (errors, samples) = match runs.first() {
             Some(r) => (
-                runs::errors(&self.store, &r.id, 100)
-                    .await
-                    .map_err(|e| app_error(e.into()))?,
-                runs::samples(&self.store, &r.id)
-                    .await
-                    .map_err(|e| app_error(e.into()))?,
+                runs::errors(&self.store, &r.id, 100).await?,
+                runs::samples(&self.store, &r.id).await?,
             ),
             None => (Vec::new(), Vec::new()),
         };
@@ -117,24 +100,35 @@ impl BackfillPort for BackfillService {
         caller: &Caller,
         plan_id: String,
         job: String,
-        mode: String,
+        request: StartRun,
     ) -> Result<RunView, AppError> {
         let who = caller.require(Action::WritePlans)?;
-        let mode = Mode::parse(&mode).map_err(AppError::Invalid)?;
+        let mode =
+            Mode::parse(request.mode.as_deref().unwrap_or("run")).map_err(AppError::Invalid)?;
         let run = self
             .jobs
-            .start(
-                actor_of(who),
-                client_of(caller),
-                &plan_id,
-                &job,
+            .start(StartRequest {
+                actor: actor_of(who),
+                client: client_of(caller),
+                plan_id,
+                job,
                 mode,
-                None,
-                None,
-            )
-            .await
-            .map_err(app_error)?;
+                chunk: request.chunk,
+                resume_from: request.resume_from,
+            })
+            .await?;
         Ok(view(run))
+    }
+
+    async fn runs(&self, caller: &Caller, plan_id: String) -> Result<Vec<RunView>, AppError> {
+        caller.require(Action::ReadPlans)?;
+        // An unknown plan is 404, not an empty list.
+        self.jobs.plan_source(&plan_id).await?;
+        Ok(runs::of_plan(&self.store, &plan_id)
+            .await?
+            .into_iter()
+            .map(view)
+            .collect())
     }
 
     async fn pause(&self, caller: &Caller, run_id: String) -> Result<(), AppError> {
@@ -142,7 +136,7 @@ impl BackfillPort for BackfillService {
         self.jobs
             .request_stop(&actor_of(who), &client_of(caller), &run_id, false)
             .await
-            .map_err(app_error)
+            .map_err(AppError::from)
     }
 
     async fn cancel(&self, caller: &Caller, run_id: String) -> Result<(), AppError> {
@@ -150,7 +144,7 @@ impl BackfillPort for BackfillService {
         self.jobs
             .cancel(&actor_of(who), &client_of(caller), &run_id)
             .await
-            .map_err(app_error)
+            .map_err(AppError::from)
     }
 
     async fn retune(
@@ -170,7 +164,7 @@ impl BackfillPort for BackfillService {
                 max_rows_per_sec,
             )
             .await
-            .map_err(app_error)
+            .map_err(AppError::from)
     }
 
     async fn test_target(
@@ -180,9 +174,9 @@ impl BackfillPort for BackfillService {
         job: String,
     ) -> Result<String, AppError> {
         caller.require(Action::WritePlans)?;
-        let (_, spec) = self.job_of(&plan_id, &job).await.map_err(app_error)?;
+        let (_, spec) = self.job_of(&plan_id, &job).await?;
         target::test(self.jobs.targets(), &spec.target)
             .await
-            .map_err(app_error)
+            .map_err(AppError::from)
     }
 }

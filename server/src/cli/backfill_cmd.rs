@@ -5,10 +5,9 @@ use clap::Subcommand;
 
 use super::CliError;
 use crate::audit::{Actor, ClientInfo};
-use crate::backfill::error::BackfillError;
-use crate::backfill::job::Job;
-use crate::backfill::manager::undo_sources;
-use crate::backfill::runner::{ChunkReport, Outcome, Runner, Start};
+use crate::backfill::manager::{JobManager, Prepared, StartRequest};
+use crate::backfill::metrics::BackfillMetrics;
+use crate::backfill::runner::{ChunkReport, Outcome};
 use crate::backfill::runs::{self, Mode};
 use crate::backfill::{demo, target};
 use crate::config::Config;
@@ -64,16 +63,6 @@ pub enum DemoCommand {
     },
 }
 
-impl From<BackfillError> for CliError {
-    fn from(e: BackfillError) -> Self {
-        match e {
-            BackfillError::Invalid(m) => CliError::Invalid(m),
-            BackfillError::NotFound(what) => CliError::Invalid(format!("{what} not found")),
-            other => CliError::Runtime(other.to_string()),
-        }
-    }
-}
-
 /// Runs this process drives are owned by it.
 fn cli_owner() -> String {
     format!("cli:{}", std::process::id())
@@ -110,11 +99,38 @@ fn print_chunk(r: &ChunkReport) {
     );
 }
 
-async fn job_of(store: &Store, plan: &str, job: &str) -> Result<(String, Job), CliError> {
+/// Records the run through the same checks and take-over rule the server
+/// uses (`JobManager::prepare`); a run marked running is taken over only
+/// when its driver went silent.
+async fn prepare(
+    config: &Config,
+    store: &Store,
+    plan: &str,
+    job: String,
+    mode: Mode,
+    chunk: Option<i64>,
+    resume_from: Option<i64>,
+) -> Result<Prepared, CliError> {
     let service = PlanService::new(store.clone(), PlanEvents::default(), FlagCache::default());
     let plan_id = service.resolve(plan).await?;
-    let source = service.source_of(&plan_id).await?;
-    Ok((plan_id, Job::find(&source, job)?))
+    let metrics = BackfillMetrics::register(&prometheus::Registry::new())
+        .map_err(|e| CliError::Runtime(e.to_string()))?;
+    let jobs = JobManager::new(
+        store.clone(),
+        config.targets.clone(),
+        PlanEvents::default(),
+        metrics,
+    );
+    let request = StartRequest {
+        actor: Actor::cli(),
+        client: ClientInfo::cli(),
+        plan_id,
+        job,
+        mode,
+        chunk,
+        resume_from,
+    };
+    Ok(jobs.prepare(request, &cli_owner(), true).await?)
 }
 
 fn outcome(o: Outcome, run_id: &str) -> Result<(), CliError> {
@@ -140,33 +156,19 @@ pub async fn run(config: &Config, store: Store, cmd: BackfillCommand) -> Result<
             dry_run,
             resume_from,
         } => {
-            crate::backfill::pace::check_chunk(chunk).map_err(CliError::Invalid)?;
-            let (plan_id, job) = job_of(&store, &plan, &job).await?;
             let mode = if dry_run { Mode::DryRun } else { Mode::Run };
-            let target = target::connect(&config.targets, &job.target).await?;
-            let open = runs::open_run(&store, &plan_id, &job.name, mode).await?;
-            if let Some(run) = &open {
+            let prepared = prepare(config, &store, &plan, job, mode, chunk, resume_from).await?;
+            let mut runner = prepared.runner;
+            if prepared.resumed {
                 println!(
                     "resuming run {} after key {}",
-                    run.id,
-                    resume_from
-                        .or(run.last_key)
+                    runner.run.id,
+                    runner
+                        .run
+                        .last_key
                         .map_or("(start)".into(), |k| k.to_string())
                 );
             }
-            // A run marked running is taken over only when its driver went silent.
-            let resume = open.map(|r| {
-                let stale = crate::system::now_ms() - r.updated_at_ms > runs::STALE_MS;
-                (r, stale)
-            });
-            let start = Start {
-                client: ClientInfo::cli(),
-                resume,
-                resume_from,
-                chunk,
-                ..Start::new(&plan_id, mode, Actor::cli(), &cli_owner())
-            };
-            let mut runner = Runner::start(store, target, job, start).await?;
             let control = runner.control.clone();
             tokio::spawn(async move {
                 if tokio::signal::ctrl_c().await.is_ok() {
@@ -206,14 +208,9 @@ pub async fn run(config: &Config, store: Store, cmd: BackfillCommand) -> Result<
             outcome(o, &runner.run.id)
         }
         BackfillCommand::Undo { plan, job } => {
-            let (plan_id, job) = job_of(&store, &plan, &job).await?;
-            let sources = undo_sources(&store, &plan_id, &job.name).await?;
-            let target = target::connect(&config.targets, &job.target).await?;
-            let start = Start {
-                client: ClientInfo::cli(),
-                ..Start::new(&plan_id, Mode::Undo, Actor::cli(), &cli_owner())
-            };
-            let mut runner = Runner::start(store, target, job, start).await?;
+            let prepared = prepare(config, &store, &plan, job, Mode::Undo, None, None).await?;
+            let sources = prepared.undo_sources.unwrap_or_default();
+            let mut runner = prepared.runner;
             println!(
                 "undoing what {} run(s) of {} created",
                 sources.len(),
@@ -224,13 +221,9 @@ pub async fn run(config: &Config, store: Store, cmd: BackfillCommand) -> Result<
             outcome(o, &runner.run.id)
         }
         BackfillCommand::Verify { plan, job } => {
-            let (plan_id, job) = job_of(&store, &plan, &job).await?;
-            let target = target::connect(&config.targets, &job.target).await?;
-            let start = Start {
-                client: ClientInfo::cli(),
-                ..Start::new(&plan_id, Mode::Verify, Actor::cli(), &cli_owner())
-            };
-            let mut runner = Runner::start(store, target, job, start).await?;
+            let mut runner = prepare(config, &store, &plan, job, Mode::Verify, None, None)
+                .await?
+                .runner;
             let r = runner.verify().await?;
             println!(
                 "legacy {} · new {} · delta {} (allowed {}) · coverage {} % · {}",

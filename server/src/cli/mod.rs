@@ -150,20 +150,14 @@ where
     result
 }
 
-impl From<crate::auth::error::IdentityError> for CliError {
-    fn from(e: crate::auth::error::IdentityError) -> Self {
-        use crate::auth::error::IdentityError as E;
-        match e {
-            E::Invalid(m) | E::Conflict(m) => CliError::Invalid(m),
-            E::NotFound(what) => CliError::Invalid(format!("{what} not found")),
-            E::Store(e) => CliError::Runtime(format!("store error: {e}")),
+/// Any layer's error becomes one line and the exit code of its kind. The
+/// operator at the terminal sees internal causes too: they are theirs.
+impl<E: crate::error_kind::Classify> From<E> for CliError {
+    fn from(e: E) -> Self {
+        match e.kind().exit_code() {
+            2 => CliError::Invalid(e.to_string()),
+            _ => CliError::Runtime(e.to_string()),
         }
-    }
-}
-
-impl From<StoreError> for CliError {
-    fn from(e: StoreError) -> Self {
-        CliError::Runtime(format!("store error: {e}"))
     }
 }
 

@@ -8,7 +8,6 @@ use super::CliError;
 use crate::db::Store;
 use crate::events::PlanEvents;
 use crate::flags::cache::FlagCache;
-use crate::plans::error::PlanError;
 use crate::plans::service::Acting;
 use crate::plans::{spec, PlanService};
 
@@ -100,16 +99,6 @@ pub async fn run(store: Store, cmd: PlanCommand) -> Result<(), CliError> {
                 );
             }
             Ok(())
-        }
-    }
-}
-
-impl From<PlanError> for CliError {
-    fn from(e: PlanError) -> Self {
-        match e {
-            PlanError::Invalid(m) | PlanError::Conflict(m) => CliError::Invalid(m),
-            PlanError::NotFound(what) => CliError::Invalid(format!("{what} not found")),
-            PlanError::Store(e) => CliError::Runtime(format!("store error: {e}")),
         }
     }
 }

@@ -57,11 +57,7 @@ pub async fn evaluate(
     let rule = state
         .flag_cache
         .get(&state.store, &key)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "flag read failed");
-            AppError::Internal
-        })?
+        .await?
         .ok_or_else(|| AppError::NotFound(format!("flag {key:?}")))?;
     let eval = decide(&key, &rule, &entity);
     Ok(Json(FlagEvaluation {

@@ -69,6 +69,20 @@ pub async fn of_plan(conn: &mut AnyConnection, plan_id: &str) -> Result<FlagReco
     Ok(flag_from(&row, "updated_at_ms")?)
 }
 
+/// Every plan's flag, by plan id (for the plans list).
+pub async fn by_plan(
+    conn: &mut AnyConnection,
+) -> Result<std::collections::HashMap<String, FlagRecord>, StoreError> {
+    let mut out = std::collections::HashMap::new();
+    for row in sqlx::query("SELECT * FROM flags")
+        .fetch_all(&mut *conn)
+        .await?
+    {
+        out.insert(row.try_get("plan_id")?, flag_from(&row, "updated_at_ms")?);
+    }
+    Ok(out)
+}
+
 /// A new plan's flag: off, at 0 %, with its own salt.
 pub async fn insert(
     conn: &mut AnyConnection,

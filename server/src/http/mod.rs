@@ -58,6 +58,8 @@ pub struct AppState {
     pub flag_cache: FlagCache,
     /// Backfill runs this server executes.
     pub jobs: JobManager,
+    /// The backfill service itself (also in `services`), for the REST API.
+    pub backfill: Arc<BackfillService>,
     /// Sessions, timeouts, the public origin and trusted proxies: what the
     /// identity middleware and routes take.
     pub auth: AuthState,
@@ -89,12 +91,13 @@ impl AppState {
             events.clone(),
             BackfillMetrics::register(metrics.registry())?,
         );
+        let backfill = Arc::new(BackfillService::new(store.clone(), jobs.clone()));
         let services = Services {
             system: Arc::new(SystemService::new(store.clone())),
             audit: Arc::new(audit.clone()),
             identity: Arc::new(IdentityService::new(store.clone())),
             plans: Arc::new(plans.clone()),
-            backfill: Arc::new(BackfillService::new(store.clone(), jobs.clone())),
+            backfill: backfill.clone(),
         };
         Ok(AppState {
             leptos_options,
@@ -105,6 +108,7 @@ impl AppState {
             events,
             flag_cache,
             jobs,
+            backfill,
             auth: AuthState {
                 store: store.clone(),
                 sessions,
@@ -162,8 +166,7 @@ impl FromRef<AppState> for crate::flags::rest::FlagsApi {
 impl FromRef<AppState> for crate::backfill::rest::BackfillApi {
     fn from_ref(s: &AppState) -> Self {
         crate::backfill::rest::BackfillApi {
-            jobs: s.jobs.clone(),
-            store: s.store.clone(),
+            service: s.backfill.clone(),
         }
     }
 }

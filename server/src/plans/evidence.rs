@@ -71,22 +71,6 @@ mod tests {
 
     fn phase() -> PhaseRecord {
         PhaseRecord {
-            id: "p".into(),
-            position: 0,
-            name: "pilot".into(),
-            environment: "production".into(),
-            exposure_bp: 100,
-            notes: String::new(),
-            approvals_required: 2,
-            approver_roles: vec![Role::Approver],
-            soak_ms: 0,
-            status: PhaseStatus::AwaitingApproval,
-            started_at_ms: Some(1),
-            requested_by: None,
-            requested_by_name: None,
-            requested_at_ms: None,
-            approved_at_ms: None,
-            done_at_ms: None,
             items: vec![ItemRecord {
                 id: "i".into(),
                 position: 0,
@@ -101,7 +85,7 @@ mod tests {
                 ticked_at_ms: None,
                 tick_comment: None,
             }],
-            decisions: Vec::new(),
+            ..PhaseRecord::fixture()
         }
     }
 

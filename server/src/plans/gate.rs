@@ -83,24 +83,10 @@ mod tests {
 
     fn phase() -> PhaseRecord {
         PhaseRecord {
-            id: "p".into(),
-            position: 1,
-            name: "pilot".into(),
-            environment: "production".into(),
-            exposure_bp: 100,
-            notes: String::new(),
-            approvals_required: 2,
-            approver_roles: vec![Role::Approver],
-            soak_ms: 0,
-            status: PhaseStatus::AwaitingApproval,
-            started_at_ms: Some(1),
             requested_by: Some("op".into()),
             requested_by_name: Some("olga".into()),
             requested_at_ms: Some(2),
-            approved_at_ms: None,
-            done_at_ms: None,
-            items: Vec::new(),
-            decisions: Vec::new(),
+            ..PhaseRecord::fixture()
         }
     }
 

@@ -41,6 +41,31 @@ pub async fn insert_plan(
     Ok(())
 }
 
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Binds a phase's configuration in the column order both the insert and
+/// the update name it.
+fn bind_config<'q>(q: AnyQuery<'q>, p: &'q PhaseDef) -> AnyQuery<'q> {
+    q.bind(&p.name)
+        .bind(&p.environment)
+        .bind(p.exposure_bp)
+        .bind(&p.notes)
+        .bind(p.approvals_required)
+        .bind(roles_to_text(&p.approver_roles))
+        .bind(p.soak_ms)
+}
+
+/// Binds an item's definition in the column order both the insert and the
+/// update name it.
+fn bind_item<'q>(q: AnyQuery<'q>, item: &'q ItemDef) -> AnyQuery<'q> {
+    q.bind(item.kind.as_str())
+        .bind(&item.text)
+        .bind(roles_to_text(&item.tickers))
+        .bind(&item.check_name)
+        .bind(item.max_delta)
+        .bind(&item.job)
+}
+
 async fn insert_phase(
     conn: &mut AnyConnection,
     plan_id: &str,
@@ -48,23 +73,15 @@ async fn insert_phase(
     p: &PhaseDef,
 ) -> Result<(), sqlx::Error> {
     let phase_id = new_id();
-    sqlx::query(
+    let insert = sqlx::query(
         "INSERT INTO phases (id, plan_id, position, name, environment, exposure_bp, notes, \
          approvals_required, approver_roles, soak_ms, status) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending')",
     )
     .bind(&phase_id)
     .bind(plan_id)
-    .bind(position)
-    .bind(&p.name)
-    .bind(&p.environment)
-    .bind(p.exposure_bp)
-    .bind(&p.notes)
-    .bind(p.approvals_required)
-    .bind(roles_to_text(&p.approver_roles))
-    .bind(p.soak_ms)
-    .execute(&mut *conn)
-    .await?;
+    .bind(position);
+    bind_config(insert, p).execute(&mut *conn).await?;
     for (j, item) in p.items.iter().enumerate() {
         insert_item(conn, &phase_id, j as i64, item).await?;
     }
@@ -77,21 +94,14 @@ async fn insert_item(
     position: i64,
     item: &ItemDef,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    let insert = sqlx::query(
         "INSERT INTO checklist_items (id, phase_id, position, kind, text, tickers, check_name, \
          max_delta, job) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(new_id())
     .bind(phase_id)
-    .bind(position)
-    .bind(item.kind.as_str())
-    .bind(&item.text)
-    .bind(roles_to_text(&item.tickers))
-    .bind(&item.check_name)
-    .bind(item.max_delta)
-    .bind(&item.job)
-    .execute(&mut *conn)
-    .await?;
+    .bind(position);
+    bind_item(insert, item).execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -215,20 +225,12 @@ pub async fn apply_edit(
         };
         if !same_config(row, new) {
             changes.push(format!("changed phase {:?}", new.name));
-            sqlx::query(
+            let update = sqlx::query(
                 "UPDATE phases SET name = $2, environment = $3, exposure_bp = $4, notes = $5, \
                  approvals_required = $6, approver_roles = $7, soak_ms = $8 WHERE id = $1",
             )
-            .bind(&row.id)
-            .bind(&new.name)
-            .bind(&new.environment)
-            .bind(new.exposure_bp)
-            .bind(&new.notes)
-            .bind(new.approvals_required)
-            .bind(roles_to_text(&new.approver_roles))
-            .bind(new.soak_ms)
-            .execute(&mut *conn)
-            .await?;
+            .bind(&row.id);
+            bind_config(update, new).execute(&mut *conn).await?;
         }
         for (j, item) in new.items.iter().enumerate() {
             match row.items.get(j) {
@@ -238,20 +240,13 @@ pub async fn apply_edit(
                         "changed item {:?} of phase {:?}",
                         item.text, new.name
                     ));
-                    sqlx::query(
+                    let update = sqlx::query(
                         "UPDATE checklist_items SET kind = $2, text = $3, tickers = $4, \
                          check_name = $5, max_delta = $6, job = $7, ticked_by = NULL, \
                          ticked_by_name = NULL, ticked_at_ms = NULL, tick_comment = NULL WHERE id = $1",
                     )
-                    .bind(&existing.id)
-                    .bind(item.kind.as_str())
-                    .bind(&item.text)
-                    .bind(roles_to_text(&item.tickers))
-                    .bind(&item.check_name)
-                    .bind(item.max_delta)
-                    .bind(&item.job)
-                    .execute(&mut *conn)
-                    .await?;
+                    .bind(&existing.id);
+                    bind_item(update, item).execute(&mut *conn).await?;
                 }
                 None => {
                     changes.push(format!(

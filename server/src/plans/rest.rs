@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use app::access::Action;
 use app::dto::plans::{CommandOutcome, NewPlan, PlanCommand, PlanSummary, PlanView, TemplateInfo};
-use app::error::AppError;
 use app::service::{Caller, PlanPort};
 use axum::extract::{FromRef, Path, Query, State};
 use axum::http::header;
@@ -214,10 +213,4 @@ pub async fn events(
         },
     );
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
-}
-
-impl From<super::error::PlanError> for ApiError {
-    fn from(e: super::error::PlanError) -> Self {
-        ApiError(AppError::from(e))
-    }
 }

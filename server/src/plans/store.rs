@@ -7,8 +7,8 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::db::StoreError;
+use crate::flags::store as flags;
 pub use crate::flags::store::FlagRecord;
-use crate::flags::store::{self as flags, flag_from};
 
 #[derive(Debug, Clone)]
 pub struct PlanRecord {
@@ -46,6 +46,33 @@ pub struct PhaseRecord {
     pub decisions: Vec<DecisionRecord>,
 }
 
+#[cfg(test)]
+impl PhaseRecord {
+    /// A production pilot awaiting two approvers' decisions, for unit tests.
+    pub fn fixture() -> PhaseRecord {
+        PhaseRecord {
+            id: "p".into(),
+            position: 1,
+            name: "pilot".into(),
+            environment: "production".into(),
+            exposure_bp: 100,
+            notes: String::new(),
+            approvals_required: 2,
+            approver_roles: vec![Role::Approver],
+            soak_ms: 0,
+            status: PhaseStatus::AwaitingApproval,
+            started_at_ms: Some(1),
+            requested_by: None,
+            requested_by_name: None,
+            requested_at_ms: None,
+            approved_at_ms: None,
+            done_at_ms: None,
+            items: Vec::new(),
+            decisions: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ItemRecord {
     pub id: String,
@@ -77,6 +104,27 @@ pub struct DecisionRecord {
 }
 
 impl DecisionRecord {
+    /// A new, live decision by `(user_id, username)` on the evidence `hash`.
+    pub fn new(
+        (user_id, username): (String, String),
+        verdict: Verdict,
+        comment: String,
+        hash: String,
+        now: i64,
+    ) -> DecisionRecord {
+        DecisionRecord {
+            id: uuid::Uuid::new_v4().simple().to_string(),
+            user_id,
+            username,
+            verdict,
+            comment,
+            evidence_hash: hash,
+            created_at_ms: now,
+            dismissed_at_ms: None,
+            dismissed_reason: None,
+        }
+    }
+
     pub fn live(&self) -> bool {
         self.dismissed_at_ms.is_none()
     }
@@ -259,27 +307,17 @@ pub async fn load(
 pub async fn list(
     conn: &mut AnyConnection,
 ) -> Result<Vec<(PlanRecord, FlagRecord, Vec<(String, PhaseStatus)>)>, StoreError> {
-    let columns = PLAN_COLUMNS
-        .split(", ")
-        .map(|c| {
-            if c == "source_toml" {
-                "'' AS source_toml".to_string()
-            } else {
-                format!("p.{c}")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sql = format!(
-        "SELECT {columns}, f.key, f.enabled, f.exposure_bp, f.allow_list, f.deny_list, f.salt, \
-         f.updated_at_ms AS flag_updated_at_ms \
-         FROM plans p JOIN flags f ON f.plan_id = p.id ORDER BY p.updated_at_ms DESC, p.id"
-    );
+    let columns = PLAN_COLUMNS.replace("source_toml", "'' AS source_toml");
+    let sql = format!("SELECT {columns} FROM plans ORDER BY updated_at_ms DESC, id");
+    let mut flags = flags::by_plan(conn).await?;
     let mut out = Vec::new();
     let mut index = std::collections::HashMap::new();
     for row in sqlx::query(&sql).fetch_all(&mut *conn).await? {
         let plan = plan_from(&row)?;
-        let flag = flag_from(&row, "flag_updated_at_ms")?;
+        // Every plan has its flag (created in the plan's own transaction).
+        let Some(flag) = flags.remove(&plan.id) else {
+            continue;
+        };
         index.insert(plan.id.clone(), out.len());
         out.push((plan, flag, Vec::new()));
     }
@@ -305,6 +343,17 @@ pub async fn plan_id(conn: &mut AnyConnection, id: &str) -> Result<Option<String
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?)
+}
+
+/// A plan's status, `None` when there is no such plan.
+pub async fn status(conn: &mut AnyConnection, id: &str) -> Result<Option<PlanStatus>, StoreError> {
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM plans WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    status
+        .map(|s| PlanStatus::parse(&s).map_err(|e| StoreError::Query(bad_value("status", e))))
+        .transpose()
 }
 
 /// A plan's file and name (what the job manager finds its jobs in).

@@ -12,6 +12,7 @@ use crate::common::{Backend, TestDb};
 use server::audit::Actor;
 use server::backfill::error::BackfillError;
 use server::backfill::job::Job;
+use server::backfill::manager::PlanAdmission;
 use server::backfill::runner::{Outcome, Runner, Start};
 use server::backfill::runs::{self, Mode};
 use server::backfill::{demo, target};
@@ -71,7 +72,10 @@ impl Setup {
     }
 
     fn start(&self, mode: Mode) -> Start {
-        Start::new(&self.plan_id, mode, Actor::System, "test")
+        Start {
+            admission: Some(std::sync::Arc::new(PlanAdmission)),
+            ..Start::new(&self.plan_id, mode, Actor::System, "test")
+        }
     }
 
     async fn runner(&self, mode: Mode, resume_from: Option<i64>) -> Runner {
@@ -685,6 +689,15 @@ async fn runs_are_guarded() {
         .expect("refused")
         .to_string();
     assert!(err.contains("no longer run"), "{err}");
+    // Fail closed: a run started without its plan's admission is refused
+    // before anything is recorded (the engine cannot judge plans itself).
+    let err = s
+        .try_start(Start::new(&s.plan_id, Mode::Run, Actor::System, "test"))
+        .await
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(err.contains("needs its plan's admission"), "{err}");
 
     // Cancel the paused run, then undo what it created.
     let events = server::events::PlanEvents::default();

@@ -527,6 +527,16 @@ async fn statuses(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(res.status(), 404);
+    let res = olga
+        .get(app.url("/api/v1/plans/0123456789abcdef0123456789abcdef/runs"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        404,
+        "an unknown plan's runs are not an empty list"
+    );
 
     let edited = common::SCHOOL_PLAN.replace("chunk = 100", "chunk = 200");
     let save = |revision: i64| {
@@ -543,5 +553,56 @@ async fn statuses(db: TestDb) {
         .await
         .unwrap()
         .contains("changed since you opened it"));
+    app.stop().await;
+}
+
+on_both_backends! {
+    a_target_that_does_not_answer_is_503_and_records_nothing => unavailable_target;
+}
+
+/// A target database that does not answer is the console's dependency
+/// failing, not the caller's mistake: 503, saying which target, and no run.
+async fn unavailable_target(db: TestDb) {
+    let app = TestApp::spawn_db_with(db, |c| {
+        c.targets.insert(
+            "t".into(),
+            server::config::TargetConfig {
+                url: Some("postgres://nobody:s3cret@127.0.0.1:1/app".into()),
+                url_env: None,
+                allow_superuser: false,
+            },
+        );
+    })
+    .await;
+    let olga = app.signed_in("olga", &[Role::Operator]).await;
+    let res = olga
+        .post(app.url("/api/v1/plans"))
+        .body(common::SCHOOL_PLAN)
+        .send()
+        .await
+        .unwrap();
+    let plan: Value = res.json().await.unwrap();
+    let id = plan["id"].as_str().unwrap();
+    let res = olga
+        .post(app.url(&format!("/api/v1/plans/{id}/jobs/school/runs")))
+        .json(&json!({ "mode": "dry_run" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+    let body = res.text().await.unwrap();
+    assert!(
+        body.contains("target t") && !body.contains("s3cret"),
+        "names the target, never its password: {body}"
+    );
+    let runs: Vec<Value> = olga
+        .get(app.url(&format!("/api/v1/plans/{id}/runs")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(runs.is_empty(), "{runs:?}");
     app.stop().await;
 }

@@ -96,17 +96,8 @@ pub(super) async fn decide(
     let mut phase = l.phases[i].clone();
     let current = evidence_hash(&phase, &facts.jobs_digest);
     may_decide(&phase, &user_id, &roles, evidence.trim(), &current).map_err(invalid)?;
-    let decision = DecisionRecord {
-        id: uuid::Uuid::new_v4().simple().to_string(),
-        user_id,
-        username,
-        verdict,
-        comment: comment.clone(),
-        evidence_hash: current.clone(),
-        created_at_ms: now,
-        dismissed_at_ms: None,
-        dismissed_reason: None,
-    };
+    let by = (user_id, username);
+    let decision = DecisionRecord::new(by, verdict, comment.clone(), current.clone(), now);
     insert_decision(conn, &phase, &decision).await?;
     phase.decisions.push(decision);
     let (approvals, _) = tally(&phase);
@@ -190,17 +181,8 @@ pub(super) async fn override_gate(
         )
         .await?;
     }
-    let decision = DecisionRecord {
-        id: uuid::Uuid::new_v4().simple().to_string(),
-        user_id,
-        username,
-        verdict: Verdict::Override,
-        comment: reason.clone(),
-        evidence_hash: current.clone(),
-        created_at_ms: now,
-        dismissed_at_ms: None,
-        dismissed_reason: None,
-    };
+    let by = (user_id, username);
+    let decision = DecisionRecord::new(by, Verdict::Override, reason.clone(), current.clone(), now);
     insert_decision(conn, &phase, &decision).await?;
     phase.approved_at_ms = Some(now);
     store::save_phase_state(conn, &phase).await?;

@@ -155,7 +155,11 @@ impl TestApp {
 
     /// Serves with settings changed from the defaults by `tune`.
     pub async fn spawn_with(backend: Backend, tune: impl FnOnce(&mut Config)) -> TestApp {
-        let db = TestDb::new(backend).await;
+        Self::spawn_db_with(TestDb::new(backend).await, tune).await
+    }
+
+    /// Serves over `db` with settings changed from the defaults by `tune`.
+    pub async fn spawn_db_with(db: TestDb, tune: impl FnOnce(&mut Config)) -> TestApp {
         let store = db.store().await;
         let mut config = Config {
             site_root: "target/site".into(),

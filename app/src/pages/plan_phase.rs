@@ -1,0 +1,288 @@
+//! One phase of the plan page: its state, its checklist (who ticked, when,
+//! what the server judged) and its gate (decisions, who is still needed),
+//! with the forms to tick, request, decide and start.
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+
+use super::plan::{fields, Cmd};
+use crate::access::{roles_allow, Action, Role};
+use crate::dto::plans::{percent, ItemKind, ItemView, PhaseStatus, PhaseView, PlanStatus, Verdict};
+use crate::format::{duration_short, utc_datetime};
+
+fn checklist_row(
+    it: ItemView,
+    plan_id: &str,
+    running: bool,
+    roles: &[Role],
+    cmd: Cmd,
+) -> impl IntoView {
+    let ticked = it.ticked_at_ms.is_some();
+    let can_tick = running
+        && it.kind == ItemKind::Manual
+        && (roles.contains(&Role::Admin) || roles.iter().any(|r| it.tickers.contains(r)));
+    let mark = if it.met {
+        "✓"
+    } else if !it.evaluable {
+        "…"
+    } else {
+        "✗"
+    };
+    let auto = it
+        .check
+        .clone()
+        .map(|c| view! { <div class="muted">{format!("automatic: {c} — {}", it.detail)}</div> });
+    let by = it.ticked_by.clone().map(|who| {
+        let comment = it.tick_comment.clone().map(|c| format!(" — {c}"));
+        view! {
+            <div class="muted ticked-by">
+                {format!("ticked by {who} at {}", it.ticked_at_ms.map(utc_datetime).unwrap_or_default())}
+                {comment}
+            </div>
+        }
+    });
+    let form = if can_tick {
+        let comment = if ticked {
+            None
+        } else {
+            Some(
+                view! { <input name="comment" placeholder="comment (optional)" maxlength="2000" /> },
+            )
+        };
+        let hidden = fields(
+            plan_id,
+            "tick",
+            &[
+                ("item_id", it.id.clone()),
+                ("ticked", (!ticked).to_string()),
+            ],
+        );
+        Some(view! {
+            <ActionForm action=cmd attr:class="inline tick">
+                {hidden}
+                {comment}
+                <button type="submit" class="secondary">{if ticked { "Untick" } else { "Tick" }}</button>
+            </ActionForm>
+        })
+    } else {
+        None
+    };
+    view! {
+        <tr data-item=it.text.clone() data-met=it.met.to_string()>
+            <td class="nowrap">{mark}</td>
+            <td>{it.text.clone()} {auto} {by}</td>
+            <td>{form}</td>
+        </tr>
+    }
+    .into_any()
+}
+
+#[component]
+pub(crate) fn PhaseCard(
+    phase: PhaseView,
+    plan_id: String,
+    plan_status: PlanStatus,
+    cmd: Cmd,
+    roles: Vec<Role>,
+    username: String,
+    is_next: bool,
+) -> impl IntoView {
+    let p = phase;
+    let open = !plan_status.is_final();
+    let can_write = roles_allow(&roles, Action::WritePlans) && open;
+    let may_approve = roles_allow(&roles, Action::ApproveGates)
+        && roles.iter().any(|r| p.approver_roles.contains(r))
+        && p.requested_by.as_deref() != Some(username.as_str())
+        && open;
+    let may_override = roles_allow(&roles, Action::OverrideGates) && open;
+    let running = p.status.is_current() && open;
+    let deciding = matches!(
+        p.status,
+        PhaseStatus::AwaitingApproval | PhaseStatus::Approved
+    );
+    let decided_by_me = p
+        .decisions
+        .iter()
+        .any(|d| d.dismissed_at_ms.is_none() && d.username == username);
+    let needed = (p.approvals_required - p.approvals).max(0);
+    let approver_roles = p
+        .approver_roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let soak = if p.soak_ms > 0 {
+        format!("soak {}", duration_short(p.soak_ms))
+    } else {
+        "no soak".to_string()
+    };
+    let summary = format!(
+        "{} · exposure {} · {} approval(s) from {} · {}{}",
+        p.environment,
+        percent(p.exposure_bp),
+        p.approvals_required,
+        approver_roles,
+        soak,
+        p.started_at_ms
+            .map(|t| format!(" · started {}", utc_datetime(t)))
+            .unwrap_or_default()
+    );
+    let notes = (!p.notes.is_empty()).then(|| view! { <p class="notes">{p.notes.clone()}</p> });
+    let rows = p
+        .checklist
+        .iter()
+        .cloned()
+        .map(|it| checklist_row(it, &plan_id, running, &roles, cmd))
+        .collect_view();
+    let overridden = p
+        .overridden
+        .then(|| view! { <span class="badge override">"OVERRIDDEN by an admin"</span> });
+    let requested = p
+        .requested_by
+        .clone()
+        .map(|who| view! { <span class="muted">{format!(" · requested by {who}")}</span> });
+    let still_needed = (deciding && needed > 0 && !p.overridden).then(|| {
+        view! { <span class="still-needed">{format!(" · still needed: {needed} more from {approver_roles}")}</span> }
+    });
+    let decisions = p
+        .decisions
+        .iter()
+        .map(|d| {
+            let dismissed = d.dismissed_at_ms.is_some();
+            let verdict = match d.verdict {
+                Verdict::Approve => " approved",
+                Verdict::Reject => " rejected",
+                Verdict::Override => " OVERRODE the gate",
+            };
+            let comment = (!d.comment.is_empty()).then(|| format!(" — {}", d.comment));
+            let reason = d
+                .dismissed_reason
+                .clone()
+                .map(|r| view! { <span class="muted">{format!(" (dismissed: {r})")}</span> });
+            view! {
+                <li data-verdict=d.verdict.as_str() data-dismissed=dismissed.to_string() data-user=d.username.clone()
+                    class=if dismissed { "dismissed" } else { "" }>
+                    <strong>{d.username.clone()}</strong>
+                    {verdict}
+                    {format!(" at {}", utc_datetime(d.created_at_ms))}
+                    {comment}
+                    {reason}
+                </li>
+            }
+        })
+        .collect_view();
+    let phase_field = ("phase_id", p.id.clone());
+    let evidence_field = ("evidence", p.evidence_hash.clone());
+    let request = (can_write && p.status == PhaseStatus::Active).then(|| {
+        let hidden = fields(
+            &plan_id,
+            "request_approval",
+            std::slice::from_ref(&phase_field),
+        );
+        view! {
+            <ActionForm action=cmd attr:class="inline request-approval">
+                {hidden}
+                <button type="submit">"Request approval"</button>
+            </ActionForm>
+        }
+    });
+    let decide = (may_approve && deciding && !decided_by_me).then(|| {
+        let approve = fields(
+            &plan_id,
+            "decide",
+            &[
+                phase_field.clone(),
+                evidence_field.clone(),
+                ("verdict", "approve".into()),
+            ],
+        );
+        let reject = fields(
+            &plan_id,
+            "decide",
+            &[
+                phase_field.clone(),
+                evidence_field.clone(),
+                ("verdict", "reject".into()),
+            ],
+        );
+        view! {
+            <div class="decide">
+                <ActionForm action=cmd attr:class="stack approve">
+                    {approve}
+                    <input name="comment" placeholder="comment (optional)" maxlength="2000" />
+                    <button type="submit">"Approve"</button>
+                </ActionForm>
+                <ActionForm action=cmd attr:class="stack reject">
+                    {reject}
+                    <input name="comment" placeholder="why (required)" required maxlength="2000" />
+                    <button type="submit" class="danger">"Reject"</button>
+                </ActionForm>
+            </div>
+        }
+    });
+    let override_form = (may_override
+        && matches!(p.status, PhaseStatus::Active | PhaseStatus::AwaitingApproval))
+    .then(|| {
+        let hidden = fields(&plan_id, "override", &[phase_field.clone(), evidence_field.clone()]);
+        view! {
+            <details class="override">
+                <summary>"Admin override"</summary>
+                <ActionForm action=cmd attr:class="stack">
+                    {hidden}
+                    <input name="reason" placeholder="reason (required; shown everywhere)" required maxlength="2000" />
+                    <button type="submit" class="danger">"Pass the gate without its approvals"</button>
+                </ActionForm>
+            </details>
+        }
+    });
+    let start = (is_next && p.status == PhaseStatus::Pending && open).then(|| {
+        if p.start_blockers.is_empty() {
+            can_write
+                .then(|| {
+                    let hidden =
+                        fields(&plan_id, "start_phase", std::slice::from_ref(&phase_field));
+                    let label = format!("Start {} ({})", p.name, percent(p.exposure_bp));
+                    view! {
+                        <ActionForm action=cmd attr:class="inline start-phase">
+                            {hidden}
+                            <button type="submit">{label}</button>
+                        </ActionForm>
+                    }
+                })
+                .into_any()
+        } else {
+            let blockers = p
+                .start_blockers
+                .iter()
+                .map(|b| view! { <li class="warn">{b.clone()}</li> })
+                .collect_view();
+            view! { <ul class="blockers">{blockers}</ul> }.into_any()
+        }
+    });
+    view! {
+        <section class="card phase" data-phase=p.name.clone() data-status=p.status.as_str()>
+            <div class="card-head">
+                <h2>{p.name.clone()}</h2>
+                <span class=format!("status {}", p.status.as_str())>{p.status.as_str().replace('_', " ")}</span>
+            </div>
+            <p class="muted">{summary}</p>
+            {notes}
+            <h3>"Checklist"</h3>
+            <table class="events checklist"><tbody>{rows}</tbody></table>
+            <h3>"Gate"</h3>
+            <div class="gate">
+                <p>
+                    <strong class="approvals-count">{format!("{} of {} approvals", p.approvals, p.approvals_required)}</strong>
+                    {overridden}
+                    {requested}
+                    {still_needed}
+                </p>
+                <ul class="decisions">{decisions}</ul>
+                {request}
+                {decide}
+                {override_form}
+            </div>
+            <div class="start">{start}</div>
+        </section>
+    }
+    .into_any()
+}
