@@ -188,6 +188,8 @@ pub enum Principal {
         id: String,
         name: String,
         scopes: Vec<Scope>,
+        /// The one environment it evaluates flags in.
+        environment: Option<String>,
     },
 }
 

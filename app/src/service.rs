@@ -67,11 +67,13 @@ pub trait IdentityPort: Send + Sync + 'static {
         disabled: bool,
     ) -> Result<UserSummary, AppError>;
     async fn tokens(&self, caller: &Caller) -> Result<Vec<TokenSummary>, AppError>;
+    /// `environment`: the one a token with `flags:read` evaluates in.
     async fn create_token(
         &self,
         caller: &Caller,
         name: String,
         scopes: Vec<Scope>,
+        environment: Option<String>,
     ) -> Result<CreatedToken, AppError>;
     async fn revoke_token(&self, caller: &Caller, id: String) -> Result<TokenSummary, AppError>;
 }

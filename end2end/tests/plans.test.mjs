@@ -49,7 +49,8 @@ test('operator, two approvers, live gate, advance, emergency rollback', async ()
   const op = await personAt('olga', 'operator');
   const ann = await personAt('ann', 'approver');
   const bob = await personAt('bob', 'approver');
-  const token = server.createToken('storefront', 'flags:read');
+  const token = server.createToken('storefront', ['flags:read'], 'staging');
+  const production = server.createToken('storefront-prod', ['flags:read'], 'production');
 
   // The operator creates the plan from the STI template.
   await op.page.goto(`${server.url}/plans`);
@@ -79,7 +80,8 @@ test('operator, two approvers, live gate, advance, emergency rollback', async ()
   const dev = op.page.locator('section.phase[data-phase="dev"]');
   await dev.locator('form.start-phase button').click();
   await op.page.waitForSelector('section.phase[data-phase="dev"][data-status="active"]');
-  assert.equal(await op.page.textContent('#flag-exposure'), '100 %');
+  assert.equal(await op.page.textContent('#exposure-dev'), '100 %');
+  assert.equal(await op.page.textContent('#exposure-production'), 'off', 'dev is only dev');
 
   // Tick every manual item (who and when is shown), then request approval.
   for (let ticked = 0; ; ticked++) {
@@ -121,6 +123,7 @@ test('operator, two approvers, live gate, advance, emergency rollback', async ()
   await op.page.waitForSelector('section.phase[data-phase="dev"][data-status="done"]');
   const ids = Array.from({ length: 100 }, (_, i) => `org-${i}`);
   assert.deepEqual(await evaluateAll(op.page.request, token, 'enable_sti_eu', ids), ids.map(() => true));
+  assert.deepEqual(await evaluateAll(op.page.request, production, 'enable_sti_eu', ids), ids.map(() => false), 'production untouched');
 
   // Emergency rollback, with the plan's name typed.
   await op.page.check('#rollback-form input[value="emergency"]');
@@ -128,7 +131,9 @@ test('operator, two approvers, live gate, advance, emergency rollback', async ()
   await op.page.fill('#rollback-form input[name="confirm"]', 'STI EU');
   await op.page.click('#rollback-form button[type="submit"]');
   await op.page.waitForSelector('#plan[data-status="rolled_back"]');
-  assert.equal(await op.page.textContent('#flag-exposure'), 'off');
+  for (const env of ['dev', 'staging', 'production']) {
+    assert.equal(await op.page.textContent(`#exposure-${env}`), 'off', env);
+  }
   assert.deepEqual(await evaluateAll(op.page.request, token, 'enable_sti_eu', ids), ids.map(() => false));
   await screenshot(op.page, 'plan-rolled-back');
 
@@ -174,7 +179,7 @@ test('plan forms work before hydration (JavaScript off)', async () => {
   const dev = page.locator('section.phase[data-phase="dev"]');
   await submit(page, dev.locator('form.start-phase button'));
   await page.waitForSelector('section.phase[data-phase="dev"][data-status="active"]');
-  assert.equal(await page.textContent('#flag-exposure'), '100 %');
+  assert.equal(await page.textContent('#exposure-dev'), '100 %');
   await dev.locator('form.tick input[name="comment"]').first().fill('checked by hand');
   await submit(page, dev.locator('form.tick button').first());
   assert.match(await dev.locator('.ticked-by').first().textContent(), /ticked by nojs-op at .* — checked by hand/);

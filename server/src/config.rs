@@ -20,7 +20,7 @@ pub enum LogFormat {
     Json,
 }
 
-const KNOWN_SETTINGS: [&str; 10] = [
+const KNOWN_SETTINGS: [&str; 11] = [
     "listen",
     "database_url",
     "site_root",
@@ -31,6 +31,7 @@ const KNOWN_SETTINGS: [&str; 10] = [
     "session_absolute_timeout_secs",
     "trusted_proxies",
     "targets",
+    "environments",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -60,6 +61,9 @@ pub struct Config {
     /// Databases backfill jobs run against, by name. Plan files name a
     /// target; its URL (a secret) lives here or in the environment.
     pub targets: BTreeMap<String, TargetConfig>,
+    /// The environments phases roll out in, each with its own flag state
+    /// (a phase changes only its own), in promotion order.
+    pub environments: Vec<String>,
 }
 
 /// `[targets.NAME]`: `url = "postgres://…"`, or `url_env = "VAR"` to read the
@@ -75,7 +79,12 @@ pub struct TargetConfig {
     /// this says so (and the UI then warns).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_superuser: bool,
+    /// The environment whose data the target holds (one of `environments`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
 }
+
+pub const DEFAULT_ENVIRONMENTS: [&str; 3] = ["dev", "staging", "production"];
 
 /// The demo target `demo seed` fills and the STI template's jobs run on.
 pub const DEMO_TARGET_URL: &str = "sqlite://data/demo.db";
@@ -99,6 +108,7 @@ impl Default for Config {
                     ..TargetConfig::default()
                 },
             )]),
+            environments: DEFAULT_ENVIRONMENTS.map(String::from).to_vec(),
         }
     }
 }
@@ -324,6 +334,7 @@ fn validate(loaded: &Loaded) -> Result<(), ConfigError> {
         })?;
     }
     loaded.trusted_proxies()?;
+    validate_environments(loaded)?;
     let timeouts = [
         (
             "session_idle_timeout_secs",
@@ -341,6 +352,47 @@ fn validate(loaded: &Loaded) -> Result<(), ConfigError> {
                 &loaded.origin(key),
                 "0 would end every session at once",
                 "use a number of seconds, e.g. 1800",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn validate_environments(loaded: &Loaded) -> Result<(), ConfigError> {
+    let envs = &loaded.config.environments;
+    let fail = |key: &str, problem: String| {
+        ConfigError::new(
+            key,
+            &loaded.origin(key),
+            problem,
+            "name environments with 1 to 40 of a-z, 0-9, - and _, e.g. environments = [\"dev\", \"staging\", \"production\"]",
+        )
+    };
+    if envs.is_empty() {
+        return Err(fail("environments", "no environment is named".into()));
+    }
+    for (i, e) in envs.iter().enumerate() {
+        let ok = (1..=40).contains(&e.len())
+            && e.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if !ok {
+            return Err(fail(
+                "environments",
+                format!("{e:?} is not an environment name"),
+            ));
+        }
+        if envs[..i].contains(e) {
+            return Err(fail("environments", format!("{e:?} is named twice")));
+        }
+    }
+    for (name, t) in &loaded.config.targets {
+        if let Some(e) = t.environment.as_ref().filter(|e| !envs.contains(e)) {
+            return Err(fail(
+                "targets",
+                format!(
+                    "targets.{name}.environment: {e:?} is not one of {}",
+                    envs.join(", ")
+                ),
             ));
         }
     }

@@ -71,6 +71,7 @@ pub async fn create_token(
     scope_plans_read: Option<String>,
     scope_plans_write: Option<String>,
     scope_flags_read: Option<String>,
+    environment: Option<String>,
 ) -> Result<CreatedToken, AppError> {
     let (services, caller) = crate::service::answer(crate::service::request_context())?;
     let scopes = [
@@ -82,7 +83,12 @@ pub async fn create_token(
     .into_iter()
     .filter_map(|(checked, scope)| checked.map(|_| scope))
     .collect();
-    crate::service::answer(services.identity.create_token(&caller, name, scopes).await)
+    crate::service::answer(
+        services
+            .identity
+            .create_token(&caller, name, scopes, environment.filter(|e| !e.is_empty()))
+            .await,
+    )
 }
 
 #[server(endpoint = "token_revoke")]

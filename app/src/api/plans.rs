@@ -88,6 +88,7 @@ pub async fn run_plan_command(
     confirm: Option<String>,
     kind: Option<String>,
     entity: Option<String>,
+    change_id: Option<String>,
 ) -> Result<CommandOutcome, AppError> {
     let (services, caller) = crate::service::answer(crate::service::request_context())?;
     let form = CommandForm {
@@ -101,6 +102,7 @@ pub async fn run_plan_command(
         confirm,
         kind,
         entity,
+        change_id,
     };
     let cmd = crate::service::answer(form.into_command(&command))?;
     crate::service::answer(services.plans.command(&caller, plan_id, cmd).await)
@@ -119,6 +121,7 @@ pub struct CommandForm {
     pub confirm: Option<String>,
     pub kind: Option<String>,
     pub entity: Option<String>,
+    pub change_id: Option<String>,
 }
 
 impl CommandForm {
@@ -157,6 +160,26 @@ impl CommandForm {
                 confirm: self.confirm.unwrap_or_default(),
                 reason: self.reason.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
+            },
+            "resume" => PlanCommand::Resume {
+                reason: self.reason.unwrap_or_default(),
+            },
+            "restore" => PlanCommand::Restore {
+                entity: need("entity", self.entity)?,
+                reason: self.reason.unwrap_or_default(),
+            },
+            "decide_change" => PlanCommand::DecideChange {
+                change_id: need("change_id", self.change_id)?,
+                verdict: Verdict::parse(&need("verdict", self.verdict)?)
+                    .map_err(|e| AppError::Invalid(format!("verdict: {e}")))?,
+                comment: self.comment.unwrap_or_default(),
+            },
+            "override_change" => PlanCommand::OverrideChange {
+                change_id: need("change_id", self.change_id)?,
+                reason: self.reason.unwrap_or_default(),
+            },
+            "withdraw_change" => PlanCommand::WithdrawChange {
+                change_id: need("change_id", self.change_id)?,
             },
             other => {
                 return Err(AppError::Invalid(format!(

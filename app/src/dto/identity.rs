@@ -27,6 +27,8 @@ pub struct TokenSummary {
     pub id: String,
     pub name: String,
     pub scopes: Vec<Scope>,
+    /// The one environment a flags token evaluates in.
+    pub environment: Option<String>,
     pub created_by: String,
     pub created_at_ms: i64,
     pub last_used_at_ms: Option<i64>,

@@ -53,7 +53,7 @@ str_enum!(
 );
 str_enum!(
     /// The rollback buttons, and aborting a plan.
-    RollbackKind { Standard = "standard", Emergency = "emergency", Entity = "entity", Abort = "abort" }
+    RollbackKind { Standard = "standard", Pause = "pause", Emergency = "emergency", Entity = "entity", Abort = "abort" }
 );
 
 impl PlanStatus {
@@ -87,10 +87,20 @@ pub struct PlanSummary {
     pub current_phase: Option<String>,
     pub phases_done: i64,
     pub phases_total: i64,
-    pub flag_enabled: bool,
-    pub exposure_bp: i64,
+    /// The flag's effective exposure in each environment, in promotion order.
+    pub exposures: Vec<EnvExposure>,
+    /// The id of the change request that waits for approval, if one does.
+    pub pending_change: Option<String>,
     pub revision: i64,
     pub updated_at_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct EnvExposure {
+    pub environment: String,
+    /// 0..=10 000, the kill switch counted (off = 0).
+    pub exposure_bp: i64,
 }
 
 /// Everything the plan page shows.
@@ -103,6 +113,10 @@ pub struct PlanView {
     pub created_at_ms: i64,
     pub flag: FlagView,
     pub phases: Vec<PhaseView>,
+    /// What each rollback would do now.
+    pub rollbacks: Vec<RollbackPreview>,
+    /// An edit that weakens a gate, waiting for its approvals.
+    pub change_request: Option<ChangeRequestView>,
     /// The backfill jobs the plan file declares.
     pub jobs: Vec<String>,
     /// Server time the view was computed at (soak countdowns use it).
@@ -113,13 +127,82 @@ pub struct PlanView {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct FlagView {
     pub key: String,
+    /// Every configured environment (and any other the flag has a state
+    /// in), in promotion order.
+    pub environments: Vec<EnvFlagView>,
+}
+
+/// A flag in one environment. An environment never set is off at 0 %.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct EnvFlagView {
+    pub environment: String,
     /// The kill switch.
     pub enabled: bool,
     /// 0..=10 000 (500 = 5 %).
     pub exposure_bp: i64,
     pub allow: Vec<String>,
     pub deny: Vec<String>,
+    /// 0 when never set.
     pub updated_at_ms: i64,
+}
+
+impl EnvFlagView {
+    /// The share that evaluates on, the kill switch counted.
+    pub fn effective_bp(&self) -> i64 {
+        if self.enabled {
+            self.exposure_bp
+        } else {
+            0
+        }
+    }
+}
+
+/// An edit that weakens a gate: it takes effect once `approvals_required`
+/// people with one of `approver_roles` (never its author) approve, or an
+/// admin overrides with a reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ChangeRequestView {
+    pub id: String,
+    pub author: String,
+    pub author_id: String,
+    pub created_at_ms: i64,
+    /// What it weakens, one sentence each.
+    pub weakens: Vec<String>,
+    pub approvals_required: i64,
+    pub approver_roles: Vec<crate::access::Role>,
+    pub approvals: i64,
+    pub decisions: Vec<ChangeDecisionView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ChangeDecisionView {
+    pub user_id: String,
+    pub username: String,
+    pub verdict: Verdict,
+    pub comment: String,
+    pub created_at_ms: i64,
+}
+
+/// What one rollback would do, shown before its typed confirmation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RollbackPreview {
+    pub kind: RollbackKind,
+    /// Why it cannot be used now, if it cannot.
+    pub unavailable: Option<String>,
+    /// Each environment it changes: effective exposure before → after.
+    pub changes: Vec<ExposureChange>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ExposureChange {
+    pub environment: String,
+    pub before_bp: i64,
+    pub after_bp: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -261,6 +344,32 @@ pub enum PlanCommand {
         reason: String,
         entity: String,
     },
+    /// After "pause at 0 %": the running phase's environment back to the
+    /// phase's exposure.
+    Resume {
+        reason: String,
+    },
+    /// Undoes a single-organisation rollback: `entity` off the deny list in
+    /// every environment.
+    Restore {
+        entity: String,
+        reason: String,
+    },
+    /// Approve or reject a change request (not its author).
+    DecideChange {
+        change_id: String,
+        verdict: Verdict,
+        comment: String,
+    },
+    /// An admin applies a change request without its approvals.
+    OverrideChange {
+        change_id: String,
+        reason: String,
+    },
+    /// Its author (or an admin) withdraws a change request.
+    WithdrawChange {
+        change_id: String,
+    },
 }
 
 /// What a command did, in words, and the plan's new revision.
@@ -276,6 +385,8 @@ pub struct CommandOutcome {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct FlagEvaluation {
     pub key: String,
+    /// The environment evaluated in.
+    pub environment: String,
     pub entity: String,
     pub value: bool,
     /// `disabled`, `denied`, `allowed` or `split`.

@@ -44,7 +44,7 @@ pub fn PlanPage() -> impl IntoView {
                 Err(e) => view! { <p class="error outcome">{e.to_string()}</p> }.into_any(),
             })}
         </div>
-        <RollbackPanel cmd plan_id=Signal::derive(id) />
+        <RollbackPanel cmd plan_id=Signal::derive(id) plan />
     }
 }
 
@@ -105,11 +105,42 @@ fn PlanBody(plan: PlanView, cmd: Cmd, user: Option<CurrentUser>) -> impl IntoVie
     let can_write = roles_allow(&roles, Action::WritePlans);
     let s = plan.summary.clone();
     let status = s.status;
-    let exposure = if plan.flag.enabled {
-        percent(plan.flag.exposure_bp)
-    } else {
-        "off".to_string()
-    };
+    let exposures = plan
+        .flag
+        .environments
+        .iter()
+        .map(|e| {
+            let shown = if e.enabled { percent(e.exposure_bp) } else { "off".to_string() };
+            view! {
+                <li data-environment=e.environment.clone()>
+                    {e.environment.clone()} " " <strong id=format!("exposure-{}", e.environment)>{shown}</strong>
+                </li>
+            }
+        })
+        .collect_view();
+    let paused = status == PlanStatus::Active
+        && plan
+            .phases
+            .iter()
+            .rev()
+            .find(|p| p.status.is_current())
+            .and_then(|p| {
+                plan.flag
+                    .environments
+                    .iter()
+                    .find(|e| e.environment == p.environment)
+            })
+            .is_some_and(|e| !e.enabled);
+    let resume = (paused && can_write).then(|| {
+        let hidden = fields(&s.id, "resume", &[]);
+        view! {
+            <ActionForm action=cmd attr:class="inline" attr:id="resume-form">
+                {hidden}
+                <input name="reason" required maxlength="2000" placeholder="Why resume" aria-label="Why resume" />
+                <button type="submit">"Resume the running phase"</button>
+            </ActionForm>
+        }
+    });
     let last_ready = status == PlanStatus::Active
         && plan
             .phases
@@ -119,13 +150,35 @@ fn PlanBody(plan: PlanView, cmd: Cmd, user: Option<CurrentUser>) -> impl IntoVie
         .phases
         .iter()
         .position(|p| p.status == PhaseStatus::Pending);
-    let deny = if plan.flag.deny.is_empty() {
-        None
-    } else {
-        Some(
-            view! { <span class="muted" id="flag-deny">{format!(" · denied: {}", plan.flag.deny.join(", "))}</span> },
-        )
-    };
+    let mut denied: Vec<(String, Vec<String>)> = Vec::new();
+    for e in &plan.flag.environments {
+        for entity in &e.deny {
+            match denied.iter_mut().find(|(d, _)| d == entity) {
+                Some((_, envs)) => envs.push(e.environment.clone()),
+                None => denied.push((entity.clone(), vec![e.environment.clone()])),
+            }
+        }
+    }
+    let deny = (!denied.is_empty()).then(|| {
+        let rows = denied
+            .into_iter()
+            .map(|(entity, envs)| {
+                let label = format!("Why restore {entity}");
+                let hidden = fields(&s.id, "restore", &[("entity", entity.clone())]);
+                let restore = can_write.then(|| view! {
+                    <ActionForm action=cmd attr:class="inline">
+                        {hidden}
+                        <input name="reason" required maxlength="2000" placeholder="Why restore" aria-label=label />
+                        <button type="submit">"Restore"</button>
+                    </ActionForm>
+                });
+                view! {
+                    <li data-denied=entity.clone()><code>{entity.clone()}</code> <span class="muted">{format!(" off in {}", envs.join(", "))}</span> {restore}</li>
+                }
+            })
+            .collect_view();
+        view! { <dt>"Rolled back alone"</dt><dd><ul class="plain" id="flag-deny">{rows}</ul></dd> }
+    });
     let edit_link = if can_write && !status.is_final() {
         Some(
             view! { <a href=format!("/plans/{}/edit", s.id) id="edit-plan-link">"Edit plan file"</a> " · " },
@@ -192,7 +245,8 @@ fn PlanBody(plan: PlanView, cmd: Cmd, user: Option<CurrentUser>) -> impl IntoVie
             <p class="muted">{plan.description.clone()}</p>
             <dl class="facts">
                 <dt>"Flag"</dt>
-                <dd><code>{plan.flag.key.clone()}</code> " · " <strong id="flag-exposure">{exposure}</strong> {deny}</dd>
+                <dd><code>{plan.flag.key.clone()}</code> <ul class="exposures" id="flag-exposure">{exposures}</ul> {resume}</dd>
+                {deny}
                 <dt>"Created"</dt>
                 <dd>{format!("{} by {}", utc_datetime(plan.created_at_ms), plan.created_by)}</dd>
                 <dt>"Revision"</dt>
@@ -216,22 +270,30 @@ fn PlanBody(plan: PlanView, cmd: Cmd, user: Option<CurrentUser>) -> impl IntoVie
 /// The rollback buttons, outside the live view so typing is never
 /// interrupted by a reload. Each needs the plan's name typed and a reason.
 #[component]
-fn RollbackPanel(cmd: Cmd, plan_id: Signal<String>) -> impl IntoView {
+fn RollbackPanel(
+    cmd: Cmd,
+    plan_id: Signal<String>,
+    plan: Resource<Result<PlanView, crate::error::AppError>>,
+) -> impl IntoView {
     let can_write = crate::may(Action::WritePlans);
     view! {
         <Suspense fallback=|| ()>
             {move || can_write().then(|| view! {
                 <section class="card danger-zone" id="rollback">
                     <h2>"Roll back"</h2>
+                    <Transition fallback=|| ()>
+                        {move || plan.get().and_then(|r| r.ok()).map(|p| rollback_preview(&p))}
+                    </Transition>
                     <ActionForm action=cmd attr:class="stack" attr:id="rollback-form">
                         <input type="hidden" name="plan_id" value=plan_id />
                         <input type="hidden" name="command" value="rollback" />
                         <fieldset class="roles">
                             <legend>"What"</legend>
-                            <label><input type="radio" name="kind" value="standard" checked /> "Standard: exposure back to the previous phase (or 0)"</label>
-                            <label><input type="radio" name="kind" value="emergency" /> "Emergency: flag off, jobs paused, plan rolled back"</label>
-                            <label><input type="radio" name="kind" value="entity" /> "One organisation: add it to the deny list"</label>
-                            <label><input type="radio" name="kind" value="abort" /> "Abort the plan: flag off"</label>
+                            <label><input type="radio" name="kind" value="standard" checked /> "Standard: the running phase's environment back to where it was before the phase (or 0 %); the plan stays active"</label>
+                            <label><input type="radio" name="kind" value="pause" /> "Pause at 0 %: the running phase's environment off until you resume; the plan stays active"</label>
+                            <label><input type="radio" name="kind" value="emergency" /> "Emergency: flag off in every environment, jobs paused, plan rolled back"</label>
+                            <label><input type="radio" name="kind" value="entity" /> "One organisation: off for it in every environment (can be restored)"</label>
+                            <label><input type="radio" name="kind" value="abort" /> "Abort the plan: flag off in every environment"</label>
                         </fieldset>
                         <label>"Organisation id (one-organisation rollback only)" <input name="entity" maxlength="256" /></label>
                         <label>"Reason" <input name="reason" required maxlength="2000" /></label>
@@ -241,5 +303,40 @@ fn RollbackPanel(cmd: Cmd, plan_id: Signal<String>) -> impl IntoView {
                 </section>
             })}
         </Suspense>
+    }
+}
+
+/// Each rollback's effect on each environment, before → after, shown above
+/// the typed confirmation.
+fn rollback_preview(plan: &PlanView) -> impl IntoView {
+    let rows = plan
+        .rollbacks
+        .iter()
+        .map(|r| {
+            let effect = match (&r.unavailable, r.changes.is_empty()) {
+                (Some(why), _) => view! { <span class="muted">{format!("not now: {why}")}</span> }.into_any(),
+                (None, true) => view! { <span class="muted">"no exposure changes"</span> }.into_any(),
+                (None, false) => r
+                    .changes
+                    .iter()
+                    .map(|c| view! {
+                        <span class="change" data-environment=c.environment.clone()>
+                            {format!("{} {} → {}", c.environment, percent(c.before_bp), percent(c.after_bp))}
+                        </span>
+                    })
+                    .collect_view()
+                    .into_any(),
+            };
+            view! { <tr data-kind=r.kind.as_str()><th scope="row">{r.kind.as_str()}</th><td>{effect}</td></tr> }
+        })
+        .collect_view();
+    view! {
+        <table class="preview" id="rollback-preview">
+            <caption>"What each rollback does now (exposure before → after)"</caption>
+            <tbody>
+                {rows}
+                <tr data-kind="entity"><th scope="row">"entity"</th><td><span class="muted">"the organisation: on → off in every environment"</span></td></tr>
+            </tbody>
+        </table>
     }
 }

@@ -33,7 +33,7 @@ pub fn Plans() -> impl IntoView {
                                         <td><span class=format!("status {}", p.status.as_str())>{p.status.as_str()}</span></td>
                                         <td>{p.current_phase.clone().unwrap_or_else(|| "—".into())} <span class="muted">{format!(" ({}/{} done)", p.phases_done, p.phases_total)}</span></td>
                                         <td><code>{p.flag_key.clone()}</code></td>
-                                        <td>{if p.flag_enabled { percent(p.exposure_bp) } else { "off".to_string() }}</td>
+                                        <td class="exposures">{p.exposures.iter().map(|e| format!("{} {}", e.environment, if e.exposure_bp > 0 { percent(e.exposure_bp) } else { "off".into() })).collect::<Vec<_>>().join(" · ")}</td>
                                         <td class="nowrap">{utc_datetime(p.updated_at_ms)}</td>
                                     </tr>
                                 }).collect_view()}

@@ -35,7 +35,7 @@ pub fn Tokens() -> impl IntoView {
                                     view! {
                                         <tr data-token=t.id.clone()>
                                             <td>{t.name.clone()} <div class="muted"><code>{t.id.clone()}</code></div></td>
-                                            <td>{t.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")}</td>
+                                            <td>{t.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")} {t.environment.clone().map(|e| view! { <div class="muted">"in " {e}</div> })}</td>
                                             <td class="nowrap">{utc_datetime(t.created_at_ms)} <div class="muted">"by " {t.created_by.clone()}</div></td>
                                             <td class="nowrap">{t.last_used_at_ms.map_or("never".to_string(), utc_datetime)}</td>
                                             <td class=if revoked { "warn" } else { "ok" }>{if revoked { "revoked" } else { "active" }}</td>
@@ -68,6 +68,7 @@ pub fn Tokens() -> impl IntoView {
                         view! { <label><input type="checkbox" name=field value="on" /> " " <code>{s.as_str()}</code></label> }
                     }).collect_view()}
                 </fieldset>
+                <label>"Environment (a token with flags:read evaluates flags in this one only)" <input name="environment" maxlength="40" placeholder="production" /></label>
                 <button type="submit">"Create token"</button>
             </ActionForm>
             {move || create.value().get().map(|r| match r {

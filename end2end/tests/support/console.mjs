@@ -82,8 +82,10 @@ export async function startConsole() {
       return out.stdout;
     },
     /** Creates an API token through the CLI; returns its secret. */
-    createToken(name, ...scopes) {
+    /** A token with `scopes`; one that reads flags is bound to `environment`. */
+    createToken(name, scopes, environment) {
       const args = ['token', 'create', '--name', name, ...scopes.flatMap((s) => ['--scope', s])];
+      if (environment) args.push('--environment', environment);
       const out = spawnSync(bin, args, { cwd: dir, env, encoding: 'utf8' });
       if (out.status !== 0) throw new Error(`token create failed (${out.status}): ${out.stderr}`);
       const m = out.stdout.match(/secret \(shown once\): (\S+)/);

@@ -11,11 +11,16 @@ use crate::db::Store;
 #[derive(Clone)]
 pub struct IdentityService {
     store: Store,
+    /// The console's environments (a flags token is bound to one).
+    environments: Vec<String>,
 }
 
 impl IdentityService {
-    pub fn new(store: Store) -> Self {
-        IdentityService { store }
+    pub fn new(store: Store, environments: Vec<String>) -> Self {
+        IdentityService {
+            store,
+            environments,
+        }
     }
 }
 
@@ -87,6 +92,7 @@ impl IdentityPort for IdentityService {
         caller: &Caller,
         name: String,
         scopes: Vec<Scope>,
+        environment: Option<String>,
     ) -> Result<CreatedToken, AppError> {
         let who = caller.require(Action::ManageTokens)?;
         Ok(tokens::create(
@@ -95,6 +101,8 @@ impl IdentityPort for IdentityService {
             &client_of(caller),
             &name,
             &scopes,
+            environment.as_deref(),
+            &self.environments,
         )
         .await?)
     }

@@ -23,8 +23,8 @@ fn digest(secret: &str) -> String {
     hex(&Sha256::digest(secret.as_bytes()))
 }
 
-const COLUMNS: &str =
-    "SELECT id, name, scopes, created_by, created_at_ms, last_used_at_ms, revoked_at_ms FROM api_tokens";
+const COLUMNS: &str = "SELECT id, name, scopes, created_by, created_at_ms, last_used_at_ms, \
+     revoked_at_ms, environment FROM api_tokens";
 
 fn decode(row: &AnyRow) -> Result<TokenSummary, sqlx::Error> {
     let scopes: String = row.try_get(2)?;
@@ -39,6 +39,7 @@ fn decode(row: &AnyRow) -> Result<TokenSummary, sqlx::Error> {
         created_at_ms: row.try_get(4)?,
         last_used_at_ms: row.try_get(5)?,
         revoked_at_ms: row.try_get(6)?,
+        environment: row.try_get(7)?,
     })
 }
 
@@ -55,8 +56,23 @@ pub async fn create(
     client: &ClientInfo,
     name: &str,
     scopes: &[Scope],
+    environment: Option<&str>,
+    environments: &[String],
 ) -> Result<CreatedToken, IdentityError> {
     let name = name.trim();
+    let environment = environment.map(str::trim).filter(|e| !e.is_empty());
+    if let Some(e) = environment.filter(|e| !environments.iter().any(|x| x == e)) {
+        return Err(IdentityError::Invalid(format!(
+            "environment: {e:?} is not one of the console's environments ({})",
+            environments.join(", ")
+        )));
+    }
+    if scopes.contains(&Scope::FlagsRead) && environment.is_none() {
+        return Err(IdentityError::Invalid(format!(
+            "environment: a token that reads flags evaluates them in one environment; choose one of {}",
+            environments.join(", ")
+        )));
+    }
     if name.is_empty() || name.chars().count() > 80 {
         return Err(IdentityError::Invalid(
             "name: give the token a name of 1 to 80 characters (what uses it)".to_string(),
@@ -81,8 +97,8 @@ pub async fn create(
         .join(" ");
     let mut tx = store.begin_write().await?;
     sqlx::query(
-        "INSERT INTO api_tokens (id, name, secret_hash, scopes, created_by, created_by_id, created_at_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO api_tokens (id, name, secret_hash, scopes, created_by, created_by_id, \
+         created_at_ms, environment) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&id)
     .bind(name)
@@ -91,10 +107,11 @@ pub async fn create(
     .bind(actor.name())
     .bind(creator_id(actor))
     .bind(now)
+    .bind(environment)
     .execute(&mut *tx)
     .await?;
     let subject = format!("token:{id}");
-    let details = json!({ "name": name, "scopes": scope_text });
+    let details = json!({ "name": name, "scopes": scope_text, "environment": environment });
     audit::append(
         &mut tx,
         now,
@@ -111,6 +128,7 @@ pub async fn create(
             id,
             name: name.to_string(),
             scopes,
+            environment: environment.map(String::from),
             created_by: actor.name().to_string(),
             created_at_ms: now,
             last_used_at_ms: None,
@@ -229,5 +247,6 @@ pub async fn authenticate(store: &Store, secret: &str) -> Result<Option<Principa
         id: token.id,
         name: token.name,
         scopes: token.scopes,
+        environment: token.environment,
     }))
 }

@@ -103,10 +103,22 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&loaded).await,
         Command::User(cmd) => with_store(&loaded, |store| user_cmd::run(store, cmd)).await,
-        Command::Token(cmd) => with_store(&loaded, |store| token_cmd::run(store, cmd)).await,
+        Command::Token(cmd) => {
+            let environments = loaded.config.environments.clone();
+            with_store(&loaded, |store| async move {
+                token_cmd::run(store, &environments, cmd).await
+            })
+            .await
+        }
         Command::Audit(cmd) => with_store(&loaded, |store| audit_cmd::run(store, cmd)).await,
         Command::Plan(plan_cmd::PlanCommand::Validate { file }) => plan_cmd::validate(file),
-        Command::Plan(cmd) => with_store(&loaded, |store| plan_cmd::run(store, cmd)).await,
+        Command::Plan(cmd) => {
+            let environments = loaded.config.environments.clone();
+            with_store(&loaded, |store| async move {
+                plan_cmd::run(store, &environments, cmd).await
+            })
+            .await
+        }
         Command::Backfill(cmd) => {
             let config = loaded.config.clone();
             with_store(&loaded, |store| async move {

@@ -64,8 +64,9 @@ pub fn validate(file: PathBuf) -> Result<(), CliError> {
     Ok(())
 }
 
-pub async fn run(store: Store, cmd: PlanCommand) -> Result<(), CliError> {
-    let service = PlanService::new(store, PlanEvents::default(), FlagCache::default());
+pub async fn run(store: Store, environments: &[String], cmd: PlanCommand) -> Result<(), CliError> {
+    let service = PlanService::new(store, PlanEvents::default(), FlagCache::default())
+        .with_environments(environments.to_vec());
     match cmd {
         PlanCommand::Validate { file } => validate(file),
         PlanCommand::Import { file } => {

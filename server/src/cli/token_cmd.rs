@@ -18,6 +18,9 @@ pub enum TokenCommand {
         /// audit:read, plans:read, plans:write or flags:read; repeat for several.
         #[arg(long = "scope", required = true, value_parser = Scope::parse)]
         scopes: Vec<Scope>,
+        /// The one environment a token with flags:read evaluates in.
+        #[arg(long)]
+        environment: Option<String>,
     },
     /// List tokens (never their secrets).
     List,
@@ -25,12 +28,26 @@ pub enum TokenCommand {
     Revoke { id: String },
 }
 
-pub async fn run(store: Store, cmd: TokenCommand) -> Result<(), CliError> {
+pub async fn run(store: Store, environments: &[String], cmd: TokenCommand) -> Result<(), CliError> {
     let actor = Actor::cli();
     let client = ClientInfo::cli();
     match cmd {
-        TokenCommand::Create { name, scopes } => {
-            let created = tokens::create(&store, &actor, &client, &name, &scopes).await?;
+        TokenCommand::Create {
+            name,
+            scopes,
+            environment,
+        } => {
+            let environment = environment.as_deref();
+            let created = tokens::create(
+                &store,
+                &actor,
+                &client,
+                &name,
+                &scopes,
+                environment,
+                environments,
+            )
+            .await?;
             println!(
                 "created token {} ({})",
                 created.token.id, created.token.name

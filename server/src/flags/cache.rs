@@ -11,8 +11,8 @@ use crate::db::{Store, StoreError};
 
 pub const MAX_AGE: Duration = Duration::from_millis(500);
 
-/// When it was read, and the rule (`None`: no such flag).
-type Entry = (Instant, Option<FlagRule>);
+/// When it was read, and the flag in every environment (`None`: no such flag).
+type Entry = (Instant, Option<Arc<store::FlagRecord>>);
 
 #[derive(Clone, Default)]
 pub struct FlagCache {
@@ -20,27 +20,38 @@ pub struct FlagCache {
 }
 
 impl FlagCache {
-    /// The flag's rule, or `None` when no plan owns that key.
-    pub async fn get(&self, store: &Store, key: &str) -> Result<Option<FlagRule>, StoreError> {
-        if let Some((at, rule)) = self.entries.read().ok().and_then(|e| e.get(key).cloned()) {
-            if at.elapsed() < MAX_AGE {
-                return Ok(rule);
+    /// The flag's rule in `environment` (off where it was never set), or
+    /// `None` when no plan owns that key.
+    pub async fn get(
+        &self,
+        store: &Store,
+        key: &str,
+        environment: &str,
+    ) -> Result<Option<FlagRule>, StoreError> {
+        let cached = self.entries.read().ok().and_then(|e| e.get(key).cloned());
+        let flag = match cached {
+            Some((at, flag)) if at.elapsed() < MAX_AGE => flag,
+            _ => {
+                let mut conn = store.pool().acquire().await?;
+                let flag = store::by_key(&mut conn, key).await?.map(Arc::new);
+                // Only flags that exist are kept: unknown keys (anyone with
+                // flags:read can ask for any) must not grow the cache.
+                if let (Some(flag), Ok(mut entries)) = (&flag, self.entries.write()) {
+                    entries.insert(key.to_string(), (Instant::now(), Some(flag.clone())));
+                }
+                flag
             }
-        }
-        let mut conn = store.pool().acquire().await?;
-        let rule = store::by_key(&mut conn, key).await?.map(|f| FlagRule {
-            enabled: f.enabled,
-            basis_points: f.exposure_bp.clamp(0, 10_000) as u16,
-            allow: f.allow.into_iter().collect(),
-            deny: f.deny.into_iter().collect(),
-            salt: f.salt,
-        });
-        // Only flags that exist are kept: unknown keys (anyone with
-        // flags:read can ask for any) must not grow the cache.
-        if let (Some(rule), Ok(mut entries)) = (&rule, self.entries.write()) {
-            entries.insert(key.to_string(), (Instant::now(), Some(rule.clone())));
-        }
-        Ok(rule)
+        };
+        Ok(flag.map(|f| {
+            let state = f.state(environment);
+            FlagRule {
+                enabled: state.enabled,
+                basis_points: state.exposure_bp.clamp(0, 10_000) as u16,
+                allow: state.allow.into_iter().collect(),
+                deny: state.deny.into_iter().collect(),
+                salt: f.salt.clone(),
+            }
+        }))
     }
 
     /// This process changed the flag: the next evaluation reads the store.

@@ -1,5 +1,5 @@
 //! Flag evaluation for applications: `GET /api/v1/flags/{key}/evaluate`.
-use app::access::Action;
+use app::access::{Action, Principal};
 use app::dto::plans::FlagEvaluation;
 use app::error::AppError;
 use app::service::Caller;
@@ -17,6 +17,8 @@ use crate::db::Store;
 pub struct FlagsApi {
     pub store: Store,
     pub flag_cache: FlagCache,
+    /// The configured environments.
+    pub environments: std::sync::Arc<Vec<String>>,
 }
 
 pub fn router<S>() -> Router<S>
@@ -31,6 +33,9 @@ where
 pub struct EntityParam {
     /// The entity (e.g. organisation id) to evaluate for.
     entity: Option<String>,
+    /// The environment to evaluate in. A token bound to an environment may
+    /// leave it out (and may name no other); everyone else must name it.
+    environment: Option<String>,
 }
 
 /// Evaluates the flag for one entity: deterministic sticky bucketing, deny
@@ -38,7 +43,8 @@ pub struct EntityParam {
 /// Changes are seen within one second.
 #[utoipa::path(get, path = "/api/v1/flags/{key}/evaluate", tag = "flags",
     params(("key" = String, Path), EntityParam),
-    responses((status = 200, body = FlagEvaluation), (status = 400), (status = 404)))]
+    responses((status = 200, body = FlagEvaluation), (status = 400), (status = 401),
+        (status = 403, description = "the token is bound to another environment"), (status = 404)))]
 pub async fn evaluate(
     State(state): State<FlagsApi>,
     Extension(caller): Extension<Caller>,
@@ -54,14 +60,16 @@ pub async fn evaluate(
         )
         .into());
     }
+    let environment = environment_of(&caller, q.environment, &state.environments)?;
     let rule = state
         .flag_cache
-        .get(&state.store, &key)
+        .get(&state.store, &key, &environment)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("flag {key:?}")))?;
     let eval = decide(&key, &rule, &entity);
     Ok(Json(FlagEvaluation {
         key,
+        environment,
         entity,
         value: eval.value,
         reason: match eval.reason {
@@ -74,4 +82,41 @@ pub async fn evaluate(
         bucket: i64::from(eval.bucket),
         exposure_bp: i64::from(rule.basis_points),
     }))
+}
+
+/// The environment an evaluation names: the caller's token binding, or the
+/// `environment` parameter, which must agree with it.
+fn environment_of(
+    caller: &Caller,
+    asked: Option<String>,
+    environments: &[String],
+) -> Result<String, AppError> {
+    let bound = match &caller.principal {
+        Some(Principal::Token { environment, .. }) => environment.clone(),
+        _ => None,
+    };
+    let asked = asked
+        .map(|e| e.trim().to_string())
+        .filter(|e| !e.is_empty());
+    let environment = match (asked, bound) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(AppError::Forbidden(format!(
+                "evaluate flags in {a}: this token evaluates them in {b} only"
+            )))
+        }
+        (Some(e), _) | (None, Some(e)) => e,
+        (None, None) => {
+            return Err(AppError::Invalid(format!(
+                "environment: pass ?environment=NAME, one of {}",
+                environments.join(", ")
+            )))
+        }
+    };
+    if !environments.contains(&environment) {
+        return Err(AppError::Invalid(format!(
+            "environment: {environment:?} is not one of {}",
+            environments.join(", ")
+        )));
+    }
+    Ok(environment)
 }

@@ -1,25 +1,51 @@
-//! The `flags` table: a plan's flag (enabled, exposure, allow and deny
-//! lists, the bucketing salt). Every statement on it is here; plans and
-//! evaluations call these.
+//! The `flags` and `flag_states` tables: a plan's flag (its key and bucketing
+//! salt) and its state in each environment (enabled, exposure, allow and deny
+//! lists). An environment without a state row is off. Every statement on
+//! them is here; plans and evaluations call these.
+use std::collections::{BTreeMap, HashMap};
+
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::db::StoreError;
 
-#[derive(Debug, Clone)]
-pub struct FlagRecord {
-    pub key: String,
+/// A flag's state in one environment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EnvState {
     pub enabled: bool,
     pub exposure_bp: i64,
     pub allow: Vec<String>,
     pub deny: Vec<String>,
-    pub salt: String,
+    /// 0 for an environment never set.
     pub updated_at_ms: i64,
 }
 
-/// A flag from a row; `updated` names its `updated_at_ms` column (aliased
-/// where a join has two).
-pub fn flag_from(row: &AnyRow, updated: &str) -> Result<FlagRecord, sqlx::Error> {
+impl EnvState {
+    /// The share of entities that evaluate on (the kill switch counted).
+    pub fn effective_bp(&self) -> i64 {
+        if self.enabled {
+            self.exposure_bp
+        } else {
+            0
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct FlagRecord {
+    pub key: String,
+    pub salt: String,
+    /// By environment; a missing one is off (`EnvState::default()`).
+    pub states: BTreeMap<String, EnvState>,
+}
+
+impl FlagRecord {
+    pub fn state(&self, environment: &str) -> EnvState {
+        self.states.get(environment).cloned().unwrap_or_default()
+    }
+}
+
+fn state_from(row: &AnyRow) -> Result<EnvState, sqlx::Error> {
     let list = |col: &str| -> Result<Vec<String>, sqlx::Error> {
         let text: String = row.try_get(col)?;
         serde_json::from_str(&text).map_err(|e| sqlx::Error::ColumnDecode {
@@ -27,27 +53,57 @@ pub fn flag_from(row: &AnyRow, updated: &str) -> Result<FlagRecord, sqlx::Error>
             source: e.to_string().into(),
         })
     };
-    Ok(FlagRecord {
-        key: row.try_get("key")?,
+    Ok(EnvState {
         enabled: row.try_get::<i64, _>("enabled")? == 1,
         exposure_bp: row.try_get("exposure_bp")?,
         allow: list("allow_list")?,
         deny: list("deny_list")?,
-        salt: row.try_get("salt")?,
-        updated_at_ms: row.try_get(updated)?,
+        updated_at_ms: row.try_get("updated_at_ms")?,
     })
+}
+
+/// The flags of the plans `where_plan` selects (`$1` bound to `arg`, or
+/// every plan), by plan id.
+async fn load(
+    conn: &mut AnyConnection,
+    where_plan: &str,
+    arg: Option<&str>,
+) -> Result<HashMap<String, FlagRecord>, StoreError> {
+    let mut flags = HashMap::new();
+    let sql = format!("SELECT plan_id, key, salt FROM flags{where_plan}");
+    let mut q = sqlx::query(&sql);
+    if let Some(a) = arg {
+        q = q.bind(a);
+    }
+    for row in q.fetch_all(&mut *conn).await? {
+        let record = FlagRecord {
+            key: row.try_get("key")?,
+            salt: row.try_get("salt")?,
+            states: BTreeMap::new(),
+        };
+        flags.insert(row.try_get::<String, _>("plan_id")?, record);
+    }
+    let sql = format!(
+        "SELECT s.* FROM flag_states s JOIN flags ON flags.plan_id = s.plan_id{where_plan}"
+    );
+    let mut q = sqlx::query(&sql);
+    if let Some(a) = arg {
+        q = q.bind(a);
+    }
+    for row in q.fetch_all(&mut *conn).await? {
+        let plan_id: String = row.try_get("plan_id")?;
+        if let Some(flag) = flags.get_mut(&plan_id) {
+            flag.states
+                .insert(row.try_get("environment")?, state_from(&row)?);
+        }
+    }
+    Ok(flags)
 }
 
 /// The flag with this key, if a plan owns one.
 pub async fn by_key(conn: &mut AnyConnection, key: &str) -> Result<Option<FlagRecord>, StoreError> {
-    let row = sqlx::query("SELECT * FROM flags WHERE key = $1")
-        .bind(key)
-        .fetch_optional(&mut *conn)
-        .await?;
-    Ok(row
-        .as_ref()
-        .map(|r| flag_from(r, "updated_at_ms"))
-        .transpose()?)
+    let found = load(conn, " WHERE flags.key = $1", Some(key)).await?;
+    Ok(found.into_values().next())
 }
 
 /// The plan that owns the flag `key`, if any.
@@ -62,28 +118,18 @@ pub async fn owner(conn: &mut AnyConnection, key: &str) -> Result<Option<String>
 
 /// The flag plan `plan_id` owns (every plan has one).
 pub async fn of_plan(conn: &mut AnyConnection, plan_id: &str) -> Result<FlagRecord, StoreError> {
-    let row = sqlx::query("SELECT * FROM flags WHERE plan_id = $1")
-        .bind(plan_id)
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok(flag_from(&row, "updated_at_ms")?)
+    load(conn, " WHERE flags.plan_id = $1", Some(plan_id))
+        .await?
+        .remove(plan_id)
+        .ok_or(StoreError::Query(sqlx::Error::RowNotFound))
 }
 
 /// Every plan's flag, by plan id (for the plans list).
-pub async fn by_plan(
-    conn: &mut AnyConnection,
-) -> Result<std::collections::HashMap<String, FlagRecord>, StoreError> {
-    let mut out = std::collections::HashMap::new();
-    for row in sqlx::query("SELECT * FROM flags")
-        .fetch_all(&mut *conn)
-        .await?
-    {
-        out.insert(row.try_get("plan_id")?, flag_from(&row, "updated_at_ms")?);
-    }
-    Ok(out)
+pub async fn by_plan(conn: &mut AnyConnection) -> Result<HashMap<String, FlagRecord>, StoreError> {
+    load(conn, "", None).await
 }
 
-/// A new plan's flag: off, at 0 %, with its own salt.
+/// A new plan's flag: off in every environment, with its own salt.
 pub async fn insert(
     conn: &mut AnyConnection,
     key: &str,
@@ -91,16 +137,13 @@ pub async fn insert(
     salt: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO flags (key, plan_id, enabled, exposure_bp, allow_list, deny_list, salt, \
-         updated_at_ms) VALUES ($1, $2, 0, 0, '[]', '[]', $3, $4)",
-    )
-    .bind(key)
-    .bind(plan_id)
-    .bind(salt)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
+    sqlx::query("INSERT INTO flags (key, plan_id, salt, updated_at_ms) VALUES ($1, $2, $3, $4)")
+        .bind(key)
+        .bind(plan_id)
+        .bind(salt)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -114,16 +157,28 @@ pub async fn rename(conn: &mut AnyConnection, plan_id: &str, key: &str) -> Resul
     Ok(())
 }
 
-pub async fn save(conn: &mut AnyConnection, flag: &FlagRecord, now: i64) -> Result<(), StoreError> {
+/// Stores the flag's state in one environment (created on first use).
+pub async fn save_state(
+    conn: &mut AnyConnection,
+    plan_id: &str,
+    environment: &str,
+    state: &EnvState,
+    now: i64,
+) -> Result<(), StoreError> {
+    let json = |list: &[String]| serde_json::to_string(list).unwrap_or_else(|_| "[]".into());
     sqlx::query(
-        "UPDATE flags SET enabled = $2, exposure_bp = $3, allow_list = $4, deny_list = $5, \
-         updated_at_ms = $6 WHERE key = $1",
+        "INSERT INTO flag_states (plan_id, environment, enabled, exposure_bp, allow_list, \
+         deny_list, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (plan_id, environment) DO UPDATE SET enabled = excluded.enabled, \
+         exposure_bp = excluded.exposure_bp, allow_list = excluded.allow_list, \
+         deny_list = excluded.deny_list, updated_at_ms = excluded.updated_at_ms",
     )
-    .bind(&flag.key)
-    .bind(i64::from(flag.enabled))
-    .bind(flag.exposure_bp)
-    .bind(serde_json::to_string(&flag.allow).unwrap_or_else(|_| "[]".into()))
-    .bind(serde_json::to_string(&flag.deny).unwrap_or_else(|_| "[]".into()))
+    .bind(plan_id)
+    .bind(environment)
+    .bind(i64::from(state.enabled))
+    .bind(state.exposure_bp)
+    .bind(json(&state.allow))
+    .bind(json(&state.deny))
     .bind(now)
     .execute(&mut *conn)
     .await?;

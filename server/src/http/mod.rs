@@ -56,6 +56,8 @@ pub struct AppState {
     pub plans: PlanService,
     pub events: PlanEvents,
     pub flag_cache: FlagCache,
+    /// The configured environments, in promotion order.
+    pub environments: Arc<Vec<String>>,
     /// Backfill runs this server executes.
     pub jobs: JobManager,
     /// The backfill service itself (also in `services`), for the REST API.
@@ -83,7 +85,8 @@ impl AppState {
         let audit = AuditService::new(store.clone());
         let events = PlanEvents::default();
         let flag_cache = FlagCache::default();
-        let plans = PlanService::new(store.clone(), events.clone(), flag_cache.clone());
+        let plans = PlanService::new(store.clone(), events.clone(), flag_cache.clone())
+            .with_environments(config.environments.clone());
         let metrics = Metrics::new()?;
         let jobs = JobManager::new(
             store.clone(),
@@ -95,7 +98,10 @@ impl AppState {
         let services = Services {
             system: Arc::new(SystemService::new(store.clone())),
             audit: Arc::new(audit.clone()),
-            identity: Arc::new(IdentityService::new(store.clone())),
+            identity: Arc::new(IdentityService::new(
+                store.clone(),
+                config.environments.clone(),
+            )),
             plans: Arc::new(plans.clone()),
             backfill: backfill.clone(),
         };
@@ -107,6 +113,7 @@ impl AppState {
             plans,
             events,
             flag_cache,
+            environments: Arc::new(config.environments.clone()),
             jobs,
             backfill,
             auth: AuthState {
@@ -159,6 +166,7 @@ impl FromRef<AppState> for crate::flags::rest::FlagsApi {
         crate::flags::rest::FlagsApi {
             store: s.store.clone(),
             flag_cache: s.flag_cache.clone(),
+            environments: s.environments.clone(),
         }
     }
 }

@@ -105,13 +105,103 @@ async fn insert_item(
     Ok(())
 }
 
-fn same_item(row: &ItemRecord, def: &ItemDef) -> bool {
+pub fn same_item(row: &ItemRecord, def: &ItemDef) -> bool {
     row.kind == def.kind
         && row.text == def.text
         && row.tickers == def.tickers
         && row.check_name == def.check_name
         && row.max_delta == def.max_delta
         && row.job == def.job
+}
+
+/// Brings a phase's checklist to `new.items`. An item kept as it was keeps
+/// its row and its tick, wherever it moves; a changed item is a new,
+/// unticked one; a removed item goes.
+async fn reconcile_items(
+    conn: &mut AnyConnection,
+    row: &PhaseRecord,
+    new: &PhaseDef,
+    changes: &mut Vec<String>,
+) -> Result<(), sqlx::Error> {
+    let mut unused: Vec<&ItemRecord> = row.items.iter().collect();
+    let kept: Vec<Option<&ItemRecord>> = new
+        .items
+        .iter()
+        .map(|item| {
+            let k = unused.iter().position(|e| same_item(e, item))?;
+            Some(unused.remove(k))
+        })
+        .collect();
+    for gone in &unused {
+        let changed = new
+            .items
+            .iter()
+            .zip(&kept)
+            .any(|(item, k)| k.is_none() && item.text == gone.text);
+        let verb = if changed { "changed" } else { "removed" };
+        changes.push(format!(
+            "{verb} item {:?} of phase {:?}",
+            gone.text, new.name
+        ));
+        sqlx::query("DELETE FROM checklist_items WHERE id = $1")
+            .bind(&gone.id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    // Positions are unique per phase: kept rows step aside (to -1-j), the
+    // new rows go in, then the kept rows take their places.
+    let kept_at: Vec<(&ItemRecord, i64)> = kept
+        .iter()
+        .enumerate()
+        .filter_map(|(j, k)| k.map(|e| (e, j as i64)))
+        .collect();
+    for (e, j) in &kept_at {
+        set_position(conn, &e.id, -1 - j).await?;
+    }
+    insert_new(conn, row, new, &kept, &unused, changes).await?;
+    for (e, j) in &kept_at {
+        set_position(conn, &e.id, *j).await?;
+    }
+    Ok(())
+}
+
+async fn set_position(
+    conn: &mut AnyConnection,
+    id: &str,
+    position: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE checklist_items SET position = $2 WHERE id = $1")
+        .bind(id)
+        .bind(position)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Inserts the items of `new` that no kept row stands for.
+async fn insert_new(
+    conn: &mut AnyConnection,
+    row: &PhaseRecord,
+    new: &PhaseDef,
+    kept: &[Option<&ItemRecord>],
+    gone: &[&ItemRecord],
+    changes: &mut Vec<String>,
+) -> Result<(), sqlx::Error> {
+    for (j, item) in new
+        .items
+        .iter()
+        .enumerate()
+        .filter(|(j, _)| kept[*j].is_none())
+    {
+        if !gone.iter().any(|g| g.text == item.text) {
+            changes.push(format!(
+                "added item {:?} to phase {:?}",
+                item.text, new.name
+            ));
+        }
+        insert_item(conn, &row.id, j as i64, item).await?;
+    }
+    Ok(())
 }
 
 /// The phase's configuration (everything but its checklist) is as defined.
@@ -161,6 +251,19 @@ pub fn edit_refusal(l: &Loaded, def: &PlanDef) -> Option<String> {
         ));
     }
     for (row, new) in l.phases.iter().zip(&def.phases) {
+        if row.status.is_current() && new.environment != row.environment {
+            return Some(format!(
+                "phases[{}].environment: phase {:?} is running in {}; it cannot move",
+                row.position, row.name, row.environment
+            ));
+        }
+        if row.status.is_current() && new.exposure_bp > row.exposure_bp {
+            return Some(format!(
+                "phases[{}].exposure_bp: phase {:?} is running; an edit can lower its exposure \
+                 but not raise it (add a phase with the higher exposure and start it)",
+                row.position, row.name
+            ));
+        }
         if row.status != PhaseStatus::Pending && !row.name.eq_ignore_ascii_case(&new.name) {
             return Some(format!(
                 "phases[{}].name: phase {:?} has started; it cannot be renamed, removed or moved",
@@ -232,41 +335,7 @@ pub async fn apply_edit(
             .bind(&row.id);
             bind_config(update, new).execute(&mut *conn).await?;
         }
-        for (j, item) in new.items.iter().enumerate() {
-            match row.items.get(j) {
-                Some(existing) if same_item(existing, item) => {}
-                Some(existing) => {
-                    changes.push(format!(
-                        "changed item {:?} of phase {:?}",
-                        item.text, new.name
-                    ));
-                    let update = sqlx::query(
-                        "UPDATE checklist_items SET kind = $2, text = $3, tickers = $4, \
-                         check_name = $5, max_delta = $6, job = $7, ticked_by = NULL, \
-                         ticked_by_name = NULL, ticked_at_ms = NULL, tick_comment = NULL WHERE id = $1",
-                    )
-                    .bind(&existing.id);
-                    bind_item(update, item).execute(&mut *conn).await?;
-                }
-                None => {
-                    changes.push(format!(
-                        "added item {:?} to phase {:?}",
-                        item.text, new.name
-                    ));
-                    insert_item(conn, &row.id, j as i64, item).await?;
-                }
-            }
-        }
-        for extra in row.items.iter().skip(new.items.len()) {
-            changes.push(format!(
-                "removed item {:?} of phase {:?}",
-                extra.text, new.name
-            ));
-            sqlx::query("DELETE FROM checklist_items WHERE id = $1")
-                .bind(&extra.id)
-                .execute(&mut *conn)
-                .await?;
-        }
+        reconcile_items(conn, row, new, &mut changes).await?;
     }
     for extra in l.phases.iter().skip(def.phases.len()) {
         // Only pending phases get here (edit_refusal): no decisions, no ticks.

@@ -1,11 +1,14 @@
 //! Rollout plans: the plan file format and its validation, the stored model
 //! (phases, checklists, gates), the state machine and gate rules, the
 //! service that changes plans with their audit events, and the REST API.
+pub mod change_store;
+pub mod changes;
 pub mod checks;
 pub mod commands;
 pub mod definition;
 pub mod error;
 pub mod evidence;
+pub mod exposure;
 pub mod gate;
 pub mod materialize;
 pub mod rest;
@@ -15,5 +18,6 @@ pub mod state;
 pub mod store;
 pub mod templates;
 pub mod view;
+pub mod weakening;
 
 pub use service::PlanService;

@@ -122,10 +122,15 @@ pub struct RevisionParam {
 
 /// Replaces the plan's definition. Started phases keep their history; an
 /// edit that would rewrite it is refused, as is one from a stale revision.
+/// On a plan that is not a draft, an edit that weakens a gate is recorded as
+/// a change request (202, `pending_change` names it) and applies only once
+/// approved.
 #[utoipa::path(put, path = "/api/v1/plans/{id}/source", tag = "plans",
     params(("id" = String, Path), RevisionParam),
     request_body(content = String, content_type = "application/toml"),
-    responses((status = 200, body = PlanSummary), (status = 400), (status = 404),
+    responses((status = 200, body = PlanSummary, description = "applied"),
+        (status = 202, body = PlanSummary, description = "it weakens a gate: a change request now waits for approval"),
+        (status = 400), (status = 404),
         (status = 409, description = "the plan changed since that revision")))]
 pub async fn save_source(
     State(state): State<PlansApi>,
@@ -133,13 +138,17 @@ pub async fn save_source(
     Path(id): Path<String>,
     Query(q): Query<RevisionParam>,
     body: String,
-) -> Result<Json<PlanSummary>, ApiError> {
-    Ok(Json(
-        state
-            .plans
-            .save_source(&caller, id, body, q.revision)
-            .await?,
-    ))
+) -> Result<Response, ApiError> {
+    let summary = state
+        .plans
+        .save_source(&caller, id, body, q.revision)
+        .await?;
+    let status = if summary.pending_change.is_some() {
+        axum::http::StatusCode::ACCEPTED
+    } else {
+        axum::http::StatusCode::OK
+    };
+    Ok((status, Json(summary)).into_response())
 }
 
 /// Runs a command on the plan: start a phase, tick, request approval,

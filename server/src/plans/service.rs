@@ -4,7 +4,8 @@
 //! flag cache.
 use app::access::{Action, Principal};
 use app::dto::plans::{
-    CommandOutcome, NewPlan, PlanCommand, PlanSource, PlanSummary, PlanView, TemplateInfo,
+    CommandOutcome, ItemKind, NewPlan, PhaseStatus, PlanCommand, PlanSource, PlanSummary, PlanView,
+    TemplateInfo,
 };
 use app::error::AppError;
 use app::service::{Caller, PlanPort};
@@ -12,15 +13,17 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
 
+use super::changes::{apply_source, request_change};
 use super::definition::{self, PlanDef};
 use super::error::PlanError;
 use super::evidence::{declared_jobs, evidence_hash, jobs_digest};
 use super::gate::passed;
-use super::materialize::{apply_edit, edit_refusal, insert_plan};
+use super::materialize::{edit_refusal, insert_plan};
 use super::state::{phase_transition, PhaseEvent};
 use super::store::{self, Loaded};
 use super::templates::TEMPLATES;
 use super::view::{plan_view, summary, summary_of};
+use super::weakening::weakening;
 use crate::audit::{self, Actor, ClientInfo};
 use crate::auth::{actor_of, client_of};
 use crate::backfill::facts::JobFacts;
@@ -34,6 +37,8 @@ pub struct PlanService {
     pub(super) store: Store,
     pub(super) events: PlanEvents,
     pub(super) flags: FlagCache,
+    /// The configured environments, in promotion order.
+    pub(super) environments: std::sync::Arc<Vec<String>>,
 }
 
 /// Who is acting and from where, as the audit trail records it.
@@ -58,11 +63,26 @@ impl Acting {
     }
 }
 
+/// Every phase rolls out in one of the console's environments.
+pub(super) fn check_environments(environments: &[String], def: &PlanDef) -> Result<(), PlanError> {
+    for (i, p) in def.phases.iter().enumerate() {
+        if !environments.contains(&p.environment) {
+            return Err(PlanError::Invalid(format!(
+                "phases[{i}].environment: {:?} is not one of the console's environments ({}); \
+                     use one of them, or add it to `environments` in console.toml",
+                p.environment,
+                environments.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn subject(plan_id: &str) -> String {
     format!("plan:{plan_id}")
 }
 
-fn sha256_hex(text: &str) -> String {
+pub(super) fn sha256_hex(text: &str) -> String {
     super::evidence::hex(&Sha256::digest(text.as_bytes()))
 }
 
@@ -72,7 +92,22 @@ impl PlanService {
             store,
             events,
             flags,
+            environments: std::sync::Arc::new(
+                crate::config::DEFAULT_ENVIRONMENTS
+                    .map(String::from)
+                    .to_vec(),
+            ),
         }
+    }
+
+    fn check_environments(&self, def: &PlanDef) -> Result<(), PlanError> {
+        check_environments(&self.environments, def)
+    }
+
+    /// The same service over the configured environments.
+    pub fn with_environments(mut self, environments: Vec<String>) -> Self {
+        self.environments = std::sync::Arc::new(environments);
+        self
     }
 
     pub(super) async fn load(&self, id: &str) -> Result<Loaded, PlanError> {
@@ -101,10 +136,14 @@ impl PlanService {
 
     pub async fn summaries(&self) -> Result<Vec<PlanSummary>, PlanError> {
         let mut conn = self.store.pool().acquire().await?;
+        let pending = super::change_store::pending_by_plan(&mut conn).await?;
         Ok(store::list(&mut conn)
             .await?
             .iter()
-            .map(|(plan, flag, phases)| summary(plan, flag, phases))
+            .map(|(plan, flag, phases)| PlanSummary {
+                pending_change: pending.get(&plan.id).cloned(),
+                ..summary(plan, flag, phases, &self.environments)
+            })
             .collect())
     }
 
@@ -121,6 +160,7 @@ impl PlanService {
         })?;
         let id = uuid::Uuid::new_v4().simple().to_string();
         let now = now_ms();
+        self.check_environments(&def)?;
         let mut tx = self.store.begin_write().await?;
         check_unique(&mut tx, &def, None).await?;
         insert_plan(&mut tx, &id, &def, source, acting.actor.name(), now)
@@ -160,7 +200,7 @@ impl PlanService {
             .await?
             .ok_or_else(|| PlanError::NotFound(format!("plan {id:?}")))?;
         tx.commit().await.map_err(crate::db::StoreError::Query)?;
-        Ok(summary_of(&loaded))
+        Ok(summary_of(&loaded, &self.environments))
     }
 
     /// Replaces a plan's definition with `source`, if `revision` is still
@@ -189,29 +229,16 @@ impl PlanService {
             return Err(PlanError::Invalid(why));
         }
         if l.plan.source_toml == source {
-            return Ok(summary_of(&l));
+            return Ok(summary_of(&l, &self.environments));
         }
+        self.check_environments(&def)?;
         check_unique(&mut tx, &def, Some(id)).await?;
-        let changes = apply_edit(&mut tx, &l, &def, source).await?;
-        // The running phase's new exposure takes effect now.
-        if let Some(current) = l.current() {
-            let new_bp = def.phases[current.position as usize].exposure_bp;
-            if new_bp != l.flag.exposure_bp && l.flag.enabled {
-                let mut flag = l.flag.clone();
-                flag.exposure_bp = new_bp;
-                crate::flags::store::save(&mut tx, &flag, now).await?;
-            }
+        match weakening(&l, &def) {
+            // On a running plan, an edit that weakens a gate waits for the
+            // approvals that gate asked for.
+            Some(w) => request_change(&mut tx, &l, acting, source, w, now).await?,
+            None => apply_source(&mut tx, &l, &def, source, acting, now, None).await?,
         }
-        audit::append(
-            &mut tx,
-            now,
-            &acting.actor,
-            &acting.client,
-            "plan.edit",
-            &subject(id),
-            json!({ "changes": changes, "source_sha256": sha256_hex(source), "from_revision": revision }),
-        )
-        .await?;
         let revision = self
             .finish(
                 tx,
@@ -219,9 +246,14 @@ impl PlanService {
                 now,
                 acting,
                 "the plan was edited: the phase configuration or checklist changed",
+                Some(&l.plan.source_toml),
             )
             .await?;
-        let mut out = summary_of(&self.load(id).await?);
+        let mut out = summary_of(&self.load(id).await?, &self.environments);
+        let mut conn = self.store.pool().acquire().await?;
+        out.pending_change = super::change_store::pending(&mut conn, id)
+            .await?
+            .map(|c| c.id);
         out.revision = revision;
         Ok(out)
     }
@@ -256,10 +288,46 @@ impl PlanService {
         now: i64,
         acting: &Acting,
         dismiss_reason: &str,
+        edited_from: Option<&str>,
     ) -> Result<i64, PlanError> {
         let l = self.load_locked(&mut tx, plan_id).await?;
+        // Only an edit (the plan file changed) takes a phase off approval.
+        let edited = edited_from.is_some_and(|before| before != l.plan.source_toml);
         let jobs = jobs_digest(&l.plan.source_toml);
         for phase in &l.phases {
+            // Up for approval with something left to tick (an edit added or
+            // changed an item): back to active, nobody is offered Approve.
+            let open: Vec<&str> = phase
+                .items
+                .iter()
+                .filter(|i| i.kind == ItemKind::Manual && i.ticked_at_ms.is_none())
+                .map(|i| i.text.as_str())
+                .collect();
+            let up = matches!(
+                phase.status,
+                PhaseStatus::AwaitingApproval | PhaseStatus::Approved
+            );
+            if edited && up && !open.is_empty() {
+                let mut back = phase.clone();
+                back.status = phase_transition(back.status, PhaseEvent::Unready)?;
+                back.requested_by = None;
+                back.requested_by_name = None;
+                back.requested_at_ms = None;
+                back.approved_at_ms = None;
+                store::save_phase_state(&mut tx, &back).await?;
+                let details = json!({ "phase": phase.name, "open_items": open });
+                let on = subject(plan_id);
+                audit::append(
+                    &mut tx,
+                    now,
+                    &acting.actor,
+                    &acting.client,
+                    "gate.unready",
+                    &on,
+                    details,
+                )
+                .await?;
+            }
             let hash = evidence_hash(phase, &jobs);
             let stale: Vec<_> = phase
                 .decisions
@@ -279,7 +347,7 @@ impl PlanService {
                 }
             }
             let reopened =
-                after.status == app::dto::plans::PhaseStatus::Approved && !passed(&after);
+                after.status == PhaseStatus::Approved && !passed(&after) && open.is_empty();
             if reopened {
                 after.status = phase_transition(after.status, PhaseEvent::Dismiss)?;
                 after.approved_at_ms = None;
@@ -310,7 +378,7 @@ impl PlanService {
 }
 
 /// Plan names and flag keys are unique; says which one is taken.
-async fn check_unique(
+pub(super) async fn check_unique(
     conn: &mut AnyConnection,
     def: &PlanDef,
     except: Option<&str>,
@@ -368,7 +436,11 @@ impl PlanPort for PlanService {
             .await
             .map_err(|e| PlanError::Store(e.into()))?;
         let facts = self.facts(&mut conn, &l).await?;
-        Ok(plan_view(&l, now_ms(), &facts))
+        let mut view = plan_view(&l, now_ms(), &facts, &self.environments);
+        let change = super::change_store::pending(&mut conn, &l.plan.id).await?;
+        view.summary.pending_change = change.as_ref().map(|c| c.id.clone());
+        view.change_request = change.as_ref().map(super::view::change_view);
+        Ok(view)
     }
 
     async fn templates(&self, caller: &Caller) -> Result<Vec<TemplateInfo>, AppError> {

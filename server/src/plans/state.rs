@@ -32,6 +32,8 @@ pub enum PhaseEvent {
     RollBack,
     /// The phase after this one was rolled back: this one is current again.
     Reopen,
+    /// An edit left its checklist incomplete: it is no longer up for approval.
+    Unready,
 }
 
 /// A transition that is not allowed, said so a person can act on it.
@@ -72,6 +74,7 @@ pub fn phase_transition(from: PhaseStatus, event: PhaseEvent) -> Result<PhaseSta
         (Approved, Dismiss) => Ok(AwaitingApproval),
         (Active | AwaitingApproval | Approved, RollBack) => Ok(Pending),
         (Done, Reopen) => Ok(Approved),
+        (AwaitingApproval | Approved, Unready) => Ok(Active),
         _ => Err(Refused(format!("a phase that is {from} cannot {event:?}"))),
     }
 }

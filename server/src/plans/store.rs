@@ -157,7 +157,7 @@ pub fn roles_to_text(roles: &[Role]) -> String {
         .join(",")
 }
 
-fn roles_from_text(text: &str) -> Vec<Role> {
+pub fn roles_from_text(text: &str) -> Vec<Role> {
     text.split(',')
         .filter_map(|r| Role::parse(r).ok())
         .collect()

@@ -1,10 +1,13 @@
 //! From stored records to what the plan pages and the REST API show.
 use app::dto::plans::{
-    DecisionView, FlagView, ItemView, PhaseStatus, PhaseView, PlanStatus, PlanSummary, PlanView,
+    ChangeDecisionView, ChangeRequestView, DecisionView, EnvExposure, EnvFlagView, FlagView,
+    ItemView, PhaseStatus, PhaseView, PlanStatus, PlanSummary, PlanView,
 };
 
+use super::change_store::ChangeRecord;
 use super::checks::{complete, judge};
 use super::evidence::evidence_hash;
+use super::exposure::{environments, previews};
 use super::gate::tally;
 use super::state::{start_blockers, PreviousPhase};
 use super::store::{FlagRecord, Loaded, PhaseRecord, PlanRecord};
@@ -14,6 +17,7 @@ pub fn summary(
     plan: &PlanRecord,
     flag: &FlagRecord,
     phases: &[(String, PhaseStatus)],
+    environments: &[String],
 ) -> PlanSummary {
     PlanSummary {
         id: plan.id.clone(),
@@ -30,22 +34,62 @@ pub fn summary(
             .filter(|(_, s)| *s == PhaseStatus::Done)
             .count() as i64,
         phases_total: phases.len() as i64,
-        flag_enabled: flag.enabled,
-        exposure_bp: flag.exposure_bp,
+        exposures: flag_environments(flag, environments)
+            .into_iter()
+            .map(|e| EnvExposure {
+                exposure_bp: e.effective_bp(),
+                environment: e.environment,
+            })
+            .collect(),
+        pending_change: None,
         revision: plan.revision,
         updated_at_ms: plan.updated_at_ms,
     }
 }
 
-pub fn flag_view(flag: &FlagRecord) -> FlagView {
-    FlagView {
-        key: flag.key.clone(),
-        enabled: flag.enabled,
-        exposure_bp: flag.exposure_bp,
-        allow: flag.allow.clone(),
-        deny: flag.deny.clone(),
-        updated_at_ms: flag.updated_at_ms,
+pub fn change_view(c: &ChangeRecord) -> ChangeRequestView {
+    ChangeRequestView {
+        id: c.id.clone(),
+        author: c.author_name.clone(),
+        author_id: c.author_id.clone(),
+        created_at_ms: c.created_at_ms,
+        weakens: c.weakens.clone(),
+        approvals_required: c.approvals_required,
+        approver_roles: c.approver_roles.clone(),
+        approvals: c.approvals(),
+        decisions: c
+            .decisions
+            .iter()
+            .map(|d| ChangeDecisionView {
+                user_id: d.user_id.clone(),
+                username: d.username.clone(),
+                verdict: d.verdict,
+                comment: d.comment.clone(),
+                created_at_ms: d.created_at_ms,
+            })
+            .collect(),
     }
+}
+
+/// The flag in `environments` (in that order), then in any other it has a
+/// state in.
+fn flag_environments(flag: &FlagRecord, environments: &[String]) -> Vec<EnvFlagView> {
+    let others = flag.states.keys().filter(|e| !environments.contains(e));
+    environments
+        .iter()
+        .chain(others)
+        .map(|env| {
+            let s = flag.state(env);
+            EnvFlagView {
+                environment: env.clone(),
+                enabled: s.enabled,
+                exposure_bp: s.exposure_bp,
+                allow: s.allow,
+                deny: s.deny,
+                updated_at_ms: s.updated_at_ms,
+            }
+        })
+        .collect()
 }
 
 /// Why phase `index` cannot start now (empty when it can).
@@ -143,24 +187,29 @@ fn phase_view(l: &Loaded, index: usize, now_ms: i64, facts: &JobFacts) -> PhaseV
 }
 
 /// The list line of a loaded plan.
-pub fn summary_of(l: &Loaded) -> PlanSummary {
+pub fn summary_of(l: &Loaded, configured: &[String]) -> PlanSummary {
     let statuses: Vec<(String, PhaseStatus)> = l
         .phases
         .iter()
         .map(|p| (p.name.clone(), p.status))
         .collect();
-    summary(&l.plan, &l.flag, &statuses)
+    summary(&l.plan, &l.flag, &statuses, &environments(l, configured))
 }
 
 /// `facts` carries the backfill runs and the jobs' digest (see
 /// `PlanService::facts`).
-pub fn plan_view(l: &Loaded, now_ms: i64, facts: &JobFacts) -> PlanView {
+pub fn plan_view(l: &Loaded, now_ms: i64, facts: &JobFacts, configured: &[String]) -> PlanView {
     PlanView {
-        summary: summary_of(l),
+        summary: summary_of(l, configured),
         description: l.plan.description.clone(),
         created_by: l.plan.created_by.clone(),
         created_at_ms: l.plan.created_at_ms,
-        flag: flag_view(&l.flag),
+        flag: FlagView {
+            key: l.flag.key.clone(),
+            environments: flag_environments(&l.flag, &environments(l, configured)),
+        },
+        rollbacks: previews(l, configured),
+        change_request: None,
         phases: (0..l.phases.len())
             .map(|i| phase_view(l, i, now_ms, facts))
             .collect(),

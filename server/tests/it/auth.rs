@@ -320,12 +320,28 @@ async fn token_scopes_are_enforced() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let store = &app.state.store;
     let (actor, client) = (Actor::System, ClientInfo::default());
-    let audit_token = tokens::create(store, &actor, &client, "auditor bot", &[Scope::AuditRead])
-        .await
-        .unwrap();
-    let flags_token = tokens::create(store, &actor, &client, "flag reader", &[Scope::FlagsRead])
-        .await
-        .unwrap();
+    let audit_token = tokens::create(
+        store,
+        &actor,
+        &client,
+        "auditor bot",
+        &[Scope::AuditRead],
+        None,
+        &common::environments(),
+    )
+    .await
+    .unwrap();
+    let flags_token = tokens::create(
+        store,
+        &actor,
+        &client,
+        "flag reader",
+        &[Scope::FlagsRead],
+        Some("production"),
+        &common::environments(),
+    )
+    .await
+    .unwrap();
     let get = |secret: String| {
         app.client
             .get(app.url("/api/v1/audit/events"))

@@ -44,6 +44,7 @@ async fn setup(console: TestDb, target_backend: Backend, rows: i64, plan_text: &
             url: Some(target_db.database_url()),
             url_env: None,
             allow_superuser: true,
+            environment: None,
         },
     )]);
     let t = target::connect(&targets, "t").await.unwrap();
@@ -225,6 +226,7 @@ async fn targets_that_reach_too_far_are_refused() {
                 url: Some(console.database_url()),
                 url_env: None,
                 allow_superuser: true,
+                environment: None,
             },
         )]);
         let err = target::connect(&targets, "self")
@@ -247,6 +249,7 @@ async fn targets_that_reach_too_far_are_refused() {
             url: Some(app_db.database_url()),
             url_env: None,
             allow_superuser: false,
+            environment: None,
         },
     )]);
     let err = target::connect(&targets, "app")
@@ -486,6 +489,7 @@ async fn server_runs_report_metrics() {
                 url: Some(target_url.clone()),
                 url_env: None,
                 allow_superuser: true,
+                environment: None,
             },
         );
     })
@@ -496,6 +500,7 @@ async fn server_runs_report_metrics() {
             url: Some(target_url.clone()),
             url_env: None,
             allow_superuser: true,
+            environment: None,
         },
     )]);
     let t = target::connect(&targets, "t").await.unwrap();
@@ -737,6 +742,7 @@ async fn a_retune_and_a_pause_are_audited_with_who_asked_from_where() {
                 url: Some(target_url.clone()),
                 url_env: None,
                 allow_superuser: false,
+                environment: None,
             },
         );
     })

@@ -92,6 +92,8 @@ async fn sigkilled_server_resumes_with_exact_parity() {
         &ClientInfo::default(),
         "crash test",
         &[Scope::PlansWrite],
+        None,
+        &crate::common::environments(),
     )
     .await
     .unwrap()

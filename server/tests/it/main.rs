@@ -9,6 +9,8 @@ mod auth;
 mod backfill;
 mod backfill_crash;
 mod cli;
+mod environments;
+mod gates_bind;
 mod http;
 mod plans;
 mod store;

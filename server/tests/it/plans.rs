@@ -67,6 +67,23 @@ fn error_of(body: &Value) -> String {
     body["error"].as_str().unwrap_or_default().to_string()
 }
 
+/// The flag's exposure in `environment` as the plan view shows it.
+fn exposure(view: &Value, environment: &str) -> i64 {
+    view["flag"]["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["environment"] == environment)
+        .map(|e| {
+            if e["enabled"] == true {
+                e["exposure_bp"].as_i64().unwrap()
+            } else {
+                0
+            }
+        })
+        .unwrap()
+}
+
 async fn evaluate(app: &TestApp, secret: &str, key: &str, entity: &str) -> (u16, Value) {
     let res = app
         .client
@@ -79,13 +96,21 @@ async fn evaluate(app: &TestApp, secret: &str, key: &str, entity: &str) -> (u16,
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
+/// A token with `scopes`, bound (for flags) to `production`.
 async fn flag_token(app: &TestApp, scopes: &[Scope]) -> String {
+    flag_token_in(app, scopes, "production").await
+}
+
+async fn flag_token_in(app: &TestApp, scopes: &[Scope], environment: &str) -> String {
+    let environment = scopes.contains(&Scope::FlagsRead).then_some(environment);
     tokens::create(
         &app.state.store,
         &Actor::System,
         &ClientInfo::default(),
         "flag reader",
         scopes,
+        environment,
+        &common::environments(),
     )
     .await
     .unwrap()
@@ -167,7 +192,7 @@ async fn gates_follow_the_rules(db: TestDb) {
     assert_eq!(status, 200, "{body}");
     let view = plan.view(&olga).await;
     assert_eq!(view["summary"]["status"], "active");
-    assert_eq!(view["flag"]["exposure_bp"], 500);
+    assert_eq!(exposure(&view, "production"), 500);
 
     // Approval needs the checklist ticked first.
     let (status, body) = plan
@@ -231,7 +256,7 @@ async fn gates_follow_the_rules(db: TestDb) {
     let revision = plan.view(&olga).await["summary"]["revision"]
         .as_i64()
         .unwrap();
-    let edited = PLAN.replacen("exposure_bp = 500", "exposure_bp = 600", 1);
+    let edited = PLAN.replacen("exposure_bp = 500", "exposure_bp = 400", 1);
     let res = olga
         .put(app.url(&format!(
             "/api/v1/plans/{}/source?revision={revision}",
@@ -250,9 +275,9 @@ async fn gates_follow_the_rules(db: TestDb) {
         .unwrap()
         .contains("edited"));
     assert_eq!(
-        plan.view(&olga).await["flag"]["exposure_bp"],
-        600,
-        "the running phase's new exposure applies"
+        exposure(&plan.view(&olga).await, "production"),
+        400,
+        "the running phase's lower exposure applies at once"
     );
     // A stale editor cannot overwrite.
     let res = olga
@@ -323,7 +348,7 @@ async fn gates_follow_the_rules(db: TestDb) {
     assert_eq!(status, 200, "{body}");
     let view = plan.view(&olga).await;
     assert_eq!(view["phases"][0]["status"], "pending");
-    assert_eq!(view["flag"]["exposure_bp"], 0);
+    assert_eq!(exposure(&view, "production"), 0);
     assert_eq!(view["summary"]["status"], "active");
 
     // The audit trail has every step, with its actor.
@@ -362,6 +387,7 @@ async fn emergency_rollback_turns_the_flag_off_for_everyone() {
     let olga = app.signed_in("olga", &[Role::Operator]).await;
     let admin = app.signed_in("root", &[Role::Admin]).await;
     let flags = flag_token(&app, &[Scope::FlagsRead]).await;
+    let dev_flags = flag_token_in(&app, &[Scope::FlagsRead], "dev").await;
     let audit_only = flag_token(&app, &[Scope::AuditRead]).await;
     let res = olga
         .post(app.url("/api/v1/plans/from-template"))
@@ -408,12 +434,16 @@ async fn emergency_rollback_turns_the_flag_off_for_everyone() {
     assert_eq!(evaluate(&app, &flags, "no_such_flag", "org-1").await.0, 404);
     assert_eq!(evaluate(&app, &flags, "partitions_eu", "").await.0, 400);
     let ids: Vec<String> = (0..200).map(|i| format!("org-{i}")).collect();
+    // Dev at 100 % is dev's business: production stays off.
     for id in &ids {
         assert_eq!(
-            evaluate(&app, &flags, "partitions_eu", id).await.1["value"],
+            evaluate(&app, &dev_flags, "partitions_eu", id).await.1["value"],
             true,
             "dev is at 100 %"
         );
+        let (_, prod) = evaluate(&app, &flags, "partitions_eu", id).await;
+        assert_eq!(prod["value"], false, "production is untouched by dev");
+        assert_eq!(prod["environment"], "production");
     }
 
     // An admin override is recorded as such.
@@ -436,9 +466,11 @@ async fn emergency_rollback_turns_the_flag_off_for_everyone() {
         .await;
     assert_eq!(status, 200, "{body}");
     for id in &ids {
-        let (_, eval) = evaluate(&app, &flags, "partitions_eu", id).await;
-        assert_eq!(eval["value"], false);
-        assert_eq!(eval["reason"], "disabled");
+        for token in [&flags, &dev_flags] {
+            let (_, eval) = evaluate(&app, token, "partitions_eu", id).await;
+            assert_eq!(eval["value"], false);
+            assert_eq!(eval["reason"], "disabled");
+        }
     }
     let view = plan.view(&olga).await;
     assert_eq!(view["summary"]["status"], "rolled_back");
@@ -570,6 +602,7 @@ async fn unavailable_target(db: TestDb) {
                 url: Some("postgres://nobody:s3cret@127.0.0.1:1/app".into()),
                 url_env: None,
                 allow_superuser: false,
+                environment: None,
             },
         );
     })

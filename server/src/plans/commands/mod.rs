@@ -2,6 +2,7 @@
 //! checklist, request and decide approval, override a gate, complete, roll
 //! back. Each runs in one transaction with its audit event(s); `run` checks
 //! who may, loads the plan and dispatches to the family that owns the command.
+mod change;
 mod checklist;
 mod gate;
 mod phase;
@@ -63,7 +64,10 @@ impl PlanService {
     ) -> Result<CommandOutcome, AppError> {
         let needed = match &command {
             PlanCommand::Decide { .. } => Action::ApproveGates,
-            PlanCommand::Override { .. } => Action::OverrideGates,
+            PlanCommand::Override { .. } | PlanCommand::OverrideChange { .. } => {
+                Action::OverrideGates
+            }
+            PlanCommand::DecideChange { .. } => Action::ApproveGates,
             // Who may tick is the item's business (its tickers); reading is the floor.
             PlanCommand::Tick { .. } => Action::ReadPlans,
             _ => Action::WritePlans,
@@ -74,7 +78,17 @@ impl PlanService {
         let mut tx = self.store.begin_write().await.map_err(PlanError::from)?;
         let l = self.load_locked(&mut tx, plan_id).await?;
         let facts = self.facts(&mut tx, &l).await?;
-        let effect = apply(&mut tx, &l, who, command, now, &facts).await?;
+        let effect = apply(
+            &mut tx,
+            &l,
+            who,
+            &acting,
+            command,
+            now,
+            &facts,
+            &self.environments,
+        )
+        .await?;
         for (action, details) in &effect.events {
             audit::append(
                 &mut tx,
@@ -89,7 +103,14 @@ impl PlanService {
             .map_err(PlanError::from)?;
         }
         let revision = self
-            .finish(tx, plan_id, now, &acting, effect.dismiss_reason)
+            .finish(
+                tx,
+                plan_id,
+                now,
+                &acting,
+                effect.dismiss_reason,
+                Some(&l.plan.source_toml),
+            )
             .await?;
         Ok(CommandOutcome {
             message: effect.message,
@@ -112,24 +133,27 @@ fn person(
     }
 }
 
+#[allow(clippy::too_many_arguments)] // what every command may need
 async fn apply(
     conn: &mut sqlx::AnyConnection,
     l: &Loaded,
     who: &Principal,
+    acting: &Acting,
     command: PlanCommand,
     now: i64,
     facts: &JobFacts,
+    environments: &[String],
 ) -> Result<Effect, PlanError> {
-    let entity_rollback = matches!(
+    let one_organisation = matches!(
         command,
         PlanCommand::Rollback {
             kind: RollbackKind::Entity,
             ..
-        }
+        } | PlanCommand::Restore { .. }
     );
-    if l.plan.status.is_final() && !entity_rollback {
+    if l.plan.status.is_final() && !one_organisation {
         return Err(invalid(format!(
-            "the plan is {}, which is final: only a single organisation can still be rolled back",
+            "the plan is {}, which is final: only a single organisation can still be rolled back or restored",
             l.plan.status
         )));
     }
@@ -167,7 +191,39 @@ async fn apply(
             confirm,
             reason,
             entity,
-        } => rollback::rollback_command(conn, l, now, kind, confirm, reason, entity).await,
+        } => {
+            rollback::rollback_command(conn, l, now, environments, kind, confirm, reason, entity)
+                .await
+        }
+        PlanCommand::Resume { reason } => rollback::resume(conn, l, now, reason).await,
+        PlanCommand::Restore { entity, reason } => {
+            rollback::restore(conn, l, now, entity, reason).await
+        }
+        PlanCommand::DecideChange {
+            change_id,
+            verdict,
+            comment,
+        } => {
+            change::decide_change(
+                conn,
+                l,
+                who,
+                acting,
+                environments,
+                now,
+                change_id,
+                verdict,
+                comment,
+            )
+            .await
+        }
+        PlanCommand::OverrideChange { change_id, reason } => {
+            change::override_change(conn, l, who, acting, environments, now, change_id, reason)
+                .await
+        }
+        PlanCommand::WithdrawChange { change_id } => {
+            change::withdraw_change(conn, l, who, acting, now, change_id).await
+        }
     }
 }
 

@@ -47,27 +47,30 @@ pub(super) async fn start_phase(
     phase.requested_at_ms = None;
     phase.approved_at_ms = None;
     store::save_phase_state(conn, &phase).await?;
-    let mut flag = l.flag.clone();
-    flag.enabled = true;
-    flag.exposure_bp = phase.exposure_bp;
-    crate::flags::store::save(conn, &flag, now).await?;
+    // Only the phase's own environment changes.
+    let before = l.flag.state(&phase.environment);
+    let mut after = before.clone();
+    after.enabled = true;
+    after.exposure_bp = phase.exposure_bp;
+    crate::flags::store::save_state(conn, &l.plan.id, &phase.environment, &after, now).await?;
     events.push((
         "phase.start",
         json!({
             "phase": phase.name,
             "environment": phase.environment,
-            "flag": flag.key,
+            "flag": l.flag.key,
             "exposure_bp": phase.exposure_bp,
-            "previous_exposure_bp": if l.flag.enabled { l.flag.exposure_bp } else { 0 },
+            "previous_exposure_bp": before.effective_bp(),
         }),
     ));
     Ok(Effect {
         events,
         message: format!(
-            "Started phase {:?}: {} now at {}.",
+            "Started phase {:?}: {} now at {} in {}.",
             phase.name,
-            flag.key,
-            percent(phase.exposure_bp)
+            l.flag.key,
+            percent(phase.exposure_bp),
+            phase.environment
         ),
         dismiss_reason: changed,
     })
@@ -101,7 +104,7 @@ pub(super) async fn complete_plan(
     Ok(Effect {
         events: vec![(
             "plan.complete",
-            json!({ "name": l.plan.name, "exposure_bp": l.flag.exposure_bp }),
+            json!({ "name": l.plan.name, "exposure_bp": l.flag.state(&last.environment).effective_bp() }),
         )],
         message: format!("Plan {:?} completed.", l.plan.name),
         dismiss_reason: changed,

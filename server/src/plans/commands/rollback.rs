@@ -1,16 +1,23 @@
-//! Rollback commands: standard, emergency and a single organisation.
+//! Rollback commands — standard (the running phase's environment back to
+//! what it was before the phase), pause at 0 % (and resume), emergency and
+//! abort (the flag off everywhere, the plan ended), a single organisation
+//! (and its restore). What each does to each environment is decided in
+//! `plans::exposure`, which never raises an exposure.
 use app::dto::plans::{percent, PlanStatus, RollbackKind};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::{changed_reason, invalid, text, untick, Effect};
 use crate::plans::error::PlanError;
+use crate::plans::exposure::{rollback_changes, Change};
 use crate::plans::state::{phase_transition, plan_transition, PhaseEvent, PlanEvent};
 use crate::plans::store::{self, Loaded};
 
+#[allow(clippy::too_many_arguments)] // the command's fields, each named
 pub(super) async fn rollback_command(
     conn: &mut sqlx::AnyConnection,
     l: &Loaded,
     now: i64,
+    environments: &[String],
     kind: RollbackKind,
     confirm: String,
     reason: String,
@@ -23,74 +30,35 @@ pub(super) async fn rollback_command(
         )));
     }
     let reason = text("reason", &reason, true)?;
-    rollback(conn, l, kind, reason, entity.trim(), now).await
-}
-
-async fn rollback(
-    conn: &mut sqlx::AnyConnection,
-    l: &Loaded,
-    kind: RollbackKind,
-    reason: String,
-    entity: &str,
-    now: i64,
-) -> Result<Effect, PlanError> {
-    let mut flag = l.flag.clone();
-    let before = if flag.enabled { flag.exposure_bp } else { 0 };
+    let entity = entity.trim();
+    if kind == RollbackKind::Entity && (entity.is_empty() || entity.len() > 256) {
+        return Err(invalid(
+            "entity: give the id of the organisation (1 to 256 characters)",
+        ));
+    }
+    if kind != RollbackKind::Entity && l.plan.status != PlanStatus::Active {
+        return Err(invalid(format!(
+            "the plan is {}; nothing runs to roll back",
+            l.plan.status
+        )));
+    }
+    let changes = rollback_changes(l, kind, entity, environments).map_err(invalid)?;
+    save(conn, l, &changes, now).await?;
+    let exposures = exposures_json(&changes);
     match kind {
-        RollbackKind::Standard => {
-            if l.plan.status != PlanStatus::Active {
-                return Err(invalid(format!(
-                    "the plan is {}; nothing runs to roll back",
-                    l.plan.status
-                )));
-            }
-            let current = l
-                .current()
-                .ok_or_else(|| invalid("no phase is running; nothing to roll back"))?;
-            let i = current.position as usize;
-            let mut phase = current.clone();
-            phase.status = phase_transition(phase.status, PhaseEvent::RollBack)?;
-            phase.started_at_ms = None;
-            phase.requested_by = None;
-            phase.requested_by_name = None;
-            phase.requested_at_ms = None;
-            phase.approved_at_ms = None;
-            store::save_phase_state(conn, &phase).await?;
-            for d in phase.decisions.iter().filter(|d| d.live()) {
-                store::dismiss_decision(conn, &d.id, now, "phase rolled back").await?;
-            }
-            for item in phase.items.iter().filter(|it| it.ticked_at_ms.is_some()) {
-                let mut item = item.clone();
-                untick(&mut item);
-                store::save_tick(conn, &item).await?;
-            }
-            let previous = i.checked_sub(1).map(|j| &l.phases[j]);
-            if let Some(prev) = previous {
-                let mut prev = prev.clone();
-                prev.status = phase_transition(prev.status, PhaseEvent::Reopen)?;
-                prev.done_at_ms = None;
-                store::save_phase_state(conn, &prev).await?;
-            }
-            flag.exposure_bp = previous.map_or(0, |p| p.exposure_bp);
-            crate::flags::store::save(conn, &flag, now).await?;
+        RollbackKind::Standard => standard(conn, l, now, reason, &changes).await,
+        RollbackKind::Pause => {
+            let current = l.current().ok_or_else(|| invalid("no phase is running"))?;
             Ok(Effect {
                 events: vec![(
-                    "plan.rollback.standard",
-                    json!({
-                        "phase": phase.name,
-                        "reason": reason,
-                        "exposure_bp_before": before,
-                        "exposure_bp_after": flag.exposure_bp,
-                        "current_phase_after": previous.map(|p| p.name.clone()),
-                    }),
+                    "plan.pause",
+                    json!({ "phase": current.name, "reason": reason, "exposures": exposures }),
                 )],
                 message: format!(
-                    "Rolled back {:?}: {} back to {}.",
-                    phase.name,
-                    flag.key,
-                    percent(flag.exposure_bp)
+                    "Paused {:?}: {} is off in {} until you resume; the plan stays active.",
+                    current.name, l.flag.key, current.environment
                 ),
-                dismiss_reason: "phase rolled back",
+                dismiss_reason: changed_reason(),
             })
         }
         RollbackKind::Emergency | RollbackKind::Abort => {
@@ -104,54 +72,222 @@ async fn rollback(
             let jobs_paused =
                 crate::backfill::runs::pause_plan(conn, &l.plan.id, &format!("{action}: {reason}"))
                     .await?;
-            flag.enabled = false;
-            crate::flags::store::save(conn, &flag, now).await?;
             Ok(Effect {
                 events: vec![(
                     action,
                     json!({
                         "reason": reason,
-                        "flag": flag.key,
+                        "flag": l.flag.key,
                         "flag_enabled": false,
-                        "exposure_bp_before": before,
+                        "exposures": exposures,
                         "jobs_paused": jobs_paused,
                     }),
                 )],
                 message: format!(
-                    "{} {:?}: flag {} is off for everyone.",
+                    "{} {:?}: flag {} is off for everyone, in every environment.",
                     if kind == RollbackKind::Emergency {
                         "Emergency rollback of"
                     } else {
                         "Aborted"
                     },
                     l.plan.name,
-                    flag.key
+                    l.flag.key
                 ),
                 dismiss_reason: changed_reason(),
             })
         }
-        RollbackKind::Entity => {
-            if entity.is_empty() || entity.len() > 256 {
-                return Err(invalid(
-                    "entity: give the id of the organisation (1 to 256 characters)",
-                ));
-            }
-            if flag.deny.iter().any(|e| e == entity) {
-                return Err(invalid(format!(
-                    "entity: {entity:?} is already on the deny list"
-                )));
-            }
-            flag.deny.push(entity.to_string());
-            flag.deny.sort();
-            crate::flags::store::save(conn, &flag, now).await?;
-            Ok(Effect {
-                events: vec![(
-                    "flag.deny",
-                    json!({ "flag": flag.key, "entity": entity, "reason": reason }),
-                )],
-                message: format!("{entity:?} rolled back alone: {} is off for it.", flag.key),
-                dismiss_reason: changed_reason(),
-            })
-        }
+        RollbackKind::Entity => Ok(Effect {
+            events: vec![(
+                "flag.deny",
+                json!({ "flag": l.flag.key, "entity": entity, "reason": reason }),
+            )],
+            message: format!(
+                "{entity:?} rolled back alone: {} is off for it in every environment.",
+                l.flag.key
+            ),
+            dismiss_reason: changed_reason(),
+        }),
     }
+}
+
+/// The running phase goes back to pending (its approvals dismissed, its
+/// ticks cleared) and the phase before it runs again; its environment is
+/// already back where it was before the phase.
+async fn standard(
+    conn: &mut sqlx::AnyConnection,
+    l: &Loaded,
+    now: i64,
+    reason: String,
+    changes: &[Change],
+) -> Result<Effect, PlanError> {
+    let current = l
+        .current()
+        .ok_or_else(|| invalid("no phase is running; nothing to roll back"))?;
+    let i = current.position as usize;
+    let mut phase = current.clone();
+    phase.status = phase_transition(phase.status, PhaseEvent::RollBack)?;
+    phase.started_at_ms = None;
+    phase.requested_by = None;
+    phase.requested_by_name = None;
+    phase.requested_at_ms = None;
+    phase.approved_at_ms = None;
+    store::save_phase_state(conn, &phase).await?;
+    for d in phase.decisions.iter().filter(|d| d.live()) {
+        store::dismiss_decision(conn, &d.id, now, "phase rolled back").await?;
+    }
+    for item in phase.items.iter().filter(|it| it.ticked_at_ms.is_some()) {
+        let mut item = item.clone();
+        untick(&mut item);
+        store::save_tick(conn, &item).await?;
+    }
+    let previous = i.checked_sub(1).map(|j| &l.phases[j]);
+    if let Some(prev) = previous {
+        let mut prev = prev.clone();
+        prev.status = phase_transition(prev.status, PhaseEvent::Reopen)?;
+        prev.done_at_ms = None;
+        store::save_phase_state(conn, &prev).await?;
+    }
+    let (before, after) = changes.first().map_or((0, 0), |c| {
+        (c.before.effective_bp(), c.after.effective_bp())
+    });
+    Ok(Effect {
+        events: vec![(
+            "plan.rollback.standard",
+            json!({
+                "phase": phase.name,
+                "environment": phase.environment,
+                "reason": reason,
+                "exposures": exposures_json(changes),
+                "current_phase_after": previous.map(|p| p.name.clone()),
+            }),
+        )],
+        message: format!(
+            "Rolled back {:?}: {} in {} from {} to {}; the plan stays active.",
+            phase.name,
+            l.flag.key,
+            phase.environment,
+            percent(before),
+            percent(after)
+        ),
+        dismiss_reason: "phase rolled back",
+    })
+}
+
+/// The running phase's environment back to the phase's exposure, after a
+/// pause.
+pub(super) async fn resume(
+    conn: &mut sqlx::AnyConnection,
+    l: &Loaded,
+    now: i64,
+    reason: String,
+) -> Result<Effect, PlanError> {
+    let reason = text("reason", &reason, true)?;
+    if l.plan.status != PlanStatus::Active {
+        return Err(invalid(format!(
+            "the plan is {}; nothing to resume",
+            l.plan.status
+        )));
+    }
+    let current = l
+        .current()
+        .ok_or_else(|| invalid("no phase is running; start one instead"))?;
+    let env = &current.environment;
+    let before = l.flag.state(env);
+    if before.enabled {
+        return Err(invalid(format!("{env} is not paused")));
+    }
+    let mut after = before.clone();
+    after.enabled = true;
+    after.exposure_bp = current.exposure_bp;
+    let change = Change {
+        environment: env.clone(),
+        before,
+        after,
+    };
+    save(conn, l, std::slice::from_ref(&change), now).await?;
+    Ok(Effect {
+        events: vec![(
+            "plan.resume",
+            json!({ "phase": current.name, "reason": reason, "exposures": exposures_json(&[change]) }),
+        )],
+        message: format!(
+            "Resumed {:?}: {} in {env} back at {}.",
+            current.name,
+            l.flag.key,
+            percent(current.exposure_bp)
+        ),
+        dismiss_reason: changed_reason(),
+    })
+}
+
+/// Undoes a single-organisation rollback: off the deny list everywhere.
+pub(super) async fn restore(
+    conn: &mut sqlx::AnyConnection,
+    l: &Loaded,
+    now: i64,
+    entity: String,
+    reason: String,
+) -> Result<Effect, PlanError> {
+    let reason = text("reason", &reason, true)?;
+    let entity = entity.trim();
+    let changes: Vec<Change> = l
+        .flag
+        .states
+        .iter()
+        .filter(|(_, s)| s.deny.iter().any(|d| d == entity))
+        .map(|(env, s)| {
+            let mut after = s.clone();
+            after.deny.retain(|d| d != entity);
+            Change {
+                environment: env.clone(),
+                before: s.clone(),
+                after,
+            }
+        })
+        .collect();
+    if changes.is_empty() {
+        return Err(invalid(format!(
+            "entity: {entity:?} is not on the deny list of {}",
+            l.flag.key
+        )));
+    }
+    save(conn, l, &changes, now).await?;
+    let environments: Vec<&str> = changes.iter().map(|c| c.environment.as_str()).collect();
+    Ok(Effect {
+        events: vec![(
+            "flag.restore",
+            json!({ "flag": l.flag.key, "entity": entity, "reason": reason, "environments": environments }),
+        )],
+        message: format!(
+            "{entity:?} restored: {} evaluates for it as for everyone again.",
+            l.flag.key
+        ),
+        dismiss_reason: changed_reason(),
+    })
+}
+
+async fn save(
+    conn: &mut sqlx::AnyConnection,
+    l: &Loaded,
+    changes: &[Change],
+    now: i64,
+) -> Result<(), PlanError> {
+    for c in changes.iter().filter(|c| c.before != c.after) {
+        crate::flags::store::save_state(conn, &l.plan.id, &c.environment, &c.after, now).await?;
+    }
+    Ok(())
+}
+
+/// `{"production": {"before_bp": 500, "after_bp": 0}, …}` for the audit trail.
+fn exposures_json(changes: &[Change]) -> Value {
+    let map: serde_json::Map<String, Value> = changes
+        .iter()
+        .map(|c| {
+            (
+                c.environment.clone(),
+                json!({ "before_bp": c.before.effective_bp(), "after_bp": c.after.effective_bp() }),
+            )
+        })
+        .collect();
+    Value::Object(map)
 }

@@ -358,3 +358,10 @@ verify_new = "SELECT COUNT(*) FROM school_projects"
 chunk = 100
 error_policy = "skip"
 "#;
+
+/// The console's default environments.
+pub fn environments() -> Vec<String> {
+    server::config::DEFAULT_ENVIRONMENTS
+        .map(String::from)
+        .to_vec()
+}

@@ -1,0 +1,135 @@
+//! Applying a plan file to a plan (an edit, or an approved change request),
+//! and recording an edit that weakens a gate as a change request instead.
+use serde_json::json;
+use sqlx::AnyConnection;
+
+use super::change_store::{self, ChangeRecord};
+use super::definition::PlanDef;
+use super::error::PlanError;
+use super::materialize::apply_edit;
+use super::service::{sha256_hex, subject, Acting};
+use super::store::Loaded;
+use super::weakening::Weakening;
+use crate::audit;
+
+/// Makes `source` the plan's definition, in `conn`'s transaction, with its
+/// `plan.edit` event; a lower exposure of the running phase takes effect at
+/// once in its environment (a higher one was refused). A pending change
+/// request ends: `applied` when it is `change`, `superseded` otherwise.
+pub async fn apply_source(
+    conn: &mut AnyConnection,
+    l: &Loaded,
+    def: &PlanDef,
+    source: &str,
+    acting: &Acting,
+    now: i64,
+    change: Option<&str>,
+) -> Result<(), PlanError> {
+    let changes = apply_edit(conn, l, def, source).await?;
+    if let Some(current) = l.current() {
+        let new_bp = def.phases[current.position as usize].exposure_bp;
+        let mut state = l.flag.state(&current.environment);
+        if new_bp < state.exposure_bp {
+            state.exposure_bp = new_bp;
+            crate::flags::store::save_state(conn, &l.plan.id, &current.environment, &state, now)
+                .await?;
+        }
+    }
+    if let Some(pending) = change_store::pending(conn, &l.plan.id).await? {
+        let applied = change == Some(pending.id.as_str());
+        let status = if applied { "applied" } else { "superseded" };
+        change_store::close(conn, &pending.id, status, now).await?;
+        if !applied {
+            let details = json!({ "change": pending.id, "by": "a later edit" });
+            let on = subject(&l.plan.id);
+            audit::append(
+                conn,
+                now,
+                &acting.actor,
+                &acting.client,
+                "plan.change_superseded",
+                &on,
+                details,
+            )
+            .await?;
+        }
+    }
+    let details = json!({
+        "changes": changes,
+        "source_sha256": sha256_hex(source),
+        "from_revision": l.plan.revision,
+        "change_request": change,
+    });
+    let on = subject(&l.plan.id);
+    audit::append(
+        conn,
+        now,
+        &acting.actor,
+        &acting.client,
+        "plan.edit",
+        &on,
+        details,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Records the edit as a change request (replacing an older pending one),
+/// with its `plan.change_request` event; the plan itself does not change.
+pub async fn request_change(
+    conn: &mut AnyConnection,
+    l: &Loaded,
+    acting: &Acting,
+    source: &str,
+    w: Weakening,
+    now: i64,
+) -> Result<(), PlanError> {
+    let on = subject(&l.plan.id);
+    if let Some(old) = change_store::pending(conn, &l.plan.id).await? {
+        change_store::close(conn, &old.id, "superseded", now).await?;
+        let details = json!({ "change": old.id, "by": "a newer change request" });
+        audit::append(
+            conn,
+            now,
+            &acting.actor,
+            &acting.client,
+            "plan.change_superseded",
+            &on,
+            details,
+        )
+        .await?;
+    }
+    let change = ChangeRecord {
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        plan_id: l.plan.id.clone(),
+        base_revision: l.plan.revision,
+        source_toml: source.to_string(),
+        weakens: w.sentences,
+        approvals_required: w.approvals_required,
+        approver_roles: w.approver_roles,
+        author_id: crate::auth::tokens::creator_id(&acting.actor),
+        author_name: acting.actor.name().to_string(),
+        created_at_ms: now,
+        decisions: Vec::new(),
+    };
+    change_store::insert(conn, &change).await?;
+    let details = json!({
+        "change": change.id,
+        "weakens": change.weakens,
+        "approvals_required": change.approvals_required,
+        "approver_roles": super::store::roles_to_text(&change.approver_roles),
+        "source_sha256": sha256_hex(source),
+        "from_revision": l.plan.revision,
+    });
+    audit::append(
+        conn,
+        now,
+        &acting.actor,
+        &acting.client,
+        "plan.change_request",
+        &on,
+        details,
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,199 @@
+//! Deciding on a change request (an edit that weakens a gate): approve or
+//! reject (never its author, only the weakened gates' roles), an admin's
+//! override with a reason, the author's withdrawal. Enough approvals, or the
+//! override, apply the edit as any edit applies.
+use app::access::{roles_allow, Action, Principal};
+use app::dto::plans::Verdict;
+use serde_json::json;
+
+use super::{changed_reason, invalid, person, text, Effect};
+use crate::auth::error::is_unique_violation;
+use crate::plans::change_store::{self, ChangeDecision, ChangeRecord};
+use crate::plans::changes::apply_source;
+use crate::plans::definition;
+use crate::plans::error::PlanError;
+use crate::plans::materialize::edit_refusal;
+use crate::plans::service::{check_environments, check_unique, Acting};
+use crate::plans::store::Loaded;
+
+async fn pending(
+    conn: &mut sqlx::AnyConnection,
+    l: &Loaded,
+    change_id: &str,
+) -> Result<ChangeRecord, PlanError> {
+    change_store::pending(conn, &l.plan.id)
+        .await?
+        .filter(|c| c.id == change_id.trim())
+        .ok_or_else(|| {
+            PlanError::NotFound(format!("pending change request {change_id:?} of this plan"))
+        })
+}
+
+/// Applies the change's plan file, if the plan's history still allows it.
+async fn apply(
+    conn: &mut sqlx::AnyConnection,
+    l: &Loaded,
+    change: &ChangeRecord,
+    acting: &Acting,
+    environments: &[String],
+    now: i64,
+) -> Result<(), PlanError> {
+    let def = definition::parse(&change.source_toml)
+        .map_err(|p| invalid(format!("the change's plan file no longer parses:\n{p}")))?;
+    if let Some(why) = edit_refusal(l, &def) {
+        return Err(invalid(format!(
+            "the change can no longer apply ({why}); withdraw it and edit again"
+        )));
+    }
+    check_environments(environments, &def)?;
+    check_unique(conn, &def, Some(&l.plan.id)).await?;
+    apply_source(
+        conn,
+        l,
+        &def,
+        &change.source_toml,
+        acting,
+        now,
+        Some(&change.id),
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)] // the command's fields, each named
+pub(super) async fn decide_change(
+    conn: &mut sqlx::AnyConnection,
+    l: &Loaded,
+    who: &Principal,
+    acting: &Acting,
+    environments: &[String],
+    now: i64,
+    change_id: String,
+    verdict: Verdict,
+    comment: String,
+) -> Result<Effect, PlanError> {
+    let (user_id, username, roles) = person(who, "deciding on a change request")?;
+    let change = pending(conn, l, &change_id).await?;
+    if verdict == Verdict::Override {
+        return Err(invalid(
+            "verdict: use the override form, which needs a reason",
+        ));
+    }
+    if user_id == change.author_id {
+        return Err(invalid(
+            "you proposed this change; someone else must approve it (or withdraw it)",
+        ));
+    }
+    if !roles.iter().any(|r| change.approver_roles.contains(r)) {
+        return Err(PlanError::Invalid(format!(
+            "the weakened gate is approved by {}; you are not one",
+            crate::plans::store::roles_to_text(&change.approver_roles)
+        )));
+    }
+    let comment = text("comment", &comment, verdict == Verdict::Reject)?;
+    let decision = ChangeDecision {
+        user_id,
+        username,
+        verdict,
+        comment: comment.clone(),
+        created_at_ms: now,
+    };
+    change_store::insert_decision(conn, &change.id, &decision)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                invalid("you already decided on this change request; one decision per person")
+            } else {
+                PlanError::from(e)
+            }
+        })?;
+    let approvals = change.approvals() + i64::from(verdict == Verdict::Approve);
+    let (action, message) = if verdict == Verdict::Reject {
+        change_store::close(conn, &change.id, "rejected", now).await?;
+        (
+            "plan.change_reject",
+            "Rejected the change request: the plan stays as it was.".to_string(),
+        )
+    } else if approvals >= change.approvals_required {
+        apply(conn, l, &change, acting, environments, now).await?;
+        (
+            "plan.change_approve",
+            "Approved: the change request has its approvals and now applies.".to_string(),
+        )
+    } else {
+        (
+            "plan.change_approve",
+            format!("Approved ({approvals} of {}).", change.approvals_required),
+        )
+    };
+    Ok(Effect {
+        events: vec![(
+            action,
+            json!({ "change": change.id, "comment": comment, "approvals": approvals,
+                    "approvals_required": change.approvals_required }),
+        )],
+        message,
+        dismiss_reason: changed_reason(),
+    })
+}
+
+#[allow(clippy::too_many_arguments)] // the command's fields, each named
+pub(super) async fn override_change(
+    conn: &mut sqlx::AnyConnection,
+    l: &Loaded,
+    who: &Principal,
+    acting: &Acting,
+    environments: &[String],
+    now: i64,
+    change_id: String,
+    reason: String,
+) -> Result<Effect, PlanError> {
+    let (user_id, username, _) = person(who, "overriding a change request")?;
+    let reason = text("reason", &reason, true)?;
+    let change = pending(conn, l, &change_id).await?;
+    let decision = ChangeDecision {
+        user_id,
+        username,
+        verdict: Verdict::Override,
+        comment: reason.clone(),
+        created_at_ms: now,
+    };
+    change_store::insert_decision(conn, &change.id, &decision).await?;
+    apply(conn, l, &change, acting, environments, now).await?;
+    Ok(Effect {
+        events: vec![(
+            "plan.change_override",
+            json!({ "change": change.id, "reason": reason, "approvals_at_override": change.approvals(),
+                    "approvals_required": change.approvals_required, "weakens": change.weakens }),
+        )],
+        message: "The change request applies by an admin override.".into(),
+        dismiss_reason: changed_reason(),
+    })
+}
+
+pub(super) async fn withdraw_change(
+    conn: &mut sqlx::AnyConnection,
+    l: &Loaded,
+    who: &Principal,
+    acting: &Acting,
+    now: i64,
+    change_id: String,
+) -> Result<Effect, PlanError> {
+    let change = pending(conn, l, &change_id).await?;
+    let author = crate::auth::tokens::creator_id(&acting.actor) == change.author_id;
+    let admin = match who {
+        Principal::User { roles, .. } => roles_allow(roles, Action::OverrideGates),
+        Principal::Token { .. } => false,
+    };
+    if !author && !admin {
+        return Err(invalid(format!(
+            "only {} (who proposed it) or an admin can withdraw this change request",
+            change.author_name
+        )));
+    }
+    change_store::close(conn, &change.id, "withdrawn", now).await?;
+    Ok(Effect {
+        events: vec![("plan.change_withdraw", json!({ "change": change.id }))],
+        message: "Withdrew the change request: the plan stays as it was.".into(),
+        dismiss_reason: changed_reason(),
+    })
+}

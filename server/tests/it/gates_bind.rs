@@ -1,0 +1,284 @@
+//! Gates that bind, on both store backends: on a running plan, an edit that
+//! weakens a gate (here to `approvals = 0`) is a change request that takes
+//! effect only once others approve it, or an admin overrides it with a
+//! reason; an edit keeps the ticks of the items it does not change, and a
+//! phase whose checklist is no longer complete is no longer up for approval.
+use crate::common;
+
+use crate::common::{TestApp, TestDb};
+use app::access::{Role, Scope};
+use serde_json::{json, Value};
+use server::audit::{Actor, ClientInfo};
+use server::auth::tokens;
+
+const PLAN: &str = r#"[plan]
+name = "Bound gates"
+flag = "bound_gates"
+
+[[phases]]
+name = "pilot"
+environment = "production"
+exposure_bp = 500
+[phases.gate]
+approvals = 2
+[[phases.checklist]]
+kind = "manual"
+text = "Backup taken"
+[[phases.checklist]]
+kind = "manual"
+text = "On-call assigned"
+[[phases.checklist]]
+kind = "manual"
+text = "Stakeholders notified"
+
+[[phases]]
+name = "everyone"
+environment = "production"
+exposure_bp = 10000
+"#;
+
+struct Plan<'a> {
+    app: &'a TestApp,
+    id: String,
+}
+
+impl Plan<'_> {
+    async fn view(&self, who: &reqwest::Client) -> Value {
+        who.get(self.app.url(&format!("/api/v1/plans/{}", self.id)))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    async fn command(&self, who: &reqwest::Client, cmd: Value) -> (u16, Value) {
+        let res = who
+            .post(self.app.url(&format!("/api/v1/plans/{}/commands", self.id)))
+            .json(&cmd)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// PUTs `source` from the current revision, as `who` (a session, or a
+    /// bearer token when `token` is given).
+    async fn edit(&self, who: &reqwest::Client, token: Option<&str>, source: &str) -> (u16, Value) {
+        let mut get = who.get(self.app.url(&format!("/api/v1/plans/{}", self.id)));
+        if let Some(t) = token {
+            get = get.bearer_auth(t);
+        }
+        let view: Value = get.send().await.unwrap().json().await.unwrap();
+        let revision = view["summary"]["revision"].as_i64().unwrap();
+        let mut req = who
+            .put(self.app.url(&format!(
+                "/api/v1/plans/{}/source?revision={revision}",
+                self.id
+            )))
+            .body(source.to_string());
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+}
+
+fn error_of(body: &Value) -> String {
+    body["error"].as_str().unwrap_or_default().to_string()
+}
+
+on_both_backends! {
+    a_weakened_gate_waits_for_others_and_edits_keep_unchanged_ticks => gates_bind;
+}
+
+async fn gates_bind(db: TestDb) {
+    let store = db.store().await;
+    let app = TestApp::spawn_on(db, store).await;
+    let olga = app.signed_in("olga", &[Role::Operator]).await;
+    let ann = app.signed_in("ann", &[Role::Approver]).await;
+    let bob = app.signed_in("bob", &[Role::Approver]).await;
+    let admin = app.signed_in("ada", &[Role::Admin]).await;
+    let res = olga
+        .post(app.url("/api/v1/plans"))
+        .body(PLAN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let id = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let plan = Plan { app: &app, id };
+    let pilot = plan.view(&olga).await["phases"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, body) = plan
+        .command(&olga, json!({"command": "start_phase", "phase_id": pilot}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let items: Vec<String> = plan.view(&olga).await["phases"][0]["checklist"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_string())
+        .collect();
+    for item in &items {
+        let (status, body) = plan
+            .command(
+                &olga,
+                json!({"command": "tick", "item_id": item, "ticked": true, "comment": ""}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, body) = plan
+        .command(
+            &olga,
+            json!({"command": "request_approval", "phase_id": pilot}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    // The operator removes the gate: a change request, not a change.
+    let weakened = PLAN.replacen("approvals = 2", "approvals = 0", 1);
+    let (status, body) = plan.edit(&olga, None, &weakened).await;
+    assert_eq!(status, 202, "{body}");
+    let change = body["pending_change"].as_str().unwrap().to_string();
+    let view = plan.view(&olga).await;
+    assert_eq!(view["phases"][0]["approvals_required"], 2, "not in effect");
+    assert_eq!(view["phases"][0]["status"], "awaiting_approval");
+    let request = &view["change_request"];
+    assert_eq!(request["author"], "olga");
+    assert_eq!(request["approvals_required"], 2);
+    assert!(
+        request["weakens"][0]
+            .as_str()
+            .unwrap()
+            .contains("approvals 2 → 0"),
+        "{request}"
+    );
+    // Its author cannot approve it, nor can a token; approvers can.
+    let (status, body) = plan
+        .command(&olga, json!({"command": "decide_change", "change_id": change, "verdict": "approve", "comment": ""}))
+        .await;
+    assert_eq!(status, 403, "an operator does not approve: {body}");
+    let (status, body) = plan
+        .command(&ann, json!({"command": "decide_change", "change_id": change, "verdict": "approve", "comment": "ok"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        plan.view(&olga).await["phases"][0]["approvals_required"],
+        2,
+        "1 of 2"
+    );
+    let (status, body) = plan
+        .command(&ann, json!({"command": "decide_change", "change_id": change, "verdict": "approve", "comment": "again"}))
+        .await;
+    assert_eq!(status, 400, "one decision per person: {body}");
+    let (status, body) = plan
+        .command(&bob, json!({"command": "decide_change", "change_id": change, "verdict": "approve", "comment": "ok"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let view = plan.view(&olga).await;
+    assert_eq!(view["phases"][0]["approvals_required"], 0, "now in effect");
+    assert!(view["change_request"].is_null());
+
+    // A plans:write token's weakening is a change request too; an admin can
+    // apply it with a reason, and only with one.
+    let token = tokens::create(
+        &app.state.store,
+        &Actor::System,
+        &ClientInfo::default(),
+        "pipeline",
+        &[Scope::PlansWrite, Scope::PlansRead],
+        None,
+        &common::environments(),
+    )
+    .await
+    .unwrap()
+    .secret;
+    let no_item = PLAN.replacen("approvals = 2", "approvals = 0", 1).replace(
+        "[[phases.checklist]]\nkind = \"manual\"\ntext = \"Stakeholders notified\"\n",
+        "",
+    );
+    let (status, body) = plan.edit(&app.client, Some(&token), &no_item).await;
+    assert_eq!(status, 202, "{body}");
+    let change = body["pending_change"].as_str().unwrap().to_string();
+    let (status, _) = plan
+        .command(
+            &admin,
+            json!({"command": "override_change", "change_id": change, "reason": ""}),
+        )
+        .await;
+    assert_eq!(status, 400, "an override says why");
+    let (status, body) = plan
+        .command(&admin, json!({"command": "override_change", "change_id": change, "reason": "item duplicated in the runbook"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let items_now = plan.view(&olga).await["phases"][0]["checklist"].clone();
+    assert_eq!(items_now.as_array().unwrap().len(), 2);
+
+    // An edit that adds an item above the others keeps their ticks; the
+    // phase, no longer complete, is no longer up for approval.
+    let added = no_item.replacen(
+        "[[phases.checklist]]\nkind = \"manual\"\ntext = \"Backup taken\"",
+        "[[phases.checklist]]\nkind = \"manual\"\ntext = \"Rollback plan reviewed\"\n\n[[phases.checklist]]\nkind = \"manual\"\ntext = \"Backup taken\"",
+        1,
+    );
+    assert_ne!(added, no_item);
+    let (status, body) = plan.edit(&olga, None, &added).await;
+    assert_eq!(status, 200, "adding an item weakens nothing: {body}");
+    let phase = plan.view(&olga).await["phases"][0].clone();
+    let ticked: Vec<(String, bool)> = phase["checklist"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["text"].as_str().unwrap().to_string(),
+                !i["ticked_by"].is_null(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ticked,
+        vec![
+            ("Rollback plan reviewed".to_string(), false),
+            ("Backup taken".to_string(), true),
+            ("On-call assigned".to_string(), true),
+        ],
+        "{phase}"
+    );
+    assert_eq!(phase["status"], "active", "back to active: {phase}");
+    let (status, body) = plan
+        .command(&ann, json!({"command": "decide", "phase_id": pilot, "verdict": "approve", "comment": "", "evidence": phase["evidence_hash"]}))
+        .await;
+    assert_eq!(
+        status, 400,
+        "nobody is offered Approve on an incomplete checklist: {body}"
+    );
+    assert!(!error_of(&body).is_empty());
+
+    let actions: Vec<String> =
+        sqlx::query_scalar("SELECT action FROM audit_events WHERE subject = $1 ORDER BY seq")
+            .bind(format!("plan:{}", plan.id))
+            .fetch_all(app.state.store.pool())
+            .await
+            .unwrap();
+    for a in [
+        "plan.change_request",
+        "plan.change_approve",
+        "plan.change_override",
+        "gate.unready",
+    ] {
+        assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
+    }
+    app.stop().await;
+}
