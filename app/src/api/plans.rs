@@ -68,7 +68,13 @@ pub async fn save_plan_source(
             .save_source(&caller, id.clone(), source, revision)
             .await,
     )?;
-    leptos_axum::redirect(&format!("/plans/{id}"));
+    // An edit that weakens a gate waits as a change request: show it.
+    let anchor = if plan.pending_change.is_some() {
+        "#change-request"
+    } else {
+        ""
+    };
+    leptos_axum::redirect(&format!("/plans/{id}{anchor}"));
     Ok(plan)
 }
 

@@ -11,7 +11,7 @@ use super::plan_phase::PhaseCard;
 use crate::access::{roles_allow, Action, Role};
 use crate::api::plans::{load_plan, RunPlanCommand};
 use crate::dto::identity::CurrentUser;
-use crate::dto::plans::{percent, PhaseStatus, PlanStatus, PlanView};
+use crate::dto::plans::{percent, ChangeRequestView, PhaseStatus, PlanStatus, PlanView};
 use crate::format::utc_datetime;
 use crate::Me;
 
@@ -101,6 +101,7 @@ pub(crate) fn fields(
 #[component]
 fn PlanBody(plan: PlanView, cmd: Cmd, user: Option<CurrentUser>) -> impl IntoView {
     let roles: Vec<Role> = user.as_ref().map(|u| u.roles.clone()).unwrap_or_default();
+    let user_id = user.as_ref().map(|u| u.id.clone());
     let username = user.map(|u| u.username).unwrap_or_default();
     let can_write = roles_allow(&roles, Action::WritePlans);
     let s = plan.summary.clone();
@@ -179,6 +180,10 @@ fn PlanBody(plan: PlanView, cmd: Cmd, user: Option<CurrentUser>) -> impl IntoVie
             .collect_view();
         view! { <dt>"Rolled back alone"</dt><dd><ul class="plain" id="flag-deny">{rows}</ul></dd> }
     });
+    let change = plan
+        .change_request
+        .clone()
+        .map(|c| change_request(&s.id, c, &roles, user_id.as_deref(), cmd));
     let edit_link = if can_write && !status.is_final() {
         Some(
             view! { <a href=format!("/plans/{}/edit", s.id) id="edit-plan-link">"Edit plan file"</a> " · " },
@@ -259,6 +264,7 @@ fn PlanBody(plan: PlanView, cmd: Cmd, user: Option<CurrentUser>) -> impl IntoVie
                 <a href=format!("/audit?subject=plan:{}", s.id) id="plan-history">"History in the audit trail"</a>
             </p>
             <ol class="stepper" id="stepper">{stepper}</ol>
+            {change}
             {jobs}
             {complete}
         </section>
@@ -338,5 +344,100 @@ fn rollback_preview(plan: &PlanView) -> impl IntoView {
                 <tr data-kind="entity"><th scope="row">"entity"</th><td><span class="muted">"the organisation: on → off in every environment"</span></td></tr>
             </tbody>
         </table>
+    }
+}
+
+/// An edit that weakens a gate, waiting: what it weakens, who decided, and
+/// the forms the viewer may use (approve or reject if they hold one of its
+/// roles and did not write it; override if admin; withdraw if its author or
+/// admin).
+fn change_request(
+    plan_id: &str,
+    c: ChangeRequestView,
+    roles: &[Role],
+    user_id: Option<&str>,
+    cmd: Cmd,
+) -> impl IntoView {
+    let author = user_id == Some(c.author_id.as_str());
+    let decided = c
+        .decisions
+        .iter()
+        .any(|d| Some(d.user_id.as_str()) == user_id);
+    let may_decide = !author && !decided && roles.iter().any(|r| c.approver_roles.contains(r));
+    let admin = roles_allow(roles, Action::OverrideGates);
+    let extra = [("change_id", c.id.clone())];
+    let decide = may_decide.then(|| {
+        let (approve, reject) = (fields(plan_id, "decide_change", &[("change_id", c.id.clone()), ("verdict", "approve".into())]),
+            fields(plan_id, "decide_change", &[("change_id", c.id.clone()), ("verdict", "reject".into())]));
+        view! {
+            <ActionForm action=cmd attr:class="inline approve-change">
+                {approve}
+                <input name="comment" maxlength="2000" placeholder="Comment" aria-label="Comment on approving the change" />
+                <button type="submit">"Approve the change"</button>
+            </ActionForm>
+            <ActionForm action=cmd attr:class="inline reject-change">
+                {reject}
+                <input name="comment" required maxlength="2000" placeholder="Why reject" aria-label="Why reject the change" />
+                <button type="submit" class="danger">"Reject"</button>
+            </ActionForm>
+        }
+    });
+    let override_form = admin.then(|| {
+        let hidden = fields(plan_id, "override_change", &extra);
+        view! {
+            <ActionForm action=cmd attr:class="inline override-change">
+                {hidden}
+                <input name="reason" required maxlength="2000" placeholder="Why apply it without approvals" aria-label="Why override" />
+                <button type="submit" class="danger">"Override: apply now"</button>
+            </ActionForm>
+        }
+    });
+    let withdraw = (author || admin).then(|| {
+        let hidden = fields(plan_id, "withdraw_change", &extra);
+        view! {
+            <ActionForm action=cmd attr:class="inline withdraw-change">
+                {hidden}
+                <button type="submit">"Withdraw"</button>
+            </ActionForm>
+        }
+    });
+    let roles_text = c
+        .approver_roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let weakens = c
+        .weakens
+        .iter()
+        .map(|w| view! { <li>{w.clone()}</li> })
+        .collect_view();
+    let decisions = c
+        .decisions
+        .iter()
+        .map(|d| view! {
+            <li data-user=d.username.clone() data-verdict=d.verdict.as_str()>
+                {format!("{} by {} at {}", d.verdict.as_str(), d.username, utc_datetime(d.created_at_ms))}
+                {(!d.comment.is_empty()).then(|| format!(" — {}", d.comment))}
+            </li>
+        })
+        .collect_view();
+    view! {
+        <section class="change-request" id="change-request" data-change=c.id.clone()>
+            <h2>"Change request waiting for approval"</h2>
+            <p>{format!(
+                "{} edited the plan file at {}. The edit weakens a gate, so it applies only once {} {} with the role {} approve{} it (not its author), or an admin overrides it.",
+                c.author,
+                utc_datetime(c.created_at_ms),
+                c.approvals_required,
+                if c.approvals_required == 1 { "person" } else { "people" },
+                roles_text,
+                if c.approvals_required == 1 { "s" } else { "" }
+            )}</p>
+            <ul class="weakens">{weakens}</ul>
+            <p class="approvals-count">{format!("{} of {} approvals", c.approvals, c.approvals_required)}</p>
+            <ul class="plain decisions">{decisions}</ul>
+            <div class="change-actions">{decide} {override_form} {withdraw}</div>
+        </section>
     }
 }
