@@ -35,24 +35,12 @@ pub async fn apply_source(
                 .await?;
         }
     }
-    if let Some(pending) = change_store::pending(conn, &l.plan.id).await? {
-        let applied = change == Some(pending.id.as_str());
-        let status = if applied { "applied" } else { "superseded" };
-        change_store::close(conn, &pending.id, status, now).await?;
-        if !applied {
-            let details = json!({ "change": pending.id, "by": "a later edit" });
-            let on = subject(&l.plan.id);
-            audit::append(
-                conn,
-                now,
-                &acting.actor,
-                &acting.client,
-                "plan.change_superseded",
-                &on,
-                details,
-            )
-            .await?;
+    match change_store::pending(conn, &l.plan.id).await? {
+        Some(p) if change == Some(p.id.as_str()) => {
+            change_store::close(conn, &p.id, "applied", now).await?
         }
+        Some(p) => supersede(conn, l, acting, &p.id, "a later edit", now).await?,
+        None => {}
     }
     let details = json!({
         "changes": changes,
@@ -86,18 +74,7 @@ pub async fn request_change(
 ) -> Result<(), PlanError> {
     let on = subject(&l.plan.id);
     if let Some(old) = change_store::pending(conn, &l.plan.id).await? {
-        change_store::close(conn, &old.id, "superseded", now).await?;
-        let details = json!({ "change": old.id, "by": "a newer change request" });
-        audit::append(
-            conn,
-            now,
-            &acting.actor,
-            &acting.client,
-            "plan.change_superseded",
-            &on,
-            details,
-        )
-        .await?;
+        supersede(conn, l, acting, &old.id, "a newer change request", now).await?;
     }
     let change = ChangeRecord {
         id: uuid::Uuid::new_v4().simple().to_string(),
@@ -127,6 +104,31 @@ pub async fn request_change(
         &acting.actor,
         &acting.client,
         "plan.change_request",
+        &on,
+        details,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Ends a pending change request that `by` made moot, audited.
+async fn supersede(
+    conn: &mut AnyConnection,
+    l: &Loaded,
+    acting: &Acting,
+    change_id: &str,
+    by: &str,
+    now: i64,
+) -> Result<(), PlanError> {
+    change_store::close(conn, change_id, "superseded", now).await?;
+    let details = json!({ "change": change_id, "by": by });
+    let on = subject(&l.plan.id);
+    audit::append(
+        conn,
+        now,
+        &acting.actor,
+        &acting.client,
+        "plan.change_superseded",
         &on,
         details,
     )

@@ -29,6 +29,33 @@ async fn pending(
         })
 }
 
+/// One person's decision on the change; a second one is refused.
+async fn record(
+    conn: &mut sqlx::AnyConnection,
+    change: &ChangeRecord,
+    (user_id, username): (String, String),
+    verdict: Verdict,
+    comment: &str,
+    now: i64,
+) -> Result<(), PlanError> {
+    let decision = ChangeDecision {
+        user_id,
+        username,
+        verdict,
+        comment: comment.to_string(),
+        created_at_ms: now,
+    };
+    change_store::insert_decision(conn, &change.id, &decision)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                invalid("you already decided on this change request; one decision per person")
+            } else {
+                PlanError::from(e)
+            }
+        })
+}
+
 /// Applies the change's plan file, if the plan's history still allows it.
 async fn apply(
     conn: &mut sqlx::AnyConnection,
@@ -90,22 +117,8 @@ pub(super) async fn decide_change(
         )));
     }
     let comment = text("comment", &comment, verdict == Verdict::Reject)?;
-    let decision = ChangeDecision {
-        user_id,
-        username,
-        verdict,
-        comment: comment.clone(),
-        created_at_ms: now,
-    };
-    change_store::insert_decision(conn, &change.id, &decision)
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                invalid("you already decided on this change request; one decision per person")
-            } else {
-                PlanError::from(e)
-            }
-        })?;
+    let by = (user_id, username);
+    record(conn, &change, by, verdict, &comment, now).await?;
     let approvals = change.approvals() + i64::from(verdict == Verdict::Approve);
     let (action, message) = if verdict == Verdict::Reject {
         change_store::close(conn, &change.id, "rejected", now).await?;
@@ -150,14 +163,15 @@ pub(super) async fn override_change(
     let (user_id, username, _) = person(who, "overriding a change request")?;
     let reason = text("reason", &reason, true)?;
     let change = pending(conn, l, &change_id).await?;
-    let decision = ChangeDecision {
-        user_id,
-        username,
-        verdict: Verdict::Override,
-        comment: reason.clone(),
-        created_at_ms: now,
-    };
-    change_store::insert_decision(conn, &change.id, &decision).await?;
+    record(
+        conn,
+        &change,
+        (user_id, username),
+        Verdict::Override,
+        &reason,
+        now,
+    )
+    .await?;
     apply(conn, l, &change, acting, environments, now).await?;
     Ok(Effect {
         events: vec![(
