@@ -117,8 +117,20 @@ test('operator, two approvers, live gate, advance, emergency rollback', async ()
   assert.equal(await op.page.evaluate(() => window.__sameDocument), true, 'no reload happened');
   await screenshot(op.page, 'plan-approved');
 
-  // The operator advances to staging.
-  await op.page.locator('section.phase[data-phase="staging"] form.start-phase button').click();
+  // The operator advances to staging, once its entry criteria are ticked
+  // (team notified, rollback plan ready, monitoring active).
+  const staging = op.page.locator('section.phase[data-phase="staging"]');
+  assert.match(await staging.textContent(), /Before starting/);
+  for (let ticked = 0; ; ticked++) {
+    const tick = staging.locator('table.entry form.tick button', { hasText: /^Tick$/ });
+    if ((await tick.count()) === 0) break;
+    await tick.first().click();
+    await op.page.waitForFunction(
+      (n) => document.querySelectorAll('section[data-phase="staging"] table.entry .ticked-by').length === n,
+      ticked + 1,
+    );
+  }
+  await staging.locator('form.start-phase button').click();
   await op.page.waitForSelector('section.phase[data-phase="staging"][data-status="active"]');
   await op.page.waitForSelector('section.phase[data-phase="dev"][data-status="done"]');
   const ids = Array.from({ length: 100 }, (_, i) => `org-${i}`);
@@ -154,6 +166,9 @@ test('operator, two approvers, live gate, advance, emergency rollback', async ()
     'olga gate.request',
     'ann gate.approve',
     'bob gate.approve',
+    'olga checklist.tick',
+    'olga checklist.tick',
+    'olga checklist.tick',
     'olga phase.start',
     'olga plan.rollback.emergency',
   ]);

@@ -243,6 +243,8 @@ pub struct PhaseView {
 pub struct ItemView {
     pub id: String,
     pub position: i64,
+    /// An entry criterion: must hold before the phase starts.
+    pub entry: bool,
     pub kind: ItemKind,
     pub text: String,
     /// Manual items: who may tick.

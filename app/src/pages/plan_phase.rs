@@ -127,9 +127,24 @@ pub(crate) fn PhaseCard(
             .unwrap_or_default()
     );
     let notes = (!p.notes.is_empty()).then(|| view! { <p class="notes">{p.notes.clone()}</p> });
+    // Entry criteria are ticked before the phase starts; the checklist while
+    // it runs.
+    let pending = p.status == PhaseStatus::Pending && open;
+    let entry: Vec<ItemView> = p.checklist.iter().filter(|i| i.entry).cloned().collect();
+    let entry = (!entry.is_empty()).then(|| {
+        let rows = entry
+            .into_iter()
+            .map(|it| checklist_row(it, &plan_id, pending, &roles, cmd))
+            .collect_view();
+        view! {
+            <h3>"Before starting"</h3>
+            <table class="events checklist entry"><tbody>{rows}</tbody></table>
+        }
+    });
     let rows = p
         .checklist
         .iter()
+        .filter(|i| !i.entry)
         .cloned()
         .map(|it| checklist_row(it, &plan_id, running, &roles, cmd))
         .collect_view();
@@ -266,6 +281,7 @@ pub(crate) fn PhaseCard(
             </div>
             <p class="muted">{summary}</p>
             {notes}
+            {entry}
             <h3>"Checklist"</h3>
             <table class="events checklist"><tbody>{rows}</tbody></table>
             <h3>"Gate"</h3>

@@ -94,5 +94,32 @@ pub fn complete(
     phase
         .items
         .iter()
+        .filter(|i| !i.entry)
         .all(|i| judge(i, phase, previous, now_ms, facts).met)
+}
+
+/// The phase's entry criteria that do not hold now, as "text (why)".
+pub fn unmet_entry(
+    phase: &PhaseRecord,
+    previous: Option<&PhaseRecord>,
+    now_ms: i64,
+    facts: &JobFacts,
+) -> Vec<String> {
+    phase
+        .items
+        .iter()
+        .filter(|i| i.entry)
+        .filter_map(|i| {
+            let state = judge(i, phase, previous, now_ms, facts);
+            (!state.met).then(|| match i.kind {
+                app::dto::plans::ItemKind::Manual => {
+                    format!("entry criterion {:?} is not ticked", i.text)
+                }
+                _ => format!(
+                    "entry criterion {:?} does not hold: {}",
+                    i.text, state.detail
+                ),
+            })
+        })
+        .collect()
 }

@@ -28,6 +28,8 @@ pub struct PhaseDef {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemDef {
+    /// An entry criterion (holds before the phase starts), not a checklist item.
+    pub entry: bool,
     pub kind: ItemKind,
     pub text: String,
     pub tickers: Vec<Role>,
@@ -90,11 +92,12 @@ pub fn from_file(file: &PlanFile) -> PlanDef {
                         .and_then(|s| parse_duration_ms(s.get_ref()).ok())
                         .unwrap_or(0),
                     items: p
-                        .checklist
-                        .iter()
-                        .map(|i| {
+                        .items("")
+                        .into_iter()
+                        .map(|(path, i)| {
                             let i = i.get_ref();
                             ItemDef {
+                                entry: path.starts_with(".entry"),
                                 // Validated by spec: "manual" or "auto".
                                 kind: ItemKind::parse(i.kind.get_ref()).unwrap_or(ItemKind::Manual),
                                 text: i.text.get_ref().trim().to_string(),

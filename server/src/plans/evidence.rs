@@ -35,7 +35,7 @@ pub fn evidence_hash(p: &PhaseRecord, jobs: &str) -> String {
         .items
         .iter()
         .map(|i| {
-            json!({
+            let mut item = json!({
                 "kind": i.kind,
                 "text": i.text,
                 "tickers": i.tickers.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
@@ -45,7 +45,13 @@ pub fn evidence_hash(p: &PhaseRecord, jobs: &str) -> String {
                 "ticked_by": i.ticked_by,
                 "ticked_at_ms": i.ticked_at_ms,
                 "comment": i.tick_comment,
-            })
+            });
+            // Only entry criteria say so: hashes of phases without any stay
+            // as they were before entry criteria existed.
+            if i.entry {
+                item["entry"] = json!(true);
+            }
+            item
         })
         .collect();
     let doc = json!({
@@ -72,6 +78,7 @@ mod tests {
     fn phase() -> PhaseRecord {
         PhaseRecord {
             items: vec![ItemRecord {
+                entry: false,
                 id: "i".into(),
                 position: 0,
                 kind: app::dto::plans::ItemKind::Manual,

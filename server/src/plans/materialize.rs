@@ -55,10 +55,10 @@ fn bind_config<'q>(q: AnyQuery<'q>, p: &'q PhaseDef) -> AnyQuery<'q> {
         .bind(p.soak_ms)
 }
 
-/// Binds an item's definition in the column order both the insert and the
-/// update name it.
+/// Binds an item's definition in the insert's column order.
 fn bind_item<'q>(q: AnyQuery<'q>, item: &'q ItemDef) -> AnyQuery<'q> {
-    q.bind(item.kind.as_str())
+    q.bind(i64::from(item.entry))
+        .bind(item.kind.as_str())
         .bind(&item.text)
         .bind(roles_to_text(&item.tickers))
         .bind(&item.check_name)
@@ -95,8 +95,8 @@ async fn insert_item(
     item: &ItemDef,
 ) -> Result<(), sqlx::Error> {
     let insert = sqlx::query(
-        "INSERT INTO checklist_items (id, phase_id, position, kind, text, tickers, check_name, \
-         max_delta, job) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO checklist_items (id, phase_id, position, entry, kind, text, tickers, \
+         check_name, max_delta, job) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(new_id())
     .bind(phase_id)
@@ -106,7 +106,8 @@ async fn insert_item(
 }
 
 pub fn same_item(row: &ItemRecord, def: &ItemDef) -> bool {
-    row.kind == def.kind
+    row.entry == def.entry
+        && row.kind == def.kind
         && row.text == def.text
         && row.tickers == def.tickers
         && row.check_name == def.check_name

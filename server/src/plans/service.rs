@@ -300,7 +300,7 @@ impl PlanService {
             let open: Vec<&str> = phase
                 .items
                 .iter()
-                .filter(|i| i.kind == ItemKind::Manual && i.ticked_at_ms.is_none())
+                .filter(|i| !i.entry && i.kind == ItemKind::Manual && i.ticked_at_ms.is_none())
                 .map(|i| i.text.as_str())
                 .collect();
             let up = matches!(

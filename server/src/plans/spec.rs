@@ -41,8 +41,29 @@ pub struct PhaseSpec {
     pub notes: String,
     #[serde(default)]
     pub gate: Option<Spanned<GateSpec>>,
+    /// Entry criteria: what must hold before this phase starts.
+    #[serde(default)]
+    pub entry: Vec<Spanned<ItemSpec>>,
+    /// What must hold before the next phase starts.
     #[serde(default)]
     pub checklist: Vec<Spanned<ItemSpec>>,
+}
+
+impl PhaseSpec {
+    /// Every item with its field path: entry criteria first, then the checklist.
+    pub fn items(&self, path: &str) -> Vec<(String, &Spanned<ItemSpec>)> {
+        let entry = self
+            .entry
+            .iter()
+            .enumerate()
+            .map(|(j, i)| (format!("{path}.entry[{j}]"), i));
+        let exit = self
+            .checklist
+            .iter()
+            .enumerate()
+            .map(|(j, i)| (format!("{path}.checklist[{j}]"), i));
+        entry.chain(exit).collect()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -159,8 +180,8 @@ pub fn validate(text: &str) -> Result<PlanFile, Vec<Problem>> {
         if let Some(gate) = &p.gate {
             check_gate(&mut r, gate.get_ref(), &format!("{path}.gate"));
         }
-        for (j, item) in p.checklist.iter().enumerate() {
-            check_item(&mut r, item.get_ref(), &format!("{path}.checklist[{j}]"));
+        for (item_path, item) in p.items(&path) {
+            check_item(&mut r, item.get_ref(), &item_path);
         }
     }
     let declared: Vec<String> = file
@@ -169,12 +190,12 @@ pub fn validate(text: &str) -> Result<PlanFile, Vec<Problem>> {
         .map(|j| j.get_ref().name.get_ref().clone())
         .collect();
     for (i, phase) in file.phases.iter().enumerate() {
-        for (j, item) in phase.get_ref().checklist.iter().enumerate() {
+        for (item_path, item) in phase.get_ref().items(&format!("phases[{i}]")) {
             if let Some(job) = &item.get_ref().job {
                 if !declared.contains(job.get_ref()) {
                     r.at(
                         job.span(),
-                        format!("phases[{i}].checklist[{j}].job"),
+                        format!("{item_path}.job"),
                         format!(
                             "{:?} is not a job of this plan ([[jobs]] names: {})",
                             job.get_ref(),

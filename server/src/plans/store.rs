@@ -77,6 +77,8 @@ impl PhaseRecord {
 pub struct ItemRecord {
     pub id: String,
     pub position: i64,
+    /// An entry criterion: must hold before the phase starts.
+    pub entry: bool,
     /// `manual` or `auto`.
     pub kind: ItemKind,
     pub text: String,
@@ -255,6 +257,7 @@ pub async fn load(
         let item = ItemRecord {
             id: row.try_get("id")?,
             position: row.try_get("position")?,
+            entry: row.try_get::<i64, _>("entry")? == 1,
             kind: {
                 let kind: String = row.try_get("kind")?;
                 ItemKind::parse(&kind).map_err(|e| bad_value("kind", e))?

@@ -5,7 +5,7 @@ use app::dto::plans::{
 };
 
 use super::change_store::ChangeRecord;
-use super::checks::{complete, judge};
+use super::checks::{complete, judge, unmet_entry};
 use super::evidence::evidence_hash;
 use super::exposure::{environments, previews};
 use super::gate::tally;
@@ -114,7 +114,11 @@ pub fn blockers_for(l: &Loaded, index: usize, now_ms: i64, facts: &JobFacts) -> 
         soak_ms: p.soak_ms,
         checklist_complete: complete(p, index.checked_sub(2).map(|i| &l.phases[i]), now_ms, facts),
     });
-    start_blockers(plan_status, phase.status, prev_facts.as_ref(), now_ms)
+    let mut blockers = start_blockers(plan_status, phase.status, prev_facts.as_ref(), now_ms);
+    if phase.status == PhaseStatus::Pending {
+        blockers.extend(unmet_entry(phase, previous, now_ms, facts));
+    }
+    blockers
 }
 
 fn phase_view(l: &Loaded, index: usize, now_ms: i64, facts: &JobFacts) -> PhaseView {
@@ -159,6 +163,7 @@ fn phase_view(l: &Loaded, index: usize, now_ms: i64, facts: &JobFacts) -> PhaseV
                 ItemView {
                     id: i.id.clone(),
                     position: i.position,
+                    entry: i.entry,
                     kind: i.kind,
                     text: i.text.clone(),
                     tickers: i.tickers.clone(),

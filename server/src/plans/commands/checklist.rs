@@ -1,6 +1,6 @@
 //! Ticking and unticking checklist items.
 use app::access::Principal;
-use app::dto::plans::ItemKind;
+use app::dto::plans::{ItemKind, PhaseStatus};
 use serde_json::json;
 
 use super::{invalid, person, text, untick, Effect};
@@ -29,7 +29,15 @@ pub(super) async fn tick(
             item.text
         )));
     }
-    if !phase.status.is_current() {
+    // Entry criteria are ticked before the phase starts (and are history
+    // once it has); the checklist while it runs.
+    if item.entry && phase.status != PhaseStatus::Pending {
+        return Err(invalid(format!(
+            "{:?} is an entry criterion of phase {:?}, which has started; it is part of its history",
+            item.text, phase.name
+        )));
+    }
+    if !item.entry && !phase.status.is_current() {
         return Err(invalid(format!(
             "phase {:?} is {}; its checklist can be ticked while it runs",
             phase.name, phase.status
@@ -71,7 +79,7 @@ pub(super) async fn tick(
             } else {
                 "checklist.untick"
             },
-            json!({ "phase": phase.name, "item": item.text, "comment": comment }),
+            json!({ "phase": phase.name, "item": item.text, "entry": item.entry, "comment": comment }),
         )],
         message: format!(
             "{} {:?}.",

@@ -28,7 +28,7 @@ pub(super) async fn request_approval(
     let unticked: Vec<&str> = phase
         .items
         .iter()
-        .filter(|it| it.kind == ItemKind::Manual && it.ticked_at_ms.is_none())
+        .filter(|it| !it.entry && it.kind == ItemKind::Manual && it.ticked_at_ms.is_none())
         .map(|it| it.text.as_str())
         .collect();
     if !unticked.is_empty() {

@@ -1,0 +1,133 @@
+//! Entry criteria, on both store backends: a phase whose `[[phases.entry]]`
+//! items do not hold cannot start, and the refusal names them; they are
+//! ticked while the phase is pending and are history once it started; they
+//! do not count toward its checklist.
+use crate::common::{TestApp, TestDb};
+use app::access::Role;
+use serde_json::{json, Value};
+
+const PLAN: &str = r#"[plan]
+name = "Pre-flight"
+flag = "pre_flight"
+
+[[phases]]
+name = "pilot"
+environment = "production"
+exposure_bp = 100
+[phases.gate]
+approvals = 0
+[[phases.entry]]
+kind = "manual"
+text = "Recent full database backup completed"
+[[phases.entry]]
+kind = "manual"
+text = "On-call engineer assigned"
+[[phases.checklist]]
+kind = "manual"
+text = "Error rate < 0.1 % after an hour"
+"#;
+
+on_both_backends! {
+    a_phase_with_unmet_entry_criteria_cannot_start => entry_criteria;
+}
+
+async fn entry_criteria(db: TestDb) {
+    let store = db.store().await;
+    let server = TestApp::spawn_on(db, store).await;
+    walk(&server).await;
+    server.stop().await;
+}
+
+async fn walk(app: &TestApp) {
+    let olga = app.signed_in("olga", &[Role::Operator]).await;
+    let res = olga
+        .post(app.url("/api/v1/plans"))
+        .body(PLAN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let id = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (olga, id) = (&olga, &id);
+    let view = || async move {
+        olga.get(app.url(&format!("/api/v1/plans/{id}")))
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    let command = |cmd: Value| async move {
+        let res = olga
+            .post(app.url(&format!("/api/v1/plans/{id}/commands")))
+            .json(&cmd)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        (status, res.json::<Value>().await.unwrap_or(Value::Null))
+    };
+    let phase = view().await["phases"][0].clone();
+    let pilot = phase["id"].as_str().unwrap().to_string();
+    let items = phase["checklist"].as_array().unwrap().clone();
+    assert_eq!(
+        items
+            .iter()
+            .map(|i| i["entry"].as_bool().unwrap())
+            .collect::<Vec<_>>(),
+        vec![true, true, false]
+    );
+    assert!(
+        phase["start_blockers"]
+            .to_string()
+            .contains("Recent full database backup completed"),
+        "{phase}"
+    );
+
+    let (status, body) = command(json!({"command": "start_phase", "phase_id": pilot})).await;
+    assert_eq!(status, 400);
+    let error = body["error"].as_str().unwrap();
+    assert!(
+        error.contains("entry criterion \"Recent full database backup completed\" is not ticked")
+            && error.contains("On-call engineer assigned"),
+        "names every unmet one: {error}"
+    );
+    // The checklist cannot be ticked before the phase runs; entry criteria can.
+    let (status, _) = command(
+        json!({"command": "tick", "item_id": items[2]["id"], "ticked": true, "comment": ""}),
+    )
+    .await;
+    assert_eq!(status, 400);
+    for item in &items[..2] {
+        let (status, body) = command(
+            json!({"command": "tick", "item_id": item["id"], "ticked": true, "comment": "done"}),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, body) = command(json!({"command": "start_phase", "phase_id": pilot})).await;
+    assert_eq!(status, 200, "{body}");
+    // Once started, the entry criteria are history.
+    let (status, body) = command(
+        json!({"command": "tick", "item_id": items[0]["id"], "ticked": false, "comment": ""}),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error"].as_str().unwrap().contains("history"),
+        "{body}"
+    );
+    // They do not count toward the checklist: it waits for its own item only.
+    let phase = view().await["phases"][0].clone();
+    assert_eq!(phase["checklist_complete"], false);
+    let (status, body) = command(
+        json!({"command": "tick", "item_id": items[2]["id"], "ticked": true, "comment": ""}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(view().await["phases"][0]["checklist_complete"], true);
+}
