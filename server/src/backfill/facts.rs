@@ -116,7 +116,7 @@ impl JobFacts {
                         let delta = r.result["delta"].as_i64().unwrap_or(i64::MAX);
                         let coverage = r.result["coverage_pct"].as_f64().unwrap_or(0.0);
                         if check == "coverage_full" {
-                            (coverage >= 100.0, format!("coverage {coverage} %"))
+                            coverage_fact(&r.result, coverage)
                         } else {
                             let allowed = max_delta.unwrap_or(0);
                             (
@@ -131,5 +131,49 @@ impl JobFacts {
             details.push(format!("{j}: {why}"));
         }
         Some((met, details.join("; ")))
+    }
+}
+
+/// `coverage_full` from a verify result: exact counts (a verify made before
+/// `coverage_full` was recorded is judged by its counts), and no missing key
+/// when the job lists them.
+fn coverage_fact(result: &serde_json::Value, coverage: f64) -> (bool, String) {
+    let legacy = result["legacy"].as_i64().unwrap_or(0);
+    let new = result["new"].as_i64().unwrap_or(-1);
+    let full = result["coverage_full"].as_bool().unwrap_or(new == legacy);
+    let missing = result["missing"].as_i64();
+    let why = match missing {
+        Some(0) => format!("coverage {new} of {legacy} rows, none missing"),
+        Some(n) => {
+            let keys: Vec<String> = result["missing_keys"]
+                .as_array()
+                .map(|k| k.iter().map(|v| v.to_string()).collect())
+                .unwrap_or_default();
+            format!("{n} rows missing (first keys: {})", keys.join(", "))
+        }
+        None if full => format!("coverage {new} of {legacy} rows"),
+        None => format!("coverage {coverage} % ({new} of {legacy} rows)"),
+    };
+    (full && missing.is_none_or(|n| n == 0), why)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::coverage_fact;
+    use serde_json::json;
+
+    #[test]
+    fn coverage_is_exact_and_names_missing_keys() {
+        let r = json!({"legacy": 1_000_000, "new": 999_999, "coverage_full": false});
+        assert!(!coverage_fact(&r, 100.0).0, "rounded to 100 % is not full");
+        let r = json!({"legacy": 10, "new": 10, "coverage_full": false, "missing": 1, "missing_keys": [7]});
+        let (met, why) = coverage_fact(&r, 100.0);
+        assert!(!met);
+        assert!(why.contains("1 rows missing (first keys: 7)"), "{why}");
+        let r = json!({"legacy": 10, "new": 10, "coverage_full": true, "missing": 0, "missing_keys": []});
+        assert!(coverage_fact(&r, 100.0).0);
+        // A verify from before exact coverage: judged by its counts.
+        assert!(coverage_fact(&json!({"legacy": 5, "new": 5}), 100.0).0);
+        assert!(!coverage_fact(&json!({"legacy": 5, "new": 4}), 80.0).0);
     }
 }

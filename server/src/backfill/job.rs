@@ -31,6 +31,9 @@ pub struct Job {
     pub apply_listing_keys: String,
     pub undo: Option<String>,
     pub verify: Option<(String, String)>,
+    /// The anti-join, as written and wrapped to count its rows and to list
+    /// the first ten keys.
+    pub verify_missing: Option<Missing>,
     pub max_delta: i64,
     pub chunk: i64,
     pub fixed_chunk: bool,
@@ -79,6 +82,7 @@ impl Job {
                 .as_ref()
                 .zip(s.verify_new.as_ref())
                 .map(|(l, n)| (l.get_ref().clone(), n.get_ref().clone())),
+            verify_missing: s.verify_missing.as_ref().map(|m| Missing::of(m.get_ref())),
             max_delta: s.max_delta.as_ref().map_or(0, |d| *d.get_ref()),
             chunk: s.chunk.as_ref().map_or(1000, |c| *c.get_ref()),
             fixed_chunk: s.fixed_chunk,
@@ -118,6 +122,27 @@ impl Job {
             all.push(("verify_legacy", legacy.as_str(), Access::Read));
             all.push(("verify_new", new.as_str(), Access::Read));
         }
+        if let Some(m) = &self.verify_missing {
+            all.push(("verify_missing", m.count.as_str(), Access::Read));
+            all.push(("verify_missing", m.first.as_str(), Access::Read));
+        }
         all
+    }
+}
+
+/// A job's `verify_missing` query, counted and sampled as one statement each.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Missing {
+    pub count: String,
+    pub first: String,
+}
+
+impl Missing {
+    fn of(sql: &str) -> Missing {
+        let inner = sql.trim().trim_end_matches(';');
+        Missing {
+            count: format!("SELECT COUNT(*) FROM ({inner}) AS missing"),
+            first: format!("SELECT * FROM ({inner}) AS missing LIMIT 10"),
+        }
     }
 }

@@ -39,6 +39,10 @@ pub struct JobSpec {
     /// …and the rows that do.
     #[serde(default)]
     pub verify_new: Option<Spanned<String>>,
+    /// The keys of legacy rows that have no new row (an anti-join). Coverage
+    /// is full only when it returns none; verify lists the first ten.
+    #[serde(default)]
+    pub verify_missing: Option<Spanned<String>>,
     /// Verify passes when legacy − new ≤ this.
     #[serde(default)]
     pub max_delta: Option<Spanned<i64>>,
@@ -150,6 +154,17 @@ pub fn check_job(r: &mut Report<'_>, job: &JobSpec, path: &str) {
             );
         }
     }
+    if let Some(m) = job
+        .verify_missing
+        .as_ref()
+        .filter(|_| job.verify_legacy.is_none())
+    {
+        r.at(
+            m.span(),
+            format!("{path}.verify_missing"),
+            "verify_missing needs verify_legacy and verify_new beside it",
+        );
+    }
     if job.verify_legacy.is_some() != job.verify_new.is_some() {
         let span = job
             .verify_legacy
@@ -246,6 +261,7 @@ fn check_sql(r: &mut Report<'_>, job: &JobSpec, path: &str) {
         (&job.undo, "undo", Access::Write),
         (&job.verify_legacy, "verify_legacy", Access::Read),
         (&job.verify_new, "verify_new", Access::Read),
+        (&job.verify_missing, "verify_missing", Access::Read),
     ] {
         if let Some(v) = value {
             fields.push((v, field, v.get_ref().clone(), access));

@@ -1,5 +1,7 @@
-//! Verify runs: legacy against new row counts on the target, the delta and
-//! the coverage, passed when the delta is within the job's `max_delta`.
+//! Verify runs: legacy against new row counts on the target, the delta, the
+//! coverage by exact counts, and — when the job declares `verify_missing` —
+//! how many legacy rows have no new row and the first of their keys; passed
+//! when the delta is within the job's `max_delta` and nothing is missing.
 use serde_json::{json, Value};
 
 use super::error::{one_line, BackfillError};
@@ -36,11 +38,36 @@ impl Runner {
         } else {
             new as f64 * 100.0 / legacy as f64
         };
+        // The anti-join, when the job has one: extra rows in the new table
+        // cannot hide missing ones, and the first missing keys are named.
+        let (missing, missing_keys) = match self.job.verify_missing.clone() {
+            Some(m) => {
+                let n = count(m.count).await?;
+                let keys: Vec<i64> = sqlx::query_scalar(&m.first)
+                    .fetch_all(&self.target.read_pool)
+                    .await
+                    .map_err(|e| BackfillError::Target {
+                        target: self.target.name.clone(),
+                        message: one_line(&e),
+                    })?;
+                (Some(n), keys)
+            }
+            None => (None, Vec::new()),
+        };
+        // Exact counts, never a rounded percentage: one missing row in a
+        // million is not full coverage.
+        let full = match missing {
+            Some(n) => n == 0 && new >= legacy,
+            None => new == legacy,
+        };
         let result = json!({
             "legacy": legacy, "new": new, "delta": delta,
             "coverage_pct": (coverage * 100.0).round() / 100.0,
+            "coverage_full": full,
+            "missing": missing,
+            "missing_keys": missing_keys,
             "max_delta": self.job.max_delta,
-            "passed": delta.abs() <= self.job.max_delta,
+            "passed": delta.abs() <= self.job.max_delta && missing.is_none_or(|n| n == 0),
         });
         self.run.processed = legacy;
         self.run.created = new;

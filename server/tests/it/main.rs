@@ -9,6 +9,7 @@ mod auth;
 mod backfill;
 mod backfill_crash;
 mod cli;
+mod coverage;
 mod entry;
 mod environments;
 mod gates_bind;
