@@ -451,3 +451,14 @@ async fn migrates_as_before(db: TestDb) {
         .unwrap();
     assert_eq!(production_now.exposure_bp, 500);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_draft_plan_can_be_aborted_but_not_rolled_back() {
+    let w = walk(TestDb::new(common::Backend::Sqlite).await).await;
+    let (status, body) = w.command(Walk::rollback("standard", "")).await;
+    assert_eq!(status, 400, "nothing runs: {body}");
+    let (status, body) = w.command(Walk::rollback("abort", "")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(w.view().await["summary"]["status"], "aborted");
+    w.app.stop().await;
+}

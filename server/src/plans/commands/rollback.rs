@@ -36,7 +36,12 @@ pub(super) async fn rollback_command(
             "entity: give the id of the organisation (1 to 256 characters)",
         ));
     }
-    if kind != RollbackKind::Entity && l.plan.status != PlanStatus::Active {
+    // Standard and pause act on the running phase; emergency and abort on
+    // the plan (the state machine says which plans may take them); one
+    // organisation works on any plan.
+    if matches!(kind, RollbackKind::Standard | RollbackKind::Pause)
+        && l.plan.status != PlanStatus::Active
+    {
         return Err(invalid(format!(
             "the plan is {}; nothing runs to roll back",
             l.plan.status
