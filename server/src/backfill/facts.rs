@@ -102,6 +102,16 @@ impl JobFacts {
                             r.last_key.map_or("-".into(), |k| k.to_string())
                         ),
                     ),
+                    // Failing keys are not a finished backfill: the item
+                    // allows `max_delta` of them (default none).
+                    Some(r) if r.errors > max_delta.unwrap_or(0) => (
+                        false,
+                        format!(
+                            "done, but {} failing keys remain (allowed {}): fix them and run again",
+                            r.errors,
+                            max_delta.unwrap_or(0)
+                        ),
+                    ),
                     Some(r) => (
                         true,
                         format!(
@@ -159,8 +169,58 @@ fn coverage_fact(result: &serde_json::Value, coverage: f64) -> (bool, String) {
 
 #[cfg(test)]
 mod tests {
-    use super::coverage_fact;
+    use super::*;
     use serde_json::json;
+
+    fn facts_with_run(errors: i64) -> JobFacts {
+        let run = Run {
+            id: "r".into(),
+            plan_id: "p".into(),
+            job: "school".into(),
+            mode: Mode::Run,
+            status: RunStatus::Done,
+            last_key: Some(100),
+            processed: 100,
+            created: 100 - errors,
+            skipped: 0,
+            errors,
+            chunk_size: 10,
+            max_rows_per_sec: 0,
+            total_estimate: Some(100),
+            result: json!({}),
+            started_by: "olga".into(),
+            owner: "server".into(),
+            started_at_ms: 1,
+            updated_at_ms: 2,
+            finished_at_ms: Some(2),
+        };
+        JobFacts {
+            declared: vec!["school".into()],
+            jobs_digest: String::new(),
+            latest: HashMap::from([(("school".to_string(), Mode::Run.as_str()), run)]),
+        }
+    }
+
+    #[test]
+    fn a_backfill_with_failing_keys_is_not_complete_unless_the_item_allows_them() {
+        let (met, why) = facts_with_run(3)
+            .judge("backfill_complete", None, None)
+            .unwrap();
+        assert!(!met);
+        assert!(why.contains("3 failing keys remain (allowed 0)"), "{why}");
+        assert!(
+            facts_with_run(3)
+                .judge("backfill_complete", None, Some(3))
+                .unwrap()
+                .0
+        );
+        assert!(
+            facts_with_run(0)
+                .judge("backfill_complete", None, None)
+                .unwrap()
+                .0
+        );
+    }
 
     #[test]
     fn coverage_is_exact_and_names_missing_keys() {
