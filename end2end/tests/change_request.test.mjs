@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startConsole, launchBrowser, watchErrors, screenshot, signIn } from './support/console.mjs';
+import { startConsole, launchBrowser, screenshot, hydrated, personIn } from './support/console.mjs';
 
 let server;
 let browser;
@@ -38,26 +38,13 @@ environment = "production"
 exposure_bp = 10000
 `;
 
-async function person(username, role) {
-  const password = server.addUser(username, role);
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const errors = watchErrors(page);
-  await signIn(page, server.url, username, password);
-  return { context, page, errors };
-}
-
-async function hydrated(page) {
-  await page.waitForSelector('main[data-hydrated="true"]', { timeout: 30_000 });
-}
-
 test('a weakened gate waits for someone else', async () => {
   const file = join(server.dir, 'search.toml');
   writeFileSync(file, PLAN);
   const planId = server.cli('plan', 'import', file).match(/ as ([0-9a-f]{32})/)[1];
   const planUrl = `${server.url}/plans/${planId}`;
-  const op = await person('olga', 'operator');
-  const ann = await person('ann', 'approver');
+  const op = await personIn(server, browser, 'olga', 'operator');
+  const ann = await personIn(server, browser, 'ann', 'approver');
 
   await op.page.goto(planUrl);
   await hydrated(op.page);

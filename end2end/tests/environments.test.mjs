@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startConsole, launchBrowser, watchErrors, screenshot, signIn } from './support/console.mjs';
+import { startConsole, launchBrowser, screenshot, hydrated, personIn } from './support/console.mjs';
 
 let server;
 let browser;
@@ -42,19 +42,6 @@ exposure_bp = 500
 approvals = 0
 `;
 
-async function person(username, role) {
-  const password = server.addUser(username, role);
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const errors = watchErrors(page);
-  await signIn(page, server.url, username, password);
-  return { context, page, errors };
-}
-
-async function hydrated(page) {
-  await page.waitForSelector('main[data-hydrated="true"]', { timeout: 30_000 });
-}
-
 async function evaluate(request, token, entity) {
   const res = await request.get(`${server.url}/api/v1/flags/checkout_v2/evaluate?entity=${entity}`, {
     headers: { Authorization: `Bearer ${token}` },
@@ -69,8 +56,8 @@ test('exposure per environment, rollback preview, one organisation restored', as
   const imported = server.cli('plan', 'import', file);
   const planId = imported.match(/ as ([0-9a-f]{32})/)[1];
   const prod = server.createToken('storefront', ['flags:read'], 'production');
-  const op = await person('olga', 'operator');
-  const viewer = await person('vera', 'viewer');
+  const op = await personIn(server, browser, 'olga', 'operator');
+  const viewer = await personIn(server, browser, 'vera', 'viewer');
   const planUrl = `${server.url}/plans/${planId}`;
 
   await op.page.goto(planUrl);

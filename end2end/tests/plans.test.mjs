@@ -5,7 +5,7 @@
 // emergency rollback; the flag is off for everyone; the audit trail has it all.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startConsole, launchBrowser, watchErrors, screenshot, signIn, newPlanFromTemplate } from './support/console.mjs';
+import { startConsole, launchBrowser, screenshot, newPlanFromTemplate, signIn, hydrated, personIn } from './support/console.mjs';
 
 let server;
 let browser;
@@ -20,19 +20,6 @@ after(async () => {
   await server?.stop();
 });
 
-async function personAt(username, ...roles) {
-  const password = server.addUser(username, ...roles);
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const errors = watchErrors(page);
-  await signIn(page, server.url, username, password);
-  return { context, page, errors };
-}
-
-async function hydrated(page) {
-  await page.waitForSelector('main[data-hydrated="true"]', { timeout: 30_000 });
-}
-
 async function evaluateAll(request, token, key, ids) {
   const values = [];
   for (const id of ids) {
@@ -46,9 +33,9 @@ async function evaluateAll(request, token, key, ids) {
 }
 
 test('operator, two approvers, live gate, advance, emergency rollback', async () => {
-  const op = await personAt('olga', 'operator');
-  const ann = await personAt('ann', 'approver');
-  const bob = await personAt('bob', 'approver');
+  const op = await personIn(server, browser, 'olga', 'operator');
+  const ann = await personIn(server, browser, 'ann', 'approver');
+  const bob = await personIn(server, browser, 'bob', 'approver');
   const token = server.createToken('storefront', ['flags:read'], 'staging');
   const production = server.createToken('storefront-prod', ['flags:read'], 'production');
 

@@ -162,6 +162,21 @@ export async function screenshot(page, name) {
 }
 
 /** Signs in through the login form and waits for the page it leads to. */
+/** Waits until the page's wasm has hydrated. */
+export async function hydrated(page) {
+  await page.waitForSelector('main[data-hydrated="true"]', { timeout: 30_000 });
+}
+
+/** A new user with `roles`, signed in in a browser context of their own. */
+export async function personIn(server, browser, username, ...roles) {
+  const password = server.addUser(username, ...roles);
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = watchErrors(page);
+  await signIn(page, server.url, username, password);
+  return { context, page, errors };
+}
+
 export async function signIn(page, baseUrl, username, password) {
   await page.goto(`${baseUrl}/login`);
   await page.fill('#username', username);

@@ -9,6 +9,7 @@ pub mod definition;
 pub mod error;
 pub mod evidence;
 pub mod exposure;
+pub mod finish;
 pub mod gate;
 pub mod materialize;
 pub mod rest;

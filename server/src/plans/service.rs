@@ -4,8 +4,7 @@
 //! flag cache.
 use app::access::{Action, Principal};
 use app::dto::plans::{
-    CommandOutcome, ItemKind, NewPlan, PhaseStatus, PlanCommand, PlanSource, PlanSummary, PlanView,
-    TemplateInfo,
+    CommandOutcome, NewPlan, PlanCommand, PlanSource, PlanSummary, PlanView, TemplateInfo,
 };
 use app::error::AppError;
 use app::service::{Caller, PlanPort};
@@ -16,10 +15,8 @@ use sqlx::AnyConnection;
 use super::changes::{apply_source, request_change};
 use super::definition::{self, PlanDef};
 use super::error::PlanError;
-use super::evidence::{declared_jobs, evidence_hash, jobs_digest};
-use super::gate::passed;
+use super::evidence::declared_jobs;
 use super::materialize::{edit_refusal, insert_plan};
-use super::state::{phase_transition, PhaseEvent};
 use super::store::{self, Loaded};
 use super::templates::TEMPLATES;
 use super::view::{plan_view, summary, summary_of};
@@ -246,7 +243,7 @@ impl PlanService {
                 now,
                 acting,
                 "the plan was edited: the phase configuration or checklist changed",
-                Some(&l.plan.source_toml),
+                &l.plan.source_toml,
             )
             .await?;
         let mut out = summary_of(&self.load(id).await?, &self.environments);
@@ -276,104 +273,6 @@ impl PlanService {
         store::load(conn, self.store.backend(), id, true)
             .await?
             .ok_or_else(|| PlanError::NotFound(format!("plan {id:?}")))
-    }
-
-    /// The common end of every change: dismisses decisions whose evidence
-    /// changed (and takes back a gate they passed), bumps the revision,
-    /// commits, and tells open pages and the flag cache.
-    pub(super) async fn finish(
-        &self,
-        mut tx: sqlx::Transaction<'static, sqlx::Any>,
-        plan_id: &str,
-        now: i64,
-        acting: &Acting,
-        dismiss_reason: &str,
-        edited_from: Option<&str>,
-    ) -> Result<i64, PlanError> {
-        let l = self.load_locked(&mut tx, plan_id).await?;
-        // Only an edit (the plan file changed) takes a phase off approval.
-        let edited = edited_from.is_some_and(|before| before != l.plan.source_toml);
-        let jobs = jobs_digest(&l.plan.source_toml);
-        for phase in &l.phases {
-            // Up for approval with something left to tick (an edit added or
-            // changed an item): back to active, nobody is offered Approve.
-            let open: Vec<&str> = phase
-                .items
-                .iter()
-                .filter(|i| !i.entry && i.kind == ItemKind::Manual && i.ticked_at_ms.is_none())
-                .map(|i| i.text.as_str())
-                .collect();
-            let up = matches!(
-                phase.status,
-                PhaseStatus::AwaitingApproval | PhaseStatus::Approved
-            );
-            if edited && up && !open.is_empty() {
-                let mut back = phase.clone();
-                back.status = phase_transition(back.status, PhaseEvent::Unready)?;
-                back.requested_by = None;
-                back.requested_by_name = None;
-                back.requested_at_ms = None;
-                back.approved_at_ms = None;
-                store::save_phase_state(&mut tx, &back).await?;
-                let details = json!({ "phase": phase.name, "open_items": open });
-                let on = subject(plan_id);
-                audit::append(
-                    &mut tx,
-                    now,
-                    &acting.actor,
-                    &acting.client,
-                    "gate.unready",
-                    &on,
-                    details,
-                )
-                .await?;
-            }
-            let hash = evidence_hash(phase, &jobs);
-            let stale: Vec<_> = phase
-                .decisions
-                .iter()
-                .filter(|d| d.live() && d.evidence_hash != hash)
-                .collect();
-            if stale.is_empty() {
-                continue;
-            }
-            for d in &stale {
-                store::dismiss_decision(&mut tx, &d.id, now, dismiss_reason).await?;
-            }
-            let mut after = phase.clone();
-            for d in &mut after.decisions {
-                if stale.iter().any(|s| s.id == d.id) {
-                    d.dismissed_at_ms = Some(now);
-                }
-            }
-            let reopened =
-                after.status == PhaseStatus::Approved && !passed(&after) && open.is_empty();
-            if reopened {
-                after.status = phase_transition(after.status, PhaseEvent::Dismiss)?;
-                after.approved_at_ms = None;
-                store::save_phase_state(&mut tx, &after).await?;
-            }
-            audit::append(
-                &mut tx,
-                now,
-                &acting.actor,
-                &acting.client,
-                "gate.dismiss",
-                &subject(plan_id),
-                json!({
-                    "phase": phase.name,
-                    "reason": dismiss_reason,
-                    "dismissed": stale.iter().map(|d| json!({"user": d.username, "verdict": d.verdict.as_str()})).collect::<Vec<_>>(),
-                    "gate_reopened": reopened,
-                }),
-            )
-            .await?;
-        }
-        let revision = store::touch(&mut tx, plan_id, now).await?;
-        tx.commit().await.map_err(crate::db::StoreError::Query)?;
-        self.flags.forget(&l.flag.key);
-        self.events.changed(plan_id);
-        Ok(revision)
     }
 }
 

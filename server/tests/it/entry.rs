@@ -2,7 +2,7 @@
 //! items do not hold cannot start, and the refusal names them; they are
 //! ticked while the phase is pending and are history once it started; they
 //! do not count toward its checklist.
-use crate::common::{TestApp, TestDb};
+use crate::common::{PlanApi, TestApp, TestDb};
 use app::access::Role;
 use serde_json::{json, Value};
 
@@ -51,26 +51,9 @@ async fn walk(app: &TestApp) {
         .as_str()
         .unwrap()
         .to_string();
-    let (olga, id) = (&olga, &id);
-    let view = || async move {
-        olga.get(app.url(&format!("/api/v1/plans/{id}")))
-            .send()
-            .await
-            .unwrap()
-            .json::<Value>()
-            .await
-            .unwrap()
-    };
-    let command = |cmd: Value| async move {
-        let res = olga
-            .post(app.url(&format!("/api/v1/plans/{id}/commands")))
-            .json(&cmd)
-            .send()
-            .await
-            .unwrap();
-        let status = res.status().as_u16();
-        (status, res.json::<Value>().await.unwrap_or(Value::Null))
-    };
+    let plan = PlanApi { app, id };
+    let view = || plan.view(&olga);
+    let command = |cmd: Value| plan.command(&olga, cmd);
     let phase = view().await["phases"][0].clone();
     let pilot = phase["id"].as_str().unwrap().to_string();
     let items = phase["checklist"].as_array().unwrap().clone();

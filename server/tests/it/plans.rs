@@ -31,37 +31,7 @@ environment = "production"
 exposure_bp = 10000
 "#;
 
-struct Plan<'a> {
-    app: &'a TestApp,
-    id: String,
-}
-
-impl Plan<'_> {
-    async fn view(&self, who: &reqwest::Client) -> Value {
-        let res = who
-            .get(self.app.url(&format!("/api/v1/plans/{}", self.id)))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200);
-        res.json().await.unwrap()
-    }
-
-    async fn phase(&self, who: &reqwest::Client, i: usize) -> Value {
-        self.view(who).await["phases"][i].clone()
-    }
-
-    async fn command(&self, who: &reqwest::Client, cmd: Value) -> (u16, Value) {
-        let res = who
-            .post(self.app.url(&format!("/api/v1/plans/{}/commands", self.id)))
-            .json(&cmd)
-            .send()
-            .await
-            .unwrap();
-        let status = res.status().as_u16();
-        (status, res.json().await.unwrap_or(Value::Null))
-    }
-}
+use crate::common::PlanApi as Plan;
 
 fn error_of(body: &Value) -> String {
     body["error"].as_str().unwrap_or_default().to_string()

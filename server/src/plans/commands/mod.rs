@@ -109,7 +109,7 @@ impl PlanService {
                 now,
                 &acting,
                 effect.dismiss_reason,
-                Some(&l.plan.source_toml),
+                &l.plan.source_toml,
             )
             .await?;
         Ok(CommandOutcome {

@@ -365,3 +365,41 @@ pub fn environments() -> Vec<String> {
         .map(String::from)
         .to_vec()
 }
+
+/// One plan over the REST API, driven by whichever signed-in client (or
+/// token) each call names.
+pub struct PlanApi<'a> {
+    pub app: &'a TestApp,
+    pub id: String,
+}
+
+impl PlanApi<'_> {
+    pub async fn view(&self, who: &reqwest::Client) -> serde_json::Value {
+        let res = who
+            .get(self.app.url(&format!("/api/v1/plans/{}", self.id)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        res.json().await.unwrap()
+    }
+
+    pub async fn phase(&self, who: &reqwest::Client, i: usize) -> serde_json::Value {
+        self.view(who).await["phases"][i].clone()
+    }
+
+    pub async fn command(
+        &self,
+        who: &reqwest::Client,
+        cmd: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let res = who
+            .post(self.app.url(&format!("/api/v1/plans/{}/commands", self.id)))
+            .json(&cmd)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(serde_json::Value::Null))
+    }
+}

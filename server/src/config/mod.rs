@@ -2,9 +2,12 @@
 //! environment (`LEPTOS_SITE_ADDR`/`LEPTOS_SITE_ROOT`, `DATABASE_URL`,
 //! `CONSOLE_*`). Every problem is reported as one line naming the setting,
 //! where its value came from, and how to fix it.
+mod validate;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+pub use validate::public_origin;
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
@@ -220,7 +223,7 @@ pub fn load(explicit: Option<&Path>) -> Result<Loaded, ConfigError> {
 
     let config: Config = figment.extract().map_err(figment_error)?;
     let loaded = Loaded { config, figment };
-    validate(&loaded)?;
+    validate::validate(&loaded)?;
     Ok(loaded)
 }
 
@@ -303,114 +306,6 @@ fn figment_error(err: figment::Error) -> ConfigError {
         _ => "see README.md, section Configuration".to_string(),
     };
     ConfigError::new(&key, &origin, err.kind.to_string(), hint)
-}
-
-fn validate(loaded: &Loaded) -> Result<(), ConfigError> {
-    loaded.listen_addr()?;
-    crate::db::StoreUrl::parse(&loaded.config.database_url).map_err(|problem| {
-        ConfigError::new(
-            "database_url",
-            &loaded.origin("database_url"),
-            problem,
-            crate::db::URL_HINT,
-        )
-    })?;
-    tracing_subscriber::EnvFilter::try_new(&loaded.config.log_level).map_err(|e| {
-        ConfigError::new(
-            "log_level",
-            &loaded.origin("log_level"),
-            format!("{:?} is not a log filter: {e}", loaded.config.log_level),
-            "use e.g. info, debug, or server=debug,tower_http=info",
-        )
-    })?;
-    if let Some(raw) = &loaded.config.public_url {
-        public_origin(raw).map_err(|problem| {
-            ConfigError::new(
-                "public_url",
-                &loaded.origin("public_url"),
-                problem,
-                "use the scheme and host people type, e.g. https://rollout.example.com",
-            )
-        })?;
-    }
-    loaded.trusted_proxies()?;
-    validate_environments(loaded)?;
-    let timeouts = [
-        (
-            "session_idle_timeout_secs",
-            loaded.config.session_idle_timeout_secs,
-        ),
-        (
-            "session_absolute_timeout_secs",
-            loaded.config.session_absolute_timeout_secs,
-        ),
-    ];
-    for (key, value) in timeouts {
-        if value == 0 {
-            return Err(ConfigError::new(
-                key,
-                &loaded.origin(key),
-                "0 would end every session at once",
-                "use a number of seconds, e.g. 1800",
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn validate_environments(loaded: &Loaded) -> Result<(), ConfigError> {
-    let envs = &loaded.config.environments;
-    let fail = |key: &str, problem: String| {
-        ConfigError::new(
-            key,
-            &loaded.origin(key),
-            problem,
-            "name environments with 1 to 40 of a-z, 0-9, - and _, e.g. environments = [\"dev\", \"staging\", \"production\"]",
-        )
-    };
-    if envs.is_empty() {
-        return Err(fail("environments", "no environment is named".into()));
-    }
-    for (i, e) in envs.iter().enumerate() {
-        let ok = (1..=40).contains(&e.len())
-            && e.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-        if !ok {
-            return Err(fail(
-                "environments",
-                format!("{e:?} is not an environment name"),
-            ));
-        }
-        if envs[..i].contains(e) {
-            return Err(fail("environments", format!("{e:?} is named twice")));
-        }
-    }
-    for (name, t) in &loaded.config.targets {
-        if let Some(e) = t.environment.as_ref().filter(|e| !envs.contains(e)) {
-            return Err(fail(
-                "targets",
-                format!(
-                    "targets.{name}.environment: {e:?} is not one of {}",
-                    envs.join(", ")
-                ),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// `scheme://host[:port]` of a public URL, which must be http(s) without a path.
-pub fn public_origin(raw: &str) -> Result<String, String> {
-    let url = url::Url::parse(raw.trim()).map_err(|e| format!("{raw:?} is not a URL ({e})"))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!("{raw:?} is not an http or https URL"));
-    }
-    if url.path() != "/" || url.query().is_some() {
-        return Err(format!(
-            "{raw:?} has a path or query; the console is served at the root"
-        ));
-    }
-    Ok(url.origin().ascii_serialization())
 }
 
 fn one_line(s: &str) -> String {
