@@ -1,6 +1,8 @@
 // A backfill from the browser: an operator dry-runs, then runs the STI
-// template's school job on the demo target; the counters and the chart move
-// without reload; pause and resume work; the failing keys are listed.
+// template's school job on the demo target (refused at first: the dry-run
+// was not clean and no phase is under way; overridden with a reason); the
+// counters and the chart move without reload; pause and resume work; the
+// failing keys are listed.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startConsole, launchBrowser, watchErrors, screenshot, signIn, newPlanFromTemplate } from './support/console.mjs';
@@ -51,10 +53,18 @@ test('dry-run then run from the UI, live counters and chart, pause and resume', 
   assert.ok(Number(await page.textContent('#job-created')) > 10_000, 'the dry-run reports what it would create');
   assert.ok((await page.locator('#job-failures tbody tr').count()) >= 8, 'the broken rows are listed');
 
-  // The real run (resuming the paused one): counters and chart move, no reload.
+  // The demo data has broken rows, so the dry-run was not clean: a live run
+  // is refused, and goes ahead only with a reason (audited).
   await page.evaluate(() => { window.__sameDocument = true; });
+  assert.match(await page.textContent('#run-environment'), /dev \(target demo\)/);
+  await page.click('button[data-mode="run"]');
+  await page.waitForSelector('#job-outcome .error');
+  assert.match(await page.textContent('#job-outcome'), /no clean dry-run on target "demo" for dev: its newest dry-run found \d+ failing keys/);
+  await screenshot(page, 'backfill-run-refused');
+  await page.fill('#override-reason', 'the broken demo rows are known; they are listed as failing keys');
   await page.click('button[data-mode="run"]');
   await page.waitForSelector('#job[data-status="running"]');
+  assert.match(await page.textContent('#job-runs tbody tr:first-child'), /dev · demo/);
   const first = await processed(page);
   const chartBefore = await page.innerHTML('#job-chart');
   await page.waitForFunction((n) => Number(document.querySelector('#job-processed')?.dataset.value) > n + 500, first, { timeout: 15_000 });

@@ -10,12 +10,15 @@ pub async fn load_job(plan_id: String, job: String) -> Result<JobView, AppError>
     crate::service::answer(services.backfill.job(&caller, plan_id, job).await)
 }
 
-/// `mode`: run, dry_run, undo or verify.
+/// `mode`: run, dry_run, undo or verify; `environment` empty for the
+/// plan's current one; `override_reason` empty unless overriding.
 #[server(endpoint = "backfill_start")]
 pub async fn start_backfill(
     plan_id: String,
     job: String,
     mode: String,
+    environment: Option<String>,
+    override_reason: Option<String>,
 ) -> Result<RunView, AppError> {
     let (services, caller) = crate::service::answer(crate::service::request_context())?;
     crate::service::answer(
@@ -27,6 +30,8 @@ pub async fn start_backfill(
                 job,
                 crate::dto::backfill::StartRun {
                     mode: Some(mode),
+                    environment,
+                    override_reason,
                     ..Default::default()
                 },
             )

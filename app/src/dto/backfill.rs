@@ -12,6 +12,10 @@ pub struct RunView {
     pub mode: String,
     /// `running`, `paused`, `done`, `failed` or `cancelled`.
     pub status: String,
+    /// The target it ran on and the environment its evidence counts for
+    /// (empty for runs recorded before the console kept them).
+    pub target: String,
+    pub environment: String,
     /// The checkpoint: every key up to it is committed on the target.
     pub last_key: Option<i64>,
     pub processed: i64,
@@ -42,6 +46,14 @@ pub struct StartRun {
     /// Start after this key.
     #[serde(default)]
     pub resume_from: Option<i64>,
+    /// The environment whose evidence the run is (the job runs on its target
+    /// there); default: the plan's current phase's environment.
+    #[serde(default)]
+    pub environment: Option<String>,
+    /// A live run the plan objects to (no clean dry-run on its target, not
+    /// one of the job's phases) goes ahead only with a reason (audited).
+    #[serde(default)]
+    pub override_reason: Option<String>,
 }
 
 /// A live change to a running run.
@@ -63,6 +75,14 @@ pub struct KeyError {
     pub error: String,
 }
 
+/// The target a job's run for an environment goes to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct EnvTarget {
+    pub environment: String,
+    pub target: String,
+}
+
 /// Everything the job page shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -70,7 +90,16 @@ pub struct JobView {
     pub plan_id: String,
     pub plan_name: String,
     pub job: String,
-    pub target: String,
+    /// Where a run for each environment goes, in promotion order.
+    pub targets: Vec<EnvTarget>,
+    /// The environment a run is for unless it says (the plan's current one).
+    pub environment: String,
+    /// No apply: the job only verifies.
+    pub verify_only: bool,
+    /// A live run needs a clean dry-run on its target first.
+    pub require_dry_run: bool,
+    /// The phases a live run may start in (empty: any).
+    pub phases: Vec<String>,
     pub has_undo: bool,
     pub has_verify: bool,
     /// Newest first.

@@ -94,6 +94,21 @@ fn job_body(
     test: ServerAction<TestBackfillTarget>,
 ) -> AnyView {
     let latest = v.runs.first().cloned();
+    let rules = if v.verify_only {
+        "Verify-only: counts and compares, changes nothing.".to_string()
+    } else {
+        let phases = if v.phases.is_empty() {
+            "in any phase".to_string()
+        } else {
+            format!("only in phase {}", v.phases.join(", "))
+        };
+        let dry = if v.require_dry_run {
+            ", after a clean dry-run on the same target"
+        } else {
+            ""
+        };
+        format!("Runs live {phases}{dry}.")
+    };
     let running = latest.as_ref().is_some_and(|r| r.status == "running");
     let status = latest.as_ref().map_or("never run".to_string(), |r| {
         format!("{} ({})", r.status, r.mode.replace('_', "-"))
@@ -116,16 +131,46 @@ fn job_body(
             .and_then(|x| x.as_str())
             .map(str::to_string)
     });
-    let start_form = |mode: &'static str, label: &'static str, class: &'static str| {
-        let (p, j) = (v.plan_id.clone(), v.job.clone());
+    // Which environment a start is for, and why a live run goes ahead
+    // although the plan objects: shared by every start button.
+    let environment = RwSignal::new(v.environment.clone());
+    let override_reason = RwSignal::new(String::new());
+    let (plan_id, job) = (v.plan_id.clone(), v.job.clone());
+    let start_form = move |mode: &'static str, label: &'static str, class: &'static str| {
+        let (p, j) = (plan_id.clone(), job.clone());
         view! {
             <ActionForm action=start attr:class="inline">
                 <input type="hidden" name="plan_id" value=p />
                 <input type="hidden" name="job" value=j />
                 <input type="hidden" name="mode" value=mode />
+                <input type="hidden" name="environment" prop:value=move || environment.get() />
+                <input type="hidden" name="override_reason" prop:value=move || override_reason.get() />
                 <button type="submit" class=class data-mode=mode>{label}</button>
             </ActionForm>
         }
+    };
+    let targets = v.targets.clone();
+    let default_env = v.environment.clone();
+    let where_to = view! {
+        <div class="job-where">
+            <label>
+                "For environment "
+                <select id="run-environment" on:change=move |ev| environment.set(event_target_value(&ev))>
+                    {targets.into_iter().map(|t| {
+                        let selected = t.environment == default_env;
+                        let label = format!("{} (target {})", t.environment, t.target);
+                        view! { <option value=t.environment.clone() selected=selected>{label}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
+            {(!v.verify_only).then(|| view! {
+                <label>
+                    "Override reason (a live run the plan objects to) "
+                    <input id="override-reason" maxlength="500" size="40"
+                        on:input=move |ev| override_reason.set(event_target_value(&ev)) />
+                </label>
+            })}
+        </div>
     };
     let buttons = can_write.then(|| {
         let resume = latest
@@ -162,9 +207,10 @@ fn job_body(
         });
         let (p, j) = (v.plan_id.clone(), v.job.clone());
         view! {
+            {where_to}
             <div class="job-actions">
-                {start_form("dry_run", "Dry-run", "secondary")}
-                {start_form("run", if resume { "Resume" } else { "Run" }, "")}
+                {(!v.verify_only).then(|| start_form("dry_run", "Dry-run", "secondary"))}
+                {(!v.verify_only).then(|| start_form("run", if resume { "Resume" } else { "Run" }, ""))}
                 {pause_form}
                 {paused}
                 {v.has_verify.then(|| start_form("verify", "Verify", "secondary"))}
@@ -185,6 +231,7 @@ fn job_body(
                 <tr data-run=r.id.clone() data-status=r.status.clone()>
                     <td class="nowrap">{utc_datetime(r.started_at_ms)}</td>
                     <td>{r.mode.replace('_', "-")}</td>
+                    <td class="nowrap">{if r.environment.is_empty() { "—".to_string() } else { format!("{} · {}", r.environment, r.target) }}</td>
                     <td>{r.status.clone()}</td>
                     <td>{r.processed}</td>
                     <td>{r.created}</td>
@@ -206,7 +253,7 @@ fn job_body(
                 <h1>{format!("Backfill {}", v.job)}</h1>
                 <a href=format!("/plans/{}", v.plan_id)>{format!("Plan: {}", v.plan_name)}</a>
             </div>
-            <p class="muted">{format!("target {}", v.target)}</p>
+            <p class="muted" id="job-rules">{rules}</p>
             <dl class="facts counters">
                 <dt>"Status"</dt><dd id="job-status">{status}</dd>
                 <dt>"Processed"</dt><dd id="job-processed" data-value=processed.to_string()>{share}</dd>
@@ -231,7 +278,7 @@ fn job_body(
         <section class="card">
             <h2>"Runs"</h2>
             <table class="events" id="job-runs">
-                <thead><tr><th>"Started (UTC)"</th><th>"Mode"</th><th>"Status"</th><th>"Processed"</th><th>"Created"</th><th>"Errors"</th><th>"Checkpoint"</th><th>"By"</th></tr></thead>
+                <thead><tr><th>"Started (UTC)"</th><th>"Mode"</th><th>"For · target"</th><th>"Status"</th><th>"Processed"</th><th>"Created"</th><th>"Errors"</th><th>"Checkpoint"</th><th>"By"</th></tr></thead>
                 <tbody>{runs}</tbody>
             </table>
         </section>

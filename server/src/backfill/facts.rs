@@ -1,6 +1,8 @@
 //! What the backfill runs of a plan say, for the checklist's automatic items
 //! ("dry-run clean", "backfill complete", "coverage 100 %", "delta ≤ N"):
-//! the newest run of each job in each mode.
+//! the newest run of each job in each mode for each environment. A phase's
+//! items read only runs for its own environment, and only those no older
+//! than the item's `max_age`.
 use std::collections::HashMap;
 
 use super::runs::{self, Mode, Run, RunStatus};
@@ -8,24 +10,32 @@ use crate::db::StoreError;
 
 #[derive(Debug, Clone, Default)]
 pub struct JobFacts {
-    /// The jobs the plan file declares.
-    pub declared: Vec<String>,
+    /// The jobs the plan file declares, and whether each is verify-only.
+    pub declared: Vec<(String, bool)>,
     /// A digest of their definitions (part of the approval evidence).
     pub jobs_digest: String,
-    latest: HashMap<(String, &'static str), Run>,
+    latest: HashMap<(String, &'static str, String), Run>,
+}
+
+/// Where and since when evidence counts: the phase's environment, and the
+/// oldest start that counts (`None`: any).
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    pub environment: &'a str,
+    pub since_ms: Option<i64>,
 }
 
 impl JobFacts {
     pub async fn load(
         conn: &mut sqlx::AnyConnection,
         plan_id: &str,
-        (declared, jobs_digest): (Vec<String>, String),
+        (declared, jobs_digest): (Vec<(String, bool)>, String),
     ) -> Result<JobFacts, StoreError> {
         let mut latest = HashMap::new();
         // Newest first: the first of each (job, mode) is the one that counts.
         for run in runs::of_plan_in(conn, plan_id).await? {
             latest
-                .entry((run.job.clone(), run.mode.as_str()))
+                .entry((run.job.clone(), run.mode.as_str(), run.environment.clone()))
                 .or_insert(run);
         }
         Ok(JobFacts {
@@ -36,13 +46,16 @@ impl JobFacts {
     }
 
     /// An undo finished after the run (or verify) this check reads.
-    fn undone_since(&self, job: &str, check: &str) -> bool {
+    fn undone_since(&self, job: &str, check: &str, env: &str) -> bool {
         let read = match check {
             "backfill_complete" => Mode::Run,
             "coverage_full" | "parity_within" => Mode::Verify,
             _ => return false,
         };
-        match (self.latest(job, Mode::Undo), self.latest(job, read)) {
+        match (
+            self.latest(job, Mode::Undo, env),
+            self.latest(job, read, env),
+        ) {
             (Some(undo), Some(run)) => {
                 undo.status == RunStatus::Done && undo.started_at_ms >= run.started_at_ms
             }
@@ -50,8 +63,9 @@ impl JobFacts {
         }
     }
 
-    fn latest(&self, job: &str, mode: Mode) -> Option<&Run> {
-        self.latest.get(&(job.to_string(), mode.as_str()))
+    fn latest(&self, job: &str, mode: Mode, env: &str) -> Option<&Run> {
+        self.latest
+            .get(&(job.to_string(), mode.as_str(), env.to_string()))
     }
 
     /// Judges a backfill check over `job` (or every declared job): `None`
@@ -61,26 +75,53 @@ impl JobFacts {
         check: &str,
         job: Option<&str>,
         max_delta: Option<i64>,
+        scope: Scope<'_>,
     ) -> Option<(bool, String)> {
-        let jobs: Vec<&str> = match job {
-            Some(j) => vec![j],
-            None => self.declared.iter().map(String::as_str).collect(),
-        };
         if !matches!(
             check,
             "dry_run_clean" | "backfill_complete" | "coverage_full" | "parity_within"
         ) {
             return None;
         }
+        // Without a job named: every job the check applies to (a
+        // verify-only job has no dry-run or run).
+        let walks = matches!(check, "dry_run_clean" | "backfill_complete");
+        let jobs: Vec<&str> = match job {
+            Some(j) => vec![j],
+            None => self
+                .declared
+                .iter()
+                .filter(|(_, verify_only)| !(walks && *verify_only))
+                .map(|(name, _)| name.as_str())
+                .collect(),
+        };
         if jobs.is_empty() {
             return Some((false, "the plan declares no backfill jobs".into()));
         }
+        let env = scope.environment;
         let mut details = Vec::new();
         let mut met = true;
         for j in jobs {
+            let read = match check {
+                "dry_run_clean" => Mode::DryRun,
+                "backfill_complete" => Mode::Run,
+                _ => Mode::Verify,
+            };
+            if let Some(stale) = self
+                .latest(j, read, env)
+                .filter(|r| scope.since_ms.is_some_and(|since| r.started_at_ms < since))
+            {
+                met = false;
+                details.push(format!(
+                    "{j}: the newest {} for {env} is too old (started {})",
+                    read.as_str().replace('_', "-"),
+                    app::format::utc_datetime(stale.started_at_ms)
+                ));
+                continue;
+            }
             let (ok, why) = match check {
-                "dry_run_clean" => match self.latest(j, Mode::DryRun) {
-                    None => (false, "no dry-run yet".to_string()),
+                "dry_run_clean" => match self.latest(j, Mode::DryRun, env) {
+                    None => (false, format!("no dry-run for {env} yet")),
                     Some(r) if r.status != RunStatus::Done => {
                         (false, format!("dry-run {}", r.status))
                     }
@@ -89,11 +130,11 @@ impl JobFacts {
                     }
                     Some(r) => (true, format!("dry-run clean: would create {}", r.created)),
                 },
-                _ if self.undone_since(j, check) => {
+                _ if self.undone_since(j, check, env) => {
                     (false, "undone since; run it again".to_string())
                 }
-                "backfill_complete" => match self.latest(j, Mode::Run) {
-                    None => (false, "not run yet".to_string()),
+                "backfill_complete" => match self.latest(j, Mode::Run, env) {
+                    None => (false, format!("not run for {env} yet")),
                     Some(r) if r.status != RunStatus::Done => (
                         false,
                         format!(
@@ -120,8 +161,8 @@ impl JobFacts {
                         ),
                     ),
                 },
-                _ => match self.latest(j, Mode::Verify) {
-                    None => (false, "not verified yet".to_string()),
+                _ => match self.latest(j, Mode::Verify, env) {
+                    None => (false, format!("not verified for {env} yet")),
                     Some(r) => {
                         let delta = r.result["delta"].as_i64().unwrap_or(i64::MAX);
                         let coverage = r.result["coverage_pct"].as_f64().unwrap_or(0.0);
@@ -179,6 +220,8 @@ mod tests {
             job: "school".into(),
             mode: Mode::Run,
             status: RunStatus::Done,
+            target: "demo".into(),
+            environment: "staging".into(),
             last_key: Some(100),
             processed: 100,
             created: 100 - errors,
@@ -195,31 +238,74 @@ mod tests {
             finished_at_ms: Some(2),
         };
         JobFacts {
-            declared: vec!["school".into()],
+            declared: vec![("school".into(), false)],
             jobs_digest: String::new(),
-            latest: HashMap::from([(("school".to_string(), Mode::Run.as_str()), run)]),
+            latest: HashMap::from([(
+                (
+                    "school".to_string(),
+                    Mode::Run.as_str(),
+                    "staging".to_string(),
+                ),
+                run,
+            )]),
         }
     }
+
+    const STAGING: Scope<'static> = Scope {
+        environment: "staging",
+        since_ms: None,
+    };
 
     #[test]
     fn a_backfill_with_failing_keys_is_not_complete_unless_the_item_allows_them() {
         let (met, why) = facts_with_run(3)
-            .judge("backfill_complete", None, None)
+            .judge("backfill_complete", None, None, STAGING)
             .unwrap();
         assert!(!met);
         assert!(why.contains("3 failing keys remain (allowed 0)"), "{why}");
         assert!(
             facts_with_run(3)
-                .judge("backfill_complete", None, Some(3))
+                .judge("backfill_complete", None, Some(3), STAGING)
                 .unwrap()
                 .0
         );
         assert!(
             facts_with_run(0)
-                .judge("backfill_complete", None, None)
+                .judge("backfill_complete", None, None, STAGING)
                 .unwrap()
                 .0
         );
+    }
+
+    #[test]
+    fn evidence_counts_only_for_its_environment_and_while_fresh() {
+        let facts = facts_with_run(0);
+        let production = Scope {
+            environment: "production",
+            since_ms: None,
+        };
+        let (met, why) = facts
+            .judge("backfill_complete", None, None, production)
+            .unwrap();
+        assert!(!met, "a staging run is no evidence for production");
+        assert!(why.contains("not run for production yet"), "{why}");
+        let fresh = Scope {
+            since_ms: Some(1),
+            ..STAGING
+        };
+        assert!(
+            facts
+                .judge("backfill_complete", None, None, fresh)
+                .unwrap()
+                .0
+        );
+        let stale = Scope {
+            since_ms: Some(2),
+            ..STAGING
+        };
+        let (met, why) = facts.judge("backfill_complete", None, None, stale).unwrap();
+        assert!(!met, "older than max_age");
+        assert!(why.contains("too old"), "{why}");
     }
 
     #[test]

@@ -15,7 +15,14 @@ pub enum ErrorPolicy {
 #[derive(Debug, Clone)]
 pub struct Job {
     pub name: String,
+    /// The target in environments `targets` does not name.
     pub target: String,
+    pub targets: std::collections::BTreeMap<String, String>,
+    /// The phases a live run may start in (empty: any).
+    pub phases: Vec<String>,
+    pub require_dry_run: bool,
+    /// No apply: the job only verifies (a parity check).
+    pub verify_only: bool,
     pub key: String,
     /// The next keys after `$1`, at most `$2`, ascending.
     pub select: String,
@@ -46,7 +53,14 @@ pub struct Job {
 
 impl Job {
     pub fn from_spec(s: &JobSpec) -> Job {
-        let key = s.key.get_ref().clone();
+        let key = s
+            .key
+            .as_ref()
+            .map_or(String::new(), |k| k.get_ref().clone());
+        let apply = s
+            .apply
+            .as_ref()
+            .map_or(String::new(), |a| a.get_ref().clone());
         let (select, count) = match (&s.table, &s.select) {
             (Some(table), _) => {
                 let table = table.get_ref();
@@ -68,14 +82,22 @@ impl Job {
             bounds,
             name: s.name.get_ref().clone(),
             target: s.target.get_ref().clone(),
+            targets: s
+                .targets
+                .iter()
+                .map(|(env, t)| (env.clone(), t.get_ref().clone()))
+                .collect(),
+            phases: s.phases.iter().map(|p| p.get_ref().clone()).collect(),
+            require_dry_run: s.require_dry_run,
+            verify_only: s.apply.is_none(),
             key,
             select,
             count,
-            apply: s.apply.get_ref().clone(),
             apply_listing_keys: format!(
                 "WITH created AS ({}) SELECT COALESCE(string_agg(c.k::text, ','), '') FROM created AS c(k)",
-                s.apply.get_ref().trim().trim_end_matches(';')
+                apply.trim().trim_end_matches(';')
             ),
+            apply,
             undo: s.undo.as_ref().map(|u| u.get_ref().clone()),
             verify: s
                 .verify_legacy
@@ -104,6 +126,27 @@ impl Job {
     /// Every statement the job runs on a target of `backend`, with the field
     /// it comes from and what it may do there (see `sandbox`).
     pub fn statements(&self, backend: StoreBackend) -> Vec<(&'static str, &str, Access)> {
+        let mut all = self.walk_statements(backend);
+        if let Some((legacy, new)) = &self.verify {
+            all.push(("verify_legacy", legacy.as_str(), Access::Read));
+            all.push(("verify_new", new.as_str(), Access::Read));
+        }
+        if let Some(m) = &self.verify_missing {
+            all.push(("verify_missing", m.count.as_str(), Access::Read));
+            all.push(("verify_missing", m.first.as_str(), Access::Read));
+        }
+        all
+    }
+
+    /// The target a run in `environment` uses.
+    pub fn target_for(&self, environment: &str) -> &str {
+        self.targets.get(environment).unwrap_or(&self.target)
+    }
+
+    fn walk_statements(&self, backend: StoreBackend) -> Vec<(&'static str, &str, Access)> {
+        if self.verify_only {
+            return Vec::new();
+        }
         let mut all = vec![
             ("select", self.select.as_str(), Access::Read),
             ("select", self.bounds.as_str(), Access::Read),
@@ -117,14 +160,6 @@ impl Job {
         }
         if let Some(undo) = &self.undo {
             all.push(("undo", undo.as_str(), Access::Write));
-        }
-        if let Some((legacy, new)) = &self.verify {
-            all.push(("verify_legacy", legacy.as_str(), Access::Read));
-            all.push(("verify_new", new.as_str(), Access::Read));
-        }
-        if let Some(m) = &self.verify_missing {
-            all.push(("verify_missing", m.count.as_str(), Access::Read));
-            all.push(("verify_missing", m.first.as_str(), Access::Read));
         }
         all
     }

@@ -11,13 +11,14 @@ use super::control::Control;
 use super::error::BackfillError;
 use super::job::Job;
 use super::metrics::BackfillMetrics;
-use super::runner::{Admission, Runner, Start};
+use super::runner::{Runner, Start};
 use super::runs::{self, Mode, Run, RunStatus};
 use super::target;
 use crate::audit::{Actor, ClientInfo};
 use crate::config::TargetConfig;
 use crate::db::Store;
 use crate::events::PlanEvents;
+use crate::plans::admission::{default_environment, PlanAdmission};
 
 /// The owner of runs the server drives (one server per console store).
 pub const SERVER_OWNER: &str = "server";
@@ -58,6 +59,10 @@ pub struct StartRequest {
     pub mode: Mode,
     pub chunk: Option<i64>,
     pub resume_from: Option<i64>,
+    /// The environment the run is for (default: the plan's current one).
+    pub environment: Option<String>,
+    /// Why a live run goes ahead although its plan objects.
+    pub override_reason: Option<String>,
 }
 
 /// A run recorded and ready to drive, with what it needs to finish.
@@ -70,27 +75,11 @@ pub struct Prepared {
     pub resumed: bool,
 }
 
-/// A plan that ended (rolled back, aborted, completed) no longer runs its
-/// jobs; undo and verify still do (the runner asks only for runs).
-pub struct PlanAdmission;
-
-#[async_trait::async_trait]
-impl Admission for PlanAdmission {
-    async fn admit(&self, conn: &mut AnyConnection, plan_id: &str) -> Result<(), BackfillError> {
-        match crate::plans::store::status(conn, plan_id).await? {
-            None => Err(BackfillError::NotFound(format!("plan {plan_id:?}"))),
-            Some(status) if status.is_final() => Err(BackfillError::Invalid(format!(
-                "the plan is {status}: its jobs no longer run (undo and verify still do)"
-            ))),
-            Some(_) => Ok(()),
-        }
-    }
-}
-
 #[derive(Clone)]
 pub struct JobManager {
     store: Store,
     targets: Arc<BTreeMap<String, TargetConfig>>,
+    environments: Arc<Vec<String>>,
     events: PlanEvents,
     metrics: BackfillMetrics,
     active: Arc<Mutex<HashMap<String, Arc<Control>>>>,
@@ -106,10 +95,26 @@ impl JobManager {
         JobManager {
             store,
             targets: Arc::new(targets),
+            environments: Arc::new(
+                crate::config::DEFAULT_ENVIRONMENTS
+                    .map(String::from)
+                    .to_vec(),
+            ),
             events,
             metrics,
             active: Arc::default(),
         }
+    }
+
+    /// The same manager over the configured environments.
+    pub fn with_environments(mut self, environments: Vec<String>) -> Self {
+        self.environments = Arc::new(environments);
+        self
+    }
+
+    /// The configured environments, in promotion order.
+    pub fn environments(&self) -> &[String] {
+        &self.environments
     }
 
     pub fn targets(&self) -> &BTreeMap<String, TargetConfig> {
@@ -151,10 +156,17 @@ impl JobManager {
             mode,
             chunk,
             resume_from,
+            environment,
+            override_reason,
         } = request;
         super::pace::check_chunk(chunk).map_err(BackfillError::Invalid)?;
         let (source_toml, plan_name) = self.plan_source(&plan_id).await?;
         let job = Job::find(&source_toml, &job_name)?;
+        if job.verify_only && mode != Mode::Verify {
+            return Err(BackfillError::Invalid(format!(
+                "job {job_name:?} is verify-only (it has no apply): start a verify"
+            )));
+        }
         if mode == Mode::Undo && job.undo.is_none() {
             return Err(BackfillError::Invalid(format!(
                 "job {job_name:?} has no undo statement"
@@ -171,7 +183,35 @@ impl JobManager {
         } else {
             None
         };
-        let target = target::connect(&self.targets, &job.target).await?;
+        // An unfinished run continues where it was.
+        let environment = match open.as_ref().filter(|r| !r.environment.is_empty()) {
+            Some(r) if environment.as_ref().is_some_and(|e| *e != r.environment) => {
+                return Err(BackfillError::Conflict(format!(
+                    "job {job_name:?} has an unfinished {} for {}: let it finish or cancel it first",
+                    mode.as_str(),
+                    r.environment
+                )))
+            }
+            Some(r) => r.environment.clone(),
+            None => self.environment_of(&plan_id, environment).await?,
+        };
+        let target_name = open
+            .as_ref()
+            .map(|r| r.target.clone())
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| job.target_for(&environment).to_string());
+        if let Some(serves) = self
+            .targets
+            .get(&target_name)
+            .and_then(|t| t.environment.as_deref())
+            .filter(|serves| *serves != environment)
+        {
+            return Err(BackfillError::Invalid(format!(
+                "target {target_name:?} holds {serves}'s data and this run is for {environment}: \
+                 give job {job_name:?} a target for {environment} (targets = {{ {environment} = \"…\" }})"
+            )));
+        }
+        let target = target::connect(&self.targets, &target_name).await?;
         let resume = open.map(|r| {
             let silent = crate::system::now_ms() - r.updated_at_ms > runs::STALE_MS;
             (r, take_over_silent && silent)
@@ -182,6 +222,8 @@ impl JobManager {
             resume_from,
             chunk,
             admission: Some(Arc::new(PlanAdmission)),
+            environment,
+            override_reason,
             ..Start::new(&plan_id, mode, actor, owner)
         };
         let resumed = start.resume.is_some();
@@ -192,6 +234,28 @@ impl JobManager {
             plan_name,
             resumed,
         })
+    }
+
+    /// The environment a run is for: the one asked for, which must be
+    /// configured, or the plan's current one.
+    pub async fn environment_of(
+        &self,
+        plan_id: &str,
+        asked: Option<String>,
+    ) -> Result<String, BackfillError> {
+        match asked {
+            Some(e) if self.environments.contains(&e) => Ok(e),
+            Some(e) => Err(BackfillError::Invalid(format!(
+                "environment {e:?} is not one of the console's environments ({})",
+                self.environments.join(", ")
+            ))),
+            None => {
+                let mut conn = self.store.pool().acquire().await?;
+                default_environment(&mut conn, plan_id)
+                    .await?
+                    .ok_or_else(|| BackfillError::NotFound(format!("plan {plan_id:?}")))
+            }
+        }
     }
 
     fn spawn(&self, mut runner: Runner, undo_sources: Option<Vec<Run>>, plan_name: String) {
@@ -396,7 +460,11 @@ impl JobManager {
                     continue;
                 }
             };
-            let target = match target::connect(&self.targets, &job.target).await {
+            let target_name = match run.target.as_str() {
+                "" => job.target_for(&run.environment),
+                recorded => recorded,
+            };
+            let target = match target::connect(&self.targets, target_name).await {
                 Ok(t) => t,
                 Err(e) => {
                     tracing::warn!(run = %run.id, error = %e, "cannot resume backfill run");
@@ -413,6 +481,7 @@ impl JobManager {
             let start = Start {
                 resume: Some((run.clone(), true)),
                 admission: Some(Arc::new(PlanAdmission)),
+                environment: run.environment.clone(),
                 ..Start::new(&run.plan_id, run.mode, Actor::System, SERVER_OWNER)
             };
             let runner = match Runner::start(self.store.clone(), target, job, start).await {

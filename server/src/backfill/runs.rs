@@ -22,6 +22,10 @@ pub struct Run {
     pub job: String,
     pub mode: Mode,
     pub status: RunStatus,
+    /// The target it ran on, and the environment its evidence counts for
+    /// (both '' for runs recorded before provenance: they count for none).
+    pub target: String,
+    pub environment: String,
     pub last_key: Option<i64>,
     pub processed: i64,
     pub created: i64,
@@ -48,6 +52,8 @@ fn run_from(row: &sqlx::any::AnyRow) -> Result<Run, sqlx::Error> {
         job: row.try_get("job")?,
         mode: Mode::parse(&mode).unwrap_or(Mode::Run),
         status: decode_status(&status)?,
+        target: row.try_get("target")?,
+        environment: row.try_get("environment")?,
         last_key: row.try_get("last_key")?,
         processed: row.try_get("processed")?,
         created: row.try_get("created")?,
@@ -71,8 +77,8 @@ pub async fn insert(conn: &mut AnyConnection, run: &Run) -> Result<(), StoreErro
     sqlx::query(
         "INSERT INTO backfill_runs (id, plan_id, job, mode, status, last_key, processed, created, \
          skipped, errors, chunk_size, max_rows_per_sec, total_estimate, result, started_by, \
-         started_at_ms, updated_at_ms, owner) \
-         VALUES ($1, $2, $3, $4, 'running', $5, 0, 0, 0, 0, $6, $7, $8, $9, $10, $11, $11, $12)",
+         started_at_ms, updated_at_ms, owner, target, environment) \
+         VALUES ($1, $2, $3, $4, 'running', $5, 0, 0, 0, 0, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14)",
     )
     .bind(&run.id)
     .bind(&run.plan_id)
@@ -86,6 +92,8 @@ pub async fn insert(conn: &mut AnyConnection, run: &Run) -> Result<(), StoreErro
     .bind(&run.started_by)
     .bind(run.started_at_ms)
     .bind(&run.owner)
+    .bind(&run.target)
+    .bind(&run.environment)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -140,6 +148,28 @@ pub async fn open_run(
     .bind(job)
     .bind(mode.as_str())
     .fetch_optional(store.pool())
+    .await?;
+    Ok(row.as_ref().map(run_from).transpose()?)
+}
+
+/// The newest run of a job in `mode` on `target` for `environment`.
+pub async fn newest_on(
+    conn: &mut AnyConnection,
+    plan_id: &str,
+    job: &str,
+    mode: Mode,
+    (target, environment): (&str, &str),
+) -> Result<Option<Run>, StoreError> {
+    let row = sqlx::query(
+        "SELECT * FROM backfill_runs WHERE plan_id = $1 AND job = $2 AND mode = $3 \
+         AND target = $4 AND environment = $5 ORDER BY started_at_ms DESC, id LIMIT 1",
+    )
+    .bind(plan_id)
+    .bind(job)
+    .bind(mode.as_str())
+    .bind(target)
+    .bind(environment)
+    .fetch_optional(&mut *conn)
     .await?;
     Ok(row.as_ref().map(run_from).transpose()?)
 }

@@ -2,7 +2,7 @@
 //! chart), starting and pausing runs, and the target connection test. Every
 //! method authorizes first.
 use app::access::Action;
-use app::dto::backfill::{JobView, KeyError, RunView, StartRun};
+use app::dto::backfill::{EnvTarget, JobView, KeyError, RunView, StartRun};
 use app::error::AppError;
 use app::service::{BackfillPort, Caller};
 
@@ -31,6 +31,11 @@ impl BackfillService {
         let (source, name) = self.jobs.plan_source(plan_id).await?;
         Ok((name, Job::find(&source, job)?))
     }
+}
+
+/// An optional text field as a form sends it: empty means not given.
+fn given(field: Option<String>) -> Option<String> {
+    field.filter(|f| !f.trim().is_empty())
 }
 
 /// Keys per second over the last few samples.
@@ -77,11 +82,24 @@ impl BackfillPort for BackfillService {
             .first()
             .map(|r| progress_svg(&samples, r.total_estimate))
             .unwrap_or_default();
+        let environment = self.jobs.environment_of(&plan_id, None).await?;
         Ok(JobView {
             plan_id,
             plan_name,
+            targets: self
+                .jobs
+                .environments()
+                .iter()
+                .map(|e| EnvTarget {
+                    environment: e.clone(),
+                    target: spec.target_for(e).to_string(),
+                })
+                .collect(),
+            environment,
+            verify_only: spec.verify_only,
+            require_dry_run: spec.require_dry_run,
+            phases: spec.phases.clone(),
             job: spec.name,
-            target: spec.target,
             has_undo: spec.undo.is_some(),
             has_verify: spec.verify.is_some(),
             runs: runs.into_iter().map(view).collect(),
@@ -115,6 +133,8 @@ impl BackfillPort for BackfillService {
                 mode,
                 chunk: request.chunk,
                 resume_from: request.resume_from,
+                environment: given(request.environment),
+                override_reason: given(request.override_reason),
             })
             .await?;
         Ok(view(run))

@@ -13,10 +13,24 @@ use crate::problems::Report;
 pub struct JobSpec {
     /// Unique within the plan; `backfill run PLAN JOB` names it.
     pub name: Spanned<String>,
-    /// A target named in the console's configuration (`[targets.NAME]`).
+    /// A target named in the console's configuration (`[targets.NAME]`):
+    /// where the job runs in every environment `targets` does not name.
     pub target: Spanned<String>,
-    /// The integer key column the job walks in order.
-    pub key: Spanned<String>,
+    /// Where the job runs per environment (`{ production = "prod_db" }`).
+    #[serde(default)]
+    pub targets: std::collections::BTreeMap<String, Spanned<String>>,
+    /// The phases a live run may start in (default: any); the run is then
+    /// in that phase's environment.
+    #[serde(default)]
+    pub phases: Vec<Spanned<String>>,
+    /// A live run needs the newest dry-run on its target and environment to
+    /// be clean (default true); an operator may override it with a reason.
+    #[serde(default = "yes")]
+    pub require_dry_run: bool,
+    /// The integer key column the job walks in order (not for a verify-only
+    /// job).
+    #[serde(default)]
+    pub key: Option<Spanned<String>>,
     /// Shorthand for the keyset query: the table to walk…
     #[serde(default)]
     pub table: Option<Spanned<String>>,
@@ -28,8 +42,10 @@ pub struct JobSpec {
     #[serde(default)]
     pub select: Option<Spanned<String>>,
     /// Idempotent statement over the key range `$1 < key <= $2`, ending with
-    /// `RETURNING` the key of each row it created.
-    pub apply: Spanned<String>,
+    /// `RETURNING` the key of each row it created. Without it the job is
+    /// verify-only: it counts (a parity check) and changes nothing.
+    #[serde(default)]
+    pub apply: Option<Spanned<String>>,
     /// Removes one row the job created; `$1` is its key.
     #[serde(default)]
     pub undo: Option<Spanned<String>>,
@@ -71,6 +87,10 @@ pub struct JobSpec {
 
 pub const POLICIES: [&str; 3] = ["pause", "skip", "rollback"];
 
+fn yes() -> bool {
+    true
+}
+
 /// `name`, or `schema.name`: letters, digits, underscores.
 pub fn is_identifier(s: &str) -> bool {
     let part = |p: &str| {
@@ -90,68 +110,49 @@ fn has_params(sql: &str, n: usize) -> bool {
 }
 
 pub fn check_job(r: &mut Report<'_>, job: &JobSpec, path: &str) {
-    for (value, field, hint) in [
-        (
-            &job.name,
-            "name",
-            "use letters, digits and '_' (e.g. backfill_sti)",
-        ),
-        (
-            &job.target,
-            "target",
-            "name a target from the console's configuration ([targets.NAME])",
-        ),
-        (
-            &job.key,
-            "key",
-            "the integer key column: letters, digits and '_'",
-        ),
-    ] {
-        if !is_identifier(value.get_ref()) {
-            r.at(value.span(), format!("{path}.{field}"), hint);
-        }
-    }
-    match (&job.table, &job.select) {
-        (Some(_), Some(s)) => r.at(
-            s.span(),
-            format!("{path}.select"),
-            "give either table (+ filter) or select, not both",
-        ),
-        (None, None) => r.at(
-            job.name.span(),
-            format!("{path}.table"),
-            "say which keys to walk: table = \"…\" (with an optional filter) or select = \"…\"",
-        ),
-        (Some(t), None) if !is_identifier(t.get_ref()) => r.at(
-            t.span(),
-            format!("{path}.table"),
-            "a table name: letters, digits, '_' and at most one '.'",
-        ),
-        (None, Some(s)) if !has_params(s.get_ref(), 2) => r.at(
-            s.span(),
-            format!("{path}.select"),
-            "the keyset query takes the last key as $1 and the chunk size as $2",
-        ),
-        _ => {}
-    }
-    if let (Some(f), None) = (&job.filter, &job.table) {
-        r.at(f.span(), format!("{path}.filter"), "filter goes with table");
-    }
-    let apply = job.apply.get_ref();
-    if !has_params(apply, 2) || !apply.to_lowercase().contains("returning") {
+    let target_hint = "name a target from the console's configuration ([targets.NAME])";
+    if !is_identifier(job.name.get_ref()) {
         r.at(
-            job.apply.span(),
-            format!("{path}.apply"),
-            "apply runs over $1 < key <= $2 and ends with RETURNING the key of each row it creates",
+            job.name.span(),
+            format!("{path}.name"),
+            "use letters, digits and '_' (e.g. backfill_sti)",
         );
     }
-    if let Some(u) = &job.undo {
-        if !has_params(u.get_ref(), 1) {
-            r.at(
-                u.span(),
-                format!("{path}.undo"),
-                "undo removes one created row; its key is $1",
-            );
+    if !is_identifier(job.target.get_ref()) {
+        r.at(job.target.span(), format!("{path}.target"), target_hint);
+    }
+    for (env, target) in &job.targets {
+        if !is_identifier(target.get_ref()) {
+            r.at(target.span(), format!("{path}.targets.{env}"), target_hint);
+        }
+    }
+    match &job.apply {
+        Some(apply) => check_walk(r, job, apply, path),
+        None => {
+            // Verify-only: nothing to walk, apply or undo.
+            if job.verify_legacy.is_none() {
+                r.at(
+                    job.name.span(),
+                    format!("{path}.apply"),
+                    "give apply (a backfill) or verify_legacy and verify_new (a verify-only job)",
+                );
+            }
+            let walk_fields = [
+                (&job.key, "key"),
+                (&job.table, "table"),
+                (&job.select, "select"),
+                (&job.filter, "filter"),
+                (&job.undo, "undo"),
+            ];
+            for (value, field) in walk_fields {
+                if let Some(v) = value {
+                    r.at(
+                        v.span(),
+                        format!("{path}.{field}"),
+                        "a job without apply is verify-only and walks no keys; remove it or add apply",
+                    );
+                }
+            }
         }
     }
     if let Some(m) = job
@@ -225,10 +226,70 @@ pub fn check_job(r: &mut Report<'_>, job: &JobSpec, path: &str) {
     }
 }
 
+/// A job that walks keys and applies: its key, keyset, apply and undo.
+fn check_walk(r: &mut Report<'_>, job: &JobSpec, apply: &Spanned<String>, path: &str) {
+    match &job.key {
+        None => r.at(
+            job.name.span(),
+            format!("{path}.key"),
+            "a job with apply walks an integer key column: key = \"id\"",
+        ),
+        Some(k) if !is_identifier(k.get_ref()) => r.at(
+            k.span(),
+            format!("{path}.key"),
+            "the integer key column: letters, digits and '_'",
+        ),
+        _ => {}
+    }
+    match (&job.table, &job.select) {
+        (Some(_), Some(s)) => r.at(
+            s.span(),
+            format!("{path}.select"),
+            "give either table (+ filter) or select, not both",
+        ),
+        (None, None) => r.at(
+            job.name.span(),
+            format!("{path}.table"),
+            "say which keys to walk: table = \"…\" (with an optional filter) or select = \"…\"",
+        ),
+        (Some(t), None) if !is_identifier(t.get_ref()) => r.at(
+            t.span(),
+            format!("{path}.table"),
+            "a table name: letters, digits, '_' and at most one '.'",
+        ),
+        (None, Some(s)) if !has_params(s.get_ref(), 2) => r.at(
+            s.span(),
+            format!("{path}.select"),
+            "the keyset query takes the last key as $1 and the chunk size as $2",
+        ),
+        _ => {}
+    }
+    if let (Some(f), None) = (&job.filter, &job.table) {
+        r.at(f.span(), format!("{path}.filter"), "filter goes with table");
+    }
+    let sql = apply.get_ref();
+    if !has_params(sql, 2) || !sql.to_lowercase().contains("returning") {
+        r.at(
+            apply.span(),
+            format!("{path}.apply"),
+            "apply runs over $1 < key <= $2 and ends with RETURNING the key of each row it creates",
+        );
+    }
+    if let Some(u) = &job.undo {
+        if !has_params(u.get_ref(), 1) {
+            r.at(
+                u.span(),
+                format!("{path}.undo"),
+                "undo removes one created row; its key is $1",
+            );
+        }
+    }
+}
+
 /// Each SQL field is one statement of the kind it may be (see `sandbox`); a
 /// filter is checked inside the keyset query it becomes.
 fn check_sql(r: &mut Report<'_>, job: &JobSpec, path: &str) {
-    let key = job.key.get_ref();
+    let key = job.key.as_ref().map_or("", |k| k.get_ref());
     let filtered = job
         .table
         .as_ref()
@@ -251,13 +312,8 @@ fn check_sql(r: &mut Report<'_>, job: &JobSpec, path: &str) {
     if let Some((f, sql)) = filtered {
         fields.push((f, "filter", sql, Access::Read));
     }
-    fields.push((
-        &job.apply,
-        "apply",
-        job.apply.get_ref().clone(),
-        Access::Write,
-    ));
     for (value, field, access) in [
+        (&job.apply, "apply", Access::Write),
         (&job.undo, "undo", Access::Write),
         (&job.verify_legacy, "verify_legacy", Access::Read),
         (&job.verify_new, "verify_new", Access::Read),

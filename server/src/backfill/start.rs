@@ -16,12 +16,27 @@ use crate::audit::{self, Actor, ClientInfo};
 use crate::db::Store;
 use crate::system::now_ms;
 
+/// What a run asks its plan: to run `mode` for `environment`, for a job
+/// that may run live only in `phases` (empty: any).
+pub struct Ask<'a> {
+    pub mode: Mode,
+    pub environment: &'a str,
+    pub phases: &'a [String],
+}
+
 /// The layer above the engine (plans) decides whether a plan still lets
 /// its jobs change rows, inside the transaction that records the run, so a
-/// rollback that lands first is never overtaken.
+/// rollback that lands first is never overtaken. An error refuses; the
+/// objections it returns refuse too unless the starter overrides them with a
+/// reason (audited).
 #[async_trait::async_trait]
 pub trait Admission: Send + Sync {
-    async fn admit(&self, conn: &mut AnyConnection, plan_id: &str) -> Result<(), BackfillError>;
+    async fn admit(
+        &self,
+        conn: &mut AnyConnection,
+        plan_id: &str,
+        ask: &Ask<'_>,
+    ) -> Result<Vec<String>, BackfillError>;
 }
 
 /// What to start: which plan's job in which mode, by whom, from where, and
@@ -41,6 +56,12 @@ pub struct Start {
     pub chunk: Option<i64>,
     /// Asked, for a run or dry-run, in the transaction that records it.
     pub admission: Option<Arc<dyn Admission>>,
+    /// The environment the run's evidence counts for (the target is the
+    /// job's target there).
+    pub environment: String,
+    /// Runs a live run although its plan objects (no clean dry-run, not
+    /// one of the job's phases): why, in the audit trail.
+    pub override_reason: Option<String>,
 }
 
 impl Start {
@@ -55,6 +76,8 @@ impl Start {
             resume_from: None,
             chunk: None,
             admission: None,
+            environment: String::new(),
+            override_reason: None,
         }
     }
 }
@@ -80,6 +103,8 @@ impl Runner {
             resume_from,
             chunk,
             admission,
+            environment,
+            override_reason,
         } = start;
         // The job's SQL is checked before anything runs or is recorded.
         target.admit_job(&job)?;
@@ -90,7 +115,31 @@ impl Runner {
             let admission = admission.ok_or_else(|| {
                 BackfillError::Invalid(format!("a {} needs its plan's admission", mode.as_str()))
             })?;
-            admission.admit(&mut tx, &plan_id).await?;
+            let ask = Ask {
+                mode,
+                environment: &environment,
+                phases: &job.phases,
+            };
+            let mut objections = admission.admit(&mut tx, &plan_id, &ask).await?;
+            // A run that continues was admitted when it started.
+            if resume.is_none() {
+                if mode == Mode::Run && job.require_dry_run {
+                    objections.extend(
+                        no_clean_dry_run(&mut tx, &plan_id, &job, (&target.name, &environment))
+                            .await?,
+                    );
+                }
+                overridden(
+                    &mut tx,
+                    (&actor, &client),
+                    &plan_id,
+                    &job.name,
+                    objections,
+                    override_reason.as_deref(),
+                    now,
+                )
+                .await?;
+            }
         }
         let run = match resume {
             Some((mut run, takeover)) => {
@@ -140,6 +189,8 @@ impl Runner {
                     job: job.name.clone(),
                     mode,
                     status: RunStatus::Running,
+                    target: target.name.clone(),
+                    environment: environment.clone(),
                     last_key: resume_from,
                     processed: 0,
                     created: 0,
@@ -175,7 +226,8 @@ impl Runner {
                     "backfill.start",
                     &format!("plan:{plan_id}"),
                     json!({
-                        "job": job.name, "run": run.id, "mode": mode.as_str(), "target": job.target,
+                        "job": job.name, "run": run.id, "mode": mode.as_str(), "target": target.name,
+                        "environment": environment,
                         "from_key": resume_from, "chunk": run.chunk_size, "estimate": estimate,
                     }),
                 )
@@ -195,4 +247,73 @@ impl Runner {
             control: Arc::new(Control::default()),
         })
     }
+}
+
+/// Why a live run lacks its clean dry-run: the newest dry-run of the job on
+/// this target for this environment must have finished with no failing key.
+async fn no_clean_dry_run(
+    conn: &mut AnyConnection,
+    plan_id: &str,
+    job: &Job,
+    (target, environment): (&str, &str),
+) -> Result<Option<String>, BackfillError> {
+    let dry = runs::newest_on(
+        conn,
+        plan_id,
+        &job.name,
+        Mode::DryRun,
+        (target, environment),
+    )
+    .await?;
+    let problem = match dry {
+        None => "no dry-run yet".to_string(),
+        Some(r) if r.status != RunStatus::Done => format!("its newest dry-run is {}", r.status),
+        Some(r) if r.errors > 0 => format!("its newest dry-run found {} failing keys", r.errors),
+        Some(_) => return Ok(None),
+    };
+    Ok(Some(format!(
+        "job {:?} has no clean dry-run on target {target:?} for {environment}: {problem}",
+        job.name
+    )))
+}
+
+/// Refuses the objections unless the starter gave a reason, which is then
+/// audited with them in the run's transaction.
+async fn overridden(
+    conn: &mut AnyConnection,
+    (actor, client): (&Actor, &ClientInfo),
+    plan_id: &str,
+    job: &str,
+    objections: Vec<String>,
+    reason: Option<&str>,
+    now: i64,
+) -> Result<(), BackfillError> {
+    if objections.is_empty() {
+        return Ok(());
+    }
+    let reason = reason
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| {
+            BackfillError::Invalid(format!(
+                "{}; nothing was run (fix that first, or override with a reason)",
+                objections.join("; ")
+            ))
+        })?;
+    if reason.chars().count() > 500 {
+        return Err(BackfillError::Invalid(
+            "override_reason: at most 500 characters".into(),
+        ));
+    }
+    audit::append(
+        conn,
+        now,
+        actor,
+        client,
+        "backfill.override",
+        &format!("plan:{plan_id}"),
+        json!({ "job": job, "overrides": objections, "reason": reason }),
+    )
+    .await?;
+    Ok(())
 }

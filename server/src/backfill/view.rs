@@ -10,6 +10,8 @@ pub fn view(r: Run) -> RunView {
         job: r.job,
         mode: r.mode.as_str().to_string(),
         status: r.status.to_string(),
+        target: r.target,
+        environment: r.environment,
         last_key: r.last_key,
         processed: r.processed,
         created: r.created,

@@ -1,7 +1,7 @@
 //! `rollout-console backfill …`, `target …` and `demo seed`: run a plan's
 //! backfill jobs from the command line, one line per chunk, as the seeds'
 //! `backfill_sti --chunk N --dry-run --resume-from KEY` did.
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 
 use super::CliError;
 use crate::audit::{Actor, ClientInfo};
@@ -34,11 +34,27 @@ pub enum BackfillCommand {
         /// Start after this key (the checkpoint of an earlier run, say).
         #[arg(long)]
         resume_from: Option<i64>,
+        #[command(flatten)]
+        on: On,
+        /// Run live although the plan objects (no clean dry-run on this
+        /// target, not one of the job's phases): why, for the audit trail.
+        #[arg(long)]
+        override_reason: Option<String>,
     },
     /// Remove exactly what the job's latest run created.
-    Undo { plan: String, job: String },
+    Undo {
+        plan: String,
+        job: String,
+        #[command(flatten)]
+        on: On,
+    },
     /// Compare legacy and new row counts (delta and coverage).
-    Verify { plan: String, job: String },
+    Verify {
+        plan: String,
+        job: String,
+        #[command(flatten)]
+        on: On,
+    },
     /// Runs of a plan's jobs (or of every plan), newest first, with failing keys.
     Status { plan: Option<String> },
 }
@@ -61,6 +77,24 @@ pub enum DemoCommand {
         #[arg(long, default_value = "demo")]
         target: String,
     },
+}
+
+/// Which environment a run is for.
+#[derive(Debug, Args, Default)]
+pub struct On {
+    /// The environment the run's evidence counts for; the job runs on its
+    /// target there (default: the plan's current phase's environment).
+    #[arg(long)]
+    environment: Option<String>,
+}
+
+/// What a start asks beyond its job and mode.
+#[derive(Default)]
+struct Asked {
+    chunk: Option<i64>,
+    resume_from: Option<i64>,
+    on: On,
+    override_reason: Option<String>,
 }
 
 /// Runs this process drives are owned by it.
@@ -105,11 +139,9 @@ fn print_chunk(r: &ChunkReport) {
 async fn prepare(
     config: &Config,
     store: &Store,
-    plan: &str,
-    job: String,
+    (plan, job): (&str, String),
     mode: Mode,
-    chunk: Option<i64>,
-    resume_from: Option<i64>,
+    asked: Asked,
 ) -> Result<Prepared, CliError> {
     let service = PlanService::new(store.clone(), PlanEvents::default(), FlagCache::default());
     let plan_id = service.resolve(plan).await?;
@@ -120,15 +152,18 @@ async fn prepare(
         config.targets.clone(),
         PlanEvents::default(),
         metrics,
-    );
+    )
+    .with_environments(config.environments.clone());
     let request = StartRequest {
         actor: Actor::cli(),
         client: ClientInfo::cli(),
         plan_id,
         job,
         mode,
-        chunk,
-        resume_from,
+        chunk: asked.chunk,
+        resume_from: asked.resume_from,
+        environment: asked.on.environment,
+        override_reason: asked.override_reason,
     };
     Ok(jobs.prepare(request, &cli_owner(), true).await?)
 }
@@ -155,9 +190,17 @@ pub async fn run(config: &Config, store: Store, cmd: BackfillCommand) -> Result<
             chunk,
             dry_run,
             resume_from,
+            on,
+            override_reason,
         } => {
             let mode = if dry_run { Mode::DryRun } else { Mode::Run };
-            let prepared = prepare(config, &store, &plan, job, mode, chunk, resume_from).await?;
+            let asked = Asked {
+                chunk,
+                resume_from,
+                on,
+                override_reason,
+            };
+            let prepared = prepare(config, &store, (&plan, job), mode, asked).await?;
             let mut runner = prepared.runner;
             if prepared.resumed {
                 println!(
@@ -177,11 +220,12 @@ pub async fn run(config: &Config, store: Store, cmd: BackfillCommand) -> Result<
                 }
             });
             println!(
-                "run {} ({}) of {} on target {}: chunk {}{}",
+                "run {} ({}) of {} on target {} for {}: chunk {}{}",
                 runner.run.id,
                 mode.as_str(),
                 runner.job.name,
-                runner.job.target,
+                runner.run.target,
+                runner.run.environment,
                 runner.run.chunk_size,
                 runner
                     .run
@@ -207,8 +251,12 @@ pub async fn run(config: &Config, store: Store, cmd: BackfillCommand) -> Result<
             }
             outcome(o, &runner.run.id)
         }
-        BackfillCommand::Undo { plan, job } => {
-            let prepared = prepare(config, &store, &plan, job, Mode::Undo, None, None).await?;
+        BackfillCommand::Undo { plan, job, on } => {
+            let asked = Asked {
+                on,
+                ..Asked::default()
+            };
+            let prepared = prepare(config, &store, (&plan, job), Mode::Undo, asked).await?;
             let sources = prepared.undo_sources.unwrap_or_default();
             let mut runner = prepared.runner;
             println!(
@@ -220,8 +268,12 @@ pub async fn run(config: &Config, store: Store, cmd: BackfillCommand) -> Result<
             println!("removed {}", runner.run.created);
             outcome(o, &runner.run.id)
         }
-        BackfillCommand::Verify { plan, job } => {
-            let mut runner = prepare(config, &store, &plan, job, Mode::Verify, None, None)
+        BackfillCommand::Verify { plan, job, on } => {
+            let asked = Asked {
+                on,
+                ..Asked::default()
+            };
+            let mut runner = prepare(config, &store, (&plan, job), Mode::Verify, asked)
                 .await?
                 .runner;
             let r = runner.verify().await?;

@@ -93,7 +93,8 @@ impl AppState {
             config.targets.clone(),
             events.clone(),
             BackfillMetrics::register(metrics.registry())?,
-        );
+        )
+        .with_environments(config.environments.clone());
         let backfill = Arc::new(BackfillService::new(store.clone(), jobs.clone()));
         let services = Services {
             system: Arc::new(SystemService::new(store.clone())),

@@ -1,7 +1,7 @@
 //! Automatic checklist items: what the server can judge itself, and the
 //! checks whose source comes with later features (unmet until then).
 use super::store::{ItemRecord, PhaseRecord};
-use crate::backfill::facts::JobFacts;
+use crate::backfill::facts::{JobFacts, Scope};
 use app::dto::plans::{ItemKind, PhaseStatus};
 
 /// How an item stands.
@@ -60,26 +60,27 @@ pub fn judge(
                 },
             }
         }
-        other
-            if facts
-                .judge(other, item.job.as_deref(), item.max_delta)
-                .is_some() =>
-        {
-            let (met, detail) = facts
-                .judge(other, item.job.as_deref(), item.max_delta)
-                .unwrap_or_default();
-            ItemState {
+        other => match facts.judge(
+            other,
+            item.job.as_deref(),
+            item.max_delta,
+            Scope {
+                environment: &phase.environment,
+                since_ms: item.max_age_ms.map(|age| now_ms - age),
+            },
+        ) {
+            Some((met, detail)) => ItemState {
                 met,
                 evaluable: true,
                 detail,
-            }
-        }
-        other => ItemState {
-            met: false,
-            evaluable: false,
-            detail: format!(
-                "not yet evaluable: {other} comes with the guardrails; counts as unmet"
-            ),
+            },
+            None => ItemState {
+                met: false,
+                evaluable: false,
+                detail: format!(
+                    "not yet evaluable: {other} comes with the guardrails; counts as unmet"
+                ),
+            },
         },
     }
 }

@@ -12,6 +12,9 @@ pub struct PlanDef {
     pub description: String,
     pub flag_key: String,
     pub phases: Vec<PhaseDef>,
+    /// The environments jobs name targets for, as `(jobs[i].targets.ENV,
+    /// ENV)`: each must be one of the console's.
+    pub job_environments: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +39,8 @@ pub struct ItemDef {
     pub check_name: Option<String>,
     pub max_delta: Option<i64>,
     pub job: Option<String>,
+    /// Evidence older than this does not count.
+    pub max_age_ms: Option<i64>,
 }
 
 /// Validates `text` and applies the format's defaults. The error lists every
@@ -108,11 +113,26 @@ pub fn from_file(file: &PlanFile) -> PlanDef {
                                 },
                                 check_name: i.check.as_ref().map(|c| c.get_ref().clone()),
                                 max_delta: i.max_delta.as_ref().map(|d| *d.get_ref()),
+                                max_age_ms: i
+                                    .max_age
+                                    .as_ref()
+                                    .and_then(|a| parse_duration_ms(a.get_ref()).ok()),
                                 job: i.job.as_ref().map(|j| j.get_ref().clone()),
                             }
                         })
                         .collect(),
                 }
+            })
+            .collect(),
+        job_environments: file
+            .jobs
+            .iter()
+            .enumerate()
+            .flat_map(|(i, j)| {
+                j.get_ref()
+                    .targets
+                    .keys()
+                    .map(move |env| (format!("jobs[{i}].targets.{env}"), env.clone()))
             })
             .collect(),
     }

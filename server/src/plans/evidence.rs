@@ -12,13 +12,16 @@ use crate::audit::chain::canonical;
 
 /// The plan file's `[[jobs]]`: their names, and a digest of them as they
 /// would run (one parse of the file for both).
-pub fn declared_jobs(source: &str) -> (Vec<String>, String) {
+pub fn declared_jobs(source: &str) -> (Vec<(String, bool)>, String) {
     let jobs: Vec<Job> = super::spec::validate(source)
         .map(|f| f.jobs.iter().map(|j| Job::from_spec(j.get_ref())).collect())
         .unwrap_or_default();
     let text: Vec<String> = jobs.iter().map(|j| format!("{j:?}")).collect();
     let digest = hex(&Sha256::digest(text.join("\n").as_bytes()));
-    (jobs.into_iter().map(|j| j.name).collect(), digest)
+    (
+        jobs.into_iter().map(|j| (j.name, j.verify_only)).collect(),
+        digest,
+    )
 }
 
 /// A digest of the plan file's `[[jobs]]` as they would run.
@@ -50,6 +53,9 @@ pub fn evidence_hash(p: &PhaseRecord, jobs: &str) -> String {
             // as they were before entry criteria existed.
             if i.entry {
                 item["entry"] = json!(true);
+            }
+            if let Some(age) = i.max_age_ms {
+                item["max_age_ms"] = json!(age);
             }
             item
         })
@@ -87,6 +93,7 @@ mod tests {
                 check_name: None,
                 max_delta: None,
                 job: None,
+                max_age_ms: None,
                 ticked_by: None,
                 ticked_by_name: None,
                 ticked_at_ms: None,

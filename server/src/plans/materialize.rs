@@ -64,6 +64,7 @@ fn bind_item<'q>(q: AnyQuery<'q>, item: &'q ItemDef) -> AnyQuery<'q> {
         .bind(&item.check_name)
         .bind(item.max_delta)
         .bind(&item.job)
+        .bind(item.max_age_ms)
 }
 
 async fn insert_phase(
@@ -96,7 +97,8 @@ async fn insert_item(
 ) -> Result<(), sqlx::Error> {
     let insert = sqlx::query(
         "INSERT INTO checklist_items (id, phase_id, position, entry, kind, text, tickers, \
-         check_name, max_delta, job) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         check_name, max_delta, job, max_age_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(new_id())
     .bind(phase_id)
@@ -113,6 +115,7 @@ pub fn same_item(row: &ItemRecord, def: &ItemDef) -> bool {
         && row.check_name == def.check_name
         && row.max_delta == def.max_delta
         && row.job == def.job
+        && row.max_age_ms == def.max_age_ms
 }
 
 /// Brings a phase's checklist to `new.items`. An item kept as it was keeps

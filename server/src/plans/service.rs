@@ -62,12 +62,21 @@ impl Acting {
 
 /// Every phase rolls out in one of the console's environments.
 pub(super) fn check_environments(environments: &[String], def: &PlanDef) -> Result<(), PlanError> {
-    for (i, p) in def.phases.iter().enumerate() {
-        if !environments.contains(&p.environment) {
+    let named = def
+        .phases
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (format!("phases[{i}].environment"), &p.environment))
+        .chain(
+            def.job_environments
+                .iter()
+                .map(|(path, e)| (path.clone(), e)),
+        );
+    for (path, env) in named {
+        if !environments.contains(env) {
             return Err(PlanError::Invalid(format!(
-                "phases[{i}].environment: {:?} is not one of the console's environments ({}); \
+                "{path}: {env:?} is not one of the console's environments ({}); \
                      use one of them, or add it to `environments` in console.toml",
-                p.environment,
                 environments.join(", ")
             )));
         }

@@ -98,6 +98,10 @@ pub struct ItemSpec {
     /// Backfill checks: the job judged (default: every job of the plan).
     #[serde(default)]
     pub job: Option<Spanned<String>>,
+    /// Backfill checks: evidence older than this (`24h`, `7d`) does not
+    /// count.
+    #[serde(default)]
+    pub max_age: Option<Spanned<String>>,
 }
 
 /// Automatic checks the server knows; those marked not yet evaluable count as
@@ -206,10 +210,28 @@ pub fn validate(text: &str) -> Result<PlanFile, Vec<Problem>> {
             }
         }
     }
+    let phase_names: Vec<&str> = file
+        .phases
+        .iter()
+        .map(|p| p.get_ref().name.get_ref().as_str())
+        .collect();
     let mut job_names = std::collections::HashSet::new();
     for (i, job) in file.jobs.iter().enumerate() {
         let j = job.get_ref();
         check_job(&mut r, j, &format!("jobs[{i}]"));
+        for (k, phase) in j.phases.iter().enumerate() {
+            if !phase_names.contains(&phase.get_ref().as_str()) {
+                r.at(
+                    phase.span(),
+                    format!("jobs[{i}].phases[{k}]"),
+                    format!(
+                        "{:?} is not a phase of this plan (phases: {})",
+                        phase.get_ref(),
+                        phase_names.join(", ")
+                    ),
+                );
+            }
+        }
         if !job_names.insert(j.name.get_ref().to_lowercase()) {
             r.at(
                 j.name.span(),
@@ -326,6 +348,11 @@ fn check_item(r: &mut Report<'_>, item: &ItemSpec, path: &str) {
             format!("{path}.kind"),
             format!("{other:?} is not a kind; use \"manual\" or \"auto\""),
         ),
+    }
+    if let Some(age) = &item.max_age {
+        if let Err(e) = parse_duration_ms(age.get_ref()) {
+            r.at(age.span(), format!("{path}.max_age"), e);
+        }
     }
     if let Some(d) = &item.max_delta {
         if *d.get_ref() < 0 {

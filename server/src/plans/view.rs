@@ -218,7 +218,11 @@ pub fn plan_view(l: &Loaded, now_ms: i64, facts: &JobFacts, configured: &[String
         phases: (0..l.phases.len())
             .map(|i| phase_view(l, i, now_ms, facts))
             .collect(),
-        jobs: facts.declared.clone(),
+        jobs: facts
+            .declared
+            .iter()
+            .map(|(name, _)| name.clone())
+            .collect(),
         now_ms,
     }
 }

@@ -12,7 +12,6 @@ use crate::common::{Backend, TestDb};
 use server::audit::Actor;
 use server::backfill::error::BackfillError;
 use server::backfill::job::Job;
-use server::backfill::manager::PlanAdmission;
 use server::backfill::runner::{Outcome, Runner, Start};
 use server::backfill::runs::{self, Mode};
 use server::backfill::{demo, target};
@@ -20,6 +19,7 @@ use server::config::TargetConfig;
 use server::db::Store;
 use server::events::PlanEvents;
 use server::flags::cache::FlagCache;
+use server::plans::admission::PlanAdmission;
 use server::plans::service::Acting;
 use server::plans::PlanService;
 
@@ -75,6 +75,7 @@ impl Setup {
     fn start(&self, mode: Mode) -> Start {
         Start {
             admission: Some(std::sync::Arc::new(PlanAdmission)),
+            environment: "dev".into(),
             ..Start::new(&self.plan_id, mode, Actor::System, "test")
         }
     }

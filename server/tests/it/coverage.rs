@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 
 use server::audit::Actor;
 use server::backfill::job::Job;
-use server::backfill::manager::PlanAdmission;
 use server::backfill::runner::{Runner, Start};
 use server::backfill::runs::Mode;
 use server::backfill::{demo, target};
 use server::config::TargetConfig;
 use server::events::PlanEvents;
 use server::flags::cache::FlagCache;
+use server::plans::admission::PlanAdmission;
 use server::plans::service::Acting;
 use server::plans::PlanService;
 

@@ -28,7 +28,7 @@ async fn dashboard_is_server_rendered_with_real_facts() {
         "where the store lives is for admins only: {html}"
     );
     assert!(
-        html.contains("#9 entry criteria (9 of 9 applied)"),
+        html.contains("#10 run provenance (10 of 10 applied)"),
         "{html}"
     );
     assert!(
@@ -81,7 +81,7 @@ async fn health_and_readiness() {
         assert_eq!(ready.status(), 200, "{backend:?}");
         let body: serde_json::Value = ready.json().await.unwrap();
         assert_eq!(body["status"], "ready");
-        assert_eq!(body["migration"], 9);
+        assert_eq!(body["migration"], 10);
         assert_eq!(
             body["store"],
             if backend == Backend::Sqlite {
@@ -106,7 +106,7 @@ async fn readiness_fails_until_migrations_are_applied() {
         body["reason"]
             .as_str()
             .unwrap()
-            .contains("0 of 9 migrations applied"),
+            .contains("0 of 10 migrations applied"),
         "{body}"
     );
     app.state.store.migrate().await.unwrap();

@@ -15,4 +15,5 @@ mod environments;
 mod gates_bind;
 mod http;
 mod plans;
+mod provenance;
 mod store;

@@ -329,7 +329,8 @@ pub fn location(res: &reqwest::Response) -> String {
 
 /// A plan with one backfill job over the demo target's school projects
 /// (`demo seed`), on the target named `t`: chunk 100, failing rows skipped
-/// and recorded. Tests replace lines to vary it.
+/// and recorded. It runs live without a dry-run first, so the engine's tests
+/// can; `provenance.rs` tests that rule. Tests replace lines to vary it.
 pub const SCHOOL_PLAN: &str = r#"
 [plan]
 name = "STI"
@@ -357,6 +358,7 @@ verify_legacy = "SELECT COUNT(*) FROM projects WHERE project_type = 'school' AND
 verify_new = "SELECT COUNT(*) FROM school_projects"
 chunk = 100
 error_policy = "skip"
+require_dry_run = false
 "#;
 
 /// The console's default environments.

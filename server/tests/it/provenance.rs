@@ -1,0 +1,329 @@
+//! Evidence with provenance, on both store backends: every run records its
+//! target and environment; a phase's automatic items judge only runs for its
+//! environment (a dev dry-run is no "production dry-run clean"); a job runs
+//! on its target for that environment, never on a target that holds another
+//! environment's data; a live run needs a clean dry-run on its target and
+//! may be limited to some phases, unless an operator overrides with a
+//! reason, which is audited.
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::common::{Backend, PlanApi, TestApp, TestDb};
+use app::access::Role;
+use serde_json::{json, Value};
+use server::backfill::{demo, target};
+use server::config::TargetConfig;
+
+const PLAN: &str = r#"[plan]
+name = "Provenance"
+flag = "provenance"
+
+[[phases]]
+name = "dev"
+environment = "dev"
+exposure_bp = 10000
+
+[[phases]]
+name = "production 100%"
+environment = "production"
+exposure_bp = 10000
+[[phases.entry]]
+kind = "auto"
+check = "dry_run_clean"
+job = "school"
+text = "Production dry-run clean"
+
+[[jobs]]
+name = "school"
+target = "dev_db"
+targets = { production = "prod_db" }
+phases = ["production 100%"]
+key = "id"
+table = "projects"
+filter = "project_type = 'school' AND is_draft = 0"
+apply = """
+INSERT INTO school_projects (project_id, course_name, course_code, teacher_name)
+SELECT id, course_name, course_code, teacher_name FROM projects
+WHERE id > $1 AND id <= $2 AND project_type = 'school' AND is_draft = 0
+ON CONFLICT (project_id) DO NOTHING
+RETURNING project_id"""
+chunk = 500
+error_policy = "skip"
+
+[[jobs]]
+name = "mirror"
+target = "prod_db"
+verify_legacy = "SELECT COUNT(*) FROM projects WHERE project_type = 'school' AND is_draft = 0"
+verify_new = "SELECT COUNT(*) FROM school_projects"
+"#;
+
+on_both_backends! {
+    evidence_counts_only_where_it_ran_and_live_runs_need_a_clean_dry_run => provenance;
+}
+
+async fn provenance(db: TestDb) {
+    let (dev_db, prod_db) = (
+        TestDb::new(Backend::Sqlite).await,
+        TestDb::new(Backend::Sqlite).await,
+    );
+    let targets = [
+        ("dev_db", &dev_db, None),
+        ("prod_db", &prod_db, Some("production".to_string())),
+    ]
+    .map(|(name, db, environment)| {
+        (
+            name.to_string(),
+            TargetConfig {
+                url: Some(db.database_url()),
+                url_env: None,
+                allow_superuser: true,
+                environment,
+            },
+        )
+    });
+    for (name, _) in &targets {
+        let all = targets.iter().cloned().collect();
+        let t = target::connect(&all, name).await.unwrap();
+        demo::seed(&t.pool, t.backend(), 2_000).await.unwrap();
+    }
+    let app = TestApp::spawn_db_with(db, |c| c.targets.extend(targets.clone())).await;
+    walk(&app, &targets.into_iter().collect()).await;
+    app.stop().await;
+}
+
+struct Jobs<'a> {
+    plan: PlanApi<'a>,
+    olga: reqwest::Client,
+}
+
+impl Jobs<'_> {
+    async fn start(&self, job: &str, body: Value) -> (u16, Value) {
+        let res = self
+            .olga
+            .post(
+                self.plan
+                    .app
+                    .url(&format!("/api/v1/plans/{}/jobs/{job}/runs", self.plan.id)),
+            )
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Starts a run that must be accepted and waits until it is done.
+    async fn finished(&self, job: &str, body: Value) -> Value {
+        let (status, run) = self.start(job, body).await;
+        assert_eq!(status, 202, "{run}");
+        let id = run["id"].as_str().unwrap();
+        for _ in 0..200 {
+            let runs: Value = self
+                .olga
+                .get(
+                    self.plan
+                        .app
+                        .url(&format!("/api/v1/plans/{}/runs", self.plan.id)),
+                )
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let run = runs
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["id"] == id)
+                .unwrap()
+                .clone();
+            if run["status"] != "running" {
+                assert_eq!(run["status"], "done", "{run}");
+                return run;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("run {id} did not finish");
+    }
+
+    async fn phase_command(&self, command: &str, i: usize) -> (u16, Value) {
+        let phase_id = self.plan.phase(&self.olga, i).await["id"].clone();
+        self.plan
+            .command(
+                &self.olga,
+                json!({"command": command, "phase_id": phase_id}),
+            )
+            .await
+    }
+}
+
+fn error_of(body: &Value) -> String {
+    body["error"].as_str().unwrap_or_default().to_string()
+}
+
+async fn overrides(app: &TestApp) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT details FROM audit_events WHERE action = 'backfill.override' ORDER BY seq",
+    )
+    .fetch_all(app.state.store.pool())
+    .await
+    .unwrap()
+}
+
+async fn walk(app: &TestApp, targets: &BTreeMap<String, TargetConfig>) {
+    let olga = app.signed_in("olga", &[Role::Operator]).await;
+    let res = olga
+        .post(app.url("/api/v1/plans"))
+        .body(PLAN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let id = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let jobs = Jobs {
+        plan: PlanApi { app, id },
+        olga,
+    };
+    let (status, body) = jobs.phase_command("start_phase", 0).await;
+    assert_eq!(status, 200, "{body}");
+
+    // A run without an environment is for the current phase's, on the
+    // job's target there.
+    let dry = jobs.finished("school", json!({"mode": "dry_run"})).await;
+    assert_eq!(
+        (&dry["environment"], &dry["target"]),
+        (&json!("dev"), &json!("dev_db"))
+    );
+
+    // A dev dry-run is no evidence for production: its entry item is unmet.
+    let (status, body) = jobs.phase_command("request_approval", 0).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = jobs.phase_command("start_phase", 1).await;
+    assert_eq!(status, 400, "{body}");
+    let e = error_of(&body);
+    assert!(
+        e.contains("\"Production dry-run clean\"") && e.contains("no dry-run for production yet"),
+        "{e}"
+    );
+
+    // A target that holds production's data serves no other environment.
+    let (status, body) = jobs
+        .start("mirror", json!({"mode": "verify", "environment": "dev"}))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        error_of(&body).contains("\"prod_db\" holds production's data"),
+        "{body}"
+    );
+    let (status, body) = jobs
+        .start(
+            "mirror",
+            json!({"mode": "run", "environment": "production"}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(error_of(&body).contains("verify-only"), "{body}");
+    let (status, body) = jobs
+        .start("school", json!({"mode": "dry_run", "environment": "moon"}))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        error_of(&body).contains("not one of the console's environments"),
+        "{body}"
+    );
+
+    // A live run for production now: outside its phase and without a clean
+    // dry-run on prod_db; both are named and nothing runs.
+    let (status, body) = jobs
+        .start(
+            "school",
+            json!({"mode": "run", "environment": "production"}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let e = error_of(&body);
+    assert!(
+        e.contains("runs live only in phase \"production 100%\"; the current phase is \"dev\""),
+        "{e}"
+    );
+    assert!(
+        e.contains("no clean dry-run on target \"prod_db\" for production"),
+        "{e}"
+    );
+
+    // The production dry-run runs on prod_db; the demo data has rows that
+    // break a constraint, so it is not clean and the phase stays shut.
+    let dry = jobs
+        .finished(
+            "school",
+            json!({"mode": "dry_run", "environment": "production"}),
+        )
+        .await;
+    assert_eq!(
+        (&dry["environment"], &dry["target"]),
+        (&json!("production"), &json!("prod_db"))
+    );
+    assert!(dry["errors"].as_i64().unwrap() > 0, "{dry}");
+    let (status, body) = jobs.phase_command("start_phase", 1).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(error_of(&body).contains("failing keys"), "{body}");
+
+    // The data is fixed on production, the dry-run is clean, the phase opens.
+    let prod = target::connect(targets, "prod_db").await.unwrap();
+    sqlx::query("UPDATE projects SET course_code = 'FIXED' WHERE course_code IS NULL")
+        .execute(&prod.pool)
+        .await
+        .unwrap();
+    let dry = jobs
+        .finished(
+            "school",
+            json!({"mode": "dry_run", "environment": "production"}),
+        )
+        .await;
+    assert_eq!(dry["errors"], 0, "{dry}");
+    let (status, body) = jobs.phase_command("start_phase", 1).await;
+    assert_eq!(status, 200, "{body}");
+    let entry = &jobs.plan.phase(&jobs.olga, 1).await["checklist"][0];
+    assert_eq!(entry["met"], true, "{entry}");
+
+    // A live run for dev while production rolls out: refused, then
+    // overridden with a reason, which the audit trail keeps.
+    let (status, body) = jobs
+        .start("school", json!({"mode": "run", "environment": "dev"}))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        error_of(&body).contains("rolls out in production; this run is for dev"),
+        "{body}"
+    );
+    assert!(overrides(app).await.is_empty());
+    let run = jobs
+        .finished(
+            "school",
+            json!({"mode": "run", "environment": "dev", "override_reason": "rehearse the live run on dev data"}),
+        )
+        .await;
+    assert_eq!(run["target"], "dev_db");
+    let audited = overrides(app).await;
+    assert_eq!(audited.len(), 1);
+    assert!(
+        audited[0].contains("rehearse the live run on dev data")
+            && audited[0].contains("this run is for dev"),
+        "{}",
+        audited[0]
+    );
+
+    // In its phase, after a clean dry-run on its target: no override needed.
+    let run = jobs.finished("school", json!({"mode": "run"})).await;
+    assert_eq!(
+        (&run["environment"], &run["target"]),
+        (&json!("production"), &json!("prod_db"))
+    );
+    assert!(run["created"].as_i64().unwrap() > 0, "{run}");
+    assert_eq!(overrides(app).await.len(), 1);
+}
