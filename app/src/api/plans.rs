@@ -95,6 +95,7 @@ pub async fn run_plan_command(
     kind: Option<String>,
     entity: Option<String>,
     change_id: Option<String>,
+    environment: Option<String>,
 ) -> Result<CommandOutcome, AppError> {
     let (services, caller) = crate::service::answer(crate::service::request_context())?;
     let form = CommandForm {
@@ -109,6 +110,7 @@ pub async fn run_plan_command(
         kind,
         entity,
         change_id,
+        environment,
     };
     let cmd = crate::service::answer(form.into_command(&command))?;
     crate::service::answer(services.plans.command(&caller, plan_id, cmd).await)
@@ -126,8 +128,11 @@ pub struct CommandForm {
     pub reason: Option<String>,
     pub confirm: Option<String>,
     pub kind: Option<String>,
+    /// For `allow`: one or more entity ids, separated by commas, spaces
+    /// or lines.
     pub entity: Option<String>,
     pub change_id: Option<String>,
+    pub environment: Option<String>,
 }
 
 impl CommandForm {
@@ -186,6 +191,24 @@ impl CommandForm {
             },
             "withdraw_change" => PlanCommand::WithdrawChange {
                 change_id: need("change_id", self.change_id)?,
+            },
+            "allow" => PlanCommand::Allow {
+                environment: need("environment", self.environment)?,
+                entities: need("entity", self.entity)?
+                    .split(|c: char| c == ',' || c.is_whitespace())
+                    .filter(|e| !e.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                reason: self.reason.unwrap_or_default(),
+            },
+            "disallow" => PlanCommand::Disallow {
+                environment: need("environment", self.environment)?,
+                entity: need("entity", self.entity)?,
+                reason: self.reason.unwrap_or_default(),
+            },
+            "load_allow_query" => PlanCommand::LoadAllowQuery {
+                phase_id: need("phase_id", self.phase_id)?,
+                reason: self.reason.unwrap_or_default(),
             },
             other => {
                 return Err(AppError::Invalid(format!(

@@ -236,6 +236,10 @@ pub struct PhaseView {
     pub checklist_complete: bool,
     /// Why this phase cannot start now (empty when it can).
     pub start_blockers: Vec<String>,
+    /// Pilot entities its start puts on the allow list (`allow`).
+    pub pilot: Vec<String>,
+    /// The target its `allow_query` runs on, when it has one.
+    pub allow_query_target: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -371,6 +375,25 @@ pub enum PlanCommand {
     /// Its author (or an admin) withdraws a change request.
     WithdrawChange {
         change_id: String,
+    },
+    /// Puts pilot entities on `environment`'s allow list (they evaluate on
+    /// whatever the percentage, unless denied or the flag is off).
+    Allow {
+        environment: String,
+        entities: Vec<String>,
+        reason: String,
+    },
+    /// Takes one entity off `environment`'s allow list.
+    Disallow {
+        environment: String,
+        entity: String,
+        reason: String,
+    },
+    /// Runs the phase's `allow_query` on its target and puts what it lists on
+    /// the phase's environment's allow list.
+    LoadAllowQuery {
+        phase_id: String,
+        reason: String,
     },
 }
 

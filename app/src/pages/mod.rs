@@ -8,6 +8,7 @@ pub mod not_found;
 pub mod plan;
 pub mod plan_edit;
 pub mod plan_phase;
+pub mod plan_pilot;
 pub mod plans;
 pub mod tokens;
 pub mod users;

@@ -252,6 +252,7 @@ fn PlanBody(plan: PlanView, cmd: Cmd, user: Option<CurrentUser>) -> impl IntoVie
                 <dt>"Flag"</dt>
                 <dd><code>{plan.flag.key.clone()}</code> <ul class="exposures" id="flag-exposure">{exposures}</ul> {resume}</dd>
                 {deny}
+                {super::plan_pilot::allow_lists(&s.id, &plan.flag.environments, can_write, !status.is_final(), cmd)}
                 <dt>"Created"</dt>
                 <dd>{format!("{} by {}", utc_datetime(plan.created_at_ms), plan.created_by)}</dd>
                 <dt>"Revision"</dt>

@@ -281,6 +281,7 @@ pub(crate) fn PhaseCard(
             </div>
             <p class="muted">{summary}</p>
             {notes}
+            {super::plan_pilot::phase_pilot(&plan_id, &p, can_write, open, cmd)}
             {entry}
             <h3>"Checklist"</h3>
             <table class="events checklist"><tbody>{rows}</tbody></table>

@@ -161,7 +161,6 @@ export async function screenshot(page, name) {
   return path;
 }
 
-/** Signs in through the login form and waits for the page it leads to. */
 /** Waits until the page's wasm has hydrated. */
 export async function hydrated(page) {
   await page.waitForSelector('main[data-hydrated="true"]', { timeout: 30_000 });
@@ -177,6 +176,7 @@ export async function personIn(server, browser, username, ...roles) {
   return { context, page, errors };
 }
 
+/** Signs in through the login form and waits for the page it leads to. */
 export async function signIn(page, baseUrl, username, password) {
   await page.goto(`${baseUrl}/login`);
   await page.fill('#username', username);

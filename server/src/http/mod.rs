@@ -86,7 +86,8 @@ impl AppState {
         let events = PlanEvents::default();
         let flag_cache = FlagCache::default();
         let plans = PlanService::new(store.clone(), events.clone(), flag_cache.clone())
-            .with_environments(config.environments.clone());
+            .with_environments(config.environments.clone())
+            .with_targets(config.targets.clone());
         let metrics = Metrics::new()?;
         let jobs = JobManager::new(
             store.clone(),

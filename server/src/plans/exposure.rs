@@ -33,7 +33,8 @@ pub fn environments(l: &Loaded, configured: &[String]) -> Vec<String> {
 }
 
 /// The exposure a standard rollback of the running phase returns its
-/// environment to: the previous phase's in the same environment, or 0 %.
+/// environment to: the previous phase's in the same environment, or 0 %
+/// (and an empty allow list).
 fn before_phase_bp(l: &Loaded, position: i64, environment: &str) -> i64 {
     l.phases
         .iter()
@@ -67,7 +68,18 @@ pub fn rollback_changes(
             let env = current.environment.as_str();
             if kind == RollbackKind::Standard {
                 let to = before_phase_bp(l, current.position, env);
-                vec![change(env, &|s| s.exposure_bp = s.exposure_bp.min(to))]
+                // The first phase in its environment rolls back to nothing:
+                // its pilot (the allow list) goes too.
+                let first = !l
+                    .phases
+                    .iter()
+                    .any(|p| p.position < current.position && p.environment == env);
+                vec![change(env, &|s| {
+                    s.exposure_bp = s.exposure_bp.min(to);
+                    if first {
+                        s.allow.clear();
+                    }
+                })]
             } else {
                 if !l.flag.state(env).enabled {
                     return Err(format!("{env} is already paused at 0 %"));

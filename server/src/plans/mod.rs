@@ -13,6 +13,7 @@ pub mod exposure;
 pub mod finish;
 pub mod gate;
 pub mod materialize;
+pub mod pilot;
 pub mod rest;
 pub mod service;
 pub mod spec;

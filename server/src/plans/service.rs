@@ -36,6 +36,9 @@ pub struct PlanService {
     pub(super) flags: FlagCache,
     /// The configured environments, in promotion order.
     pub(super) environments: std::sync::Arc<Vec<String>>,
+    /// The configured targets (a phase's `allow_query` runs on one).
+    pub(super) targets:
+        std::sync::Arc<std::collections::BTreeMap<String, crate::config::TargetConfig>>,
 }
 
 /// Who is acting and from where, as the audit trail records it.
@@ -103,7 +106,17 @@ impl PlanService {
                     .map(String::from)
                     .to_vec(),
             ),
+            targets: std::sync::Arc::default(),
         }
+    }
+
+    /// The same service over the configured targets.
+    pub fn with_targets(
+        mut self,
+        targets: std::collections::BTreeMap<String, crate::config::TargetConfig>,
+    ) -> Self {
+        self.targets = std::sync::Arc::new(targets);
+        self
     }
 
     fn check_environments(&self, def: &PlanDef) -> Result<(), PlanError> {

@@ -47,6 +47,13 @@ pub struct PhaseSpec {
     /// What must hold before the next phase starts.
     #[serde(default)]
     pub checklist: Vec<Spanned<ItemSpec>>,
+    /// Pilot entities put on its environment's allow list when it starts.
+    #[serde(default)]
+    pub allow: Vec<Spanned<String>>,
+    /// A read-only query on a target whose first column lists pilot
+    /// entities; an operator loads it onto the allow list (see `pilot`).
+    #[serde(default)]
+    pub allow_query: Option<Spanned<super::pilot::AllowQuery>>,
 }
 
 impl PhaseSpec {
@@ -166,6 +173,7 @@ pub fn validate(text: &str) -> Result<PlanFile, Vec<Problem>> {
                 ),
             );
         }
+        super::pilot::check(&mut r, p, &path);
         if p.environment.get_ref().trim().is_empty() {
             r.at(
                 p.environment.span(),

@@ -9,6 +9,7 @@ use super::checks::{complete, judge, unmet_entry};
 use super::evidence::evidence_hash;
 use super::exposure::{environments, previews};
 use super::gate::tally;
+use super::pilot::Pilot;
 use super::state::{start_blockers, PreviousPhase};
 use super::store::{FlagRecord, Loaded, PhaseRecord, PlanRecord};
 use crate::backfill::facts::JobFacts;
@@ -121,7 +122,7 @@ pub fn blockers_for(l: &Loaded, index: usize, now_ms: i64, facts: &JobFacts) -> 
     blockers
 }
 
-fn phase_view(l: &Loaded, index: usize, now_ms: i64, facts: &JobFacts) -> PhaseView {
+fn phase_view(l: &Loaded, index: usize, now_ms: i64, facts: &JobFacts, pilot: Pilot) -> PhaseView {
     let p: &PhaseRecord = &l.phases[index];
     let previous = index.checked_sub(1).map(|i| &l.phases[i]);
     let (approvals, overridden) = tally(p);
@@ -188,6 +189,8 @@ fn phase_view(l: &Loaded, index: usize, now_ms: i64, facts: &JobFacts) -> PhaseV
         } else {
             Vec::new()
         },
+        pilot: pilot.allow,
+        allow_query_target: pilot.query.map(|(target, _)| target),
     }
 }
 
@@ -204,6 +207,7 @@ pub fn summary_of(l: &Loaded, configured: &[String]) -> PlanSummary {
 /// `facts` carries the backfill runs and the jobs' digest (see
 /// `PlanService::facts`).
 pub fn plan_view(l: &Loaded, now_ms: i64, facts: &JobFacts, configured: &[String]) -> PlanView {
+    let mut pilots = super::pilot::of_plan(&l.plan.source_toml);
     PlanView {
         summary: summary_of(l, configured),
         description: l.plan.description.clone(),
@@ -216,7 +220,10 @@ pub fn plan_view(l: &Loaded, now_ms: i64, facts: &JobFacts, configured: &[String
         rollbacks: previews(l, configured),
         change_request: None,
         phases: (0..l.phases.len())
-            .map(|i| phase_view(l, i, now_ms, facts))
+            .map(|i| {
+                let pilot = pilots.remove(&l.phases[i].name).unwrap_or_default();
+                phase_view(l, i, now_ms, facts, pilot)
+            })
             .collect(),
         jobs: facts
             .declared

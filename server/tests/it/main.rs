@@ -14,6 +14,7 @@ mod entry;
 mod environments;
 mod gates_bind;
 mod http;
+mod pilot;
 mod plans;
 mod provenance;
 mod store;

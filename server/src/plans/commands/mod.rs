@@ -2,6 +2,7 @@
 //! checklist, request and decide approval, override a gate, complete, roll
 //! back. Each runs in one transaction with its audit event(s); `run` checks
 //! who may, loads the plan and dispatches to the family that owns the command.
+mod allow;
 mod change;
 mod checklist;
 mod gate;
@@ -74,21 +75,50 @@ impl PlanService {
         };
         let who = caller.require(needed)?;
         let acting = Acting::of(who, caller);
+        // The pilot query runs on its target first, outside the store's
+        // transaction; what it lists is then allowed like a hand-made list.
+        let (command, from) = match command {
+            PlanCommand::LoadAllowQuery { phase_id, reason } => {
+                let (environment, entities, from) = self.pilot_of(plan_id, &phase_id).await?;
+                let command = PlanCommand::Allow {
+                    environment,
+                    entities,
+                    reason,
+                };
+                (command, Some(from))
+            }
+            other => (other, None),
+        };
         let now = now_ms();
         let mut tx = self.store.begin_write().await.map_err(PlanError::from)?;
         let l = self.load_locked(&mut tx, plan_id).await?;
         let facts = self.facts(&mut tx, &l).await?;
-        let effect = apply(
-            &mut tx,
-            &l,
-            who,
-            &acting,
-            command,
-            now,
-            &facts,
-            &self.environments,
-        )
-        .await?;
+        let effect = match (command, from) {
+            (
+                PlanCommand::Allow {
+                    environment,
+                    entities,
+                    reason,
+                },
+                Some(from),
+            ) => {
+                let list = (environment, entities, from);
+                allow::allow(&mut tx, &l, now, &self.environments, list, reason).await?
+            }
+            (command, _) => {
+                apply(
+                    &mut tx,
+                    &l,
+                    who,
+                    &acting,
+                    command,
+                    now,
+                    &facts,
+                    &self.environments,
+                )
+                .await?
+            }
+        };
         for (action, details) in &effect.events {
             audit::append(
                 &mut tx,
@@ -224,6 +254,30 @@ async fn apply(
         PlanCommand::WithdrawChange { change_id } => {
             change::withdraw_change(conn, l, who, acting, now, change_id).await
         }
+        PlanCommand::Allow {
+            environment,
+            entities,
+            reason,
+        } => {
+            let from = allow::From::Hand;
+            allow::allow(
+                conn,
+                l,
+                now,
+                environments,
+                (environment, entities, from),
+                reason,
+            )
+            .await
+        }
+        PlanCommand::Disallow {
+            environment,
+            entity,
+            reason,
+        } => allow::disallow(conn, l, now, environment, entity, reason).await,
+        PlanCommand::LoadAllowQuery { .. } => Err(invalid(
+            "load_allow_query runs its query before the plan's transaction",
+        )),
     }
 }
 

@@ -52,6 +52,16 @@ pub(super) async fn start_phase(
     let mut after = before.clone();
     after.enabled = true;
     after.exposure_bp = phase.exposure_bp;
+    // The phase's pilot entities (`allow = [...]`) join its allow list.
+    let pilot = crate::plans::pilot::of_phase(&l.plan.source_toml, &phase.name);
+    let allowed: Vec<String> = pilot
+        .allow
+        .into_iter()
+        .filter(|e| !after.allow.contains(e))
+        .collect();
+    after.allow.extend(allowed.iter().cloned());
+    after.allow.sort();
+    after.allow.dedup();
     crate::flags::store::save_state(conn, &l.plan.id, &phase.environment, &after, now).await?;
     events.push((
         "phase.start",
@@ -61,6 +71,7 @@ pub(super) async fn start_phase(
             "flag": l.flag.key,
             "exposure_bp": phase.exposure_bp,
             "previous_exposure_bp": before.effective_bp(),
+            "allowed": allowed,
         }),
     ));
     Ok(Effect {

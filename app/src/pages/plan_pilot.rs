@@ -1,0 +1,110 @@
+//! Pilot allow lists on the plan page: who is on each environment's allow
+//! list (each removable), a form to add entities by hand, and on a phase
+//! with an `allow_query` the button that loads its pilot from the target.
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+
+use super::plan::{fields, Cmd};
+use crate::dto::plans::{EnvFlagView, PhaseView};
+
+/// The allow lists, and (for those who may change them) the add form.
+pub fn allow_lists(
+    plan_id: &str,
+    environments: &[EnvFlagView],
+    can_write: bool,
+    open: bool,
+    cmd: Cmd,
+) -> impl IntoView {
+    let lists = environments
+        .iter()
+        .filter(|e| !e.allow.is_empty())
+        .map(|e| {
+            let entities = e
+                .allow
+                .iter()
+                .map(|entity| {
+                    let hidden = fields(
+                        plan_id,
+                        "disallow",
+                        &[
+                            ("environment", e.environment.clone()),
+                            ("entity", entity.clone()),
+                        ],
+                    );
+                    let label = format!("Why take {entity} off the allow list");
+                    let remove = can_write.then(|| {
+                        view! {
+                            <ActionForm action=cmd attr:class="inline">
+                                {hidden}
+                                <input name="reason" required maxlength="2000" placeholder="Why remove" aria-label=label />
+                                <button type="submit" class="secondary">"Remove"</button>
+                            </ActionForm>
+                        }
+                    });
+                    view! { <li data-allowed=entity.clone()><code>{entity.clone()}</code> {remove}</li> }
+                })
+                .collect_view();
+            view! {
+                <li data-environment=e.environment.clone()>
+                    <strong>{format!("{} ({})", e.environment, e.allow.len())}</strong>
+                    <ul class="plain">{entities}</ul>
+                </li>
+            }
+        })
+        .collect_view();
+    let options = environments
+        .iter()
+        .map(|e| view! { <option value=e.environment.clone()>{e.environment.clone()}</option> })
+        .collect_view();
+    let add = (can_write && open).then(|| {
+        let hidden = fields(plan_id, "allow", &[]);
+        view! {
+            <details class="allow-add">
+                <summary>"Add pilot entities"</summary>
+                <ActionForm action=cmd attr:class="stack" attr:id="allow-form">
+                    {hidden}
+                    <label>"Environment " <select name="environment">{options}</select></label>
+                    <textarea name="entity" rows="3" required placeholder="entity ids, separated by commas, spaces or lines" aria-label="Entity ids"></textarea>
+                    <input name="reason" required maxlength="2000" placeholder="Why (goes into the audit trail)" aria-label="Why add them" />
+                    <button type="submit">"Add to the allow list"</button>
+                </ActionForm>
+            </details>
+        }
+    });
+    view! {
+        <dt>"Pilot (allow list)"</dt>
+        <dd>
+            <ul class="plain" id="flag-allow">{lists}</ul>
+            {environments.iter().all(|e| e.allow.is_empty()).then(|| view! { <span class="muted">"nobody on an allow list"</span> })}
+            {add}
+        </dd>
+    }
+}
+
+/// What a phase says about its pilot, and the button that loads its query.
+pub fn phase_pilot(
+    plan_id: &str,
+    p: &PhaseView,
+    can_write: bool,
+    open: bool,
+    cmd: Cmd,
+) -> Option<AnyView> {
+    if p.pilot.is_empty() && p.allow_query_target.is_none() {
+        return None;
+    }
+    let listed = (!p.pilot.is_empty()).then(|| {
+        view! { <p class="muted">{format!("Starting it allows: {}", p.pilot.join(", "))}</p> }
+    });
+    let load = p.allow_query_target.clone().filter(|_| can_write && open).map(|target| {
+        let hidden = fields(plan_id, "load_allow_query", &[("phase_id", p.id.clone())]);
+        let label = format!("Load the pilot from target {target}");
+        view! {
+            <ActionForm action=cmd attr:class="inline load-pilot">
+                {hidden}
+                <input name="reason" required maxlength="2000" placeholder="Why load it now" aria-label="Why load the pilot" />
+                <button type="submit" class="secondary">{label}</button>
+            </ActionForm>
+        }
+    });
+    Some(view! { <div class="pilot">{listed}{load}</div> }.into_any())
+}
