@@ -30,7 +30,7 @@ flag = "partitioned_pilot"
 name = "pilot 1%"
 environment = "production"
 exposure_bp = 100
-allow_query = { target = "demo", sql = "SELECT 'org-' || id FROM projects WHERE id <= 3 ORDER BY id" }
+allow_query = { target = "demo", sql = "SELECT 'org-' || id FROM projects_project WHERE id <= 3 ORDER BY id" }
 `;
 
 async function evaluate(request, token, entity) {

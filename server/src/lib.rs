@@ -5,6 +5,7 @@ pub mod auth;
 pub mod backfill;
 pub mod charts;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error_kind;

@@ -11,6 +11,7 @@ use super::control::Control;
 use super::error::BackfillError;
 use super::job::Job;
 use super::metrics::BackfillMetrics;
+use super::placement::Where;
 use super::runner::{Runner, Start};
 use super::runs::{self, Mode, Run, RunStatus};
 use super::target;
@@ -18,37 +19,10 @@ use crate::audit::{Actor, ClientInfo};
 use crate::config::TargetConfig;
 use crate::db::Store;
 use crate::events::PlanEvents;
-use crate::plans::admission::{default_environment, PlanAdmission};
+use crate::plans::admission::PlanAdmission;
 
 /// The owner of runs the server drives (one server per console store).
 pub const SERVER_OWNER: &str = "server";
-
-/// The runs an undo removes the rows of: every finished real run of the job
-/// (newest first; those whose rows are already undone have nothing left),
-/// refused while the job has an unfinished one (it would go on creating rows).
-pub async fn undo_sources(
-    store: &Store,
-    plan_id: &str,
-    job: &str,
-) -> Result<Vec<Run>, BackfillError> {
-    if let Some(open) = runs::open_run(store, plan_id, job, Mode::Run).await? {
-        return Err(BackfillError::Invalid(format!(
-            "run {} of job {job:?} is {}: cancel it (or let it finish) before undoing",
-            open.id, open.status
-        )));
-    }
-    let sources: Vec<Run> = runs::of_plan(store, plan_id)
-        .await?
-        .into_iter()
-        .filter(|r| r.job == job && r.mode == Mode::Run)
-        .collect();
-    if sources.is_empty() {
-        return Err(BackfillError::Invalid(format!(
-            "job {job:?} has no run to undo"
-        )));
-    }
-    Ok(sources)
-}
 
 /// What a person (or a token) asks to start.
 pub struct StartRequest {
@@ -80,6 +54,7 @@ pub struct JobManager {
     store: Store,
     targets: Arc<BTreeMap<String, TargetConfig>>,
     environments: Arc<Vec<String>>,
+    clock: crate::clock::Clock,
     events: PlanEvents,
     metrics: BackfillMetrics,
     active: Arc<Mutex<HashMap<String, Arc<Control>>>>,
@@ -100,6 +75,7 @@ impl JobManager {
                     .map(String::from)
                     .to_vec(),
             ),
+            clock: crate::clock::Clock::default(),
             events,
             metrics,
             active: Arc::default(),
@@ -109,6 +85,12 @@ impl JobManager {
     /// The same manager over the configured environments.
     pub fn with_environments(mut self, environments: Vec<String>) -> Self {
         self.environments = Arc::new(environments);
+        self
+    }
+
+    /// The same manager on `clock` (the plans' clock: runs are evidence).
+    pub fn with_clock(mut self, clock: crate::clock::Clock) -> Self {
+        self.clock = clock;
         self
     }
 
@@ -179,38 +161,14 @@ impl JobManager {
             _ => None,
         };
         let undo_sources = if mode == Mode::Undo {
-            Some(undo_sources(&self.store, &plan_id, &job.name).await?)
+            Some(super::undo::sources(&self.store, &plan_id, &job.name).await?)
         } else {
             None
         };
-        // An unfinished run continues where it was.
-        let environment = match open.as_ref().filter(|r| !r.environment.is_empty()) {
-            Some(r) if environment.as_ref().is_some_and(|e| *e != r.environment) => {
-                return Err(BackfillError::Conflict(format!(
-                    "job {job_name:?} has an unfinished {} for {}: let it finish or cancel it first",
-                    mode.as_str(),
-                    r.environment
-                )))
-            }
-            Some(r) => r.environment.clone(),
-            None => self.environment_of(&plan_id, environment).await?,
-        };
-        let target_name = open
-            .as_ref()
-            .map(|r| r.target.clone())
-            .filter(|t| !t.is_empty())
-            .unwrap_or_else(|| job.target_for(&environment).to_string());
-        if let Some(serves) = self
-            .targets
-            .get(&target_name)
-            .and_then(|t| t.environment.as_deref())
-            .filter(|serves| *serves != environment)
-        {
-            return Err(BackfillError::Invalid(format!(
-                "target {target_name:?} holds {serves}'s data and this run is for {environment}: \
-                 give job {job_name:?} a target for {environment} (targets = {{ {environment} = \"…\" }})"
-            )));
-        }
+        let (environment, target_name) = self
+            .place()
+            .of(&plan_id, &job, mode, environment, open.as_ref())
+            .await?;
         let target = target::connect(&self.targets, &target_name).await?;
         let resume = open.map(|r| {
             let silent = crate::system::now_ms() - r.updated_at_ms > runs::STALE_MS;
@@ -224,6 +182,7 @@ impl JobManager {
             admission: Some(Arc::new(PlanAdmission)),
             environment,
             override_reason,
+            clock: self.clock.clone(),
             ..Start::new(&plan_id, mode, actor, owner)
         };
         let resumed = start.resume.is_some();
@@ -243,18 +202,14 @@ impl JobManager {
         plan_id: &str,
         asked: Option<String>,
     ) -> Result<String, BackfillError> {
-        match asked {
-            Some(e) if self.environments.contains(&e) => Ok(e),
-            Some(e) => Err(BackfillError::Invalid(format!(
-                "environment {e:?} is not one of the console's environments ({})",
-                self.environments.join(", ")
-            ))),
-            None => {
-                let mut conn = self.store.pool().acquire().await?;
-                default_environment(&mut conn, plan_id)
-                    .await?
-                    .ok_or_else(|| BackfillError::NotFound(format!("plan {plan_id:?}")))
-            }
+        self.place().environment(plan_id, asked).await
+    }
+
+    fn place(&self) -> Where<'_> {
+        Where {
+            store: &self.store,
+            environments: &self.environments,
+            targets: &self.targets,
         }
     }
 

@@ -4,12 +4,14 @@
 //! chunk size, retries and isolation of failing keys.
 pub mod control;
 pub mod demo;
+pub mod demo_finance;
 pub mod error;
 pub mod facts;
 pub mod job;
 pub mod manager;
 pub mod metrics;
 pub mod pace;
+pub mod placement;
 pub mod plan_job;
 pub mod rest;
 pub mod run_state;

@@ -14,7 +14,6 @@ use super::runs::{self, Mode, Run, RunStatus};
 use super::target::Target;
 use crate::audit::{self, Actor, ClientInfo};
 use crate::db::Store;
-use crate::system::now_ms;
 
 /// What a run asks its plan: to run `mode` for `environment`, for a job
 /// that may run live only in `phases` (empty: any).
@@ -62,6 +61,8 @@ pub struct Start {
     /// Runs a live run although its plan objects (no clean dry-run, not
     /// one of the job's phases): why, in the audit trail.
     pub override_reason: Option<String>,
+    /// The time a run starts at (the plans' clock: its age is evidence).
+    pub clock: crate::clock::Clock,
 }
 
 impl Start {
@@ -78,6 +79,7 @@ impl Start {
             admission: None,
             environment: String::new(),
             override_reason: None,
+            clock: crate::clock::Clock::default(),
         }
     }
 }
@@ -105,10 +107,11 @@ impl Runner {
             admission,
             environment,
             override_reason,
+            clock,
         } = start;
         // The job's SQL is checked before anything runs or is recorded.
         target.admit_job(&job)?;
-        let now = now_ms();
+        let now = clock.now_ms();
         let mut tx = store.begin_write().await?;
         if matches!(mode, Mode::Run | Mode::DryRun) {
             // Fail closed: a run that changes rows needs its plan's word.

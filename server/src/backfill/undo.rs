@@ -9,6 +9,7 @@ use super::error::{one_line, with_retries, BackfillError};
 use super::runner::{ChunkReport, Outcome, Runner, Start};
 use super::runs::{self, Mode, Run, RunStatus};
 use crate::audit::Actor;
+use crate::db::Store;
 
 impl Runner {
     /// `error_policy = "rollback"`: an undo run of this (failed) run.
@@ -113,4 +114,27 @@ impl Runner {
             });
         }
     }
+}
+
+/// The runs an undo removes the rows of: every finished real run of the job
+/// (newest first; those whose rows are already undone have nothing left),
+/// refused while the job has an unfinished one (it would go on creating rows).
+pub async fn sources(store: &Store, plan_id: &str, job: &str) -> Result<Vec<Run>, BackfillError> {
+    if let Some(open) = runs::open_run(store, plan_id, job, Mode::Run).await? {
+        return Err(BackfillError::Invalid(format!(
+            "run {} of job {job:?} is {}: cancel it (or let it finish) before undoing",
+            open.id, open.status
+        )));
+    }
+    let sources: Vec<Run> = runs::of_plan(store, plan_id)
+        .await?
+        .into_iter()
+        .filter(|r| r.job == job && r.mode == Mode::Run)
+        .collect();
+    if sources.is_empty() {
+        return Err(BackfillError::Invalid(format!(
+            "job {job:?} has no run to undo"
+        )));
+    }
+    Ok(sources)
 }

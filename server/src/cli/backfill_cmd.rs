@@ -366,10 +366,17 @@ pub async fn demo_cmd(config: &Config, cmd: DemoCommand) -> Result<(), CliError>
             let t = target::connect(&config.targets, &name).await?;
             let started = std::time::Instant::now();
             demo::seed(&t.pool, t.backend(), rows).await?;
+            let (orgs, per_table) = crate::backfill::demo_finance::sizes(rows);
             println!(
-                "seeded target {name} ({}) with {rows} legacy projects in {:.1} s",
+                "seeded target {name} ({}) in {:.1} s: {rows} legacy projects (projects_project, \
+                 empty projects_schoolproject and projects_selfstudyproject); {} organisations and \
+                 {} revenue and {} expense transactions, copied to their *_partitioned tables, \
+                 with dual-write triggers",
                 t.url.redacted(),
-                started.elapsed().as_secs_f64()
+                started.elapsed().as_secs_f64(),
+                orgs,
+                per_table,
+                per_table,
             );
             t.close().await;
             Ok(())

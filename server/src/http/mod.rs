@@ -65,6 +65,8 @@ pub struct AppState {
     /// Sessions, timeouts, the public origin and trusted proxies: what the
     /// identity middleware and routes take.
     pub auth: AuthState,
+    /// What plans and runs judge time by (tests move it forward).
+    pub clock: crate::clock::Clock,
 }
 
 impl AppState {
@@ -85,9 +87,11 @@ impl AppState {
         let audit = AuditService::new(store.clone());
         let events = PlanEvents::default();
         let flag_cache = FlagCache::default();
+        let clock = crate::clock::Clock::default();
         let plans = PlanService::new(store.clone(), events.clone(), flag_cache.clone())
             .with_environments(config.environments.clone())
-            .with_targets(config.targets.clone());
+            .with_targets(config.targets.clone())
+            .with_clock(clock.clone());
         let metrics = Metrics::new()?;
         let jobs = JobManager::new(
             store.clone(),
@@ -95,7 +99,8 @@ impl AppState {
             events.clone(),
             BackfillMetrics::register(metrics.registry())?,
         )
-        .with_environments(config.environments.clone());
+        .with_environments(config.environments.clone())
+        .with_clock(clock.clone());
         let backfill = Arc::new(BackfillService::new(store.clone(), jobs.clone()));
         let services = Services {
             system: Arc::new(SystemService::new(store.clone())),
@@ -116,6 +121,7 @@ impl AppState {
             events,
             flag_cache,
             environments: Arc::new(config.environments.clone()),
+            clock,
             jobs,
             backfill,
             auth: AuthState {

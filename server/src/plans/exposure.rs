@@ -285,7 +285,7 @@ mod tests {
         }
         assert_eq!(
             checked,
-            (5 + 8) * 5,
+            (7 + 9) * 5,
             "every phase of both templates, every kind"
         );
     }

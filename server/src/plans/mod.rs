@@ -7,6 +7,7 @@ pub mod changes;
 pub mod checks;
 pub mod commands;
 pub mod definition;
+pub mod duration;
 pub mod error;
 pub mod evidence;
 pub mod exposure;

@@ -27,7 +27,6 @@ use crate::backfill::facts::JobFacts;
 use crate::db::Store;
 use crate::events::PlanEvents;
 use crate::flags::cache::FlagCache;
-use crate::system::now_ms;
 
 #[derive(Clone)]
 pub struct PlanService {
@@ -36,6 +35,7 @@ pub struct PlanService {
     pub(super) flags: FlagCache,
     /// The configured environments, in promotion order.
     pub(super) environments: std::sync::Arc<Vec<String>>,
+    pub(super) clock: crate::clock::Clock,
     /// The configured targets (a phase's `allow_query` runs on one).
     pub(super) targets:
         std::sync::Arc<std::collections::BTreeMap<String, crate::config::TargetConfig>>,
@@ -107,7 +107,14 @@ impl PlanService {
                     .to_vec(),
             ),
             targets: std::sync::Arc::default(),
+            clock: crate::clock::Clock::default(),
         }
+    }
+
+    /// The same service on `clock`.
+    pub fn with_clock(mut self, clock: crate::clock::Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The same service over the configured targets.
@@ -178,7 +185,7 @@ impl PlanService {
             PlanError::Invalid(format!("the plan file has problems:\n{problems}"))
         })?;
         let id = uuid::Uuid::new_v4().simple().to_string();
-        let now = now_ms();
+        let now = self.clock.now_ms();
         self.check_environments(&def)?;
         let mut tx = self.store.begin_write().await?;
         check_unique(&mut tx, &def, None).await?;
@@ -234,7 +241,7 @@ impl PlanService {
         let def = definition::parse(source).map_err(|problems| {
             PlanError::Invalid(format!("the plan file has problems:\n{problems}"))
         })?;
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let mut tx = self.store.begin_write().await?;
         let l = self.load_locked(&mut tx, id).await?;
         if l.plan.revision != revision {
@@ -357,7 +364,7 @@ impl PlanPort for PlanService {
             .await
             .map_err(|e| PlanError::Store(e.into()))?;
         let facts = self.facts(&mut conn, &l).await?;
-        let mut view = plan_view(&l, now_ms(), &facts, &self.environments);
+        let mut view = plan_view(&l, self.clock.now_ms(), &facts, &self.environments);
         let change = super::change_store::pending(&mut conn, &l.plan.id).await?;
         view.summary.pending_change = change.as_ref().map(|c| c.id.clone());
         view.change_request = change.as_ref().map(super::view::change_view);

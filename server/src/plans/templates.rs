@@ -38,6 +38,8 @@ mod tests {
             .collect()
     }
 
+    const H: i64 = 3_600_000;
+
     #[test]
     fn sti_template_follows_seeds_000_to_003() {
         let p = phases("sti-backfill");
@@ -48,30 +50,49 @@ mod tests {
                 "dev",
                 "staging",
                 "production 5%",
+                "production 25%",
+                "production 50%",
                 "production 100%",
                 "drop legacy columns"
             ]
         );
-        assert_eq!(p[2].1, 500);
-        assert_eq!(p[3].1, 10_000);
+        let exposure: Vec<i64> = p.iter().map(|x| x.1).collect();
+        assert_eq!(
+            exposure,
+            [10_000, 10_000, 500, 2_500, 5_000, 10_000, 10_000]
+        );
+        // D+0 at 5 %, "gradually" through D+1, 100 % at D+2.
+        let to_full: i64 = p[2..5].iter().map(|x| x.2).sum();
+        assert_eq!(to_full, 48 * H, "5 % to 100 % takes the seeds' two days");
+        let source = TEMPLATES[0].toml;
+        assert!(source.contains("projects_schoolproject") && source.contains("is_draft = FALSE"));
+        assert!(
+            !source.contains("below 1%"),
+            "the success line, not the alert line"
+        );
     }
 
     #[test]
     fn partitioned_template_follows_seed_004() {
         let p = phases("partitioned-tables");
+        let names: Vec<&str> = p.iter().map(|x| x.0.as_str()).collect();
+        assert_eq!(
+            names,
+            ["dev", "staging", "pilot", "1%", "5%", "10%", "25%", "50%", "100%"]
+        );
         let exposure: Vec<i64> = p.iter().map(|x| x.1).collect();
         assert_eq!(
             exposure,
-            [10_000, 10_000, 100, 500, 1_000, 2_500, 5_000, 10_000]
+            [10_000, 10_000, 0, 100, 500, 1_000, 2_500, 5_000, 10_000]
         );
-        const H: i64 = 3_600_000;
-        assert_eq!(p[2].2, 72 * H, "pilot: 72 hours minimum");
-        for step in &p[3..7] {
-            assert!(
-                step.2 >= 24 * H,
-                "{}: at least 24 h between increments",
-                step.0
-            );
-        }
+        // Days 4-7 pilot, then day 8 / 10 / 12 / 14 / 17 / 21 and a day at 100 %.
+        let soaks: Vec<i64> = p.iter().map(|x| x.2 / H).collect();
+        assert_eq!(soaks, [24, 24, 72, 48, 48, 48, 72, 96, 24]);
+        let source = TEMPLATES[1].toml;
+        assert!(source.contains("allow_query"), "a targeted pilot");
+        assert!(
+            source.contains("check = \"soak_elapsed\""),
+            "100 % does not complete at once"
+        );
     }
 }

@@ -189,7 +189,10 @@ async fn plan_sql_stays_in_its_box(s: Setup) {
     // A verify query that writes is refused: by the check, and by the target
     // itself when it gets there (PostgreSQL: a read-only session).
     let mut job = Job::find(&s.plan, "school").unwrap();
-    job.verify = Some(("DELETE FROM projects RETURNING 1".into(), NEW.into()));
+    job.verify = Some((
+        "DELETE FROM projects_project RETURNING 1".into(),
+        NEW.into(),
+    ));
     let t = target::connect(&s.targets, "t").await.unwrap();
     let err = Runner::start(s.store.clone(), t.clone(), job, s.start(Mode::Verify))
         .await
@@ -197,13 +200,13 @@ async fn plan_sql_stays_in_its_box(s: Setup) {
         .unwrap();
     assert!(err.to_string().contains("verify_legacy"), "{err}");
     if t.backend() == app::dto::StoreBackend::Postgres {
-        let err = sqlx::query("DELETE FROM projects")
+        let err = sqlx::query("DELETE FROM projects_project")
             .execute(&t.read_pool)
             .await
             .unwrap_err();
         assert!(err.to_string().contains("read-only transaction"), "{err}");
     }
-    assert_eq!(s.count("SELECT COUNT(*) FROM projects").await, 500);
+    assert_eq!(s.count("SELECT COUNT(*) FROM projects_project").await, 500);
 }
 
 fn replace_apply(sql: &str) -> String {
@@ -270,9 +273,10 @@ async fn targets_that_reach_too_far_are_refused() {
     );
 }
 
-const LEGACY: &str = "SELECT COUNT(*) FROM projects WHERE project_type = 'school' AND is_draft = 0";
-const BROKEN: &str = "SELECT COUNT(*) FROM projects WHERE project_type = 'school' AND is_draft = 0 AND course_code IS NULL";
-const NEW: &str = "SELECT COUNT(*) FROM school_projects";
+const LEGACY: &str =
+    "SELECT COUNT(*) FROM projects_project WHERE project_type = 'school' AND is_draft = FALSE";
+const BROKEN: &str = "SELECT COUNT(*) FROM projects_project WHERE project_type = 'school' AND is_draft = FALSE AND course_code IS NULL";
+const NEW: &str = "SELECT COUNT(*) FROM projects_schoolproject";
 
 on_both_backends! {
     sqlite_target => on_sqlite_target;
@@ -293,7 +297,7 @@ async fn dry_run_run_verify_undo(s: Setup) {
     assert_eq!(broken, 3, "the demo breaks ids 20, 5020 and 10020");
     // One row exists before the run: the run must not claim it, undo must not remove it.
     let t = target::connect(&s.targets, "t").await.unwrap();
-    sqlx::query("INSERT INTO school_projects VALUES (1, 'kept', 'K1', 'someone')")
+    sqlx::query("INSERT INTO projects_schoolproject VALUES (1, 'kept', 'K1', 'someone')")
         .execute(&t.pool)
         .await
         .unwrap();
@@ -344,11 +348,11 @@ async fn dry_run_run_verify_undo(s: Setup) {
     let mut from = s.runner(Mode::Run, Some(6_000)).await;
     from.run(|_| {}).await.unwrap();
     let after: i64 = s
-        .count("SELECT COUNT(*) FROM projects WHERE project_type = 'school' AND is_draft = 0 AND id > 6000 AND course_code IS NOT NULL")
+        .count("SELECT COUNT(*) FROM projects_project WHERE project_type = 'school' AND is_draft = FALSE AND id > 6000 AND course_code IS NOT NULL")
         .await;
     assert_eq!(from.run.created, after);
     assert_eq!(
-        s.count("SELECT COUNT(*) FROM school_projects WHERE project_id <= 6000")
+        s.count("SELECT COUNT(*) FROM projects_schoolproject WHERE project_id <= 6000")
             .await,
         1
     );
@@ -368,7 +372,7 @@ async fn dry_run_run_verify_undo(s: Setup) {
 
     // An undo of the job removes what every run of it created and still
     // holds (here: the resumed run's rows), never the row that was there.
-    let sources = server::backfill::manager::undo_sources(&s.store, &s.plan_id, "school")
+    let sources = server::backfill::undo::sources(&s.store, &s.plan_id, "school")
         .await
         .unwrap();
     assert_eq!(sources.len(), 3, "run, again, from");
@@ -423,9 +427,9 @@ async fn terminated_target_sessions_are_retried_to_exact_parity() {
     assert_eq!(s.count(NEW).await, legacy - broken);
     let diff = s
         .count(
-            "SELECT COUNT(*) FROM projects p WHERE project_type = 'school' AND is_draft = 0 \
+            "SELECT COUNT(*) FROM projects_project p WHERE project_type = 'school' AND is_draft = FALSE \
              AND course_code IS NOT NULL AND NOT EXISTS \
-             (SELECT 1 FROM school_projects s WHERE s.project_id = p.id AND s.course_code = p.course_code)",
+             (SELECT 1 FROM projects_schoolproject s WHERE s.project_id = p.id AND s.course_code = p.course_code)",
         )
         .await;
     assert_eq!(diff, 0);
@@ -674,7 +678,7 @@ async fn runs_are_guarded() {
         .expect("no takeover")
         .to_string();
     assert!(err.contains("is being driven by owner-a"), "{err}");
-    let err = server::backfill::manager::undo_sources(&s.store, &s.plan_id, "school")
+    let err = server::backfill::undo::sources(&s.store, &s.plan_id, "school")
         .await
         .expect_err("no undo while running")
         .to_string();
@@ -719,7 +723,7 @@ async fn runs_are_guarded() {
         .cancel(&Actor::System, &Default::default(), &run.id)
         .await
         .unwrap();
-    let source = server::backfill::manager::undo_sources(&s.store, &s.plan_id, "school")
+    let source = server::backfill::undo::sources(&s.store, &s.plan_id, "school")
         .await
         .unwrap();
     assert_eq!(source[0].id, run.id);

@@ -128,9 +128,9 @@ async fn sigkilled_server_resumes_with_exact_parity() {
         let pool = target_pool.clone();
         async move {
             sqlx::query_scalar::<_, i64>(
-                "SELECT COUNT(*) FROM projects p WHERE p.id <= $1 AND project_type = 'school' \
-                 AND is_draft = 0 AND course_code IS NOT NULL \
-                 AND NOT EXISTS (SELECT 1 FROM school_projects s WHERE s.project_id = p.id)",
+                "SELECT COUNT(*) FROM projects_project p WHERE p.id <= $1 AND project_type = 'school' \
+                 AND is_draft = FALSE AND course_code IS NOT NULL \
+                 AND NOT EXISTS (SELECT 1 FROM projects_schoolproject s WHERE s.project_id = p.id)",
             )
             .bind(last)
             .fetch_one(&pool)
@@ -201,14 +201,14 @@ async fn sigkilled_server_resumes_with_exact_parity() {
     // Exactly one INSERT … SELECT of the valid rows: no gap, no duplicate.
     sqlx::query(
         "CREATE TABLE expected AS SELECT id AS project_id, course_name, course_code, teacher_name \
-         FROM projects WHERE project_type = 'school' AND is_draft = 0 AND course_code IS NOT NULL",
+         FROM projects_project WHERE project_type = 'school' AND is_draft = FALSE AND course_code IS NOT NULL",
     )
     .execute(&target_pool)
     .await
     .unwrap();
     let diff: i64 = sqlx::query_scalar(
-        "SELECT (SELECT COUNT(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM school_projects) a) \
-         + (SELECT COUNT(*) FROM (SELECT * FROM school_projects EXCEPT ALL SELECT * FROM expected) b)",
+        "SELECT (SELECT COUNT(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM projects_schoolproject) a) \
+         + (SELECT COUNT(*) FROM (SELECT * FROM projects_schoolproject EXCEPT ALL SELECT * FROM expected) b)",
     )
     .fetch_one(&target_pool)
     .await
@@ -221,7 +221,7 @@ async fn sigkilled_server_resumes_with_exact_parity() {
             .await
             .unwrap();
     let broken: Vec<i64> = sqlx::query_scalar(
-        "SELECT id FROM projects WHERE project_type = 'school' AND is_draft = 0 AND course_code IS NULL ORDER BY id",
+        "SELECT id FROM projects_project WHERE project_type = 'school' AND is_draft = FALSE AND course_code IS NULL ORDER BY id",
     )
     .fetch_all(&target_pool)
     .await

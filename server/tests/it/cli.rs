@@ -514,7 +514,8 @@ fn plan_validate_prints_line_column_and_field_and_stores_nothing() {
     );
 
     // A job whose apply leaves its transaction and attaches the store.
-    let job = "\n[[jobs]]\nname = \"j\"\ntarget = \"demo\"\nkey = \"id\"\ntable = \"projects\"\n\
+    let job =
+        "\n[[jobs]]\nname = \"j\"\ntarget = \"demo\"\nkey = \"id\"\ntable = \"projects_project\"\n\
                apply = \"COMMIT; ATTACH DATABASE 'data/console.db' AS c\"\n";
     let text = std::fs::read_to_string(&file).unwrap() + job;
     std::fs::write(&file, &text).unwrap();

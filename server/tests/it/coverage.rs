@@ -16,8 +16,9 @@ use server::plans::admission::PlanAdmission;
 use server::plans::service::Acting;
 use server::plans::PlanService;
 
-const MISSING: &str = "verify_missing = \"SELECT p.id FROM projects p LEFT JOIN school_projects s \
-    ON s.project_id = p.id WHERE p.project_type = 'school' AND p.is_draft = 0 \
+const MISSING: &str =
+    "verify_missing = \"SELECT p.id FROM projects_project p LEFT JOIN projects_schoolproject s \
+    ON s.project_id = p.id WHERE p.project_type = 'school' AND p.is_draft = FALSE \
     AND s.project_id IS NULL ORDER BY p.id\"\n";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -39,16 +40,16 @@ async fn one_missing_row_in_a_million_is_not_full_coverage() {
     // The backfill's result, set-based (the engine's own runs are tested
     // elsewhere): every non-draft school project has its row…
     sqlx::query(
-        "INSERT INTO school_projects SELECT id, course_name, COALESCE(course_code, '-'), teacher_name \
-         FROM projects WHERE project_type = 'school' AND is_draft = 0",
+        "INSERT INTO projects_schoolproject SELECT id, course_name, COALESCE(course_code, '-'), teacher_name \
+         FROM projects_project WHERE project_type = 'school' AND is_draft = FALSE",
     )
     .execute(&t.pool)
     .await
     .unwrap();
     // …but one.
     let gone: i64 = sqlx::query_scalar(
-        "DELETE FROM school_projects WHERE project_id = (SELECT MAX(project_id) / 2 FROM school_projects \
-         WHERE project_id IN (SELECT id FROM projects WHERE project_type = 'school' AND is_draft = 0)) \
+        "DELETE FROM projects_schoolproject WHERE project_id = (SELECT MAX(project_id) / 2 FROM projects_schoolproject \
+         WHERE project_id IN (SELECT id FROM projects_project WHERE project_type = 'school' AND is_draft = FALSE)) \
          RETURNING project_id",
     )
     .fetch_one(&t.pool)
@@ -91,7 +92,7 @@ async fn one_missing_row_in_a_million_is_not_full_coverage() {
 
     // An orphan row in the new table evens the counts; the gap is still seen.
     sqlx::query(
-        "INSERT INTO school_projects SELECT id, 'x', 'x', 'x' FROM projects \
+        "INSERT INTO projects_schoolproject SELECT id, 'x', 'x', 'x' FROM projects_project \
          WHERE project_type = 'self_study' ORDER BY id LIMIT 1",
     )
     .execute(&t.pool)

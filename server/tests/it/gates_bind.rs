@@ -39,34 +39,6 @@ exposure_bp = 10000
 
 use crate::common::PlanApi as Plan;
 
-/// PUTs `source` from the plan's current revision, as `who` (a session, or a
-/// bearer token when `token` is given).
-async fn edit(
-    plan: &Plan<'_>,
-    who: &reqwest::Client,
-    token: Option<&str>,
-    source: &str,
-) -> (u16, Value) {
-    let mut get = who.get(plan.app.url(&format!("/api/v1/plans/{}", plan.id)));
-    if let Some(t) = token {
-        get = get.bearer_auth(t);
-    }
-    let view: Value = get.send().await.unwrap().json().await.unwrap();
-    let revision = view["summary"]["revision"].as_i64().unwrap();
-    let mut req = who
-        .put(plan.app.url(&format!(
-            "/api/v1/plans/{}/source?revision={revision}",
-            plan.id
-        )))
-        .body(source.to_string());
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
-
 fn error_of(body: &Value) -> String {
     body["error"].as_str().unwrap_or_default().to_string()
 }
@@ -127,7 +99,7 @@ async fn gates_bind(db: TestDb) {
 
     // The operator removes the gate: a change request, not a change.
     let weakened = PLAN.replacen("approvals = 2", "approvals = 0", 1);
-    let (status, body) = edit(&plan, &olga, None, &weakened).await;
+    let (status, body) = plan.edit(&olga, None, &weakened).await;
     assert_eq!(status, 202, "{body}");
     let change = body["pending_change"].as_str().unwrap().to_string();
     let view = plan.view(&olga).await;
@@ -187,7 +159,7 @@ async fn gates_bind(db: TestDb) {
         "[[phases.checklist]]\nkind = \"manual\"\ntext = \"Stakeholders notified\"\n",
         "",
     );
-    let (status, body) = edit(&plan, &app.client, Some(&token), &no_item).await;
+    let (status, body) = plan.edit(&app.client, Some(&token), &no_item).await;
     assert_eq!(status, 202, "{body}");
     let change = body["pending_change"].as_str().unwrap().to_string();
     let (status, _) = plan
@@ -212,7 +184,7 @@ async fn gates_bind(db: TestDb) {
         1,
     );
     assert_ne!(added, no_item);
-    let (status, body) = edit(&plan, &olga, None, &added).await;
+    let (status, body) = plan.edit(&olga, None, &added).await;
     assert_eq!(status, 200, "adding an item weakens nothing: {body}");
     let phase = plan.view(&olga).await["phases"][0].clone();
     let ticked: Vec<(String, bool)> = phase["checklist"]

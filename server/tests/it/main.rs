@@ -18,3 +18,4 @@ mod pilot;
 mod plans;
 mod provenance;
 mod store;
+mod template_walk;

@@ -6,7 +6,6 @@
 //! may be limited to some phases, unless an operator overrides with a
 //! reason, which is audited.
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use crate::common::{Backend, PlanApi, TestApp, TestDb};
 use app::access::Role;
@@ -39,12 +38,12 @@ target = "dev_db"
 targets = { production = "prod_db" }
 phases = ["production 100%"]
 key = "id"
-table = "projects"
-filter = "project_type = 'school' AND is_draft = 0"
+table = "projects_project"
+filter = "project_type = 'school' AND is_draft = FALSE"
 apply = """
-INSERT INTO school_projects (project_id, course_name, course_code, teacher_name)
-SELECT id, course_name, course_code, teacher_name FROM projects
-WHERE id > $1 AND id <= $2 AND project_type = 'school' AND is_draft = 0
+INSERT INTO projects_schoolproject (project_id, course_name, course_code, teacher_name)
+SELECT id, course_name, course_code, teacher_name FROM projects_project
+WHERE id > $1 AND id <= $2 AND project_type = 'school' AND is_draft = FALSE
 ON CONFLICT (project_id) DO NOTHING
 RETURNING project_id"""
 chunk = 500
@@ -53,8 +52,8 @@ error_policy = "skip"
 [[jobs]]
 name = "mirror"
 target = "prod_db"
-verify_legacy = "SELECT COUNT(*) FROM projects WHERE project_type = 'school' AND is_draft = 0"
-verify_new = "SELECT COUNT(*) FROM school_projects"
+verify_legacy = "SELECT COUNT(*) FROM projects_project WHERE project_type = 'school' AND is_draft = FALSE"
+verify_new = "SELECT COUNT(*) FROM projects_schoolproject"
 "#;
 
 on_both_backends! {
@@ -98,54 +97,11 @@ struct Jobs<'a> {
 
 impl Jobs<'_> {
     async fn start(&self, job: &str, body: Value) -> (u16, Value) {
-        let res = self
-            .olga
-            .post(
-                self.plan
-                    .app
-                    .url(&format!("/api/v1/plans/{}/jobs/{job}/runs", self.plan.id)),
-            )
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = res.status().as_u16();
-        (status, res.json().await.unwrap_or(Value::Null))
+        self.plan.start_run(&self.olga, job, body).await
     }
 
-    /// Starts a run that must be accepted and waits until it is done.
     async fn finished(&self, job: &str, body: Value) -> Value {
-        let (status, run) = self.start(job, body).await;
-        assert_eq!(status, 202, "{run}");
-        let id = run["id"].as_str().unwrap();
-        for _ in 0..200 {
-            let runs: Value = self
-                .olga
-                .get(
-                    self.plan
-                        .app
-                        .url(&format!("/api/v1/plans/{}/runs", self.plan.id)),
-                )
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            let run = runs
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|r| r["id"] == id)
-                .unwrap()
-                .clone();
-            if run["status"] != "running" {
-                assert_eq!(run["status"], "done", "{run}");
-                return run;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("run {id} did not finish");
+        self.plan.run_to_end(&self.olga, job, body).await
     }
 
     async fn phase_command(&self, command: &str, i: usize) -> (u16, Value) {
@@ -275,7 +231,7 @@ async fn walk(app: &TestApp, targets: &BTreeMap<String, TargetConfig>) {
 
     // The data is fixed on production, the dry-run is clean, the phase opens.
     let prod = target::connect(targets, "prod_db").await.unwrap();
-    sqlx::query("UPDATE projects SET course_code = 'FIXED' WHERE course_code IS NULL")
+    sqlx::query("UPDATE projects_project SET course_code = 'FIXED' WHERE course_code IS NULL")
         .execute(&prod.pool)
         .await
         .unwrap();

@@ -20,7 +20,6 @@ use crate::backfill::facts::JobFacts;
 use crate::plans::error::PlanError;
 use crate::plans::service::{subject, Acting, PlanService};
 use crate::plans::store::{self, Loaded};
-use crate::system::now_ms;
 
 const MAX_TEXT: usize = 2_000;
 
@@ -89,7 +88,7 @@ impl PlanService {
             }
             other => (other, None),
         };
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let mut tx = self.store.begin_write().await.map_err(PlanError::from)?;
         let l = self.load_locked(&mut tx, plan_id).await?;
         let facts = self.facts(&mut tx, &l).await?;

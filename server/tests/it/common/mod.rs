@@ -345,17 +345,17 @@ exposure_bp = 10000
 name = "school"
 target = "t"
 key = "id"
-table = "projects"
-filter = "project_type = 'school' AND is_draft = 0"
+table = "projects_project"
+filter = "project_type = 'school' AND is_draft = FALSE"
 apply = """
-INSERT INTO school_projects (project_id, course_name, course_code, teacher_name)
-SELECT id, course_name, course_code, teacher_name FROM projects
-WHERE id > $1 AND id <= $2 AND project_type = 'school' AND is_draft = 0
+INSERT INTO projects_schoolproject (project_id, course_name, course_code, teacher_name)
+SELECT id, course_name, course_code, teacher_name FROM projects_project
+WHERE id > $1 AND id <= $2 AND project_type = 'school' AND is_draft = FALSE
 ON CONFLICT (project_id) DO NOTHING
 RETURNING project_id"""
-undo = "DELETE FROM school_projects WHERE project_id = $1"
-verify_legacy = "SELECT COUNT(*) FROM projects WHERE project_type = 'school' AND is_draft = 0"
-verify_new = "SELECT COUNT(*) FROM school_projects"
+undo = "DELETE FROM projects_schoolproject WHERE project_id = $1"
+verify_legacy = "SELECT COUNT(*) FROM projects_project WHERE project_type = 'school' AND is_draft = FALSE"
+verify_new = "SELECT COUNT(*) FROM projects_schoolproject"
 chunk = 100
 error_policy = "skip"
 require_dry_run = false
@@ -384,6 +384,89 @@ impl PlanApi<'_> {
             .unwrap();
         assert_eq!(res.status(), 200);
         res.json().await.unwrap()
+    }
+
+    /// PUTs `source` from the plan's current revision, as `who` (a session,
+    /// or a bearer token when `token` is given).
+    pub async fn edit(
+        &self,
+        who: &reqwest::Client,
+        token: Option<&str>,
+        source: &str,
+    ) -> (u16, serde_json::Value) {
+        let mut get = who.get(self.app.url(&format!("/api/v1/plans/{}", self.id)));
+        if let Some(t) = token {
+            get = get.bearer_auth(t);
+        }
+        let view: serde_json::Value = get.send().await.unwrap().json().await.unwrap();
+        let revision = view["summary"]["revision"].as_i64().unwrap();
+        let mut req = who
+            .put(self.app.url(&format!(
+                "/api/v1/plans/{}/source?revision={revision}",
+                self.id
+            )))
+            .body(source.to_string());
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Asks for a run of `job` (`body`: mode, environment, …).
+    pub async fn start_run(
+        &self,
+        who: &reqwest::Client,
+        job: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let res = who
+            .post(
+                self.app
+                    .url(&format!("/api/v1/plans/{}/jobs/{job}/runs", self.id)),
+            )
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Starts a run that must be accepted and waits until it is done.
+    pub async fn run_to_end(
+        &self,
+        who: &reqwest::Client,
+        job: &str,
+        body: serde_json::Value,
+    ) -> serde_json::Value {
+        let (status, run) = self.start_run(who, job, body).await;
+        assert_eq!(status, 202, "{run}");
+        let id = run["id"].as_str().unwrap();
+        for _ in 0..600 {
+            let runs: serde_json::Value = who
+                .get(self.app.url(&format!("/api/v1/plans/{}/runs", self.id)))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let run = runs
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["id"] == id)
+                .unwrap()
+                .clone();
+            if run["status"] != "running" {
+                assert_eq!(run["status"], "done", "{run}");
+                return run;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("run {id} did not finish in 30 s");
     }
 
     pub async fn phase(&self, who: &reqwest::Client, i: usize) -> serde_json::Value {

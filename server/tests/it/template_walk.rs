@@ -1,0 +1,457 @@
+//! Each built-in template, as shipped, walked through the API on a
+//! seed-shaped PostgreSQL target (`demo::seed`: the STI seeds' projects
+//! tables, seed 004's finance tables with their dual-write triggers) from
+//! import to its first production phase: every automatic item is evaluated
+//! on real runs; soaks pass on the console's clock (moved by the test, never
+//! by a setting); the metric guardrails, which the console cannot evaluate
+//! yet, are the only unmet items, and the team removes them through an
+//! approved change request, as it would today.
+use std::collections::BTreeMap;
+
+use crate::common::{Backend, PlanApi, TestApp, TestDb};
+use app::access::Role;
+use serde_json::{json, Value};
+use server::backfill::{demo, target};
+use server::config::TargetConfig;
+
+const HOUR: i64 = 3_600_000;
+
+struct Team<'a> {
+    plan: PlanApi<'a>,
+    olga: reqwest::Client,
+    ann: reqwest::Client,
+    ben: reqwest::Client,
+}
+
+impl Team<'_> {
+    async fn view(&self) -> Value {
+        self.plan.view(&self.olga).await
+    }
+
+    async fn phase(&self, name: &str) -> Value {
+        self.view().await["phases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("no phase {name:?}"))
+            .clone()
+    }
+
+    async fn ok(&self, who: &reqwest::Client, cmd: Value) -> Value {
+        let (status, body) = self.plan.command(who, cmd.clone()).await;
+        assert_eq!(status, 200, "{cmd} → {body}");
+        body
+    }
+
+    /// Ticks the phase's manual items (its entry criteria while it is
+    /// pending, else its checklist), as the operator.
+    async fn tick_manual(&self, phase: &str) {
+        let p = self.phase(phase).await;
+        let entry = p["status"] == "pending";
+        for item in p["checklist"].as_array().unwrap() {
+            if item["kind"] == "manual" && item["entry"] == entry && item["met"] == false {
+                let id = &item["id"];
+                let cmd =
+                    json!({"command": "tick", "item_id": id, "ticked": true, "comment": "checked"});
+                self.ok(&self.olga, cmd).await;
+            }
+        }
+    }
+
+    async fn start(&self, phase: &str) -> (u16, Value) {
+        let id = self.phase(phase).await["id"].clone();
+        self.plan
+            .command(
+                &self.olga,
+                json!({"command": "start_phase", "phase_id": id}),
+            )
+            .await
+    }
+
+    /// The checks of the phase's automatic checklist items that are unmet.
+    async fn unmet(&self, phase: &str) -> Vec<String> {
+        let p = self.phase(phase).await;
+        p["checklist"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["entry"] == false && i["met"] == false)
+            .map(|i| i["check"].as_str().unwrap_or("manual").to_string())
+            .collect()
+    }
+
+    /// Requests approval of `phase` and has `approvals` approvers approve it
+    /// on the evidence they see.
+    async fn approve(&self, phase: &str, approvals: usize) {
+        let id = self.phase(phase).await["id"].clone();
+        self.ok(
+            &self.olga,
+            json!({"command": "request_approval", "phase_id": id}),
+        )
+        .await;
+        for who in [&self.ann, &self.ben].into_iter().take(approvals) {
+            let evidence = self.phase(phase).await["evidence_hash"].clone();
+            let cmd = json!({"command": "decide", "phase_id": id, "verdict": "approve", "comment": "evidence reviewed", "evidence": evidence});
+            self.ok(who, cmd).await;
+        }
+        assert_eq!(self.phase(phase).await["status"], "approved");
+    }
+
+    async fn run(&self, job: &str, mode: &str, environment: &str) -> Value {
+        let body = json!({"mode": mode, "environment": environment});
+        self.plan.run_to_end(&self.olga, job, body).await
+    }
+
+    /// The team drops the metric guardrail items (not evaluable before the
+    /// guardrails exist) through a change request two approvers accept.
+    async fn drop_guardrails(&self) {
+        let source: String = self
+            .olga
+            .get(
+                self.plan
+                    .app
+                    .url(&format!("/api/v1/plans/{}/source", self.plan.id)),
+            )
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let mut kept = Vec::new();
+        for block in source.split("[[phases.checklist]]\n") {
+            let guardrail = block.starts_with("kind = \"auto\"\ncheck = \"guardrail_");
+            if guardrail {
+                // Keep what follows the item (a following [[phases]] table).
+                let rest = block.splitn(4, '\n').nth(3).unwrap_or("");
+                kept.push(format!("\u{0}{rest}"));
+            } else {
+                kept.push(block.to_string());
+            }
+        }
+        let mut out = kept[0].clone();
+        for block in &kept[1..] {
+            match block.strip_prefix('\u{0}') {
+                Some(rest) => out.push_str(rest),
+                None => {
+                    out.push_str("[[phases.checklist]]\n");
+                    out.push_str(block);
+                }
+            }
+        }
+        assert!(!out.contains("guardrail_"), "every guardrail item removed");
+        let (status, body) = self.plan.edit(&self.olga, None, &out).await;
+        assert_eq!(status, 202, "a weakening waits for approval: {body}");
+        let change = body["pending_change"].clone();
+        for who in [&self.ann, &self.ben] {
+            let cmd = json!({"command": "decide_change", "change_id": change, "verdict": "approve", "comment": "until the guardrails land"});
+            let (status, body) = self.plan.command(who, cmd).await;
+            assert_eq!(status, 200, "{body}");
+            if self.view().await["change_request"].is_null() {
+                break;
+            }
+        }
+        assert!(self.view().await["change_request"].is_null(), "applied");
+        assert!(!self.view().await.to_string().contains("guardrail_"));
+    }
+}
+
+/// A PostgreSQL target named `demo` (the templates' target), seeded.
+async fn demo_target(rows: i64) -> (TestDb, BTreeMap<String, TargetConfig>) {
+    let db = TestDb::new(Backend::Postgres).await;
+    let targets = BTreeMap::from([(
+        "demo".to_string(),
+        TargetConfig {
+            url: Some(db.database_url()),
+            url_env: None,
+            allow_superuser: true,
+            environment: None,
+        },
+    )]);
+    let t = target::connect(&targets, "demo").await.unwrap();
+    demo::seed(&t.pool, t.backend(), rows).await.unwrap();
+    t.close().await;
+    (db, targets)
+}
+
+async fn team<'a>(app: &'a TestApp, template: &str) -> Team<'a> {
+    let olga = app.signed_in("olga", &[Role::Operator]).await;
+    let path = format!("{}/templates/{template}.toml", env!("CARGO_MANIFEST_DIR"));
+    let res = olga
+        .post(app.url("/api/v1/plans"))
+        .body(std::fs::read_to_string(path).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let id = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    Team {
+        plan: PlanApi { app, id },
+        olga,
+        ann: app.signed_in("ann", &[Role::Approver]).await,
+        ben: app.signed_in("ben", &[Role::Approver]).await,
+    }
+}
+
+async fn sql(targets: &BTreeMap<String, TargetConfig>, statement: &str) -> i64 {
+    let t = target::connect(targets, "demo").await.unwrap();
+    let n = if statement.starts_with("SELECT") {
+        sqlx::query_scalar(statement)
+            .fetch_one(&t.pool)
+            .await
+            .unwrap()
+    } else {
+        sqlx::query(statement)
+            .execute(&t.pool)
+            .await
+            .unwrap()
+            .rows_affected() as i64
+    };
+    t.close().await;
+    n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sti_template_walks_to_production_on_a_seed_shaped_target() {
+    let (_target, targets) = demo_target(20_000).await;
+    let app = TestApp::spawn_db_with(TestDb::new(Backend::Sqlite).await, |c| {
+        c.targets.extend(targets.clone())
+    })
+    .await;
+    let t = team(&app, "sti-backfill").await;
+    let jobs = ["school", "self_study"];
+
+    // dev: the dry-run finds the seed data's broken rows; fixed, it is clean.
+    assert_eq!(t.start("dev").await.0, 200);
+    for job in jobs {
+        assert!(
+            t.run(job, "dry_run", "dev").await["errors"]
+                .as_i64()
+                .unwrap()
+                > 0
+        );
+    }
+    assert!(t.unmet("dev").await.contains(&"dry_run_clean".to_string()));
+    sql(
+        &targets,
+        "UPDATE projects_project SET course_code = 'C0' WHERE course_code IS NULL",
+    )
+    .await;
+    sql(&targets, "UPDATE projects_project SET study_frequency = 'weekly' WHERE study_frequency NOT IN ('daily', 'weekly', 'monthly')").await;
+    for job in jobs {
+        assert_eq!(t.run(job, "dry_run", "dev").await["errors"], 0);
+    }
+    t.tick_manual("dev").await;
+    assert!(
+        t.unmet("dev").await.is_empty(),
+        "{:?}",
+        t.unmet("dev").await
+    );
+    t.approve("dev", 1).await;
+
+    // staging waits for dev's 48 h soak, on the console's clock.
+    t.tick_manual("staging").await;
+    let (status, body) = t.start("staging").await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error"].as_str().unwrap().contains("must soak"),
+        "{body}"
+    );
+    app.state.clock.advance(48 * HOUR);
+    assert_eq!(t.start("staging").await.0, 200);
+    for job in jobs {
+        t.run(job, "dry_run", "staging").await;
+        let run = t.run(job, "run", "staging").await;
+        assert!(run["created"].as_i64().unwrap() > 1_000, "{run}");
+        let verify = t.run(job, "verify", "staging").await;
+        assert_eq!(verify["result"]["coverage_full"], true, "{verify}");
+    }
+    t.tick_manual("staging").await;
+    let mut unmet = t.unmet("staging").await;
+    unmet.sort();
+    assert_eq!(
+        unmet,
+        ["guardrail_error_rate", "guardrail_latency_p95"],
+        "only the guardrails"
+    );
+
+    // Production 5 % needs a production dry-run: staging's is no evidence.
+    t.drop_guardrails().await;
+    t.approve("staging", 1).await;
+    app.state.clock.advance(48 * HOUR);
+    t.tick_manual("production 5%").await;
+    let (status, body) = t.start("production 5%").await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("no dry-run for production yet"),
+        "{body}"
+    );
+    for job in jobs {
+        assert_eq!(t.run(job, "dry_run", "production").await["errors"], 0);
+    }
+    let (status, body) = t.start("production 5%").await;
+    assert_eq!(status, 200, "{body}");
+    let production = t.view().await["flag"]["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["environment"] == "production")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (&production["enabled"], &production["exposure_bp"]),
+        (&json!(true), &json!(500))
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_partitioned_template_walks_to_its_targeted_pilot_on_a_seed_shaped_target() {
+    let (_target, targets) = demo_target(20_000).await;
+    let app = TestApp::spawn_db_with(TestDb::new(Backend::Sqlite).await, |c| {
+        c.targets.extend(targets.clone())
+    })
+    .await;
+    let t = team(&app, "partitioned-tables").await;
+    let parity = ["parity_revenue", "parity_expense"];
+
+    // The dual-write triggers keep the partitioned copies in step.
+    sql(
+        &targets,
+        "INSERT INTO revenue_transactions VALUES (999999, 1, 500, 'new', 1)",
+    )
+    .await;
+    sql(&targets, "DELETE FROM expense_transactions WHERE id = 7").await;
+    assert_eq!(
+        sql(
+            &targets,
+            "SELECT COUNT(*) FROM revenue_transactions_partitioned WHERE id = 999999"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        sql(
+            &targets,
+            "SELECT COUNT(*) FROM expense_transactions_partitioned WHERE id = 7"
+        )
+        .await,
+        0
+    );
+
+    assert_eq!(t.start("dev").await.0, 200);
+    for job in parity {
+        let verify = t.run(job, "verify", "dev").await;
+        assert_eq!(verify["result"]["delta"], 0, "{verify}");
+    }
+    t.tick_manual("dev").await;
+    assert!(
+        t.unmet("dev").await.is_empty(),
+        "{:?}",
+        t.unmet("dev").await
+    );
+    t.approve("dev", 1).await;
+    app.state.clock.advance(24 * HOUR);
+
+    t.tick_manual("staging").await;
+    assert_eq!(t.start("staging").await.0, 200);
+    // A verify from dev is no evidence for staging.
+    assert!(t
+        .unmet("staging")
+        .await
+        .contains(&"parity_within".to_string()));
+    for job in parity {
+        t.run(job, "verify", "staging").await;
+    }
+    t.tick_manual("staging").await;
+    assert_eq!(
+        t.unmet("staging").await,
+        ["guardrail_error_rate"],
+        "only the guardrail"
+    );
+    t.drop_guardrails().await;
+    t.approve("staging", 1).await;
+    app.state.clock.advance(24 * HOUR);
+
+    // The targeted pilot: the seed's pilot organisations from the target.
+    let pilot_id = t.phase("pilot").await["id"].clone();
+    t.ok(&t.olga, json!({"command": "load_allow_query", "phase_id": pilot_id, "reason": "small, low-risk organisations"}))
+        .await;
+    let allowed: Vec<String> = t.view().await["flag"]["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["environment"] == "production")
+        .unwrap()["allow"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    let small = sql(&targets, "SELECT COUNT(*) FROM (SELECT id FROM organizations WHERE transaction_count < 1000 LIMIT 100) AS s").await;
+    assert_eq!(allowed.len() as i64, small);
+    assert!(!allowed.is_empty());
+    t.tick_manual("pilot").await;
+    // Staging's parity evidence is now older than its item's 24 h: the
+    // checklist that gates the pilot wants it again.
+    let (status, body) = t.start("pilot").await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("checklist of phase \"staging\""),
+        "{body}"
+    );
+    let stale = t.phase("staging").await["checklist"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["check"] == "parity_within")
+        .unwrap()["detail"]
+        .clone();
+    assert!(stale.as_str().unwrap().contains("too old"), "{stale}");
+    for job in parity {
+        t.run(job, "verify", "staging").await;
+    }
+    let (status, body) = t.start("pilot").await;
+    assert_eq!(status, 200, "{body}");
+    let on = |entity: &str| {
+        let url = app.url(&format!(
+            "/api/v1/flags/use_partitioned_tables/evaluate?entity={entity}&environment=production"
+        ));
+        let olga = t.olga.clone();
+        async move {
+            olga.get(url)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()["value"]
+                .clone()
+        }
+    };
+    assert_eq!(on(&allowed[0]).await, true, "a pilot organisation is on");
+    assert_eq!(
+        on("org-not-in-the-pilot").await,
+        false,
+        "0 % for everyone else"
+    );
+    for job in parity {
+        t.run(job, "verify", "production").await;
+    }
+    assert_eq!(
+        t.unmet("pilot").await,
+        Vec::<String>::new(),
+        "guardrails dropped, parity fresh"
+    );
+    app.stop().await;
+}
