@@ -31,6 +31,10 @@ name = "pilot 1%"
 environment = "production"
 exposure_bp = 100
 allow_query = { target = "demo", sql = "SELECT 'org-' || id FROM projects_project WHERE id <= 3 ORDER BY id" }
+runbook = ["encore deploy production", "Watch the logs for the first 4 hours"]
+
+[rollback]
+standard = ["Set USE_PARTITIONED_TABLES=false in the application", "Monitor for 30 minutes"]
 `;
 
 async function evaluate(request, token, entity) {
@@ -95,6 +99,13 @@ test('pilot allow list by hand and from an allow_query, shown on the plan page',
   assert.equal(await viewer.page.locator('#allow-form').count(), 0);
   assert.equal(await viewer.page.locator('form.load-pilot').count(), 0);
   assert.equal(await viewer.page.locator('#flag-allow button').count(), 0);
+  // The steps people carry out, where they belong: on the phase (for
+  // everyone), and beside the rollback they go with (for those who may).
+  assert.deepEqual(
+    await viewer.page.locator('section.phase[data-phase="pilot 1%"] details.runbook li').allTextContents(),
+    ['encore deploy production', 'Watch the logs for the first 4 hours'],
+  );
+  assert.match(await op.page.textContent('#rollback-preview tr[data-steps-of="standard"]'), /Monitor for 30 minutes/);
   await screenshot(viewer.page, 'pilot-viewer');
   assert.deepEqual(op.errors, [], 'no page errors for the operator');
   assert.deepEqual(viewer.errors, [], 'no page errors for the viewer');

@@ -195,6 +195,9 @@ pub struct RollbackPreview {
     pub unavailable: Option<String>,
     /// Each environment it changes: effective exposure before → after.
     pub changes: Vec<ExposureChange>,
+    /// What people do in it that the console cannot run (the plan file's
+    /// `[rollback]` steps).
+    pub runbook: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -240,6 +243,8 @@ pub struct PhaseView {
     pub pilot: Vec<String>,
     /// The target its `allow_query` runs on, when it has one.
     pub allow_query_target: Option<String>,
+    /// What people do in it that the console cannot run, in order.
+    pub runbook: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -334,7 +334,19 @@ fn rollback_preview(plan: &PlanView) -> impl IntoView {
                     .collect_view()
                     .into_any(),
             };
-            view! { <tr data-kind=r.kind.as_str()><th scope="row">{r.kind.as_str()}</th><td>{effect}</td></tr> }
+            let steps = (!r.runbook.is_empty()).then(|| {
+                let items = r.runbook.iter().map(|s| view! { <li>{s.clone()}</li> }).collect_view();
+                view! {
+                    <tr class="runbook-steps" data-steps-of=r.kind.as_str()>
+                        <td></td>
+                        <td><span class="muted">"then, by hand:"</span><ol class="runbook">{items}</ol></td>
+                    </tr>
+                }
+            });
+            view! {
+                <tr data-kind=r.kind.as_str()><th scope="row">{r.kind.as_str()}</th><td>{effect}</td></tr>
+                {steps}
+            }
         })
         .collect_view();
     view! {

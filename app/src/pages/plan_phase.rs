@@ -281,6 +281,7 @@ pub(crate) fn PhaseCard(
             </div>
             <p class="muted">{summary}</p>
             {notes}
+            {runbook(&p.runbook)}
             {super::plan_pilot::phase_pilot(&plan_id, &p, can_write, open, cmd)}
             {entry}
             <h3>"Checklist"</h3>
@@ -302,4 +303,21 @@ pub(crate) fn PhaseCard(
         </section>
     }
     .into_any()
+}
+
+/// The phase's steps that people carry out (deploys, restarts), in order.
+fn runbook(steps: &[String]) -> Option<AnyView> {
+    (!steps.is_empty()).then(|| {
+        let items = steps
+            .iter()
+            .map(|s| view! { <li>{s.clone()}</li> })
+            .collect_view();
+        view! {
+            <details class="runbook" open>
+                <summary>"Runbook (done by people, not by the console)"</summary>
+                <ol>{items}</ol>
+            </details>
+        }
+        .into_any()
+    })
 }

@@ -139,7 +139,11 @@ pub fn never_raises(changes: &[Change]) -> Result<(), String> {
 
 /// What every rollback button would do now (the entity one for "an
 /// organisation", whose exposure in percent does not change).
-pub fn previews(l: &Loaded, configured: &[String]) -> Vec<RollbackPreview> {
+pub fn previews(
+    l: &Loaded,
+    configured: &[String],
+    runbooks: &std::collections::HashMap<RollbackKind, Vec<String>>,
+) -> Vec<RollbackPreview> {
     let final_plan = l.plan.status.is_final();
     [
         RollbackKind::Standard,
@@ -149,6 +153,7 @@ pub fn previews(l: &Loaded, configured: &[String]) -> Vec<RollbackPreview> {
     ]
     .into_iter()
     .map(|kind| {
+        let runbook = runbooks.get(&kind).cloned().unwrap_or_default();
         let outcome = if final_plan {
             Err(format!("the plan is {}", l.plan.status))
         } else {
@@ -167,11 +172,13 @@ pub fn previews(l: &Loaded, configured: &[String]) -> Vec<RollbackPreview> {
                         after_bp: c.after.effective_bp(),
                     })
                     .collect(),
+                runbook,
             },
             Err(why) => RollbackPreview {
                 kind,
                 unavailable: Some(why),
                 changes: Vec::new(),
+                runbook,
             },
         }
     })

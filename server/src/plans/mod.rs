@@ -16,6 +16,7 @@ pub mod gate;
 pub mod materialize;
 pub mod pilot;
 pub mod rest;
+pub mod runbook;
 pub mod service;
 pub mod spec;
 pub mod state;

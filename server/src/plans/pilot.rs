@@ -136,11 +136,15 @@ pub struct Pilot {
     pub query: Option<(String, String)>,
 }
 
-/// Every phase's pilot, by phase name (parsed once per plan view).
+/// Every phase's pilot, by phase name.
 pub fn of_plan(source: &str) -> BTreeMap<String, Pilot> {
-    let Ok(file) = super::spec::validate(source) else {
-        return BTreeMap::new();
-    };
+    super::spec::validate(source)
+        .map(|file| of_file(&file))
+        .unwrap_or_default()
+}
+
+/// The same, from a parsed file.
+pub fn of_file(file: &super::spec::PlanFile) -> BTreeMap<String, Pilot> {
     file.phases
         .iter()
         .map(|p| p.get_ref())

@@ -19,6 +19,9 @@ pub struct PlanFile {
     /// Backfill jobs the plan runs (see `crate::backfill::spec`).
     #[serde(default)]
     pub jobs: Vec<Spanned<JobSpec>>,
+    /// What people do in each rollback that the console cannot run.
+    #[serde(default)]
+    pub rollback: Option<Spanned<super::runbook::RollbackSteps>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -55,6 +58,10 @@ pub struct PhaseSpec {
     /// entities; an operator loads it onto the allow list (see `pilot`).
     #[serde(default)]
     pub allow_query: Option<Spanned<super::pilot::AllowQuery>>,
+    /// What people do in this phase that the console cannot run (deploys,
+    /// restarts), in order.
+    #[serde(default)]
+    pub runbook: Vec<Spanned<String>>,
 }
 
 impl PhaseSpec {
@@ -175,6 +182,7 @@ pub fn validate(text: &str) -> Result<PlanFile, Vec<Problem>> {
             );
         }
         super::pilot::check(&mut r, p, &path);
+        super::runbook::check(&mut r, &p.runbook, &format!("{path}.runbook"));
         if p.environment.get_ref().trim().is_empty() {
             r.at(
                 p.environment.span(),
@@ -252,6 +260,7 @@ pub fn validate(text: &str) -> Result<PlanFile, Vec<Problem>> {
             );
         }
     }
+    super::runbook::check_rollback(&mut r, &file);
     if r.problems.is_empty() {
         Ok(file)
     } else {

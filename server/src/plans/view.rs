@@ -122,7 +122,13 @@ pub fn blockers_for(l: &Loaded, index: usize, now_ms: i64, facts: &JobFacts) -> 
     blockers
 }
 
-fn phase_view(l: &Loaded, index: usize, now_ms: i64, facts: &JobFacts, pilot: Pilot) -> PhaseView {
+fn phase_view(
+    l: &Loaded,
+    index: usize,
+    now_ms: i64,
+    facts: &JobFacts,
+    (pilot, runbook): (Pilot, Vec<String>),
+) -> PhaseView {
     let p: &PhaseRecord = &l.phases[index];
     let previous = index.checked_sub(1).map(|i| &l.phases[i]);
     let (approvals, overridden) = tally(p);
@@ -191,6 +197,7 @@ fn phase_view(l: &Loaded, index: usize, now_ms: i64, facts: &JobFacts, pilot: Pi
         },
         pilot: pilot.allow,
         allow_query_target: pilot.query.map(|(target, _)| target),
+        runbook,
     }
 }
 
@@ -207,7 +214,13 @@ pub fn summary_of(l: &Loaded, configured: &[String]) -> PlanSummary {
 /// `facts` carries the backfill runs and the jobs' digest (see
 /// `PlanService::facts`).
 pub fn plan_view(l: &Loaded, now_ms: i64, facts: &JobFacts, configured: &[String]) -> PlanView {
-    let mut pilots = super::pilot::of_plan(&l.plan.source_toml);
+    // The plan file once, for what the stored rows do not hold.
+    let file = super::spec::validate(&l.plan.source_toml).ok();
+    let mut pilots = file.as_ref().map(super::pilot::of_file).unwrap_or_default();
+    let mut runbooks = file
+        .as_ref()
+        .map(super::runbook::of_file)
+        .unwrap_or_default();
     PlanView {
         summary: summary_of(l, configured),
         description: l.plan.description.clone(),
@@ -217,12 +230,14 @@ pub fn plan_view(l: &Loaded, now_ms: i64, facts: &JobFacts, configured: &[String
             key: l.flag.key.clone(),
             environments: flag_environments(&l.flag, &environments(l, configured)),
         },
-        rollbacks: previews(l, configured),
+        rollbacks: previews(l, configured, &runbooks.rollbacks),
         change_request: None,
         phases: (0..l.phases.len())
             .map(|i| {
-                let pilot = pilots.remove(&l.phases[i].name).unwrap_or_default();
-                phase_view(l, i, now_ms, facts, pilot)
+                let name = &l.phases[i].name;
+                let pilot = pilots.remove(name).unwrap_or_default();
+                let runbook = runbooks.phases.remove(name).unwrap_or_default();
+                phase_view(l, i, now_ms, facts, (pilot, runbook))
             })
             .collect(),
         jobs: facts
