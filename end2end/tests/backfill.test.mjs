@@ -89,6 +89,13 @@ test('dry-run then run from the UI, live counters and chart, pause and resume', 
   assert.ok((await page.locator('#job-failures tbody tr').count()) >= 8);
   assert.equal(await page.evaluate(() => window.__sameDocument), true, 'no reload happened');
   await screenshot(page, 'backfill-done');
+
+  // Verify says what it found where the operator looks: the broken rows are
+  // missing from the subtype table, so it does not pass.
+  await page.click('button[data-mode="verify"]');
+  await page.waitForSelector('#verify-result');
+  assert.equal(await page.getAttribute('#verify-result', 'data-passed'), 'false');
+  assert.match(await page.textContent('#verify-result'), /Missing\s*8 \(first: 20, 5020/);
   // The one refused run answered 400 (a user's mistake, said where they
   // acted); nothing else failed.
   const refused = errors.filter((e) => /^HTTP 400: .*\/api\/backfill_start$/.test(e));

@@ -78,9 +78,10 @@ test('pilot allow list by hand and from an allow_query, shown on the plan page',
   await screenshot(op.page, 'pilot-allow-list');
 
   // One leaves the pilot.
-  const globex = op.page.locator('#flag-allow li[data-allowed="org-globex"]');
-  await globex.locator('input[name="reason"]').fill('asked to leave the pilot');
-  await globex.locator('button').click();
+  await op.page.selectOption('#disallow-form select[name="environment"]', 'production');
+  await op.page.fill('#disallow-form input[name="entity"]', 'org-globex');
+  await op.page.fill('#disallow-form input[name="reason"]', 'asked to leave the pilot');
+  await op.page.click('#disallow-form button[type="submit"]');
   await op.page.waitForSelector('#flag-allow li[data-allowed="org-globex"]', { state: 'detached' });
 
   // Off until the pilot starts (production is off), then on for them.
@@ -98,7 +99,7 @@ test('pilot allow list by hand and from an allow_query, shown on the plan page',
   assert.equal(await viewer.page.locator('#flag-allow li[data-allowed]').count(), 4);
   assert.equal(await viewer.page.locator('#allow-form').count(), 0);
   assert.equal(await viewer.page.locator('form.load-pilot').count(), 0);
-  assert.equal(await viewer.page.locator('#flag-allow button').count(), 0);
+  assert.equal(await viewer.page.locator('#disallow-form').count(), 0);
   // The steps people carry out, where they belong: on the phase (for
   // everyone), and beside the rollback they go with (for those who may).
   assert.deepEqual(

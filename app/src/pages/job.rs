@@ -125,6 +125,10 @@ fn job_body(
             })
         })
         .unwrap_or_else(|| processed.to_string());
+    let verified = latest
+        .as_ref()
+        .filter(|r| r.mode == "verify" && r.status == "done")
+        .map(|r| verify_result(&r.result));
     let reason = latest.as_ref().and_then(|r| {
         r.result
             .get("reason")
@@ -256,21 +260,26 @@ fn job_body(
             <p class="muted" id="job-rules">{rules}</p>
             <dl class="facts counters">
                 <dt>"Status"</dt><dd id="job-status">{status}</dd>
-                <dt>"Processed"</dt><dd id="job-processed" data-value=processed.to_string()>{share}</dd>
-                <dt>"Created"</dt><dd id="job-created">{latest.as_ref().map_or(0, |r| r.created)}</dd>
-                <dt>"Skipped"</dt><dd id="job-skipped">{latest.as_ref().map_or(0, |r| r.skipped)}</dd>
-                <dt>"Errors"</dt><dd id="job-errors">{latest.as_ref().map_or(0, |r| r.errors)}</dd>
-                <dt>"Rate"</dt><dd id="job-rate">{format!("{:.0} keys/s", v.rate)}</dd>
-                <dt>"ETA"</dt><dd id="job-eta">{fmt_eta(v.eta_secs)}</dd>
-                <dt>"Chunk"</dt><dd>{latest.as_ref().map_or(0, |r| r.chunk_size)}</dd>
+                {(!v.verify_only).then(|| view! {
+                    <dt>"Processed"</dt><dd id="job-processed" data-value=processed.to_string()>{share}</dd>
+                    <dt>"Created"</dt><dd id="job-created">{latest.as_ref().map_or(0, |r| r.created)}</dd>
+                    <dt>"Skipped"</dt><dd id="job-skipped">{latest.as_ref().map_or(0, |r| r.skipped)}</dd>
+                    <dt>"Errors"</dt><dd id="job-errors">{latest.as_ref().map_or(0, |r| r.errors)}</dd>
+                    <dt>"Rate"</dt><dd id="job-rate">{format!("{:.0} keys/s", v.rate)}</dd>
+                    <dt>"ETA"</dt><dd id="job-eta">{fmt_eta(v.eta_secs)}</dd>
+                    <dt>"Chunk"</dt><dd>{latest.as_ref().map_or(0, |r| r.chunk_size)}</dd>
+                })}
             </dl>
+            {verified}
             {reason.map(|r| view! { <p class="warn" id="job-reason">{r}</p> })}
             {buttons}
         </section>
-        <section class="card">
-            <h2>"Progress"</h2>
-            <div class="chart" id="job-chart" inner_html=v.chart_svg.clone()></div>
-        </section>
+        {(!v.verify_only).then(|| view! {
+            <section class="card">
+                <h2>"Progress"</h2>
+                <div class="chart" id="job-chart" inner_html=v.chart_svg.clone()></div>
+            </section>
+        })}
         <section class="card">
             <h2>"Failing keys"</h2>
             <table class="events" id="job-failures"><thead><tr><th>"Key"</th><th>"Error"</th></tr></thead><tbody>{errors}</tbody></table>
@@ -282,6 +291,38 @@ fn job_body(
                 <tbody>{runs}</tbody>
             </table>
         </section>
+    }
+    .into_any()
+}
+
+/// What the newest verify found, in the words of its check.
+fn verify_result(result: &serde_json::Value) -> AnyView {
+    let num = |k: &str| {
+        result[k]
+            .as_i64()
+            .map_or("—".to_string(), |n| n.to_string())
+    };
+    let passed = result["passed"] == true;
+    let missing = match result["missing"].as_i64() {
+        None => "not checked (no verify_missing)".to_string(),
+        Some(0) => "none".to_string(),
+        Some(n) => {
+            let keys: Vec<String> = result["missing_keys"]
+                .as_array()
+                .map(|k| k.iter().map(|v| v.to_string()).collect())
+                .unwrap_or_default();
+            format!("{n} (first: {})", keys.join(", "))
+        }
+    };
+    view! {
+        <dl class="facts" id="verify-result" data-passed=passed.to_string()>
+            <dt>"Verify"</dt>
+            <dd class=if passed { "ok" } else { "error" }>{if passed { "passed" } else { "not passed" }}</dd>
+            <dt>"Legacy rows"</dt><dd>{num("legacy")}</dd>
+            <dt>"New rows"</dt><dd>{num("new")}</dd>
+            <dt>"Delta"</dt><dd>{format!("{} (allowed {})", num("delta"), num("max_delta"))}</dd>
+            <dt>"Missing"</dt><dd>{missing}</dd>
+        </dl>
     }
     .into_any()
 }

@@ -1,5 +1,5 @@
 //! Pilot allow lists on the plan page: who is on each environment's allow
-//! list (each removable), a form to add entities by hand, and on a phase
+//! list, forms to take one off and to add entities by hand, and on a phase
 //! with an `allow_query` the button that loads its pilot from the target.
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -22,36 +22,33 @@ pub fn allow_lists(
             let entities = e
                 .allow
                 .iter()
-                .map(|entity| {
-                    let hidden = fields(
-                        plan_id,
-                        "disallow",
-                        &[
-                            ("environment", e.environment.clone()),
-                            ("entity", entity.clone()),
-                        ],
-                    );
-                    let label = format!("Why take {entity} off the allow list");
-                    let remove = can_write.then(|| {
-                        view! {
-                            <ActionForm action=cmd attr:class="inline">
-                                {hidden}
-                                <input name="reason" required maxlength="2000" placeholder="Why remove" aria-label=label />
-                                <button type="submit" class="secondary">"Remove"</button>
-                            </ActionForm>
-                        }
-                    });
-                    view! { <li data-allowed=entity.clone()><code>{entity.clone()}</code> {remove}</li> }
-                })
+                .map(|entity| view! { <li data-allowed=entity.clone()><code>{entity.clone()}</code></li> })
                 .collect_view();
             view! {
                 <li data-environment=e.environment.clone()>
                     <strong>{format!("{} ({})", e.environment, e.allow.len())}</strong>
-                    <ul class="plain">{entities}</ul>
+                    <ul class="chips">{entities}</ul>
                 </li>
             }
         })
         .collect_view();
+    let remove = (can_write && environments.iter().any(|e| !e.allow.is_empty())).then(|| {
+        let hidden = fields(plan_id, "disallow", &[]);
+        let options = environments
+            .iter()
+            .filter(|e| !e.allow.is_empty())
+            .map(|e| view! { <option value=e.environment.clone()>{e.environment.clone()}</option> })
+            .collect_view();
+        view! {
+            <ActionForm action=cmd attr:class="inline" attr:id="disallow-form">
+                {hidden}
+                <select name="environment" aria-label="Environment">{options}</select>
+                <input name="entity" required maxlength="200" placeholder="entity id" aria-label="Entity to remove" />
+                <input name="reason" required maxlength="2000" placeholder="Why remove" aria-label="Why remove it" />
+                <button type="submit" class="secondary">"Take off the allow list"</button>
+            </ActionForm>
+        }
+    });
     let options = environments
         .iter()
         .map(|e| view! { <option value=e.environment.clone()>{e.environment.clone()}</option> })
@@ -76,6 +73,7 @@ pub fn allow_lists(
         <dd>
             <ul class="plain" id="flag-allow">{lists}</ul>
             {environments.iter().all(|e| e.allow.is_empty()).then(|| view! { <span class="muted">"nobody on an allow list"</span> })}
+            {remove}
             {add}
         </dd>
     }
