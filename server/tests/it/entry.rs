@@ -40,18 +40,7 @@ async fn entry_criteria(db: TestDb) {
 
 async fn walk(app: &TestApp) {
     let olga = app.signed_in("olga", &[Role::Operator]).await;
-    let res = olga
-        .post(app.url("/api/v1/plans"))
-        .body(PLAN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let id = res.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let plan = PlanApi { app, id };
+    let plan = PlanApi::import(app, &olga, PLAN).await;
     let view = || plan.view(&olga);
     let command = |cmd: Value| plan.command(&olga, cmd);
     let phase = view().await["phases"][0].clone();

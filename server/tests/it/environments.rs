@@ -95,17 +95,21 @@ impl Walk {
         assert_eq!(status, 200, "request {i}: {body}");
     }
 
-    /// Which of `ids` evaluate on in `environment`, through the same cache
-    /// and rules the evaluate endpoint uses.
-    async fn on(&self, environment: &str, ids: &[String]) -> Vec<String> {
-        let rule = self
-            .app
+    /// The flag's rule in `environment`, through the same cache the
+    /// evaluate endpoint uses.
+    async fn rule(&self, environment: &str) -> server::flags::bucketing::FlagRule {
+        self.app
             .state
             .flag_cache
             .get(&self.app.state.store, "env_walk", environment)
             .await
             .unwrap()
-            .unwrap();
+            .unwrap()
+    }
+
+    /// Which of `ids` evaluate on in `environment`.
+    async fn on(&self, environment: &str, ids: &[String]) -> Vec<String> {
+        let rule = self.rule(environment).await;
         ids.iter()
             .filter(|id| evaluate("env_walk", &rule, id).value)
             .cloned()
@@ -115,16 +119,9 @@ impl Walk {
     /// Which of `ids` fall in a bucket below `bp` for this flag's salt in
     /// `environment`: who a `bp` exposure must turn on, no more, no fewer.
     async fn below(&self, environment: &str, bp: u16, ids: &[String]) -> Vec<String> {
-        let rule = self
-            .app
-            .state
-            .flag_cache
-            .get(&self.app.state.store, "env_walk", environment)
-            .await
-            .unwrap()
-            .unwrap();
+        let salt = self.rule(environment).await.salt;
         ids.iter()
-            .filter(|id| bucket("env_walk", &rule.salt, id) < bp)
+            .filter(|id| bucket("env_walk", &salt, id) < bp)
             .cloned()
             .collect()
     }

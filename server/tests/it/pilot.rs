@@ -95,18 +95,7 @@ async fn walk(app: &TestApp) {
         .unwrap()
         .contains("phases[0].allow_query.sql"));
 
-    let res = olga
-        .post(app.url("/api/v1/plans"))
-        .body(PLAN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let id = res.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let plan = PlanApi { app, id };
+    let plan = PlanApi::import(app, &olga, PLAN).await;
     let phase = plan.phase(&olga, 0).await;
     assert_eq!(phase["pilot"], json!(["org-7"]));
     assert_eq!(phase["allow_query_target"], "crm");

@@ -130,19 +130,8 @@ async fn overrides(app: &TestApp) -> Vec<String> {
 
 async fn walk(app: &TestApp, targets: &BTreeMap<String, TargetConfig>) {
     let olga = app.signed_in("olga", &[Role::Operator]).await;
-    let res = olga
-        .post(app.url("/api/v1/plans"))
-        .body(PLAN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
-    let id = res.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
     let jobs = Jobs {
-        plan: PlanApi { app, id },
+        plan: PlanApi::import(app, &olga, PLAN).await,
         olga,
     };
     let (status, body) = jobs.phase_command("start_phase", 0).await;

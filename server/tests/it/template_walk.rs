@@ -178,19 +178,8 @@ async fn demo_target(rows: i64) -> (TestDb, BTreeMap<String, TargetConfig>) {
 async fn team<'a>(app: &'a TestApp, template: &str) -> Team<'a> {
     let olga = app.signed_in("olga", &[Role::Operator]).await;
     let path = format!("{}/templates/{template}.toml", env!("CARGO_MANIFEST_DIR"));
-    let res = olga
-        .post(app.url("/api/v1/plans"))
-        .body(std::fs::read_to_string(path).unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
-    let id = res.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
     Team {
-        plan: PlanApi { app, id },
+        plan: PlanApi::import(app, &olga, &std::fs::read_to_string(path).unwrap()).await,
         olga,
         ann: app.signed_in("ann", &[Role::Approver]).await,
         ben: app.signed_in("ben", &[Role::Approver]).await,
@@ -215,13 +204,19 @@ async fn sql(targets: &BTreeMap<String, TargetConfig>, statement: &str) -> i64 {
     n
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_sti_template_walks_to_production_on_a_seed_shaped_target() {
-    let (_target, targets) = demo_target(20_000).await;
+/// A console whose `demo` target is a seeded PostgreSQL database.
+async fn console_on_demo_target() -> (TestApp, TestDb, BTreeMap<String, TargetConfig>) {
+    let (target, targets) = demo_target(20_000).await;
     let app = TestApp::spawn_db_with(TestDb::new(Backend::Sqlite).await, |c| {
         c.targets.extend(targets.clone())
     })
     .await;
+    (app, target, targets)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sti_template_walks_to_production_on_a_seed_shaped_target() {
+    let (app, _target, targets) = console_on_demo_target().await;
     let t = team(&app, "sti-backfill").await;
     let jobs = ["school", "self_study"];
 
@@ -314,11 +309,7 @@ async fn the_sti_template_walks_to_production_on_a_seed_shaped_target() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_partitioned_template_walks_to_its_targeted_pilot_on_a_seed_shaped_target() {
-    let (_target, targets) = demo_target(20_000).await;
-    let app = TestApp::spawn_db_with(TestDb::new(Backend::Sqlite).await, |c| {
-        c.targets.extend(targets.clone())
-    })
-    .await;
+    let (app, _target, targets) = console_on_demo_target().await;
     let t = team(&app, "partitioned-tables").await;
     let parity = ["parity_revenue", "parity_expense"];
 

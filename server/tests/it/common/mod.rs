@@ -375,7 +375,23 @@ pub struct PlanApi<'a> {
     pub id: String,
 }
 
-impl PlanApi<'_> {
+impl<'a> PlanApi<'a> {
+    /// Imports `source` as `who` over the API; the import must succeed.
+    pub async fn import(app: &'a TestApp, who: &reqwest::Client, source: &str) -> PlanApi<'a> {
+        let res = who
+            .post(app.url("/api/v1/plans"))
+            .body(source.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+        let id = res.json::<serde_json::Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        PlanApi { app, id }
+    }
+
     pub async fn view(&self, who: &reqwest::Client) -> serde_json::Value {
         let res = who
             .get(self.app.url(&format!("/api/v1/plans/{}", self.id)))
