@@ -27,7 +27,7 @@ test('dashboard shows server facts, hydrates, and refreshes them through a serve
   // Server-rendered facts are there from the first byte.
   assert.equal(await page.title(), 'Dashboard · Rollout Console');
   assert.match(await page.textContent('#fact-store'), /^sqlite · /);
-  assert.match(await page.textContent('#fact-migration'), /#10 run provenance \(10 of 10 applied\)/);
+  assert.match(await page.textContent('#fact-migration'), /#11 guardrails \(11 of 11 applied\)/);
   assert.equal(await page.textContent('#refresh-count'), 'Server facts as rendered.');
 
   // Hydration done: the effect only runs in the browser.

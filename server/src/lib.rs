@@ -11,6 +11,7 @@ pub mod db;
 pub mod error_kind;
 pub mod events;
 pub mod flags;
+pub mod guardrails;
 pub mod http;
 pub mod metrics;
 pub mod plans;

@@ -1,8 +1,8 @@
 //! Start-up: the one path from an opened, migrated store to a console ready
 //! to serve, taken by `serve` and by the test harness alike: the first admin,
 //! the session store and its clean-up, the application state, the
-//! background work (audit walk, anchor, throttle purge) and the backfill runs
-//! a stop interrupted.
+//! background work (audit walk, anchor, throttle purge, the guardrail
+//! evaluator) and the backfill runs a stop interrupted.
 use std::net::SocketAddr;
 
 use crate::config::Config;
@@ -38,6 +38,16 @@ pub async fn start(
     let state = AppState::new(store, sessions, config, bound)
         .map_err(|e| StartError(format!("setting up metrics failed: {e}")))?;
     spawn_background(&state);
+    crate::guardrails::evaluator::Evaluator {
+        store: state.store.clone(),
+        sources: crate::guardrails::measure::Sources::new(
+            config.prometheus.clone(),
+            config.targets.clone(),
+        ),
+        clock: state.clock.clone(),
+        events: state.events.clone(),
+    }
+    .spawn();
     match state.jobs.resume_interrupted().await {
         Ok(0) => {}
         Ok(n) => tracing::info!(

@@ -23,7 +23,7 @@ pub enum LogFormat {
     Json,
 }
 
-const KNOWN_SETTINGS: [&str; 11] = [
+const KNOWN_SETTINGS: [&str; 12] = [
     "listen",
     "database_url",
     "site_root",
@@ -35,6 +35,7 @@ const KNOWN_SETTINGS: [&str; 11] = [
     "trusted_proxies",
     "targets",
     "environments",
+    "prometheus",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -67,6 +68,18 @@ pub struct Config {
     /// The environments phases roll out in, each with its own flag state
     /// (a phase changes only its own), in promotion order.
     pub environments: Vec<String>,
+    /// Prometheus servers guardrails query, by name (`[prometheus.NAME]`).
+    pub prometheus: BTreeMap<String, PrometheusConfig>,
+}
+
+/// `[prometheus.NAME]`: `url = "http://prometheus:9090"`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrometheusConfig {
+    pub url: String,
+    /// A query that takes longer is an error reading (default 5000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
 }
 
 /// `[targets.NAME]`: `url = "postgres://…"`, or `url_env = "VAR"` to read the
@@ -112,6 +125,7 @@ impl Default for Config {
                 },
             )]),
             environments: DEFAULT_ENVIRONMENTS.map(String::from).to_vec(),
+            prometheus: BTreeMap::new(),
         }
     }
 }

@@ -82,6 +82,20 @@ fn validate_environments(loaded: &Loaded) -> Result<(), ConfigError> {
             return Err(fail("environments", format!("{e:?} is named twice")));
         }
     }
+    for (name, p) in &loaded.config.prometheus {
+        let url = url::Url::parse(p.url.trim());
+        if !url
+            .as_ref()
+            .is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+        {
+            return Err(ConfigError::new(
+                "prometheus",
+                &loaded.origin("prometheus"),
+                format!("prometheus.{name}.url: {:?} is not an http(s) URL", p.url),
+                "give the server's base URL, e.g. [prometheus.app] url = \"http://127.0.0.1:9090\"",
+            ));
+        }
+    }
     for (name, t) in &loaded.config.targets {
         if let Some(e) = t.environment.as_ref().filter(|e| !envs.contains(e)) {
             return Err(fail(

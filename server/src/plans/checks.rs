@@ -1,7 +1,8 @@
 //! Automatic checklist items: what the server can judge itself, and the
 //! checks whose source comes with later features (unmet until then).
 use super::store::{ItemRecord, PhaseRecord};
-use crate::backfill::facts::{JobFacts, Scope};
+use crate::backfill::facts::Scope;
+use crate::plans::facts::Facts;
 use app::dto::plans::{ItemKind, PhaseStatus};
 
 /// How an item stands.
@@ -18,7 +19,7 @@ pub fn judge(
     phase: &PhaseRecord,
     previous: Option<&PhaseRecord>,
     now_ms: i64,
-    facts: &JobFacts,
+    facts: &Facts,
 ) -> ItemState {
     if item.kind == ItemKind::Manual {
         return ItemState {
@@ -60,7 +61,24 @@ pub fn judge(
                 },
             }
         }
-        other => match facts.judge(
+        other if other.starts_with("guardrail_") => {
+            let name = &other["guardrail_".len()..];
+            match facts.guardrails.judge(name, &phase.environment, now_ms) {
+                Some((met, detail)) => ItemState {
+                    met,
+                    evaluable: true,
+                    detail,
+                },
+                None => ItemState {
+                    met: false,
+                    evaluable: false,
+                    detail: format!(
+                        "the plan declares no guardrail {name:?} ([[guardrails]] name = {name:?}); counts as unmet"
+                    ),
+                },
+            }
+        }
+        other => match facts.jobs.judge(
             other,
             item.job.as_deref(),
             item.max_delta,
@@ -77,9 +95,7 @@ pub fn judge(
             None => ItemState {
                 met: false,
                 evaluable: false,
-                detail: format!(
-                    "not yet evaluable: {other} comes with the guardrails; counts as unmet"
-                ),
+                detail: format!("not evaluable: {other} is not a known check; counts as unmet"),
             },
         },
     }
@@ -90,7 +106,7 @@ pub fn complete(
     phase: &PhaseRecord,
     previous: Option<&PhaseRecord>,
     now_ms: i64,
-    facts: &JobFacts,
+    facts: &Facts,
 ) -> bool {
     phase
         .items
@@ -104,7 +120,7 @@ pub fn unmet_entry(
     phase: &PhaseRecord,
     previous: Option<&PhaseRecord>,
     now_ms: i64,
-    facts: &JobFacts,
+    facts: &Facts,
 ) -> Vec<String> {
     phase
         .items

@@ -13,7 +13,12 @@ use crate::audit::chain::canonical;
 /// The plan file's `[[jobs]]`: their names, and a digest of them as they
 /// would run (one parse of the file for both).
 pub fn declared_jobs(source: &str) -> (Vec<(String, bool)>, String) {
-    let jobs: Vec<Job> = super::spec::validate(source)
+    jobs_of(super::spec::validate(source).ok().as_ref())
+}
+
+/// The same, from a parsed file.
+pub fn jobs_of(file: Option<&super::spec::PlanFile>) -> (Vec<(String, bool)>, String) {
+    let jobs: Vec<Job> = file
         .map(|f| f.jobs.iter().map(|j| Job::from_spec(j.get_ref())).collect())
         .unwrap_or_default();
     let text: Vec<String> = jobs.iter().map(|j| format!("{j:?}")).collect();

@@ -15,7 +15,9 @@ use sqlx::AnyConnection;
 use super::changes::{apply_source, request_change};
 use super::definition::{self, PlanDef};
 use super::error::PlanError;
-use super::evidence::declared_jobs;
+use super::evidence::jobs_of;
+use super::facts::GuardrailFacts;
+use super::guardrail::GuardrailDef;
 use super::materialize::{edit_refusal, insert_plan};
 use super::store::{self, Loaded};
 use super::templates::TEMPLATES;
@@ -27,6 +29,7 @@ use crate::backfill::facts::JobFacts;
 use crate::db::Store;
 use crate::events::PlanEvents;
 use crate::flags::cache::FlagCache;
+use crate::plans::facts::Facts;
 
 #[derive(Clone)]
 pub struct PlanService {
@@ -284,14 +287,30 @@ impl PlanService {
         Ok(out)
     }
 
-    /// The backfill runs of the plan's jobs, for the automatic checks.
+    /// The backfill runs of the plan's jobs and its guardrails' recent
+    /// measurements, for the automatic checks.
     pub(super) async fn facts(
         &self,
         conn: &mut AnyConnection,
         l: &Loaded,
-    ) -> Result<JobFacts, PlanError> {
-        let declared = declared_jobs(&l.plan.source_toml);
-        Ok(JobFacts::load(conn, &l.plan.id, declared).await?)
+    ) -> Result<Facts, PlanError> {
+        let file = super::spec::validate(&l.plan.source_toml).ok();
+        let jobs = JobFacts::load(conn, &l.plan.id, jobs_of(file.as_ref())).await?;
+        let declared = file
+            .iter()
+            .flat_map(|f| f.guardrails.iter())
+            .map(|g| GuardrailDef::from_spec(g.get_ref()))
+            .collect();
+        // A day of readings covers any `for` window a plan gives in practice.
+        let since = self.clock.now_ms() - 25 * 3_600_000;
+        let measurements = super::measure_store::recent(conn, &l.plan.id, since, 5_000).await?;
+        Ok(Facts {
+            jobs,
+            guardrails: GuardrailFacts {
+                declared,
+                measurements,
+            },
+        })
     }
 
     pub(super) async fn load_locked(

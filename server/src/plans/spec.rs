@@ -8,7 +8,7 @@ use crate::config::line_col;
 use app::access::Role;
 
 pub use super::duration::{parse_duration_ms, MAX_DURATION_MS};
-use crate::backfill::spec::{check_job, JobSpec};
+use crate::backfill::spec::JobSpec;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -22,6 +22,9 @@ pub struct PlanFile {
     /// What people do in each rollback that the console cannot run.
     #[serde(default)]
     pub rollback: Option<Spanned<super::runbook::RollbackSteps>>,
+    /// What the console watches while a phase runs (see `guardrail_spec`).
+    #[serde(default)]
+    pub guardrails: Vec<Spanned<super::guardrail_spec::GuardrailSpec>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -205,62 +208,9 @@ pub fn validate(text: &str) -> Result<PlanFile, Vec<Problem>> {
             check_item(&mut r, item.get_ref(), &item_path);
         }
     }
-    let declared: Vec<String> = file
-        .jobs
-        .iter()
-        .map(|j| j.get_ref().name.get_ref().clone())
-        .collect();
-    for (i, phase) in file.phases.iter().enumerate() {
-        for (item_path, item) in phase.get_ref().items(&format!("phases[{i}]")) {
-            if let Some(job) = &item.get_ref().job {
-                if !declared.contains(job.get_ref()) {
-                    r.at(
-                        job.span(),
-                        format!("{item_path}.job"),
-                        format!(
-                            "{:?} is not a job of this plan ([[jobs]] names: {})",
-                            job.get_ref(),
-                            declared.join(", ")
-                        ),
-                    );
-                }
-            }
-        }
-    }
-    let phase_names: Vec<&str> = file
-        .phases
-        .iter()
-        .map(|p| p.get_ref().name.get_ref().as_str())
-        .collect();
-    let mut job_names = std::collections::HashSet::new();
-    for (i, job) in file.jobs.iter().enumerate() {
-        let j = job.get_ref();
-        check_job(&mut r, j, &format!("jobs[{i}]"));
-        for (k, phase) in j.phases.iter().enumerate() {
-            if !phase_names.contains(&phase.get_ref().as_str()) {
-                r.at(
-                    phase.span(),
-                    format!("jobs[{i}].phases[{k}]"),
-                    format!(
-                        "{:?} is not a phase of this plan (phases: {})",
-                        phase.get_ref(),
-                        phase_names.join(", ")
-                    ),
-                );
-            }
-        }
-        if !job_names.insert(j.name.get_ref().to_lowercase()) {
-            r.at(
-                j.name.span(),
-                format!("jobs[{i}].name"),
-                format!(
-                    "{:?} is used by an earlier job; job names must differ",
-                    j.name.get_ref()
-                ),
-            );
-        }
-    }
+    super::spec_jobs::check_jobs(&mut r, &file);
     super::runbook::check_rollback(&mut r, &file);
+    super::guardrail_spec::check_all(&mut r, &file.guardrails);
     if r.problems.is_empty() {
         Ok(file)
     } else {
@@ -343,7 +293,11 @@ fn check_item(r: &mut Report<'_>, item: &ItemSpec, path: &str) {
             ),
             Some(check) => {
                 let name = check.get_ref().as_str();
-                if !CHECKS.iter().any(|c| c.0 == name) {
+                // guardrail_NAME reads the plan's guardrail NAME.
+                let guardrail = name
+                    .strip_prefix("guardrail_")
+                    .is_some_and(|g| !g.is_empty());
+                if !guardrail && !CHECKS.iter().any(|c| c.0 == name) {
                     r.at(
                         check.span(),
                         format!("{path}.check"),

@@ -12,7 +12,7 @@ use super::gate::tally;
 use super::pilot::Pilot;
 use super::state::{start_blockers, PreviousPhase};
 use super::store::{FlagRecord, Loaded, PhaseRecord, PlanRecord};
-use crate::backfill::facts::JobFacts;
+use crate::plans::facts::Facts;
 
 pub fn summary(
     plan: &PlanRecord,
@@ -94,7 +94,7 @@ fn flag_environments(flag: &FlagRecord, environments: &[String]) -> Vec<EnvFlagV
 }
 
 /// Why phase `index` cannot start now (empty when it can).
-pub fn blockers_for(l: &Loaded, index: usize, now_ms: i64, facts: &JobFacts) -> Vec<String> {
+pub fn blockers_for(l: &Loaded, index: usize, now_ms: i64, facts: &Facts) -> Vec<String> {
     let phase = &l.phases[index];
     let previous = index.checked_sub(1).map(|i| &l.phases[i]);
     if let Some(prev) = previous {
@@ -126,7 +126,7 @@ fn phase_view(
     l: &Loaded,
     index: usize,
     now_ms: i64,
-    facts: &JobFacts,
+    facts: &Facts,
     (pilot, runbook): (Pilot, Vec<String>),
 ) -> PhaseView {
     let p: &PhaseRecord = &l.phases[index];
@@ -186,7 +186,7 @@ fn phase_view(
             })
             .collect(),
         decisions,
-        evidence_hash: evidence_hash(p, &facts.jobs_digest),
+        evidence_hash: evidence_hash(p, &facts.jobs.jobs_digest),
         approvals,
         overridden,
         checklist_complete: complete(p, previous, now_ms, facts),
@@ -213,7 +213,7 @@ pub fn summary_of(l: &Loaded, configured: &[String]) -> PlanSummary {
 
 /// `facts` carries the backfill runs and the jobs' digest (see
 /// `PlanService::facts`).
-pub fn plan_view(l: &Loaded, now_ms: i64, facts: &JobFacts, configured: &[String]) -> PlanView {
+pub fn plan_view(l: &Loaded, now_ms: i64, facts: &Facts, configured: &[String]) -> PlanView {
     // The plan file once, for what the stored rows do not hold.
     let file = super::spec::validate(&l.plan.source_toml).ok();
     let mut pilots = file.as_ref().map(super::pilot::of_file).unwrap_or_default();
@@ -241,6 +241,7 @@ pub fn plan_view(l: &Loaded, now_ms: i64, facts: &JobFacts, configured: &[String
             })
             .collect(),
         jobs: facts
+            .jobs
             .declared
             .iter()
             .map(|(name, _)| name.clone())

@@ -122,7 +122,7 @@ fn migrate_creates_the_default_sqlite_store() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains(
-            "store sqlite at data/console.db: migration #10 run provenance (10 of 10 applied)"
+            "store sqlite at data/console.db: migration #11 guardrails (11 of 11 applied)"
         ),
         "{stdout}"
     );

@@ -27,10 +27,7 @@ async fn dashboard_is_server_rendered_with_real_facts() {
         html.contains("(shown to admins)") && !html.contains("console.db"),
         "where the store lives is for admins only: {html}"
     );
-    assert!(
-        html.contains("#10 run provenance (10 of 10 applied)"),
-        "{html}"
-    );
+    assert!(html.contains("#11 guardrails (11 of 11 applied)"), "{html}");
     assert!(
         html.contains(r#"data-username="vera""#),
         "the layout shows who is signed in"
@@ -81,7 +78,7 @@ async fn health_and_readiness() {
         assert_eq!(ready.status(), 200, "{backend:?}");
         let body: serde_json::Value = ready.json().await.unwrap();
         assert_eq!(body["status"], "ready");
-        assert_eq!(body["migration"], 10);
+        assert_eq!(body["migration"], 11);
         assert_eq!(
             body["store"],
             if backend == Backend::Sqlite {
@@ -106,7 +103,7 @@ async fn readiness_fails_until_migrations_are_applied() {
         body["reason"]
             .as_str()
             .unwrap()
-            .contains("0 of 10 migrations applied"),
+            .contains("0 of 11 migrations applied"),
         "{body}"
     );
     app.state.store.migrate().await.unwrap();

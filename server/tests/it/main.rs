@@ -13,6 +13,7 @@ mod coverage;
 mod entry;
 mod environments;
 mod gates_bind;
+mod guardrails;
 mod http;
 mod pilot;
 mod plans;

@@ -6,9 +6,9 @@ use serde_json::json;
 
 use super::{changed_reason, invalid, person, phase_index, text, who_id, Effect};
 use crate::auth::error::is_unique_violation;
-use crate::backfill::facts::JobFacts;
 use crate::plans::error::PlanError;
 use crate::plans::evidence::evidence_hash;
+use crate::plans::facts::Facts;
 use crate::plans::gate::{may_decide, passed, tally};
 use crate::plans::state::{phase_transition, PhaseEvent};
 use crate::plans::store::{self, DecisionRecord, Loaded};
@@ -18,7 +18,7 @@ pub(super) async fn request_approval(
     l: &Loaded,
     who: &Principal,
     now: i64,
-    facts: &JobFacts,
+    facts: &Facts,
     phase_id: String,
 ) -> Result<Effect, PlanError> {
     let changed = changed_reason();
@@ -64,7 +64,7 @@ pub(super) async fn request_approval(
             json!({
                 "phase": phase.name,
                 "approvals_required": phase.approvals_required,
-                "evidence_hash": evidence_hash(&phase, &facts.jobs_digest),
+                "evidence_hash": evidence_hash(&phase, &facts.jobs.jobs_digest),
             }),
         )],
         message,
@@ -78,7 +78,7 @@ pub(super) async fn decide(
     l: &Loaded,
     who: &Principal,
     now: i64,
-    facts: &JobFacts,
+    facts: &Facts,
     phase_id: String,
     verdict: Verdict,
     comment: String,
@@ -94,7 +94,7 @@ pub(super) async fn decide(
     let comment = text("comment", &comment, verdict == Verdict::Reject)?;
     let i = phase_index(l, &phase_id)?;
     let mut phase = l.phases[i].clone();
-    let current = evidence_hash(&phase, &facts.jobs_digest);
+    let current = evidence_hash(&phase, &facts.jobs.jobs_digest);
     may_decide(&phase, &user_id, &roles, evidence.trim(), &current).map_err(invalid)?;
     let by = (user_id, username);
     let decision = DecisionRecord::new(by, verdict, comment.clone(), current.clone(), now);
@@ -149,7 +149,7 @@ pub(super) async fn override_gate(
     l: &Loaded,
     who: &Principal,
     now: i64,
-    facts: &JobFacts,
+    facts: &Facts,
     phase_id: String,
     reason: String,
     evidence: String,
@@ -159,7 +159,7 @@ pub(super) async fn override_gate(
     let reason = text("reason", &reason, true)?;
     let i = phase_index(l, &phase_id)?;
     let mut phase = l.phases[i].clone();
-    let current = evidence_hash(&phase, &facts.jobs_digest);
+    let current = evidence_hash(&phase, &facts.jobs.jobs_digest);
     if evidence.trim() != current {
         return Err(invalid(format!(
             "phase {:?} changed since you loaded it; reload, review it again and decide",

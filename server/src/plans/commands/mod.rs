@@ -16,8 +16,8 @@ use app::service::Caller;
 use serde_json::Value;
 
 use crate::audit;
-use crate::backfill::facts::JobFacts;
 use crate::plans::error::PlanError;
+use crate::plans::facts::Facts;
 use crate::plans::service::{subject, Acting, PlanService};
 use crate::plans::store::{self, Loaded};
 
@@ -170,7 +170,7 @@ async fn apply(
     acting: &Acting,
     command: PlanCommand,
     now: i64,
-    facts: &JobFacts,
+    facts: &Facts,
     environments: &[String],
 ) -> Result<Effect, PlanError> {
     let one_organisation = matches!(

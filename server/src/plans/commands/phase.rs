@@ -3,9 +3,9 @@ use app::dto::plans::{percent, PhaseStatus, PlanStatus};
 use serde_json::json;
 
 use super::{changed_reason, invalid, phase_index, Effect};
-use crate::backfill::facts::JobFacts;
 use crate::plans::checks::complete;
 use crate::plans::error::PlanError;
+use crate::plans::facts::Facts;
 use crate::plans::state::{phase_transition, plan_transition, PhaseEvent, PlanEvent};
 use crate::plans::store::{self, Loaded};
 use crate::plans::view::blockers_for;
@@ -14,7 +14,7 @@ pub(super) async fn start_phase(
     conn: &mut sqlx::AnyConnection,
     l: &Loaded,
     now: i64,
-    facts: &JobFacts,
+    facts: &Facts,
     phase_id: String,
 ) -> Result<Effect, PlanError> {
     let changed = changed_reason();
@@ -91,7 +91,7 @@ pub(super) async fn complete_plan(
     conn: &mut sqlx::AnyConnection,
     l: &Loaded,
     now: i64,
-    facts: &JobFacts,
+    facts: &Facts,
 ) -> Result<Effect, PlanError> {
     let changed = changed_reason();
     let status = plan_transition(l.plan.status, PlanEvent::Complete)?;

@@ -1,0 +1,135 @@
+//! The evaluator: about once a second, every guardrail of every active
+//! plan's phase under way whose interval has passed is read, judged and
+//! recorded; a change of state (healthy → failed, failed → error, …) is
+//! audited as the system, in the reading's transaction, and open plan pages
+//! are told. Readings only: a plan file cannot yet ask for an action other
+//! than `record` (validation refuses it).
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::measure::Sources;
+use crate::audit::{self, Actor, ClientInfo};
+use crate::clock::Clock;
+use crate::db::{Store, StoreError};
+use crate::events::PlanEvents;
+use crate::plans::guardrail::{judge, GuardrailDef};
+use crate::plans::measure_store::{self, Measurement, Watched};
+
+#[derive(Clone)]
+pub struct Evaluator {
+    pub store: Store,
+    pub sources: Sources,
+    pub clock: Clock,
+    pub events: PlanEvents,
+}
+
+impl Evaluator {
+    /// One pass; how many readings it recorded.
+    pub async fn tick(&self) -> Result<usize, StoreError> {
+        let watched = {
+            let mut conn = self.store.pool().acquire().await?;
+            measure_store::watched(&mut conn).await?
+        };
+        let mut recorded = 0;
+        for w in watched {
+            recorded += self.plan(&w).await?;
+        }
+        Ok(recorded)
+    }
+
+    async fn plan(&self, w: &Watched) -> Result<usize, StoreError> {
+        let Ok(file) = crate::plans::spec::validate(&w.source_toml) else {
+            return Ok(0);
+        };
+        let defs: Vec<GuardrailDef> = file
+            .guardrails
+            .iter()
+            .map(|g| GuardrailDef::from_spec(g.get_ref()))
+            .filter(|g| g.watches(&w.environment))
+            .collect();
+        if defs.is_empty() {
+            return Ok(0);
+        }
+        let last: HashMap<String, (i64, _)> = {
+            let mut conn = self.store.pool().acquire().await?;
+            measure_store::newest(&mut conn, &w.plan_id, &w.environment)
+                .await?
+                .into_iter()
+                .map(|(g, at, outcome)| (g, (at, outcome)))
+                .collect()
+        };
+        let mut recorded = 0;
+        for def in defs {
+            let previous = last.get(&def.name);
+            if previous.is_some_and(|(at, _)| self.clock.now_ms() - at < def.interval_ms) {
+                continue;
+            }
+            let value = self.sources.read(&def.source, None, &w.environment).await;
+            let sample = match &def.sample {
+                Some((query, _)) => Some(
+                    self.sources
+                        .read(&def.source, Some(query), &w.environment)
+                        .await,
+                ),
+                None => None,
+            };
+            let judged = judge(&def, &value, sample.as_ref());
+            let now = self.clock.now_ms();
+            let m = Measurement {
+                plan_id: w.plan_id.clone(),
+                guardrail: def.name.clone(),
+                environment: w.environment.clone(),
+                at_ms: now,
+                value: judged.value,
+                sample: judged.sample,
+                threshold: def.threshold(),
+                outcome: judged.outcome,
+                detail: judged.detail.clone(),
+            };
+            let mut tx = self.store.begin_write().await?;
+            measure_store::insert(&mut tx, &m).await?;
+            let changed = previous.is_none_or(|(_, before)| *before != judged.outcome);
+            if changed {
+                let details = json!({
+                    "guardrail": def.name, "environment": w.environment,
+                    "from": previous.map(|(_, o)| o.as_str()), "to": judged.outcome.as_str(),
+                    "value": judged.value, "threshold": m.threshold, "detail": judged.detail,
+                    "action": def.action, "dry_run": def.dry_run,
+                });
+                let subject = format!("plan:{}", w.plan_id);
+                let (actor, client) = (Actor::System, ClientInfo::default());
+                audit::append(
+                    &mut tx,
+                    now,
+                    &actor,
+                    &client,
+                    "guardrail.state",
+                    &subject,
+                    details,
+                )
+                .await?;
+            }
+            tx.commit().await.map_err(StoreError::Query)?;
+            if changed {
+                self.events.changed(&w.plan_id);
+            }
+            recorded += 1;
+        }
+        Ok(recorded)
+    }
+
+    /// Runs a pass about once a second, for as long as the server runs.
+    pub fn spawn(self) {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                if let Err(e) = self.tick().await {
+                    tracing::warn!(error = %e, "guardrail evaluation pass failed");
+                }
+            }
+        });
+    }
+}

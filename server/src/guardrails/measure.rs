@@ -1,0 +1,143 @@
+//! Reading a guardrail's source: an instant PromQL query against a
+//! configured Prometheus (one series expected), or one read-only statement
+//! on a target (one row, one number). A source that does not answer, or
+//! answers with an error, is an error reading; what it returns is judged by
+//! `plans::guardrail::judge`.
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::Row;
+use tokio::sync::Mutex;
+
+use crate::backfill::sandbox::Access;
+use crate::backfill::target::{self, Target};
+use crate::config::{PrometheusConfig, TargetConfig};
+use crate::plans::guardrail::{Reading, Source};
+
+#[derive(Clone)]
+pub struct Sources {
+    prometheus: Arc<BTreeMap<String, PrometheusConfig>>,
+    targets: Arc<BTreeMap<String, TargetConfig>>,
+    http: reqwest::Client,
+    /// Targets connected once and kept (a reading every few seconds).
+    connected: Arc<Mutex<HashMap<String, Target>>>,
+}
+
+impl Sources {
+    pub fn new(
+        prometheus: BTreeMap<String, PrometheusConfig>,
+        targets: BTreeMap<String, TargetConfig>,
+    ) -> Sources {
+        Sources {
+            prometheus: Arc::new(prometheus),
+            targets: Arc::new(targets),
+            http: reqwest::Client::new(),
+            connected: Arc::default(),
+        }
+    }
+
+    /// Reads `source` (or, with `query`, that query on the same source: the
+    /// sample) for a phase in `environment`.
+    pub async fn read(&self, source: &Source, query: Option<&str>, environment: &str) -> Reading {
+        match source {
+            Source::Prometheus { server, query: q } => {
+                self.promql(server, query.unwrap_or(q)).await
+            }
+            Source::Sql { target, sql } => {
+                self.sql(target, query.unwrap_or(sql), environment).await
+            }
+        }
+    }
+
+    async fn promql(&self, server: &str, query: &str) -> Reading {
+        let Some(cfg) = self.prometheus.get(server) else {
+            return Reading::Error(format!(
+                "prometheus {server:?} is not configured (add [prometheus.{server}] url = \"http://…\" to console.toml)"
+            ));
+        };
+        let url = format!("{}/api/v1/query", cfg.url.trim_end_matches('/'));
+        let timeout = Duration::from_millis(cfg.timeout_ms.unwrap_or(5_000));
+        let answer = self
+            .http
+            .get(&url)
+            .query(&[("query", query)])
+            .timeout(timeout)
+            .send()
+            .await;
+        let body: serde_json::Value = match answer {
+            Err(e) => return Reading::Error(format!("prometheus {server:?} did not answer: {e}")),
+            Ok(res) => match res.json().await {
+                Ok(v) => v,
+                Err(e) => {
+                    return Reading::Error(format!("prometheus {server:?}: unreadable answer: {e}"))
+                }
+            },
+        };
+        if body["status"] != "success" {
+            let why = body["error"].as_str().unwrap_or("no reason given");
+            return Reading::Error(format!("prometheus {server:?} refused the query: {why}"));
+        }
+        let number = |v: &serde_json::Value| {
+            v[1].as_str()
+                .and_then(|s| s.parse::<f64>().ok())
+                .unwrap_or(f64::NAN)
+        };
+        match body["data"]["resultType"].as_str() {
+            Some("vector") => Reading::Values(
+                body["data"]["result"]
+                    .as_array()
+                    .map(|series| series.iter().map(|s| number(&s["value"])).collect())
+                    .unwrap_or_default(),
+            ),
+            Some("scalar") => Reading::Values(vec![number(&body["data"]["result"])]),
+            other => Reading::Error(format!(
+                "prometheus {server:?}: a {} result; a guardrail reads an instant vector or a scalar",
+                other.unwrap_or("missing")
+            )),
+        }
+    }
+
+    async fn sql(&self, name: &str, sql: &str, environment: &str) -> Reading {
+        if let Some(serves) = self
+            .targets
+            .get(name)
+            .and_then(|t| t.environment.as_deref())
+            .filter(|serves| *serves != environment)
+        {
+            return Reading::Error(format!(
+                "target {name:?} holds {serves}'s data; this guardrail reads {environment}"
+            ));
+        }
+        let mut connected = self.connected.lock().await;
+        if !connected.contains_key(name) {
+            match target::connect(&self.targets, name).await {
+                Ok(t) => {
+                    connected.insert(name.to_string(), t);
+                }
+                Err(e) => return Reading::Error(e.to_string()),
+            }
+        }
+        let t = connected[name].clone();
+        drop(connected);
+        if let Err(e) = t.admit("guardrail sql", sql, Access::Read) {
+            return Reading::Error(e.to_string());
+        }
+        match sqlx::query(sql).fetch_all(&t.read_pool).await {
+            Err(e) => Reading::Error(format!("target {name:?}: {e}")),
+            Ok(rows) => Reading::Values(
+                rows.iter()
+                    .map(|r| {
+                        r.try_get::<Option<f64>, _>(0)
+                            .or_else(|_| {
+                                r.try_get::<Option<i64>, _>(0).map(|n| n.map(|n| n as f64))
+                            })
+                            .ok()
+                            .flatten()
+                            .unwrap_or(f64::NAN)
+                    })
+                    .collect(),
+            ),
+        }
+    }
+}

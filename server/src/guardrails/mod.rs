@@ -1,0 +1,7 @@
+//! Guardrails at work: reading each active phase's guardrails from their
+//! sources (`measure`) on their interval, judging and recording every
+//! reading, and auditing each change of state (`evaluator`). Their file
+//! format and judgement live with the plans (`plans::guardrail_spec`,
+//! `plans::guardrail`).
+pub mod evaluator;
+pub mod measure;

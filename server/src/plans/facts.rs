@@ -1,0 +1,157 @@
+//! What the automatic items of a plan judge: its backfill runs (the
+//! engine's `JobFacts`) and its guardrails' measurements.
+use super::guardrail::{GuardrailDef, Outcome};
+use super::measure_store::Measurement;
+use crate::backfill::facts::JobFacts;
+
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    pub jobs: JobFacts,
+    pub guardrails: GuardrailFacts,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GuardrailFacts {
+    /// The guardrails the plan file declares.
+    pub declared: Vec<GuardrailDef>,
+    /// Their recent measurements, newest first.
+    pub measurements: Vec<Measurement>,
+}
+
+/// A reading older than two intervals (and this slack) is stale: the
+/// guardrail is not being measured, which is not healthy.
+const STALE_SLACK_MS: i64 = 5_000;
+
+impl GuardrailFacts {
+    /// Judges `check = "guardrail_NAME"` for a phase in `environment`: met
+    /// while its readings there have been healthy for its `for` window, up
+    /// to a fresh one. `None` when the plan declares no such guardrail.
+    pub fn judge(&self, name: &str, environment: &str, now_ms: i64) -> Option<(bool, String)> {
+        let def = self.declared.iter().find(|g| g.name == name)?;
+        if !def.watches(environment) {
+            return Some((
+                false,
+                format!("guardrail {name:?} does not watch {environment}"),
+            ));
+        }
+        let mut readings = self
+            .measurements
+            .iter()
+            .filter(|m| m.guardrail == name && m.environment == environment);
+        let Some(newest) = readings.next() else {
+            return Some((false, format!("not measured in {environment} yet")));
+        };
+        if now_ms - newest.at_ms > 2 * def.interval_ms + STALE_SLACK_MS {
+            let at = app::format::utc_datetime(newest.at_ms);
+            return Some((
+                false,
+                format!("no reading since {at}: not measured, not healthy"),
+            ));
+        }
+        if newest.outcome != Outcome::Healthy {
+            let what = newest.outcome.as_str();
+            return Some((false, format!("{what}: {}", newest.detail)));
+        }
+        let mut since = newest.at_ms;
+        for m in readings {
+            if m.outcome != Outcome::Healthy {
+                break;
+            }
+            since = m.at_ms;
+        }
+        let healthy_for = now_ms - since;
+        Some(if healthy_for >= def.for_ms {
+            (
+                true,
+                format!("healthy for {} s: {}", healthy_for / 1000, newest.detail),
+            )
+        } else {
+            let left = (def.for_ms - healthy_for + 999) / 1000;
+            (
+                false,
+                format!("healthy, {left} s more to go: {}", newest.detail),
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plans::guardrail::Source;
+
+    fn facts(readings: &[(i64, Outcome)], for_ms: i64) -> GuardrailFacts {
+        GuardrailFacts {
+            declared: vec![GuardrailDef {
+                name: "lag".into(),
+                environments: vec!["production".into()],
+                source: Source::Sql {
+                    target: "t".into(),
+                    sql: "SELECT 1".into(),
+                },
+                max: Some(10.0),
+                min: None,
+                for_ms,
+                interval_ms: 10_000,
+                failure_limit: 0,
+                inconclusive_limit: 0,
+                consecutive_error_limit: 4,
+                sample: None,
+                no_data_zero: false,
+                action: "record".into(),
+                dry_run: false,
+            }],
+            // Newest first, as the store gives them.
+            measurements: readings
+                .iter()
+                .rev()
+                .map(|(at, outcome)| Measurement {
+                    plan_id: "p".into(),
+                    guardrail: "lag".into(),
+                    environment: "production".into(),
+                    at_ms: *at,
+                    value: Some(1.0),
+                    sample: None,
+                    threshold: "value ≤ 10".into(),
+                    outcome: *outcome,
+                    detail: "1 is within value ≤ 10".into(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn met_only_when_healthy_for_the_window_and_fresh() {
+        use Outcome::*;
+        let f = facts(
+            &[
+                (0, Failed),
+                (10_000, Healthy),
+                (20_000, Healthy),
+                (30_000, Healthy),
+            ],
+            15_000,
+        );
+        assert!(
+            f.judge("lag", "production", 30_000).unwrap().0,
+            "healthy since 10 s, for 15 s at 30 s"
+        );
+        let (met, why) = f.judge("lag", "production", 20_000).unwrap();
+        assert!(!met && why.contains("more to go"), "{why}");
+        let (met, why) = f.judge("lag", "production", 90_000).unwrap();
+        assert!(!met && why.contains("not measured"), "stale: {why}");
+        let (met, why) = f.judge("lag", "staging", 30_000).unwrap();
+        assert!(!met && why.contains("does not watch staging"), "{why}");
+        let f = facts(&[(10_000, Healthy), (20_000, Error)], 0);
+        assert!(
+            !f.judge("lag", "production", 20_000).unwrap().0,
+            "an error is not healthy"
+        );
+        assert!(f.judge("other", "production", 0).is_none(), "not declared");
+        let f = facts(&[], 0);
+        assert!(
+            !f.judge("lag", "production", 0).unwrap().0,
+            "never measured"
+        );
+    }
+}

@@ -1,0 +1,138 @@
+//! The guardrail measurements of a plan's phases (`guardrail_measurements`):
+//! every reading with its value, threshold, sample and outcome, kept as the
+//! evidence an automatic item and an auditor read.
+use sqlx::{AnyConnection, Row};
+
+use super::guardrail::Outcome;
+use crate::db::StoreError;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measurement {
+    pub plan_id: String,
+    pub guardrail: String,
+    pub environment: String,
+    pub at_ms: i64,
+    pub value: Option<f64>,
+    pub sample: Option<f64>,
+    pub threshold: String,
+    pub outcome: Outcome,
+    pub detail: String,
+}
+
+pub async fn insert(conn: &mut AnyConnection, m: &Measurement) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO guardrail_measurements (id, plan_id, guardrail, environment, at_ms, value, \
+         sample, threshold, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(uuid::Uuid::new_v4().simple().to_string())
+    .bind(&m.plan_id)
+    .bind(&m.guardrail)
+    .bind(&m.environment)
+    .bind(m.at_ms)
+    .bind(m.value)
+    .bind(m.sample)
+    .bind(&m.threshold)
+    .bind(m.outcome.as_str())
+    .bind(&m.detail)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The plan's measurements since `since_ms`, newest first (at most `limit`).
+pub async fn recent(
+    conn: &mut AnyConnection,
+    plan_id: &str,
+    since_ms: i64,
+    limit: i64,
+) -> Result<Vec<Measurement>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT * FROM guardrail_measurements WHERE plan_id = $1 AND at_ms >= $2 \
+         ORDER BY at_ms DESC, id LIMIT $3",
+    )
+    .bind(plan_id)
+    .bind(since_ms)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let outcome: String = r.try_get("outcome")?;
+            Ok(Measurement {
+                plan_id: r.try_get("plan_id")?,
+                guardrail: r.try_get("guardrail")?,
+                environment: r.try_get("environment")?,
+                at_ms: r.try_get("at_ms")?,
+                value: r.try_get("value")?,
+                sample: r.try_get("sample")?,
+                threshold: r.try_get("threshold")?,
+                outcome: Outcome::parse(&outcome),
+                detail: r.try_get("detail")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(StoreError::Query)
+}
+
+/// A plan whose guardrails are watched now: it is active, and the phase
+/// under way rolls out in `environment`.
+#[derive(Debug, Clone)]
+pub struct Watched {
+    pub plan_id: String,
+    pub source_toml: String,
+    pub environment: String,
+}
+
+pub async fn watched(conn: &mut AnyConnection) -> Result<Vec<Watched>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT p.id, p.source_toml, ph.environment FROM plans p JOIN phases ph ON ph.plan_id = p.id \
+         WHERE p.status = 'active' AND ph.status IN ('active', 'awaiting_approval', 'approved') \
+         ORDER BY p.id, ph.position DESC",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out: Vec<Watched> = Vec::new();
+    for r in &rows {
+        let plan_id: String = r.try_get("id")?;
+        // The newest phase under way is the one that counts.
+        if out.last().is_some_and(|w| w.plan_id == plan_id) {
+            continue;
+        }
+        out.push(Watched {
+            plan_id,
+            source_toml: r.try_get("source_toml")?,
+            environment: r.try_get("environment")?,
+        });
+    }
+    Ok(out)
+}
+
+/// The newest reading of each of the plan's guardrails in `environment`:
+/// (guardrail, at_ms, outcome).
+pub async fn newest(
+    conn: &mut AnyConnection,
+    plan_id: &str,
+    environment: &str,
+) -> Result<Vec<(String, i64, Outcome)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT m.guardrail, m.at_ms, m.outcome FROM guardrail_measurements m \
+         WHERE m.plan_id = $1 AND m.environment = $2 AND m.at_ms = (SELECT MAX(n.at_ms) \
+         FROM guardrail_measurements n WHERE n.plan_id = m.plan_id \
+         AND n.environment = m.environment AND n.guardrail = m.guardrail)",
+    )
+    .bind(plan_id)
+    .bind(environment)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let outcome: String = r.try_get("outcome")?;
+            Ok((
+                r.try_get("guardrail")?,
+                r.try_get("at_ms")?,
+                Outcome::parse(&outcome),
+            ))
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(StoreError::Query)
+}
