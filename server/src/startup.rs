@@ -46,6 +46,7 @@ pub async fn start(
         ),
         clock: state.clock.clone(),
         events: state.events.clone(),
+        plans: state.plans.clone(),
     }
     .spawn();
     match state.jobs.resume_interrupted().await {

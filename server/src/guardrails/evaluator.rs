@@ -2,8 +2,11 @@
 //! plan's phase under way whose interval has passed is read, judged and
 //! recorded; a change of state (healthy → failed, failed → error, …) is
 //! audited as the system, in the reading's transaction, and open plan pages
-//! are told. Readings only: a plan file cannot yet ask for an action other
-//! than `record` (validation refuses it).
+//! are told. When a streak passes its limit (`plans::guardrail::acts_now`)
+//! the guardrail acts, once: failures and errors take its `action` (pause,
+//! standard or emergency rollback), inconclusive readings pause; as the
+//! system, with the evidence, in the rollback's transaction. `dry_run`
+//! records what it would have done instead.
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -14,8 +17,10 @@ use crate::audit::{self, Actor, ClientInfo};
 use crate::clock::Clock;
 use crate::db::{Store, StoreError};
 use crate::events::PlanEvents;
-use crate::plans::guardrail::{judge, GuardrailDef};
+use crate::plans::guardrail::{acts_now, judge, GuardrailDef, Outcome, Trigger};
 use crate::plans::measure_store::{self, Measurement, Watched};
+use crate::plans::PlanService;
+use app::dto::plans::RollbackKind;
 
 #[derive(Clone)]
 pub struct Evaluator {
@@ -23,6 +28,8 @@ pub struct Evaluator {
     pub sources: Sources,
     pub clock: Clock,
     pub events: PlanEvents,
+    /// Takes the actions (as the system).
+    pub plans: PlanService,
 }
 
 impl Evaluator {
@@ -116,8 +123,76 @@ impl Evaluator {
                 self.events.changed(&w.plan_id);
             }
             recorded += 1;
+            self.act(w, &def, &m).await?;
         }
         Ok(recorded)
+    }
+
+    /// Acts on `def`'s newest reading `m` when its streak just passed its
+    /// limit.
+    async fn act(
+        &self,
+        w: &Watched,
+        def: &GuardrailDef,
+        m: &Measurement,
+    ) -> Result<(), StoreError> {
+        let readings = {
+            let mut conn = self.store.pool().acquire().await?;
+            let key = (def.name.as_str(), w.environment.as_str());
+            measure_store::streak(&mut conn, &w.plan_id, key, w.started_at_ms).await?
+        };
+        let Some(trigger) = acts_now(def, &readings) else {
+            return Ok(());
+        };
+        let kind = match (trigger.outcome, def.action.as_str()) {
+            (_, "record") => None,
+            (Outcome::Inconclusive, _) | (_, "pause") => Some(RollbackKind::Pause),
+            (_, "emergency") => Some(RollbackKind::Emergency),
+            _ => Some(RollbackKind::Standard),
+        };
+        let Some(kind) = kind else {
+            return Ok(());
+        };
+        let why = reason(def, trigger, m);
+        let evidence = json!({
+            "guardrail": def.name, "environment": w.environment, "phase": w.phase,
+            "outcome": trigger.outcome.as_str(), "readings": trigger.readings,
+            "value": m.value, "threshold": m.threshold, "detail": m.detail,
+            "action": kind.as_str(), "dry_run": def.dry_run,
+        });
+        if def.dry_run {
+            let mut tx = self.store.begin_write().await?;
+            let (actor, client) = (Actor::System, ClientInfo::default());
+            let subject = format!("plan:{}", w.plan_id);
+            audit::append(
+                &mut tx,
+                m.at_ms,
+                &actor,
+                &client,
+                "guardrail.action",
+                &subject,
+                evidence,
+            )
+            .await?;
+            tx.commit().await.map_err(StoreError::Query)?;
+            return Ok(());
+        }
+        let phase = (w.phase.as_str(), w.environment.as_str());
+        match self
+            .plans
+            .act_for_guardrail(&w.plan_id, phase, kind, why, evidence)
+            .await
+        {
+            Ok(Some(done)) => {
+                tracing::warn!(plan = %w.plan_id, guardrail = %def.name, action = kind.as_str(), "{done}");
+                self.events.changed(&w.plan_id);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(plan = %w.plan_id, guardrail = %def.name, error = %e, "guardrail action failed")
+            }
+        }
+        Ok(())
     }
 
     /// Runs a pass about once a second, for as long as the server runs.
@@ -132,4 +207,17 @@ impl Evaluator {
             }
         });
     }
+}
+
+/// The rollback's reason, for the audit trail and the plan page.
+fn reason(def: &GuardrailDef, t: Trigger, m: &Measurement) -> String {
+    format!(
+        "guardrail {:?}: {} {} reading(s) in a row in {} ({}; healthy is {})",
+        def.name,
+        t.readings,
+        t.outcome.as_str(),
+        m.environment,
+        m.detail,
+        m.threshold
+    )
 }

@@ -80,12 +80,15 @@ pub async fn recent(
 pub struct Watched {
     pub plan_id: String,
     pub source_toml: String,
+    pub phase: String,
     pub environment: String,
+    pub started_at_ms: i64,
 }
 
 pub async fn watched(conn: &mut AnyConnection) -> Result<Vec<Watched>, StoreError> {
     let rows = sqlx::query(
-        "SELECT p.id, p.source_toml, ph.environment FROM plans p JOIN phases ph ON ph.plan_id = p.id \
+        "SELECT p.id, p.source_toml, ph.name, ph.environment, ph.started_at_ms \
+         FROM plans p JOIN phases ph ON ph.plan_id = p.id \
          WHERE p.status = 'active' AND ph.status IN ('active', 'awaiting_approval', 'approved') \
          ORDER BY p.id, ph.position DESC",
     )
@@ -101,7 +104,9 @@ pub async fn watched(conn: &mut AnyConnection) -> Result<Vec<Watched>, StoreErro
         out.push(Watched {
             plan_id,
             source_toml: r.try_get("source_toml")?,
+            phase: r.try_get("name")?,
             environment: r.try_get("environment")?,
+            started_at_ms: r.try_get::<Option<i64>, _>("started_at_ms")?.unwrap_or(0),
         });
     }
     Ok(out)
@@ -132,6 +137,33 @@ pub async fn newest(
                 r.try_get("at_ms")?,
                 Outcome::parse(&outcome),
             ))
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(StoreError::Query)
+}
+
+/// One guardrail's readings in `environment` since `since_ms`, newest first
+/// (at most 1,000): what its streaks are counted on.
+pub async fn streak(
+    conn: &mut AnyConnection,
+    plan_id: &str,
+    (guardrail, environment): (&str, &str),
+    since_ms: i64,
+) -> Result<Vec<(i64, Outcome)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT at_ms, outcome FROM guardrail_measurements WHERE plan_id = $1 AND guardrail = $2 \
+         AND environment = $3 AND at_ms >= $4 ORDER BY at_ms DESC, id LIMIT 1000",
+    )
+    .bind(plan_id)
+    .bind(guardrail)
+    .bind(environment)
+    .bind(since_ms)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let outcome: String = r.try_get("outcome")?;
+            Ok((r.try_get("at_ms")?, Outcome::parse(&outcome)))
         })
         .collect::<Result<_, sqlx::Error>>()
         .map_err(StoreError::Query)

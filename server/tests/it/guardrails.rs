@@ -353,12 +353,12 @@ async fn sql_guardrails_on_postgres_read_parity_and_fail_closed() {
 
 /// A guardrail's SQL is plan SQL: one read-only statement, checked at import.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn guardrail_sql_that_writes_and_actions_not_carried_out_are_refused() {
+async fn guardrail_sql_that_writes_and_unknown_actions_are_refused() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let olga = app.signed_in("olga", &[Role::Operator]).await;
     for (bad, says) in [
         (SQL_PLAN.replace("SELECT MAX(id) FROM partitioned WHERE id < 0", "DELETE FROM partitioned"), "guardrails[1].sql"),
-        (SQL_PLAN.replace("max = 9\ninterval = \"1s\"\n\n[[guardrails]]\nname = \"null\"", "max = 9\ninterval = \"1s\"\naction = \"rollback\"\n\n[[guardrails]]\nname = \"null\""), "is not carried out"),
+        (SQL_PLAN.replace("max = 9\ninterval = \"1s\"\n\n[[guardrails]]\nname = \"null\"", "max = 9\ninterval = \"1s\"\naction = \"sideways\"\n\n[[guardrails]]\nname = \"null\""), "use record, pause, rollback or emergency"),
         (SQL_PLAN.replace("target = \"pg\"\nsql = \"SELECT ABS", "sql = \"SELECT ABS"), "give a source"),
     ] {
         let res = olga.post(app.url("/api/v1/plans")).body(bad).send().await.unwrap();
@@ -366,5 +366,179 @@ async fn guardrail_sql_that_writes_and_actions_not_carried_out_are_refused() {
         let text = res.text().await.unwrap();
         assert!(text.contains(says), "{says}: {text}");
     }
+    app.stop().await;
+}
+
+const ACT_PLAN: &str = r#"[plan]
+name = "Self-guarding"
+flag = "self_guarding"
+
+[[phases]]
+name = "dev"
+environment = "dev"
+exposure_bp = 10000
+
+[[phases]]
+name = "production 5%"
+environment = "production"
+exposure_bp = 500
+
+[[guardrails]]
+name = "error_rate"
+environments = ["production"]
+prometheus = "app"
+query = "max(app_error_ratio)"
+max = 0.001
+interval = "1s"
+failure_limit = 1
+action = "rollback"
+
+[[guardrails]]
+name = "canary"
+environments = ["production"]
+prometheus = "gone"
+query = "up"
+max = 1
+interval = "1s"
+consecutive_error_limit = 1
+action = "pause"
+dry_run = true
+"#;
+
+async fn audited(app: &TestApp, action: &str) -> Vec<(String, Value)> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT actor_kind, details FROM audit_events WHERE action = $1 ORDER BY seq",
+    )
+    .bind(action)
+    .fetch_all(app.state.store.pool())
+    .await
+    .unwrap();
+    rows.into_iter()
+        .map(|(actor, d)| (actor, serde_json::from_str(&d).unwrap()))
+        .collect()
+}
+
+/// An error spike in "production 5 %": two failed readings (failure_limit 1)
+/// and the system rolls production back to 0 %, once, with the audit trail
+/// saying why; a dry-run guardrail only records what it would have done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_breach_rolls_back_on_its_own_once() {
+    let ratio = Arc::new(AtomicU64::new(0.0002f64.to_bits()));
+    let prom = prometheus(fixture_app(ratio.clone()).await).await;
+    let url = prom.url.clone();
+    let gone = format!("http://127.0.0.1:{}", free_port());
+    let app = TestApp::spawn_db_with(TestDb::new(Backend::Sqlite).await, |c| {
+        c.prometheus.insert(
+            "app".into(),
+            PrometheusConfig {
+                url,
+                timeout_ms: Some(2_000),
+            },
+        );
+        c.prometheus.insert(
+            "gone".into(),
+            PrometheusConfig {
+                url: gone,
+                timeout_ms: Some(500),
+            },
+        );
+    })
+    .await;
+    let olga = app.signed_in("olga", &[Role::Operator]).await;
+    let plan = PlanApi::import(&app, &olga, ACT_PLAN).await;
+    for i in 0..2 {
+        let id = plan.phase(&olga, i).await["id"].clone();
+        let (status, body) = plan
+            .command(&olga, json!({"command": "start_phase", "phase_id": id}))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        if i == 0 {
+            let (status, body) = plan
+                .command(
+                    &olga,
+                    json!({"command": "request_approval", "phase_id": id}),
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+        }
+    }
+    let production = |view: &Value| {
+        view["flag"]["environments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["environment"] == "production")
+            .unwrap()["exposure_bp"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(production(&plan.view(&olga).await), 500);
+    // The dry-run guardrail's source is gone: after two errors it records
+    // the pause it would take, and takes none.
+    for _ in 0..100 {
+        if !audited(&app, "guardrail.action").await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let dry = audited(&app, "guardrail.action").await;
+    assert_eq!(dry.len(), 1, "{dry:?}");
+    assert_eq!(
+        (
+            dry[0].1["guardrail"].as_str(),
+            dry[0].1["dry_run"].as_bool()
+        ),
+        (Some("canary"), Some(true))
+    );
+    assert_eq!(
+        production(&plan.view(&olga).await),
+        500,
+        "a dry run does not act"
+    );
+
+    // The spike: rolled back by the system within a few readings.
+    let spiked = std::time::Instant::now();
+    ratio.store(0.2f64.to_bits(), Ordering::Relaxed);
+    for _ in 0..100 {
+        if plan.phase(&olga, 1).await["status"] == "pending" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let view = plan.view(&olga).await;
+    assert_eq!(view["phases"][1]["status"], "pending", "rolled back");
+    assert_eq!(production(&view), 0);
+    assert_eq!(
+        view["summary"]["status"], "active",
+        "standard: the plan stays resumable"
+    );
+    // interval × (failure_limit + 1) + a scrape, with slack for a busy machine.
+    assert!(
+        spiked.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        spiked.elapsed()
+    );
+    let rollbacks = audited(&app, "plan.rollback.standard").await;
+    assert_eq!(rollbacks.len(), 1);
+    assert_eq!(rollbacks[0].0, "system");
+    let why = rollbacks[0].1["reason"].as_str().unwrap();
+    assert!(
+        why.contains("guardrail \"error_rate\": 2 failed reading(s) in a row in production"),
+        "{why}"
+    );
+
+    // Flapping afterwards acts no more: the phase it guarded is not running.
+    for r in [0.0001, 0.3, 0.0001, 0.3] {
+        ratio.store(f64::to_bits(r), Ordering::Relaxed);
+        tokio::time::sleep(Duration::from_millis(700)).await;
+    }
+    let acted: Vec<_> = audited(&app, "guardrail.action")
+        .await
+        .into_iter()
+        .filter(|(_, d)| d["guardrail"] == "error_rate")
+        .collect();
+    assert_eq!(acted.len(), 1, "{acted:?}");
+    assert_eq!(acted[0].0, "system");
+    assert_eq!(audited(&app, "plan.rollback.standard").await.len(), 1);
     app.stop().await;
 }

@@ -8,6 +8,7 @@ mod checklist;
 mod gate;
 mod phase;
 mod rollback;
+mod system;
 
 use app::access::{Action, Principal};
 use app::dto::plans::{CommandOutcome, PlanCommand, RollbackKind};
