@@ -14,3 +14,14 @@ CREATE TABLE guardrail_measurements (
 );
 CREATE INDEX guardrail_measurements_recent
     ON guardrail_measurements (plan_id, guardrail, environment, at_ms);
+-- The baseline of a guardrail whose bounds are relative to it: its value just
+-- before the phase started, captured once per phase start.
+CREATE TABLE guardrail_baselines (
+    plan_id TEXT NOT NULL REFERENCES plans (id),
+    guardrail TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    phase_started_at_ms BIGINT NOT NULL,
+    value REAL NOT NULL,
+    captured_at_ms BIGINT NOT NULL,
+    PRIMARY KEY (plan_id, guardrail, environment, phase_started_at_ms)
+);

@@ -17,7 +17,7 @@ use crate::audit::{self, Actor, ClientInfo};
 use crate::clock::Clock;
 use crate::db::{Store, StoreError};
 use crate::events::PlanEvents;
-use crate::plans::guardrail::{acts_now, judge, GuardrailDef, Outcome, Trigger};
+use crate::plans::guardrail::{acts_now, judge, GuardrailDef, Outcome, Reading, Trigger};
 use crate::plans::measure_store::{self, Measurement, Watched};
 use crate::plans::PlanService;
 use app::dto::plans::RollbackKind;
@@ -82,7 +82,12 @@ impl Evaluator {
                 ),
                 None => None,
             };
-            let judged = judge(&def, &value, sample.as_ref());
+            let baseline = if def.needs_baseline() {
+                self.baseline(w, &def).await?
+            } else {
+                None
+            };
+            let judged = judge(&def, &value, sample.as_ref(), baseline);
             let now = self.clock.now_ms();
             let m = Measurement {
                 plan_id: w.plan_id.clone(),
@@ -91,7 +96,7 @@ impl Evaluator {
                 at_ms: now,
                 value: judged.value,
                 sample: judged.sample,
-                threshold: def.threshold(),
+                threshold: def.threshold(baseline),
                 outcome: judged.outcome,
                 detail: judged.detail.clone(),
             };
@@ -126,6 +131,31 @@ impl Evaluator {
             self.act(w, &def, &m).await?;
         }
         Ok(recorded)
+    }
+
+    /// The baseline of `def` for the phase under way: captured once, as the
+    /// value just before the phase started (PromQL, asked at that time), or
+    /// the last value read before it (SQL). `None` while there is none.
+    async fn baseline(&self, w: &Watched, def: &GuardrailDef) -> Result<Option<f64>, StoreError> {
+        let key = (def.name.as_str(), w.environment.as_str());
+        let mut conn = self.store.pool().acquire().await?;
+        if let Some(b) =
+            measure_store::baseline(&mut conn, &w.plan_id, key, w.started_at_ms).await?
+        {
+            return Ok(Some(b));
+        }
+        let captured = match self.sources.read_at(&def.source, w.started_at_ms).await {
+            Some(Reading::Values(v)) if v.len() == 1 && v[0].is_finite() => Some(v[0]),
+            Some(_) => None,
+            None => {
+                measure_store::value_before(&mut conn, &w.plan_id, key, w.started_at_ms).await?
+            }
+        };
+        if let Some(value) = captured {
+            let at = (w.started_at_ms, value, self.clock.now_ms());
+            measure_store::save_baseline(&mut conn, &w.plan_id, key, at).await?;
+        }
+        Ok(captured)
     }
 
     /// Acts on `def`'s newest reading `m` when its streak just passed its

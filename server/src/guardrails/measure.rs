@@ -42,7 +42,7 @@ impl Sources {
     pub async fn read(&self, source: &Source, query: Option<&str>, environment: &str) -> Reading {
         match source {
             Source::Prometheus { server, query: q } => {
-                self.promql(server, query.unwrap_or(q)).await
+                self.promql(server, query.unwrap_or(q), None).await
             }
             Source::Sql { target, sql } => {
                 self.sql(target, query.unwrap_or(sql), environment).await
@@ -50,7 +50,18 @@ impl Sources {
         }
     }
 
-    async fn promql(&self, server: &str, query: &str) -> Reading {
+    /// A PromQL guardrail's value as it was at `at_ms` (its baseline);
+    /// `None` for SQL sources, which cannot look back.
+    pub async fn read_at(&self, source: &Source, at_ms: i64) -> Option<Reading> {
+        match source {
+            Source::Prometheus { server, query } => {
+                Some(self.promql(server, query, Some(at_ms)).await)
+            }
+            Source::Sql { .. } => None,
+        }
+    }
+
+    async fn promql(&self, server: &str, query: &str, at_ms: Option<i64>) -> Reading {
         let Some(cfg) = self.prometheus.get(server) else {
             return Reading::Error(format!(
                 "prometheus {server:?} is not configured (add [prometheus.{server}] url = \"http://…\" to console.toml)"
@@ -58,10 +69,14 @@ impl Sources {
         };
         let url = format!("{}/api/v1/query", cfg.url.trim_end_matches('/'));
         let timeout = Duration::from_millis(cfg.timeout_ms.unwrap_or(5_000));
+        let mut params = vec![("query", query.to_string())];
+        if let Some(at) = at_ms {
+            params.push(("time", format!("{:.3}", at as f64 / 1000.0)));
+        }
         let answer = self
             .http
             .get(&url)
-            .query(&[("query", query)])
+            .query(&params)
             .timeout(timeout)
             .send()
             .await;

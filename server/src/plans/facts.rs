@@ -89,7 +89,7 @@ mod tests {
                     target: "t".into(),
                     sql: "SELECT 1".into(),
                 },
-                max: Some(10.0),
+                max: Some(crate::plans::guardrail::Bound::Fixed(10.0)),
                 min: None,
                 for_ms,
                 interval_ms: 10_000,

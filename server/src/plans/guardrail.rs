@@ -4,7 +4,74 @@
 //! 0 only when the guardrail says `no_data = "zero"`); a source that does
 //! not answer is an error, which counts toward `consecutive_error_limit`.
 use super::duration::parse_duration_ms;
-use super::guardrail_spec::GuardrailSpec;
+use super::guardrail_spec::{BoundSpec, GuardrailSpec};
+
+/// A bound of the healthy range: fixed, or `baseline × times + plus` with
+/// the baseline captured before the phase started.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Bound {
+    Fixed(f64),
+    Baseline { times: f64, plus: f64 },
+}
+
+impl Bound {
+    pub fn parse(spec: &BoundSpec) -> Result<Bound, String> {
+        let hint = "a number, or \"baseline\", \"baseline * 1.10\", \"baseline + 0.5\", \"baseline - 0.5\"";
+        let raw = match spec {
+            BoundSpec::Number(n) if n.is_finite() => return Ok(Bound::Fixed(*n)),
+            BoundSpec::Number(_) => return Err(format!("not a finite number; use {hint}")),
+            BoundSpec::Text(t) => t.trim(),
+        };
+        let rest = raw
+            .strip_prefix("baseline")
+            .ok_or_else(|| format!("{raw:?}: use {hint}"))?
+            .trim();
+        let number = |s: &str| {
+            s.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|n| n.is_finite())
+                .ok_or_else(|| format!("{raw:?}: use {hint}"))
+        };
+        let (times, plus) = match rest.chars().next() {
+            None => (1.0, 0.0),
+            Some('*') => (number(&rest[1..])?, 0.0),
+            Some('+') => (1.0, number(&rest[1..])?),
+            Some('-') => (1.0, -number(&rest[1..])?),
+            Some(_) => return Err(format!("{raw:?}: use {hint}")),
+        };
+        Ok(Bound::Baseline { times, plus })
+    }
+
+    pub fn needs_baseline(self) -> bool {
+        matches!(self, Bound::Baseline { .. })
+    }
+
+    /// The number, given the baseline (`None` without one when needed).
+    pub fn resolve(self, baseline: Option<f64>) -> Option<f64> {
+        match self {
+            Bound::Fixed(n) => Some(n),
+            Bound::Baseline { times, plus } => baseline.map(|b| b * times + plus),
+        }
+    }
+
+    fn describe(self, baseline: Option<f64>) -> String {
+        match (self, self.resolve(baseline)) {
+            (Bound::Fixed(n), _) => n.to_string(),
+            (Bound::Baseline { times, plus }, resolved) => {
+                let rel = match (times, plus) {
+                    (1.0, 0.0) => "baseline".to_string(),
+                    (t, 0.0) => format!("baseline × {t}"),
+                    (_, p) => format!("baseline {} {}", if p < 0.0 { "−" } else { "+" }, p.abs()),
+                };
+                match (resolved, baseline) {
+                    (Some(r), Some(b)) => format!("{r} ({rel}, baseline {b})"),
+                    _ => rel,
+                }
+            }
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Source {
@@ -18,8 +85,8 @@ pub struct GuardrailDef {
     /// Empty: every environment the plan rolls out in.
     pub environments: Vec<String>,
     pub source: Source,
-    pub max: Option<f64>,
-    pub min: Option<f64>,
+    pub max: Option<Bound>,
+    pub min: Option<Bound>,
     pub for_ms: i64,
     pub interval_ms: i64,
     pub failure_limit: i64,
@@ -58,8 +125,8 @@ impl GuardrailDef {
                     sql: text(&g.sql),
                 },
             },
-            max: g.max.as_ref().map(|v| *v.get_ref()),
-            min: g.min.as_ref().map(|v| *v.get_ref()),
+            max: g.max.as_ref().and_then(|v| Bound::parse(v.get_ref()).ok()),
+            min: g.min.as_ref().and_then(|v| Bound::parse(v.get_ref()).ok()),
             for_ms: ms(&g.for_, 0),
             interval_ms: ms(&g.interval, 60_000),
             failure_limit: n(&g.failure_limit, 0),
@@ -84,12 +151,18 @@ impl GuardrailDef {
         self.environments.is_empty() || self.environments.iter().any(|e| e == environment)
     }
 
-    /// The healthy range, in words.
-    pub fn threshold(&self) -> String {
+    /// A bound is relative to the baseline.
+    pub fn needs_baseline(&self) -> bool {
+        self.max.is_some_and(Bound::needs_baseline) || self.min.is_some_and(Bound::needs_baseline)
+    }
+
+    /// The healthy range, in words, given the baseline.
+    pub fn threshold(&self, baseline: Option<f64>) -> String {
+        let d = |b: Bound| b.describe(baseline);
         match (self.min, self.max) {
-            (Some(lo), Some(hi)) => format!("{lo} ≤ value ≤ {hi}"),
-            (None, Some(hi)) => format!("value ≤ {hi}"),
-            (Some(lo), None) => format!("value ≥ {lo}"),
+            (Some(lo), Some(hi)) => format!("{} ≤ value ≤ {}", d(lo), d(hi)),
+            (None, Some(hi)) => format!("value ≤ {}", d(hi)),
+            (Some(lo), None) => format!("value ≥ {}", d(lo)),
             (None, None) => "no range".into(),
         }
     }
@@ -157,7 +230,20 @@ fn single(reading: &Reading, zero_when_empty: bool) -> Result<f64, (Outcome, Str
     }
 }
 
-pub fn judge(def: &GuardrailDef, value: &Reading, sample: Option<&Reading>) -> Judged {
+pub fn judge(
+    def: &GuardrailDef,
+    value: &Reading,
+    sample: Option<&Reading>,
+    baseline: Option<f64>,
+) -> Judged {
+    if def.needs_baseline() && baseline.is_none() {
+        return judged(
+            Outcome::Inconclusive,
+            None,
+            None,
+            "no baseline was captured before the phase started".into(),
+        );
+    }
     let mut sample_value = None;
     if let (Some((_, min_sample)), Some(sample)) = (&def.sample, sample) {
         match single(sample, false) {
@@ -181,18 +267,21 @@ pub fn judge(def: &GuardrailDef, value: &Reading, sample: Option<&Reading>) -> J
     match single(value, def.no_data_zero) {
         Err((outcome, why)) => judged(outcome, None, sample_value, why),
         Ok(v) => {
-            let ok = def.max.is_none_or(|hi| v <= hi) && def.min.is_none_or(|lo| v >= lo);
+            let hi = def.max.and_then(|b| b.resolve(baseline));
+            let lo = def.min.and_then(|b| b.resolve(baseline));
+            let ok = hi.is_none_or(|hi| v <= hi) && lo.is_none_or(|lo| v >= lo);
             let outcome = if ok {
                 Outcome::Healthy
             } else {
                 Outcome::Failed
             };
             let verb = if ok { "within" } else { "outside" };
+            let range = def.threshold(baseline);
             judged(
                 outcome,
                 Some(v),
                 sample_value,
-                format!("{v} is {verb} {}", def.threshold()),
+                format!("{v} is {verb} {range}"),
             )
         }
     }
@@ -260,7 +349,7 @@ mod tests {
                 server: "app".into(),
                 query: "q".into(),
             },
-            max: Some(0.001),
+            max: Some(Bound::Fixed(0.001)),
             min: None,
             for_ms: 0,
             interval_ms: 10_000,
@@ -275,7 +364,7 @@ mod tests {
     }
 
     fn outcome(d: &GuardrailDef, r: Reading) -> Outcome {
-        judge(d, &r, None).outcome
+        judge(d, &r, None, None).outcome
     }
 
     #[test]
@@ -311,7 +400,7 @@ mod tests {
         };
         assert_eq!(outcome(&zero, Reading::Values(vec![])), Outcome::Healthy);
         let floor = GuardrailDef {
-            min: Some(0.7),
+            min: Some(Bound::Fixed(0.7)),
             max: None,
             ..def()
         };
@@ -328,14 +417,14 @@ mod tests {
             ..def()
         };
         let value = Reading::Values(vec![0.0]);
-        let j = judge(&d, &value, Some(&Reading::Values(vec![12.0])));
+        let j = judge_s(&d, &value, Some(&Reading::Values(vec![12.0])));
         assert_eq!(j.outcome, Outcome::Inconclusive);
         assert!(j.detail.contains("below the minimum 100"), "{}", j.detail);
-        let j = judge(&d, &value, Some(&Reading::Values(vec![])));
+        let j = judge_s(&d, &value, Some(&Reading::Values(vec![])));
         assert_eq!(j.outcome, Outcome::Inconclusive);
-        let j = judge(&d, &value, Some(&Reading::Error("down".into())));
+        let j = judge_s(&d, &value, Some(&Reading::Error("down".into())));
         assert_eq!(j.outcome, Outcome::Error);
-        let j = judge(&d, &value, Some(&Reading::Values(vec![500.0])));
+        let j = judge_s(&d, &value, Some(&Reading::Values(vec![500.0])));
         assert_eq!((j.outcome, j.sample), (Outcome::Healthy, Some(500.0)));
     }
 
@@ -379,5 +468,58 @@ mod tests {
             "not for 15 yet"
         );
         assert!(acts_now(&lasting, &[(25, Failed), (20, Failed), (10, Failed)]).is_some());
+    }
+
+    fn judge_s(d: &GuardrailDef, v: &Reading, s: Option<&Reading>) -> Judged {
+        judge(d, v, s, None)
+    }
+
+    #[test]
+    fn bounds_relative_to_the_baseline() {
+        let b = |t: &str| Bound::parse(&BoundSpec::Text(t.into()));
+        assert_eq!(
+            b("baseline * 1.10"),
+            Ok(Bound::Baseline {
+                times: 1.1,
+                plus: 0.0
+            })
+        );
+        assert_eq!(
+            b("baseline + 0.5"),
+            Ok(Bound::Baseline {
+                times: 1.0,
+                plus: 0.5
+            })
+        );
+        assert_eq!(
+            b("baseline"),
+            Ok(Bound::Baseline {
+                times: 1.0,
+                plus: 0.0
+            })
+        );
+        assert!(b("twice the baseline").is_err());
+        assert!(b("baseline * x").is_err());
+        let p95 = GuardrailDef {
+            max: Some(Bound::Baseline {
+                times: 1.1,
+                plus: 0.0,
+            }),
+            ..def()
+        };
+        let v = Reading::Values(vec![0.5]);
+        assert_eq!(
+            judge(&p95, &v, None, None).outcome,
+            Outcome::Inconclusive,
+            "no baseline"
+        );
+        assert_eq!(judge(&p95, &v, None, Some(0.5)).outcome, Outcome::Healthy);
+        let j = judge(&p95, &v, None, Some(0.4));
+        assert_eq!(j.outcome, Outcome::Failed);
+        assert!(
+            j.detail.contains("baseline × 1.1, baseline 0.4"),
+            "{}",
+            j.detail
+        );
     }
 }

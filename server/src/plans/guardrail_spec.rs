@@ -14,6 +14,15 @@ use crate::problems::Report;
 
 pub const ACTIONS: [&str; 4] = ["record", "pause", "rollback", "emergency"];
 
+/// A bound as written: a number, or relative to the baseline captured
+/// before the phase started (`"baseline * 1.10"`, `"baseline + 0.5"`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum BoundSpec {
+    Number(f64),
+    Text(String),
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GuardrailSpec {
@@ -36,9 +45,9 @@ pub struct GuardrailSpec {
     pub sql: Option<Spanned<String>>,
     /// Healthy while value ≤ max (and ≥ min).
     #[serde(default)]
-    pub max: Option<Spanned<f64>>,
+    pub max: Option<Spanned<BoundSpec>>,
     #[serde(default)]
-    pub min: Option<Spanned<f64>>,
+    pub min: Option<Spanned<BoundSpec>>,
     /// How long it must read healthy to count (and a breach to act): `5m`.
     #[serde(default, rename = "for")]
     pub for_: Option<Spanned<String>>,
@@ -103,15 +112,16 @@ pub fn check(r: &mut Report<'_>, g: &GuardrailSpec, path: &str) {
             "say what is healthy: max = …, min = …, or both",
         );
     }
-    for (field, v) in [
-        ("max", &g.max),
-        ("min", &g.min),
-        ("min_sample", &g.min_sample),
-    ] {
-        if let Some(v) = v {
-            if !v.get_ref().is_finite() {
-                r.at(v.span(), format!("{path}.{field}"), "a finite number");
+    for (field, b) in [("max", &g.max), ("min", &g.min)] {
+        if let Some(b) = b {
+            if let Err(e) = super::guardrail::Bound::parse(b.get_ref()) {
+                r.at(b.span(), format!("{path}.{field}"), e);
             }
+        }
+    }
+    if let Some(v) = &g.min_sample {
+        if !v.get_ref().is_finite() {
+            r.at(v.span(), format!("{path}.min_sample"), "a finite number");
         }
     }
     for (field, d) in [("for", &g.for_), ("interval", &g.interval)] {

@@ -168,3 +168,63 @@ pub async fn streak(
         .collect::<Result<_, sqlx::Error>>()
         .map_err(StoreError::Query)
 }
+
+/// The baseline captured for a guardrail at a phase start, if any.
+pub async fn baseline(
+    conn: &mut AnyConnection,
+    plan_id: &str,
+    (guardrail, environment): (&str, &str),
+    phase_started_at_ms: i64,
+) -> Result<Option<f64>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT value FROM guardrail_baselines WHERE plan_id = $1 AND guardrail = $2 \
+         AND environment = $3 AND phase_started_at_ms = $4",
+    )
+    .bind(plan_id)
+    .bind(guardrail)
+    .bind(environment)
+    .bind(phase_started_at_ms)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+pub async fn save_baseline(
+    conn: &mut AnyConnection,
+    plan_id: &str,
+    (guardrail, environment): (&str, &str),
+    (phase_started_at_ms, value, now): (i64, f64, i64),
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO guardrail_baselines (plan_id, guardrail, environment, phase_started_at_ms, \
+         value, captured_at_ms) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+    )
+    .bind(plan_id)
+    .bind(guardrail)
+    .bind(environment)
+    .bind(phase_started_at_ms)
+    .bind(value)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The newest value a guardrail read in `environment` before `before_ms`
+/// (a SQL guardrail's baseline: what it read in the phase before).
+pub async fn value_before(
+    conn: &mut AnyConnection,
+    plan_id: &str,
+    (guardrail, environment): (&str, &str),
+    before_ms: i64,
+) -> Result<Option<f64>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT value FROM guardrail_measurements WHERE plan_id = $1 AND guardrail = $2 \
+         AND environment = $3 AND at_ms < $4 AND value IS NOT NULL ORDER BY at_ms DESC LIMIT 1",
+    )
+    .bind(plan_id)
+    .bind(guardrail)
+    .bind(environment)
+    .bind(before_ms)
+    .fetch_optional(&mut *conn)
+    .await?)
+}

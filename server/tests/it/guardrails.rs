@@ -169,6 +169,10 @@ text = "5xx errors < 0.1% sustained"
 kind = "auto"
 check = "guardrail_absent"
 text = "A metric nobody exports"
+[[phases.checklist]]
+kind = "auto"
+check = "guardrail_relative"
+text = "Error ratio within twice what it was before the phase"
 
 [[guardrails]]
 name = "error_rate"
@@ -182,6 +186,13 @@ name = "absent"
 prometheus = "app"
 query = "max(metric_nobody_exports)"
 max = 1
+interval = "1s"
+
+[[guardrails]]
+name = "relative"
+prometheus = "app"
+query = "max(app_error_ratio)"
+max = "baseline * 2"
 interval = "1s"
 "#;
 
@@ -213,6 +224,9 @@ async fn prometheus_guardrails_fail_closed() {
         "0.0005 is within value ≤ 0.001",
     )
     .await;
+    // Relative to the value Prometheus had when the phase started.
+    let relative = "value ≤ 0.001 (baseline × 2, baseline 0.0005)";
+    item_until(&plan, &olga, "guardrail_relative", true, relative).await;
     // A metric that is absent never reads healthy.
     item_until(&plan, &olga, "guardrail_absent", false, "failed: no data").await;
     // An error spike: failed within a scrape and a reading.
@@ -225,6 +239,7 @@ async fn prometheus_guardrails_fail_closed() {
         "0.05 is outside value ≤ 0.001",
     )
     .await;
+    item_until(&plan, &olga, "guardrail_relative", false, "0.05 is outside").await;
     ratio.store(0.0001f64.to_bits(), Ordering::Relaxed);
     item_until(
         &plan,
