@@ -95,4 +95,40 @@ mod tests {
             "100 % does not complete at once"
         );
     }
+
+    #[test]
+    fn every_guardrail_item_of_both_templates_names_a_declared_guardrail() {
+        for t in TEMPLATES {
+            let plan = validate(t.toml).unwrap();
+            let declared: Vec<String> = plan
+                .guardrails
+                .iter()
+                .map(|g| format!("guardrail_{}", g.get_ref().name.get_ref()))
+                .collect();
+            let mut items = 0;
+            for p in &plan.phases {
+                for (path, item) in p.get_ref().items("") {
+                    let check = item.get_ref().check.as_ref().map(|c| c.get_ref().clone());
+                    if let Some(c) = check.filter(|c| c.starts_with("guardrail_")) {
+                        assert!(
+                            declared.contains(&c),
+                            "{}: {path}: {c} is not declared",
+                            t.slug
+                        );
+                        items += 1;
+                    }
+                }
+            }
+            assert!(items > 3, "{}: the seeds' metrics are checked", t.slug);
+            assert!(
+                plan.guardrails.iter().any(|g| g
+                    .get_ref()
+                    .action
+                    .as_ref()
+                    .is_some_and(|a| a.get_ref() != "record")),
+                "{}: an alert line acts",
+                t.slug
+            );
+        }
+    }
 }
