@@ -119,6 +119,12 @@ test('operator, two approvers, live gate, advance, emergency rollback', async ()
   }
   await staging.locator('form.start-phase button').click();
   await op.page.waitForSelector('section.phase[data-phase="staging"][data-status="active"]');
+  // Staging's guardrails are read at once, live on the open page; with no
+  // Prometheus configured they read as errors: never healthy.
+  const reading = '#guardrails tr[data-guardrail="error_rate"] .reading[data-environment="staging"]';
+  await op.page.waitForSelector(`${reading}[data-outcome="error"]`, { timeout: 10_000 });
+  assert.match(await op.page.textContent(reading), /prometheus "app" is not configured/);
+  await screenshot(op.page, 'plan-guardrails');
   await op.page.waitForSelector('section.phase[data-phase="dev"][data-status="done"]');
   const ids = Array.from({ length: 100 }, (_, i) => `org-${i}`);
   assert.deepEqual(await evaluateAll(op.page.request, token, 'enable_sti_eu', ids), ids.map(() => true));
@@ -139,9 +145,14 @@ test('operator, two approvers, live gate, advance, emergency rollback', async ()
   // The audit page lists every step with its actor.
   await op.page.goto(`${server.url}/audit?subject=plan:${planId}`);
   await op.page.waitForSelector('#audit-events');
-  const rows = await op.page.$$eval('#audit-events tbody tr', (trs) =>
+  const all = await op.page.$$eval('#audit-events tbody tr', (trs) =>
     trs.map((tr) => `${tr.dataset.actor} ${tr.dataset.action}`).reverse(),
   );
+  // The console's own guardrail readings (staging's guardrails read no
+  // configured Prometheus: errors, audited as the system) interleave; every
+  // other step is a person's, in order.
+  const rows = all.filter((r) => r !== 'system guardrail.state');
+  assert.ok(all.every((r) => !r.startsWith('system ') || r === 'system guardrail.state'), all.join(', '));
   assert.deepEqual(rows, [
     'olga plan.create',
     'olga plan.edit',

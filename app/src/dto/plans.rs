@@ -119,8 +119,39 @@ pub struct PlanView {
     pub change_request: Option<ChangeRequestView>,
     /// The backfill jobs the plan file declares.
     pub jobs: Vec<String>,
+    /// The guardrails it declares, with their newest readings.
+    pub guardrails: Vec<GuardrailView>,
     /// Server time the view was computed at (soak countdowns use it).
     pub now_ms: i64,
+}
+
+/// A guardrail of the plan and how it reads now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct GuardrailView {
+    pub name: String,
+    /// The environments it watches (empty: every one).
+    pub environments: Vec<String>,
+    /// `prometheus NAME` or `target NAME`.
+    pub source: String,
+    /// The healthy range, in words.
+    pub threshold: String,
+    /// record, pause, rollback or emergency.
+    pub action: String,
+    pub dry_run: bool,
+    /// The newest reading in each environment it was read in.
+    pub readings: Vec<ReadingView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ReadingView {
+    pub environment: String,
+    pub at_ms: i64,
+    /// healthy, failed, inconclusive or error.
+    pub outcome: String,
+    pub value: Option<String>,
+    pub detail: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,6 +7,7 @@ pub mod login;
 pub mod not_found;
 pub mod plan;
 pub mod plan_edit;
+pub mod plan_guardrails;
 pub mod plan_phase;
 pub mod plan_pilot;
 pub mod plans;

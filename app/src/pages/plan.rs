@@ -269,6 +269,7 @@ fn PlanBody(plan: PlanView, cmd: Cmd, user: Option<CurrentUser>) -> impl IntoVie
             {jobs}
             {complete}
         </section>
+        {super::plan_guardrails::guardrails_card(&plan.guardrails)}
         {cards}
     }
     .into_any()

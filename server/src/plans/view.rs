@@ -240,6 +240,7 @@ pub fn plan_view(l: &Loaded, now_ms: i64, facts: &Facts, configured: &[String]) 
                 phase_view(l, i, now_ms, facts, (pilot, runbook))
             })
             .collect(),
+        guardrails: guardrail_views(&facts.guardrails),
         jobs: facts
             .jobs
             .declared
@@ -248,4 +249,38 @@ pub fn plan_view(l: &Loaded, now_ms: i64, facts: &Facts, configured: &[String]) 
             .collect(),
         now_ms,
     }
+}
+
+/// Each declared guardrail with its newest reading per environment.
+fn guardrail_views(g: &super::facts::GuardrailFacts) -> Vec<app::dto::plans::GuardrailView> {
+    use super::guardrail::Source;
+    g.declared
+        .iter()
+        .map(|d| {
+            let mut readings: Vec<app::dto::plans::ReadingView> = Vec::new();
+            for m in g.measurements.iter().filter(|m| m.guardrail == d.name) {
+                if readings.iter().all(|r| r.environment != m.environment) {
+                    readings.push(app::dto::plans::ReadingView {
+                        environment: m.environment.clone(),
+                        at_ms: m.at_ms,
+                        outcome: m.outcome.as_str().to_string(),
+                        value: m.value.map(|v| v.to_string()),
+                        detail: m.detail.clone(),
+                    });
+                }
+            }
+            app::dto::plans::GuardrailView {
+                name: d.name.clone(),
+                environments: d.environments.clone(),
+                source: match &d.source {
+                    Source::Prometheus { server, .. } => format!("prometheus {server}"),
+                    Source::Sql { target, .. } => format!("target {target}"),
+                },
+                threshold: d.threshold(None),
+                action: d.action.clone(),
+                dry_run: d.dry_run,
+                readings,
+            }
+        })
+        .collect()
 }
