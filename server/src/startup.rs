@@ -49,6 +49,11 @@ pub async fn start(
         plans: state.plans.clone(),
     }
     .spawn();
+    crate::backfill::job_metrics::JobMetrics::new(
+        state.store.clone(),
+        state.metrics.registry().clone(),
+    )
+    .spawn();
     match state.jobs.resume_interrupted().await {
         Ok(0) => {}
         Ok(n) => tracing::info!(

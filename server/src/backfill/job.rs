@@ -49,6 +49,8 @@ pub struct Job {
     pub pause_ms: i64,
     pub policy: ErrorPolicy,
     pub error_threshold_pct: f64,
+    /// The counter exported for its live runs, and its labels.
+    pub metric: Option<(String, std::collections::BTreeMap<String, String>)>,
 }
 
 impl Job {
@@ -120,6 +122,14 @@ impl Job {
                 .error_threshold_pct
                 .as_ref()
                 .map_or(100.0, |t| *t.get_ref()),
+            metric: s.metric.as_ref().map(|m| {
+                let labels = s
+                    .metric_labels
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.get_ref().clone()))
+                    .collect();
+                (m.get_ref().clone(), labels)
+            }),
         }
     }
 

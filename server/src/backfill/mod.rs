@@ -8,6 +8,7 @@ pub mod demo_finance;
 pub mod error;
 pub mod facts;
 pub mod job;
+pub mod job_metrics;
 pub mod manager;
 pub mod metrics;
 pub mod pace;

@@ -432,6 +432,28 @@ pub async fn samples(store: &Store, run_id: &str) -> Result<Vec<(i64, i64, i64, 
         .collect::<Result<_, sqlx::Error>>()?)
 }
 
+/// Per plan and job, what its finished and unfinished live runs created and
+/// how many keys failed: (plan_id, job, created, errors).
+pub async fn live_totals(store: &Store) -> Result<Vec<(String, String, i64, i64)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT plan_id, job, SUM(created) AS created, SUM(errors) AS errors FROM backfill_runs \
+         WHERE mode = 'run' GROUP BY plan_id, job",
+    )
+    .fetch_all(store.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("plan_id")?,
+                r.try_get("job")?,
+                r.try_get::<i64, _>("created")?,
+                r.try_get::<i64, _>("errors")?,
+            ))
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(StoreError::Query)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

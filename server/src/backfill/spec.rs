@@ -83,6 +83,20 @@ pub struct JobSpec {
     /// With `skip`: stop (pause) once this share of processed keys failed.
     #[serde(default)]
     pub error_threshold_pct: Option<Spanned<f64>>,
+    /// A counter the console exports for the job's live runs under the
+    /// name a playbook watches (`sti_backfill_processed_total`), with
+    /// `status` = created | error and these labels.
+    #[serde(default)]
+    pub metric: Option<Spanned<String>>,
+    #[serde(default)]
+    pub metric_labels: std::collections::BTreeMap<String, Spanned<String>>,
+}
+
+/// A Prometheus metric or label name.
+pub fn is_metric_name(s: &str, label: bool) -> bool {
+    let first = |c: char| c.is_ascii_alphabetic() || c == '_' || (!label && c == ':');
+    let rest = |c: char| c.is_ascii_alphanumeric() || c == '_' || (!label && c == ':');
+    s.chars().next().is_some_and(first) && s.chars().all(rest) && s.len() <= 100
 }
 
 pub const POLICIES: [&str; 3] = ["pause", "skip", "rollback"];
@@ -215,6 +229,31 @@ pub fn check_job(r: &mut Report<'_>, job: &JobSpec, path: &str) {
         }
     }
     check_sql(r, job, path);
+    if let Some(m) = &job.metric {
+        if !is_metric_name(m.get_ref(), false) || !m.get_ref().ends_with("_total") {
+            r.at(
+                m.span(),
+                format!("{path}.metric"),
+                "a counter's name: letters, digits, '_' and ':', ending in _total",
+            );
+        }
+    }
+    for (name, value) in &job.metric_labels {
+        if !is_metric_name(name, true) || name == "status" || name.starts_with("__") {
+            r.at(
+                value.span(),
+                format!("{path}.metric_labels.{name}"),
+                "a label name (letters, digits, '_'; not status, which the console sets)",
+            );
+        }
+        if job.metric.is_none() {
+            r.at(
+                value.span(),
+                format!("{path}.metric_labels"),
+                "metric_labels go with metric",
+            );
+        }
+    }
     if let Some(t) = &job.error_threshold_pct {
         if !(0.0..=100.0).contains(t.get_ref()) {
             r.at(

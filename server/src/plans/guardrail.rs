@@ -236,6 +236,9 @@ pub fn judge(
     sample: Option<&Reading>,
     baseline: Option<f64>,
 ) -> Judged {
+    if let Reading::Error(e) = value {
+        return judged(Outcome::Error, None, None, e.clone());
+    }
     if def.needs_baseline() && baseline.is_none() {
         return judged(
             Outcome::Inconclusive,
@@ -512,6 +515,12 @@ mod tests {
             judge(&p95, &v, None, None).outcome,
             Outcome::Inconclusive,
             "no baseline"
+        );
+        let down = Reading::Error("prometheus did not answer".into());
+        assert_eq!(
+            judge(&p95, &down, None, None).outcome,
+            Outcome::Error,
+            "down, not inconclusive"
         );
         assert_eq!(judge(&p95, &v, None, Some(0.5)).outcome, Outcome::Healthy);
         let j = judge(&p95, &v, None, Some(0.4));

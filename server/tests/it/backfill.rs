@@ -828,3 +828,38 @@ async fn a_retune_and_a_pause_are_audited_with_who_asked_from_where() {
     drop(target_db);
     app.stop().await;
 }
+
+/// A job that declares `metric` has its live runs counted under that name,
+/// from the store: a run this test drives (as a command line would) counts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jobs_metric_counts_every_live_run_in_the_store() {
+    let plan = PLAN.replace(
+        "chunk = 100",
+        "chunk = 100\nmetric = \"sti_backfill_processed_total\"\nmetric_labels = { project_type = \"school\" }",
+    );
+    let s = setup(
+        TestDb::new(Backend::Sqlite).await,
+        Backend::Sqlite,
+        12_000,
+        &plan,
+    )
+    .await;
+    let mut runner = s.runner(Mode::Run, None).await;
+    runner.run(|_| {}).await.unwrap();
+    let (created, errors) = (runner.run.created, runner.run.errors);
+    assert!(created > 1_000 && errors > 0, "{created} {errors}");
+    let registry = prometheus::Registry::new();
+    let mut metrics =
+        server::backfill::job_metrics::JobMetrics::new(s.store.clone(), registry.clone());
+    metrics.refresh().await.unwrap();
+    metrics.refresh().await.unwrap();
+    let text = prometheus::TextEncoder::new()
+        .encode_to_string(&registry.gather())
+        .unwrap();
+    for (status, n) in [("created", created), ("error", errors)] {
+        let line = format!(
+            "sti_backfill_processed_total{{project_type=\"school\",status=\"{status}\"}} {n}"
+        );
+        assert!(text.contains(&line), "{line} in:\n{text}");
+    }
+}
