@@ -103,6 +103,13 @@ pub trait PlanPort: Send + Sync + 'static {
         id: String,
         command: PlanCommand,
     ) -> Result<CommandOutcome, AppError>;
+    /// The plan's timeline over its last `hours` (default: its whole life).
+    async fn timeline(
+        &self,
+        caller: &Caller,
+        id: String,
+        hours: Option<i64>,
+    ) -> Result<crate::dto::plans::TimelineView, AppError>;
 }
 
 #[async_trait::async_trait]

@@ -8,6 +8,9 @@ CREATE TABLE guardrail_measurements (
     at_ms BIGINT NOT NULL,
     value REAL,
     sample REAL,
+    -- The bounds as they were resolved for this reading (with its baseline).
+    max_value REAL,
+    min_value REAL,
     threshold TEXT NOT NULL,
     outcome TEXT NOT NULL CHECK (outcome IN ('healthy', 'failed', 'inconclusive', 'error')),
     detail TEXT NOT NULL

@@ -24,6 +24,16 @@ pub async fn load_plan(id: String) -> Result<PlanView, AppError> {
     crate::service::answer(services.plans.plan(&caller, id).await)
 }
 
+/// The plan's timeline over its last `hours` (empty: its whole life).
+#[server(endpoint = "plan_timeline")]
+pub async fn load_timeline(
+    id: String,
+    hours: Option<i64>,
+) -> Result<crate::dto::plans::TimelineView, AppError> {
+    let (services, caller) = crate::service::answer(crate::service::request_context())?;
+    crate::service::answer(services.plans.timeline(&caller, id, hours).await)
+}
+
 #[server(endpoint = "plan_templates")]
 pub async fn list_templates() -> Result<Vec<TemplateInfo>, AppError> {
     let (services, caller) = crate::service::answer(crate::service::request_context())?;

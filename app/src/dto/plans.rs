@@ -125,6 +125,18 @@ pub struct PlanView {
     pub now_ms: i64,
 }
 
+/// The plan's timeline over a time range: the chart and the audit events in
+/// the range (newest first, at most 200).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct TimelineView {
+    pub from_ms: i64,
+    pub to_ms: i64,
+    /// SVG, rendered on the server.
+    pub svg: String,
+    pub events: Vec<crate::dto::audit::AuditEvent>,
+}
+
 /// A guardrail of the plan and how it reads now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

@@ -10,6 +10,7 @@ pub mod plan_edit;
 pub mod plan_guardrails;
 pub mod plan_phase;
 pub mod plan_pilot;
+pub mod plan_timeline;
 pub mod plans;
 pub mod tokens;
 pub mod users;

@@ -44,6 +44,7 @@ pub fn PlanPage() -> impl IntoView {
                 Err(e) => view! { <p class="error outcome">{e.to_string()}</p> }.into_any(),
             })}
         </div>
+        <super::plan_timeline::TimelineCard plan_id=Signal::derive(id) refresh />
         <RollbackPanel cmd plan_id=Signal::derive(id) plan />
     }
 }

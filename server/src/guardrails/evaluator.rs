@@ -96,6 +96,10 @@ impl Evaluator {
                 at_ms: now,
                 value: judged.value,
                 sample: judged.sample,
+                bounds: (
+                    def.min.and_then(|b| b.resolve(baseline)),
+                    def.max.and_then(|b| b.resolve(baseline)),
+                ),
                 threshold: def.threshold(baseline),
                 outcome: judged.outcome,
                 detail: judged.detail.clone(),

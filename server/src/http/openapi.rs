@@ -23,6 +23,7 @@ use crate::{audit, backfill, flags, plans};
         plans::rest::save_source,
         plans::rest::command,
         plans::rest::events,
+        plans::rest::timeline,
         plans::rest::templates,
         flags::rest::evaluate,
         backfill::rest::start,

@@ -112,6 +112,7 @@ mod tests {
                     at_ms: *at,
                     value: Some(1.0),
                     sample: None,
+                    bounds: (None, Some(10.0)),
                     threshold: "value ≤ 10".into(),
                     outcome: *outcome,
                     detail: "1 is within value ≤ 10".into(),

@@ -14,6 +14,8 @@ pub struct Measurement {
     pub at_ms: i64,
     pub value: Option<f64>,
     pub sample: Option<f64>,
+    /// The healthy range's bounds as resolved for this reading.
+    pub bounds: (Option<f64>, Option<f64>),
     pub threshold: String,
     pub outcome: Outcome,
     pub detail: String,
@@ -22,7 +24,8 @@ pub struct Measurement {
 pub async fn insert(conn: &mut AnyConnection, m: &Measurement) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO guardrail_measurements (id, plan_id, guardrail, environment, at_ms, value, \
-         sample, threshold, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         sample, threshold, outcome, detail, min_value, max_value) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(uuid::Uuid::new_v4().simple().to_string())
     .bind(&m.plan_id)
@@ -34,6 +37,8 @@ pub async fn insert(conn: &mut AnyConnection, m: &Measurement) -> Result<(), Sto
     .bind(&m.threshold)
     .bind(m.outcome.as_str())
     .bind(&m.detail)
+    .bind(m.bounds.0)
+    .bind(m.bounds.1)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -65,6 +70,7 @@ pub async fn recent(
                 at_ms: r.try_get("at_ms")?,
                 value: r.try_get("value")?,
                 sample: r.try_get("sample")?,
+                bounds: (r.try_get("min_value")?, r.try_get("max_value")?),
                 threshold: r.try_get("threshold")?,
                 outcome: Outcome::parse(&outcome),
                 detail: r.try_get("detail")?,

@@ -27,6 +27,7 @@ pub mod spec_jobs;
 pub mod state;
 pub mod store;
 pub mod templates;
+pub mod timeline;
 pub mod view;
 pub mod weakening;
 

@@ -40,6 +40,7 @@ where
         .route("/api/v1/plans/{id}/source", get(source).put(save_source))
         .route("/api/v1/plans/{id}/commands", post(command))
         .route("/api/v1/plans/{id}/events", get(events))
+        .route("/api/v1/plans/{id}/timeline", get(timeline))
         .route("/api/v1/templates", get(templates))
 }
 
@@ -85,6 +86,26 @@ pub async fn one(
     Path(id): Path<String>,
 ) -> Result<Json<PlanView>, ApiError> {
     Ok(Json(state.plans.plan(&caller, id).await?))
+}
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+pub struct TimelineParams {
+    /// The last this many hours (1 to 2160); without it, the plan's whole life.
+    hours: Option<i64>,
+}
+
+/// The plan's timeline: exposure per environment, guardrail readings against
+/// their bounds and the markers (SVG), with the audit events of the range.
+#[utoipa::path(get, path = "/api/v1/plans/{id}/timeline", tag = "plans",
+    params(("id" = String, Path), TimelineParams),
+    responses((status = 200, body = app::dto::plans::TimelineView), (status = 400), (status = 404)))]
+pub async fn timeline(
+    State(state): State<PlansApi>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    Query(q): Query<TimelineParams>,
+) -> Result<Json<app::dto::plans::TimelineView>, ApiError> {
+    Ok(Json(state.plans.timeline(&caller, id, q.hours).await?))
 }
 
 /// The plan file exactly as imported or last saved; its revision is in the

@@ -368,6 +368,16 @@ pub fn template_infos() -> Vec<TemplateInfo> {
 
 #[async_trait::async_trait]
 impl PlanPort for PlanService {
+    async fn timeline(
+        &self,
+        caller: &Caller,
+        id: String,
+        hours: Option<i64>,
+    ) -> Result<app::dto::plans::TimelineView, AppError> {
+        caller.require(Action::ReadPlans)?;
+        Ok(self.timeline_view(&id, hours).await?)
+    }
+
     async fn plans(&self, caller: &Caller) -> Result<Vec<PlanSummary>, AppError> {
         caller.require(Action::ReadPlans)?;
         Ok(self.summaries().await?)

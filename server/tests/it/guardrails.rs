@@ -363,6 +363,33 @@ async fn sql_guardrails_on_postgres_read_parity_and_fail_closed() {
     )
     .await;
     assert_eq!(states(&app, "parity").await, ["healthy", "failed"]);
+
+    // The timeline tells it: the guardrail against its bound, the breach.
+    let vic = app.signed_in("vic", &[Role::Viewer]).await;
+    let url = app.url(&format!("/api/v1/plans/{}/timeline", plan.id));
+    let t: Value = vic.get(&url).send().await.unwrap().json().await.unwrap();
+    assert!(
+        t["svg"].as_str().unwrap().contains("parity (staging)"),
+        "{t}"
+    );
+    let actions: Vec<&str> = t["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"guardrail.state") && actions.contains(&"phase.start"),
+        "{actions:?}"
+    );
+    let res = vic.get(format!("{url}?hours=0")).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("hours: 0 is outside 1..=2160"));
+    assert_eq!(app.client.get(&url).send().await.unwrap().status(), 401);
     app.stop().await;
 }
 

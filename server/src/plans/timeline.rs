@@ -1,0 +1,231 @@
+//! A plan's timeline on one time axis, from its audit trail and its
+//! guardrails' readings: each environment's exposure as a step line, each
+//! guardrail's value against its bound (1 = the bound), and markers for
+//! phase starts, approvals, breaches, guardrail actions and rollbacks.
+use app::dto::audit::AuditEvent;
+use serde_json::Value;
+
+use super::measure_store::Measurement;
+use crate::charts::timeline::{Marker, Timeline};
+
+fn details(e: &AuditEvent) -> Value {
+    serde_json::from_str(&e.details).unwrap_or(Value::Null)
+}
+
+/// How far outside its range a reading is: value ÷ max, or min ÷ value,
+/// whichever is larger (1 at the bound).
+pub fn ratio(m: &Measurement) -> Option<f64> {
+    let v = m.value?;
+    let over = m.bounds.1.filter(|hi| *hi > 0.0).map(|hi| v / hi);
+    let under = m.bounds.0.filter(|_| v > 0.0).map(|lo| lo / v);
+    match (over, under) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+    .filter(|r| r.is_finite())
+}
+
+/// `events` oldest first (the plan's, up to `to_ms`), `readings` any order.
+pub fn build(
+    events: &[AuditEvent],
+    readings: &[Measurement],
+    (from_ms, to_ms): (i64, i64),
+) -> Timeline {
+    let mut t = Timeline {
+        from_ms,
+        to_ms,
+        ..Timeline::default()
+    };
+    for e in events {
+        let d = details(e);
+        let mut set = |env: &str, bp: i64| {
+            t.exposures
+                .entry(env.to_string())
+                .or_default()
+                .push((e.at_ms, bp))
+        };
+        match e.action.as_str() {
+            "phase.start" => {
+                if let (Some(env), Some(bp)) =
+                    (d["environment"].as_str(), d["exposure_bp"].as_i64())
+                {
+                    set(env, bp);
+                }
+            }
+            _ => {
+                if let Some(map) = d["exposures"].as_object() {
+                    for (env, change) in map {
+                        if let Some(bp) = change["after_bp"].as_i64() {
+                            set(env, bp);
+                        }
+                    }
+                }
+            }
+        }
+        if e.at_ms < from_ms {
+            continue;
+        }
+        let marker = match e.action.as_str() {
+            "phase.start" => Some((
+                "start",
+                format!("start {}", d["phase"].as_str().unwrap_or("")),
+            )),
+            "gate.approve" => Some(("approval", format!("approved by {}", e.actor_name))),
+            "gate.override" => Some(("approval", format!("override by {}", e.actor_name))),
+            "guardrail.state" if matches!(d["to"].as_str(), Some("failed" | "error")) => Some((
+                "breach",
+                format!(
+                    "{} {}",
+                    d["guardrail"].as_str().unwrap_or(""),
+                    d["to"].as_str().unwrap_or("")
+                ),
+            )),
+            "guardrail.action" => Some((
+                "action",
+                format!(
+                    "{} → {}",
+                    d["guardrail"].as_str().unwrap_or(""),
+                    d["action"].as_str().unwrap_or("")
+                ),
+            )),
+            a if a.starts_with("plan.rollback") || a == "plan.pause" || a == "plan.abort" => {
+                Some(("rollback", format!("{a} by {}", e.actor_name)))
+            }
+            _ => None,
+        };
+        if let Some((kind, label)) = marker {
+            t.markers.push(Marker {
+                at_ms: e.at_ms,
+                kind,
+                label,
+            });
+        }
+    }
+    let mut sorted: Vec<&Measurement> = readings
+        .iter()
+        .filter(|m| (from_ms..=to_ms).contains(&m.at_ms))
+        .collect();
+    sorted.sort_by_key(|m| m.at_ms);
+    for m in sorted {
+        if let Some(r) = ratio(m) {
+            let key = format!("{} ({})", m.guardrail, m.environment);
+            t.guardrails.entry(key).or_default().push((m.at_ms, r));
+        }
+    }
+    t
+}
+
+impl super::PlanService {
+    /// The plan's timeline over its last `hours` (1 to 2160; default its
+    /// whole life), to now.
+    pub(super) async fn timeline_view(
+        &self,
+        id: &str,
+        hours: Option<i64>,
+    ) -> Result<app::dto::plans::TimelineView, super::error::PlanError> {
+        use super::error::PlanError;
+        if let Some(h) = hours.filter(|h| !(1..=2160).contains(h)) {
+            return Err(PlanError::Invalid(format!(
+                "hours: {h} is outside 1..=2160 (90 days); leave it out for the whole plan"
+            )));
+        }
+        let l = self.load(id).await?;
+        let now = self.clock.now_ms();
+        let from = hours.map_or(l.plan.created_at_ms, |h| now - h * 3_600_000);
+        let filter = crate::audit::query::AuditFilter {
+            subject: Some(crate::audit::query::TextMatch::Exact(format!("plan:{id}"))),
+            to_ms: Some(now),
+            ..Default::default()
+        };
+        let events = crate::audit::query::oldest_first(&self.store, &filter, 0, 20_000).await?;
+        let mut conn = self.store.pool().acquire().await?;
+        let readings = super::measure_store::recent(&mut conn, id, from, 20_000).await?;
+        let timeline = build(&events, &readings, (from, now));
+        Ok(app::dto::plans::TimelineView {
+            from_ms: from,
+            to_ms: now,
+            svg: crate::charts::timeline::timeline_svg(&timeline),
+            events: events
+                .into_iter()
+                .rev()
+                .filter(|e| e.at_ms >= from)
+                .take(200)
+                .collect(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plans::guardrail::Outcome;
+
+    fn event(seq: i64, at_ms: i64, action: &str, details: Value) -> AuditEvent {
+        AuditEvent {
+            seq,
+            at_ms,
+            actor_kind: "user".into(),
+            actor_id: "u".into(),
+            actor_name: "olga".into(),
+            action: action.into(),
+            subject: "plan:p".into(),
+            details: details.to_string(),
+            client_addr: String::new(),
+            user_agent: String::new(),
+            prev_hash: String::new(),
+            hash: String::new(),
+        }
+    }
+
+    #[test]
+    fn exposure_steps_markers_and_ratios() {
+        let events = [
+            event(
+                1,
+                10,
+                "phase.start",
+                serde_json::json!({"phase": "dev", "environment": "dev", "exposure_bp": 10000}),
+            ),
+            event(
+                2,
+                20,
+                "phase.start",
+                serde_json::json!({"phase": "production 5%", "environment": "production", "exposure_bp": 500}),
+            ),
+            event(
+                3,
+                30,
+                "guardrail.state",
+                serde_json::json!({"guardrail": "error_rate", "to": "failed"}),
+            ),
+            event(
+                4,
+                31,
+                "plan.rollback.standard",
+                serde_json::json!({"exposures": {"production": {"before_bp": 500, "after_bp": 0}}}),
+            ),
+        ];
+        let m = Measurement {
+            plan_id: "p".into(),
+            guardrail: "error_rate".into(),
+            environment: "production".into(),
+            at_ms: 30,
+            value: Some(0.002),
+            sample: None,
+            bounds: (None, Some(0.001)),
+            threshold: "value ≤ 0.001".into(),
+            outcome: Outcome::Failed,
+            detail: String::new(),
+        };
+        let t = build(&events, &[m], (0, 40));
+        assert_eq!(t.exposures["production"], [(20, 500), (31, 0)]);
+        assert_eq!(t.exposures["dev"], [(10, 10000)]);
+        assert_eq!(t.guardrails["error_rate (production)"], [(30, 2.0)]);
+        let kinds: Vec<&str> = t.markers.iter().map(|m| m.kind).collect();
+        assert_eq!(kinds, ["start", "start", "breach", "rollback"]);
+        // A range that starts later keeps the exposure before it, drops older markers.
+        let later = build(&events, &[], (25, 40));
+        assert_eq!(later.exposures["production"][0], (20, 500));
+        assert_eq!(later.markers.len(), 2);
+    }
+}
