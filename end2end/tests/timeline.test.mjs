@@ -86,7 +86,7 @@ test('a breach and the automatic rollback appear on the timeline without reload'
   }
   assert.match(await op.page.textContent('#timeline-events tr[data-action="plan.rollback.standard"]'), /system/);
   assert.match(await op.page.textContent('#guardrails tr[data-guardrail="subtype_rows"]'), /failed/);
-  assert.equal(await op.page.textContent('#exposure-dev'), 'off');
+  assert.equal(await op.page.textContent('#exposure-dev'), '0 %', 'standard rollback: dev back to 0 %');
   assert.match(await op.page.textContent('#timeline-chart'), /subtype_rows \(dev\)/, 'the guardrail on the chart');
   assert.equal(await op.page.evaluate(() => window.__sameDocument), true, 'no reload happened');
   await screenshot(op.page, 'timeline-rollback');

@@ -16,6 +16,12 @@ impl Clock {
         crate::system::now_ms() + self.offset_ms.load(Ordering::Relaxed)
     }
 
+    /// The system's time at this clock's `ms`: what sources that keep their
+    /// own time (Prometheus) are asked for.
+    pub fn system_ms(&self, ms: i64) -> i64 {
+        ms - self.offset_ms.load(Ordering::Relaxed)
+    }
+
     /// Moves this clock (never the system's) forward by `ms`: for tests.
     pub fn advance(&self, ms: i64) {
         self.offset_ms.fetch_add(ms.max(0), Ordering::Relaxed);

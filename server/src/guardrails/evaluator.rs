@@ -70,7 +70,17 @@ impl Evaluator {
         let mut recorded = 0;
         for def in defs {
             let previous = last.get(&def.name);
-            if previous.is_some_and(|(at, _)| self.clock.now_ms() - at < def.interval_ms) {
+            // The baseline is taken as soon as the phase is seen, due or not.
+            let baseline = if def.needs_baseline() {
+                self.baseline(w, &def).await?
+            } else {
+                None
+            };
+            // A phase just started is read at once; then once per interval.
+            let read_this_phase = previous.is_some_and(|(at, _)| *at >= w.started_at_ms);
+            if read_this_phase
+                && previous.is_some_and(|(at, _)| self.clock.now_ms() - at < def.interval_ms)
+            {
                 continue;
             }
             let value = self.sources.read(&def.source, None, &w.environment).await;
@@ -81,11 +91,6 @@ impl Evaluator {
                         .await,
                 ),
                 None => None,
-            };
-            let baseline = if def.needs_baseline() {
-                self.baseline(w, &def).await?
-            } else {
-                None
             };
             let judged = judge(&def, &value, sample.as_ref(), baseline);
             let now = self.clock.now_ms();
@@ -148,7 +153,8 @@ impl Evaluator {
         {
             return Ok(Some(b));
         }
-        let captured = match self.sources.read_at(&def.source, w.started_at_ms).await {
+        let at = self.clock.system_ms(w.started_at_ms);
+        let captured = match self.sources.read_at(&def.source, at).await {
             Some(Reading::Values(v)) if v.len() == 1 && v[0].is_finite() => Some(v[0]),
             Some(_) => None,
             None => {

@@ -63,7 +63,8 @@ pub fn judge(
         }
         other if other.starts_with("guardrail_") => {
             let name = &other["guardrail_".len()..];
-            match facts.guardrails.judge(name, &phase.environment, now_ms) {
+            let scope = (phase.environment.as_str(), phase.started_at_ms);
+            match facts.guardrails.judge(name, scope, now_ms) {
                 Some((met, detail)) => ItemState {
                     met,
                     evaluable: true,

@@ -24,9 +24,15 @@ const STALE_SLACK_MS: i64 = 5_000;
 
 impl GuardrailFacts {
     /// Judges `check = "guardrail_NAME"` for a phase in `environment`: met
-    /// while its readings there have been healthy for its `for` window, up
-    /// to a fresh one. `None` when the plan declares no such guardrail.
-    pub fn judge(&self, name: &str, environment: &str, now_ms: i64) -> Option<(bool, String)> {
+    /// while its readings there (since `since_ms`, the phase's start, when
+    /// it started) have been healthy for its `for` window, up to a fresh one.
+    /// `None` when the plan declares no such guardrail.
+    pub fn judge(
+        &self,
+        name: &str,
+        (environment, since_ms): (&str, Option<i64>),
+        now_ms: i64,
+    ) -> Option<(bool, String)> {
         let def = self.declared.iter().find(|g| g.name == name)?;
         if !def.watches(environment) {
             return Some((
@@ -37,7 +43,8 @@ impl GuardrailFacts {
         let mut readings = self
             .measurements
             .iter()
-            .filter(|m| m.guardrail == name && m.environment == environment);
+            .filter(|m| m.guardrail == name && m.environment == environment)
+            .filter(|m| since_ms.is_none_or(|s| m.at_ms >= s));
         let Some(newest) = readings.next() else {
             return Some((false, format!("not measured in {environment} yet")));
         };
@@ -52,9 +59,13 @@ impl GuardrailFacts {
             let what = newest.outcome.as_str();
             return Some((false, format!("{what}: {}", newest.detail)));
         }
+        // The streak of healthy readings up to the newest; a gap of more
+        // than two intervals (nobody measured) ends it as a failure would.
         let mut since = newest.at_ms;
         for m in readings {
-            if m.outcome != Outcome::Healthy {
+            if m.outcome != Outcome::Healthy
+                || since - m.at_ms > 2 * def.interval_ms + STALE_SLACK_MS
+            {
                 break;
             }
             since = m.at_ms;
@@ -134,24 +145,43 @@ mod tests {
             15_000,
         );
         assert!(
-            f.judge("lag", "production", 30_000).unwrap().0,
+            f.judge("lag", ("production", None), 30_000).unwrap().0,
             "healthy since 10 s, for 15 s at 30 s"
         );
-        let (met, why) = f.judge("lag", "production", 20_000).unwrap();
+        let (met, why) = f.judge("lag", ("production", None), 20_000).unwrap();
         assert!(!met && why.contains("more to go"), "{why}");
-        let (met, why) = f.judge("lag", "production", 90_000).unwrap();
+        let (met, why) = f.judge("lag", ("production", None), 90_000).unwrap();
         assert!(!met && why.contains("not measured"), "stale: {why}");
-        let (met, why) = f.judge("lag", "staging", 30_000).unwrap();
+        let (met, why) = f.judge("lag", ("staging", None), 30_000).unwrap();
         assert!(!met && why.contains("does not watch staging"), "{why}");
+        let (met, why) = f
+            .judge("lag", ("production", Some(25_000)), 30_000)
+            .unwrap();
+        assert!(
+            !met && why.contains("more to go"),
+            "only this phase's readings: {why}"
+        );
+        let gap = facts(
+            &[(0, Healthy), (60_000, Healthy), (70_000, Healthy)],
+            15_000,
+        );
+        let (met, why) = gap.judge("lag", ("production", None), 70_000).unwrap();
+        assert!(
+            !met && why.contains("more to go"),
+            "a gap breaks the streak: {why}"
+        );
         let f = facts(&[(10_000, Healthy), (20_000, Error)], 0);
         assert!(
-            !f.judge("lag", "production", 20_000).unwrap().0,
+            !f.judge("lag", ("production", None), 20_000).unwrap().0,
             "an error is not healthy"
         );
-        assert!(f.judge("other", "production", 0).is_none(), "not declared");
+        assert!(
+            f.judge("other", ("production", None), 0).is_none(),
+            "not declared"
+        );
         let f = facts(&[], 0);
         assert!(
-            !f.judge("lag", "production", 0).unwrap().0,
+            !f.judge("lag", ("production", None), 0).unwrap().0,
             "never measured"
         );
     }

@@ -10,97 +10,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::common::prometheus::{fixture_app, free_port, prometheus};
 use crate::common::{Backend, PlanApi, TestApp, TestDb};
 use app::access::Role;
 use serde_json::{json, Value};
 use server::backfill::target;
 use server::config::{PrometheusConfig, TargetConfig};
-
-/// A fixture application: `/metrics` with the error ratio the test sets.
-async fn fixture_app(ratio: Arc<AtomicU64>) -> u16 {
-    let app = axum::Router::new().route(
-        "/metrics",
-        axum::routing::get(move || {
-            let ratio = f64::from_bits(ratio.load(Ordering::Relaxed));
-            async move { format!("# TYPE app_error_ratio gauge\napp_error_ratio {ratio}\n") }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    port
-}
-
-struct Prometheus {
-    child: std::process::Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn prometheus(scrape_port: u16) -> Prometheus {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['127.0.0.1:{scrape_port}']\n"
-        ),
-    )
-    .unwrap();
-    let port = free_port();
-    let child = std::process::Command::new("prometheus")
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.path().join("data").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("prometheus is installed (scripts/setup test)");
-    // Killed and waited for on every path from here (Drop), a panic included.
-    let prom = Prometheus {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-        _dir: dir,
-    };
-    let url = prom.url.clone();
-    let http = reqwest::Client::new();
-    for _ in 0..200 {
-        // Ready, and the fixture scraped once: the first reading has data.
-        let scraped = http
-            .get(format!("{url}/api/v1/query?query=app_error_ratio"))
-            .send()
-            .await;
-        if let Ok(res) = scraped {
-            let body: Value = res.json().await.unwrap_or(Value::Null);
-            if body["data"]["result"]
-                .as_array()
-                .is_some_and(|r| !r.is_empty())
-            {
-                return prom;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("prometheus did not become ready");
-}
 
 /// Waits until the phase's item for `check` says `met` with a detail that
 /// contains `says`; returns the detail.

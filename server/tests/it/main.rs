@@ -19,4 +19,5 @@ mod pilot;
 mod plans;
 mod provenance;
 mod store;
+mod template_complete;
 mod template_walk;

@@ -2,6 +2,9 @@
 //! console served on an ephemeral port.
 #![allow(dead_code)]
 
+pub mod prometheus;
+pub mod team;
+
 use std::net::SocketAddr;
 
 use app::access::Role;
