@@ -58,9 +58,18 @@ fn draw(out: &mut String, t: &Timeline) -> Result<(), Box<dyn std::error::Error>
     let (top, bottom) = root.split_vertically(HEIGHT / 2 + 10);
     let (from, to) = (t.from_ms, t.to_ms.max(t.from_ms + 1));
     let x = |ms: i64| ms.clamp(from, to);
-    let time_label = |ms: &i64| {
+    // "YYYY-MM-DD HH:MM:SS": seconds on a short range, the day on a long one.
+    let span = to - from;
+    let cut = if span < 2 * 3_600_000 {
+        11..19
+    } else if span < 2 * 86_400_000 {
+        11..16
+    } else {
+        5..16
+    };
+    let time_label = move |ms: &i64| {
         app::format::utc_datetime(*ms)
-            .get(11..16)
+            .get(cut.clone())
             .unwrap_or("")
             .to_string()
     };

@@ -16,7 +16,12 @@ fn details(e: &AuditEvent) -> Value {
 /// whichever is larger (1 at the bound).
 pub fn ratio(m: &Measurement) -> Option<f64> {
     let v = m.value?;
-    let over = m.bounds.1.filter(|hi| *hi > 0.0).map(|hi| v / hi);
+    // A bound of 0 (none allowed): 0 within it, above 1 by how far outside.
+    let over = m.bounds.1.map(|hi| match hi {
+        hi if hi > 0.0 => v / hi,
+        hi if v <= hi => 0.0,
+        hi => 1.0 + (v - hi).min(9.0),
+    });
     let under = m.bounds.0.filter(|_| v > 0.0).map(|lo| lo / v);
     match (over, under) {
         (Some(a), Some(b)) => Some(a.max(b)),
@@ -217,10 +222,26 @@ mod tests {
             outcome: Outcome::Failed,
             detail: String::new(),
         };
+        let m_copy = m.clone();
         let t = build(&events, &[m], (0, 40));
         assert_eq!(t.exposures["production"], [(20, 500), (31, 0)]);
         assert_eq!(t.exposures["dev"], [(10, 10000)]);
         assert_eq!(t.guardrails["error_rate (production)"], [(30, 2.0)]);
+        let none_allowed = Measurement {
+            bounds: (None, Some(0.0)),
+            value: Some(1200.0),
+            ..m_copy.clone()
+        };
+        assert_eq!(
+            ratio(&none_allowed),
+            Some(10.0),
+            "max 0 and 1200 rows: far outside"
+        );
+        let within = Measurement {
+            value: Some(0.0),
+            ..none_allowed
+        };
+        assert_eq!(ratio(&within), Some(0.0));
         let kinds: Vec<&str> = t.markers.iter().map(|m| m.kind).collect();
         assert_eq!(kinds, ["start", "start", "breach", "rollback"]);
         // A range that starts later keeps the exposure before it, drops older markers.
