@@ -144,7 +144,8 @@ impl super::PlanService {
         };
         let events = crate::audit::query::oldest_first(&self.store, &filter, 0, 20_000).await?;
         let mut conn = self.store.pool().acquire().await?;
-        let readings = super::measure_store::recent(&mut conn, id, from, 20_000).await?;
+        // The newest readings of the range: enough for a chart of it.
+        let readings = super::measure_store::recent(&mut conn, id, from, 3_000).await?;
         let timeline = build(&events, &readings, (from, now));
         Ok(app::dto::plans::TimelineView {
             from_ms: from,

@@ -254,21 +254,26 @@ pub fn plan_view(l: &Loaded, now_ms: i64, facts: &Facts, configured: &[String]) 
 /// Each declared guardrail with its newest reading per environment.
 fn guardrail_views(g: &super::facts::GuardrailFacts) -> Vec<app::dto::plans::GuardrailView> {
     use super::guardrail::Source;
+    // One pass over the readings (newest first): the first per guardrail
+    // and environment is its newest.
+    let mut newest: std::collections::HashMap<&str, Vec<app::dto::plans::ReadingView>> =
+        std::collections::HashMap::new();
+    for m in &g.measurements {
+        let list = newest.entry(m.guardrail.as_str()).or_default();
+        if list.iter().all(|r| r.environment != m.environment) {
+            list.push(app::dto::plans::ReadingView {
+                environment: m.environment.clone(),
+                at_ms: m.at_ms,
+                outcome: m.outcome.as_str().to_string(),
+                value: m.value.map(|v| v.to_string()),
+                detail: m.detail.clone(),
+            });
+        }
+    }
     g.declared
         .iter()
         .map(|d| {
-            let mut readings: Vec<app::dto::plans::ReadingView> = Vec::new();
-            for m in g.measurements.iter().filter(|m| m.guardrail == d.name) {
-                if readings.iter().all(|r| r.environment != m.environment) {
-                    readings.push(app::dto::plans::ReadingView {
-                        environment: m.environment.clone(),
-                        at_ms: m.at_ms,
-                        outcome: m.outcome.as_str().to_string(),
-                        value: m.value.map(|v| v.to_string()),
-                        detail: m.detail.clone(),
-                    });
-                }
-            }
+            let readings = newest.remove(d.name.as_str()).unwrap_or_default();
             app::dto::plans::GuardrailView {
                 name: d.name.clone(),
                 environments: d.environments.clone(),
