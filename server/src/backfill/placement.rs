@@ -65,12 +65,7 @@ impl Where<'_> {
             .map(|r| r.target.clone())
             .filter(|t| !t.is_empty())
             .unwrap_or_else(|| job.target_for(&environment).to_string());
-        if let Some(serves) = self
-            .targets
-            .get(&target)
-            .and_then(|t| t.environment.as_deref())
-            .filter(|serves| *serves != environment)
-        {
+        if let Some(serves) = super::target::serves_other(self.targets, &target, &environment) {
             return Err(BackfillError::Invalid(format!(
                 "target {target:?} holds {serves}'s data and this run is for {environment}: \
                  give job {job_name:?} a target for {environment} (targets = {{ {environment} = \"…\" }})"

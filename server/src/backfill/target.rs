@@ -66,6 +66,19 @@ impl Target {
     }
 }
 
+/// The environment target `name` is configured to hold the data of, when
+/// that is not `environment`: evidence read there counts for no other.
+pub fn serves_other<'a>(
+    targets: &'a BTreeMap<String, TargetConfig>,
+    name: &str,
+    environment: &str,
+) -> Option<&'a str> {
+    targets
+        .get(name)
+        .and_then(|t| t.environment.as_deref())
+        .filter(|serves| *serves != environment)
+}
+
 /// The URL of target `name`, resolved; errors name the setting to fix.
 pub fn resolve(
     targets: &BTreeMap<String, TargetConfig>,

@@ -2,7 +2,7 @@
 //! plan's phase under way whose interval has passed is read, judged and
 //! recorded; a change of state (healthy → failed, failed → error, …) is
 //! audited as the system, in the reading's transaction, and open plan pages
-//! are told. When a streak passes its limit (`plans::guardrail::acts_now`)
+//! are told. When a streak passes its limit (`plans::guardrail_streak::acts_now`)
 //! the guardrail acts, once: failures and errors take its `action` (pause,
 //! standard or emergency rollback), inconclusive readings pause; as the
 //! system, with the evidence, in the rollback's transaction. `dry_run`
@@ -17,7 +17,8 @@ use crate::audit::{self, Actor, ClientInfo};
 use crate::clock::Clock;
 use crate::db::{Store, StoreError};
 use crate::events::PlanEvents;
-use crate::plans::guardrail::{acts_now, judge, GuardrailDef, Outcome, Reading, Trigger};
+use crate::plans::guardrail::{judge, GuardrailDef, Outcome, Reading};
+use crate::plans::guardrail_streak::{acts_now, Trigger};
 use crate::plans::measure_store::{self, Measurement, Watched};
 use crate::plans::PlanService;
 use app::dto::plans::RollbackKind;
@@ -69,20 +70,20 @@ impl Evaluator {
         };
         let mut recorded = 0;
         for def in defs {
+            // A phase just started is read at once (its baseline taken with
+            // that first reading); then once per interval.
+            let due = last.get(&def.name).is_none_or(|(at, _)| {
+                *at < w.started_at_ms || self.clock.now_ms() - at >= def.interval_ms
+            });
+            if !due {
+                continue;
+            }
             let previous = last.get(&def.name);
-            // The baseline is taken as soon as the phase is seen, due or not.
             let baseline = if def.needs_baseline() {
                 self.baseline(w, &def).await?
             } else {
                 None
             };
-            // A phase just started is read at once; then once per interval.
-            let read_this_phase = previous.is_some_and(|(at, _)| *at >= w.started_at_ms);
-            if read_this_phase
-                && previous.is_some_and(|(at, _)| self.clock.now_ms() - at < def.interval_ms)
-            {
-                continue;
-            }
             let value = self.sources.read(&def.source, None, &w.environment).await;
             let sample = match &def.sample {
                 Some((query, _)) => Some(

@@ -114,12 +114,7 @@ impl Sources {
     }
 
     async fn sql(&self, name: &str, sql: &str, environment: &str) -> Reading {
-        if let Some(serves) = self
-            .targets
-            .get(name)
-            .and_then(|t| t.environment.as_deref())
-            .filter(|serves| *serves != environment)
-        {
+        if let Some(serves) = target::serves_other(&self.targets, name, environment) {
             return Reading::Error(format!(
                 "target {name:?} holds {serves}'s data; this guardrail reads {environment}"
             ));

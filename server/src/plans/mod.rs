@@ -16,6 +16,7 @@ pub mod finish;
 pub mod gate;
 pub mod guardrail;
 pub mod guardrail_spec;
+pub mod guardrail_streak;
 pub mod materialize;
 pub mod measure_store;
 pub mod pilot;

@@ -78,11 +78,7 @@ pub async fn fetch(
     (target_name, sql): (&str, &str),
     environment: &str,
 ) -> Result<Vec<String>, BackfillError> {
-    if let Some(serves) = targets
-        .get(target_name)
-        .and_then(|t| t.environment.as_deref())
-        .filter(|serves| *serves != environment)
-    {
+    if let Some(serves) = target::serves_other(targets, target_name, environment) {
         return Err(BackfillError::Invalid(format!(
             "allow_query: target {target_name:?} holds {serves}'s data and the phase rolls out in {environment}"
         )));

@@ -1,0 +1,139 @@
+//! One plan over the REST API, as the tests drive it.
+use super::TestApp;
+
+/// One plan over the REST API, driven by whichever signed-in client (or
+/// token) each call names.
+pub struct PlanApi<'a> {
+    pub app: &'a TestApp,
+    pub id: String,
+}
+
+impl<'a> PlanApi<'a> {
+    /// Imports `source` as `who` over the API; the import must succeed.
+    pub async fn import(app: &'a TestApp, who: &reqwest::Client, source: &str) -> PlanApi<'a> {
+        let res = who
+            .post(app.url("/api/v1/plans"))
+            .body(source.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+        let id = res.json::<serde_json::Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        PlanApi { app, id }
+    }
+
+    pub async fn view(&self, who: &reqwest::Client) -> serde_json::Value {
+        let res = who
+            .get(self.app.url(&format!("/api/v1/plans/{}", self.id)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        res.json().await.unwrap()
+    }
+
+    /// PUTs `source` from the plan's current revision, as `who` (a session,
+    /// or a bearer token when `token` is given).
+    pub async fn edit(
+        &self,
+        who: &reqwest::Client,
+        token: Option<&str>,
+        source: &str,
+    ) -> (u16, serde_json::Value) {
+        let mut get = who.get(self.app.url(&format!("/api/v1/plans/{}", self.id)));
+        if let Some(t) = token {
+            get = get.bearer_auth(t);
+        }
+        let view: serde_json::Value = get.send().await.unwrap().json().await.unwrap();
+        let revision = view["summary"]["revision"].as_i64().unwrap();
+        let mut req = who
+            .put(self.app.url(&format!(
+                "/api/v1/plans/{}/source?revision={revision}",
+                self.id
+            )))
+            .body(source.to_string());
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Asks for a run of `job` (`body`: mode, environment, …).
+    pub async fn start_run(
+        &self,
+        who: &reqwest::Client,
+        job: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let res = who
+            .post(
+                self.app
+                    .url(&format!("/api/v1/plans/{}/jobs/{job}/runs", self.id)),
+            )
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Starts a run that must be accepted and waits until it is done.
+    pub async fn run_to_end(
+        &self,
+        who: &reqwest::Client,
+        job: &str,
+        body: serde_json::Value,
+    ) -> serde_json::Value {
+        let (status, run) = self.start_run(who, job, body).await;
+        assert_eq!(status, 202, "{run}");
+        let id = run["id"].as_str().unwrap();
+        for _ in 0..600 {
+            let runs: serde_json::Value = who
+                .get(self.app.url(&format!("/api/v1/plans/{}/runs", self.id)))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let run = runs
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["id"] == id)
+                .unwrap()
+                .clone();
+            if run["status"] != "running" {
+                assert_eq!(run["status"], "done", "{run}");
+                return run;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("run {id} did not finish in 30 s");
+    }
+
+    pub async fn phase(&self, who: &reqwest::Client, i: usize) -> serde_json::Value {
+        self.view(who).await["phases"][i].clone()
+    }
+
+    pub async fn command(
+        &self,
+        who: &reqwest::Client,
+        cmd: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let res = who
+            .post(self.app.url(&format!("/api/v1/plans/{}/commands", self.id)))
+            .json(&cmd)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(serde_json::Value::Null))
+    }
+}
