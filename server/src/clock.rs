@@ -9,6 +9,7 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Default)]
 pub struct Clock {
     offset_ms: Arc<AtomicI64>,
+    moved: Arc<tokio::sync::Notify>,
 }
 
 impl Clock {
@@ -25,6 +26,14 @@ impl Clock {
     /// Moves this clock (never the system's) forward by `ms`: for tests.
     pub fn advance(&self, ms: i64) {
         self.offset_ms.fetch_add(ms.max(0), Ordering::Relaxed);
+        self.moved.notify_one();
+    }
+
+    /// Resolves once this clock has been moved (at once if it moved since
+    /// the last wait): the guardrail evaluator reads again without waiting
+    /// for its next second. A clock on the system's time never resolves.
+    pub async fn moved(&self) {
+        self.moved.notified().await
     }
 }
 

@@ -47,6 +47,7 @@ pub async fn start(
         clock: state.clock.clone(),
         events: state.events.clone(),
         plans: state.plans.clone(),
+        passes: state.guardrail_passes.clone(),
     }
     .spawn();
     crate::backfill::job_metrics::JobMetrics::new(

@@ -1,4 +1,5 @@
-//! The evaluator: about once a second, every guardrail of every active
+//! The evaluator: about once a second (and at once when the console's clock
+//! is moved), every guardrail of every active
 //! plan's phase under way whose interval has passed is read, judged and
 //! recorded; a change of state (healthy → failed, failed → error, …) is
 //! audited as the system, in the reading's transaction, and open plan pages
@@ -31,6 +32,7 @@ pub struct Evaluator {
     pub events: PlanEvents,
     /// Takes the actions (as the system).
     pub plans: PlanService,
+    pub passes: super::passes::Passes,
 }
 
 impl Evaluator {
@@ -236,14 +238,20 @@ impl Evaluator {
         Ok(())
     }
 
-    /// Runs a pass about once a second, for as long as the server runs.
+    /// Runs a pass about once a second, and whenever the clock is moved,
+    /// for as long as the server runs.
     pub fn spawn(self) {
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             loop {
-                tick.tick().await;
-                if let Err(e) = self.tick().await {
-                    tracing::warn!(error = %e, "guardrail evaluation pass failed");
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = self.clock.moved() => {}
+                }
+                let started = self.clock.now_ms();
+                match self.tick().await {
+                    Ok(_) => self.passes.completed(started),
+                    Err(e) => tracing::warn!(error = %e, "guardrail evaluation pass failed"),
                 }
             }
         });

@@ -2,6 +2,7 @@
 //! sources (`measure`) on their interval, judging and recording every
 //! reading, and auditing each change of state (`evaluator`). Their file
 //! format and judgement live with the plans (`plans::guardrail_spec`,
-//! `plans::guardrail`).
+//! `plans::guardrail`); how far the evaluator has got (`passes`).
 pub mod evaluator;
 pub mod measure;
+pub mod passes;

@@ -67,6 +67,8 @@ pub struct AppState {
     pub auth: AuthState,
     /// What plans and runs judge time by (tests move it forward).
     pub clock: crate::clock::Clock,
+    /// How far the guardrail evaluator has got.
+    pub guardrail_passes: crate::guardrails::passes::Passes,
 }
 
 impl AppState {
@@ -101,6 +103,7 @@ impl AppState {
         )
         .with_environments(config.environments.clone())
         .with_clock(clock.clone());
+        let guardrail_passes = crate::guardrails::passes::Passes::register(metrics.registry())?;
         let backfill = Arc::new(BackfillService::new(store.clone(), jobs.clone()));
         let services = Services {
             system: Arc::new(SystemService::new(store.clone())),
@@ -122,6 +125,7 @@ impl AppState {
             flag_cache,
             environments: Arc::new(config.environments.clone()),
             clock,
+            guardrail_passes,
             jobs,
             backfill,
             auth: AuthState {

@@ -20,4 +20,5 @@ mod plans;
 mod provenance;
 mod store;
 mod template_complete;
+mod template_complete_partitioned;
 mod template_walk;

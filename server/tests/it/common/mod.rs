@@ -5,6 +5,7 @@
 pub mod plan_api;
 pub mod prometheus;
 pub mod team;
+pub mod world;
 
 use std::net::SocketAddr;
 
