@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod backfill;
 pub mod identity;
+pub mod live;
 pub mod plans;
 
 use leptos::prelude::*;

@@ -4,6 +4,8 @@ use serde::{Deserialize, Serialize};
 pub mod audit;
 pub mod backfill;
 pub mod identity;
+pub mod live;
+pub mod plan_states;
 pub mod plans;
 
 /// Which database holds the console's own state.

@@ -62,7 +62,10 @@ pub fn App() -> impl IntoView {
     // Effects run only in the browser, so this flips once hydration is done;
     // browser tests wait for `data-hydrated="true"` before interacting.
     let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
+    Effect::new(move |_| {
+        hydrated.set(true);
+        clean_url();
+    });
     let me: Me = Resource::new(|| (), |_| api::identity::load_current_user());
     provide_context(me);
     view! {
@@ -104,6 +107,41 @@ pub fn App() -> impl IntoView {
                 </Routes>
             </main>
         </Router>
+    }
+}
+
+/// A form sent before hydration comes back to a URL carrying its error
+/// (`?__path=…&__err=…`); once the page shows it, the address is made clean
+/// again (nothing reloads).
+fn clean_url() {
+    #[cfg(feature = "hydrate")]
+    {
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        let location = window.location();
+        let (Ok(path), Ok(search), Ok(hash)) =
+            (location.pathname(), location.search(), location.hash())
+        else {
+            return;
+        };
+        if !search.contains("__err=") {
+            return;
+        }
+        let kept: Vec<&str> = search
+            .trim_start_matches('?')
+            .split('&')
+            .filter(|pair| !pair.starts_with("__err=") && !pair.starts_with("__path="))
+            .collect();
+        let query = if kept.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", kept.join("&"))
+        };
+        if let Ok(history) = window.history() {
+            let clean = format!("{path}{query}{hash}");
+            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&clean));
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 // failing keys are listed.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startConsole, launchBrowser, watchErrors, screenshot, signIn, newPlanFromTemplate } from './support/console.mjs';
+import { startConsole, launchBrowser, watchErrors, screenshot, signIn, newPlanFromTemplate, confirmAndSend } from './support/console.mjs';
 
 let server;
 let browser;
@@ -53,16 +53,26 @@ test('dry-run then run from the UI, live counters and chart, pause and resume', 
   assert.ok(Number(await page.textContent('#job-created')) > 10_000, 'the dry-run reports what it would create');
   assert.ok((await page.locator('#job-failures tbody tr').count()) >= 8, 'the broken rows are listed');
 
-  // The demo data has broken rows, so the dry-run was not clean: a live run
-  // is refused, and goes ahead only with a reason (audited).
+  // The demo data has broken rows, so the dry-run was not clean: the live
+  // run's confirmation says so before anything is sent, and it goes ahead
+  // only with a reason (audited).
   await page.evaluate(() => { window.__sameDocument = true; });
   assert.match(await page.textContent('#run-environment'), /dev \(target demo\)/);
-  await page.click('button[data-mode="run"]');
-  await page.waitForSelector('#job-outcome .error');
-  assert.match(await page.textContent('#job-outcome'), /no clean dry-run on target "demo" for dev: its newest dry-run found \d+ failing keys/);
-  await screenshot(page, 'backfill-run-refused');
-  await page.fill('#override-reason', 'the broken demo rows are known; they are listed as failing keys');
-  await page.click('button[data-mode="run"]');
+  await page.click('details.run-confirm > summary');
+  assert.match(await page.textContent('#run-what'), /writes to target demo for dev/);
+  assert.match(await page.textContent('#dry-run-warning'), /newest dry-run for dev failed \d+ keys.*needs a reason/);
+  await page.check('#run-form input[type="checkbox"]');
+  let sent = 0;
+  const count = (r) => { if (r.method() === 'POST') sent += 1; };
+  page.on('request', count);
+  await page.click('#run-form button[type="submit"]');
+  await page.waitForTimeout(300);
+  assert.equal(sent, 0, 'no reason, nothing sent: the form asks for it');
+  assert.equal(await page.$eval('#run-form input[name="override_reason"]', (e) => e.validity.valueMissing), true);
+  await screenshot(page, 'backfill-run-confirm');
+  await page.fill('#run-form input[name="override_reason"]', 'the broken demo rows are known; they are listed as failing keys');
+  await page.click('#run-form button[type="submit"]');
+  page.off('request', count);
   await page.waitForSelector('#job[data-status="running"]');
   assert.match(await page.textContent('#job-runs tbody tr:first-child'), /dev · demo/);
   const first = await processed(page);
@@ -78,7 +88,7 @@ test('dry-run then run from the UI, live counters and chart, pause and resume', 
   const paused = await processed(page);
   await page.waitForTimeout(800);
   assert.equal(await processed(page), paused, 'a paused run does not move');
-  await page.click('button[data-mode="run"]');
+  await confirmAndSend(page, 'details.run-confirm', { '#run-form input[name="override_reason"]': 'resume after the pause' });
   await page.waitForSelector('#job[data-status="running"]');
   // Live retune: lift the rate ceiling while it runs.
   await page.fill('#retune input[name="max_rows_per_sec"]', '0');
@@ -96,10 +106,23 @@ test('dry-run then run from the UI, live counters and chart, pause and resume', 
   await page.waitForSelector('#verify-result');
   assert.equal(await page.getAttribute('#verify-result', 'data-passed'), 'false');
   assert.match(await page.textContent('#verify-result'), /Missing\s*8 \(first: 20, 5020/);
-  // The one refused run answered 400 (a user's mistake, said where they
-  // acted); nothing else failed.
-  const refused = errors.filter((e) => /^HTTP 400: .*\/api\/backfill_start$/.test(e));
-  assert.equal(refused.length, 1, 'the refused live run');
-  assert.deepEqual(errors.filter((e) => !refused.includes(e)), [], 'no other page or console errors');
+  await screenshot(page, 'backfill-verify-result');
+
+  // Undo says how many rows it deletes, where, and whose run it reverts;
+  // nothing is sent until that is confirmed.
+  await page.click('details.undo-confirm > summary');
+  assert.match(await page.textContent('#undo-what'), /Deletes the \d+ rows that live run [0-9a-f]{8} \(by bella, .*\) created on target demo for dev/);
+  await page.click('#undo-form button[type="submit"]');
+  await page.waitForTimeout(300);
+  assert.match(await page.textContent('#job-status'), /done \(verify\)/, 'not sent without the tick');
+  await screenshot(page, 'backfill-undo-confirm');
+  await page.check('#undo-form input[type="checkbox"]');
+  await page.click('#undo-form button[type="submit"]');
+  await page.waitForFunction(() => /\(undo\)/.test(document.querySelector('#job-status')?.textContent ?? ''), null, { timeout: 30_000 });
+  await screenshot(page, 'job-1280');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await screenshot(page, 'job-390');
+  // Nothing was refused and nothing failed on the page.
+  assert.deepEqual(errors, [], 'no page or console errors, no refused request');
   await page.close();
 });

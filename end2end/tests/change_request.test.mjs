@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startConsole, launchBrowser, screenshot, hydrated, personIn } from './support/console.mjs';
+import { startConsole, launchBrowser, screenshot, hydrated, personIn, startPhase } from './support/console.mjs';
 
 let server;
 let browser;
@@ -48,7 +48,7 @@ test('a weakened gate waits for someone else', async () => {
 
   await op.page.goto(planUrl);
   await hydrated(op.page);
-  await op.page.locator('section.phase[data-phase="pilot"] form.start-phase button').click();
+  await startPhase(op.page.locator('section.phase[data-phase="pilot"]'));
   await op.page.waitForSelector('section.phase[data-phase="pilot"][data-status="active"]');
 
   // The operator removes the approval the gate asks for.

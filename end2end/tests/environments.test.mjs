@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startConsole, launchBrowser, screenshot, hydrated, personIn } from './support/console.mjs';
+import { startConsole, launchBrowser, screenshot, hydrated, personIn, startPhase } from './support/console.mjs';
 
 let server;
 let browser;
@@ -64,7 +64,7 @@ test('exposure per environment, rollback preview, one organisation restored', as
   await hydrated(op.page);
   for (const name of ['dev', 'production 5%']) {
     const phase = op.page.locator(`section.phase[data-phase="${name}"]`);
-    await phase.locator('form.start-phase button').click();
+    await startPhase(phase);
     await op.page.waitForSelector(`section.phase[data-phase="${name}"][data-status="active"]`);
     await phase.locator('form.request-approval button').click();
     await op.page.waitForSelector(`section.phase[data-phase="${name}"][data-status="approved"]`);

@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startConsole, launchBrowser, screenshot, hydrated, personIn } from './support/console.mjs';
+import { startConsole, launchBrowser, screenshot, hydrated, personIn, startPhase } from './support/console.mjs';
 
 let server;
 let browser;
@@ -86,7 +86,7 @@ test('pilot allow list by hand and from an allow_query, shown on the plan page',
 
   // Off until the pilot starts (production is off), then on for them.
   assert.equal((await evaluate(op.page.request, prod, 'org-acme')).value, false);
-  await phase.locator('form.start-phase button').click();
+  await startPhase(phase);
   await op.page.waitForSelector('section.phase[data-phase="pilot 1%"][data-status="active"]');
   const acme = await evaluate(op.page.request, prod, 'org-acme');
   assert.equal(acme.value, true);

@@ -5,7 +5,7 @@
 // emergency rollback; the flag is off for everyone; the audit trail has it all.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startConsole, launchBrowser, screenshot, newPlanFromTemplate, signIn, hydrated, personIn } from './support/console.mjs';
+import { startConsole, launchBrowser, screenshot, newPlanFromTemplate, signIn, hydrated, personIn, startPhase } from './support/console.mjs';
 
 let server;
 let browser;
@@ -65,7 +65,7 @@ test('operator, two approvers, live gate, advance, emergency rollback', async ()
 
   // Start dev: the flag goes to 100 %.
   const dev = op.page.locator('section.phase[data-phase="dev"]');
-  await dev.locator('form.start-phase button').click();
+  await startPhase(dev);
   await op.page.waitForSelector('section.phase[data-phase="dev"][data-status="active"]');
   assert.equal(await op.page.textContent('#exposure-dev'), '100 %');
   assert.equal(await op.page.textContent('#exposure-production'), 'off', 'dev is only dev');
@@ -117,7 +117,7 @@ test('operator, two approvers, live gate, advance, emergency rollback', async ()
       ticked + 1,
     );
   }
-  await staging.locator('form.start-phase button').click();
+  await startPhase(staging);
   await op.page.waitForSelector('section.phase[data-phase="staging"][data-status="active"]');
   // Staging's guardrails are read at once, live on the open page; with no
   // Prometheus configured they read as errors: never healthy.
@@ -190,7 +190,10 @@ test('plan forms work before hydration (JavaScript off)', async () => {
   await page.goto(`${server.url}/plans`);
   const planUrl = await newPlanFromTemplate(page, 'partitioned-tables', 'Partitions without JS', 'partitions_nojs');
   const dev = page.locator('section.phase[data-phase="dev"]');
-  await submit(page, dev.locator('form.start-phase button'));
+  // The confirmation is a native disclosure and a required tick: no script needed.
+  await dev.locator('details.start-confirm > summary').click();
+  await dev.locator('form.start-phase input[type="checkbox"]').check();
+  await submit(page, dev.locator('form.start-phase button[type="submit"]'));
   await page.waitForSelector('section.phase[data-phase="dev"][data-status="active"]');
   assert.equal(await page.textContent('#exposure-dev'), '100 %');
   await dev.locator('form.tick input[name="comment"]').first().fill('checked by hand');

@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startConsole, launchBrowser, screenshot, hydrated, personIn } from './support/console.mjs';
+import { startConsole, launchBrowser, screenshot, hydrated, personIn, startPhase } from './support/console.mjs';
 
 let server;
 let browser;
@@ -65,7 +65,7 @@ test('a breach and the automatic rollback appear on the timeline without reload'
   const planUrl = `${server.url}/plans/${planId}`;
   await op.page.goto(planUrl);
   await hydrated(op.page);
-  await op.page.locator('section.phase[data-phase="dev"] form.start-phase button').click();
+  await startPhase(op.page.locator('section.phase[data-phase="dev"]'));
   await op.page.waitForSelector('section.phase[data-phase="dev"][data-status="active"]');
   await op.page.waitForSelector('#guardrails tr[data-guardrail="subtype_rows"] .reading[data-outcome="healthy"]', { timeout: 10_000 });
   assert.match(await op.page.innerHTML('#timeline-chart'), /<svg/);

@@ -55,6 +55,10 @@ pub struct AuditPage {
     pub events: Vec<AuditEvent>,
     /// The cursor for the next (older) page; `None` on the last page.
     pub next_before: Option<i64>,
+    /// The names of the plans the events are about (`plan:ID` → name), for
+    /// people reading the page; empty in the REST API.
+    #[serde(default)]
+    pub subject_names: Vec<(String, String)>,
 }
 
 /// The outcome of walking the chain.

@@ -8,6 +8,7 @@ use leptos_router::hooks::use_query_map;
 use crate::api::audit::{load_audit_page, load_chain_report, verify_chain};
 use crate::dto::audit::{AuditQuery, ChainReport, ChainStatus};
 use crate::format::utc_datetime;
+use crate::pages::local_time::LocalTime;
 
 fn query_string(q: &AuditQuery, extra: &[(&str, String)]) -> String {
     let mut pairs: Vec<(&str, String)> = [
@@ -100,7 +101,7 @@ pub fn AuditLog() -> impl IntoView {
             <form method="get" action="/audit" class="filters" id="audit-filter">
                 <label>"Actor" <input name="actor" placeholder="alice" value=value(|q| &q.actor) /></label>
                 <label>"Action" <input name="action" placeholder="auth.* or user.create" value=value(|q| &q.action) /></label>
-                <label>"Subject" <input name="subject" placeholder="user:alice or plan:*" value=value(|q| &q.subject) /></label>
+                <label>"Subject" <input name="subject" placeholder="a plan's name, user:alice or plan:*" value=value(|q| &q.subject) /></label>
                 <label>"From (UTC)" <input name="from" placeholder="2026-11-25 or 2026-11-25T10:00" value=value(|q| &q.from) /></label>
                 <label>"To (UTC)" <input name="to" placeholder="exclusive" value=value(|q| &q.to) /></label>
                 <div class="filter-actions">
@@ -111,9 +112,9 @@ pub fn AuditLog() -> impl IntoView {
 
             <p class="exports">
                 "Export this selection: "
-                <a id="export-csv" href=move || format!("/api/v1/audit/export?{}", query_string(&query.get(), &[("format", "csv".into())]))>"CSV"</a>
+                <a id="export-csv" rel="external" href=move || format!("/api/v1/audit/export?{}", query_string(&query.get(), &[("format", "csv".into())]))>"CSV"</a>
                 " · "
-                <a id="export-jsonl" href=move || format!("/api/v1/audit/export?{}", query_string(&query.get(), &[("format", "jsonl".into())]))>"JSON lines"</a>
+                <a id="export-jsonl" rel="external" href=move || format!("/api/v1/audit/export?{}", query_string(&query.get(), &[("format", "jsonl".into())]))>"JSON lines"</a>
             </p>
 
             <Suspense fallback=|| view! { <p>"Loading events…"</p> }>
@@ -126,24 +127,27 @@ pub fn AuditLog() -> impl IntoView {
                         let older = page.next_before.map(|b| {
                             format!("/audit?{}", query_string(&query.get_untracked(), &[("before", b.to_string())]))
                         });
+                        let names = page.subject_names.clone();
                         view! {
+                            <div class="table-scroll">
                             <table class="events" id="audit-events">
                                 <thead>
-                                    <tr><th>"#"</th><th>"Time (UTC)"</th><th>"Actor"</th><th>"Action"</th><th>"Subject"</th><th>"Client"</th></tr>
+                                    <tr><th>"#"</th><th>"Time"</th><th>"Actor"</th><th>"Action"</th><th>"Subject"</th><th>"Reason"</th></tr>
                                 </thead>
                                 <tbody>
                                     {page.events.into_iter().map(|e| view! {
                                         <tr data-seq=e.seq data-action=e.action.clone() data-actor=e.actor_name.clone()>
                                             <td><a href=format!("/audit/{}", e.seq)>{e.seq}</a></td>
-                                            <td class="nowrap">{utc_datetime(e.at_ms)}</td>
+                                            <td class="nowrap"><LocalTime ms=e.at_ms /></td>
                                             <td>{e.actor_name.clone()} <span class="muted">" (" {e.actor_kind.clone()} ")"</span></td>
                                             <td><code>{e.action.clone()}</code></td>
-                                            <td>{e.subject.clone()}</td>
-                                            <td class="muted">{e.client_addr.clone()}</td>
+                                            <td class="subject">{subject_cell(&e.subject, &names)}</td>
+                                            <td class="wrap reason">{reason_of(&e.details)}</td>
                                         </tr>
                                     }).collect_view()}
                                 </tbody>
                             </table>
+                            </div>
                             <nav class="pager">
                                 {(query.get_untracked().before.is_some()).then(|| view! { <a href=format!("/audit?{}", query_string(&query.get_untracked(), &[]))>"← Newest"</a> })}
                                 {older.map(|href| view! { <a id="older" href=href>"Older →"</a> })}
@@ -154,6 +158,30 @@ pub fn AuditLog() -> impl IntoView {
             </Suspense>
         </section>
     }
+}
+
+/// A plan subject as its name, linked to the plan; others as they are.
+fn subject_cell(subject: &str, names: &[(String, String)]) -> AnyView {
+    match (
+        subject.strip_prefix("plan:"),
+        names.iter().find(|(s, _)| s == subject),
+    ) {
+        (Some(id), Some((_, name))) => view! {
+            <a href=format!("/plans/{id}") title=subject.to_string()>{name.clone()}</a>
+        }
+        .into_any(),
+        _ => view! { <code>{subject.to_string()}</code> }.into_any(),
+    }
+}
+
+/// The event's reason (or comment), when its details carry one.
+fn reason_of(details: &str) -> String {
+    let v: serde_json::Value = serde_json::from_str(details).unwrap_or_default();
+    ["reason", "comment", "override_reason"]
+        .iter()
+        .find_map(|k| v[*k].as_str().filter(|s| !s.is_empty()))
+        .unwrap_or("")
+        .to_string()
 }
 
 #[component]

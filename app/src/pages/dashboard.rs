@@ -1,9 +1,14 @@
-//! The dashboard: facts about the running console, fetched through a server
-//! function so the same numbers appear before and after hydration.
+//! The dashboard: what is live right now (active plans and each
+//! environment's exposure, the gates waiting for me, recent rollbacks), then
+//! facts about the running console; fetched through server functions so the
+//! same numbers appear before and after hydration.
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::get_system_facts;
+use crate::api::live::load_live;
+use crate::dto::live::LiveView;
+use crate::dto::plans::percent;
 use crate::dto::SystemFacts;
 use crate::format::{duration_short, utc_datetime};
 
@@ -12,12 +17,19 @@ pub fn Dashboard() -> impl IntoView {
     // Bumping this re-runs the server function; it only moves once hydrated.
     let refreshes = RwSignal::new(0u32);
     let facts = Resource::new(move || refreshes.get(), |_| get_system_facts());
+    let live = Resource::new(move || refreshes.get(), |_| load_live());
 
     view! {
         <Title text="Dashboard" />
+        <Suspense fallback=|| view! { <p>"Loading what is live…"</p> }>
+            {move || live.get().map(|r| match r {
+                Ok(l) => live_cards(l).into_any(),
+                Err(e) => view! { <section class="card"><p class="error">{e.to_string()}</p></section> }.into_any(),
+            })}
+        </Suspense>
         <section class="card">
             <div class="card-head">
-                <h1>"Dashboard"</h1>
+                <h2>"This console"</h2>
                 <button
                     id="refresh-facts"
                     type="button"
@@ -44,6 +56,91 @@ pub fn Dashboard() -> impl IntoView {
                 }}
             </Suspense>
         </section>
+    }
+}
+
+fn live_cards(l: LiveView) -> impl IntoView {
+    let active = if l.active.is_empty() {
+        view! { <p class="muted">"No plan is active."</p> }.into_any()
+    } else {
+        let rows = l
+            .active
+            .iter()
+            .map(|p| {
+                let exposures = p
+                    .exposures
+                    .iter()
+                    .map(|e| view! { <li data-environment=e.environment.clone()>{format!("{} {}", e.environment, percent(e.exposure_bp))}</li> })
+                    .collect_view();
+                view! {
+                    <tr data-plan=p.id.clone()>
+                        <td><a href=format!("/plans/{}", p.id)>{p.name.clone()}</a></td>
+                        <td>{p.current_phase.clone().unwrap_or_else(|| "—".into())}</td>
+                        <td><ul class="plain exposures">{exposures}</ul></td>
+                        <td>{format!("{} of {}", p.phases_done, p.phases_total)}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        view! {
+            <table class="events" id="live-plans">
+                <thead><tr><th>"Plan"</th><th>"Running phase"</th><th>"Exposure now"</th><th>"Phases done"</th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        }
+        .into_any()
+    };
+    let waiting = (!l.waiting.is_empty()).then(|| {
+        let rows = l
+            .waiting
+            .iter()
+            .map(|w| view! {
+                <li data-plan=w.plan_id.clone() data-phase=w.phase.clone()>
+                    <a href=format!("/plans/{}", w.plan_id)>{format!("{} · {}", w.plan_name, w.phase)}</a>
+                    {format!(
+                        " — {} at {}; {} of {} approvals{}",
+                        w.environment,
+                        percent(w.exposure_bp),
+                        w.approvals,
+                        w.approvals_required,
+                        w.requested_by.as_ref().map(|r| format!(", requested by {r}")).unwrap_or_default()
+                    )}
+                </li>
+            })
+            .collect_view();
+        view! {
+            <section class="card" id="waiting-for-me">
+                <h2>"Waiting for your decision"</h2>
+                <ul>{rows}</ul>
+            </section>
+        }
+    });
+    let incidents = (!l.incidents.is_empty()).then(|| {
+        let rows = l
+            .incidents
+            .iter()
+            .map(|e| view! {
+                <tr data-action=e.action.clone()>
+                    <td class="nowrap">{utc_datetime(e.at_ms)}</td>
+                    <td><a href=format!("/audit/{}", e.seq)><code>{e.action.clone()}</code></a></td>
+                    <td>{format!("{} ({})", e.actor_name, e.actor_kind)}</td>
+                </tr>
+            })
+            .collect_view();
+        view! {
+            <section class="card" id="recent-rollbacks">
+                <h2>"Recent rollbacks and guardrail actions"</h2>
+                <div class="table-scroll"><table class="events"><tbody>{rows}</tbody></table></div>
+            </section>
+        }
+    });
+    view! {
+        <section class="card" id="live">
+            <h1>"Live now"</h1>
+            {active}
+        </section>
+        {waiting}
+        {incidents}
     }
 }
 

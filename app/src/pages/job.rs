@@ -12,7 +12,8 @@ use crate::api::backfill::{
     load_job, CancelBackfill, PauseBackfill, RetuneBackfill, StartBackfill, TestBackfillTarget,
 };
 use crate::dto::backfill::JobView;
-use crate::format::utc_datetime;
+use crate::pages::job_confirm::Confirm;
+use crate::pages::local_time::LocalTime;
 use crate::pages::plan::live_updates;
 
 #[component]
@@ -43,17 +44,49 @@ pub fn JobPage() -> impl IntoView {
     );
     live_updates(Signal::derive(plan_id), refresh);
     let can_write = crate::may(Action::WritePlans);
+    let ui = JobUi::default();
+    // A start that went through closes its confirmation and forgets its reason.
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = start.value().get() {
+            ui.run_open.set(false);
+            ui.undo_open.set(false);
+            ui.run_reason.set(String::new());
+        }
+    });
     view! {
         <Title text="Backfill job" />
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || view_res.get().map(|r| match r {
                 Err(e) => view! { <section class="card"><p class="error" id="job-error">{e.to_string()}</p></section> }.into_any(),
-                Ok(v) => job_body(v, can_write(), start, steer, test),
+                Ok(v) => job_body(v, can_write(), (start, steer, test), ui),
             })}
         </Transition>
+    }
+}
+
+/// What the person chose and typed on the job page: it outlives the body's
+/// re-render on every update of the run (and on an error).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct JobUi {
+    /// Empty until chosen: the job's default environment.
+    pub environment: RwSignal<String>,
+    pub override_reason: RwSignal<String>,
+    pub run_open: RwSignal<bool>,
+    pub undo_open: RwSignal<bool>,
+    pub run_reason: RwSignal<String>,
+}
+
+/// What the job's actions answered, next to them.
+fn outcome(
+    start: ServerAction<StartBackfill>,
+    steer: Steer,
+    test: ServerAction<TestBackfillTarget>,
+) -> impl IntoView {
+    let pause = steer.pause;
+    view! {
         <div id="job-outcome" aria-live="polite">
             {move || start.value().get().map(|r| match r {
-                Ok(run) => view! { <p class="ok">{format!("Started {} run {}.", run.mode, run.id)}</p> }.into_any(),
+                Ok(run) => view! { <p class="ok">{format!("Started the {} ({}…) for {}.", mode_label(&run.mode), run.id.chars().take(8).collect::<String>(), run.environment)}</p> }.into_any(),
                 Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
             })}
             {move || pause.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error">{e.to_string()}</p> })}
@@ -67,6 +100,39 @@ pub fn JobPage() -> impl IntoView {
                 Err(e) => view! { <p class="error" id="target-test">{e.to_string()}</p> }.into_any(),
             })}
         </div>
+    }
+}
+
+/// A run's mode for people.
+fn mode_label(mode: &str) -> &'static str {
+    match mode {
+        "run" => "live run",
+        "dry_run" => "dry-run",
+        "undo" => "undo",
+        "verify" => "verify",
+        _ => "run",
+    }
+}
+
+/// The newest run's rate while it runs; once it ended, its average.
+fn rate_text(rate: f64, latest: Option<&crate::dto::backfill::RunView>) -> String {
+    match latest {
+        Some(r) if r.mode == "verify" => {
+            "— (a verify counts, it does not process keys)".to_string()
+        }
+        Some(r) if r.status != "running" => {
+            let end = r.finished_at_ms.unwrap_or(r.updated_at_ms);
+            let secs = (end - r.started_at_ms) as f64 / 1000.0;
+            if secs > 0.0 && r.processed > 0 {
+                format!(
+                    "{:.0} keys/s (average of the last run)",
+                    r.processed as f64 / secs
+                )
+            } else {
+                "—".to_string()
+            }
+        }
+        _ => format!("{rate:.0} keys/s"),
     }
 }
 
@@ -89,9 +155,12 @@ struct Steer {
 fn job_body(
     v: JobView,
     can_write: bool,
-    start: ServerAction<StartBackfill>,
-    steer: Steer,
-    test: ServerAction<TestBackfillTarget>,
+    (start, steer, test): (
+        ServerAction<StartBackfill>,
+        Steer,
+        ServerAction<TestBackfillTarget>,
+    ),
+    ui: JobUi,
 ) -> AnyView {
     let latest = v.runs.first().cloned();
     let rules = if v.verify_only {
@@ -110,6 +179,7 @@ fn job_body(
         format!("Runs live {phases}{dry}.")
     };
     let running = latest.as_ref().is_some_and(|r| r.status == "running");
+    let dry = latest.as_ref().is_some_and(|r| r.mode == "dry_run");
     let status = latest.as_ref().map_or("never run".to_string(), |r| {
         format!("{} ({})", r.status, r.mode.replace('_', "-"))
     });
@@ -137,24 +207,38 @@ fn job_body(
     });
     // Which environment a start is for, and why a live run goes ahead
     // although the plan objects: shared by every start button.
-    let environment = RwSignal::new(v.environment.clone());
-    let override_reason = RwSignal::new(String::new());
+    if ui.environment.get_untracked().is_empty() {
+        ui.environment.set(v.environment.clone());
+    }
+    let (environment, override_reason) = (ui.environment, ui.override_reason);
     let (plan_id, job) = (v.plan_id.clone(), v.job.clone());
+    let pending = start.pending();
     let start_form = move |mode: &'static str, label: &'static str, class: &'static str| {
         let (p, j) = (plan_id.clone(), job.clone());
         view! {
             <ActionForm action=start attr:class="inline">
-                <input type="hidden" name="plan_id" value=p />
-                <input type="hidden" name="job" value=j />
-                <input type="hidden" name="mode" value=mode />
-                <input type="hidden" name="environment" prop:value=move || environment.get() />
-                <input type="hidden" name="override_reason" prop:value=move || override_reason.get() />
-                <button type="submit" class=class data-mode=mode>{label}</button>
+                <fieldset class="bare" disabled=move || pending.get()>
+                    <input type="hidden" name="plan_id" value=p />
+                    <input type="hidden" name="job" value=j />
+                    <input type="hidden" name="mode" value=mode />
+                    <input type="hidden" name="environment" prop:value=move || environment.get() />
+                    <input type="hidden" name="override_reason" prop:value=move || override_reason.get() />
+                    <button type="submit" class=class data-mode=mode>{label}</button>
+                </fieldset>
             </ActionForm>
         }
     };
+    let confirm = Confirm {
+        plan_id: v.plan_id.clone(),
+        job: v.job.clone(),
+        runs: v.runs.clone(),
+        targets: v.targets.clone(),
+        require_dry_run: v.require_dry_run,
+        ui,
+        start,
+    };
     let targets = v.targets.clone();
-    let default_env = v.environment.clone();
+    let default_env = environment.get_untracked();
     let where_to = view! {
         <div class="job-where">
             <label>
@@ -170,7 +254,7 @@ fn job_body(
             {(!v.verify_only).then(|| view! {
                 <label>
                     "Override reason (a live run the plan objects to) "
-                    <input id="override-reason" maxlength="500" size="40"
+                    <input id="override-reason" maxlength="500" size="40" prop:value=move || override_reason.get()
                         on:input=move |ev| override_reason.set(event_target_value(&ev)) />
                 </label>
             })}
@@ -202,8 +286,8 @@ fn job_body(
                     <button type="submit" class="secondary" id="cancel-run">"Cancel"</button>
                 </ActionForm>
                 <ActionForm action=steer.retune attr:class="inline retune" attr:id="retune">
-                    <input name="chunk" size="6" placeholder=chunk title="chunk size (then fixed)" />
-                    <input name="max_rows_per_sec" size="8" placeholder=rate title="rows/s ceiling, 0 = none" />
+                    <label>"Chunk size " <input name="chunk" size="6" placeholder=chunk inputmode="numeric" /></label>
+                    <label>"Rows/s ceiling (0 = none) " <input name="max_rows_per_sec" size="8" placeholder=rate inputmode="numeric" /></label>
                     <input type="hidden" name="run_id" value=c />
                     <button type="submit" class="secondary">"Retune"</button>
                 </ActionForm>
@@ -214,11 +298,11 @@ fn job_body(
             {where_to}
             <div class="job-actions">
                 {(!v.verify_only).then(|| start_form("dry_run", "Dry-run", "secondary"))}
-                {(!v.verify_only).then(|| start_form("run", if resume { "Resume" } else { "Run" }, ""))}
+                {(!v.verify_only).then(|| confirm.clone().live_run(resume))}
                 {pause_form}
                 {paused}
                 {v.has_verify.then(|| start_form("verify", "Verify", "secondary"))}
-                {v.has_undo.then(|| start_form("undo", "Undo the last run", "danger"))}
+                {v.has_undo.then(|| confirm.clone().undo())}
                 <ActionForm action=test attr:class="inline">
                     <input type="hidden" name="plan_id" value=p />
                     <input type="hidden" name="job" value=j />
@@ -233,7 +317,7 @@ fn job_body(
         .map(|r| {
             view! {
                 <tr data-run=r.id.clone() data-status=r.status.clone()>
-                    <td class="nowrap">{utc_datetime(r.started_at_ms)}</td>
+                    <td class="nowrap"><LocalTime ms=r.started_at_ms /></td>
                     <td>{r.mode.replace('_', "-")}</td>
                     <td class="nowrap">{if r.environment.is_empty() { "—".to_string() } else { format!("{} · {}", r.environment, r.target) }}</td>
                     <td>{r.status.clone()}</td>
@@ -262,10 +346,10 @@ fn job_body(
                 <dt>"Status"</dt><dd id="job-status">{status}</dd>
                 {(!v.verify_only).then(|| view! {
                     <dt>"Processed"</dt><dd id="job-processed" data-value=processed.to_string()>{share}</dd>
-                    <dt>"Created"</dt><dd id="job-created">{latest.as_ref().map_or(0, |r| r.created)}</dd>
-                    <dt>"Skipped"</dt><dd id="job-skipped">{latest.as_ref().map_or(0, |r| r.skipped)}</dd>
+                    <dt>{if dry { "Would create" } else { "Created" }}</dt><dd id="job-created">{latest.as_ref().map_or(0, |r| r.created)}</dd>
+                    <dt>{if dry { "Would skip" } else { "Skipped" }}</dt><dd id="job-skipped">{latest.as_ref().map_or(0, |r| r.skipped)}</dd>
                     <dt>"Errors"</dt><dd id="job-errors">{latest.as_ref().map_or(0, |r| r.errors)}</dd>
-                    <dt>"Rate"</dt><dd id="job-rate">{format!("{:.0} keys/s", v.rate)}</dd>
+                    <dt>"Rate"</dt><dd id="job-rate">{rate_text(v.rate, latest.as_ref())}</dd>
                     <dt>"ETA"</dt><dd id="job-eta">{fmt_eta(v.eta_secs)}</dd>
                     <dt>"Chunk"</dt><dd>{latest.as_ref().map_or(0, |r| r.chunk_size)}</dd>
                 })}
@@ -273,6 +357,7 @@ fn job_body(
             {verified}
             {reason.map(|r| view! { <p class="warn" id="job-reason">{r}</p> })}
             {buttons}
+            {outcome(start, steer, test)}
         </section>
         {(!v.verify_only).then(|| view! {
             <section class="card">
@@ -287,7 +372,7 @@ fn job_body(
         <section class="card">
             <h2>"Runs"</h2>
             <table class="events" id="job-runs">
-                <thead><tr><th>"Started (UTC)"</th><th>"Mode"</th><th>"For · target"</th><th>"Status"</th><th>"Processed"</th><th>"Created"</th><th>"Errors"</th><th>"Checkpoint"</th><th>"By"</th></tr></thead>
+                <thead><tr><th>"Started"</th><th>"Mode"</th><th>"For · target"</th><th>"Status"</th><th>"Processed"</th><th>"Created"</th><th>"Errors"</th><th>"Checkpoint"</th><th>"By"</th></tr></thead>
                 <tbody>{runs}</tbody>
             </table>
         </section>

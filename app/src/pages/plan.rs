@@ -1,32 +1,31 @@
 //! One plan: the phase stepper, each phase's checklist (who ticked, when) and
 //! gate (decisions, who is still needed), the flag's exposure, and the
 //! rollback buttons. Every form works before hydration; once hydrated, the
-//! page reloads its view when anyone changes the plan (SSE).
-use leptos::form::ActionForm;
+//! page reloads its view when anyone changes the plan (SSE), and each form
+//! reports its own error next to it (`command_form`).
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
+use super::command_form::{CommandForm, PlanCtx};
 use super::plan_phase::PhaseCard;
 use crate::access::{roles_allow, Action, Role};
 use crate::api::plans::{load_plan, RunPlanCommand};
 use crate::dto::identity::CurrentUser;
-use crate::dto::plans::{percent, ChangeRequestView, PhaseStatus, PlanStatus, PlanView};
+use crate::dto::plans::{percent, PhaseStatus, PlanStatus, PlanView};
 use crate::format::utc_datetime;
 use crate::Me;
-
-pub(crate) type Cmd = ServerAction<RunPlanCommand>;
 
 #[component]
 pub fn PlanPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
-    let cmd: Cmd = ServerAction::new();
     let refresh = RwSignal::new(0u64);
-    let plan = Resource::new(
-        move || (id(), refresh.get(), cmd.version().get()),
-        |(id, _, _)| load_plan(id),
-    );
+    let outcome = RwSignal::new(None::<String>);
+    provide_context(PlanCtx { refresh, outcome });
+    // A form sent before hydration comes back with its error in the URL.
+    let sent_early = ServerAction::<RunPlanCommand>::new();
+    let plan = Resource::new(move || (id(), refresh.get()), |(id, _)| load_plan(id));
     live_updates(Signal::derive(id), refresh);
     let me = expect_context::<Me>();
     let user = move || me.get().and_then(|r| r.ok()).flatten();
@@ -35,17 +34,18 @@ pub fn PlanPage() -> impl IntoView {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || plan.get().map(|r| match r {
                 Err(e) => view! { <section class="card"><p class="error" id="plan-error">{e.to_string()}</p></section> }.into_any(),
-                Ok(p) => view! { <PlanBody plan=p cmd user=user() /> }.into_any(),
+                Ok(p) => view! { <PlanBody plan=p user=user() phases=false /> }.into_any(),
             })}
         </Transition>
         <div id="outcome" aria-live="polite">
-            {move || cmd.value().get().map(|r| match r {
-                Ok(o) => view! { <p class="ok outcome">{o.message}</p> }.into_any(),
-                Err(e) => view! { <p class="error outcome">{e.to_string()}</p> }.into_any(),
-            })}
+            {move || outcome.get().map(|m| view! { <p class="ok outcome">{m}</p> })}
+            {move || sent_early.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error outcome">{e.to_string()}</p> })}
         </div>
         <super::plan_timeline::TimelineCard plan_id=Signal::derive(id) refresh />
-        <RollbackPanel cmd plan_id=Signal::derive(id) plan />
+        <Transition fallback=|| ()>
+            {move || plan.get().and_then(|r| r.ok()).map(|p| view! { <PlanBody plan=p user=user() phases=true /> })}
+        </Transition>
+        <super::plan_rollback::RollbackPanel plan_id=Signal::derive(id) plan />
     }
 }
 
@@ -99,8 +99,10 @@ pub(crate) fn fields(
         .collect_view()
 }
 
+/// The plan's head (`phases` false: the sticky bar, the plan card, its
+/// guardrails) or its phase cards (true); the timeline sits between them.
 #[component]
-fn PlanBody(plan: PlanView, cmd: Cmd, user: Option<CurrentUser>) -> impl IntoView {
+fn PlanBody(plan: PlanView, user: Option<CurrentUser>, phases: bool) -> impl IntoView {
     let roles: Vec<Role> = user.as_ref().map(|u| u.roles.clone()).unwrap_or_default();
     let user_id = user.as_ref().map(|u| u.id.clone());
     let username = user.map(|u| u.username).unwrap_or_default();
@@ -136,11 +138,11 @@ fn PlanBody(plan: PlanView, cmd: Cmd, user: Option<CurrentUser>) -> impl IntoVie
     let resume = (paused && can_write).then(|| {
         let hidden = fields(&s.id, "resume", &[]);
         view! {
-            <ActionForm action=cmd attr:class="inline" attr:id="resume-form">
+            <CommandForm class="inline" id="resume-form">
                 {hidden}
                 <input name="reason" required maxlength="2000" placeholder="Why resume" aria-label="Why resume" />
                 <button type="submit">"Resume the running phase"</button>
-            </ActionForm>
+            </CommandForm>
         }
     });
     let last_ready = status == PlanStatus::Active
@@ -168,11 +170,11 @@ fn PlanBody(plan: PlanView, cmd: Cmd, user: Option<CurrentUser>) -> impl IntoVie
                 let label = format!("Why restore {entity}");
                 let hidden = fields(&s.id, "restore", &[("entity", entity.clone())]);
                 let restore = can_write.then(|| view! {
-                    <ActionForm action=cmd attr:class="inline">
+                    <CommandForm class="inline">
                         {hidden}
                         <input name="reason" required maxlength="2000" placeholder="Why restore" aria-label=label />
                         <button type="submit">"Restore"</button>
-                    </ActionForm>
+                    </CommandForm>
                 });
                 view! {
                     <li data-denied=entity.clone()><code>{entity.clone()}</code> <span class="muted">{format!(" off in {}", envs.join(", "))}</span> {restore}</li>
@@ -184,7 +186,7 @@ fn PlanBody(plan: PlanView, cmd: Cmd, user: Option<CurrentUser>) -> impl IntoVie
     let change = plan
         .change_request
         .clone()
-        .map(|c| change_request(&s.id, c, &roles, user_id.as_deref(), cmd));
+        .map(|c| super::plan_change::change_request(&s.id, c, &roles, user_id.as_deref()));
     let edit_link = if can_write && !status.is_final() {
         Some(
             view! { <a href=format!("/plans/{}/edit", s.id) id="edit-plan-link">"Edit plan file"</a> " · " },
@@ -195,10 +197,10 @@ fn PlanBody(plan: PlanView, cmd: Cmd, user: Option<CurrentUser>) -> impl IntoVie
     let complete = if can_write && last_ready {
         let hidden = fields(&s.id, "complete", &[]);
         Some(view! {
-            <ActionForm action=cmd attr:class="inline" attr:id="complete-plan">
+            <CommandForm class="inline" id="complete-plan">
                 {hidden}
                 <button type="submit">"Complete the plan"</button>
-            </ActionForm>
+            </CommandForm>
         })
     } else {
         None
@@ -210,7 +212,7 @@ fn PlanBody(plan: PlanView, cmd: Cmd, user: Option<CurrentUser>) -> impl IntoVie
             view! {
                 <li data-status=p.status.as_str() data-phase=p.name.clone()>
                     <span class="step-name">{p.name.clone()}</span>
-                    <span class="muted">{format!("{} · {}", percent(p.exposure_bp), p.status.as_str().replace('_', " "))}</span>
+                    <span class="muted">{format!("{} · {}", percent(p.exposure_bp), p.status.label())}</span>
                 </li>
             }
         })
@@ -223,37 +225,22 @@ fn PlanBody(plan: PlanView, cmd: Cmd, user: Option<CurrentUser>) -> impl IntoVie
             .collect_view();
         view! { <p class="jobs" id="plan-jobs">"Backfill jobs: " {links}</p> }
     });
-    let plan_id = s.id.clone();
-    let cards = plan
-        .phases
-        .into_iter()
-        .enumerate()
-        .map(|(i, p)| {
-            view! {
-                <PhaseCard
-                    phase=p
-                    plan_id=plan_id.clone()
-                    plan_status=status
-                    cmd
-                    roles=roles.clone()
-                    username=username.clone()
-                    is_next=next_pending == Some(i)
-                />
-            }
-        })
-        .collect_view();
+    if phases {
+        return phase_cards(plan, &roles, &username, next_pending);
+    }
     view! {
+        {plan_bar(&plan, can_write)}
         <section class="card" id="plan" data-status=status.as_str() data-revision=s.revision.to_string()>
             <div class="card-head">
                 <h1 id="plan-name">{s.name.clone()}</h1>
-                <span class=format!("status {}", status.as_str()) id="plan-status">{status.as_str()}</span>
+                <span class=format!("status {}", status.as_str()) id="plan-status">{status.label()}</span>
             </div>
             <p class="muted">{plan.description.clone()}</p>
             <dl class="facts">
                 <dt>"Flag"</dt>
                 <dd><code>{plan.flag.key.clone()}</code> <ul class="exposures" id="flag-exposure">{exposures}</ul> {resume}</dd>
                 {deny}
-                {super::plan_pilot::allow_lists(&s.id, &plan.flag.environments, can_write, !status.is_final(), cmd)}
+                {super::plan_pilot::allow_lists(&s.id, &plan.flag.environments, can_write, !status.is_final())}
                 <dt>"Created"</dt>
                 <dd>{format!("{} by {}", utc_datetime(plan.created_at_ms), plan.created_by)}</dd>
                 <dt>"Revision"</dt>
@@ -261,7 +248,7 @@ fn PlanBody(plan: PlanView, cmd: Cmd, user: Option<CurrentUser>) -> impl IntoVie
             </dl>
             <p class="links">
                 {edit_link}
-                <a href=format!("/api/v1/plans/{}/source", s.id) download="plan.toml">"Export TOML"</a>
+                <a href=format!("/api/v1/plans/{}/source", s.id) download="plan.toml" rel="external">"Export TOML"</a>
                 " · "
                 <a href=format!("/audit?subject=plan:{}", s.id) id="plan-history">"History in the audit trail"</a>
             </p>
@@ -271,188 +258,79 @@ fn PlanBody(plan: PlanView, cmd: Cmd, user: Option<CurrentUser>) -> impl IntoVie
             {complete}
         </section>
         {super::plan_guardrails::guardrails_card(&plan.guardrails)}
-        {cards}
     }
     .into_any()
 }
 
-/// The rollback buttons, outside the live view so typing is never
-/// interrupted by a reload. Each needs the plan's name typed and a reason.
-#[component]
-fn RollbackPanel(
-    cmd: Cmd,
-    plan_id: Signal<String>,
-    plan: Resource<Result<PlanView, crate::error::AppError>>,
-) -> impl IntoView {
-    let can_write = crate::may(Action::WritePlans);
+/// Always in reach while scrolling: the plan, its status, each
+/// environment's exposure, and the way to the timeline and to Roll back.
+fn plan_bar(plan: &PlanView, can_write: bool) -> impl IntoView {
+    let s = &plan.summary;
+    let exposures = plan
+        .flag
+        .environments
+        .iter()
+        .map(|e| {
+            let shown = if e.enabled {
+                percent(e.exposure_bp)
+            } else {
+                "off".to_string()
+            };
+            format!("{} {shown}", e.environment)
+        })
+        .collect::<Vec<_>>()
+        .join(" · ");
+    let rollback = (can_write && !s.status.is_final()).then(|| {
+        view! { <a href="#rollback" class="danger-link" id="jump-rollback">"Roll back…"</a> }
+    });
     view! {
-        <Suspense fallback=|| ()>
-            {move || can_write().then(|| view! {
-                <section class="card danger-zone" id="rollback">
-                    <h2>"Roll back"</h2>
-                    <Transition fallback=|| ()>
-                        {move || plan.get().and_then(|r| r.ok()).map(|p| rollback_preview(&p))}
-                    </Transition>
-                    <ActionForm action=cmd attr:class="stack" attr:id="rollback-form">
-                        <input type="hidden" name="plan_id" value=plan_id />
-                        <input type="hidden" name="command" value="rollback" />
-                        <fieldset class="roles">
-                            <legend>"What"</legend>
-                            <label><input type="radio" name="kind" value="standard" checked /> "Standard: the running phase's environment back to where it was before the phase (or 0 %); the plan stays active"</label>
-                            <label><input type="radio" name="kind" value="pause" /> "Pause at 0 %: the running phase's environment off until you resume; the plan stays active"</label>
-                            <label><input type="radio" name="kind" value="emergency" /> "Emergency: flag off in every environment, jobs paused, plan rolled back"</label>
-                            <label><input type="radio" name="kind" value="entity" /> "One organisation: off for it in every environment (can be restored)"</label>
-                            <label><input type="radio" name="kind" value="abort" /> "Abort the plan: flag off in every environment"</label>
-                        </fieldset>
-                        <label>"Organisation id (one-organisation rollback only)" <input name="entity" maxlength="256" /></label>
-                        <label>"Reason" <input name="reason" required maxlength="2000" /></label>
-                        <label>"Type the plan's name to confirm" <input name="confirm" required autocomplete="off" /></label>
-                        <button type="submit" class="danger">"Roll back"</button>
-                    </ActionForm>
-                </section>
-            })}
-        </Suspense>
+        <nav class="plan-bar" id="plan-bar" aria-label="This plan">
+            <strong>{s.name.clone()}</strong>
+            <span class=format!("status {}", s.status.as_str())>{s.status.label()}</span>
+            <span class="muted" id="plan-bar-exposure">{exposures}</span>
+            <span class="spacer"></span>
+            <a href="#timeline">"Timeline"</a>
+            {rollback}
+        </nav>
     }
 }
 
-/// Each rollback's effect on each environment, before → after, shown above
-/// the typed confirmation.
-fn rollback_preview(plan: &PlanView) -> impl IntoView {
-    let rows = plan
-        .rollbacks
-        .iter()
-        .map(|r| {
-            let effect = match (&r.unavailable, r.changes.is_empty()) {
-                (Some(why), _) => view! { <span class="muted">{format!("not now: {why}")}</span> }.into_any(),
-                (None, true) => view! { <span class="muted">"no exposure changes"</span> }.into_any(),
-                (None, false) => r
-                    .changes
-                    .iter()
-                    .map(|c| view! {
-                        <span class="change" data-environment=c.environment.clone()>
-                            {format!("{} {} → {}", c.environment, percent(c.before_bp), percent(c.after_bp))}
-                        </span>
-                    })
-                    .collect_view()
-                    .into_any(),
-            };
-            let steps = (!r.runbook.is_empty()).then(|| {
-                let items = r.runbook.iter().map(|s| view! { <li>{s.clone()}</li> }).collect_view();
-                view! {
-                    <tr class="runbook-steps" data-steps-of=r.kind.as_str()>
-                        <td></td>
-                        <td><span class="muted">"then, by hand:"</span><ol class="runbook">{items}</ol></td>
-                    </tr>
-                }
-            });
-            view! {
-                <tr data-kind=r.kind.as_str()><th scope="row">{r.kind.as_str()}</th><td>{effect}</td></tr>
-                {steps}
+/// The phase cards, in order.
+fn phase_cards(
+    plan: PlanView,
+    roles: &[Role],
+    username: &str,
+    next_pending: Option<usize>,
+) -> AnyView {
+    let status = plan.summary.status;
+    let plan_id = plan.summary.id.clone();
+    let envs = plan.flag.environments;
+    let current_bp = move |env: &str| {
+        envs.iter().find(|e| e.environment == env).map_or(0, |e| {
+            if e.enabled {
+                e.exposure_bp
+            } else {
+                0
             }
         })
-        .collect_view();
-    view! {
-        <table class="preview" id="rollback-preview">
-            <caption>"What each rollback does now (exposure before → after)"</caption>
-            <tbody>
-                {rows}
-                <tr data-kind="entity"><th scope="row">"entity"</th><td><span class="muted">"the organisation: on → off in every environment"</span></td></tr>
-            </tbody>
-        </table>
-    }
-}
-
-/// An edit that weakens a gate, waiting: what it weakens, who decided, and
-/// the forms the viewer may use (approve or reject if they hold one of its
-/// roles and did not write it; override if admin; withdraw if its author or
-/// admin).
-fn change_request(
-    plan_id: &str,
-    c: ChangeRequestView,
-    roles: &[Role],
-    user_id: Option<&str>,
-    cmd: Cmd,
-) -> impl IntoView {
-    let author = user_id == Some(c.author_id.as_str());
-    let decided = c
-        .decisions
-        .iter()
-        .any(|d| Some(d.user_id.as_str()) == user_id);
-    let may_decide = !author && !decided && roles.iter().any(|r| c.approver_roles.contains(r));
-    let admin = roles_allow(roles, Action::OverrideGates);
-    let extra = [("change_id", c.id.clone())];
-    let decide = may_decide.then(|| {
-        let (approve, reject) = (fields(plan_id, "decide_change", &[("change_id", c.id.clone()), ("verdict", "approve".into())]),
-            fields(plan_id, "decide_change", &[("change_id", c.id.clone()), ("verdict", "reject".into())]));
-        view! {
-            <ActionForm action=cmd attr:class="inline approve-change">
-                {approve}
-                <input name="comment" maxlength="2000" placeholder="Comment" aria-label="Comment on approving the change" />
-                <button type="submit">"Approve the change"</button>
-            </ActionForm>
-            <ActionForm action=cmd attr:class="inline reject-change">
-                {reject}
-                <input name="comment" required maxlength="2000" placeholder="Why reject" aria-label="Why reject the change" />
-                <button type="submit" class="danger">"Reject"</button>
-            </ActionForm>
-        }
-    });
-    let override_form = admin.then(|| {
-        let hidden = fields(plan_id, "override_change", &extra);
-        view! {
-            <ActionForm action=cmd attr:class="inline override-change">
-                {hidden}
-                <input name="reason" required maxlength="2000" placeholder="Why apply it without approvals" aria-label="Why override" />
-                <button type="submit" class="danger">"Override: apply now"</button>
-            </ActionForm>
-        }
-    });
-    let withdraw = (author || admin).then(|| {
-        let hidden = fields(plan_id, "withdraw_change", &extra);
-        view! {
-            <ActionForm action=cmd attr:class="inline withdraw-change">
-                {hidden}
-                <button type="submit">"Withdraw"</button>
-            </ActionForm>
-        }
-    });
-    let roles_text = c
-        .approver_roles
-        .iter()
-        .map(|r| r.as_str())
-        .collect::<Vec<_>>()
-        .join(" or ");
-    let weakens = c
-        .weakens
-        .iter()
-        .map(|w| view! { <li>{w.clone()}</li> })
-        .collect_view();
-    let decisions = c
-        .decisions
-        .iter()
-        .map(|d| view! {
-            <li data-user=d.username.clone() data-verdict=d.verdict.as_str()>
-                {format!("{} by {} at {}", d.verdict.as_str(), d.username, utc_datetime(d.created_at_ms))}
-                {(!d.comment.is_empty()).then(|| format!(" — {}", d.comment))}
-            </li>
+    };
+    plan.phases
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let bp = current_bp(&p.environment);
+            view! {
+                <PhaseCard
+                    phase=p
+                    plan_id=plan_id.clone()
+                    plan_status=status
+                    roles=roles.to_vec()
+                    username=username.to_string()
+                    is_next=next_pending == Some(i)
+                    current_bp=bp
+                />
+            }
         })
-        .collect_view();
-    view! {
-        <section class="change-request" id="change-request" data-change=c.id.clone()>
-            <h2>"Change request waiting for approval"</h2>
-            <p>{format!(
-                "{} edited the plan file at {}. The edit weakens a gate, so it applies only once {} {} with the role {} approve{} it (not its author), or an admin overrides it.",
-                c.author,
-                utc_datetime(c.created_at_ms),
-                c.approvals_required,
-                if c.approvals_required == 1 { "person" } else { "people" },
-                roles_text,
-                if c.approvals_required == 1 { "s" } else { "" }
-            )}</p>
-            <ul class="weakens">{weakens}</ul>
-            <p class="approvals-count">{format!("{} of {} approvals", c.approvals, c.approvals_required)}</p>
-            <ul class="plain decisions">{decisions}</ul>
-            <div class="change-actions">{decide} {override_form} {withdraw}</div>
-        </section>
-    }
+        .collect_view()
+        .into_any()
 }

@@ -32,7 +32,7 @@ pub fn PlanEdit() -> impl IntoView {
                         <ActionForm action=save attr:id="edit-plan" attr:class="stack">
                             <input type="hidden" name="id" value=src.id.clone() />
                             <input type="hidden" name="revision" value=src.revision.to_string() />
-                            <textarea name="source" id="plan-source" rows="32" spellcheck="false">{src.source.clone()}</textarea>
+                            <textarea name="source" id="plan-source" rows="32" spellcheck="false" aria-label="Plan file (TOML)">{src.source.clone()}</textarea>
                             <button type="submit">"Save"</button>
                         </ActionForm>
                         {move || save.value().get().and_then(|r| r.err()).map(|e| view! {

@@ -1,21 +1,16 @@
 //! One phase of the plan page: its state, its checklist (who ticked, when,
 //! what the server judged) and its gate (decisions, who is still needed),
 //! with the forms to tick, request, decide and start.
-use leptos::form::ActionForm;
 use leptos::prelude::*;
 
-use super::plan::{fields, Cmd};
+use super::command_form::CommandForm;
+use super::local_time::LocalTime;
+use super::plan::fields;
 use crate::access::{roles_allow, Action, Role};
 use crate::dto::plans::{percent, ItemKind, ItemView, PhaseStatus, PhaseView, PlanStatus, Verdict};
 use crate::format::{duration_short, utc_datetime};
 
-fn checklist_row(
-    it: ItemView,
-    plan_id: &str,
-    running: bool,
-    roles: &[Role],
-    cmd: Cmd,
-) -> impl IntoView {
+fn checklist_row(it: ItemView, plan_id: &str, running: bool, roles: &[Role]) -> impl IntoView {
     let ticked = it.ticked_at_ms.is_some();
     let can_tick = running
         && it.kind == ItemKind::Manual
@@ -35,7 +30,8 @@ fn checklist_row(
         let comment = it.tick_comment.clone().map(|c| format!(" — {c}"));
         view! {
             <div class="muted ticked-by">
-                {format!("ticked by {who} at {}", it.ticked_at_ms.map(utc_datetime).unwrap_or_default())}
+                {format!("ticked by {who} at ")}
+                {it.ticked_at_ms.map(|ms| view! { <LocalTime ms /> })}
                 {comment}
             </div>
         }
@@ -57,11 +53,11 @@ fn checklist_row(
             ],
         );
         Some(view! {
-            <ActionForm action=cmd attr:class="inline tick">
+            <CommandForm class="inline tick">
                 {hidden}
                 {comment}
                 <button type="submit" class="secondary">{if ticked { "Untick" } else { "Tick" }}</button>
-            </ActionForm>
+            </CommandForm>
         })
     } else {
         None
@@ -81,10 +77,11 @@ pub(crate) fn PhaseCard(
     phase: PhaseView,
     plan_id: String,
     plan_status: PlanStatus,
-    cmd: Cmd,
     roles: Vec<Role>,
     username: String,
     is_next: bool,
+    /// The exposure its environment has now (off counts as 0).
+    current_bp: i64,
 ) -> impl IntoView {
     let p = phase;
     let open = !plan_status.is_final();
@@ -134,7 +131,7 @@ pub(crate) fn PhaseCard(
     let entry = (!entry.is_empty()).then(|| {
         let rows = entry
             .into_iter()
-            .map(|it| checklist_row(it, &plan_id, pending, &roles, cmd))
+            .map(|it| checklist_row(it, &plan_id, pending, &roles))
             .collect_view();
         view! {
             <h3>"Before starting"</h3>
@@ -146,7 +143,7 @@ pub(crate) fn PhaseCard(
         .iter()
         .filter(|i| !i.entry)
         .cloned()
-        .map(|it| checklist_row(it, &plan_id, running, &roles, cmd))
+        .map(|it| checklist_row(it, &plan_id, running, &roles))
         .collect_view();
     let overridden = p
         .overridden
@@ -178,7 +175,7 @@ pub(crate) fn PhaseCard(
                     class=if dismissed { "dismissed" } else { "" }>
                     <strong>{d.username.clone()}</strong>
                     {verdict}
-                    {format!(" at {}", utc_datetime(d.created_at_ms))}
+                    " at " <LocalTime ms=d.created_at_ms />
                     {comment}
                     {reason}
                 </li>
@@ -194,10 +191,10 @@ pub(crate) fn PhaseCard(
             std::slice::from_ref(&phase_field),
         );
         view! {
-            <ActionForm action=cmd attr:class="inline request-approval">
+            <CommandForm class="inline request-approval">
                 {hidden}
                 <button type="submit">"Request approval"</button>
-            </ActionForm>
+            </CommandForm>
         }
     });
     let decide = (may_approve && deciding && !decided_by_me).then(|| {
@@ -219,18 +216,39 @@ pub(crate) fn PhaseCard(
                 ("verdict", "reject".into()),
             ],
         );
+        let unmet: Vec<String> = p
+            .checklist
+            .iter()
+            .filter(|i| !i.entry && !i.met)
+            .map(|i| i.text.clone())
+            .collect();
+        let over_failed = !unmet.is_empty();
+        let warning = over_failed.then(|| view! {
+            <p class="warn approve-warning">{format!(
+                "✗ Not met: {}. Approving anyway needs a comment saying why.",
+                unmet.join("; ")
+            )}</p>
+        });
+        let what = format!(
+            "Approving signs this evidence: the checklist above as shown, the gate, and {} at {}.",
+            p.environment,
+            percent(p.exposure_bp)
+        );
         view! {
             <div class="decide">
-                <ActionForm action=cmd attr:class="stack approve">
+                <CommandForm class="stack approve">
                     {approve}
-                    <input name="comment" placeholder="comment (optional)" maxlength="2000" />
+                    <p class="muted">{what}</p>
+                    {warning}
+                    <input name="comment" placeholder=if over_failed { "why approve anyway (required)" } else { "comment (optional)" }
+                        required=over_failed maxlength="2000" aria-label="Comment on approving" />
                     <button type="submit">"Approve"</button>
-                </ActionForm>
-                <ActionForm action=cmd attr:class="stack reject">
+                </CommandForm>
+                <CommandForm class="stack reject">
                     {reject}
-                    <input name="comment" placeholder="why (required)" required maxlength="2000" />
+                    <input name="comment" placeholder="why (required)" required maxlength="2000" aria-label="Why reject" />
                     <button type="submit" class="danger">"Reject"</button>
-                </ActionForm>
+                </CommandForm>
             </div>
         }
     });
@@ -241,55 +259,33 @@ pub(crate) fn PhaseCard(
         view! {
             <details class="override">
                 <summary>"Admin override"</summary>
-                <ActionForm action=cmd attr:class="stack">
+                <CommandForm class="stack">
                     {hidden}
                     <input name="reason" placeholder="reason (required; shown everywhere)" required maxlength="2000" />
                     <button type="submit" class="danger">"Pass the gate without its approvals"</button>
-                </ActionForm>
+                </CommandForm>
             </details>
         }
     });
-    let start = (is_next && p.status == PhaseStatus::Pending && open).then(|| {
-        if p.start_blockers.is_empty() {
-            can_write
-                .then(|| {
-                    let hidden =
-                        fields(&plan_id, "start_phase", std::slice::from_ref(&phase_field));
-                    let label = format!("Start {} ({})", p.name, percent(p.exposure_bp));
-                    view! {
-                        <ActionForm action=cmd attr:class="inline start-phase">
-                            {hidden}
-                            <button type="submit">{label}</button>
-                        </ActionForm>
-                    }
-                })
-                .into_any()
-        } else {
-            let blockers = p
-                .start_blockers
-                .iter()
-                .map(|b| view! { <li class="warn">{b.clone()}</li> })
-                .collect_view();
-            view! { <ul class="blockers">{blockers}</ul> }.into_any()
-        }
-    });
+    let start = (is_next && p.status == PhaseStatus::Pending && open)
+        .then(|| start_control(&plan_id, &p, can_write, current_bp));
     view! {
         <section class="card phase" data-phase=p.name.clone() data-status=p.status.as_str()>
             <div class="card-head">
                 <h2>{p.name.clone()}</h2>
-                <span class=format!("status {}", p.status.as_str())>{p.status.as_str().replace('_', " ")}</span>
+                <span class=format!("status {}{}", p.status.as_str(), if open { "" } else { " finished" })>{p.status.label()}</span>
             </div>
             <p class="muted">{summary}</p>
             {notes}
             {runbook(&p.runbook)}
-            {super::plan_pilot::phase_pilot(&plan_id, &p, can_write, open, cmd)}
+            {super::plan_pilot::phase_pilot(&plan_id, &p, can_write, open)}
             {entry}
             <h3>"Checklist"</h3>
             <table class="events checklist"><tbody>{rows}</tbody></table>
             <h3>"Gate"</h3>
             <div class="gate">
                 <p>
-                    <strong class="approvals-count">{format!("{} of {} approvals", p.approvals, p.approvals_required)}</strong>
+                    <strong class="approvals-count">{approvals_count(p.approvals, p.approvals_required)}</strong>
                     {overridden}
                     {requested}
                     {still_needed}
@@ -303,6 +299,76 @@ pub(crate) fn PhaseCard(
         </section>
     }
     .into_any()
+}
+
+/// Starting the next phase: what it will do to its environment's exposure,
+/// confirmed before it is sent; or, while it cannot start, the button shown
+/// disabled with every reason.
+fn start_control(plan_id: &str, p: &PhaseView, can_write: bool, current_bp: i64) -> AnyView {
+    let change = format!(
+        "{}: {} → {}",
+        p.environment,
+        percent(current_bp),
+        percent(p.exposure_bp)
+    );
+    let label = format!("Start {} ({change})", p.name);
+    if !p.start_blockers.is_empty() {
+        let blockers = p
+            .start_blockers
+            .iter()
+            .map(|b| view! { <li class="warn">{b.clone()}</li> })
+            .collect_view();
+        return view! {
+            <button type="button" disabled aria-describedby=format!("blockers-{}", p.id)>{label}</button>
+            <p class="muted">"Cannot start yet:"</p>
+            <ul class="blockers" id=format!("blockers-{}", p.id)>{blockers}</ul>
+        }
+        .into_any();
+    }
+    if !can_write {
+        return view! { <p class="muted">{format!("Ready to start ({change}).")}</p> }.into_any();
+    }
+    let hidden = fields(plan_id, "start_phase", &[("phase_id", p.id.clone())]);
+    let raises = p.exposure_bp > current_bp;
+    let what = if raises {
+        format!(
+            "Starting {:?} raises {} from {} to {} of its traffic at once.",
+            p.name,
+            p.environment,
+            percent(current_bp),
+            percent(p.exposure_bp)
+        )
+    } else {
+        format!(
+            "Starting {:?} sets {} to {}.",
+            p.name,
+            p.environment,
+            percent(p.exposure_bp)
+        )
+    };
+    view! {
+        <details class="confirm start-confirm">
+            <summary role="button">{format!("Start {}…", p.name)}</summary>
+            <CommandForm class="stack start-phase">
+                {hidden}
+                <p class=if raises { "warn" } else { "" }>{what}</p>
+                <label class="check">
+                    <input type="checkbox" required />
+                    {format!(" I have checked it: {change}")}
+                </label>
+                <button type="submit">{label}</button>
+            </CommandForm>
+        </details>
+    }
+    .into_any()
+}
+
+/// "1 of 2 approvals"; more than the gate asks for reads as such, not "2 of 1".
+pub(crate) fn approvals_count(approvals: i64, required: i64) -> String {
+    match (approvals, required) {
+        (a, r) if a > r => format!("{a} approvals ({r} needed)"),
+        (a, r) => format!("{a} of {r} approvals"),
+    }
 }
 
 /// The phase's steps that people carry out (deploys, restarts), in order.
@@ -320,4 +386,16 @@ fn runbook(steps: &[String]) -> Option<AnyView> {
         }
         .into_any()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::approvals_count;
+
+    #[test]
+    fn more_approvals_than_needed_do_not_read_as_2_of_1() {
+        assert_eq!(approvals_count(0, 2), "0 of 2 approvals");
+        assert_eq!(approvals_count(2, 2), "2 of 2 approvals");
+        assert_eq!(approvals_count(2, 1), "2 approvals (1 needed)");
+    }
 }

@@ -1,10 +1,10 @@
 //! Pilot allow lists on the plan page: who is on each environment's allow
 //! list, forms to take one off and to add entities by hand, and on a phase
 //! with an `allow_query` the button that loads its pilot from the target.
-use leptos::form::ActionForm;
 use leptos::prelude::*;
 
-use super::plan::{fields, Cmd};
+use super::command_form::CommandForm;
+use super::plan::fields;
 use crate::dto::plans::{EnvFlagView, PhaseView};
 
 /// The allow lists, and (for those who may change them) the add form.
@@ -13,7 +13,6 @@ pub fn allow_lists(
     environments: &[EnvFlagView],
     can_write: bool,
     open: bool,
-    cmd: Cmd,
 ) -> impl IntoView {
     let lists = environments
         .iter()
@@ -40,13 +39,13 @@ pub fn allow_lists(
             .map(|e| view! { <option value=e.environment.clone()>{e.environment.clone()}</option> })
             .collect_view();
         view! {
-            <ActionForm action=cmd attr:class="inline" attr:id="disallow-form">
+            <CommandForm class="inline" id="disallow-form">
                 {hidden}
                 <select name="environment" aria-label="Environment">{options}</select>
                 <input name="entity" required maxlength="200" placeholder="entity id" aria-label="Entity to remove" />
                 <input name="reason" required maxlength="2000" placeholder="Why remove" aria-label="Why remove it" />
                 <button type="submit" class="secondary">"Take off the allow list"</button>
-            </ActionForm>
+            </CommandForm>
         }
     });
     let options = environments
@@ -58,13 +57,13 @@ pub fn allow_lists(
         view! {
             <details class="allow-add">
                 <summary>"Add pilot entities"</summary>
-                <ActionForm action=cmd attr:class="stack" attr:id="allow-form">
+                <CommandForm class="stack" id="allow-form">
                     {hidden}
                     <label>"Environment " <select name="environment">{options}</select></label>
                     <textarea name="entity" rows="3" required placeholder="entity ids, separated by commas, spaces or lines" aria-label="Entity ids"></textarea>
                     <input name="reason" required maxlength="2000" placeholder="Why (goes into the audit trail)" aria-label="Why add them" />
                     <button type="submit">"Add to the allow list"</button>
-                </ActionForm>
+                </CommandForm>
             </details>
         }
     });
@@ -80,13 +79,7 @@ pub fn allow_lists(
 }
 
 /// What a phase says about its pilot, and the button that loads its query.
-pub fn phase_pilot(
-    plan_id: &str,
-    p: &PhaseView,
-    can_write: bool,
-    open: bool,
-    cmd: Cmd,
-) -> Option<AnyView> {
+pub fn phase_pilot(plan_id: &str, p: &PhaseView, can_write: bool, open: bool) -> Option<AnyView> {
     if p.pilot.is_empty() && p.allow_query_target.is_none() {
         return None;
     }
@@ -97,11 +90,11 @@ pub fn phase_pilot(
         let hidden = fields(plan_id, "load_allow_query", &[("phase_id", p.id.clone())]);
         let label = format!("Load the pilot from target {target}");
         view! {
-            <ActionForm action=cmd attr:class="inline load-pilot">
+            <CommandForm class="inline load-pilot">
                 {hidden}
                 <input name="reason" required maxlength="2000" placeholder="Why load it now" aria-label="Why load the pilot" />
                 <button type="submit" class="secondary">{label}</button>
-            </ActionForm>
+            </CommandForm>
         }
     });
     Some(view! { <div class="pilot">{listed}{load}</div> }.into_any())

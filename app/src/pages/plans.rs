@@ -30,7 +30,7 @@ pub fn Plans() -> impl IntoView {
                                 {list.into_iter().map(|p| view! {
                                     <tr data-plan=p.name.clone()>
                                         <td><a href=format!("/plans/{}", p.id)>{p.name.clone()}</a></td>
-                                        <td><span class=format!("status {}", p.status.as_str())>{p.status.as_str()}</span></td>
+                                        <td><span class=format!("status {}", p.status.as_str())>{p.status.label()}</span></td>
                                         <td>{p.current_phase.clone().unwrap_or_else(|| "—".into())} <span class="muted">{format!(" ({}/{} done)", p.phases_done, p.phases_total)}</span></td>
                                         <td><code>{p.flag_key.clone()}</code></td>
                                         <td class="exposures">{p.exposures.iter().map(|e| format!("{} {}", e.environment, if e.exposure_bp > 0 { percent(e.exposure_bp) } else { "off".into() })).collect::<Vec<_>>().join(" · ")}</td>

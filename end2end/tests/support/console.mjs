@@ -192,3 +192,36 @@ export async function newPlanFromTemplate(page, template, name, flagKey) {
   await Promise.all([page.waitForURL(/\/plans\/[0-9a-f]{32}$/), page.click('#new-plan button[type="submit"]')]);
   return page.url();
 }
+
+/**
+ * Opens a confirming form (`<details class="confirm">` under `scope`), fills
+ * `fields` (selector → value), ticks its confirmation and sends it.
+ */
+export async function confirmAndSend(scope, detailsSelector, fields = {}) {
+  const details = scope.locator(detailsSelector);
+  await details.locator(':scope > summary').click();
+  for (const [selector, value] of Object.entries(fields)) await details.locator(selector).fill(value);
+  await details.locator('input[type="checkbox"]').check();
+  await details.locator('button[type="submit"]').click();
+}
+
+/** Starts a phase from its card (`section.phase` locator), confirming what it does. */
+export function startPhase(phase) {
+  return confirmAndSend(phase, 'details.start-confirm');
+}
+
+/**
+ * Runs axe-core (npm `axe-core`) on the page as it is now; returns its
+ * serious and critical violations as "rule: target (summary)" lines.
+ */
+export async function seriousViolations(page) {
+  const path = new URL('../../node_modules/axe-core/axe.min.js', import.meta.url).pathname;
+  if (!(await page.evaluate(() => typeof window.axe !== 'undefined'))) await page.addScriptTag({ path });
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ['violations'] });
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => `${n.target.join(' ')} (${n.failureSummary?.split('\n')[1]?.trim() ?? ''})`) }));
+  });
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .flatMap((v) => v.nodes.map((n) => `${v.id}: ${n}`));
+}

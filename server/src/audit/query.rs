@@ -235,6 +235,14 @@ pub async fn oldest_first(
     w.fetch(store, " ORDER BY seq", limit).await
 }
 
+/// The newest event's seq (0 while there is none).
+pub async fn head_seq(store: &Store) -> Result<i64, StoreError> {
+    sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM audit_events")
+        .fetch_one(store.pool())
+        .await
+        .map_err(StoreError::Query)
+}
+
 pub async fn one(store: &Store, seq: i64) -> Result<Option<AuditEvent>, StoreError> {
     let mut w = Where::new();
     w.and("seq", "=", Arg::Int(seq));

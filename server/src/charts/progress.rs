@@ -1,12 +1,18 @@
 //! A backfill run's progress: keys processed over time (with the estimate as
-//! a ceiling) and the rate between samples, as one SVG.
+//! a ceiling) and the rate between samples, as one SVG. Colours are the
+//! Okabe–Ito palette (told apart with any colour vision), counts are whole
+//! numbers, and the rate's scale ignores a lone spike (a first chunk that
+//! came back at once), so a throttled run does not read as zero.
 use plotters::prelude::*;
 
 /// One sample: (at_ms, processed, created, errors).
 pub type Sample = (i64, i64, i64, i64);
 
 const WIDTH: u32 = 720;
-const HEIGHT: u32 = 360;
+const HEIGHT: u32 = 380;
+const PROCESSED: RGBColor = RGBColor(0, 114, 178);
+const CREATED: RGBColor = RGBColor(0, 158, 115);
+const RATE: RGBColor = RGBColor(213, 94, 0);
 
 /// The SVG document; a short text note instead when there is nothing to draw.
 pub fn progress_svg(samples: &[Sample], total: Option<i64>) -> String {
@@ -29,6 +35,41 @@ fn rates(samples: &[Sample]) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// The top of the rate axis: the largest rate, unless it stands alone far
+/// above the rest (then 1.5 × the 90th percentile; the spike is clipped).
+fn rate_ceiling(rate: &[(f64, f64)]) -> f64 {
+    let mut values: Vec<f64> = rate.iter().map(|r| r.1).filter(|v| v.is_finite()).collect();
+    values.sort_by(f64::total_cmp);
+    let max = values.last().copied().unwrap_or(1.0).max(1.0);
+    if values.len() < 5 {
+        return max * 1.1;
+    }
+    let p90 = values[(values.len() * 9) / 10 - 1].max(1.0);
+    if max > 3.0 * p90 {
+        p90 * 1.5
+    } else {
+        max * 1.1
+    }
+}
+
+/// A whole number with thousands separators: 50000.0 → "50,000".
+fn count(v: &f64) -> String {
+    let n = v.round() as i64;
+    let digits = n.abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
 fn draw(
     out: &mut String,
     samples: &[Sample],
@@ -36,7 +77,7 @@ fn draw(
 ) -> Result<(), Box<dyn std::error::Error>> {
     let root = SVGBackend::with_string(out, (WIDTH, HEIGHT)).into_drawing_area();
     root.fill(&WHITE)?;
-    let (top, bottom) = root.split_vertically(HEIGHT / 2 + 20);
+    let (top, bottom) = root.split_vertically(HEIGHT / 2 + 10);
     let t0 = samples.first().map_or(0, |s| s.0);
     let secs = |ms: i64| (ms - t0) as f64 / 1000.0;
     let span = samples.last().map_or(1.0, |s| secs(s.0)).max(1.0);
@@ -45,17 +86,21 @@ fn draw(
         .map(|s| s.1)
         .chain(total)
         .max()
-        .unwrap_or(1)
-        .max(1) as f64;
+        .unwrap_or(0)
+        .max(10) as f64;
 
     let mut rows = ChartBuilder::on(&top)
-        .caption("keys processed", ("sans-serif", 14))
+        .caption(
+            "keys processed (blue) and created (green)",
+            ("sans-serif", 14),
+        )
         .margin(8)
-        .x_label_area_size(20)
-        .y_label_area_size(60)
+        .x_label_area_size(34)
+        .y_label_area_size(64)
         .build_cartesian_2d(0f64..span, 0f64..max_rows * 1.05)?;
     rows.configure_mesh()
-        .x_desc("s")
+        .x_desc("seconds since the run started")
+        .y_label_formatter(&count)
         .light_line_style(WHITE)
         .draw()?;
     if let Some(t) = total {
@@ -66,27 +111,30 @@ fn draw(
     }
     rows.draw_series(LineSeries::new(
         samples.iter().map(|s| (secs(s.0), s.1 as f64)),
-        BLUE.stroke_width(2),
+        PROCESSED.stroke_width(2),
     ))?;
     rows.draw_series(LineSeries::new(
         samples.iter().map(|s| (secs(s.0), s.2 as f64)),
-        GREEN.stroke_width(1),
+        CREATED.stroke_width(1),
     ))?;
 
     let rate = rates(samples);
-    let max_rate = rate.iter().map(|r| r.1).fold(1.0, f64::max);
+    // At least 10 keys/s tall: whole-number ticks stay distinct.
+    let ceiling = rate_ceiling(&rate).max(10.0);
     let mut speed = ChartBuilder::on(&bottom)
         .caption("rate (keys/s)", ("sans-serif", 14))
         .margin(8)
-        .x_label_area_size(20)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0f64..span, 0f64..max_rate * 1.1)?;
+        .x_label_area_size(34)
+        .y_label_area_size(64)
+        .build_cartesian_2d(0f64..span, 0f64..ceiling)?;
     speed
         .configure_mesh()
-        .x_desc("s")
+        .x_desc("seconds since the run started")
+        .y_label_formatter(&count)
         .light_line_style(WHITE)
         .draw()?;
-    speed.draw_series(LineSeries::new(rate, RED.stroke_width(2)))?;
+    let clipped = rate.into_iter().map(|(t, r)| (t, r.min(ceiling)));
+    speed.draw_series(LineSeries::new(clipped, RATE.stroke_width(2)))?;
     root.present()?;
     Ok(())
 }
@@ -107,8 +155,33 @@ mod tests {
         );
         assert_eq!(rates(&samples)[0], (0.5, 2000.0));
         assert!(
+            svg.contains("12,000") || svg.contains("10,000"),
+            "whole counts with separators"
+        );
+        assert!(!svg.contains(".0<"), "no 50000.0 labels");
+        assert!(
             progress_svg(&[], None).starts_with("<svg"),
             "an empty run still draws axes"
         );
+    }
+
+    #[test]
+    fn a_lone_first_chunk_spike_does_not_flatten_a_throttled_run() {
+        let mut rate: Vec<(f64, f64)> = vec![(0.1, 50_000.0)];
+        rate.extend((1..40).map(|i| (i as f64, 300.0)));
+        // At least 10 keys/s tall: whole-number ticks stay distinct.
+        let ceiling = rate_ceiling(&rate).max(10.0);
+        assert!(
+            ceiling < 1_000.0,
+            "scaled to the run, not the spike: {ceiling}"
+        );
+        assert!(ceiling >= 300.0);
+        let steady: Vec<(f64, f64)> = (1..40).map(|i| (i as f64, 300.0 + i as f64)).collect();
+        assert!(
+            rate_ceiling(&steady) > 338.0,
+            "no spike: the largest rate fits"
+        );
+        assert_eq!(count(&50_000.0), "50,000");
+        assert_eq!(count(&999.4), "999");
     }
 }

@@ -21,6 +21,8 @@ pub struct Timeline {
     pub exposures: BTreeMap<String, Vec<(i64, i64)>>,
     /// Per guardrail and environment: (at_ms, value ÷ bound), >1 outside.
     pub guardrails: BTreeMap<String, Vec<(i64, f64)>>,
+    /// Guardrails left out of the chart (those furthest inside their bounds).
+    pub hidden_guardrails: usize,
     pub markers: Vec<Marker>,
 }
 
@@ -127,11 +129,14 @@ fn draw(out: &mut String, t: &Timeline) -> Result<(), Box<dyn std::error::Error>
         .map(|(_, r)| *r)
         .fold(2.0f64, f64::max)
         .min(10.0);
+    let caption = match t.hidden_guardrails {
+        0 => "guardrails: value ÷ bound (above 1 = outside)".to_string(),
+        n => format!(
+            "guardrails nearest their bounds: value ÷ bound (above 1 = outside); {n} more not drawn"
+        ),
+    };
     let mut guard = ChartBuilder::on(&bottom)
-        .caption(
-            "guardrails: value ÷ bound (above 1 = outside)",
-            ("sans-serif", 14),
-        )
+        .caption(caption, ("sans-serif", 14))
         .margin(8)
         .x_label_area_size(22)
         .y_label_area_size(44)

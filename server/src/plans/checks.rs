@@ -116,6 +116,28 @@ pub fn complete(
         .all(|i| judge(i, phase, previous, now_ms, facts).met)
 }
 
+/// The phase's checklist items that are not met now, each named with why:
+/// what a start blocker lists.
+pub fn open_items(
+    phase: &PhaseRecord,
+    previous: Option<&PhaseRecord>,
+    now_ms: i64,
+    facts: &Facts,
+) -> Vec<String> {
+    phase
+        .items
+        .iter()
+        .filter(|i| !i.entry)
+        .filter_map(|i| {
+            let state = judge(i, phase, previous, now_ms, facts);
+            (!state.met).then(|| match i.kind {
+                app::dto::plans::ItemKind::Manual => format!("{:?} is not ticked", i.text),
+                _ => format!("{:?}: {}", i.text, state.detail),
+            })
+        })
+        .collect()
+}
+
 /// The phase's entry criteria that do not hold now, as "text (why)".
 pub fn unmet_entry(
     phase: &PhaseRecord,

@@ -88,7 +88,9 @@ pub struct PreviousPhase {
     pub started_at_ms: i64,
     /// Its gate's minimum soak before the next phase may start.
     pub soak_ms: i64,
-    pub checklist_complete: bool,
+    /// Its checklist items that are not met, as "\"text\" is not ticked" or
+    /// "\"text\": why" (empty when the checklist is complete).
+    pub open_items: Vec<String>,
 }
 
 /// Why the next phase cannot start yet: every reason, not just the first.
@@ -109,9 +111,9 @@ pub fn start_blockers(
         if prev.status != PhaseStatus::Approved {
             blockers.push(format!("phase {:?} is not approved yet", prev.name));
         }
-        if !prev.checklist_complete {
+        for item in &prev.open_items {
             blockers.push(format!(
-                "the checklist of phase {:?} is not complete",
+                "the checklist of phase {:?} is not complete: {item}",
                 prev.name
             ));
         }
@@ -119,10 +121,10 @@ pub fn start_blockers(
         if soaked < prev.soak_ms {
             let left = prev.soak_ms - soaked;
             blockers.push(format!(
-                "phase {:?} must soak {} more (until {} ms)",
+                "phase {:?} must soak {} more (until {})",
                 prev.name,
                 human(left),
-                prev.started_at_ms + prev.soak_ms
+                app::format::utc_datetime(prev.started_at_ms + prev.soak_ms)
             ));
         }
     }
@@ -150,7 +152,11 @@ mod tests {
             status,
             started_at_ms: 0,
             soak_ms: 24 * H,
-            checklist_complete: checklist,
+            open_items: if checklist {
+                Vec::new()
+            } else {
+                vec![r#""Error rate < 0.1%" is not ticked"#.into()]
+            },
         }
     }
 
@@ -216,8 +222,15 @@ mod tests {
         );
         assert_eq!(blockers.len(), 3, "{blockers:?}");
         assert!(blockers[0].contains("not approved"));
-        assert!(blockers[1].contains("checklist"));
-        assert!(blockers[2].contains("soak 1 h more"), "{blockers:?}");
+        assert!(
+            blockers[1]
+                .contains(r#"checklist of phase "production 5%" is not complete: "Error rate"#),
+            "names the item: {blockers:?}"
+        );
+        assert!(
+            blockers[2].contains("soak 1 h more (until 1970-01-02 00:00:00 UTC)"),
+            "{blockers:?}"
+        );
         assert_eq!(human(90 * 60_000), "1 h 30 min");
         assert_eq!(human(1), "1 min");
         let ready = start_blockers(

@@ -117,7 +117,28 @@ pub fn build(
             t.guardrails.entry(key).or_default().push((m.at_ms, r));
         }
     }
+    keep_nearest_bounds(&mut t);
     t
+}
+
+/// At most this many guardrail lines: more read as noise (and cost the
+/// page): the ones that came nearest their bounds are kept.
+const MAX_GUARDRAIL_LINES: usize = 8;
+
+fn keep_nearest_bounds(t: &mut Timeline) {
+    if t.guardrails.len() <= MAX_GUARDRAIL_LINES {
+        return;
+    }
+    let mut peaks: Vec<(String, f64)> = t
+        .guardrails
+        .iter()
+        .map(|(k, pts)| (k.clone(), pts.iter().map(|p| p.1).fold(f64::MIN, f64::max)))
+        .collect();
+    peaks.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    for (key, _) in peaks.split_off(MAX_GUARDRAIL_LINES) {
+        t.guardrails.remove(&key);
+        t.hidden_guardrails += 1;
+    }
 }
 
 impl super::PlanService {
@@ -249,5 +270,23 @@ mod tests {
         let later = build(&events, &[], (25, 40));
         assert_eq!(later.exposures["production"][0], (20, 500));
         assert_eq!(later.markers.len(), 2);
+    }
+
+    #[test]
+    fn many_guardrails_keep_the_lines_nearest_their_bounds() {
+        let mut t = Timeline::default();
+        for i in 0..20 {
+            let peak = if i == 13 { 3.0 } else { i as f64 / 100.0 };
+            t.guardrails
+                .insert(format!("g{i:02} (dev)"), vec![(1, 0.0), (2, peak)]);
+        }
+        keep_nearest_bounds(&mut t);
+        assert_eq!(t.guardrails.len(), MAX_GUARDRAIL_LINES);
+        assert_eq!(t.hidden_guardrails, 12);
+        assert!(
+            t.guardrails.contains_key("g13 (dev)"),
+            "the breached one stays"
+        );
+        assert!(t.guardrails.contains_key("g19 (dev)") && !t.guardrails.contains_key("g00 (dev)"));
     }
 }

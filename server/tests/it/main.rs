@@ -4,6 +4,7 @@
 #[macro_use]
 mod common;
 
+mod approver_sees;
 mod audit;
 mod auth;
 mod backfill;

@@ -145,12 +145,11 @@ async fn an_error_spike_at_5_percent_is_rolled_back_by_the_system() {
     assert_eq!(on["value"], false, "off even for the pilot: {on}");
     assert_eq!(view["summary"]["status"], "active");
     assert_eq!(t.phase("5%").await["status"], "active", "resumable");
-    let (actor, reason): (String, String) = sqlx::query_as(
-        "SELECT actor_kind, details FROM audit_events WHERE action = 'plan.pause'",
-    )
-    .fetch_one(w.app.state.store.pool())
-    .await
-    .unwrap();
+    let (actor, reason): (String, String) =
+        sqlx::query_as("SELECT actor_kind, details FROM audit_events WHERE action = 'plan.pause'")
+            .fetch_one(w.app.state.store.pool())
+            .await
+            .unwrap();
     assert_eq!(actor, "system");
     assert!(
         reason.contains(r#"guardrail \"error_rate_critical\""#) && reason.contains("in production"),
@@ -158,7 +157,11 @@ async fn an_error_spike_at_5_percent_is_rolled_back_by_the_system() {
     );
     // The legacy and partitioned copies still agree (nothing lost).
     let legacy = sql(&w.targets, "SELECT COUNT(*) FROM revenue_transactions").await;
-    let copy = sql(&w.targets, "SELECT COUNT(*) FROM revenue_transactions_partitioned").await;
+    let copy = sql(
+        &w.targets,
+        "SELECT COUNT(*) FROM revenue_transactions_partitioned",
+    )
+    .await;
     assert_eq!(legacy, copy);
     w.app.stop().await;
 }

@@ -91,8 +91,21 @@ pub(super) async fn decide(
             "verdict: use the override form, which needs a reason",
         ));
     }
-    let comment = text("comment", &comment, verdict == Verdict::Reject)?;
     let i = phase_index(l, &phase_id)?;
+    // Approving over a check that is not met is allowed, but never silent.
+    let open = crate::plans::checks::open_items(
+        &l.phases[i],
+        i.checked_sub(1).map(|p| &l.phases[p]),
+        now,
+        facts,
+    );
+    if verdict == Verdict::Approve && !open.is_empty() && comment.trim().is_empty() {
+        return Err(invalid(format!(
+            "comment: this phase's checklist is not complete ({}); approving anyway needs a comment saying why",
+            open.join("; ")
+        )));
+    }
+    let comment = text("comment", &comment, verdict == Verdict::Reject)?;
     let mut phase = l.phases[i].clone();
     let current = evidence_hash(&phase, &facts.jobs.jobs_digest);
     may_decide(&phase, &user_id, &roles, evidence.trim(), &current).map_err(invalid)?;

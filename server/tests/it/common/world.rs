@@ -120,7 +120,8 @@ impl World {
     /// Sets the fixture's 5xx ratio and waits (real time: Prometheus rates
     /// over real minutes) until Prometheus reads the error rate above `over`.
     pub async fn error_spike(&self, ratio: f64, over: f64) {
-        self.ratio.store(ratio.to_bits(), std::sync::atomic::Ordering::Relaxed);
+        self.ratio
+            .store(ratio.to_bits(), std::sync::atomic::Ordering::Relaxed);
         let http = reqwest::Client::new();
         for _ in 0..300 {
             let body: Value = http

@@ -1,0 +1,27 @@
+//! What the dashboard shows: what is live right now, for the person asking.
+use serde::{Deserialize, Serialize};
+
+use super::audit::AuditEvent;
+use super::plans::PlanSummary;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveView {
+    /// Active plans, each with every environment's exposure.
+    pub active: Vec<PlanSummary>,
+    /// Gates the person may decide on and has not (approvers only).
+    pub waiting: Vec<WaitingGate>,
+    /// Recent rollbacks, pauses and guardrail actions (with audit access).
+    pub incidents: Vec<AuditEvent>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitingGate {
+    pub plan_id: String,
+    pub plan_name: String,
+    pub phase: String,
+    pub environment: String,
+    pub exposure_bp: i64,
+    pub approvals: i64,
+    pub approvals_required: i64,
+    pub requested_by: Option<String>,
+}

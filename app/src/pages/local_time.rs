@@ -1,0 +1,25 @@
+//! A point in time as the reader's own clock shows it. The server renders
+//! UTC (it cannot know the reader's zone); once hydrated, the browser
+//! rewrites it in its local time zone. The UTC time stays in the tooltip
+//! and in `datetime`, so what the audit trail says is never ambiguous.
+use leptos::prelude::*;
+
+use crate::format::utc_datetime;
+
+#[component]
+pub fn LocalTime(ms: i64) -> impl IntoView {
+    let text = RwSignal::new(utc_datetime(ms));
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+            let local: String = date
+                .to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED)
+                .into();
+            text.set(local);
+        }
+    });
+    let utc = utc_datetime(ms);
+    let iso = utc.trim_end_matches(" UTC").replacen(' ', "T", 1) + "Z";
+    view! { <time datetime=iso title=utc class="local-time">{move || text.get()}</time> }
+}
