@@ -111,7 +111,7 @@ test('dry-run then run from the UI, live counters and chart, pause and resume', 
   // Undo says how many rows it deletes, where, and whose run it reverts;
   // nothing is sent until that is confirmed.
   await page.click('details.undo-confirm > summary');
-  assert.match(await page.textContent('#undo-what'), /Deletes the \d+ rows that live run [0-9a-f]{8} \(by bella, .*\) created on target demo for dev/);
+  assert.match(await page.textContent('#undo-what'), /Deletes what the 1 live run for dev created on target demo and still holds — up to \d+ rows \(newest: run [0-9a-f]{8}, by bella, /);
   await page.click('#undo-form button[type="submit"]');
   await page.waitForTimeout(300);
   assert.match(await page.textContent('#job-status'), /done \(verify\)/, 'not sent without the tick');

@@ -10,20 +10,24 @@ use crate::error::AppError;
 pub async fn load_audit_page(query: AuditQuery) -> Result<AuditPage, AppError> {
     let mut query = query;
     let (services, caller) = crate::service::answer(crate::service::request_context())?;
+    // Refused here as below: no plan lookup for whoever may not read the trail.
+    caller.require(crate::access::Action::ReadAudit)?;
     // Plans by name: for the subject filter, and for showing subjects.
     let plans = if caller.require(crate::access::Action::ReadPlans).is_ok() {
         crate::service::answer(services.plans.plans(&caller).await)?
     } else {
         Vec::new()
     };
-    if let Some(name) = query
+    let named = query
         .subject
         .clone()
-        .filter(|s| !s.contains(':') && !s.contains('*'))
-    {
+        .filter(|s| !s.trim().is_empty() && !s.contains(':') && !s.contains('*'));
+    if let Some(name) = named {
         query.subject = Some(crate::service::answer(plan_subject(&plans, &name))?);
     }
+    let subject = query.subject.clone();
     let mut page = crate::service::answer(services.audit.page(&caller, query).await)?;
+    page.subject = subject;
     page.subject_names = plans
         .into_iter()
         .map(|p| (format!("plan:{}", p.id), p.name))

@@ -59,6 +59,10 @@ pub struct AuditPage {
     /// people reading the page; empty in the REST API.
     #[serde(default)]
     pub subject_names: Vec<(String, String)>,
+    /// The subject filter as applied (a plan's name resolved to `plan:ID`),
+    /// for links that must select the same events (the exports).
+    #[serde(default)]
+    pub subject: Option<String>,
 }
 
 /// The outcome of walking the chain.

@@ -110,12 +110,24 @@ pub fn AuditLog() -> impl IntoView {
                 </div>
             </form>
 
-            <p class="exports">
-                "Export this selection: "
-                <a id="export-csv" rel="external" href=move || format!("/api/v1/audit/export?{}", query_string(&query.get(), &[("format", "csv".into())]))>"CSV"</a>
-                " · "
-                <a id="export-jsonl" rel="external" href=move || format!("/api/v1/audit/export?{}", query_string(&query.get(), &[("format", "jsonl".into())]))>"JSON lines"</a>
-            </p>
+            // The exports select what the page shows: its filter as applied
+            // (a plan's name resolved to its subject).
+            <Suspense fallback=|| ()>{move || {
+                let mut q = query.get();
+                if let Some(Ok(p)) = page.get() {
+                    q.subject = p.subject.clone();
+                }
+                let csv = format!("/api/v1/audit/export?{}", query_string(&q, &[("format", "csv".into())]));
+                let jsonl = format!("/api/v1/audit/export?{}", query_string(&q, &[("format", "jsonl".into())]));
+                view! {
+                    <p class="exports">
+                        "Export this selection: "
+                        <a id="export-csv" rel="external" href=csv>"CSV"</a>
+                        " · "
+                        <a id="export-jsonl" rel="external" href=jsonl>"JSON lines"</a>
+                    </p>
+                }
+            }}</Suspense>
 
             <Suspense fallback=|| view! { <p>"Loading events…"</p> }>
                 {move || page.get().map(|result| match result {

@@ -60,6 +60,10 @@ impl Confirm {
         let (environment, ui) = (self.ui.environment, self.ui);
         let start = self.start;
         let warning = Memo::new(move |_| me.with_value(|c| c.dry_run_warning(&environment.get())));
+        // The server asks for a reason then (a run that continues was
+        // admitted when it started): the form asks exactly then.
+        let require_dry_run = self.require_dry_run;
+        let needs_reason = move || !resume && require_dry_run && warning.get().is_some();
         let what = move || {
             let env = environment.get();
             format!(
@@ -79,11 +83,11 @@ impl Confirm {
                         <input type="hidden" name="environment" prop:value=move || environment.get() />
                         <p id="run-what">{what}</p>
                         {move || warning.get().map(|w| view! {
-                            <p class="warn" id="dry-run-warning">{format!("{w} A live run now needs a reason.")}</p>
+                            <p class="warn" id="dry-run-warning">{if needs_reason() { format!("{w} A live run now needs a reason.") } else { w }}</p>
                         })}
                         <label>
-                            {move || if warning.get().is_some() { "Reason (required; goes into the audit trail)" } else { "Reason (only if the plan objects)" }}
-                            <input name="override_reason" maxlength="500" required=move || warning.get().is_some()
+                            {move || if needs_reason() { "Reason (required; goes into the audit trail)" } else { "Reason (only if the plan objects)" }}
+                            <input name="override_reason" maxlength="500" required=needs_reason
                                 prop:value=move || ui.run_reason.get()
                                 on:input=move |ev| ui.run_reason.set(event_target_value(&ev)) />
                         </label>
@@ -107,33 +111,38 @@ impl Confirm {
         let last = Memo::new(move |_| {
             let env = environment.get();
             me.with_value(|c| {
-                c.runs
+                let live: Vec<&RunView> = c
+                    .runs
                     .iter()
-                    .find(|r| r.mode == "run" && r.environment == env)
-                    .map(|r| {
-                        (
-                            r.created,
-                            r.id.chars().take(8).collect::<String>(),
-                            r.target.clone(),
-                            r.started_by.clone(),
-                            r.started_at_ms,
-                        )
-                    })
+                    .filter(|r| r.mode == "run" && r.environment == env)
+                    .collect();
+                let rows: i64 = live.iter().map(|r| r.created).sum();
+                live.first().map(|r| {
+                    (
+                        rows,
+                        r.id.chars().take(8).collect::<String>(),
+                        r.target.clone(),
+                        r.started_by.clone(),
+                        r.started_at_ms,
+                        live.len(),
+                    )
+                })
             })
         });
         let what = move || {
             match last.get() {
             None => format!("There is no live run for {} to undo.", environment.get()),
-            Some((rows, id, target, by, at)) => format!(
-                "Deletes the {rows} row{} that live run {id} (by {by}, {}) created on target {target} for {}, and restores what it changed. Anything reading those rows loses them.",
+            Some((rows, id, target, by, at, runs)) => format!(
+                "Deletes what the {runs} live run{} for {} created on target {target} and still holds — up to {rows} row{} (newest: run {id}, by {by}, {}) — and restores what they changed. Anything reading those rows loses them.",
+                if runs == 1 { "" } else { "s" },
+                environment.get(),
                 if rows == 1 { "" } else { "s" },
                 utc_datetime(at),
-                environment.get()
             ),
         }
         };
         let button = move || match last.get() {
-            Some((rows, ..)) => format!("Delete {rows} rows: undo the run"),
+            Some((rows, ..)) => format!("Delete up to {rows} rows: undo"),
             None => "Undo the last run".to_string(),
         };
         view! {

@@ -160,15 +160,16 @@ impl JobManager {
             }
             _ => None,
         };
-        let undo_sources = if mode == Mode::Undo {
-            Some(super::undo::sources(&self.store, &plan_id, &job.name).await?)
-        } else {
-            None
-        };
         let (environment, target_name) = self
             .place()
             .of(&plan_id, &job, mode, environment, open.as_ref())
             .await?;
+        let undo_sources = if mode == Mode::Undo {
+            let place = (target_name.as_str(), environment.as_str());
+            Some(super::undo::sources(&self.store, &plan_id, &job.name, place).await?)
+        } else {
+            None
+        };
         let target = target::connect(&self.targets, &target_name).await?;
         let resume = open.map(|r| {
             let silent = crate::system::now_ms() - r.updated_at_ms > runs::STALE_MS;

@@ -117,9 +117,16 @@ impl Runner {
 }
 
 /// The runs an undo removes the rows of: every finished real run of the job
-/// (newest first; those whose rows are already undone have nothing left),
-/// refused while the job has an unfinished one (it would go on creating rows).
-pub async fn sources(store: &Store, plan_id: &str, job: &str) -> Result<Vec<Run>, BackfillError> {
+/// on this target for this environment (newest first; those whose rows are
+/// already undone have nothing left) — never another environment's keys on
+/// this target. Refused while the job has an unfinished run (it would go on
+/// creating rows).
+pub async fn sources(
+    store: &Store,
+    plan_id: &str,
+    job: &str,
+    (target, environment): (&str, &str),
+) -> Result<Vec<Run>, BackfillError> {
     if let Some(open) = runs::open_run(store, plan_id, job, Mode::Run).await? {
         return Err(BackfillError::Invalid(format!(
             "run {} of job {job:?} is {}: cancel it (or let it finish) before undoing",
@@ -130,10 +137,11 @@ pub async fn sources(store: &Store, plan_id: &str, job: &str) -> Result<Vec<Run>
         .await?
         .into_iter()
         .filter(|r| r.job == job && r.mode == Mode::Run)
+        .filter(|r| r.target == target && r.environment == environment)
         .collect();
     if sources.is_empty() {
         return Err(BackfillError::Invalid(format!(
-            "job {job:?} has no run to undo"
+            "job {job:?} has no live run on target {target:?} for {environment} to undo"
         )));
     }
     Ok(sources)

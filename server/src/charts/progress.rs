@@ -36,7 +36,8 @@ fn rates(samples: &[Sample]) -> Vec<(f64, f64)> {
 }
 
 /// The top of the rate axis: the largest rate, unless it stands alone far
-/// above the rest (then 1.5 × the 90th percentile; the spike is clipped).
+/// above the rest (then 1.5 × the 90th percentile; that one spike is
+/// clipped). Two or more high rates are a real change of pace: all fit.
 fn rate_ceiling(rate: &[(f64, f64)]) -> f64 {
     let mut values: Vec<f64> = rate.iter().map(|r| r.1).filter(|v| v.is_finite()).collect();
     values.sort_by(f64::total_cmp);
@@ -45,7 +46,8 @@ fn rate_ceiling(rate: &[(f64, f64)]) -> f64 {
         return max * 1.1;
     }
     let p90 = values[(values.len() * 9) / 10 - 1].max(1.0);
-    if max > 3.0 * p90 {
+    let second = values[values.len() - 2];
+    if max > 3.0 * p90 && second <= 3.0 * p90 {
         p90 * 1.5
     } else {
         max * 1.1
@@ -180,6 +182,12 @@ mod tests {
         assert!(
             rate_ceiling(&steady) > 338.0,
             "no spike: the largest rate fits"
+        );
+        let mut retuned: Vec<(f64, f64)> = (1..36).map(|i| (i as f64, 300.0)).collect();
+        retuned.extend((36..40).map(|i| (i as f64, 5_000.0)));
+        assert!(
+            rate_ceiling(&retuned) >= 5_000.0,
+            "a faster last stretch fits"
         );
         assert_eq!(count(&50_000.0), "50,000");
         assert_eq!(count(&999.4), "999");

@@ -372,10 +372,19 @@ async fn dry_run_run_verify_undo(s: Setup) {
 
     // An undo of the job removes what every run of it created and still
     // holds (here: the resumed run's rows), never the row that was there.
-    let sources = server::backfill::undo::sources(&s.store, &s.plan_id, "school")
+    let sources = server::backfill::undo::sources(&s.store, &s.plan_id, "school", ("t", "dev"))
         .await
         .unwrap();
     assert_eq!(sources.len(), 3, "run, again, from");
+    // Another environment's undo on this target never takes dev's keys.
+    let err = server::backfill::undo::sources(&s.store, &s.plan_id, "school", ("t", "production"))
+        .await
+        .expect_err("no production run")
+        .to_string();
+    assert!(
+        err.contains("no live run on target \"t\" for production"),
+        "{err}"
+    );
     let mut undo_all = s.runner(Mode::Undo, None).await;
     assert_eq!(
         undo_all.undo(&sources, |_| {}).await.unwrap(),
@@ -678,7 +687,7 @@ async fn runs_are_guarded() {
         .expect("no takeover")
         .to_string();
     assert!(err.contains("is being driven by owner-a"), "{err}");
-    let err = server::backfill::undo::sources(&s.store, &s.plan_id, "school")
+    let err = server::backfill::undo::sources(&s.store, &s.plan_id, "school", ("t", "dev"))
         .await
         .expect_err("no undo while running")
         .to_string();
@@ -723,7 +732,7 @@ async fn runs_are_guarded() {
         .cancel(&Actor::System, &Default::default(), &run.id)
         .await
         .unwrap();
-    let source = server::backfill::undo::sources(&s.store, &s.plan_id, "school")
+    let source = server::backfill::undo::sources(&s.store, &s.plan_id, "school", ("t", "dev"))
         .await
         .unwrap();
     assert_eq!(source[0].id, run.id);

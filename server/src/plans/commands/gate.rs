@@ -92,9 +92,12 @@ pub(super) async fn decide(
         ));
     }
     let i = phase_index(l, &phase_id)?;
+    let mut phase = l.phases[i].clone();
+    let current = evidence_hash(&phase, &facts.jobs.jobs_digest);
+    may_decide(&phase, &user_id, &roles, evidence.trim(), &current).map_err(invalid)?;
     // Approving over a check that is not met is allowed, but never silent.
     let open = crate::plans::checks::open_items(
-        &l.phases[i],
+        &phase,
         i.checked_sub(1).map(|p| &l.phases[p]),
         now,
         facts,
@@ -106,9 +109,6 @@ pub(super) async fn decide(
         )));
     }
     let comment = text("comment", &comment, verdict == Verdict::Reject)?;
-    let mut phase = l.phases[i].clone();
-    let current = evidence_hash(&phase, &facts.jobs.jobs_digest);
-    may_decide(&phase, &user_id, &roles, evidence.trim(), &current).map_err(invalid)?;
     let by = (user_id, username);
     let decision = DecisionRecord::new(by, verdict, comment.clone(), current.clone(), now);
     insert_decision(conn, &phase, &decision).await?;
