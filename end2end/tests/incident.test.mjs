@@ -131,6 +131,10 @@ test('confirmations, errors where you act, blockers, pending buttons, audit badg
     await new Promise((r) => setTimeout(r, 800));
     await route.continue();
   });
+  // Before signing, the approver sees what the approval covers.
+  const annDev = ann.page.locator('section.phase[data-phase="dev"]');
+  assert.match(await annDev.locator('form.approve').textContent(), /Approving signs this evidence: .* dev at 100 %/);
+  assert.match(await annDev.locator('.edits-since').textContent(), /has not changed since its last approval/);
   const approve = ann.page.locator('section.phase[data-phase="dev"] form.approve button[type="submit"]');
   await approve.dblclick();
   await ann.page.waitForTimeout(100);

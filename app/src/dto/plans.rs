@@ -54,6 +54,20 @@ pub struct PlanView {
     pub guardrails: Vec<GuardrailView>,
     /// Server time the view was computed at (soak countdowns use it).
     pub now_ms: i64,
+    /// Edits of the plan file since its last approval (before any: since
+    /// it was imported), oldest first: what an approver signs over.
+    #[serde(default)]
+    pub edits_since_approval: Vec<PlanEditView>,
+}
+
+/// One edit of the plan file, as the audit trail recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PlanEditView {
+    pub at_ms: i64,
+    pub by: String,
+    /// What it changed, in words ("gate of \"pilot\": approvals 2 → 1").
+    pub changes: Vec<String>,
 }
 
 /// The plan's timeline over a time range: the chart and the audit events in

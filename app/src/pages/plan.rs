@@ -305,6 +305,7 @@ fn phase_cards(
     let status = plan.summary.status;
     let plan_id = plan.summary.id.clone();
     let envs = plan.flag.environments;
+    let edits = plan.edits_since_approval;
     let current_bp = move |env: &str| {
         envs.iter().find(|e| e.environment == env).map_or(0, |e| {
             if e.enabled {
@@ -328,6 +329,7 @@ fn phase_cards(
                     username=username.to_string()
                     is_next=next_pending == Some(i)
                     current_bp=bp
+                    edits=edits.clone()
                 />
             }
         })

@@ -7,7 +7,9 @@ use super::command_form::CommandForm;
 use super::local_time::LocalTime;
 use super::plan::fields;
 use crate::access::{roles_allow, Action, Role};
-use crate::dto::plans::{percent, ItemKind, ItemView, PhaseStatus, PhaseView, PlanStatus, Verdict};
+use crate::dto::plans::{
+    percent, ItemKind, ItemView, PhaseStatus, PhaseView, PlanEditView, PlanStatus, Verdict,
+};
 use crate::format::{duration_short, utc_datetime};
 
 fn checklist_row(it: ItemView, plan_id: &str, running: bool, roles: &[Role]) -> impl IntoView {
@@ -82,6 +84,8 @@ pub(crate) fn PhaseCard(
     is_next: bool,
     /// The exposure its environment has now (off counts as 0).
     current_bp: i64,
+    /// The plan file's edits since its last approval.
+    edits: Vec<PlanEditView>,
 ) -> impl IntoView {
     let p = phase;
     let open = !plan_status.is_final();
@@ -234,11 +238,30 @@ pub(crate) fn PhaseCard(
             p.environment,
             percent(p.exposure_bp)
         );
+        let changed = if edits.is_empty() {
+            view! { <p class="muted edits-since">"The plan file has not changed since its last approval."</p> }.into_any()
+        } else {
+            let rows = edits
+                .iter()
+                .map(|e| {
+                    let what = if e.changes.is_empty() { "no change to phases or gates".to_string() } else { e.changes.join("; ") };
+                    view! { <li>{format!("{} — ", e.by)} <LocalTime ms=e.at_ms /> {format!(": {what}")}</li> }
+                })
+                .collect_view();
+            view! {
+                <div class="edits-since">
+                    <p class="warn">{format!("The plan file changed {} time(s) since its last approval:", edits.len())}</p>
+                    <ul>{rows}</ul>
+                </div>
+            }
+            .into_any()
+        };
         view! {
             <div class="decide">
                 <CommandForm class="stack approve">
                     {approve}
                     <p class="muted">{what}</p>
+                    {changed}
                     {warning}
                     <input name="comment" placeholder=if over_failed { "why approve anyway (required)" } else { "comment (optional)" }
                         required=over_failed maxlength="2000" aria-label="Comment on approving" />

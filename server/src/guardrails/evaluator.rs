@@ -81,10 +81,17 @@ impl Evaluator {
                 continue;
             }
             let previous = last.get(&def.name);
-            let baseline = if def.needs_baseline() {
-                self.baseline(w, &def).await?
+            // A baseline that could not be read (the source erred) makes
+            // this reading an error, which counts toward the error limit,
+            // not an inconclusive one that pauses at once; it is asked
+            // again with the next reading.
+            let (baseline, baseline_error) = if def.needs_baseline() {
+                match self.baseline(w, &def).await? {
+                    Ok(b) => (b, None),
+                    Err(e) => (None, Some(e)),
+                }
             } else {
-                None
+                (None, None)
             };
             let value = self.sources.read(&def.source, None, &w.environment).await;
             let sample = match &def.sample {
@@ -95,7 +102,11 @@ impl Evaluator {
                 ),
                 None => None,
             };
-            let judged = judge(&def, &value, sample.as_ref(), baseline);
+            let mut judged = judge(&def, &value, sample.as_ref(), baseline);
+            if let Some(e) = baseline_error {
+                judged.outcome = Outcome::Error;
+                judged.detail = format!("the baseline could not be read: {e}");
+            }
             let now = self.clock.now_ms();
             let m = Measurement {
                 plan_id: w.plan_id.clone(),
@@ -147,18 +158,24 @@ impl Evaluator {
 
     /// The baseline of `def` for the phase under way: captured once, as the
     /// value just before the phase started (PromQL, asked at that time), or
-    /// the last value read before it (SQL). `None` while there is none.
-    async fn baseline(&self, w: &Watched, def: &GuardrailDef) -> Result<Option<f64>, StoreError> {
+    /// the last value read before it (SQL). `Ok(None)` while there is none;
+    /// `Err` with why when its source did not answer.
+    async fn baseline(
+        &self,
+        w: &Watched,
+        def: &GuardrailDef,
+    ) -> Result<Result<Option<f64>, String>, StoreError> {
         let key = (def.name.as_str(), w.environment.as_str());
         let mut conn = self.store.pool().acquire().await?;
         if let Some(b) =
             measure_store::baseline(&mut conn, &w.plan_id, key, w.started_at_ms).await?
         {
-            return Ok(Some(b));
+            return Ok(Ok(Some(b)));
         }
         let at = self.clock.system_ms(w.started_at_ms);
         let captured = match self.sources.read_at(&def.source, at).await {
             Some(Reading::Values(v)) if v.len() == 1 && v[0].is_finite() => Some(v[0]),
+            Some(Reading::Error(e)) => return Ok(Err(e)),
             Some(_) => None,
             None => {
                 measure_store::value_before(&mut conn, &w.plan_id, key, w.started_at_ms).await?
@@ -168,7 +185,7 @@ impl Evaluator {
             let at = (w.started_at_ms, value, self.clock.now_ms());
             measure_store::save_baseline(&mut conn, &w.plan_id, key, at).await?;
         }
-        Ok(captured)
+        Ok(Ok(captured))
     }
 
     /// Acts on `def`'s newest reading `m` when its streak just passed its

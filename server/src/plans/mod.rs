@@ -8,6 +8,7 @@ pub mod checks;
 pub mod commands;
 pub mod definition;
 pub mod duration;
+pub mod edits;
 pub mod error;
 pub mod evidence;
 pub mod exposure;

@@ -397,6 +397,8 @@ impl PlanPort for PlanService {
         let change = super::change_store::pending(&mut conn, &l.plan.id).await?;
         view.summary.pending_change = change.as_ref().map(|c| c.id.clone());
         view.change_request = change.as_ref().map(super::view::change_view);
+        drop(conn);
+        view.edits_since_approval = super::edits::since_last_approval(&self.store, &l).await?;
         Ok(view)
     }
 

@@ -248,6 +248,7 @@ pub fn plan_view(l: &Loaded, now_ms: i64, facts: &Facts, configured: &[String]) 
             .map(|(name, _)| name.clone())
             .collect(),
         now_ms,
+        edits_since_approval: Vec::new(),
     }
 }
 

@@ -1,5 +1,5 @@
-//! What an approver and an operator are told, on both store backends:
-//! approving while a check of the phase is not met needs a comment naming
+//! What an approver and an operator are told, on both store backends: the
+//! plan file's edits since the last approval; approving while a check of the phase is not met needs a comment naming
 //! why (the refusal names the item); the next phase's start blockers name
 //! every unmet item of the phase before it and give the soak's end as a
 //! date.
@@ -43,6 +43,18 @@ async fn approver_sees(db: TestDb) {
     let olga = app.signed_in("olga", &[Role::Operator]).await;
     let ann = app.signed_in("ann", &[Role::Approver]).await;
     let plan = PlanApi::import(&app, &olga, PLAN).await;
+    assert_eq!(plan.view(&ann).await["edits_since_approval"], json!([]));
+    // An edit before anyone approved: the approver is shown it, with who and what.
+    let edited = PLAN.replace("exposure_bp = 10000", "exposure_bp = 5000");
+    let (status, body) = plan.edit(&olga, None, &edited).await;
+    assert_eq!(status, 200, "{body}");
+    let edits = plan.view(&ann).await["edits_since_approval"].clone();
+    assert_eq!(edits.as_array().map(Vec::len), Some(1), "{edits}");
+    assert_eq!(edits[0]["by"], "olga");
+    assert!(
+        edits[0]["changes"].to_string().contains("everyone"),
+        "{edits}"
+    );
     let pilot = plan.phase(&olga, 0).await["id"].clone();
     let (status, body) = plan
         .command(&olga, json!({"command": "start_phase", "phase_id": pilot}))
@@ -87,5 +99,10 @@ async fn approver_sees(db: TestDb) {
     let (status, body) = plan.command(&ann, said).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(plan.phase(&ann, 0).await["status"], "approved");
+    assert_eq!(
+        plan.view(&ann).await["edits_since_approval"],
+        json!([]),
+        "nothing changed since this approval"
+    );
     app.stop().await;
 }

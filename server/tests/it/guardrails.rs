@@ -499,3 +499,67 @@ async fn a_breach_rolls_back_on_its_own_once() {
     assert_eq!(audited(&app, "plan.rollback.standard").await.len(), 1);
     app.stop().await;
 }
+
+/// A baseline guardrail whose Prometheus does not answer at the phase's
+/// start: each reading is an error (which counts toward
+/// `consecutive_error_limit`), not an inconclusive one that would pause the
+/// phase at once; the baseline is asked again with the next reading.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_baseline_that_cannot_be_read_is_an_error_not_a_pause() {
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let app = TestApp::spawn_db_with(TestDb::new(Backend::Sqlite).await, |c| {
+        c.prometheus.insert(
+            "app".into(),
+            PrometheusConfig {
+                url: dead,
+                timeout_ms: Some(500),
+            },
+        );
+    })
+    .await;
+    let olga = app.signed_in("olga", &[Role::Operator]).await;
+    let source = r#"[plan]
+name = "Blind baseline"
+flag = "blind_baseline"
+
+[[phases]]
+name = "dev"
+environment = "dev"
+exposure_bp = 10000
+
+[[guardrails]]
+name = "latency"
+prometheus = "app"
+query = "max(latency_seconds)"
+max = "baseline * 1.5"
+interval = "1s"
+action = "pause"
+"#;
+    let plan = PlanApi::import(&app, &olga, source).await;
+    start_first_phase(&plan, &olga).await;
+    let mut first: Option<(String, String)> = None;
+    for _ in 0..100 {
+        first = sqlx::query_as(
+            "SELECT outcome, detail FROM guardrail_measurements ORDER BY at_ms LIMIT 1",
+        )
+        .fetch_optional(app.state.store.pool())
+        .await
+        .unwrap();
+        if first.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (outcome, detail) = first.expect("a reading");
+    assert_eq!(outcome, "error", "{detail}");
+    assert!(
+        detail.contains("the baseline could not be read"),
+        "{detail}"
+    );
+    let dev = &plan.view(&olga).await["flag"]["environments"][0];
+    assert_eq!(
+        dev["enabled"], true,
+        "not paused on the first reading: {dev}"
+    );
+    app.stop().await;
+}

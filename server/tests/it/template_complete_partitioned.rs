@@ -123,6 +123,8 @@ async fn an_error_spike_at_5_percent_is_rolled_back_by_the_system() {
     ramp(&w, &t, "1%", 48).await;
     t.approve("1%", 2).await;
     assert_eq!(t.start("5%").await.0, 200);
+    // Its first readings (and baselines) at its start, before the spike.
+    w.step(0).await;
     // Half the requests fail: past the decision matrix's critical line (1 %
     // for 5 minutes).
     w.error_spike(0.5, 0.01).await;
