@@ -124,16 +124,10 @@ pub fn open_items(
     now_ms: i64,
     facts: &Facts,
 ) -> Vec<String> {
-    phase
-        .items
-        .iter()
-        .filter(|i| !i.entry)
-        .filter_map(|i| {
-            let state = judge(i, phase, previous, now_ms, facts);
-            (!state.met).then(|| match i.kind {
-                app::dto::plans::ItemKind::Manual => format!("{:?} is not ticked", i.text),
-                _ => format!("{:?}: {}", i.text, state.detail),
-            })
+    unmet(phase, previous, now_ms, facts, false)
+        .map(|(text, why)| match why {
+            None => format!("{text:?} is not ticked"),
+            Some(why) => format!("{text:?}: {why}"),
         })
         .collect()
 }
@@ -145,21 +139,30 @@ pub fn unmet_entry(
     now_ms: i64,
     facts: &Facts,
 ) -> Vec<String> {
+    unmet(phase, previous, now_ms, facts, true)
+        .map(|(text, why)| match why {
+            None => format!("entry criterion {text:?} is not ticked"),
+            Some(why) => format!("entry criterion {text:?} does not hold: {why}"),
+        })
+        .collect()
+}
+
+/// The entry criteria (`entry`) or checklist items not met now: each text,
+/// with the automatic check's judgement (`None` for a manual item).
+fn unmet<'a>(
+    phase: &'a PhaseRecord,
+    previous: Option<&'a PhaseRecord>,
+    now_ms: i64,
+    facts: &'a Facts,
+    entry: bool,
+) -> impl Iterator<Item = (&'a str, Option<String>)> + 'a {
     phase
         .items
         .iter()
-        .filter(|i| i.entry)
-        .filter_map(|i| {
+        .filter(move |i| i.entry == entry)
+        .filter_map(move |i| {
             let state = judge(i, phase, previous, now_ms, facts);
-            (!state.met).then(|| match i.kind {
-                app::dto::plans::ItemKind::Manual => {
-                    format!("entry criterion {:?} is not ticked", i.text)
-                }
-                _ => format!(
-                    "entry criterion {:?} does not hold: {}",
-                    i.text, state.detail
-                ),
-            })
+            let why = (i.kind != app::dto::plans::ItemKind::Manual).then_some(state.detail);
+            (!state.met).then_some((i.text.as_str(), why))
         })
-        .collect()
 }

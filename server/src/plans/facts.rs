@@ -101,16 +101,8 @@ mod tests {
                     sql: "SELECT 1".into(),
                 },
                 max: Some(crate::plans::guardrail::Bound::Fixed(10.0)),
-                min: None,
                 for_ms,
-                interval_ms: 10_000,
-                failure_limit: 0,
-                inconclusive_limit: 0,
-                consecutive_error_limit: 4,
-                sample: None,
-                no_data_zero: false,
-                action: "record".into(),
-                dry_run: false,
+                ..GuardrailDef::example()
             }],
             // Newest first, as the store gives them.
             measurements: readings

@@ -300,10 +300,10 @@ fn judged(outcome: Outcome, value: Option<f64>, sample: Option<f64>, detail: Str
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn def() -> GuardrailDef {
+impl GuardrailDef {
+    /// A PromQL guardrail `error_rate` with the defaults (max 0.001, 10 s
+    /// interval, limits 0/0/4, record): the tests' starting point.
+    pub(crate) fn example() -> GuardrailDef {
         GuardrailDef {
             name: "error_rate".into(),
             environments: vec![],
@@ -323,6 +323,15 @@ mod tests {
             action: "record".into(),
             dry_run: false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn def() -> GuardrailDef {
+        GuardrailDef::example()
     }
 
     fn outcome(d: &GuardrailDef, r: Reading) -> Outcome {

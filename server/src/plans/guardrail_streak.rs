@@ -46,28 +46,9 @@ pub fn acts_now(def: &GuardrailDef, readings: &[(i64, Outcome)]) -> Option<Trigg
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plans::guardrail::{Bound, Source};
 
     fn def() -> GuardrailDef {
-        GuardrailDef {
-            name: "error_rate".into(),
-            environments: vec![],
-            source: Source::Prometheus {
-                server: "app".into(),
-                query: "q".into(),
-            },
-            max: Some(Bound::Fixed(0.001)),
-            min: None,
-            for_ms: 0,
-            interval_ms: 10_000,
-            failure_limit: 0,
-            inconclusive_limit: 0,
-            consecutive_error_limit: 4,
-            sample: None,
-            no_data_zero: false,
-            action: "record".into(),
-            dry_run: false,
-        }
+        GuardrailDef::example()
     }
 
     #[test]

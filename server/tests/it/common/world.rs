@@ -19,6 +19,19 @@ pub const ERROR_RATE: &str =
 pub const P95: &str =
     "histogram_quantile(0.95, sum(rate(http_request_duration_seconds_bucket[5m])) by (le))";
 
+/// Prometheus's answer to an instant query, as JSON.
+async fn instant(prometheus: &str, query: &str) -> Value {
+    reqwest::Client::new()
+        .get(format!("{prometheus}/api/v1/query"))
+        .query(&[("query", query)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 pub struct World {
     pub app: TestApp,
     pub targets: BTreeMap<String, TargetConfig>,
@@ -34,17 +47,8 @@ pub async fn world() -> World {
     let prom = prometheus(fixture_app_with(ratio.clone(), latency).await).await;
     // Enough history that a rate and a p95 exist at any phase's start (the
     // baseline is the value Prometheus had then).
-    let http = reqwest::Client::new();
     for _ in 0..100 {
-        let body: Value = http
-            .get(format!("{}/api/v1/query", prom.url))
-            .query(&[("query", P95)])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let body = instant(&prom.url, P95).await;
         if body["data"]["result"][0]["value"][1]
             .as_str()
             .is_some_and(|v| v != "NaN")
@@ -122,17 +126,8 @@ impl World {
     pub async fn error_spike(&self, ratio: f64, over: f64) {
         self.ratio
             .store(ratio.to_bits(), std::sync::atomic::Ordering::Relaxed);
-        let http = reqwest::Client::new();
         for _ in 0..300 {
-            let body: Value = http
-                .get(format!("{}/api/v1/query", self.prometheus.url))
-                .query(&[("query", ERROR_RATE)])
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let body = instant(&self.prometheus.url, ERROR_RATE).await;
             let rate = body["data"]["result"][0]["value"][1]
                 .as_str()
                 .and_then(|v| v.parse::<f64>().ok());
@@ -161,15 +156,7 @@ impl World {
             .filter(|i| i["met"] == false)
             .map(|i| format!("{}: {}", i["check"], i["detail"]))
             .collect();
-        let body = reqwest::Client::new()
-            .get(format!("{}/api/v1/query", self.prometheus.url))
-            .query(&[("query", P95)])
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let body = instant(&self.prometheus.url, P95).await;
         panic!("{phase}: still unmet: {details:#?}; prometheus says {body}");
     }
 
