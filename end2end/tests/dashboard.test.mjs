@@ -26,8 +26,8 @@ test('dashboard shows server facts, hydrates, and refreshes them through a serve
 
   // Server-rendered facts are there from the first byte.
   assert.equal(await page.title(), 'Dashboard · Rollout Console');
-  assert.match(await page.textContent('#fact-store'), /^sqlite · /);
-  assert.match(await page.textContent('#fact-migration'), /#11 guardrails \(11 of 11 applied\)/);
+  assert.match(await page.textContent('#fact-store'), new RegExp(`^${consoleServer.storeBackend} · `));
+  assert.match(await page.textContent('#fact-migration'), /#12 guardrail latest \(12 of 12 applied\)/);
   assert.equal(await page.textContent('#refresh-count'), 'Server facts as rendered.');
 
   // Hydration done: the effect only runs in the browser.
@@ -40,10 +40,10 @@ test('dashboard shows server facts, hydrates, and refreshes them through a serve
   ]);
   assert.equal(response.status(), 200);
   const facts = await response.json();
-  assert.equal(facts.store, 'sqlite');
+  assert.equal(facts.store, consoleServer.storeBackend);
   await page.waitForSelector('#refresh-count[data-refreshes="1"]');
   assert.equal(await page.textContent('#refresh-count'), 'Refreshed 1 time.');
-  assert.match(await page.textContent('#fact-store'), /^sqlite · /, 'facts are shown again after the refresh');
+  assert.match(await page.textContent('#fact-store'), new RegExp(`^${consoleServer.storeBackend} · `), 'facts are shown again after the refresh');
 
   const shot = await screenshot(page, 'dashboard');
   assert.ok(existsSync(shot), `screenshot saved at ${shot}`);

@@ -79,7 +79,11 @@ pub struct TimelineView {
     pub to_ms: i64,
     /// SVG, rendered on the server.
     pub svg: String,
+    /// The range's newest audit events (at most 50), newest first.
     pub events: Vec<crate::dto::audit::AuditEvent>,
+    /// How many audit events the range holds in all.
+    #[serde(default)]
+    pub events_in_range: usize,
 }
 
 /// A guardrail of the plan and how it reads now.

@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 
 use crate::api::plans::load_timeline;
-use crate::format::utc_datetime;
+use crate::pages::local_time::LocalTime;
 
 const RANGES: [(&str, &str); 5] = [
     ("", "whole plan"),
@@ -43,10 +43,9 @@ pub fn TimelineCard(plan_id: Signal<String>, refresh: RwSignal<u64>) -> impl Int
                         let rows = t
                             .events
                             .iter()
-                            .take(50)
                             .map(|e| view! {
                                 <tr data-action=e.action.clone()>
-                                    <td class="nowrap">{utc_datetime(e.at_ms)}</td>
+                                    <td class="nowrap"><LocalTime ms=e.at_ms/></td>
                                     <td>{format!("{} ({})", e.actor_name, e.actor_kind)}</td>
                                     <td><a href=format!("/audit/{}", e.seq)>{e.action.clone()}</a></td>
                                 </tr>
@@ -55,8 +54,13 @@ pub fn TimelineCard(plan_id: Signal<String>, refresh: RwSignal<u64>) -> impl Int
                         view! {
                             <div class="chart" id="timeline-chart" inner_html=t.svg.clone()></div>
                             <details class="timeline-events" open>
-                                <summary>{format!("{} events in this range", t.events.len())}</summary>
+                                <summary>{if t.events.len() < t.events_in_range {
+                                    format!("the newest {} of {} events in this range", t.events.len(), t.events_in_range)
+                                } else {
+                                    format!("{} events in this range", t.events_in_range)
+                                }}</summary>
                                 <table class="events" id="timeline-events"><tbody>{rows}</tbody></table>
+                                <p><a href=move || format!("/audit?subject=plan:{}", plan_id.get())>"Every event of this plan in the audit trail"</a></p>
                             </details>
                         }
                         .into_any()

@@ -14,8 +14,10 @@ pub struct Facts {
 pub struct GuardrailFacts {
     /// The guardrails the plan file declares.
     pub declared: Vec<GuardrailDef>,
-    /// Their recent measurements, newest first.
+    /// Their measurements over [`GuardrailFacts::window_ms`], newest first.
     pub measurements: Vec<Measurement>,
+    /// The newest reading of each in each environment, whatever its age.
+    pub latest: Vec<Measurement>,
 }
 
 /// A reading older than two intervals (and this slack) is stale: the
@@ -23,6 +25,18 @@ pub struct GuardrailFacts {
 const STALE_SLACK_MS: i64 = 5_000;
 
 impl GuardrailFacts {
+    /// How far back an item's judgement reads: the longest `for` window
+    /// plus two intervals and the slack, so a guardrail healthy throughout
+    /// shows a streak at least its window long (at most a day).
+    pub fn window_ms(declared: &[GuardrailDef]) -> i64 {
+        declared
+            .iter()
+            .map(|g| g.for_ms + 2 * g.interval_ms + STALE_SLACK_MS)
+            .max()
+            .unwrap_or(0)
+            .min(24 * 3_600_000)
+    }
+
     /// Judges `check = "guardrail_NAME"` for a phase in `environment`: met
     /// while its readings there (since `since_ms`, the phase's start, when
     /// it started) have been healthy for its `for` window, up to a fresh one.
@@ -121,7 +135,26 @@ mod tests {
                     detail: "1 is within value ≤ 10".into(),
                 })
                 .collect(),
+            latest: Vec::new(),
         }
+    }
+
+    #[test]
+    fn the_window_covers_the_longest_for_and_two_intervals() {
+        let g = |for_ms, interval_ms| GuardrailDef {
+            for_ms,
+            interval_ms,
+            ..GuardrailDef::example()
+        };
+        assert_eq!(GuardrailFacts::window_ms(&[]), 0);
+        assert_eq!(
+            GuardrailFacts::window_ms(&[g(600_000, 30_000), g(0, 10_000)]),
+            600_000 + 60_000 + STALE_SLACK_MS
+        );
+        assert_eq!(
+            GuardrailFacts::window_ms(&[g(10 * 86_400_000, 30_000)]),
+            86_400_000
+        );
     }
 
     #[test]

@@ -21,13 +21,21 @@ pub struct Measurement {
     pub detail: String,
 }
 
+/// Records a reading and makes it its guardrail's newest in its environment
+/// (`guardrail_latest`), in the caller's transaction.
 pub async fn insert(conn: &mut AnyConnection, m: &Measurement) -> Result<(), StoreError> {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    // Not a cached prepared statement: sqlx's Any driver declares a NULL
+    // f64 as float4 on PostgreSQL, so a statement first prepared with a
+    // missing bound refuses a later reading's bound ("incorrect binary data
+    // format in bind parameter"). Prepared afresh, each reading's types hold.
     sqlx::query(
         "INSERT INTO guardrail_measurements (id, plan_id, guardrail, environment, at_ms, value, \
          sample, threshold, outcome, detail, min_value, max_value) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
-    .bind(uuid::Uuid::new_v4().simple().to_string())
+    .persistent(false)
+    .bind(&id)
     .bind(&m.plan_id)
     .bind(&m.guardrail)
     .bind(&m.environment)
@@ -41,7 +49,54 @@ pub async fn insert(conn: &mut AnyConnection, m: &Measurement) -> Result<(), Sto
     .bind(m.bounds.1)
     .execute(&mut *conn)
     .await?;
+    sqlx::query(
+        "INSERT INTO guardrail_latest (plan_id, guardrail, environment, measurement_id, at_ms) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (plan_id, guardrail, environment) DO UPDATE \
+         SET measurement_id = excluded.measurement_id, at_ms = excluded.at_ms \
+         WHERE excluded.at_ms >= guardrail_latest.at_ms",
+    )
+    .bind(&m.plan_id)
+    .bind(&m.guardrail)
+    .bind(&m.environment)
+    .bind(&id)
+    .bind(m.at_ms)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
+}
+
+/// The newest reading of each of the plan's guardrails in each environment.
+pub async fn latest(
+    conn: &mut AnyConnection,
+    plan_id: &str,
+) -> Result<Vec<Measurement>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT m.* FROM guardrail_latest l JOIN guardrail_measurements m ON m.id = l.measurement_id \
+         WHERE l.plan_id = $1 ORDER BY m.at_ms DESC, m.id",
+    )
+    .bind(plan_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(measurement)
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(StoreError::Query)
+}
+
+fn measurement(r: &sqlx::any::AnyRow) -> Result<Measurement, sqlx::Error> {
+    let outcome: String = r.try_get("outcome")?;
+    Ok(Measurement {
+        plan_id: r.try_get("plan_id")?,
+        guardrail: r.try_get("guardrail")?,
+        environment: r.try_get("environment")?,
+        at_ms: r.try_get("at_ms")?,
+        value: r.try_get("value")?,
+        sample: r.try_get("sample")?,
+        bounds: (r.try_get("min_value")?, r.try_get("max_value")?),
+        threshold: r.try_get("threshold")?,
+        outcome: Outcome::parse(&outcome),
+        detail: r.try_get("detail")?,
+    })
 }
 
 /// The plan's measurements since `since_ms`, newest first (at most `limit`).
@@ -61,21 +116,74 @@ pub async fn recent(
     .fetch_all(&mut *conn)
     .await?;
     rows.iter()
-        .map(|r| {
-            let outcome: String = r.try_get("outcome")?;
-            Ok(Measurement {
-                plan_id: r.try_get("plan_id")?,
-                guardrail: r.try_get("guardrail")?,
-                environment: r.try_get("environment")?,
-                at_ms: r.try_get("at_ms")?,
-                value: r.try_get("value")?,
-                sample: r.try_get("sample")?,
-                bounds: (r.try_get("min_value")?, r.try_get("max_value")?),
-                threshold: r.try_get("threshold")?,
-                outcome: Outcome::parse(&outcome),
-                detail: r.try_get("detail")?,
-            })
-        })
+        .map(measurement)
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(StoreError::Query)
+}
+
+/// How near its bounds each of the plan's guardrails came in each
+/// environment between `from_ms` and `to_ms`: the largest ratio of a reading
+/// to its bound (as `timeline::ratio` defines it), worked out in the store so
+/// a chart of 200 guardrails reads only the lines it draws.
+pub async fn peaks(
+    conn: &mut AnyConnection,
+    plan_id: &str,
+    (from_ms, to_ms): (i64, i64),
+) -> Result<Vec<(String, String, f64)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT guardrail, environment, \
+           MAX(CASE WHEN max_value > 0 THEN value / max_value \
+                    WHEN value <= max_value THEN 0.0 \
+                    WHEN value - max_value > 9 THEN 10.0 \
+                    ELSE 1.0 + value - max_value END) AS over_peak, \
+           MAX(CASE WHEN value > 0 THEN min_value / value END) AS under_peak \
+         FROM guardrail_measurements \
+         WHERE plan_id = $1 AND at_ms >= $2 AND at_ms <= $3 AND value IS NOT NULL \
+         GROUP BY guardrail, environment",
+    )
+    .bind(plan_id)
+    .bind(from_ms)
+    .bind(to_ms)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Vec::new();
+    for r in &rows {
+        let over: Option<f64> = r.try_get("over_peak")?;
+        let under: Option<f64> = r.try_get("under_peak")?;
+        let peak = match (over, under) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        if let Some(p) = peak.filter(|p| p.is_finite()) {
+            out.push((r.try_get("guardrail")?, r.try_get("environment")?, p));
+        }
+    }
+    Ok(out)
+}
+
+/// One guardrail's readings in one environment between `from_ms` and
+/// `to_ms`, newest first (at most `limit`).
+pub async fn line(
+    conn: &mut AnyConnection,
+    plan_id: &str,
+    (guardrail, environment): (&str, &str),
+    (from_ms, to_ms): (i64, i64),
+    limit: i64,
+) -> Result<Vec<Measurement>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT * FROM guardrail_measurements WHERE plan_id = $1 AND guardrail = $2 \
+         AND environment = $3 AND at_ms >= $4 AND at_ms <= $5 ORDER BY at_ms DESC, id LIMIT $6",
+    )
+    .bind(plan_id)
+    .bind(guardrail)
+    .bind(environment)
+    .bind(from_ms)
+    .bind(to_ms)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(measurement)
         .collect::<Result<_, sqlx::Error>>()
         .map_err(StoreError::Query)
 }
@@ -126,10 +234,9 @@ pub async fn newest(
     environment: &str,
 ) -> Result<Vec<(String, i64, Outcome)>, StoreError> {
     let rows = sqlx::query(
-        "SELECT m.guardrail, m.at_ms, m.outcome FROM guardrail_measurements m \
-         WHERE m.plan_id = $1 AND m.environment = $2 AND m.at_ms = (SELECT MAX(n.at_ms) \
-         FROM guardrail_measurements n WHERE n.plan_id = m.plan_id \
-         AND n.environment = m.environment AND n.guardrail = m.guardrail)",
+        "SELECT l.guardrail, l.at_ms, m.outcome FROM guardrail_latest l \
+         JOIN guardrail_measurements m ON m.id = l.measurement_id \
+         WHERE l.plan_id = $1 AND l.environment = $2",
     )
     .bind(plan_id)
     .bind(environment)

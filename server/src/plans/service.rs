@@ -296,19 +296,22 @@ impl PlanService {
     ) -> Result<Facts, PlanError> {
         let file = super::spec::validate(&l.plan.source_toml).ok();
         let jobs = JobFacts::load(conn, &l.plan.id, jobs_of(file.as_ref())).await?;
-        let declared = file
+        let declared: Vec<GuardrailDef> = file
             .iter()
             .flat_map(|f| f.guardrails.iter())
             .map(|g| GuardrailDef::from_spec(g.get_ref()))
             .collect();
-        // A day of readings covers any `for` window a plan gives in practice.
-        let since = self.clock.now_ms() - 25 * 3_600_000;
+        // Only the readings the items' windows look at, and the newest of
+        // each: a page costs the same after a month of readings as after a minute.
+        let since = self.clock.now_ms() - GuardrailFacts::window_ms(&declared);
         let measurements = super::measure_store::recent(conn, &l.plan.id, since, 5_000).await?;
+        let latest = super::measure_store::latest(conn, &l.plan.id).await?;
         Ok(Facts {
             jobs,
             guardrails: GuardrailFacts {
                 declared,
                 measurements,
+                latest,
             },
         })
     }

@@ -129,17 +129,34 @@ fn keep_nearest_bounds(t: &mut Timeline) {
     if t.guardrails.len() <= MAX_GUARDRAIL_LINES {
         return;
     }
-    let mut peaks: Vec<(String, f64)> = t
+    let peaks: Vec<(String, f64)> = t
         .guardrails
         .iter()
         .map(|(k, pts)| (k.clone(), pts.iter().map(|p| p.1).fold(f64::MIN, f64::max)))
         .collect();
-    peaks.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    for (key, _) in peaks.split_off(MAX_GUARDRAIL_LINES) {
+    let (_, hidden) = nearest_bounds(peaks);
+    for key in hidden {
         t.guardrails.remove(&key);
         t.hidden_guardrails += 1;
     }
 }
+
+/// The lines to draw (at most [`MAX_GUARDRAIL_LINES`], highest peak first,
+/// then by name) and the ones left out.
+fn nearest_bounds<K: Ord>(mut peaks: Vec<(K, f64)>) -> (Vec<K>, Vec<K>) {
+    peaks.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let hidden = peaks.split_off(peaks.len().min(MAX_GUARDRAIL_LINES));
+    (
+        peaks.into_iter().map(|p| p.0).collect(),
+        hidden.into_iter().map(|p| p.0).collect(),
+    )
+}
+
+/// The newest points of each line drawn.
+const POINTS_PER_LINE: i64 = 1_000;
+
+/// Events listed under the chart (the audit page has the rest).
+const EVENTS_LISTED: usize = 50;
 
 impl super::PlanService {
     /// The plan's timeline over its last `hours` (1 to 2160; default its
@@ -165,18 +182,41 @@ impl super::PlanService {
         };
         let events = crate::audit::query::oldest_first(&self.store, &filter, 0, 20_000).await?;
         let mut conn = self.store.pool().acquire().await?;
-        // The newest readings of the range: enough for a chart of it.
-        let readings = super::measure_store::recent(&mut conn, id, from, 3_000).await?;
-        let timeline = build(&events, &readings, (from, now));
+        // Only the lines it draws are read: the store says which guardrails
+        // came nearest their bounds in the range.
+        let peaks = super::measure_store::peaks(&mut conn, id, (from, now)).await?;
+        let (drawn, hidden) = nearest_bounds(
+            peaks
+                .into_iter()
+                .map(|(g, env, peak)| ((g, env), peak))
+                .collect(),
+        );
+        let mut readings = Vec::new();
+        for (g, env) in &drawn {
+            readings.extend(
+                super::measure_store::line(
+                    &mut conn,
+                    id,
+                    (g.as_str(), env.as_str()),
+                    (from, now),
+                    POINTS_PER_LINE,
+                )
+                .await?,
+            );
+        }
+        let mut timeline = build(&events, &readings, (from, now));
+        timeline.hidden_guardrails += hidden.len();
+        let events_in_range = events.iter().filter(|e| e.at_ms >= from).count();
         Ok(app::dto::plans::TimelineView {
             from_ms: from,
             to_ms: now,
             svg: crate::charts::timeline::timeline_svg(&timeline),
+            events_in_range,
             events: events
                 .into_iter()
                 .rev()
                 .filter(|e| e.at_ms >= from)
-                .take(200)
+                .take(EVENTS_LISTED)
                 .collect(),
         })
     }

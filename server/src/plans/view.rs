@@ -255,11 +255,9 @@ pub fn plan_view(l: &Loaded, now_ms: i64, facts: &Facts, configured: &[String]) 
 /// Each declared guardrail with its newest reading per environment.
 fn guardrail_views(g: &super::facts::GuardrailFacts) -> Vec<app::dto::plans::GuardrailView> {
     use super::guardrail::Source;
-    // One pass over the readings (newest first): the first per guardrail
-    // and environment is its newest.
     let mut newest: std::collections::HashMap<&str, Vec<app::dto::plans::ReadingView>> =
         std::collections::HashMap::new();
-    for m in &g.measurements {
+    for m in &g.latest {
         let list = newest.entry(m.guardrail.as_str()).or_default();
         if list.iter().all(|r| r.environment != m.environment) {
             list.push(app::dto::plans::ReadingView {

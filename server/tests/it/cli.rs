@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_rollout-console");
 
 /// The binary with a clean environment of console settings, in a temp dir.
-fn console(dir: &std::path::Path) -> Command {
+pub(crate) fn console(dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.current_dir(dir)
         .env_remove("DATABASE_URL")
@@ -122,7 +122,7 @@ fn migrate_creates_the_default_sqlite_store() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains(
-            "store sqlite at data/console.db: migration #11 guardrails (11 of 11 applied)"
+            "store sqlite at data/console.db: migration #12 guardrail latest (12 of 12 applied)"
         ),
         "{stdout}"
     );

@@ -27,7 +27,10 @@ async fn dashboard_is_server_rendered_with_real_facts() {
         html.contains("(shown to admins)") && !html.contains("console.db"),
         "where the store lives is for admins only: {html}"
     );
-    assert!(html.contains("#11 guardrails (11 of 11 applied)"), "{html}");
+    assert!(
+        html.contains("#12 guardrail latest (12 of 12 applied)"),
+        "{html}"
+    );
     assert!(
         html.contains(r#"data-username="vera""#),
         "the layout shows who is signed in"
@@ -78,7 +81,7 @@ async fn health_and_readiness() {
         assert_eq!(ready.status(), 200, "{backend:?}");
         let body: serde_json::Value = ready.json().await.unwrap();
         assert_eq!(body["status"], "ready");
-        assert_eq!(body["migration"], 11);
+        assert_eq!(body["migration"], 12);
         assert_eq!(
             body["store"],
             if backend == Backend::Sqlite {
@@ -103,7 +106,7 @@ async fn readiness_fails_until_migrations_are_applied() {
         body["reason"]
             .as_str()
             .unwrap()
-            .contains("0 of 11 migrations applied"),
+            .contains("0 of 12 migrations applied"),
         "{body}"
     );
     app.state.store.migrate().await.unwrap();

@@ -14,6 +14,7 @@ mod coverage;
 mod entry;
 mod environments;
 mod gates_bind;
+mod guardrail_store;
 mod guardrails;
 mod http;
 mod pilot;
