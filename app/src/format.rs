@@ -14,6 +14,23 @@ pub fn utc_datetime(ms: i64) -> String {
     )
 }
 
+/// A whole number with thousands separators: 50000 → "50,000".
+pub fn grouped(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
 /// A duration in milliseconds as a short human figure: `45s`, `12m 3s`, `3h 4m`, `2d 5h`.
 pub fn duration_short(ms: i64) -> String {
     let s = ms.max(0) / 1000;
@@ -23,6 +40,55 @@ pub fn duration_short(ms: i64) -> String {
         3600..=86_399 => format!("{}h {}m", s / 3600, (s % 3600) / 60),
         _ => format!("{}d {}h", s / 86_400, (s % 86_400) / 3600),
     }
+}
+
+/// The `utc_datetime` texts in `text`, as (byte range, unix milliseconds).
+pub fn utc_datetimes_in(text: &str) -> Vec<(std::ops::Range<usize>, i64)> {
+    const LEN: usize = "1970-01-01 00:00:00 UTC".len();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i + LEN <= text.len() {
+        if let Some(ms) = text.get(i..i + LEN).and_then(parse_utc_datetime) {
+            found.push((i..i + LEN, ms));
+            i += LEN;
+        } else {
+            i += 1;
+        }
+    }
+    found
+}
+
+/// The inverse of [`utc_datetime`]: `YYYY-MM-DD HH:MM:SS UTC` to unix ms.
+pub fn parse_utc_datetime(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    let shape = b"dddd-dd-dd dd:dd:dd UTC";
+    if b.len() != shape.len()
+        || !b.iter().zip(shape).all(|(c, want)| match want {
+            b'd' => c.is_ascii_digit(),
+            _ => c == want,
+        })
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| s[r].parse::<i64>().ok();
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 59 {
+        return None;
+    }
+    let days = days_from_civil(y, m as u32, d as u32);
+    Some(((days * 86_400) + hh * 3600 + mm * 60 + ss) * 1000)
+}
+
+/// A proleptic Gregorian date to days since 1970-01-01 (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = m as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
@@ -49,6 +115,29 @@ mod tests {
         // 2024-02-29 12:34:56 UTC, a leap day.
         assert_eq!(utc_datetime(1_709_210_096_000), "2024-02-29 12:34:56 UTC");
         assert_eq!(utc_datetime(-1000), "1969-12-31 23:59:59 UTC");
+    }
+
+    #[test]
+    fn parses_what_it_formats() {
+        for ms in [
+            0,
+            1_709_210_096_000,
+            -1000,
+            1_796_291_704_000,
+            951_782_400_000,
+        ] {
+            assert_eq!(parse_utc_datetime(&utc_datetime(ms)), Some(ms));
+        }
+        assert_eq!(parse_utc_datetime("2024-13-01 00:00:00 UTC"), None);
+        assert_eq!(parse_utc_datetime("2024-02-29 12:34:56 CET"), None);
+        let text =
+            "must soak 2 h more (until 2024-02-29 12:34:56 UTC); since 1970-01-01 00:00:00 UTC";
+        let found = utc_datetimes_in(text);
+        assert_eq!(found.len(), 2);
+        assert_eq!(&text[found[0].0.clone()], "2024-02-29 12:34:56 UTC");
+        assert_eq!(found[0].1, 1_709_210_096_000);
+        assert_eq!(found[1].1, 0);
+        assert!(utc_datetimes_in("é 2024-02-29 12:34:5 UTC").is_empty());
     }
 
     #[test]

@@ -28,6 +28,8 @@ test('dry-run then run from the UI, live counters and chart, pause and resume', 
   const page = await browser.newPage();
   const errors = watchErrors(page);
   await signIn(page, server.url, 'bella', password);
+  // The store this pass runs on (scripts/test runs this file on SQLite and on PostgreSQL).
+  assert.match(await page.textContent('#fact-store'), new RegExp(`^${server.storeBackend} · `));
   await page.goto(`${server.url}/plans`);
   await page.waitForSelector('main[data-hydrated="true"]', { timeout: 30_000 });
   const planUrl = await newPlanFromTemplate(page, 'sti-backfill', 'STI demo', 'enable_sti_demo');
@@ -88,6 +90,13 @@ test('dry-run then run from the UI, live counters and chart, pause and resume', 
   const paused = await processed(page);
   await page.waitForTimeout(800);
   assert.equal(await processed(page), paused, 'a paused run does not move');
+  // The dashboard lists the job under way with its progress.
+  const dashboard = await page.context().newPage();
+  await dashboard.goto(`${server.url}/`);
+  const live = dashboard.locator('#live-runs tr[data-status="paused"]');
+  assert.match(await live.textContent(), /STI demo · school.*paused \(run\).*dev · demo.*of [\d,]+ keys.*bella/s);
+  assert.equal(Number(await live.locator('progress').getAttribute('value')), paused);
+  await dashboard.close();
   await confirmAndSend(page, 'details.run-confirm', { '#run-form input[name="override_reason"]': 'resume after the pause' });
   await page.waitForSelector('#job[data-status="running"]');
   // Live retune: lift the rate ceiling while it runs.

@@ -1,5 +1,5 @@
-//! The dashboard's server function: active plans, the gates waiting for the
-//! caller, recent rollbacks. Each part is read through the port that
+//! The dashboard's server function: active plans, their running backfill
+//! jobs, the gates waiting for the caller, recent rollbacks. Each part is read through the port that
 //! authorizes it; a part the caller may not read is left empty.
 use leptos::prelude::*;
 
@@ -10,7 +10,7 @@ use crate::error::AppError;
 pub async fn load_live() -> Result<LiveView, AppError> {
     use crate::access::{Action, Principal};
     use crate::dto::audit::AuditQuery;
-    use crate::dto::live::WaitingGate;
+    use crate::dto::live::{LiveRun, WaitingGate};
     use crate::dto::plans::{PhaseStatus, PlanStatus};
     let (services, caller) = crate::service::answer(crate::service::request_context())?;
     let plans = if caller.require(Action::ReadPlans).is_ok() {
@@ -22,6 +22,22 @@ pub async fn load_live() -> Result<LiveView, AppError> {
         .into_iter()
         .filter(|p| p.status == PlanStatus::Active)
         .collect();
+    let mut runs = Vec::new();
+    for summary in &active {
+        // Runs of a plan that cannot be read now (deleted meanwhile) are left out.
+        let Ok(plan_runs) = services.backfill.runs(&caller, summary.id.clone()).await else {
+            continue;
+        };
+        runs.extend(
+            plan_runs
+                .into_iter()
+                .filter(|r| r.status == "running" || r.status == "paused")
+                .map(|run| LiveRun {
+                    plan_name: summary.name.clone(),
+                    run,
+                }),
+        );
+    }
     let mut waiting = Vec::new();
     if let Ok(Principal::User {
         username, roles, ..
@@ -69,6 +85,7 @@ pub async fn load_live() -> Result<LiveView, AppError> {
     }
     Ok(LiveView {
         active,
+        runs,
         waiting,
         incidents,
     })

@@ -2,16 +2,25 @@
 use serde::{Deserialize, Serialize};
 
 use super::audit::AuditEvent;
+use super::backfill::RunView;
 use super::plans::PlanSummary;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LiveView {
     /// Active plans, each with every environment's exposure.
     pub active: Vec<PlanSummary>,
+    /// Backfill runs of the active plans that are running or paused.
+    pub runs: Vec<LiveRun>,
     /// Gates the person may decide on and has not (approvers only).
     pub waiting: Vec<WaitingGate>,
     /// Recent rollbacks, pauses and guardrail actions (with audit access).
     pub incidents: Vec<AuditEvent>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveRun {
+    pub plan_name: String,
+    pub run: RunView,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,5 +1,6 @@
 //! The dashboard: what is live right now (active plans and each
-//! environment's exposure, the gates waiting for me, recent rollbacks), then
+//! environment's exposure, running backfill jobs with their progress, the
+//! gates waiting for me, recent rollbacks), then
 //! facts about the running console; fetched through server functions so the
 //! same numbers appear before and after hydration.
 use leptos::prelude::*;
@@ -10,23 +11,38 @@ use crate::api::live::load_live;
 use crate::dto::live::LiveView;
 use crate::dto::plans::percent;
 use crate::dto::SystemFacts;
-use crate::format::{duration_short, utc_datetime};
+use crate::format::{duration_short, grouped, utc_datetime};
+use crate::pages::local_time::LocalTime;
+
+/// How often the hydrated dashboard reads what is live again.
+#[cfg(feature = "hydrate")]
+const LIVE_EVERY_SECS: u64 = 5;
 
 #[component]
 pub fn Dashboard() -> impl IntoView {
     // Bumping this re-runs the server function; it only moves once hydrated.
     let refreshes = RwSignal::new(0u32);
     let facts = Resource::new(move || refreshes.get(), |_| get_system_facts());
-    let live = Resource::new(move || refreshes.get(), |_| load_live());
+    // What is live is read again every few seconds once hydrated (running
+    // jobs move), and with the facts' Refresh.
+    let ticks = RwSignal::new(0u32);
+    let live = Resource::new(move || (refreshes.get(), ticks.get()), |_| load_live());
+    #[cfg(feature = "hydrate")]
+    if let Ok(handle) = set_interval_with_handle(
+        move || ticks.update(|n| *n += 1),
+        std::time::Duration::from_secs(LIVE_EVERY_SECS),
+    ) {
+        on_cleanup(move || handle.clear());
+    }
 
     view! {
         <Title text="Dashboard" />
-        <Suspense fallback=|| view! { <p>"Loading what is live…"</p> }>
+        <Transition fallback=|| view! { <p>"Loading what is live…"</p> }>
             {move || live.get().map(|r| match r {
                 Ok(l) => live_cards(l).into_any(),
                 Err(e) => view! { <section class="card"><p class="error">{e.to_string()}</p></section> }.into_any(),
             })}
-        </Suspense>
+        </Transition>
         <section class="card">
             <div class="card-head">
                 <h2>"This console"</h2>
@@ -90,6 +106,44 @@ fn live_cards(l: LiveView) -> impl IntoView {
         }
         .into_any()
     };
+    let runs = (!l.runs.is_empty()).then(|| {
+        let rows = l
+            .runs
+            .iter()
+            .map(|lr| {
+                let r = &lr.run;
+                let (progress, max) = match r.total_estimate.filter(|t| *t > 0) {
+                    Some(t) => (
+                        format!("{} of {} keys", grouped(r.processed), grouped(t)),
+                        t,
+                    ),
+                    None => (format!("{} keys", grouped(r.processed)), r.processed.max(1)),
+                };
+                view! {
+                    <tr data-run=r.id.clone() data-status=r.status.clone()>
+                        <td><a href=format!("/plans/{}/jobs/{}", r.plan_id, r.job)>{format!("{} · {}", lr.plan_name, r.job)}</a></td>
+                        <td>{format!("{} ({})", r.status, r.mode.replace('_', "-"))}</td>
+                        <td>{format!("{} · {}", r.environment, r.target)}</td>
+                        <td>
+                            <progress max=max.to_string() value=r.processed.min(max).to_string() aria-label=format!("{} progress", r.job)></progress>
+                            " " {progress}
+                            {(r.errors > 0).then(|| format!(" · {} errors", grouped(r.errors)))}
+                        </td>
+                        <td>{r.started_by.clone()}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        view! {
+            <section class="card" id="live-runs">
+                <h2>"Backfill jobs running"</h2>
+                <div class="table-scroll"><table class="events">
+                    <thead><tr><th>"Job"</th><th>"Status"</th><th>"Where"</th><th>"Progress"</th><th>"Started by"</th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table></div>
+            </section>
+        }
+    });
     let waiting = (!l.waiting.is_empty()).then(|| {
         let rows = l
             .waiting
@@ -121,7 +175,7 @@ fn live_cards(l: LiveView) -> impl IntoView {
             .iter()
             .map(|e| view! {
                 <tr data-action=e.action.clone()>
-                    <td class="nowrap">{utc_datetime(e.at_ms)}</td>
+                    <td class="nowrap"><LocalTime ms=e.at_ms/></td>
                     <td><a href=format!("/audit/{}", e.seq)><code>{e.action.clone()}</code></a></td>
                     <td>{format!("{} ({})", e.actor_name, e.actor_kind)}</td>
                 </tr>
@@ -139,6 +193,7 @@ fn live_cards(l: LiveView) -> impl IntoView {
             <h1>"Live now"</h1>
             {active}
         </section>
+        {runs}
         {waiting}
         {incidents}
     }

@@ -12,6 +12,7 @@ use crate::api::backfill::{
     load_job, CancelBackfill, PauseBackfill, RetuneBackfill, StartBackfill, TestBackfillTarget,
 };
 use crate::dto::backfill::JobView;
+use crate::format::grouped;
 use crate::pages::job_confirm::Confirm;
 use crate::pages::local_time::LocalTime;
 use crate::pages::plan::live_updates;
@@ -189,12 +190,14 @@ fn job_body(
         .and_then(|r| {
             r.total_estimate.filter(|t| *t > 0).map(|t| {
                 format!(
-                    "{processed} of {t} ({:.1} %)",
+                    "{} of {} ({:.1} %)",
+                    grouped(processed),
+                    grouped(t),
                     processed as f64 * 100.0 / t as f64
                 )
             })
         })
-        .unwrap_or_else(|| processed.to_string());
+        .unwrap_or_else(|| grouped(processed));
     let verified = latest
         .as_ref()
         .filter(|r| r.mode == "verify" && r.status == "done")

@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use crate::api::backfill::StartBackfill;
 use crate::dto::backfill::{EnvTarget, RunView};
 use crate::format::utc_datetime;
+use crate::pages::local_time::WithLocalTimes;
 
 #[derive(Clone)]
 pub(crate) struct Confirm {
@@ -81,9 +82,9 @@ impl Confirm {
                         <input type="hidden" name="job" value=self.job.clone() />
                         <input type="hidden" name="mode" value="run" />
                         <input type="hidden" name="environment" prop:value=move || environment.get() />
-                        <p id="run-what">{what}</p>
+                        <p id="run-what">{move || view! { <WithLocalTimes text=what()/> }}</p>
                         {move || warning.get().map(|w| view! {
-                            <p class="warn" id="dry-run-warning">{if needs_reason() { format!("{w} A live run now needs a reason.") } else { w }}</p>
+                            <p class="warn" id="dry-run-warning"><WithLocalTimes text=if needs_reason() { format!("{w} A live run now needs a reason.") } else { w }/></p>
                         })}
                         <label>
                             {move || if needs_reason() { "Reason (required; goes into the audit trail)" } else { "Reason (only if the plan objects)" }}
@@ -154,7 +155,7 @@ impl Confirm {
                         <input type="hidden" name="job" value=self.job.clone() />
                         <input type="hidden" name="mode" value="undo" />
                         <input type="hidden" name="environment" prop:value=move || environment.get() />
-                        <p class="warn" id="undo-what">{what}</p>
+                        <p class="warn" id="undo-what">{move || view! { <WithLocalTimes text=what()/> }}</p>
                         <label class="check">
                             <input type="checkbox" required />
                             " I understand these rows are deleted"

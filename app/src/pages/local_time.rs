@@ -4,7 +4,22 @@
 //! and in `datetime`, so what the audit trail says is never ambiguous.
 use leptos::prelude::*;
 
-use crate::format::utc_datetime;
+use crate::format::{utc_datetime, utc_datetimes_in};
+
+/// A server-written text (a blocker, an item's detail) with each UTC time in
+/// it shown as a [`LocalTime`].
+#[component]
+pub fn WithLocalTimes(text: String) -> impl IntoView {
+    let mut parts = Vec::new();
+    let mut at = 0;
+    for (range, ms) in utc_datetimes_in(&text) {
+        parts.push(text[at..range.start].to_string().into_any());
+        parts.push(view! { <LocalTime ms=ms/> }.into_any());
+        at = range.end;
+    }
+    parts.push(text[at..].to_string().into_any());
+    parts
+}
 
 #[component]
 pub fn LocalTime(ms: i64) -> impl IntoView {

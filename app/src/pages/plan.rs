@@ -13,7 +13,7 @@ use crate::access::{roles_allow, Action, Role};
 use crate::api::plans::{load_plan, RunPlanCommand};
 use crate::dto::identity::CurrentUser;
 use crate::dto::plans::{percent, PhaseStatus, PlanStatus, PlanView};
-use crate::format::utc_datetime;
+use crate::pages::local_time::LocalTime;
 use crate::Me;
 
 #[component]
@@ -242,7 +242,7 @@ fn PlanBody(plan: PlanView, user: Option<CurrentUser>, phases: bool) -> impl Int
                 {deny}
                 {super::plan_pilot::allow_lists(&s.id, &plan.flag.environments, can_write, !status.is_final())}
                 <dt>"Created"</dt>
-                <dd>{format!("{} by {}", utc_datetime(plan.created_at_ms), plan.created_by)}</dd>
+                <dd><LocalTime ms=plan.created_at_ms/>{format!(" by {}", plan.created_by)}</dd>
                 <dt>"Revision"</dt>
                 <dd>{s.revision}</dd>
             </dl>

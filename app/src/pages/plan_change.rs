@@ -7,6 +7,7 @@ use super::plan::fields;
 use crate::access::{roles_allow, Action, Role};
 use crate::dto::plans::ChangeRequestView;
 use crate::format::utc_datetime;
+use crate::pages::local_time::{LocalTime, WithLocalTimes};
 
 /// An edit that weakens a gate, waiting: what it weakens, who decided, and
 /// the forms the viewer may use (approve or reject if they hold one of its
@@ -77,7 +78,7 @@ pub(crate) fn change_request(
         .iter()
         .map(|d| view! {
             <li data-user=d.username.clone() data-verdict=d.verdict.as_str()>
-                {format!("{} by {} at {}", d.verdict.as_str(), d.username, utc_datetime(d.created_at_ms))}
+                {format!("{} by {} at ", d.verdict.as_str(), d.username)}<LocalTime ms=d.created_at_ms/>
                 {(!d.comment.is_empty()).then(|| format!(" — {}", d.comment))}
             </li>
         })
@@ -85,7 +86,7 @@ pub(crate) fn change_request(
     view! {
         <section class="change-request" id="change-request" data-change=c.id.clone()>
             <h2>"Change request waiting for approval"</h2>
-            <p>{format!(
+            <p><WithLocalTimes text=format!(
                 "{} edited the plan file at {}. The edit weakens a gate, so it applies only once {} {} with the role {} approve{} it (not its author), or an admin overrides it.",
                 c.author,
                 utc_datetime(c.created_at_ms),
@@ -93,7 +94,7 @@ pub(crate) fn change_request(
                 if c.approvals_required == 1 { "person" } else { "people" },
                 roles_text,
                 if c.approvals_required == 1 { "s" } else { "" }
-            )}</p>
+            )/></p>
             <ul class="weakens">{weakens}</ul>
             <p class="approvals-count">{super::plan_phase::approvals_count(c.approvals, c.approvals_required)}</p>
             <ul class="plain decisions">{decisions}</ul>

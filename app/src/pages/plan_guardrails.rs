@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::dto::plans::GuardrailView;
-use crate::format::utc_datetime;
+use crate::pages::local_time::LocalTime;
 
 pub fn guardrails_card(guardrails: &[GuardrailView]) -> Option<AnyView> {
     if guardrails.is_empty() {
@@ -29,12 +29,11 @@ pub fn guardrails_card(guardrails: &[GuardrailView]) -> Option<AnyView> {
                 g.readings
                     .iter()
                     .map(|r| {
-                        let when = utc_datetime(r.at_ms);
                         view! {
                             <div class="reading" data-environment=r.environment.clone() data-outcome=r.outcome.clone()>
                                 <span class=format!("outcome {}", r.outcome)>{r.outcome.clone()}</span>
                                 " " <strong>{r.environment.clone()}</strong>
-                                " " <span class="muted">{format!("at {when}")}</span>
+                                " " <span class="muted">"at " <LocalTime ms=r.at_ms/></span>
                                 <div class="detail">{r.detail.clone()}</div>
                             </div>
                         }

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use super::command_form::CommandForm;
-use super::local_time::LocalTime;
+use super::local_time::{LocalTime, WithLocalTimes};
 use super::plan::fields;
 use crate::access::{roles_allow, Action, Role};
 use crate::dto::plans::{
@@ -27,7 +27,7 @@ fn checklist_row(it: ItemView, plan_id: &str, running: bool, roles: &[Role]) -> 
     let auto = it
         .check
         .clone()
-        .map(|c| view! { <div class="muted">{format!("automatic: {c} — {}", it.detail)}</div> });
+        .map(|c| view! { <div class="muted">{format!("automatic: {c} — ")}<WithLocalTimes text=it.detail.clone()/></div> });
     let by = it.ticked_by.clone().map(|who| {
         let comment = it.tick_comment.clone().map(|c| format!(" — {c}"));
         view! {
@@ -298,7 +298,7 @@ pub(crate) fn PhaseCard(
                 <h2>{p.name.clone()}</h2>
                 <span class=format!("status {}{}", p.status.as_str(), if open { "" } else { " finished" })>{p.status.label()}</span>
             </div>
-            <p class="muted">{summary}</p>
+            <p class="muted"><WithLocalTimes text=summary/></p>
             {notes}
             {runbook(&p.runbook)}
             {super::plan_pilot::phase_pilot(&plan_id, &p, can_write, open)}
@@ -339,7 +339,7 @@ fn start_control(plan_id: &str, p: &PhaseView, can_write: bool, current_bp: i64)
         let blockers = p
             .start_blockers
             .iter()
-            .map(|b| view! { <li class="warn">{b.clone()}</li> })
+            .map(|b| view! { <li class="warn"><WithLocalTimes text=b.clone()/></li> })
             .collect_view();
         return view! {
             <button type="button" disabled aria-describedby=format!("blockers-{}", p.id)>{label}</button>

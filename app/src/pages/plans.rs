@@ -7,7 +7,7 @@ use leptos_meta::Title;
 use crate::access::Action;
 use crate::api::plans::{list_plans, list_templates, CreatePlan};
 use crate::dto::plans::percent;
-use crate::format::utc_datetime;
+use crate::pages::local_time::LocalTime;
 
 #[component]
 pub fn Plans() -> impl IntoView {
@@ -25,7 +25,7 @@ pub fn Plans() -> impl IntoView {
                     }.into_any(),
                     Ok(list) => view! {
                         <table class="events" id="plans">
-                            <thead><tr><th>"Plan"</th><th>"Status"</th><th>"Phase"</th><th>"Flag"</th><th>"Exposure"</th><th>"Changed (UTC)"</th></tr></thead>
+                            <thead><tr><th>"Plan"</th><th>"Status"</th><th>"Phase"</th><th>"Flag"</th><th>"Exposure"</th><th>"Changed"</th></tr></thead>
                             <tbody>
                                 {list.into_iter().map(|p| view! {
                                     <tr data-plan=p.name.clone()>
@@ -34,7 +34,7 @@ pub fn Plans() -> impl IntoView {
                                         <td>{p.current_phase.clone().unwrap_or_else(|| "—".into())} <span class="muted">{format!(" ({}/{} done)", p.phases_done, p.phases_total)}</span></td>
                                         <td><code>{p.flag_key.clone()}</code></td>
                                         <td class="exposures">{p.exposures.iter().map(|e| format!("{} {}", e.environment, if e.exposure_bp > 0 { percent(e.exposure_bp) } else { "off".into() })).collect::<Vec<_>>().join(" · ")}</td>
-                                        <td class="nowrap">{utc_datetime(p.updated_at_ms)}</td>
+                                        <td class="nowrap"><LocalTime ms=p.updated_at_ms/></td>
                                     </tr>
                                 }).collect_view()}
                             </tbody>

@@ -56,20 +56,7 @@ fn rate_ceiling(rate: &[(f64, f64)]) -> f64 {
 
 /// A whole number with thousands separators: 50000.0 → "50,000".
 fn count(v: &f64) -> String {
-    let n = v.round() as i64;
-    let digits = n.abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 {
-        format!("-{out}")
-    } else {
-        out
-    }
+    app::format::grouped(v.round() as i64)
 }
 
 fn draw(
