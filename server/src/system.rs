@@ -1,5 +1,6 @@
 //! Facts about the running console (version, store, migration level), served
 //! to the dashboard through the `SystemPort`.
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use app::access::Action;
@@ -23,12 +24,27 @@ impl SystemService {
     }
 }
 
-/// Wall-clock time as unix milliseconds.
+/// How far this process's time is set back. Only `demo history` sets it, in
+/// its own process, to write a week of history that ends before the console
+/// is served; it never goes below 0 (never ahead of the wall clock).
+static BACKDATED_MS: AtomicI64 = AtomicI64::new(0);
+
+/// Wall-clock time as unix milliseconds (minus [`backdate`]).
 pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+        - BACKDATED_MS.load(Ordering::Relaxed)
+}
+
+/// Sets this process's time `ms` behind the wall clock (0: on it again).
+pub fn backdate(ms: i64) {
+    BACKDATED_MS.store(ms.max(0), Ordering::Relaxed);
+}
+
+pub fn backdated_ms() -> i64 {
+    BACKDATED_MS.load(Ordering::Relaxed)
 }
 
 #[async_trait::async_trait]

@@ -1,4 +1,4 @@
-//! `rollout-console backfill …`, `target …` and `demo seed`: run a plan's
+//! `rollout-console backfill …` and `target …`: run a plan's
 //! backfill jobs from the command line, one line per chunk, as the seeds'
 //! `backfill_sti --chunk N --dry-run --resume-from KEY` did.
 use clap::{Args, Subcommand};
@@ -9,7 +9,7 @@ use crate::backfill::manager::{JobManager, Prepared, StartRequest};
 use crate::backfill::metrics::BackfillMetrics;
 use crate::backfill::runner::{ChunkReport, Outcome};
 use crate::backfill::runs::{self, Mode};
-use crate::backfill::{demo, target};
+use crate::backfill::target;
 use crate::config::Config;
 use crate::db::Store;
 use crate::events::PlanEvents;
@@ -65,18 +65,6 @@ pub enum TargetCommand {
     Test { name: String },
     /// The configured targets (URLs without passwords).
     List,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum DemoCommand {
-    /// (Re)create the demo target's tables with legacy projects.
-    Seed {
-        #[arg(long, default_value_t = 100_000)]
-        rows: i64,
-        /// Which target to fill.
-        #[arg(long, default_value = "demo")]
-        target: String,
-    },
 }
 
 /// Which environment a run is for.
@@ -350,35 +338,6 @@ pub async fn target_cmd(config: &Config, cmd: TargetCommand) -> Result<(), CliEr
                     Err(e) => println!("{name}: {e}"),
                 }
             }
-            Ok(())
-        }
-    }
-}
-
-pub async fn demo_cmd(config: &Config, cmd: DemoCommand) -> Result<(), CliError> {
-    match cmd {
-        DemoCommand::Seed { rows, target: name } => {
-            if !(1..=50_000_000).contains(&rows) {
-                return Err(CliError::Invalid(format!(
-                    "--rows {rows}: use 1 to 50000000"
-                )));
-            }
-            let t = target::connect(&config.targets, &name).await?;
-            let started = std::time::Instant::now();
-            demo::seed(&t.pool, t.backend(), rows).await?;
-            let (orgs, per_table) = crate::backfill::demo_finance::sizes(rows);
-            println!(
-                "seeded target {name} ({}) in {:.1} s: {rows} legacy projects (projects_project, \
-                 empty projects_schoolproject and projects_selfstudyproject); {} organisations and \
-                 {} revenue and {} expense transactions, copied to their *_partitioned tables, \
-                 with dual-write triggers",
-                t.url.redacted(),
-                started.elapsed().as_secs_f64(),
-                orgs,
-                per_table,
-                per_table,
-            );
-            t.close().await;
             Ok(())
         }
     }

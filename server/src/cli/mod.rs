@@ -4,6 +4,8 @@
 //! 1: anything else).
 mod audit_cmd;
 mod backfill_cmd;
+mod demo_cmd;
+mod demo_history;
 mod plan_cmd;
 mod token_cmd;
 mod user_cmd;
@@ -69,9 +71,10 @@ pub enum Command {
     /// Target databases from the configuration: test a connection, list them.
     #[command(subcommand)]
     Target(backfill_cmd::TargetCommand),
-    /// The demo target: seed it with legacy projects.
+    /// The demo: seed its target with legacy projects, or make a lived-in
+    /// history on a new store.
     #[command(subcommand)]
-    Demo(backfill_cmd::DemoCommand),
+    Demo(demo_cmd::DemoCommand),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -127,7 +130,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             .await
         }
         Command::Target(cmd) => backfill_cmd::target_cmd(&loaded.config, cmd).await,
-        Command::Demo(cmd) => backfill_cmd::demo_cmd(&loaded.config, cmd).await,
+        Command::Demo(cmd) => demo_cmd::run(&loaded, cmd).await,
         Command::Migrate => {
             let (store, level) = open_store(&loaded).await?;
             println!(
@@ -160,6 +163,18 @@ where
     }
     store.close().await;
     result
+}
+
+/// What a port said no to, from a command that drives the ports itself
+/// (`demo history`).
+impl From<app::error::AppError> for CliError {
+    fn from(e: app::error::AppError) -> Self {
+        use app::error::AppError;
+        match e {
+            AppError::Invalid(m) => CliError::Invalid(m),
+            other => CliError::Runtime(other.to_string()),
+        }
+    }
 }
 
 /// Any layer's error becomes one line and the exit code of its kind. The

@@ -11,6 +11,7 @@ mod backfill;
 mod backfill_crash;
 mod cli;
 mod coverage;
+mod demo_history;
 mod entry;
 mod environments;
 mod gates_bind;
