@@ -18,12 +18,9 @@ pub async fn load_live() -> Result<LiveView, AppError> {
     } else {
         Vec::new()
     };
-    let active: Vec<_> = plans
-        .into_iter()
-        .filter(|p| p.status == PlanStatus::Active)
-        .collect();
     let mut runs = Vec::new();
-    for summary in &active {
+    // A draft plan's jobs dry-run (and may run) before its first phase.
+    for summary in plans.iter().filter(|p| !p.status.is_final()) {
         // Runs of a plan that cannot be read now (deleted meanwhile) are left out.
         let Ok(plan_runs) = services.backfill.runs(&caller, summary.id.clone()).await else {
             continue;
@@ -38,6 +35,10 @@ pub async fn load_live() -> Result<LiveView, AppError> {
                 }),
         );
     }
+    let active: Vec<_> = plans
+        .into_iter()
+        .filter(|p| p.status == PlanStatus::Active)
+        .collect();
     let mut waiting = Vec::new();
     if let Ok(Principal::User {
         username, roles, ..

@@ -104,7 +104,8 @@ pub struct JobView {
     pub has_verify: bool,
     /// Newest first.
     pub runs: Vec<RunView>,
-    /// The newest run's failing keys (at most 100).
+    /// The failing keys (at most 100) of the newest run that processed keys
+    /// (a verify does not).
     pub errors: Vec<KeyError>,
     /// Recent rate of the newest run, keys/s.
     pub rate: f64,

@@ -9,7 +9,7 @@ use super::plans::PlanSummary;
 pub struct LiveView {
     /// Active plans, each with every environment's exposure.
     pub active: Vec<PlanSummary>,
-    /// Backfill runs of the active plans that are running or paused.
+    /// Backfill runs of unfinished plans (active or draft) that are running or paused.
     pub runs: Vec<LiveRun>,
     /// Gates the person may decide on and has not (approvers only).
     pub waiting: Vec<WaitingGate>,

@@ -1,5 +1,5 @@
 //! The dashboard: what is live right now (active plans and each
-//! environment's exposure, running backfill jobs with their progress, the
+//! environment's exposure, backfill jobs under way with their progress, the
 //! gates waiting for me, recent rollbacks), then
 //! facts about the running console; fetched through server functions so the
 //! same numbers appear before and after hydration.
@@ -143,6 +143,7 @@ fn live_cards(l: LiveView) -> impl IntoView {
                 </table></div>
             </section>
         }
+        .into_any()
     });
     let waiting = (!l.waiting.is_empty()).then(|| {
         let rows = l
@@ -168,6 +169,7 @@ fn live_cards(l: LiveView) -> impl IntoView {
                 <ul>{rows}</ul>
             </section>
         }
+        .into_any()
     });
     let incidents = (!l.incidents.is_empty()).then(|| {
         let rows = l
@@ -187,6 +189,7 @@ fn live_cards(l: LiveView) -> impl IntoView {
                 <div class="table-scroll"><table class="events"><tbody>{rows}</tbody></table></div>
             </section>
         }
+        .into_any()
     });
     view! {
         <section class="card" id="live">

@@ -324,9 +324,9 @@ fn job_body(
                     <td>{r.mode.replace('_', "-")}</td>
                     <td class="nowrap">{if r.environment.is_empty() { "—".to_string() } else { format!("{} · {}", r.environment, r.target) }}</td>
                     <td>{r.status.clone()}</td>
-                    <td>{r.processed}</td>
-                    <td>{r.created}</td>
-                    <td>{r.errors}</td>
+                    <td>{grouped(r.processed)}</td>
+                    <td>{grouped(r.created)}</td>
+                    <td>{grouped(r.errors)}</td>
                     <td>{r.last_key.map_or("—".into(), |k| k.to_string())}</td>
                     <td>{r.started_by.clone()}</td>
                 </tr>
@@ -349,9 +349,9 @@ fn job_body(
                 <dt>"Status"</dt><dd id="job-status">{status}</dd>
                 {(!v.verify_only).then(|| view! {
                     <dt>"Processed"</dt><dd id="job-processed" data-value=processed.to_string()>{share}</dd>
-                    <dt>{if dry { "Would create" } else { "Created" }}</dt><dd id="job-created">{latest.as_ref().map_or(0, |r| r.created)}</dd>
-                    <dt>{if dry { "Would skip" } else { "Skipped" }}</dt><dd id="job-skipped">{latest.as_ref().map_or(0, |r| r.skipped)}</dd>
-                    <dt>"Errors"</dt><dd id="job-errors">{latest.as_ref().map_or(0, |r| r.errors)}</dd>
+                    <dt>{if dry { "Would create" } else { "Created" }}</dt><dd id="job-created">{grouped(latest.as_ref().map_or(0, |r| r.created))}</dd>
+                    <dt>{if dry { "Would skip" } else { "Skipped" }}</dt><dd id="job-skipped">{grouped(latest.as_ref().map_or(0, |r| r.skipped))}</dd>
+                    <dt>"Errors"</dt><dd id="job-errors">{grouped(latest.as_ref().map_or(0, |r| r.errors))}</dd>
                     <dt>"Rate"</dt><dd id="job-rate">{rate_text(v.rate, latest.as_ref())}</dd>
                     <dt>"ETA"</dt><dd id="job-eta">{fmt_eta(v.eta_secs)}</dd>
                     <dt>"Chunk"</dt><dd>{latest.as_ref().map_or(0, |r| r.chunk_size)}</dd>
@@ -362,11 +362,22 @@ fn job_body(
             {buttons}
             {outcome(start, steer, test)}
         </section>
-        {(!v.verify_only).then(|| view! {
-            <section class="card">
-                <h2>"Progress"</h2>
-                <div class="chart" id="job-chart" inner_html=v.chart_svg.clone()></div>
-            </section>
+        {(!v.verify_only).then(|| {
+            // The chart and the failing keys are the newest run's that
+            // processed keys (a verify only counts).
+            let charted = v.runs.iter().find(|r| r.mode != "verify").map(|r| view! {
+                <p class="muted" id="job-chart-run">
+                    {format!("Run {} ({}, {} · {}), started ", &r.id[..8.min(r.id.len())], r.mode.replace('_', "-"), r.environment, r.target)}
+                    <LocalTime ms=r.started_at_ms />
+                </p>
+            });
+            view! {
+                <section class="card">
+                    <h2>"Progress"</h2>
+                    {charted}
+                    <div class="chart" id="job-chart" inner_html=v.chart_svg.clone()></div>
+                </section>
+            }
         })}
         <section class="card">
             <h2>"Failing keys"</h2>

@@ -62,7 +62,10 @@ impl BackfillPort for BackfillService {
             .into_iter()
             .filter(|r| r.job == spec.name)
             .collect();
-        let (errors, samples) = match runs.first() {
+        // A verify counts, it processes no keys: the failing keys and the
+        // chart stay those of the newest run that did.
+        let keyed = runs.iter().find(|r| r.mode != Mode::Verify);
+        let (errors, samples) = match keyed {
             Some(r) => (
                 runs::errors(&self.store, &r.id, 100).await?,
                 runs::samples(&self.store, &r.id).await?,
@@ -78,8 +81,7 @@ impl BackfillPort for BackfillService {
             (rate > 0.0 && r.status == RunStatus::Running)
                 .then(|| (total - r.processed).max(0) as f64 / rate)
         });
-        let chart_svg = runs
-            .first()
+        let chart_svg = keyed
             .map(|r| progress_svg(&samples, r.total_estimate))
             .unwrap_or_default();
         let environment = self.jobs.environment_of(&plan_id, None).await?;

@@ -50,7 +50,7 @@ pub async fn run(store: Store, config: &Config, rows: i64) -> Result<(), CliErro
     let target = crate::backfill::target::connect(&config.targets, "demo").await?;
     crate::backfill::demo::seed(&target.pool, target.backend(), rows).await?;
     crate::system::backdate(STORY_HOURS * HOUR_MS);
-    let bound = "127.0.0.1:0".parse().expect("a socket address");
+    let bound = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     let started = crate::startup::start(store.clone(), config, bound)
         .await
         .map_err(|e| CliError::Runtime(e.0))?;
@@ -74,8 +74,14 @@ pub async fn run(store: Store, config: &Config, rows: i64) -> Result<(), CliErro
         services: &services,
         olga: &people[0],
     };
-    story.play(&people[1], &people[2], &target).await?;
+    let played = story.play(&people[1], &people[2], &target).await;
     target.close().await;
+    played.map_err(|e| {
+        CliError::Runtime(format!(
+            "{e} (the demo history stopped part-way; start over on a new store: remove {} and run it again)",
+            store.location()
+        ))
+    })?;
     println!(
         "Demo history made: \"STI subtype backfill\" with dev and staging approved (production 5% \
          waits for its gate), \"Partitioned finance tables\" imported as a draft."
