@@ -52,7 +52,7 @@ test('dry-run then run from the UI, live counters and chart, pause and resume', 
   await page.waitForFunction(() => /dry-run/.test(document.querySelector('#job-status')?.textContent ?? ''));
   await page.waitForSelector('#job[data-status="done"]', { timeout: 30_000 });
   assert.match(await page.textContent('#job-status'), /done \(dry-run\)/);
-  assert.ok(Number(await page.textContent('#job-created')) > 10_000, 'the dry-run reports what it would create');
+  assert.ok(Number((await page.textContent('#job-created')).replaceAll(',', '')) > 10_000, 'the dry-run reports what it would create');
   assert.ok((await page.locator('#job-failures tbody tr').count()) >= 8, 'the broken rows are listed');
 
   // The demo data has broken rows, so the dry-run was not clean: the live
@@ -91,12 +91,14 @@ test('dry-run then run from the UI, live counters and chart, pause and resume', 
   await page.waitForTimeout(800);
   assert.equal(await processed(page), paused, 'a paused run does not move');
   // The dashboard lists the job under way with its progress.
-  const dashboard = await page.context().newPage();
+  const elsewhere = await browser.newContext();
+  const dashboard = await elsewhere.newPage();
+  await signIn(dashboard, server.url, 'bella', password);
   await dashboard.goto(`${server.url}/`);
   const live = dashboard.locator('#live-runs tr[data-status="paused"]');
   assert.match(await live.textContent(), /STI demo · school.*paused \(run\).*dev · demo.*of [\d,]+ keys.*bella/s);
   assert.equal(Number(await live.locator('progress').getAttribute('value')), paused);
-  await dashboard.close();
+  await elsewhere.close();
   await confirmAndSend(page, 'details.run-confirm', { '#run-form input[name="override_reason"]': 'resume after the pause' });
   await page.waitForSelector('#job[data-status="running"]');
   // Live retune: lift the rate ceiling while it runs.

@@ -39,6 +39,9 @@ test('operator, two approvers, live gate, advance, emergency rollback', async ()
   const token = server.createToken('storefront', ['flags:read'], 'staging');
   const production = server.createToken('storefront-prod', ['flags:read'], 'production');
 
+  // The store this pass runs on (scripts/test runs this file on SQLite and on PostgreSQL).
+  assert.match(await op.page.textContent('#fact-store'), new RegExp(`^${server.storeBackend} · `));
+
   // The operator creates the plan from the STI template.
   await op.page.goto(`${server.url}/plans`);
   await hydrated(op.page);

@@ -2,7 +2,14 @@
 # a free port over a given store, sign a user in, and drive it with wrk.
 # shellcheck shell=bash
 
+# BENCH_CONSOLE_BIN and BENCH_SITE_ROOT: measure that build instead (e.g. an
+# older commit's, for a before/after); otherwise scripts/build makes this one.
 bench_build() {
+  if [[ -n "${BENCH_CONSOLE_BIN:-}" ]]; then
+    CONSOLE_BIN="$BENCH_CONSOLE_BIN"
+    SITE_ROOT="${BENCH_SITE_ROOT:?BENCH_SITE_ROOT must name the site of BENCH_CONSOLE_BIN}"
+    return 0
+  fi
   scripts/build >/dev/null 2>&1 || scripts/build
   TARGET_DIR="$(cargo metadata --format-version 1 --no-deps |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"

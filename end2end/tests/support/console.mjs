@@ -1,6 +1,8 @@
 // Starts the console binary that scripts/build made (the release build that
-// scripts/run serves) on a free port with a fresh SQLite store, and launches
-// Debian's Chromium through playwright-core.
+// scripts/run serves) on a free port with a fresh store, and launches
+// Debian's Chromium through playwright-core. The store is a SQLite file, or
+// with E2E_STORE=postgres a new database on the PostgreSQL server of
+// TEST_DATABASE_URL (scripts/test sets both for its PostgreSQL-store pass).
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { appendFileSync } from 'node:fs';
@@ -9,7 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
-export async function startConsole() {
+/**
+ * `prepare`: a CLI command run on the new store before `serve` (e.g.
+ * ['demo', 'history']); its output is `prepared`, and the passwords it
+ * prints ("  NAME ROLE PASSWORD" lines) are `passwords`.
+ */
+export async function startConsole({ prepare } = {}) {
   const bin = process.env.E2E_CONSOLE_BIN;
   const siteRoot = process.env.E2E_SITE_ROOT;
   if (!bin || !siteRoot) {
@@ -22,13 +29,26 @@ export async function startConsole() {
     throw new Error(`${wasm} is missing: E2E_SITE_ROOT must be the site scripts/build made`);
   }
   const dir = await mkdtemp(join(tmpdir(), 'rollout-console-e2e-'));
+  const store = freshStore(dir);
+  let prepared = '';
+  const passwords = {};
+  if (prepare) {
+    const out = spawnSync(bin, prepare, {
+      cwd: dir,
+      env: { ...process.env, DATABASE_URL: store.url, CONSOLE_LOG_LEVEL: 'warn' },
+      encoding: 'utf8',
+    });
+    if (out.status !== 0) throw new Error(`${prepare.join(' ')} failed (${out.status}): ${out.stderr}`);
+    prepared = out.stdout;
+    for (const m of prepared.matchAll(/^ {2}(\S+) +(\S+) +(\S{12,})$/gm)) passwords[m[1]] = m[3];
+  }
   const child = spawn(bin, ['serve'], {
     cwd: dir,
     env: {
       ...process.env,
       CONSOLE_LISTEN: '127.0.0.1:0',
       CONSOLE_SITE_ROOT: siteRoot,
-      DATABASE_URL: `sqlite://${dir}/console.db`,
+      DATABASE_URL: store.url,
       CONSOLE_LOG_LEVEL: 'info',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -48,8 +68,9 @@ export async function startConsole() {
     child.stderr.on('data', onData);
     child.on('exit', (code) => reject(new Error(`console exited with ${code}:\n${log}`)));
   });
-  // First start: the console creates `admin` and prints its password once.
-  const admin = await new Promise((resolve, reject) => {
+  // First start: the console creates `admin` and prints its password once
+  // (unless the prepared command made it).
+  const admin = passwords.admin ?? await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no admin password printed:\n${log}`)), 10_000);
     const check = () => {
       const m = log.match(/password: (\S+)/);
@@ -62,11 +83,15 @@ export async function startConsole() {
     };
     check();
   });
-  const env = { ...process.env, DATABASE_URL: `sqlite://${dir}/console.db`, CONSOLE_LOG_LEVEL: 'warn' };
+  const env = { ...process.env, DATABASE_URL: store.url, CONSOLE_LOG_LEVEL: 'warn' };
   return {
     url,
     dir,
+    /** `sqlite` or `postgres`: the console's own store. */
+    storeBackend: store.backend,
     adminPassword: admin,
+    prepared,
+    passwords,
     /** Adds a user through the CLI (as an operator of the console would); returns the password. */
     addUser(username, ...roles) {
       const password = `${username}-e2e-password`;
@@ -97,9 +122,31 @@ export async function startConsole() {
         child.kill('SIGTERM');
         await once(child, 'exit');
       }
+      store.drop();
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The console's store for one test file: a SQLite file in `dir`, or a new PostgreSQL database. */
+function freshStore(dir) {
+  if ((process.env.E2E_STORE ?? 'sqlite') === 'sqlite') {
+    return { backend: 'sqlite', url: `sqlite://${dir}/console.db`, drop() {} };
+  }
+  if (process.env.E2E_STORE !== 'postgres') {
+    throw new Error(`E2E_STORE=${process.env.E2E_STORE}: use sqlite (the default) or postgres`);
+  }
+  const server = process.env.TEST_DATABASE_URL;
+  if (!server) throw new Error('E2E_STORE=postgres needs TEST_DATABASE_URL (a PostgreSQL server to create the store on)');
+  const name = `rollout_e2e_${process.pid}_${Date.now()}`;
+  const psql = (sql) => {
+    const out = spawnSync('psql', [server, '-v', 'ON_ERROR_STOP=1', '-qc', sql], { encoding: 'utf8' });
+    if (out.status !== 0) throw new Error(`psql ${sql} failed (${out.status}): ${out.stderr || out.error}`);
+  };
+  psql(`CREATE DATABASE ${name}`);
+  const url = new URL(server);
+  url.pathname = `/${name}`;
+  return { backend: 'postgres', url: url.toString(), drop: () => psql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
 export async function launchBrowser({ expectPageErrors = false } = {}) {
