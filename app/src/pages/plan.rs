@@ -22,7 +22,12 @@ pub fn PlanPage() -> impl IntoView {
     let id = move || params.read().get("id").unwrap_or_default();
     let refresh = RwSignal::new(0u64);
     let outcome = RwSignal::new(None::<String>);
-    provide_context(PlanCtx { refresh, outcome });
+    let drafts = StoredValue::new(std::collections::HashMap::new());
+    provide_context(PlanCtx {
+        refresh,
+        outcome,
+        drafts,
+    });
     // A form sent before hydration comes back with its error in the URL.
     let sent_early = ServerAction::<RunPlanCommand>::new();
     let plan = Resource::new(move || (id(), refresh.get()), |(id, _)| load_plan(id));

@@ -77,6 +77,10 @@ pub async fn latest(
     .bind(plan_id)
     .fetch_all(&mut *conn)
     .await?;
+    measurements(&rows)
+}
+
+fn measurements(rows: &[sqlx::any::AnyRow]) -> Result<Vec<Measurement>, StoreError> {
     rows.iter()
         .map(measurement)
         .collect::<Result<_, sqlx::Error>>()
@@ -115,10 +119,7 @@ pub async fn recent(
     .bind(limit)
     .fetch_all(&mut *conn)
     .await?;
-    rows.iter()
-        .map(measurement)
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(StoreError::Query)
+    measurements(&rows)
 }
 
 /// How near its bounds each of the plan's guardrails came in each
@@ -182,10 +183,7 @@ pub async fn line(
     .bind(limit)
     .fetch_all(&mut *conn)
     .await?;
-    rows.iter()
-        .map(measurement)
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(StoreError::Query)
+    measurements(&rows)
 }
 
 /// A plan whose guardrails are watched now: it is active, and the phase
