@@ -1,6 +1,7 @@
-//! The dashboard's server function: active plans, their running backfill
-//! jobs, the gates waiting for the caller, recent rollbacks. Each part is read through the port that
-//! authorizes it; a part the caller may not read is left empty.
+//! The dashboard's server function: active plans, the backfill jobs under
+//! way in unfinished plans, the gates waiting for the caller, recent
+//! rollbacks. Each part is read through the port that authorizes it; a part
+//! the caller may not read is left empty.
 use leptos::prelude::*;
 
 use crate::dto::live::LiveView;
