@@ -151,11 +151,7 @@ async fn session_principal(
                 data.last_seen_ms = now;
                 session.insert(session::KEY, &data).await?;
             }
-            Ok(Some(Principal::User {
-                id: u.id,
-                username: u.username,
-                roles: u.roles,
-            }))
+            Ok(Some(u.principal()))
         }
         _ => {
             session.flush().await?;

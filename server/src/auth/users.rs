@@ -24,6 +24,15 @@ pub struct UserRecord {
 }
 
 impl UserRecord {
+    /// Who this user is to the ports (what a signed-in request carries).
+    pub fn principal(self) -> app::access::Principal {
+        app::access::Principal::User {
+            id: self.id,
+            username: self.username,
+            roles: self.roles,
+        }
+    }
+
     pub fn summary(&self) -> UserSummary {
         UserSummary {
             id: self.id.clone(),

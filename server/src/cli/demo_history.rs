@@ -55,7 +55,7 @@ pub async fn run(store: Store, config: &Config, rows: i64) -> Result<(), CliErro
         .await
         .map_err(|e| CliError::Runtime(e.0))?;
     let services = started.state.services.clone();
-    let admin = caller_for(&store, crate::auth::bootstrap::ADMIN).await?;
+    let admin = admin_caller(&store).await?;
     let mut passwords = Vec::new();
     if let Some(pw) = started.admin_password {
         passwords.push((crate::auth::bootstrap::ADMIN.to_string(), "admin", pw));
@@ -63,12 +63,16 @@ pub async fn run(store: Store, config: &Config, rows: i64) -> Result<(), CliErro
     let mut people = Vec::new();
     for (name, roles) in PEOPLE {
         let password = crate::auth::password::generate();
-        services
+        let made = services
             .identity
             .create_user(&admin, name.into(), password.clone(), roles.to_vec())
             .await?;
         passwords.push((name.to_string(), roles[0].as_str(), password));
-        people.push(caller_for(&store, name).await?);
+        people.push(caller(Principal::User {
+            id: made.id,
+            username: made.username,
+            roles: made.roles,
+        }));
     }
     let story = Story {
         services: &services,
@@ -93,25 +97,28 @@ pub async fn run(store: Store, config: &Config, rows: i64) -> Result<(), CliErro
     Ok(())
 }
 
-/// A caller for an existing user, as the auth middleware would make it.
-async fn caller_for(store: &Store, username: &str) -> Result<Caller, CliError> {
+/// The admin `ensure_admin` made (or found), as a caller.
+async fn admin_caller(store: &Store) -> Result<Caller, CliError> {
     let mut conn = store
         .pool()
         .acquire()
         .await
         .map_err(crate::db::StoreError::from)?;
-    let user = crate::auth::users::by_username(&mut conn, username)
+    let admin = crate::auth::users::by_username(&mut conn, crate::auth::bootstrap::ADMIN)
         .await?
-        .ok_or_else(|| CliError::Runtime(format!("user {username:?} is missing")))?;
-    Ok(Caller {
-        principal: Some(Principal::User {
-            id: user.id,
-            username: user.username,
-            roles: user.roles,
-        }),
+        .ok_or_else(|| {
+            CliError::Runtime("the demo needs the user \"admin\"; it is missing".into())
+        })?;
+    Ok(caller(admin.principal()))
+}
+
+/// A request from the demo, as the auth middleware would make it.
+fn caller(principal: Principal) -> Caller {
+    Caller {
+        principal: Some(principal),
         client_addr: "127.0.0.1".into(),
         user_agent: "rollout-console demo history".into(),
-    })
+    }
 }
 
 /// Lets `hours` pass in the story.

@@ -64,10 +64,11 @@ impl Evaluator {
         }
         let last: HashMap<String, (i64, _)> = {
             let mut conn = self.store.pool().acquire().await?;
-            measure_store::newest(&mut conn, &w.plan_id, &w.environment)
+            measure_store::latest(&mut conn, &w.plan_id)
                 .await?
                 .into_iter()
-                .map(|(g, at, outcome)| (g, (at, outcome)))
+                .filter(|m| m.environment == w.environment)
+                .map(|m| (m.guardrail, (m.at_ms, m.outcome)))
                 .collect()
         };
         let mut recorded = 0;

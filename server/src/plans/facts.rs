@@ -16,7 +16,8 @@ pub struct GuardrailFacts {
     pub declared: Vec<GuardrailDef>,
     /// Their measurements over [`GuardrailFacts::window_ms`], newest first.
     pub measurements: Vec<Measurement>,
-    /// The newest reading of each in each environment, whatever its age.
+    /// The newest reading of each in each environment, whatever its age
+    /// (read for the plan page only; commands judge on `measurements`).
     pub latest: Vec<Measurement>,
 }
 

@@ -224,35 +224,6 @@ pub async fn watched(conn: &mut AnyConnection) -> Result<Vec<Watched>, StoreErro
     Ok(out)
 }
 
-/// The newest reading of each of the plan's guardrails in `environment`:
-/// (guardrail, at_ms, outcome).
-pub async fn newest(
-    conn: &mut AnyConnection,
-    plan_id: &str,
-    environment: &str,
-) -> Result<Vec<(String, i64, Outcome)>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT l.guardrail, l.at_ms, m.outcome FROM guardrail_latest l \
-         JOIN guardrail_measurements m ON m.id = l.measurement_id \
-         WHERE l.plan_id = $1 AND l.environment = $2",
-    )
-    .bind(plan_id)
-    .bind(environment)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            let outcome: String = r.try_get("outcome")?;
-            Ok((
-                r.try_get("guardrail")?,
-                r.try_get("at_ms")?,
-                Outcome::parse(&outcome),
-            ))
-        })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(StoreError::Query)
-}
-
 /// One guardrail's readings in `environment` since `since_ms`, newest first
 /// (at most 1,000): what its streaks are counted on.
 pub async fn streak(

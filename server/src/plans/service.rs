@@ -305,13 +305,12 @@ impl PlanService {
         // each: a page costs the same after a month of readings as after a minute.
         let since = self.clock.now_ms() - GuardrailFacts::window_ms(&declared);
         let measurements = super::measure_store::recent(conn, &l.plan.id, since, 5_000).await?;
-        let latest = super::measure_store::latest(conn, &l.plan.id).await?;
         Ok(Facts {
             jobs,
             guardrails: GuardrailFacts {
                 declared,
                 measurements,
-                latest,
+                latest: Vec::new(),
             },
         })
     }
@@ -395,7 +394,9 @@ impl PlanPort for PlanService {
             .acquire()
             .await
             .map_err(|e| PlanError::Store(e.into()))?;
-        let facts = self.facts(&mut conn, &l).await?;
+        let mut facts = self.facts(&mut conn, &l).await?;
+        // The card's newest readings: the page needs them, a command does not.
+        facts.guardrails.latest = super::measure_store::latest(&mut conn, &l.plan.id).await?;
         let mut view = plan_view(&l, self.clock.now_ms(), &facts, &self.environments);
         let change = super::change_store::pending(&mut conn, &l.plan.id).await?;
         view.summary.pending_change = change.as_ref().map(|c| c.id.clone());
