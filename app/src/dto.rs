@@ -7,6 +7,7 @@ pub mod identity;
 pub mod live;
 pub mod plan_states;
 pub mod plans;
+pub mod whole;
 
 /// Which database holds the console's own state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

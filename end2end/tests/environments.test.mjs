@@ -74,12 +74,20 @@ test('exposure per environment, rollback preview, one organisation restored', as
   assert.equal(await op.page.textContent('#exposure-production'), '5 %');
 
   // Before anything is typed, the panel says what each rollback does.
+  // Every environment is listed, what a rollback leaves alone included.
   const preview = op.page.locator('#rollback-preview');
-  assert.equal(
-    (await preview.locator('tr[data-kind="standard"] td').textContent()).trim(),
+  const effects = async (kind) =>
+    preview.locator(`tr[data-kind="${kind}"] td .change`).evaluateAll((spans) => spans.map((s) => s.textContent.trim()));
+  assert.deepEqual(await effects('standard'), [
+    'dev 100 % (unchanged)',
+    'staging 0 % (unchanged)',
     'production 5 % → 0 %',
-  );
-  assert.match(await preview.locator('tr[data-kind="emergency"] td').textContent(), /dev 100 % → 0 %.*production 5 % → 0 %/);
+  ]);
+  assert.deepEqual(await effects('emergency'), [
+    'dev 100 % → 0 %',
+    'staging 0 % (unchanged)',
+    'production 5 % → 0 %',
+  ]);
   await screenshot(op.page, 'environments-preview');
 
   // One organisation that is on in production, rolled back alone.

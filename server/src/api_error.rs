@@ -8,6 +8,13 @@ use serde_json::json;
 
 pub struct ApiError(pub AppError);
 
+/// Every error answer of the REST API.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong and, where the caller can, how to fix it.
+    pub error: String,
+}
+
 impl From<AppError> for ApiError {
     fn from(e: AppError) -> Self {
         ApiError(e)

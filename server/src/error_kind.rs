@@ -23,11 +23,34 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Whether the person who asked can fix it (their input, their rights,
+    /// a reload), rather than wait for or repair the console.
+    pub fn user_can_fix(self) -> bool {
+        match self {
+            Kind::Invalid | Kind::NotFound | Kind::Conflict | Kind::Forbidden => true,
+            Kind::Unavailable | Kind::Internal => false,
+        }
+    }
+
     /// The command line's exit code: 2 for what the user can fix, 1 otherwise.
     pub fn exit_code(self) -> u8 {
-        match self {
-            Kind::Invalid | Kind::NotFound | Kind::Conflict | Kind::Forbidden => 2,
-            Kind::Unavailable | Kind::Internal => 1,
+        if self.user_can_fix() {
+            2
+        } else {
+            1
+        }
+    }
+
+    /// The kind of an answer the ports already gave (a command that drives
+    /// the ports itself, such as `demo history`, gets `AppError`s).
+    pub fn of_app_error(e: &AppError) -> Kind {
+        match e {
+            AppError::Invalid(_) | AppError::Transport(_) => Kind::Invalid,
+            AppError::NotFound(_) => Kind::NotFound,
+            AppError::Conflict(_) => Kind::Conflict,
+            AppError::Unauthenticated | AppError::Forbidden(_) => Kind::Forbidden,
+            AppError::Unavailable(_) => Kind::Unavailable,
+            AppError::Internal => Kind::Internal,
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod events;
 pub mod flags;
 pub mod guardrails;
 pub mod http;
+pub mod json_body;
 pub mod metrics;
 pub mod plans;
 pub mod problems;

@@ -29,7 +29,10 @@ pub async fn start_backfill(
                 plan_id,
                 job,
                 crate::dto::backfill::StartRun {
-                    mode: Some(mode),
+                    mode: Some(
+                        crate::dto::backfill::RunMode::parse(&mode)
+                            .map_err(|e| AppError::Invalid(format!("mode: {e}")))?,
+                    ),
                     environment,
                     override_reason,
                     ..Default::default()

@@ -11,7 +11,7 @@ use crate::error::AppError;
 pub async fn load_live() -> Result<LiveView, AppError> {
     use crate::access::{Action, Principal};
     use crate::dto::audit::AuditQuery;
-    use crate::dto::live::{LiveRun, WaitingGate};
+    use crate::dto::live::{LiveRun, WaitingChange, WaitingGate};
     use crate::dto::plans::{PhaseStatus, PlanStatus};
     let (services, caller) = crate::service::answer(crate::service::request_context())?;
     let plans = if caller.require(Action::ReadPlans).is_ok() {
@@ -29,7 +29,7 @@ pub async fn load_live() -> Result<LiveView, AppError> {
         runs.extend(
             plan_runs
                 .into_iter()
-                .filter(|r| r.status == "running" || r.status == "paused")
+                .filter(|r| !r.status.is_final())
                 .map(|run| LiveRun {
                     plan_name: summary.name.clone(),
                     run,
@@ -41,8 +41,12 @@ pub async fn load_live() -> Result<LiveView, AppError> {
         .filter(|p| p.status == PlanStatus::Active)
         .collect();
     let mut waiting = Vec::new();
+    let mut waiting_changes = Vec::new();
     if let Ok(Principal::User {
-        username, roles, ..
+        id,
+        username,
+        roles,
+        ..
     }) = caller.require(Action::ApproveGates)
     {
         for summary in &active {
@@ -50,6 +54,21 @@ pub async fn load_live() -> Result<LiveView, AppError> {
             let Ok(plan) = services.plans.plan(&caller, summary.id.clone()).await else {
                 continue;
             };
+            if let Some(c) = plan.change_request {
+                let mine = roles.iter().any(|r| c.approver_roles.contains(r))
+                    && &c.author_id != id
+                    && !c.decisions.iter().any(|d| &d.user_id == id);
+                if mine {
+                    waiting_changes.push(WaitingChange {
+                        plan_id: summary.id.clone(),
+                        plan_name: summary.name.clone(),
+                        author: c.author,
+                        weakens: c.weakens,
+                        approvals: c.approvals,
+                        approvals_required: c.approvals_required,
+                    });
+                }
+            }
             for p in plan.phases {
                 let mine = roles.iter().any(|r| p.approver_roles.contains(r))
                     && p.requested_by.as_deref() != Some(username.as_str())
@@ -89,6 +108,7 @@ pub async fn load_live() -> Result<LiveView, AppError> {
         active,
         runs,
         waiting,
+        waiting_changes,
         incidents,
     })
 }

@@ -27,6 +27,7 @@ pub struct AuditEvent {
 /// `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS]` or unix milliseconds.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "ssr", into_params(parameter_in = Query))]
 pub struct AuditQuery {
     /// Exact actor name.
     #[serde(default, skip_serializing_if = "Option::is_none")]

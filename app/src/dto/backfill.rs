@@ -2,16 +2,57 @@
 //! the request that starts one.
 use serde::{Deserialize, Serialize};
 
+use super::plan_states::str_enum;
+use super::whole;
+
+str_enum!(
+    /// What a run does: the live backfill, a dry-run (rolled back), undo of
+    /// live runs, or a verify (reads only).
+    RunMode { Run = "run", DryRun = "dry_run", Undo = "undo", Verify = "verify" }
+);
+str_enum!(
+    /// Where a run stands. `running` and `paused` are unfinished (one of
+    /// each mode per job at most), the rest are final.
+    RunStatus { Running = "running", Paused = "paused", Done = "done", Failed = "failed", Cancelled = "cancelled" }
+);
+
+impl RunMode {
+    /// For people: `live run`, `dry-run`, `undo`, `verify`.
+    pub fn word(self) -> &'static str {
+        match self {
+            RunMode::Run => "live run",
+            RunMode::DryRun => "dry-run",
+            RunMode::Undo => "undo",
+            RunMode::Verify => "verify",
+        }
+    }
+
+    /// Short, for tables: `run`, `dry-run`, `undo`, `verify`.
+    pub fn short(self) -> &'static str {
+        match self {
+            RunMode::Run => "run",
+            other => other.word(),
+        }
+    }
+}
+
+impl RunStatus {
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            RunStatus::Done | RunStatus::Failed | RunStatus::Cancelled
+        )
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RunView {
     pub id: String,
     pub plan_id: String,
     pub job: String,
-    /// `run`, `dry_run`, `undo` or `verify`.
-    pub mode: String,
-    /// `running`, `paused`, `done`, `failed` or `cancelled`.
-    pub status: String,
+    pub mode: RunMode,
+    pub status: RunStatus,
     /// The target it ran on and the environment its evidence counts for
     /// (empty for runs recorded before the console kept them).
     pub target: String,
@@ -34,17 +75,20 @@ pub struct RunView {
     pub finished_at_ms: Option<i64>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Starts a run of a plan's job.
+// Only read (never serialized: an optional number is left out of a body,
+// never `null`, which `whole::optional` refuses).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct StartRun {
-    /// `run` (default), `dry_run`, `undo` or `verify`.
+    /// What the run does; default `run`.
     #[serde(default)]
-    pub mode: Option<String>,
+    pub mode: Option<RunMode>,
     /// Keys per chunk to start with.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::optional")]
     pub chunk: Option<i64>,
     /// Start after this key.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::optional")]
     pub resume_from: Option<i64>,
     /// The environment whose evidence the run is (the job runs on its target
     /// there); default: the plan's current phase's environment.
@@ -56,14 +100,16 @@ pub struct StartRun {
     pub override_reason: Option<String>,
 }
 
-/// A live change to a running run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A live change to a running run: one or both of its knobs.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", schema(min_properties = 1))]
 pub struct Tune {
-    #[serde(default)]
+    /// Keys per chunk from the next chunk on (then fixed).
+    #[serde(default, deserialize_with = "whole::optional")]
     pub chunk: Option<i64>,
-    /// 0 = no ceiling.
-    #[serde(default)]
+    /// The rows/s ceiling; 0 = no ceiling.
+    #[serde(default, deserialize_with = "whole::optional")]
     pub max_rows_per_sec: Option<i64>,
 }
 

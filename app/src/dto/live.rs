@@ -13,6 +13,9 @@ pub struct LiveView {
     pub runs: Vec<LiveRun>,
     /// Gates the person may decide on and has not (approvers only).
     pub waiting: Vec<WaitingGate>,
+    /// Change requests (edits that weaken a gate) the person may decide on
+    /// and has not: not their own, one of the weakened gate's roles.
+    pub waiting_changes: Vec<WaitingChange>,
     /// Recent rollbacks, pauses and guardrail actions (with audit access).
     pub incidents: Vec<AuditEvent>,
 }
@@ -33,4 +36,15 @@ pub struct WaitingGate {
     pub approvals: i64,
     pub approvals_required: i64,
     pub requested_by: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitingChange {
+    pub plan_id: String,
+    pub plan_name: String,
+    pub author: String,
+    /// What it weakens, one sentence each.
+    pub weakens: Vec<String>,
+    pub approvals: i64,
+    pub approvals_required: i64,
 }

@@ -38,6 +38,8 @@ macro_rules! str_enum {
     };
 }
 
+pub(crate) use str_enum;
+
 str_enum!(
     /// draft → active → completed | rolled_back | aborted.
     PlanStatus { Draft = "draft", Active = "active", Completed = "completed", RolledBack = "rolled_back", Aborted = "aborted" }

@@ -185,7 +185,8 @@ pub struct RollbackPreview {
     pub kind: RollbackKind,
     /// Why it cannot be used now, if it cannot.
     pub unavailable: Option<String>,
-    /// Each environment it changes: effective exposure before → after.
+    /// Every environment, changed or not: effective exposure and allow list
+    /// before → after.
     pub changes: Vec<ExposureChange>,
     /// What people do in it that the console cannot run (the plan file's
     /// `[rollback]` steps).
@@ -198,6 +199,35 @@ pub struct ExposureChange {
     pub environment: String,
     pub before_bp: i64,
     pub after_bp: i64,
+    /// How many entities the allow list turns on whatever the percentage
+    /// (a pilot), before and after.
+    pub allowed_before: i64,
+    pub allowed_after: i64,
+}
+
+impl ExposureChange {
+    pub fn changes_anything(&self) -> bool {
+        self.before_bp != self.after_bp || self.allowed_before != self.allowed_after
+    }
+
+    /// "production 5 % → 0 %", "production 0 % + 3 allowed → 0 %",
+    /// "dev 100 % (unchanged)".
+    pub fn describe(&self) -> String {
+        let side = |bp: i64, allowed: i64| match allowed {
+            0 => percent(bp),
+            n => format!("{} + {n} allowed", percent(bp)),
+        };
+        let before = side(self.before_bp, self.allowed_before);
+        if self.changes_anything() {
+            format!(
+                "{} {before} → {}",
+                self.environment,
+                side(self.after_bp, self.allowed_after)
+            )
+        } else {
+            format!("{} {before} (unchanged)", self.environment)
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -120,9 +120,9 @@ fn live_cards(l: LiveView) -> impl IntoView {
                     None => (format!("{} keys", grouped(r.processed)), r.processed.max(1)),
                 };
                 view! {
-                    <tr data-run=r.id.clone() data-status=r.status.clone()>
+                    <tr data-run=r.id.clone() data-status=r.status.as_str()>
                         <td><a href=format!("/plans/{}/jobs/{}", r.plan_id, r.job)>{format!("{} · {}", lr.plan_name, r.job)}</a></td>
-                        <td>{format!("{} ({})", r.status, r.mode.replace('_', "-"))}</td>
+                        <td>{format!("{} ({})", r.status, r.mode.short())}</td>
                         <td>{format!("{} · {}", r.environment, r.target)}</td>
                         <td>
                             <progress max=max.to_string() value=r.processed.min(max).to_string() aria-label=format!("{} progress", r.job)></progress>
@@ -145,7 +145,23 @@ fn live_cards(l: LiveView) -> impl IntoView {
         }
         .into_any()
     });
-    let waiting = (!l.waiting.is_empty()).then(|| {
+    let waiting = (!l.waiting.is_empty() || !l.waiting_changes.is_empty()).then(|| {
+        let changes = l
+            .waiting_changes
+            .iter()
+            .map(|c| view! {
+                <li data-plan=c.plan_id.clone() data-change="">
+                    <a href=format!("/plans/{}#change-request", c.plan_id)>{format!("{} · change request", c.plan_name)}</a>
+                    {format!(
+                        " by {} — weakens: {}; {} of {} approvals",
+                        c.author,
+                        c.weakens.join("; "),
+                        c.approvals,
+                        c.approvals_required
+                    )}
+                </li>
+            })
+            .collect_view();
         let rows = l
             .waiting
             .iter()
@@ -166,7 +182,7 @@ fn live_cards(l: LiveView) -> impl IntoView {
         view! {
             <section class="card" id="waiting-for-me">
                 <h2>"Waiting for your decision"</h2>
-                <ul>{rows}</ul>
+                <ul>{changes}{rows}</ul>
             </section>
         }
         .into_any()

@@ -11,7 +11,7 @@ use crate::access::Action;
 use crate::api::backfill::{
     load_job, CancelBackfill, PauseBackfill, RetuneBackfill, StartBackfill, TestBackfillTarget,
 };
-use crate::dto::backfill::JobView;
+use crate::dto::backfill::{JobView, RunMode, RunStatus};
 use crate::format::grouped;
 use crate::pages::job_confirm::Confirm;
 use crate::pages::local_time::LocalTime;
@@ -87,7 +87,7 @@ fn outcome(
     view! {
         <div id="job-outcome" aria-live="polite">
             {move || start.value().get().map(|r| match r {
-                Ok(run) => view! { <p class="ok">{format!("Started the {} ({}…) for {}.", mode_label(&run.mode), run.id.chars().take(8).collect::<String>(), run.environment)}</p> }.into_any(),
+                Ok(run) => view! { <p class="ok">{format!("Started the {} ({}…) for {}.", run.mode.word(), run.id.chars().take(8).collect::<String>(), run.environment)}</p> }.into_any(),
                 Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
             })}
             {move || pause.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error">{e.to_string()}</p> })}
@@ -104,24 +104,13 @@ fn outcome(
     }
 }
 
-/// A run's mode for people.
-fn mode_label(mode: &str) -> &'static str {
-    match mode {
-        "run" => "live run",
-        "dry_run" => "dry-run",
-        "undo" => "undo",
-        "verify" => "verify",
-        _ => "run",
-    }
-}
-
 /// The newest run's rate while it runs; once it ended, its average.
 fn rate_text(rate: f64, latest: Option<&crate::dto::backfill::RunView>) -> String {
     match latest {
-        Some(r) if r.mode == "verify" => {
+        Some(r) if r.mode == RunMode::Verify => {
             "— (a verify counts, it does not process keys)".to_string()
         }
-        Some(r) if r.status != "running" => {
+        Some(r) if r.status != RunStatus::Running => {
             let end = r.finished_at_ms.unwrap_or(r.updated_at_ms);
             let secs = (end - r.started_at_ms) as f64 / 1000.0;
             if secs > 0.0 && r.processed > 0 {
@@ -179,10 +168,12 @@ fn job_body(
         };
         format!("Runs live {phases}{dry}.")
     };
-    let running = latest.as_ref().is_some_and(|r| r.status == "running");
-    let dry = latest.as_ref().is_some_and(|r| r.mode == "dry_run");
+    let running = latest
+        .as_ref()
+        .is_some_and(|r| r.status == RunStatus::Running);
+    let dry = latest.as_ref().is_some_and(|r| r.mode == RunMode::DryRun);
     let status = latest.as_ref().map_or("never run".to_string(), |r| {
-        format!("{} ({})", r.status, r.mode.replace('_', "-"))
+        format!("{} ({})", r.status, r.mode.short())
     });
     let processed = latest.as_ref().map_or(0, |r| r.processed);
     let share = latest
@@ -200,7 +191,7 @@ fn job_body(
         .unwrap_or_else(|| grouped(processed));
     let verified = latest
         .as_ref()
-        .filter(|r| r.mode == "verify" && r.status == "done")
+        .filter(|r| r.mode == RunMode::Verify && r.status == RunStatus::Done)
         .map(|r| verify_result(&r.result));
     let reason = latest.as_ref().and_then(|r| {
         r.result
@@ -266,8 +257,8 @@ fn job_body(
     let buttons = can_write.then(|| {
         let resume = latest
             .as_ref()
-            .is_some_and(|r| r.status == "paused" && r.mode == "run");
-        let paused = latest.as_ref().filter(|r| r.status == "paused").map(|r| {
+            .is_some_and(|r| r.status == RunStatus::Paused && r.mode == RunMode::Run);
+        let paused = latest.as_ref().filter(|r| r.status == RunStatus::Paused).map(|r| {
             let id = r.id.clone();
             view! {
                 <ActionForm action=steer.cancel attr:class="inline">
@@ -319,11 +310,11 @@ fn job_body(
         .iter()
         .map(|r| {
             view! {
-                <tr data-run=r.id.clone() data-status=r.status.clone()>
+                <tr data-run=r.id.clone() data-status=r.status.as_str()>
                     <td class="nowrap"><LocalTime ms=r.started_at_ms /></td>
-                    <td>{r.mode.replace('_', "-")}</td>
+                    <td>{r.mode.short()}</td>
                     <td class="nowrap">{if r.environment.is_empty() { "—".to_string() } else { format!("{} · {}", r.environment, r.target) }}</td>
-                    <td>{r.status.clone()}</td>
+                    <td>{r.status.as_str()}</td>
                     <td>{grouped(r.processed)}</td>
                     <td>{grouped(r.created)}</td>
                     <td>{grouped(r.errors)}</td>
@@ -339,7 +330,7 @@ fn job_body(
         .map(|e| view! { <tr data-key=e.key.to_string()><td>{e.key}</td><td class="wrap">{e.error.clone()}</td></tr> })
         .collect_view();
     view! {
-        <section class="card" id="job" data-status=latest.as_ref().map_or("none".to_string(), |r| r.status.clone())>
+        <section class="card" id="job" data-status=latest.as_ref().map_or("none".to_string(), |r| r.status.to_string())>
             <div class="card-head">
                 <h1>{format!("Backfill {}", v.job)}</h1>
                 <a href=format!("/plans/{}", v.plan_id)>{format!("Plan: {}", v.plan_name)}</a>
@@ -365,9 +356,9 @@ fn job_body(
         {(!v.verify_only).then(|| {
             // The chart and the failing keys are the newest run's that
             // processed keys (a verify only counts).
-            let charted = v.runs.iter().find(|r| r.mode != "verify").map(|r| view! {
+            let charted = v.runs.iter().find(|r| r.mode != RunMode::Verify).map(|r| view! {
                 <p class="muted" id="job-chart-run">
-                    {format!("Run {} ({}, {} · {}), started ", &r.id[..8.min(r.id.len())], r.mode.replace('_', "-"), r.environment, r.target)}
+                    {format!("Run {} ({}, {} · {}), started ", &r.id[..8.min(r.id.len())], r.mode.short(), r.environment, r.target)}
                     <LocalTime ms=r.started_at_ms />
                 </p>
             });

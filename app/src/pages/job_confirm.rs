@@ -7,7 +7,7 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 
 use crate::api::backfill::StartBackfill;
-use crate::dto::backfill::{EnvTarget, RunView};
+use crate::dto::backfill::{EnvTarget, RunMode, RunStatus, RunView};
 use crate::format::utc_datetime;
 use crate::pages::local_time::WithLocalTimes;
 
@@ -38,7 +38,7 @@ impl Confirm {
         let newest = self
             .runs
             .iter()
-            .find(|r| r.mode == "dry_run" && r.environment == env);
+            .find(|r| r.mode == RunMode::DryRun && r.environment == env);
         match newest {
             None if self.require_dry_run => Some(format!("There is no dry-run for {env} yet.")),
             None => None,
@@ -48,7 +48,7 @@ impl Confirm {
                 if r.errors == 1 { "" } else { "s" },
                 utc_datetime(r.started_at_ms)
             )),
-            Some(r) if r.status != "done" => Some(format!(
+            Some(r) if r.status != RunStatus::Done => Some(format!(
                 "The newest dry-run for {env} is {}, not done.",
                 r.status
             )),
@@ -115,7 +115,7 @@ impl Confirm {
                 let live: Vec<&RunView> = c
                     .runs
                     .iter()
-                    .filter(|r| r.mode == "run" && r.environment == env)
+                    .filter(|r| r.mode == RunMode::Run && r.environment == env)
                     .collect();
                 let rows: i64 = live.iter().map(|r| r.created).sum();
                 live.first().map(|r| {

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use super::command_form::CommandForm;
 use crate::access::Action;
-use crate::dto::plans::{percent, PlanStatus, PlanView};
+use crate::dto::plans::{PlanStatus, PlanView};
 
 /// The rollback buttons, outside the live view so typing is never
 /// interrupted by a reload. Each needs the plan's name typed and a reason.
@@ -40,8 +40,7 @@ pub(crate) fn RollbackPanel(
                                 <input type="hidden" name="kind" value="entity" />
                                 <p>"The flag stays on; one organisation can still be turned off alone (and restored)."</p>
                                 <label>"Organisation id" <input name="entity" required maxlength="256" /></label>
-                                <label>"Reason" <input name="reason" required maxlength="2000" /></label>
-                                <label>"Type the plan's name to confirm" <input name="confirm" required autocomplete="off" /></label>
+                                <ReasonAndName />
                                 <button type="submit" class="danger">"Roll back this organisation"</button>
                             </CommandForm>
                         })}
@@ -65,14 +64,23 @@ pub(crate) fn RollbackPanel(
                             <label><input type="radio" name="kind" value="abort" /> "Abort the plan: flag off in every environment"</label>
                         </fieldset>
                         <label>"Organisation id (one-organisation rollback only)" <input name="entity" maxlength="256" /></label>
-                        <label>"Reason" <input name="reason" required maxlength="2000" /></label>
-                        <label>"Type the plan's name to confirm" <input name="confirm" required autocomplete="off" /></label>
+                        <ReasonAndName />
                         <button type="submit" class="danger">"Roll back"</button>
                     </CommandForm>
                 </section>
                 }.into_any(),
             })}
         </Suspense>
+    }
+}
+
+/// What every rollback asks for before it is sent: why, and the plan's name
+/// typed exactly.
+#[component]
+fn ReasonAndName() -> impl IntoView {
+    view! {
+        <label>"Reason" <input name="reason" required maxlength="2000" /></label>
+        <label>"Type the plan's name to confirm" <input name="confirm" required autocomplete="off" /></label>
     }
 }
 
@@ -83,15 +91,17 @@ fn rollback_preview(plan: &PlanView) -> impl IntoView {
         .rollbacks
         .iter()
         .map(|r| {
-            let effect = match (&r.unavailable, r.changes.is_empty()) {
-                (Some(why), _) => view! { <span class="muted">{format!("not now: {why}")}</span> }.into_any(),
-                (None, true) => view! { <span class="muted">"no exposure changes"</span> }.into_any(),
-                (None, false) => r
+            let effect = match &r.unavailable {
+                Some(why) => view! { <span class="muted">{format!("not now: {why}")}</span> }.into_any(),
+                None => r
                     .changes
                     .iter()
                     .map(|c| view! {
-                        <span class="change" data-environment=c.environment.clone()>
-                            {format!("{} {} → {}", c.environment, percent(c.before_bp), percent(c.after_bp))}
+                        <span
+                            class=if c.changes_anything() { "change" } else { "change unchanged muted" }
+                            data-environment=c.environment.clone()
+                        >
+                            {c.describe()}
                         </span>
                     })
                     .collect_view()

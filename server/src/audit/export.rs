@@ -87,27 +87,33 @@ impl Format {
     }
 }
 
+/// The export's own parameter; the filter (`AuditQuery`) is read from the
+/// same query string (not flattened into this: serde's flatten reads every
+/// value as text, so `before=5` would be refused).
 #[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExportParams {
     /// `csv` (default) or `jsonl`.
+    #[param(pattern = "^(csv|jsonl|ndjson)$")]
     format: Option<String>,
-    #[param(ignore)]
-    #[serde(flatten)]
-    query: AuditQuery,
 }
 
 /// The filtered events as CSV or JSON lines, streamed in seq order.
 #[utoipa::path(get, path = "/api/v1/audit/export", tag = "audit", params(ExportParams, AuditQuery),
-    responses((status = 200, content_type = "text/csv", body = String), (status = 400)))]
+    responses((status = 200, description = "the events, oldest first", content(
+        (String = "text/csv"),
+        (String = "application/x-ndjson"),
+    )), (status = 400)))]
 pub async fn export(
     State(state): State<AuditApi>,
     Extension(caller): Extension<Caller>,
     Query(params): Query<ExportParams>,
+    Query(query): Query<AuditQuery>,
 ) -> Result<Response, ApiError> {
     caller.require(Action::ReadAudit)?;
     let format =
         Format::parse(params.format.as_deref().unwrap_or("csv")).map_err(AppError::Invalid)?;
-    let filter = AuditFilter::parse(&params.query).map_err(AppError::Invalid)?;
+    let filter = AuditFilter::parse(&query).map_err(AppError::Invalid)?;
     let (content_type, ext) = match format {
         Format::Csv => ("text/csv; charset=utf-8", "csv"),
         Format::JsonLines => ("application/x-ndjson", "jsonl"),

@@ -40,6 +40,14 @@ pub fn check(
     }
 }
 
+/// An API request with neither a token nor any cookie has no ambient
+/// authority for another site to borrow: it goes on, and is answered 401
+/// like any unauthenticated call. Sign-in (outside `/api/`) stays guarded
+/// against login CSRF.
+fn carries_no_credentials(req: &Request) -> bool {
+    req.uri().path().starts_with("/api/") && !req.headers().contains_key(header::COOKIE)
+}
+
 /// `public_url`'s origin, or the request's own host over http.
 pub fn own_origin(configured: Option<&str>, headers: &HeaderMap) -> Option<String> {
     if let Some(o) = configured {
@@ -89,6 +97,7 @@ pub async fn guard(State(state): State<AuthState>, req: Request, next: Next) -> 
     }
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
         || bearer(&req).is_some()
+        || carries_no_credentials(&req)
     {
         return next.run(req).await;
     }

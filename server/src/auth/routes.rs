@@ -87,7 +87,7 @@ async fn sign_in(
                     )
                     .await
             };
-            stored.await.map_err(session_failed)?;
+            stored.await?;
             Redirect::to(&next).into_response()
         }
         Outcome::Refused => {
@@ -114,10 +114,7 @@ async fn sign_out(
         let write = async {
             let mut tx = state.store.begin_write().await?;
             if let Some(id) = &session_id {
-                sqlx::query(session_store::delete_sql(state.store.backend()))
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
+                session_store::delete(&mut tx, state.store.backend(), id).await?;
             }
             audit::append(
                 &mut tx,
@@ -135,14 +132,8 @@ async fn sign_out(
         write.await?;
     }
     // Drops the cookie (and the row, when there was no signed-in user).
-    session.flush().await.map_err(session_failed)?;
+    session.flush().await?;
     Ok(Redirect::to("/login?signed_out=1").into_response())
-}
-
-/// The session layer failed: the console's own fault, logged once here.
-fn session_failed(e: tower_sessions::session::Error) -> ApiError {
-    tracing::error!(error = %e, "the session store failed");
-    ApiError(app::error::AppError::Internal)
 }
 
 #[cfg(test)]

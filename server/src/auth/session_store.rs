@@ -13,10 +13,24 @@ use crate::db::{Store, StoreError, StoreUrl};
 
 /// Deletes one session row by id, inside a console transaction (sign-out
 /// records its audit event in the same one).
-pub fn delete_sql(backend: app::dto::StoreBackend) -> &'static str {
-    match backend {
+pub async fn delete(
+    conn: &mut sqlx::AnyConnection,
+    backend: app::dto::StoreBackend,
+    id: &str,
+) -> Result<(), sqlx::Error> {
+    let sql = match backend {
         app::dto::StoreBackend::Sqlite => "DELETE FROM tower_sessions WHERE id = $1",
         app::dto::StoreBackend::Postgres => "DELETE FROM tower_sessions.session WHERE id = $1",
+    };
+    sqlx::query(sql).bind(id).execute(conn).await?;
+    Ok(())
+}
+
+/// The session layer failing is the console's own fault (logged once, at
+/// the boundary that answers).
+impl crate::error_kind::Classify for tower_sessions::session::Error {
+    fn kind(&self) -> crate::error_kind::Kind {
+        crate::error_kind::Kind::Internal
     }
 }
 

@@ -149,6 +149,28 @@ pub fn creator_id(actor: &Actor) -> String {
     }
 }
 
+/// Whom `actor`'s action answers to: `creator_id` for a person or the
+/// command line, and for a token the one who created it. A change request a
+/// token proposes is its creator's: they may not approve it themselves.
+pub async fn answerable_id(
+    conn: &mut sqlx::AnyConnection,
+    actor: &Actor,
+) -> Result<String, StoreError> {
+    let Actor::Token { id, .. } = actor else {
+        return Ok(creator_id(actor));
+    };
+    let creator: Option<String> =
+        sqlx::query_scalar("SELECT created_by_id FROM api_tokens WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    // A token from before creators were kept (0006 could not name one)
+    // answers for itself.
+    Ok(creator
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(|| id.clone()))
+}
+
 /// Revokes every live token `creator_id` created; how many there were.
 pub async fn revoke_created_by(
     conn: &mut sqlx::AnyConnection,

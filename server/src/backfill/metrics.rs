@@ -65,7 +65,7 @@ impl BackfillMetrics {
         for s in RunStatus::ALL {
             self.state
                 .with_label_values(&[plan, job, s.as_str()])
-                .set(i64::from(s == current));
+                .set(i64::from(*s == current));
         }
     }
 }

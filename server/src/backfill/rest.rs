@@ -12,6 +12,7 @@ use axum::{Extension, Json, Router};
 
 use super::service::BackfillService;
 use crate::api_error::ApiError;
+use crate::json_body::JsonObject;
 
 /// What the backfill endpoints need of the application's state: the same
 /// service the UI's server functions call, which authorizes.
@@ -45,7 +46,7 @@ pub async fn start(
     State(state): State<BackfillApi>,
     Extension(caller): Extension<Caller>,
     Path((id, job)): Path<(String, String)>,
-    Json(req): Json<StartRun>,
+    JsonObject(req): JsonObject<StartRun>,
 ) -> Result<Response, ApiError> {
     let run = state.service.start(&caller, id, job, req).await?;
     Ok((StatusCode::ACCEPTED, Json(run)).into_response())
@@ -91,7 +92,7 @@ pub async fn tune(
     State(state): State<BackfillApi>,
     Extension(caller): Extension<Caller>,
     Path(run): Path<String>,
-    Json(t): Json<Tune>,
+    JsonObject(t): JsonObject<Tune>,
 ) -> Result<StatusCode, ApiError> {
     state
         .service

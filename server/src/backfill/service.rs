@@ -123,8 +123,7 @@ impl BackfillPort for BackfillService {
         request: StartRun,
     ) -> Result<RunView, AppError> {
         let who = caller.require(Action::WritePlans)?;
-        let mode =
-            Mode::parse(request.mode.as_deref().unwrap_or("run")).map_err(AppError::Invalid)?;
+        let mode = request.mode.unwrap_or(Mode::Run);
         let run = self
             .jobs
             .start(StartRequest {
@@ -135,7 +134,9 @@ impl BackfillPort for BackfillService {
                 mode,
                 chunk: request.chunk,
                 resume_from: request.resume_from,
-                environment: given(request.environment),
+                // Empty (the job page's "current phase") is none; anything
+                // else must name a configured environment.
+                environment: request.environment.filter(|e| !e.is_empty()),
                 override_reason: given(request.override_reason),
             })
             .await?;

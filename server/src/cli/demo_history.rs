@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use app::access::{Principal, Role};
-use app::dto::backfill::StartRun;
+use app::dto::backfill::{RunMode, RunStatus, StartRun};
 use app::dto::plans::{NewPlan, PhaseView, PlanCommand, PlanView, RollbackKind, Verdict};
 use app::service::{Caller, Services};
 
@@ -156,7 +156,8 @@ impl Story<'_> {
         // data is fixed and the dry-runs run again, clean.
         self.start(&sti, "dev").await?;
         for job in ["school", "self_study"] {
-            self.backfill(&sti, job, "dry_run", "dev", None).await?;
+            self.backfill(&sti, job, RunMode::DryRun, "dev", None)
+                .await?;
         }
         pass(3);
         for fix in [
@@ -170,7 +171,8 @@ impl Story<'_> {
                 .map_err(|e| CliError::Runtime(format!("fixing the demo rows failed: {e}")))?;
         }
         for job in ["school", "self_study"] {
-            self.backfill(&sti, job, "dry_run", "dev", None).await?;
+            self.backfill(&sti, job, RunMode::DryRun, "dev", None)
+                .await?;
         }
         self.tick_all(&sti, "dev", false).await?;
         self.request(&sti, "dev").await?;
@@ -182,13 +184,15 @@ impl Story<'_> {
         self.tick_all(&sti, "staging", true).await?;
         self.start(&sti, "staging").await?;
         for job in ["school", "self_study"] {
-            self.backfill(&sti, job, "dry_run", "staging", None).await?;
+            self.backfill(&sti, job, RunMode::DryRun, "staging", None)
+                .await?;
         }
         pass(14);
         for job in ["school", "self_study"] {
-            self.backfill(&sti, job, "run", "staging", Some(2_000))
+            self.backfill(&sti, job, RunMode::Run, "staging", Some(2_000))
                 .await?;
-            self.backfill(&sti, job, "verify", "staging", None).await?;
+            self.backfill(&sti, job, RunMode::Verify, "staging", None)
+                .await?;
         }
         pass(3);
         // One school reported wrong course names: it is taken off the new
@@ -293,12 +297,12 @@ impl Story<'_> {
         &self,
         plan: &str,
         job: &str,
-        mode: &str,
+        mode: RunMode,
         environment: &str,
         chunk: Option<i64>,
     ) -> Result<(), CliError> {
         let request = StartRun {
-            mode: Some(mode.into()),
+            mode: Some(mode),
             chunk,
             environment: Some(environment.into()),
             ..Default::default()
@@ -312,8 +316,8 @@ impl Story<'_> {
             tokio::time::sleep(Duration::from_millis(100)).await;
             let runs = self.services.backfill.runs(self.olga, plan.into()).await?;
             match runs.iter().find(|r| r.id == run.id) {
-                Some(r) if r.status == "running" => continue,
-                Some(r) if r.status == "done" => return Ok(()),
+                Some(r) if r.status == RunStatus::Running => continue,
+                Some(r) if r.status == RunStatus::Done => return Ok(()),
                 Some(r) => {
                     return Err(CliError::Runtime(format!(
                         "the demo's {mode} of {job} ended {}: {}",

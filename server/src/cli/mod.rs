@@ -16,6 +16,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{self, ConfigError, Loaded};
 use crate::db::{Store, StoreError, StoreUrl};
+use crate::error_kind::Kind;
 use crate::http;
 use crate::telemetry;
 
@@ -93,9 +94,18 @@ pub enum CliError {
 impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliError::Config(_) | CliError::Invalid(_) => 2,
+            CliError::Config(_) | CliError::Invalid(_) => Kind::Invalid.exit_code(),
             CliError::ChainBroken(_) => 3,
-            CliError::Runtime(_) => 1,
+            CliError::Runtime(_) => Kind::Internal.exit_code(),
+        }
+    }
+
+    /// A failure of `kind`: what the user can fix exits 2, the rest 1.
+    fn of_kind(kind: Kind, message: String) -> CliError {
+        if kind.user_can_fix() {
+            CliError::Invalid(message)
+        } else {
+            CliError::Runtime(message)
         }
     }
 }
@@ -169,11 +179,7 @@ where
 /// (`demo history`).
 impl From<app::error::AppError> for CliError {
     fn from(e: app::error::AppError) -> Self {
-        use app::error::AppError;
-        match e {
-            AppError::Invalid(m) => CliError::Invalid(m),
-            other => CliError::Runtime(other.to_string()),
-        }
+        CliError::of_kind(Kind::of_app_error(&e), e.to_string())
     }
 }
 
@@ -181,10 +187,7 @@ impl From<app::error::AppError> for CliError {
 /// operator at the terminal sees internal causes too: they are theirs.
 impl<E: crate::error_kind::Classify> From<E> for CliError {
     fn from(e: E) -> Self {
-        match e.kind().exit_code() {
-            2 => CliError::Invalid(e.to_string()),
-            _ => CliError::Runtime(e.to_string()),
-        }
+        CliError::of_kind(e.kind(), e.to_string())
     }
 }
 

@@ -30,9 +30,11 @@ where
 }
 
 #[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EntityParam {
     /// The entity (e.g. organisation id) to evaluate for.
-    entity: Option<String>,
+    #[param(min_length = 1, max_length = 256)]
+    entity: String,
     /// The environment to evaluate in. A token bound to an environment may
     /// leave it out (and may name no other); everyone else must name it.
     environment: Option<String>,
@@ -52,8 +54,8 @@ pub async fn evaluate(
     Query(q): Query<EntityParam>,
 ) -> Result<Json<FlagEvaluation>, ApiError> {
     caller.require(Action::ReadFlags)?;
-    let entity = q.entity.unwrap_or_default();
-    if entity.is_empty() || entity.len() > 256 {
+    let entity = q.entity;
+    if entity.is_empty() || entity.chars().count() > 256 {
         return Err(AppError::Invalid(
             "entity: pass ?entity=ID (1 to 256 characters), the id the flag is evaluated for"
                 .into(),
@@ -95,9 +97,6 @@ fn environment_of(
         Some(Principal::Token { environment, .. }) => environment.clone(),
         _ => None,
     };
-    let asked = asked
-        .map(|e| e.trim().to_string())
-        .filter(|e| !e.is_empty());
     let environment = match (asked, bound) {
         (Some(a), Some(b)) if a != b => {
             return Err(AppError::Forbidden(format!(

@@ -40,8 +40,24 @@ pub struct FlagRecord {
 }
 
 impl FlagRecord {
+    /// The state in `environment`. One the plan has not reached yet is off,
+    /// and every entity denied anywhere is denied there too: an
+    /// organisation rolled back alone stays off wherever the plan goes next
+    /// (a store from before environments kept its deny list in one).
     pub fn state(&self, environment: &str) -> EnvState {
-        self.states.get(environment).cloned().unwrap_or_default()
+        self.states.get(environment).cloned().unwrap_or_else(|| {
+            let mut deny: Vec<String> = self
+                .states
+                .values()
+                .flat_map(|s| s.deny.iter().cloned())
+                .collect();
+            deny.sort();
+            deny.dedup();
+            EnvState {
+                deny,
+                ..EnvState::default()
+            }
+        })
     }
 }
 
@@ -183,4 +199,29 @@ pub async fn save_state(
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_environment_not_reached_yet_is_off_with_every_denied_entity_denied() {
+        let production = EnvState {
+            enabled: true,
+            exposure_bp: 500,
+            deny: vec!["org-3".into()],
+            ..EnvState::default()
+        };
+        let flag = FlagRecord {
+            key: "f".into(),
+            salt: "s".into(),
+            states: [("production".to_string(), production.clone())].into(),
+        };
+        assert_eq!(flag.state("production"), production);
+        let staging = flag.state("staging");
+        assert_eq!(staging.effective_bp(), 0);
+        assert!(!staging.enabled);
+        assert_eq!(staging.deny, vec!["org-3".to_string()]);
+    }
 }

@@ -1,5 +1,6 @@
 //! Router assembly: operational endpoints, Leptos pages and server functions,
 //! static files, and the middleware every request passes through.
+mod api_errors;
 mod headers;
 pub mod openapi;
 mod ops;
@@ -209,7 +210,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::plans::rest::router())
         .merge(crate::flags::rest::router())
         .merge(crate::backfill::rest::router())
-        .merge(openapi::router())
+        .merge(openapi::router(&state.environments))
         .leptos_routes_with_context(&state, generate_route_list(App), context, move || {
             shell(options.clone())
         })
@@ -239,6 +240,7 @@ pub fn router(state: AppState) -> Router {
         // plain 413 like REST's, never the transport's error text.
         .layer(RequestBodyLimitLayer::new(headers::MAX_BODY_BYTES))
         .layer(middleware::from_fn(headers::limit_body))
+        .layer(middleware::from_fn(api_errors::json_errors))
         .layer(middleware::from_fn(headers::security_headers))
         .layer(
             ServiceBuilder::new()

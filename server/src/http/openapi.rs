@@ -36,6 +36,7 @@ use crate::{audit, backfill, flags, plans};
         audit::export::verify,
         audit::export::export,
     ),
+    components(schemas(crate::api_error::ErrorBody)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -53,9 +54,169 @@ impl Modify for BearerAuth {
     }
 }
 
-pub fn router() -> Router<AppState> {
+/// The document as served: the handlers' own answers, plus the error
+/// answers every operation can give, each of the one JSON shape, and what
+/// only this console knows (its environments, its templates).
+pub fn document(environments: &[String]) -> serde_json::Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serializes");
+    with_this_console(&mut doc, environments);
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        for (path, item) in paths.iter_mut() {
+            let Some(item) = item.as_object_mut() else {
+                continue;
+            };
+            for (method, op) in item.iter_mut() {
+                if ["get", "put", "post", "delete", "patch"].contains(&method.as_str()) {
+                    with_error_answers(path, op);
+                    never_null(op);
+                }
+            }
+        }
+    }
+    doc
+}
+
+/// The values a request may name that the types alone do not state: the
+/// configured environments, the built-in templates, the plan rules on a new
+/// plan's name and flag key, the audit filter's time forms, an example plan
+/// file for the TOML bodies.
+fn with_this_console(doc: &mut serde_json::Value, environments: &[String]) {
+    use serde_json::json;
+    let envs = json!(environments);
+    let schemas = &mut doc["components"]["schemas"];
+    // A run's environment: a configured one, or empty / null / left out for
+    // the plan's current phase's.
+    schemas["StartRun"]["properties"]["environment"]["enum"] = {
+        let mut e = environments.iter().map(|e| json!(e)).collect::<Vec<_>>();
+        e.extend([json!(""), serde_json::Value::Null]);
+        json!(e)
+    };
+    // The numbers a run may be started or retuned with: one source for the
+    // check (backfill::pace) and the document. `whole::optional` reads them,
+    // and refuses `null` (leave a field out instead).
+    use crate::backfill::pace::{CHUNK_LIMITS, RATE_LIMITS};
+    let whole = |p: &mut serde_json::Value, range: Option<&std::ops::RangeInclusive<i64>>| {
+        p["type"] = json!("integer");
+        if let Some(range) = range {
+            p["minimum"] = json!(range.start());
+            p["maximum"] = json!(range.end());
+        }
+    };
+    whole(
+        &mut schemas["StartRun"]["properties"]["chunk"],
+        Some(&CHUNK_LIMITS),
+    );
+    whole(&mut schemas["StartRun"]["properties"]["resume_from"], None);
+    whole(
+        &mut schemas["Tune"]["properties"]["chunk"],
+        Some(&CHUNK_LIMITS),
+    );
+    whole(
+        &mut schemas["Tune"]["properties"]["max_rows_per_sec"],
+        Some(&RATE_LIMITS),
+    );
+    let templates: Vec<&str> = crate::plans::templates::TEMPLATES
+        .iter()
+        .map(|t| t.slug)
+        .collect();
+    schemas["NewPlan"]["properties"]["template"]["enum"] = json!(templates);
+    // The plan rules (plans/spec.rs): a name that is not blank, a flag key of
+    // 1 to 64 of a-z, 0-9, '_', '-', '.'.
+    schemas["NewPlan"]["properties"]["name"]["pattern"] = json!("\\S");
+    // (Surrounding blanks are trimmed, as on the page's form.)
+    schemas["NewPlan"]["properties"]["flag_key"]["pattern"] = json!("^\\s*[a-z0-9_.-]{1,64}\\s*$");
+    let example = crate::plans::templates::TEMPLATES[0].toml;
+    for op in ["post", "put"] {
+        let path = if op == "post" {
+            "/api/v1/plans"
+        } else {
+            "/api/v1/plans/{id}/source"
+        };
+        doc["paths"][path][op]["requestBody"]["content"]["application/toml"]["example"] =
+            json!(example);
+    }
+    // RFC 3339, a UTC day, unix milliseconds, or empty for no bound (what
+    // the audit page's form sends for a field left blank).
+    let times = json!({
+        "anyOf": [
+            { "type": "string", "maxLength": 0 },
+            { "type": "string", "format": "date-time" },
+            { "type": "string", "format": "date" },
+            { "type": "string", "pattern": "^[0-9]{1,15}$" }
+        ]
+    });
+    for path in ["/api/v1/audit/events", "/api/v1/audit/export"] {
+        if let Some(params) = doc["paths"][path]["get"]["parameters"].as_array_mut() {
+            for p in params
+                .iter_mut()
+                .filter(|p| p["name"] == "from" || p["name"] == "to")
+            {
+                p["schema"] = times.clone();
+            }
+        }
+    }
+    if let Some(params) =
+        doc["paths"]["/api/v1/flags/{key}/evaluate"]["get"]["parameters"].as_array_mut()
+    {
+        for p in params.iter_mut().filter(|p| p["name"] == "environment") {
+            p["schema"]["enum"] = envs.clone();
+        }
+    }
+}
+
+/// A parameter is given or left out, never `null`: an optional one's schema
+/// is its type alone (utoipa writes an `Option`'s as `[type, "null"]`).
+fn never_null(op: &mut serde_json::Value) {
+    let parameters = op.get_mut("parameters").and_then(|p| p.as_array_mut());
+    for p in parameters.into_iter().flatten() {
+        if let Some(types) = p["schema"]["type"].as_array() {
+            let named: Vec<_> = types.iter().filter(|t| *t != "null").cloned().collect();
+            if let [one] = named.as_slice() {
+                p["schema"]["type"] = one.clone();
+            }
+        }
+    }
+}
+
+/// Adds to one operation the errors any request may meet on the way to its
+/// handler, and gives every error answer the `ErrorBody` schema.
+fn with_error_answers(path: &str, op: &mut serde_json::Value) {
+    let mut common = vec![
+        (
+            "400",
+            "the request breaks a rule: the message says which and how to fix it",
+        ),
+        ("401", "no valid session or API token"),
+        ("403", "the caller's role or token scopes do not allow this"),
+    ];
+    if path.contains('{') {
+        common.push(("404", "nothing by that id or name"));
+    }
+    if op.get("requestBody").is_some() {
+        common.push(("413", "the body is larger than 2 MiB"));
+        common.push(("415", "the body is not of the documented content type"));
+    }
+    let responses = op["responses"]
+        .as_object_mut()
+        .expect("every operation has responses");
+    for (status, description) in common {
+        responses
+            .entry(status)
+            .or_insert_with(|| serde_json::json!({ "description": description }));
+    }
+    for (status, answer) in responses.iter_mut() {
+        if status.starts_with('4') || status.starts_with('5') {
+            answer["content"] = serde_json::json!({
+                "application/json": { "schema": { "$ref": "#/components/schemas/ErrorBody" } }
+            });
+        }
+    }
+}
+
+pub fn router(environments: &[String]) -> Router<AppState> {
+    let doc = std::sync::Arc::new(document(environments));
     Router::new().route(
         "/api/v1/openapi.json",
-        get(|| async { Json(ApiDoc::openapi()) }),
+        get(move || async move { Json(doc.as_ref().clone()) }),
     )
 }

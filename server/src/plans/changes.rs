@@ -7,10 +7,9 @@ use super::change_store::{self, ChangeRecord};
 use super::definition::PlanDef;
 use super::error::PlanError;
 use super::materialize::apply_edit;
-use super::service::{sha256_hex, subject, Acting};
+use super::service::{sha256_hex, Acting};
 use super::store::Loaded;
 use super::weakening::Weakening;
-use crate::audit;
 
 /// Makes `source` the plan's definition, in `conn`'s transaction, with its
 /// `plan.edit` event; a lower exposure of the running phase takes effect at
@@ -48,17 +47,9 @@ pub async fn apply_source(
         "from_revision": l.plan.revision,
         "change_request": change,
     });
-    let on = subject(&l.plan.id);
-    audit::append(
-        conn,
-        now,
-        &acting.actor,
-        &acting.client,
-        "plan.edit",
-        &on,
-        details,
-    )
-    .await?;
+    acting
+        .audit(conn, now, "plan.edit", &l.plan.id, details)
+        .await?;
     Ok(())
 }
 
@@ -72,7 +63,6 @@ pub async fn request_change(
     w: Weakening,
     now: i64,
 ) -> Result<(), PlanError> {
-    let on = subject(&l.plan.id);
     if let Some(old) = change_store::pending(conn, &l.plan.id).await? {
         supersede(conn, l, acting, &old.id, "a newer change request", now).await?;
     }
@@ -84,7 +74,7 @@ pub async fn request_change(
         weakens: w.sentences,
         approvals_required: w.approvals_required,
         approver_roles: w.approver_roles,
-        author_id: crate::auth::tokens::creator_id(&acting.actor),
+        author_id: crate::auth::tokens::answerable_id(conn, &acting.actor).await?,
         author_name: acting.actor.name().to_string(),
         created_at_ms: now,
         decisions: Vec::new(),
@@ -98,16 +88,9 @@ pub async fn request_change(
         "source_sha256": sha256_hex(source),
         "from_revision": l.plan.revision,
     });
-    audit::append(
-        conn,
-        now,
-        &acting.actor,
-        &acting.client,
-        "plan.change_request",
-        &on,
-        details,
-    )
-    .await?;
+    acting
+        .audit(conn, now, "plan.change_request", &l.plan.id, details)
+        .await?;
     Ok(())
 }
 
@@ -122,16 +105,8 @@ async fn supersede(
 ) -> Result<(), PlanError> {
     change_store::close(conn, change_id, "superseded", now).await?;
     let details = json!({ "change": change_id, "by": by });
-    let on = subject(&l.plan.id);
-    audit::append(
-        conn,
-        now,
-        &acting.actor,
-        &acting.client,
-        "plan.change_superseded",
-        &on,
-        details,
-    )
-    .await?;
+    acting
+        .audit(conn, now, "plan.change_superseded", &l.plan.id, details)
+        .await?;
     Ok(())
 }

@@ -116,33 +116,22 @@ pub fn complete(
         .all(|i| judge(i, phase, previous, now_ms, facts).met)
 }
 
-/// The phase's checklist items that are not met now, each named with why:
-/// what a start blocker lists.
-pub fn open_items(
+/// The phase's checklist items (`entry` false: what a start blocker of the
+/// next phase lists) or its entry criteria (`entry` true) that are not met
+/// now, each named with why.
+pub fn unmet_described(
     phase: &PhaseRecord,
     previous: Option<&PhaseRecord>,
     now_ms: i64,
     facts: &Facts,
+    entry: bool,
 ) -> Vec<String> {
-    unmet(phase, previous, now_ms, facts, false)
-        .map(|(text, why)| match why {
-            None => format!("{text:?} is not ticked"),
-            Some(why) => format!("{text:?}: {why}"),
-        })
-        .collect()
-}
-
-/// The phase's entry criteria that do not hold now, as "text (why)".
-pub fn unmet_entry(
-    phase: &PhaseRecord,
-    previous: Option<&PhaseRecord>,
-    now_ms: i64,
-    facts: &Facts,
-) -> Vec<String> {
-    unmet(phase, previous, now_ms, facts, true)
-        .map(|(text, why)| match why {
-            None => format!("entry criterion {text:?} is not ticked"),
-            Some(why) => format!("entry criterion {text:?} does not hold: {why}"),
+    unmet(phase, previous, now_ms, facts, entry)
+        .map(|(text, why)| match (entry, why) {
+            (false, None) => format!("{text:?} is not ticked"),
+            (false, Some(why)) => format!("{text:?}: {why}"),
+            (true, None) => format!("entry criterion {text:?} is not ticked"),
+            (true, Some(why)) => format!("entry criterion {text:?} does not hold: {why}"),
         })
         .collect()
 }

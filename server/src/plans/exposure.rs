@@ -163,15 +163,7 @@ pub fn previews(
             Ok(changes) => RollbackPreview {
                 kind,
                 unavailable: None,
-                changes: changes
-                    .iter()
-                    .filter(|c| c.before != c.after)
-                    .map(|c| ExposureChange {
-                        environment: c.environment.clone(),
-                        before_bp: c.before.effective_bp(),
-                        after_bp: c.after.effective_bp(),
-                    })
-                    .collect(),
+                changes: shown(l, configured, &changes),
                 runbook,
             },
             Err(why) => RollbackPreview {
@@ -183,6 +175,30 @@ pub fn previews(
         }
     })
     .collect()
+}
+
+/// Every environment before → after `changes` (those it leaves alone as
+/// they are), so nobody has to infer what a rollback does not touch. An
+/// enabled environment's allow list counts as exposure (a pilot at 0 %).
+fn shown(l: &Loaded, configured: &[String], changes: &[Change]) -> Vec<ExposureChange> {
+    let allowed = |s: &EnvState| if s.enabled { s.allow.len() as i64 } else { 0 };
+    environments(l, configured)
+        .into_iter()
+        .map(|environment| {
+            let before = l.flag.state(&environment);
+            let after = changes
+                .iter()
+                .find(|c| c.environment == environment)
+                .map_or_else(|| before.clone(), |c| c.after.clone());
+            ExposureChange {
+                before_bp: before.effective_bp(),
+                after_bp: after.effective_bp(),
+                allowed_before: allowed(&before),
+                allowed_after: allowed(&after),
+                environment,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -217,6 +233,9 @@ mod tests {
                     let state = flag.states.entry(p.environment.clone()).or_default();
                     state.enabled = true;
                     state.exposure_bp = p.exposure_bp;
+                    // Every environment had a pilot: rollbacks must not
+                    // hide what they do to it.
+                    state.allow = vec![format!("pilot-{}", p.environment)];
                 }
                 PhaseRecord {
                     position: i as i64,
@@ -270,21 +289,53 @@ mod tests {
                 for kind in kinds {
                     let changes = rollback_changes(&l, kind, "org-7", &configured())
                         .unwrap_or_else(|e| panic!("{} phase {i} {kind:?}: {e}", template.toml));
-                    // Every environment, changed or not, is at most where it was.
+                    let current = &l.phases[i];
+                    let first_in_env = !l.phases[..i]
+                        .iter()
+                        .any(|p| p.environment == current.environment);
+                    // Every environment, changed or not, is at most where it
+                    // was, and exactly where this kind of rollback puts it.
                     for env in environments(&l, &configured()) {
                         let before = l.flag.state(&env);
                         let after = changes
                             .iter()
                             .find(|c| c.environment == env)
                             .map_or(before.clone(), |c| c.after.clone());
+                        let what = format!(
+                            "phase {i} ({}) {kind:?} in {env}: {before:?} → {after:?}",
+                            current.name
+                        );
                         assert!(
                             after.effective_bp() <= before.effective_bp()
                                 && (!after.enabled || before.enabled)
                                 && after.allow.iter().all(|a| before.allow.contains(a))
                                 && before.deny.iter().all(|d| after.deny.contains(d)),
-                            "phase {i} ({}) {kind:?} raises {env}: {before:?} → {after:?}",
-                            l.phases[i].name
+                            "raises: {what}"
                         );
+                        let mut expected = before.clone();
+                        match kind {
+                            _ if env != current.environment
+                                && matches!(kind, RollbackKind::Standard | RollbackKind::Pause) => {
+                            }
+                            RollbackKind::Standard => {
+                                let previous = l.phases[..i]
+                                    .iter()
+                                    .rfind(|p| p.environment == env)
+                                    .map_or(0, |p| p.exposure_bp);
+                                expected.exposure_bp = before.exposure_bp.min(previous);
+                                if first_in_env {
+                                    expected.allow.clear();
+                                }
+                            }
+                            RollbackKind::Pause | RollbackKind::Emergency | RollbackKind::Abort => {
+                                expected.enabled = false
+                            }
+                            RollbackKind::Entity => {
+                                expected.deny.push("org-7".into());
+                                expected.deny.sort();
+                            }
+                        }
+                        assert_eq!(after, expected, "not what {kind:?} does: {what}");
                     }
                     checked += 1;
                 }

@@ -7,10 +7,9 @@ use serde_json::json;
 use super::error::PlanError;
 use super::evidence::{evidence_hash, jobs_digest};
 use super::gate::passed;
-use super::service::{subject, Acting, PlanService};
+use super::service::{Acting, PlanService};
 use super::state::{phase_transition, PhaseEvent};
 use super::store;
-use crate::audit;
 
 impl PlanService {
     /// The common end of every change: dismisses decisions whose evidence
@@ -52,17 +51,9 @@ impl PlanService {
                 back.approved_at_ms = None;
                 store::save_phase_state(&mut tx, &back).await?;
                 let details = json!({ "phase": phase.name, "open_items": open });
-                let on = subject(plan_id);
-                audit::append(
-                    &mut tx,
-                    now,
-                    &acting.actor,
-                    &acting.client,
-                    "gate.unready",
-                    &on,
-                    details,
-                )
-                .await?;
+                acting
+                    .audit(&mut tx, now, "gate.unready", plan_id, details)
+                    .await?;
             }
             let hash = evidence_hash(phase, &jobs);
             let stale: Vec<_> = phase
@@ -89,21 +80,15 @@ impl PlanService {
                 after.approved_at_ms = None;
                 store::save_phase_state(&mut tx, &after).await?;
             }
-            audit::append(
-                &mut tx,
-                now,
-                &acting.actor,
-                &acting.client,
-                "gate.dismiss",
-                &subject(plan_id),
-                json!({
-                    "phase": phase.name,
-                    "reason": dismiss_reason,
-                    "dismissed": stale.iter().map(|d| json!({"user": d.username, "verdict": d.verdict.as_str()})).collect::<Vec<_>>(),
-                    "gate_reopened": reopened,
-                }),
-            )
-            .await?;
+            let details = json!({
+                "phase": phase.name,
+                "reason": dismiss_reason,
+                "dismissed": stale.iter().map(|d| json!({"user": d.username, "verdict": d.verdict.as_str()})).collect::<Vec<_>>(),
+                "gate_reopened": reopened,
+            });
+            acting
+                .audit(&mut tx, now, "gate.dismiss", plan_id, details)
+                .await?;
         }
         let revision = store::touch(&mut tx, plan_id, now).await?;
         tx.commit().await.map_err(crate::db::StoreError::Query)?;

@@ -19,6 +19,7 @@ use super::PlanService;
 use crate::api_error::ApiError;
 use crate::auth::AuthState;
 use crate::events::PlanEvents;
+use crate::json_body::JsonObject;
 
 /// What the plan endpoints need of the application's state.
 #[derive(Clone)]
@@ -72,7 +73,7 @@ pub async fn import(
 pub async fn create(
     State(state): State<PlansApi>,
     Extension(caller): Extension<Caller>,
-    Json(new): Json<NewPlan>,
+    JsonObject(new): JsonObject<NewPlan>,
 ) -> Result<Response, ApiError> {
     let plan = state.plans.create(&caller, new).await?;
     Ok((axum::http::StatusCode::CREATED, Json(plan)).into_response())
@@ -89,8 +90,10 @@ pub async fn one(
 }
 
 #[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TimelineParams {
     /// The last this many hours (1 to 2160); without it, the plan's whole life.
+    #[param(minimum = 1, maximum = 2160)]
     hours: Option<i64>,
 }
 
@@ -136,6 +139,7 @@ pub async fn source(
 }
 
 #[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RevisionParam {
     /// The revision the new source was edited from (`X-Plan-Revision`).
     revision: i64,
@@ -181,7 +185,7 @@ pub async fn command(
     State(state): State<PlansApi>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-    Json(cmd): Json<PlanCommand>,
+    JsonObject(cmd): JsonObject<PlanCommand>,
 ) -> Result<Json<CommandOutcome>, ApiError> {
     Ok(Json(state.plans.command(&caller, id, cmd).await?))
 }

@@ -64,6 +64,29 @@ impl Acting {
             client: ClientInfo::cli(),
         }
     }
+
+    /// Appends `action` on plan `plan_id` to the audit trail as this actor,
+    /// in the transaction `conn` is in.
+    pub async fn audit(
+        &self,
+        conn: &mut AnyConnection,
+        now: i64,
+        action: &str,
+        plan_id: &str,
+        details: serde_json::Value,
+    ) -> Result<(), crate::db::StoreError> {
+        audit::append(
+            conn,
+            now,
+            &self.actor,
+            &self.client,
+            action,
+            &subject(plan_id),
+            details,
+        )
+        .await
+        .map(|_| ())
+    }
 }
 
 /// Every phase rolls out in one of the console's environments.

@@ -5,7 +5,7 @@ use app::dto::plans::{
 };
 
 use super::change_store::ChangeRecord;
-use super::checks::{complete, judge, open_items, unmet_entry};
+use super::checks::{complete, judge, unmet_described};
 use super::evidence::evidence_hash;
 use super::exposure::{environments, previews};
 use super::gate::tally;
@@ -113,11 +113,17 @@ pub fn blockers_for(l: &Loaded, index: usize, now_ms: i64, facts: &Facts) -> Vec
         status: p.status,
         started_at_ms: p.started_at_ms.unwrap_or(0),
         soak_ms: p.soak_ms,
-        open_items: open_items(p, index.checked_sub(2).map(|i| &l.phases[i]), now_ms, facts),
+        open_items: unmet_described(
+            p,
+            index.checked_sub(2).map(|i| &l.phases[i]),
+            now_ms,
+            facts,
+            false,
+        ),
     });
     let mut blockers = start_blockers(plan_status, phase.status, prev_facts.as_ref(), now_ms);
     if phase.status == PhaseStatus::Pending {
-        blockers.extend(unmet_entry(phase, previous, now_ms, facts));
+        blockers.extend(unmet_described(phase, previous, now_ms, facts, true));
     }
     blockers
 }

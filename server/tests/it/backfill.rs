@@ -540,11 +540,20 @@ async fn server_runs_report_metrics() {
     assert_eq!(start(&vic, "run").await.unwrap().status(), 403);
     let res = start(&olga, "sideways").await.unwrap();
     assert_eq!(res.status(), 400);
-    assert!(res
-        .text()
-        .await
+    assert_eq!(
+        res.headers()["content-type"],
+        "application/json",
+        "one error shape"
+    );
+    let error = res.json::<serde_json::Value>().await.unwrap()["error"]
+        .as_str()
         .unwrap()
-        .contains("run, dry_run, undo, verify"));
+        .to_string();
+    assert!(
+        error.starts_with("body: mode: unknown variant `sideways`")
+            && error.contains("`run`, `dry_run`, `undo`, `verify`"),
+        "{error}"
+    );
     for mode in ["dry_run", "run"] {
         let res = start(&olga, mode).await.unwrap();
         assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());

@@ -45,6 +45,38 @@ fn error_of(body: &Value) -> String {
 
 on_both_backends! {
     a_weakened_gate_waits_for_others_and_edits_keep_unchanged_ticks => gates_bind;
+    a_tokens_weakening_is_its_creators_and_a_changed_item_keeps_the_others_ticks => token_author;
+}
+
+/// PLAN imported by `olga`, its pilot started, every item ticked and its
+/// approval requested; the plan and the pilot's id.
+async fn awaiting_approval<'a>(app: &'a TestApp, olga: &reqwest::Client) -> (Plan<'a>, String) {
+    let plan = Plan::import(app, olga, PLAN).await;
+    let pilot = plan.phase(olga, 0).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, body) = plan
+        .command(olga, json!({"command": "start_phase", "phase_id": pilot}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    for item in plan.phase(olga, 0).await["checklist"].as_array().unwrap() {
+        let (status, body) = plan
+            .command(
+                olga,
+                json!({"command": "tick", "item_id": item["id"], "ticked": true, "comment": ""}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, body) = plan
+        .command(
+            olga,
+            json!({"command": "request_approval", "phase_id": pilot}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    (plan, pilot)
 }
 
 async fn gates_bind(db: TestDb) {
@@ -54,48 +86,7 @@ async fn gates_bind(db: TestDb) {
     let ann = app.signed_in("ann", &[Role::Approver]).await;
     let bob = app.signed_in("bob", &[Role::Approver]).await;
     let admin = app.signed_in("ada", &[Role::Admin]).await;
-    let res = olga
-        .post(app.url("/api/v1/plans"))
-        .body(PLAN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let id = res.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let plan = Plan { app: &app, id };
-    let pilot = plan.view(&olga).await["phases"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let (status, body) = plan
-        .command(&olga, json!({"command": "start_phase", "phase_id": pilot}))
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let items: Vec<String> = plan.view(&olga).await["phases"][0]["checklist"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["id"].as_str().unwrap().to_string())
-        .collect();
-    for item in &items {
-        let (status, body) = plan
-            .command(
-                &olga,
-                json!({"command": "tick", "item_id": item, "ticked": true, "comment": ""}),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-    }
-    let (status, body) = plan
-        .command(
-            &olga,
-            json!({"command": "request_approval", "phase_id": pilot}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    let (plan, pilot) = awaiting_approval(&app, &olga).await;
 
     // The operator removes the gate: a change request, not a change.
     let weakened = PLAN.replacen("approvals = 2", "approvals = 0", 1);
@@ -231,5 +222,140 @@ async fn gates_bind(db: TestDb) {
     ] {
         assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
     }
+    app.stop().await;
+}
+
+/// A client that sends `token` with every request.
+fn bearer(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().unwrap(),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
+async fn token_author(db: TestDb) {
+    let store = db.store().await;
+    let app = TestApp::spawn_on(db, store).await;
+    let olga = app.signed_in("olga", &[Role::Operator]).await;
+    let ann = app.signed_in("ann", &[Role::Approver]).await;
+    let bob = app.signed_in("bob", &[Role::Approver]).await;
+    let (plan, _) = awaiting_approval(&app, &olga).await;
+
+    // ann, an approver, makes a pipeline token; its edit removes the gate.
+    let ann_id: String = sqlx::query_scalar("SELECT id FROM users WHERE username = 'ann'")
+        .fetch_one(app.state.store.pool())
+        .await
+        .unwrap();
+    let secret = tokens::create(
+        &app.state.store,
+        &Actor::User {
+            id: ann_id,
+            name: "ann".into(),
+        },
+        &ClientInfo::default(),
+        "ann's pipeline",
+        &[Scope::PlansWrite, Scope::PlansRead],
+        None,
+        &common::environments(),
+    )
+    .await
+    .unwrap()
+    .secret;
+    let pipeline = bearer(&secret);
+    let weakened = PLAN.replacen("approvals = 2", "approvals = 0", 1);
+    let (status, body) = plan.edit(&pipeline, None, &weakened).await;
+    assert_eq!(status, 202, "{body}");
+    let change = body["pending_change"].as_str().unwrap().to_string();
+    let view = plan.view(&olga).await;
+    assert_eq!(view["phases"][0]["approvals_required"], 2, "not in effect");
+    assert_eq!(view["phases"][0]["status"], "awaiting_approval");
+    // The token's change is ann's: she may not approve it herself.
+    let (status, body) = plan
+        .command(&ann, json!({"command": "decide_change", "change_id": change, "verdict": "approve", "comment": "mine"}))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        error_of(&body).contains("you proposed this change"),
+        "{body}"
+    );
+    let (status, body) = plan
+        .command(&bob, json!({"command": "decide_change", "change_id": change, "verdict": "approve", "comment": "ok"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        plan.phase(&olga, 0).await["approvals_required"],
+        2,
+        "1 of 2"
+    );
+    // Only its author (the token, or ann) or an admin withdraws it: not
+    // another operator.
+    let (status, body) = plan
+        .command(
+            &olga,
+            json!({"command": "withdraw_change", "change_id": change}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(error_of(&body).contains("can withdraw"), "{body}");
+    let (status, body) = plan
+        .command(
+            &pipeline,
+            json!({"command": "withdraw_change", "change_id": change}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let view = plan.view(&olga).await;
+    assert!(
+        view["change_request"].is_null(),
+        "{}",
+        view["change_request"]
+    );
+    assert_eq!(
+        view["phases"][0]["approvals_required"], 2,
+        "withdrawn: nothing changed"
+    );
+
+    // olga rewords one item: a change request; once approved, the other two
+    // items keep their ticks and the reworded one is open again.
+    let reworded = PLAN.replacen("On-call assigned", "On-call assigned and paged", 1);
+    let (status, body) = plan.edit(&olga, None, &reworded).await;
+    assert_eq!(status, 202, "a changed item weakens the gate: {body}");
+    let change = body["pending_change"].as_str().unwrap().to_string();
+    for who in [&ann, &bob] {
+        let (status, body) = plan
+            .command(who, json!({"command": "decide_change", "change_id": change, "verdict": "approve", "comment": "ok"}))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let phase = plan.phase(&olga, 0).await;
+    let ticked: Vec<(String, bool)> = phase["checklist"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["text"].as_str().unwrap().to_string(),
+                !i["ticked_by"].is_null(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ticked,
+        vec![
+            ("Backup taken".to_string(), true),
+            ("On-call assigned and paged".to_string(), false),
+            ("Stakeholders notified".to_string(), true),
+        ],
+        "{phase}"
+    );
+    assert_eq!(
+        phase["status"], "active",
+        "no longer up for approval: {phase}"
+    );
     app.stop().await;
 }

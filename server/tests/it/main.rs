@@ -4,6 +4,7 @@
 #[macro_use]
 mod common;
 
+mod api_errors;
 mod approver_sees;
 mod audit;
 mod auth;

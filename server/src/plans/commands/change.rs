@@ -193,7 +193,7 @@ pub(super) async fn withdraw_change(
     change_id: String,
 ) -> Result<Effect, PlanError> {
     let change = pending(conn, l, &change_id).await?;
-    let author = crate::auth::tokens::creator_id(&acting.actor) == change.author_id;
+    let author = crate::auth::tokens::answerable_id(conn, &acting.actor).await? == change.author_id;
     let admin = match who {
         Principal::User { roles, .. } => roles_allow(roles, Action::OverrideGates),
         Principal::Token { .. } => false,

@@ -96,11 +96,12 @@ pub(super) async fn decide(
     let current = evidence_hash(&phase, &facts.jobs.jobs_digest);
     may_decide(&phase, &user_id, &roles, evidence.trim(), &current).map_err(invalid)?;
     // Approving over a check that is not met is allowed, but never silent.
-    let open = crate::plans::checks::open_items(
+    let open = crate::plans::checks::unmet_described(
         &phase,
         i.checked_sub(1).map(|p| &l.phases[p]),
         now,
         facts,
+        false,
     );
     if verdict == Verdict::Approve && !open.is_empty() && comment.trim().is_empty() {
         return Err(invalid(format!(

@@ -16,10 +16,9 @@ use app::error::AppError;
 use app::service::Caller;
 use serde_json::Value;
 
-use crate::audit;
 use crate::plans::error::PlanError;
 use crate::plans::facts::Facts;
-use crate::plans::service::{subject, Acting, PlanService};
+use crate::plans::service::{Acting, PlanService};
 use crate::plans::store::{self, Loaded};
 
 const MAX_TEXT: usize = 2_000;
@@ -120,17 +119,10 @@ impl PlanService {
             }
         };
         for (action, details) in &effect.events {
-            audit::append(
-                &mut tx,
-                now,
-                &acting.actor,
-                &acting.client,
-                action,
-                &subject(plan_id),
-                details.clone(),
-            )
-            .await
-            .map_err(PlanError::from)?;
+            acting
+                .audit(&mut tx, now, action, plan_id, details.clone())
+                .await
+                .map_err(PlanError::from)?;
         }
         let revision = self
             .finish(

@@ -5,9 +5,9 @@ use app::dto::plans::RollbackKind;
 use serde_json::Value;
 
 use super::rollback::rollback_command;
-use crate::audit::{self, Actor, ClientInfo};
+use crate::audit::{Actor, ClientInfo};
 use crate::plans::error::PlanError;
-use crate::plans::service::{subject, Acting, PlanService};
+use crate::plans::service::{Acting, PlanService};
 
 impl PlanService {
     /// Takes `kind` on the plan for a guardrail, if the phase it judged
@@ -48,19 +48,9 @@ impl PlanService {
             String::new(),
         )
         .await?;
-        let subject = subject(plan_id);
         let events = std::iter::once(("guardrail.action", evidence)).chain(effect.events);
         for (action, details) in events {
-            audit::append(
-                &mut tx,
-                now,
-                &acting.actor,
-                &acting.client,
-                action,
-                &subject,
-                details,
-            )
-            .await?;
+            acting.audit(&mut tx, now, action, plan_id, details).await?;
         }
         self.finish(
             tx,
