@@ -97,6 +97,20 @@ fn environment_of(
         Some(Principal::Token { environment, .. }) => environment.clone(),
         _ => None,
     };
+    let unknown = |e: &str| {
+        AppError::Invalid(format!(
+            "environment: {e:?} is not one of {}",
+            environments.join(", ")
+        ))
+    };
+    // A name that is no environment is bad input, whoever asks; another
+    // environment than a token's is not allowed.
+    if let Some(a) = asked
+        .as_deref()
+        .filter(|a| !environments.iter().any(|e| e == a))
+    {
+        return Err(unknown(a));
+    }
     let environment = match (asked, bound) {
         (Some(a), Some(b)) if a != b => {
             return Err(AppError::Forbidden(format!(
@@ -112,10 +126,7 @@ fn environment_of(
         }
     };
     if !environments.contains(&environment) {
-        return Err(AppError::Invalid(format!(
-            "environment: {environment:?} is not one of {}",
-            environments.join(", ")
-        )));
+        return Err(unknown(&environment));
     }
     Ok(environment)
 }

@@ -213,15 +213,34 @@ mod tests {
             deny: vec!["org-3".into()],
             ..EnvState::default()
         };
+        let dev = EnvState {
+            enabled: true,
+            exposure_bp: 10_000,
+            deny: vec!["org-1".into(), "org-3".into()],
+            ..EnvState::default()
+        };
         let flag = FlagRecord {
             key: "f".into(),
             salt: "s".into(),
-            states: [("production".to_string(), production.clone())].into(),
+            states: [
+                ("production".to_string(), production.clone()),
+                ("dev".to_string(), dev.clone()),
+            ]
+            .into(),
         };
-        assert_eq!(flag.state("production"), production);
+        assert_eq!(
+            flag.state("production"),
+            production,
+            "a state row is as stored"
+        );
+        assert_eq!(flag.state("dev"), dev);
         let staging = flag.state("staging");
         assert_eq!(staging.effective_bp(), 0);
         assert!(!staging.enabled);
-        assert_eq!(staging.deny, vec!["org-3".to_string()]);
+        assert_eq!(
+            staging.deny,
+            vec!["org-1".to_string(), "org-3".to_string()],
+            "once each, sorted"
+        );
     }
 }

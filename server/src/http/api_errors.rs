@@ -29,9 +29,9 @@ pub async fn json_errors(req: Request<Body>, next: Next) -> Response {
     let (status, message) = match status {
         StatusCode::NOT_FOUND => (
             status,
-            format!(
+            bounded(&format!(
                 "no such endpoint: {method} {path}; the API is described at /api/v1/openapi.json"
-            ),
+            )),
         ),
         StatusCode::METHOD_NOT_ALLOWED => {
             let allowed = parts
@@ -65,7 +65,7 @@ pub async fn json_errors(req: Request<Body>, next: Next) -> Response {
     // Allow, the request id, the security headers: kept.
     for (name, value) in parts.headers.iter() {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-            answer.headers_mut().insert(name.clone(), value.clone());
+            answer.headers_mut().append(name.clone(), value.clone());
         }
     }
     answer

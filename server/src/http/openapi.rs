@@ -1,7 +1,7 @@
 //! The OpenAPI document of the REST API, generated from the handlers and
 //! DTOs, served at `/api/v1/openapi.json`.
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -214,9 +214,17 @@ fn with_error_answers(path: &str, op: &mut serde_json::Value) {
 }
 
 pub fn router(environments: &[String]) -> Router<AppState> {
-    let doc = std::sync::Arc::new(document(environments));
+    // Serialized once: the document is the same for every request.
+    let doc = axum::body::Bytes::from(
+        serde_json::to_vec(&document(environments)).expect("the OpenAPI document serializes"),
+    );
     Router::new().route(
         "/api/v1/openapi.json",
-        get(move || async move { Json(doc.as_ref().clone()) }),
+        get(move || async move {
+            (
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                doc.clone(),
+            )
+        }),
     )
 }

@@ -181,7 +181,10 @@ pub fn previews(
 /// they are), so nobody has to infer what a rollback does not touch. An
 /// enabled environment's allow list counts as exposure (a pilot at 0 %).
 fn shown(l: &Loaded, configured: &[String], changes: &[Change]) -> Vec<ExposureChange> {
-    let allowed = |s: &EnvState| if s.enabled { s.allow.len() as i64 } else { 0 };
+    let allowed = |s: &EnvState| match s.enabled {
+        true => s.allow.iter().filter(|a| !s.deny.contains(a)).count() as i64,
+        false => 0,
+    };
     environments(l, configured)
         .into_iter()
         .map(|environment| {

@@ -96,6 +96,20 @@ async fn every_error_is_json_of_one_documented_shape() {
     )
     .await;
     assert_eq!(status, 401);
+    // With a cookie (ambient authority) and no Origin, it is the CSRF
+    // refusal, as before.
+    let (status, error) = error_of(
+        app.client
+            .post(&runs)
+            .header("cookie", "id=anything")
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert!(error.contains("Origin"), "{error}");
 
     // The document: every error answer has the one shape; the filters are
     // query parameters; evaluation names a configured environment.

@@ -39,6 +39,21 @@ exposure_bp = 10000
 
 use crate::common::PlanApi as Plan;
 
+/// Each checklist item's text and whether it is ticked.
+fn ticks(phase: &Value) -> Vec<(String, bool)> {
+    phase["checklist"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["text"].as_str().unwrap().to_string(),
+                !i["ticked_by"].is_null(),
+            )
+        })
+        .collect()
+}
+
 fn error_of(body: &Value) -> String {
     body["error"].as_str().unwrap_or_default().to_string()
 }
@@ -178,19 +193,8 @@ async fn gates_bind(db: TestDb) {
     let (status, body) = plan.edit(&olga, None, &added).await;
     assert_eq!(status, 200, "adding an item weakens nothing: {body}");
     let phase = plan.view(&olga).await["phases"][0].clone();
-    let ticked: Vec<(String, bool)> = phase["checklist"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| {
-            (
-                i["text"].as_str().unwrap().to_string(),
-                !i["ticked_by"].is_null(),
-            )
-        })
-        .collect();
     assert_eq!(
-        ticked,
+        ticks(&phase),
         vec![
             ("Rollback plan reviewed".to_string(), false),
             ("Backup taken".to_string(), true),
@@ -333,19 +337,8 @@ async fn token_author(db: TestDb) {
         assert_eq!(status, 200, "{body}");
     }
     let phase = plan.phase(&olga, 0).await;
-    let ticked: Vec<(String, bool)> = phase["checklist"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| {
-            (
-                i["text"].as_str().unwrap().to_string(),
-                !i["ticked_by"].is_null(),
-            )
-        })
-        .collect();
     assert_eq!(
-        ticked,
+        ticks(&phase),
         vec![
             ("Backup taken".to_string(), true),
             ("On-call assigned and paged".to_string(), false),
@@ -357,5 +350,29 @@ async fn token_author(db: TestDb) {
         phase["status"], "active",
         "no longer up for approval: {phase}"
     );
+
+    // ann's token asks for the gate's approval: ann may not give it.
+    let reworded = &phase["checklist"][1];
+    let (status, body) = plan
+        .command(
+            &olga,
+            json!({"command": "tick", "item_id": reworded["id"], "ticked": true, "comment": ""}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = plan
+        .command(
+            &pipeline,
+            json!({"command": "request_approval", "phase_id": phase["id"]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let phase = plan.phase(&olga, 0).await;
+    let approve = json!({"command": "decide", "phase_id": phase["id"], "verdict": "approve", "comment": "", "evidence": phase["evidence_hash"]});
+    let (status, body) = plan.command(&ann, approve.clone()).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(error_of(&body).contains("you requested approval"), "{body}");
+    let (status, body) = plan.command(&bob, approve).await;
+    assert_eq!(status, 200, "bob may: {body}");
     app.stop().await;
 }

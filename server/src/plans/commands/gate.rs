@@ -4,7 +4,7 @@ use app::access::Principal;
 use app::dto::plans::{ItemKind, PhaseStatus, Verdict};
 use serde_json::json;
 
-use super::{changed_reason, invalid, person, phase_index, text, who_id, Effect};
+use super::{changed_reason, invalid, person, phase_index, text, Effect};
 use crate::auth::error::is_unique_violation;
 use crate::plans::error::PlanError;
 use crate::plans::evidence::evidence_hash;
@@ -45,7 +45,9 @@ pub(super) async fn request_approval(
     phase.decisions.iter_mut().for_each(|d| {
         d.dismissed_at_ms.get_or_insert(now);
     });
-    phase.requested_by = Some(who_id(who));
+    // A token's request is its creator's: they may not approve it either.
+    let requester = crate::auth::actor_of(who);
+    phase.requested_by = Some(crate::auth::tokens::answerable_id(conn, &requester).await?);
     phase.requested_by_name = Some(who.name().to_string());
     phase.requested_at_ms = Some(now);
     let mut message = format!(

@@ -273,12 +273,6 @@ async fn apply(
     }
 }
 
-fn who_id(who: &Principal) -> String {
-    match who {
-        Principal::User { id, .. } | Principal::Token { id, .. } => id.clone(),
-    }
-}
-
 fn changed_reason() -> &'static str {
     "the phase configuration or checklist changed"
 }
