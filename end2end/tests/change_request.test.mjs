@@ -39,30 +39,12 @@ exposure_bp = 10000
 `;
 
 test('a weakened gate waits for someone else', async () => {
-  const file = join(server.dir, 'search.toml');
-  writeFileSync(file, PLAN);
-  const planId = server.cli('plan', 'import', file).match(/ as ([0-9a-f]{32})/)[1];
-  const planUrl = `${server.url}/plans/${planId}`;
   const op = await personIn(server, browser, 'olga', 'operator');
   const ann = await personIn(server, browser, 'ann', 'approver');
 
-  await op.page.goto(planUrl);
-  await hydrated(op.page);
-  await startPhase(op.page.locator('section.phase[data-phase="pilot"]'));
-  await op.page.waitForSelector('section.phase[data-phase="pilot"][data-status="active"]');
-
   // The operator removes the approval the gate asks for.
-  await op.page.click('#edit-plan-link');
-  await op.page.waitForSelector('#plan-source');
-  await hydrated(op.page);
-  const source = await op.page.inputValue('#plan-source');
-  await op.page.fill('#plan-source', source.replace('approvals = 1', 'approvals = 0'));
-  await Promise.all([
-    op.page.waitForURL((u) => u.pathname === `/plans/${planId}`),
-    op.page.click('#edit-plan button[type="submit"]'),
-  ]);
-  await op.page.waitForSelector('#change-request');
-  assert.match(await op.page.textContent('#change-request .weakens'), /approvals 1 → 0/);
+  const planUrl = await proposeWeakerGate(op, 'Search v3', 'search_v3');
+  const planId = new URL(planUrl).pathname.split('/').pop();
   assert.equal(await op.page.locator('#change-request form.approve-change').count(), 0, 'not for its author');
   const gate = op.page.locator('section.phase[data-phase="pilot"] .gate .approvals-count');
   assert.equal(await gate.textContent(), '0 of 1 approvals', 'the gate still asks for its approval');

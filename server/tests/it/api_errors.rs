@@ -8,7 +8,12 @@ use serde_json::Value;
 
 use crate::common::{Backend, TestApp};
 
-async fn error_of(res: reqwest::Response) -> (u16, String) {
+/// Sends `req`; its status and error message, checking the one shape.
+async fn error_of(req: reqwest::RequestBuilder) -> (u16, String) {
+    error_in(req.send().await.unwrap()).await
+}
+
+async fn error_in(res: reqwest::Response) -> (u16, String) {
     let status = res.status().as_u16();
     assert_eq!(
         res.headers()["content-type"],
@@ -26,8 +31,7 @@ async fn every_error_is_json_of_one_documented_shape() {
     let runs = app.url("/api/v1/plans/nope/jobs/school/runs");
 
     // No such endpoint, and a method a path does not take (Allow kept).
-    let (status, error) =
-        error_of(olga.get(app.url("/api/v1/nowhere")).send().await.unwrap()).await;
+    let (status, error) = error_of(olga.get(app.url("/api/v1/nowhere"))).await;
     assert_eq!(
         (status, error.as_str()),
         (
@@ -37,7 +41,7 @@ async fn every_error_is_json_of_one_documented_shape() {
     );
     let res = olga.delete(app.url("/api/v1/plans")).send().await.unwrap();
     assert_eq!(res.headers()["allow"], "GET,HEAD,POST");
-    let (status, error) = error_of(res).await;
+    let (status, error) = error_in(res).await;
     assert_eq!(status, 405);
     assert!(error.contains("does not take DELETE"), "{error}");
 
@@ -50,51 +54,32 @@ async fn every_error_is_json_of_one_documented_shape() {
             req
         }
     };
-    let (status, error) = error_of(send("{not json", true).send().await.unwrap()).await;
+    let (status, error) = error_of(send("{not json", true)).await;
     assert_eq!(status, 400);
     assert!(error.starts_with("body:"), "{error}");
-    let (status, error) = error_of(send("[]", true).send().await.unwrap()).await;
+    let (status, error) = error_of(send("[]", true)).await;
     assert_eq!((status, error.as_str()), (400, "body: send a JSON object"));
-    let (status, error) = error_of(send(r#"{"chunk": 1.5}"#, true).send().await.unwrap()).await;
+    let (status, error) = error_of(send(r#"{"chunk": 1.5}"#, true)).await;
     assert_eq!(status, 400);
     assert!(error.contains("whole number"), "{error}");
-    let (status, _) = error_of(send("{}", false).send().await.unwrap()).await;
+    let (status, _) = error_of(send("{}", false)).await;
     assert_eq!(status, 415);
     // A whole number written as 1000.0 is a whole number (JSON Schema's
     // integer): past the body, to the missing plan.
-    let (status, _) = error_of(send(r#"{"chunk": 1000.0}"#, true).send().await.unwrap()).await;
+    let (status, _) = error_of(send(r#"{"chunk": 1000.0}"#, true)).await;
     assert_eq!(status, 404);
 
     // A query parameter of the wrong type; an empty environment names none.
-    let (status, error) = error_of(
-        olga.get(app.url("/api/v1/plans/x/timeline?hours=many"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, error) = error_of(olga.get(app.url("/api/v1/plans/x/timeline?hours=many"))).await;
     assert_eq!(status, 400);
     assert!(error.starts_with("query: hours:"), "{error}");
-    let (status, _) = error_of(
-        olga.get(app.url("/api/v1/flags/f/evaluate?entity=org-1&environment="))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) =
+        error_of(olga.get(app.url("/api/v1/flags/f/evaluate?entity=org-1&environment="))).await;
     assert_eq!(status, 400);
 
     // Without credentials, a write is 401 (not a CSRF refusal: there is
     // nothing for another site to borrow).
-    let (status, _) = error_of(
-        app.client
-            .post(&runs)
-            .json(&serde_json::json!({}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = error_of(app.client.post(&runs).json(&serde_json::json!({}))).await;
     assert_eq!(status, 401);
     // With a cookie (ambient authority) and no Origin, it is the CSRF
     // refusal, as before.
@@ -102,10 +87,7 @@ async fn every_error_is_json_of_one_documented_shape() {
         app.client
             .post(&runs)
             .header("cookie", "id=anything")
-            .json(&serde_json::json!({}))
-            .send()
-            .await
-            .unwrap(),
+            .json(&serde_json::json!({})),
     )
     .await;
     assert_eq!(status, 403);

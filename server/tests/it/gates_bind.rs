@@ -149,23 +149,12 @@ async fn gates_bind(db: TestDb) {
 
     // A plans:write token's weakening is a change request too; an admin can
     // apply it with a reason, and only with one.
-    let token = tokens::create(
-        &app.state.store,
-        &Actor::System,
-        &ClientInfo::default(),
-        "pipeline",
-        &[Scope::PlansWrite, Scope::PlansRead],
-        None,
-        &common::environments(),
-    )
-    .await
-    .unwrap()
-    .secret;
+    let pipeline = pipeline(&app, Actor::System).await;
     let no_item = PLAN.replacen("approvals = 2", "approvals = 0", 1).replace(
         "[[phases.checklist]]\nkind = \"manual\"\ntext = \"Stakeholders notified\"\n",
         "",
     );
-    let (status, body) = plan.edit(&app.client, Some(&token), &no_item).await;
+    let (status, body) = plan.edit(&pipeline, None, &no_item).await;
     assert_eq!(status, 202, "{body}");
     let change = body["pending_change"].as_str().unwrap().to_string();
     let (status, _) = plan
@@ -229,12 +218,25 @@ async fn gates_bind(db: TestDb) {
     app.stop().await;
 }
 
-/// A client that sends `token` with every request.
-fn bearer(token: &str) -> reqwest::Client {
+/// A client sending a new plans:write token that `creator` made, as a
+/// deploy pipeline would.
+async fn pipeline(app: &TestApp, creator: Actor) -> reqwest::Client {
+    let secret = tokens::create(
+        &app.state.store,
+        &creator,
+        &ClientInfo::default(),
+        "pipeline",
+        &[Scope::PlansWrite, Scope::PlansRead],
+        None,
+        &common::environments(),
+    )
+    .await
+    .unwrap()
+    .secret;
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
         reqwest::header::AUTHORIZATION,
-        format!("Bearer {token}").parse().unwrap(),
+        format!("Bearer {secret}").parse().unwrap(),
     );
     reqwest::Client::builder()
         .default_headers(headers)
@@ -255,22 +257,14 @@ async fn token_author(db: TestDb) {
         .fetch_one(app.state.store.pool())
         .await
         .unwrap();
-    let secret = tokens::create(
-        &app.state.store,
-        &Actor::User {
+    let pipeline = pipeline(
+        &app,
+        Actor::User {
             id: ann_id,
             name: "ann".into(),
         },
-        &ClientInfo::default(),
-        "ann's pipeline",
-        &[Scope::PlansWrite, Scope::PlansRead],
-        None,
-        &common::environments(),
     )
-    .await
-    .unwrap()
-    .secret;
-    let pipeline = bearer(&secret);
+    .await;
     let weakened = PLAN.replacen("approvals = 2", "approvals = 0", 1);
     let (status, body) = plan.edit(&pipeline, None, &weakened).await;
     assert_eq!(status, 202, "{body}");
