@@ -25,6 +25,15 @@ impl Role {
         }
     }
 
+    /// The roles' names joined by `sep`, e.g. `"operator, admin"`.
+    pub fn join(roles: &[Role], sep: &str) -> String {
+        roles
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(sep)
+    }
+
     pub fn parse(s: &str) -> Result<Role, String> {
         Role::ALL
             .into_iter()

@@ -18,7 +18,7 @@ use leptos_router::{
     ParamSegment, SsrMode, StaticSegment,
 };
 
-use crate::access::{roles_allow, Action};
+use crate::access::{roles_allow, Action, Role};
 use crate::dto::identity::CurrentUser;
 
 /// The signed-in person, loaded once per page for the layout and the pages.
@@ -150,12 +150,7 @@ fn clean_url() {
 #[component]
 fn SignedIn(user: CurrentUser) -> impl IntoView {
     let admin = roles_allow(&user.roles, Action::ManageUsers);
-    let roles = user
-        .roles
-        .iter()
-        .map(|r| r.as_str())
-        .collect::<Vec<_>>()
-        .join(", ");
+    let roles = Role::join(&user.roles, ", ");
     view! {
         <nav class="nav" aria-label="Main">
             <A href="/" exact=true>"Dashboard"</A>

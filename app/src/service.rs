@@ -173,6 +173,15 @@ pub fn request_context() -> Result<(Services, Caller), AppError> {
     }
 }
 
+/// Runs `f` with the request's services and caller, and answers what it
+/// returns (see [`answer`]): the whole body of most server functions.
+pub async fn serve<T>(
+    f: impl AsyncFnOnce(Services, Caller) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    let (services, caller) = answer(request_context())?;
+    answer(f(services, caller).await)
+}
+
 /// Passes `result` through, first setting the HTTP status of the response
 /// (the page being rendered, or the server function's answer) to what the
 /// error means: 401, 403, 404, 400 or 500 (except to a plain form post, see

@@ -106,11 +106,14 @@ impl Classify for sqlx::Error {
 into_app_error!(StoreError);
 
 /// A layer's error enum of the four common kinds (invalid input, not found,
-/// conflict, the store failed), with its `Classify` and `AppError`
-/// conversions.
+/// conflict, the store failed), plus the layer's own variants each with its
+/// kind (`{ Variant { fields } => Kind, }`), with its `Classify` and
+/// `AppError` conversions.
 #[macro_export]
 macro_rules! layer_error {
-    ($(#[$meta:meta])* $name:ident) => {
+    ($(#[$meta:meta])* $name:ident $({
+        $($(#[$vmeta:meta])* $variant:ident $fields:tt => $kind:ident,)*
+    })?) => {
         $(#[$meta])*
         #[derive(Debug, thiserror::Error)]
         pub enum $name {
@@ -125,6 +128,7 @@ macro_rules! layer_error {
             Conflict(String),
             #[error(transparent)]
             Store(#[from] $crate::db::StoreError),
+            $($($(#[$vmeta])* $variant $fields,)*)?
         }
 
         impl From<sqlx::Error> for $name {
@@ -141,6 +145,7 @@ macro_rules! layer_error {
                     $name::NotFound(_) => Kind::NotFound,
                     $name::Conflict(_) => Kind::Conflict,
                     $name::Store(_) => Kind::Internal,
+                    $($($name::$variant { .. } => Kind::$kind,)*)?
                 }
             }
         }

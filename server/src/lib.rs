@@ -3,6 +3,7 @@ pub mod api_error;
 pub mod audit;
 pub mod auth;
 pub mod backfill;
+pub mod caller;
 pub mod charts;
 pub mod cli;
 pub mod clock;

@@ -68,18 +68,15 @@ fn plan_subject(plans: &[crate::dto::plans::PlanSummary], name: &str) -> Result<
 
 #[server(endpoint = "audit_event")]
 pub async fn load_audit_event(seq: i64) -> Result<AuditEvent, AppError> {
-    let (services, caller) = crate::service::answer(crate::service::request_context())?;
-    crate::service::answer(services.audit.event(&caller, seq).await)
+    crate::service::serve(async move |s, c| s.audit.event(&c, seq).await).await
 }
 
 #[server(endpoint = "audit_chain_report")]
 pub async fn load_chain_report() -> Result<ChainReport, AppError> {
-    let (services, caller) = crate::service::answer(crate::service::request_context())?;
-    crate::service::answer(services.audit.chain_report(&caller).await)
+    crate::service::serve(async move |s, c| s.audit.chain_report(&c).await).await
 }
 
 #[server(endpoint = "audit_verify")]
 pub async fn verify_chain() -> Result<ChainReport, AppError> {
-    let (services, caller) = crate::service::answer(crate::service::request_context())?;
-    crate::service::answer(services.audit.verify_now(&caller).await)
+    crate::service::serve(async move |s, c| s.audit.verify_now(&c).await).await
 }

@@ -6,8 +6,7 @@ use crate::error::AppError;
 
 #[server(endpoint = "backfill_job")]
 pub async fn load_job(plan_id: String, job: String) -> Result<JobView, AppError> {
-    let (services, caller) = crate::service::answer(crate::service::request_context())?;
-    crate::service::answer(services.backfill.job(&caller, plan_id, job).await)
+    crate::service::serve(async move |s, c| s.backfill.job(&c, plan_id, job).await).await
 }
 
 /// `mode`: run, dry_run, undo or verify; `environment` empty for the
@@ -44,20 +43,17 @@ pub async fn start_backfill(
 
 #[server(endpoint = "backfill_pause")]
 pub async fn pause_backfill(run_id: String) -> Result<(), AppError> {
-    let (services, caller) = crate::service::answer(crate::service::request_context())?;
-    crate::service::answer(services.backfill.pause(&caller, run_id).await)
+    crate::service::serve(async move |s, c| s.backfill.pause(&c, run_id).await).await
 }
 
 #[server(endpoint = "backfill_target_test")]
 pub async fn test_backfill_target(plan_id: String, job: String) -> Result<String, AppError> {
-    let (services, caller) = crate::service::answer(crate::service::request_context())?;
-    crate::service::answer(services.backfill.test_target(&caller, plan_id, job).await)
+    crate::service::serve(async move |s, c| s.backfill.test_target(&c, plan_id, job).await).await
 }
 
 #[server(endpoint = "backfill_cancel")]
 pub async fn cancel_backfill(run_id: String) -> Result<(), AppError> {
-    let (services, caller) = crate::service::answer(crate::service::request_context())?;
-    crate::service::answer(services.backfill.cancel(&caller, run_id).await)
+    crate::service::serve(async move |s, c| s.backfill.cancel(&c, run_id).await).await
 }
 
 /// Empty fields leave that setting as it is.

@@ -8,14 +8,12 @@ use crate::error::AppError;
 
 #[server(endpoint = "current_user")]
 pub async fn load_current_user() -> Result<Option<CurrentUser>, AppError> {
-    let (services, caller) = crate::service::answer(crate::service::request_context())?;
-    crate::service::answer(services.identity.current_user(&caller).await)
+    crate::service::serve(async move |s, c| s.identity.current_user(&c).await).await
 }
 
 #[server(endpoint = "users")]
 pub async fn list_users() -> Result<Vec<UserSummary>, AppError> {
-    let (services, caller) = crate::service::answer(crate::service::request_context())?;
-    crate::service::answer(services.identity.users(&caller).await)
+    crate::service::serve(async move |s, c| s.identity.users(&c).await).await
 }
 
 /// Roles arrive as one checkbox each, so the form works before hydration.
@@ -29,15 +27,12 @@ pub async fn create_user(
     role_admin: Option<String>,
 ) -> Result<UserSummary, AppError> {
     let (services, caller) = crate::service::answer(crate::service::request_context())?;
-    let roles = [
+    let roles = checked([
         (role_viewer, Role::Viewer),
         (role_operator, Role::Operator),
         (role_approver, Role::Approver),
         (role_admin, Role::Admin),
-    ]
-    .into_iter()
-    .filter_map(|(checked, role)| checked.map(|_| role))
-    .collect();
+    ]);
     crate::service::answer(
         services
             .identity
@@ -48,19 +43,13 @@ pub async fn create_user(
 
 #[server(endpoint = "user_set_disabled")]
 pub async fn set_user_disabled(username: String, disabled: bool) -> Result<UserSummary, AppError> {
-    let (services, caller) = crate::service::answer(crate::service::request_context())?;
-    crate::service::answer(
-        services
-            .identity
-            .set_disabled(&caller, username, disabled)
-            .await,
-    )
+    crate::service::serve(async move |s, c| s.identity.set_disabled(&c, username, disabled).await)
+        .await
 }
 
 #[server(endpoint = "tokens")]
 pub async fn list_tokens() -> Result<Vec<TokenSummary>, AppError> {
-    let (services, caller) = crate::service::answer(crate::service::request_context())?;
-    crate::service::answer(services.identity.tokens(&caller).await)
+    crate::service::serve(async move |s, c| s.identity.tokens(&c).await).await
 }
 
 /// Scopes arrive as one checkbox each (`audit:read` → `scope_audit_read`).
@@ -74,15 +63,12 @@ pub async fn create_token(
     environment: Option<String>,
 ) -> Result<CreatedToken, AppError> {
     let (services, caller) = crate::service::answer(crate::service::request_context())?;
-    let scopes = [
+    let scopes = checked([
         (scope_audit_read, Scope::AuditRead),
         (scope_plans_read, Scope::PlansRead),
         (scope_plans_write, Scope::PlansWrite),
         (scope_flags_read, Scope::FlagsRead),
-    ]
-    .into_iter()
-    .filter_map(|(checked, scope)| checked.map(|_| scope))
-    .collect();
+    ]);
     crate::service::answer(
         services
             .identity
@@ -93,6 +79,15 @@ pub async fn create_token(
 
 #[server(endpoint = "token_revoke")]
 pub async fn revoke_token(id: String) -> Result<TokenSummary, AppError> {
-    let (services, caller) = crate::service::answer(crate::service::request_context())?;
-    crate::service::answer(services.identity.revoke_token(&caller, id).await)
+    crate::service::serve(async move |s, c| s.identity.revoke_token(&c, id).await).await
+}
+
+/// The values whose checkbox was ticked (a ticked box sends a value, an
+/// unticked one nothing).
+#[cfg(feature = "ssr")]
+fn checked<T, const N: usize>(boxes: [(Option<String>, T); N]) -> Vec<T> {
+    boxes
+        .into_iter()
+        .filter_map(|(ticked, value)| ticked.map(|_| value))
+        .collect()
 }

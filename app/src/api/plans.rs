@@ -14,14 +14,12 @@ use crate::error::AppError;
 
 #[server(endpoint = "plans")]
 pub async fn list_plans() -> Result<Vec<PlanSummary>, AppError> {
-    let (services, caller) = crate::service::answer(crate::service::request_context())?;
-    crate::service::answer(services.plans.plans(&caller).await)
+    crate::service::serve(async move |s, c| s.plans.plans(&c).await).await
 }
 
 #[server(endpoint = "plan")]
 pub async fn load_plan(id: String) -> Result<PlanView, AppError> {
-    let (services, caller) = crate::service::answer(crate::service::request_context())?;
-    crate::service::answer(services.plans.plan(&caller, id).await)
+    crate::service::serve(async move |s, c| s.plans.plan(&c, id).await).await
 }
 
 /// The plan's timeline over its last `hours` (empty: its whole life).
@@ -30,14 +28,12 @@ pub async fn load_timeline(
     id: String,
     hours: Option<i64>,
 ) -> Result<crate::dto::plans::TimelineView, AppError> {
-    let (services, caller) = crate::service::answer(crate::service::request_context())?;
-    crate::service::answer(services.plans.timeline(&caller, id, hours).await)
+    crate::service::serve(async move |s, c| s.plans.timeline(&c, id, hours).await).await
 }
 
 #[server(endpoint = "plan_templates")]
 pub async fn list_templates() -> Result<Vec<TemplateInfo>, AppError> {
-    let (services, caller) = crate::service::answer(crate::service::request_context())?;
-    crate::service::answer(services.plans.templates(&caller).await)
+    crate::service::serve(async move |s, c| s.plans.templates(&c).await).await
 }
 
 /// Creates a draft plan from a template and opens it.
@@ -60,8 +56,7 @@ pub async fn create_plan(
 
 #[server(endpoint = "plan_source")]
 pub async fn load_plan_source(id: String) -> Result<PlanSource, AppError> {
-    let (services, caller) = crate::service::answer(crate::service::request_context())?;
-    crate::service::answer(services.plans.source(&caller, id).await)
+    crate::service::serve(async move |s, c| s.plans.source(&c, id).await).await
 }
 
 /// Saves an edited plan file and opens the plan.

@@ -5,6 +5,7 @@ pub mod command_form;
 pub mod dashboard;
 pub mod job;
 pub mod job_confirm;
+pub mod listing;
 pub mod local_time;
 pub mod login;
 pub mod not_found;

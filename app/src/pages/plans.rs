@@ -6,7 +6,8 @@ use leptos_meta::Title;
 
 use crate::access::Action;
 use crate::api::plans::{list_plans, list_templates, CreatePlan};
-use crate::dto::plans::percent;
+use crate::dto::plans::{percent, PlanSummary};
+use crate::pages::listing::Listing;
 use crate::pages::local_time::LocalTime;
 
 #[component]
@@ -17,31 +18,18 @@ pub fn Plans() -> impl IntoView {
         <Title text="Plans" />
         <section class="card">
             <h1>"Rollout plans"</h1>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                {move || plans.get().map(|r| match r {
-                    Err(e) => view! { <p class="error" id="plans-error">{e.to_string()}</p> }.into_any(),
-                    Ok(list) if list.is_empty() => view! {
-                        <p class="muted" id="no-plans">"No plans yet. Start one from a template below."</p>
-                    }.into_any(),
-                    Ok(list) => view! {
-                        <table class="events" id="plans">
-                            <thead><tr><th>"Plan"</th><th>"Status"</th><th>"Phase"</th><th>"Flag"</th><th>"Exposure"</th><th>"Changed"</th></tr></thead>
-                            <tbody>
-                                {list.into_iter().map(|p| view! {
-                                    <tr data-plan=p.name.clone()>
-                                        <td><a href=format!("/plans/{}", p.id)>{p.name.clone()}</a></td>
-                                        <td><span class=format!("status {}", p.status.as_str())>{p.status.label()}</span></td>
-                                        <td>{p.current_phase.clone().unwrap_or_else(|| "—".into())} <span class="muted">{format!(" ({}/{} done)", p.phases_done, p.phases_total)}</span></td>
-                                        <td><code>{p.flag_key.clone()}</code></td>
-                                        <td class="exposures">{p.exposures.iter().map(|e| format!("{} {}", e.environment, if e.exposure_bp > 0 { percent(e.exposure_bp) } else { "off".into() })).collect::<Vec<_>>().join(" · ")}</td>
-                                        <td class="nowrap"><LocalTime ms=p.updated_at_ms/></td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    }.into_any(),
-                })}
-            </Suspense>
+            <Listing list=plans id="plans" empty="No plans yet. Start one from a template below."
+                head=&["Plan", "Status", "Phase", "Flag", "Exposure", "Changed"]
+                row=|p: PlanSummary| view! {
+                    <tr data-plan=p.name.clone()>
+                        <td><a href=format!("/plans/{}", p.id)>{p.name.clone()}</a></td>
+                        <td><span class=format!("status {}", p.status.as_str())>{p.status.label()}</span></td>
+                        <td>{p.current_phase.clone().unwrap_or_else(|| "—".into())} <span class="muted">{format!(" ({}/{} done)", p.phases_done, p.phases_total)}</span></td>
+                        <td><code>{p.flag_key.clone()}</code></td>
+                        <td class="exposures">{p.exposures.iter().map(|e| format!("{} {}", e.environment, if e.exposure_bp > 0 { percent(e.exposure_bp) } else { "off".into() })).collect::<Vec<_>>().join(" · ")}</td>
+                        <td class="nowrap"><LocalTime ms=p.updated_at_ms/></td>
+                    </tr>
+                } />
         </section>
         <Suspense fallback=|| ()>
             {move || can_write().then(|| view! { <NewPlan /> })}

@@ -6,7 +6,9 @@ use leptos_meta::Title;
 
 use crate::access::Scope;
 use crate::api::identity::{list_tokens, CreateToken, RevokeToken};
+use crate::dto::identity::TokenSummary;
 use crate::format::utc_datetime;
+use crate::pages::listing::Listing;
 
 #[component]
 pub fn Tokens() -> impl IntoView {
@@ -21,40 +23,29 @@ pub fn Tokens() -> impl IntoView {
         <section class="card">
             <h1>"API tokens"</h1>
             <p class="muted">"Machines send a token as " <code>"Authorization: Bearer rct_…"</code> ". A token can do only what its scopes allow."</p>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                {move || tokens.get().map(|r| match r {
-                    Err(e) => view! { <p class="error" id="tokens-error">{e.to_string()}</p> }.into_any(),
-                    Ok(list) if list.is_empty() => view! { <p class="muted">"No tokens yet."</p> }.into_any(),
-                    Ok(list) => view! {
-                        <table class="events" id="tokens">
-                            <thead><tr><th>"Name"</th><th>"Scopes"</th><th>"Created"</th><th>"Last used"</th><th>"Status"</th><th></th></tr></thead>
-                            <tbody>
-                                {list.into_iter().map(|t| {
-                                    let revoked = t.revoked_at_ms.is_some();
-                                    let id = t.id.clone();
-                                    view! {
-                                        <tr data-token=t.id.clone()>
-                                            <td>{t.name.clone()} <div class="muted"><code>{t.id.clone()}</code></div></td>
-                                            <td>{t.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")} {t.environment.clone().map(|e| view! { <div class="muted">"in " {e}</div> })}</td>
-                                            <td class="nowrap">{utc_datetime(t.created_at_ms)} <div class="muted">"by " {t.created_by.clone()}</div></td>
-                                            <td class="nowrap">{t.last_used_at_ms.map_or("never".to_string(), utc_datetime)}</td>
-                                            <td class=if revoked { "warn" } else { "ok" }>{if revoked { "revoked" } else { "active" }}</td>
-                                            <td>
-                                                {(!revoked).then(|| view! {
-                                                    <ActionForm action=revoke>
-                                                        <input type="hidden" name="id" value=id.clone() />
-                                                        <button type="submit" class="danger">"Revoke"</button>
-                                                    </ActionForm>
-                                                })}
-                                            </td>
-                                        </tr>
-                                    }
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    }.into_any(),
-                })}
-            </Suspense>
+            <Listing list=tokens id="tokens" empty="No tokens yet."
+                head=&["Name", "Scopes", "Created", "Last used", "Status", ""]
+                row=move |t: TokenSummary| {
+                    let revoked = t.revoked_at_ms.is_some();
+                    let id = t.id.clone();
+                    view! {
+                        <tr data-token=t.id.clone()>
+                            <td>{t.name.clone()} <div class="muted"><code>{t.id.clone()}</code></div></td>
+                            <td>{t.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")} {t.environment.clone().map(|e| view! { <div class="muted">"in " {e}</div> })}</td>
+                            <td class="nowrap">{utc_datetime(t.created_at_ms)} <div class="muted">"by " {t.created_by.clone()}</div></td>
+                            <td class="nowrap">{t.last_used_at_ms.map_or("never".to_string(), utc_datetime)}</td>
+                            <td class=if revoked { "warn" } else { "ok" }>{if revoked { "revoked" } else { "active" }}</td>
+                            <td>
+                                {(!revoked).then(|| view! {
+                                    <ActionForm action=revoke>
+                                        <input type="hidden" name="id" value=id.clone() />
+                                        <button type="submit" class="danger">"Revoke"</button>
+                                    </ActionForm>
+                                })}
+                            </td>
+                        </tr>
+                    }
+                } />
         </section>
 
         <section class="card">

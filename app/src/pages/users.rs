@@ -4,8 +4,11 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::access::Role;
 use crate::api::identity::{list_users, CreateUser, SetUserDisabled};
+use crate::dto::identity::UserSummary;
 use crate::format::utc_datetime;
+use crate::pages::listing::Listing;
 
 #[component]
 pub fn Users() -> impl IntoView {
@@ -19,37 +22,27 @@ pub fn Users() -> impl IntoView {
         <Title text="Users" />
         <section class="card">
             <h1>"Users"</h1>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                {move || users.get().map(|r| match r {
-                    Err(e) => view! { <p class="error" id="users-error">{e.to_string()}</p> }.into_any(),
-                    Ok(list) => view! {
-                        <table class="events" id="users">
-                            <thead><tr><th>"Username"</th><th>"Roles"</th><th>"Status"</th><th>"Created (UTC)"</th><th></th></tr></thead>
-                            <tbody>
-                                {list.into_iter().map(|u| {
-                                    let disabled = u.disabled_at_ms.is_some();
-                                    let name = u.username.clone();
-                                    view! {
-                                        <tr data-username=u.username.clone()>
-                                            <td>{u.username.clone()}</td>
-                                            <td>{u.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")}</td>
-                                            <td class=if disabled { "warn" } else { "ok" }>{if disabled { "disabled" } else { "active" }}</td>
-                                            <td class="nowrap">{utc_datetime(u.created_at_ms)}</td>
-                                            <td>
-                                                <ActionForm action=toggle>
-                                                    <input type="hidden" name="username" value=name.clone() />
-                                                    <input type="hidden" name="disabled" value=(!disabled).to_string() />
-                                                    <button type="submit" class="secondary">{if disabled { "Enable" } else { "Disable" }}</button>
-                                                </ActionForm>
-                                            </td>
-                                        </tr>
-                                    }
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    }.into_any(),
-                })}
-            </Suspense>
+            <Listing list=users id="users" empty="No users."
+                head=&["Username", "Roles", "Status", "Created (UTC)", ""]
+                row=move |u: UserSummary| {
+                    let disabled = u.disabled_at_ms.is_some();
+                    let name = u.username.clone();
+                    view! {
+                        <tr data-username=u.username.clone()>
+                            <td>{u.username.clone()}</td>
+                            <td>{Role::join(&u.roles, ", ")}</td>
+                            <td class=if disabled { "warn" } else { "ok" }>{if disabled { "disabled" } else { "active" }}</td>
+                            <td class="nowrap">{utc_datetime(u.created_at_ms)}</td>
+                            <td>
+                                <ActionForm action=toggle>
+                                    <input type="hidden" name="username" value=name.clone() />
+                                    <input type="hidden" name="disabled" value=(!disabled).to_string() />
+                                    <button type="submit" class="secondary">{if disabled { "Enable" } else { "Disable" }}</button>
+                                </ActionForm>
+                            </td>
+                        </tr>
+                    }
+                } />
             {move || toggle.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error">{e.to_string()}</p> })}
         </section>
 

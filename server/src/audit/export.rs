@@ -3,18 +3,19 @@
 use app::access::Action;
 use app::dto::audit::{AuditEvent, AuditPage, AuditQuery, ChainReport};
 use app::error::AppError;
-use app::service::{AuditPort, Caller};
+use app::service::AuditPort;
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRef, Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use futures_util::stream;
 
 use super::query::{self, AuditFilter};
 use super::AuditService;
 use crate::api_error::ApiError;
+use crate::caller::Call;
 use crate::db::Store;
 
 /// Rows read from the store per export batch.
@@ -27,11 +28,8 @@ pub struct AuditApi {
     pub store: Store,
 }
 
-pub fn router<S>() -> Router<S>
-where
-    S: Clone + Send + Sync + 'static,
-    AuditApi: FromRef<S>,
-{
+/// The routes; `http` gives them their state with `with_state`.
+pub fn router() -> Router<AuditApi> {
     Router::new()
         .route("/api/v1/audit/events", get(list))
         .route("/api/v1/audit/events/{seq}", get(one))
@@ -42,8 +40,7 @@ where
 #[utoipa::path(get, path = "/api/v1/audit/events", tag = "audit", params(AuditQuery),
     responses((status = 200, body = AuditPage), (status = 400), (status = 401), (status = 403)))]
 pub async fn list(
-    State(state): State<AuditApi>,
-    Extension(caller): Extension<Caller>,
+    Call(state, caller): Call<AuditApi>,
     Query(q): Query<AuditQuery>,
 ) -> Result<Json<AuditPage>, ApiError> {
     Ok(Json(state.audit.page(&caller, q).await?))
@@ -52,8 +49,7 @@ pub async fn list(
 #[utoipa::path(get, path = "/api/v1/audit/events/{seq}", tag = "audit",
     params(("seq" = i64, Path)), responses((status = 200, body = AuditEvent), (status = 404)))]
 pub async fn one(
-    State(state): State<AuditApi>,
-    Extension(caller): Extension<Caller>,
+    Call(state, caller): Call<AuditApi>,
     Path(seq): Path<i64>,
 ) -> Result<Json<AuditEvent>, ApiError> {
     Ok(Json(state.audit.event(&caller, seq).await?))
@@ -62,10 +58,7 @@ pub async fn one(
 /// Walks the whole hash chain now.
 #[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit",
     responses((status = 200, body = ChainReport)))]
-pub async fn verify(
-    State(state): State<AuditApi>,
-    Extension(caller): Extension<Caller>,
-) -> Result<Json<ChainReport>, ApiError> {
+pub async fn verify(Call(state, caller): Call<AuditApi>) -> Result<Json<ChainReport>, ApiError> {
     Ok(Json(state.audit.verify_now(&caller).await?))
 }
 
@@ -105,8 +98,7 @@ pub struct ExportParams {
         (String = "application/x-ndjson"),
     )), (status = 400)))]
 pub async fn export(
-    State(state): State<AuditApi>,
-    Extension(caller): Extension<Caller>,
+    Call(state, caller): Call<AuditApi>,
     Query(params): Query<ExportParams>,
     Query(query): Query<AuditQuery>,
 ) -> Result<Response, ApiError> {

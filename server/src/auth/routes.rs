@@ -1,11 +1,9 @@
 //! Sign-in and sign-out as plain form posts, so they work before (and
 //! without) the wasm: the answer is always a redirect.
 use app::access::Principal;
-use app::service::Caller;
-use axum::extract::{FromRef, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
-use axum::{Extension, Form, Router};
+use axum::{Form, Router};
 use serde::Deserialize;
 use serde_json::json;
 use tower_sessions::Session;
@@ -17,13 +15,11 @@ use super::AuthState;
 use super::{actor_of, client_of};
 use crate::api_error::ApiError;
 use crate::audit;
+use crate::caller::Call;
 use crate::system::now_ms;
 
-pub fn router<S>() -> Router<S>
-where
-    S: Clone + Send + Sync + 'static,
-    AuthState: FromRef<S>,
-{
+/// The routes; `http` gives them their state with `with_state`.
+pub fn router() -> Router<AuthState> {
     Router::new()
         .route("/auth/login", post(sign_in))
         .route("/auth/logout", post(sign_out))
@@ -55,8 +51,7 @@ fn encode(s: &str) -> String {
 }
 
 async fn sign_in(
-    State(state): State<AuthState>,
-    Extension(caller): Extension<Caller>,
+    Call(state, caller): Call<AuthState>,
     session: Session,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, ApiError> {
@@ -102,8 +97,7 @@ async fn sign_in(
 }
 
 async fn sign_out(
-    State(state): State<AuthState>,
-    Extension(caller): Extension<Caller>,
+    Call(state, caller): Call<AuthState>,
     session: Session,
 ) -> Result<Response, ApiError> {
     if let Some(principal @ Principal::User { username, .. }) = &caller.principal {

@@ -89,34 +89,32 @@ impl ConsoleSessionStore {
     }
 }
 
+impl ConsoleSessionStore {
+    /// The backend's own store, which does the work.
+    fn backend(&self) -> &dyn SessionStore {
+        match self {
+            ConsoleSessionStore::Sqlite(s) => s,
+            ConsoleSessionStore::Postgres(s) => s,
+        }
+    }
+}
+
 #[async_trait::async_trait]
 impl SessionStore for ConsoleSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        match self {
-            ConsoleSessionStore::Sqlite(s) => s.create(record).await,
-            ConsoleSessionStore::Postgres(s) => s.create(record).await,
-        }
+        self.backend().create(record).await
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        match self {
-            ConsoleSessionStore::Sqlite(s) => s.save(record).await,
-            ConsoleSessionStore::Postgres(s) => s.save(record).await,
-        }
+        self.backend().save(record).await
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        match self {
-            ConsoleSessionStore::Sqlite(s) => s.load(id).await,
-            ConsoleSessionStore::Postgres(s) => s.load(id).await,
-        }
+        self.backend().load(id).await
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        match self {
-            ConsoleSessionStore::Sqlite(s) => s.delete(id).await,
-            ConsoleSessionStore::Postgres(s) => s.delete(id).await,
-        }
+        self.backend().delete(id).await
     }
 }
 

@@ -16,9 +16,12 @@ use crate::system::now_ms;
 pub struct UserRecord {
     pub id: String,
     pub username: String,
+    /// Argon2id, as a PHC string.
     pub password_hash: String,
     pub created_at_ms: i64,
     pub disabled_at_ms: Option<i64>,
+    /// Sessions begun before this no longer count (a password change, a
+    /// disable).
     pub sessions_valid_after_ms: i64,
     pub roles: Vec<Role>,
 }

@@ -1,44 +1,13 @@
 //! The backfill engine's errors and their kinds.
-use crate::db::StoreError;
-use crate::error_kind::{Classify, Kind};
-
-#[derive(Debug, thiserror::Error)]
-pub enum BackfillError {
-    /// A wrong name, a bad setting: the message says what and how to fix it.
-    #[error("{0}")]
-    Invalid(String),
-    /// No such plan, job or run; the message names it.
-    #[error("{0} not found")]
-    NotFound(String),
-    /// A lost race: another process drives the run, or started one first.
-    #[error("{0}")]
-    Conflict(String),
-    /// The target database failed in a way retries did not cure.
-    #[error("target {target}: {message}")]
-    Target { target: String, message: String },
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl From<sqlx::Error> for BackfillError {
-    fn from(e: sqlx::Error) -> Self {
-        BackfillError::Store(StoreError::Query(e))
+crate::layer_error!(
+    /// No such plan, job or run is `NotFound`; another process driving the
+    /// run, or starting one first, is a `Conflict`.
+    BackfillError {
+        /// The target database failed in a way retries did not cure.
+        #[error("target {target}: {message}")]
+        Target { target: String, message: String } => Unavailable,
     }
-}
-
-impl Classify for BackfillError {
-    fn kind(&self) -> Kind {
-        match self {
-            BackfillError::Invalid(_) => Kind::Invalid,
-            BackfillError::NotFound(_) => Kind::NotFound,
-            BackfillError::Conflict(_) => Kind::Conflict,
-            BackfillError::Target { .. } => Kind::Unavailable,
-            BackfillError::Store(_) => Kind::Internal,
-        }
-    }
-}
-
-crate::into_app_error!(BackfillError);
+);
 
 /// Errors worth retrying: the connection went away, a lock or statement
 /// timed out, a serialization failure or deadlock, the server shut the

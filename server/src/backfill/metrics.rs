@@ -5,7 +5,7 @@
 //! `rollout_backfill_chunk_duration_seconds{plan,job}` and
 //! `rollout_backfill_job_state{plan,job,state}` (1 for the current state).
 use super::runs::RunStatus;
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
+use prometheus::{HistogramVec, IntCounterVec, IntGaugeVec, Registry};
 
 #[derive(Clone)]
 pub struct BackfillMetrics {
@@ -16,31 +16,25 @@ pub struct BackfillMetrics {
 
 impl BackfillMetrics {
     pub fn register(registry: &Registry) -> Result<BackfillMetrics, prometheus::Error> {
-        let rows = IntCounterVec::new(
-            Opts::new(
-                "rollout_backfill_rows_total",
-                "Keys processed by backfill runs, by plan, job and outcome (created, skipped, error, would_create).",
-            ),
+        let rows = prometheus::register_int_counter_vec_with_registry!(
+            "rollout_backfill_rows_total",
+            "Keys processed by backfill runs, by plan, job and outcome (created, skipped, error, would_create).",
             &["plan", "job", "outcome"],
+            registry
         )?;
-        let chunk_seconds = HistogramVec::new(
-            HistogramOpts::new(
-                "rollout_backfill_chunk_duration_seconds",
-                "Time a backfill chunk's transaction took on the target, by plan and job.",
-            )
-            .buckets(vec![0.01, 0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4]),
+        let chunk_seconds = prometheus::register_histogram_vec_with_registry!(
+            "rollout_backfill_chunk_duration_seconds",
+            "Time a backfill chunk's transaction took on the target, by plan and job.",
             &["plan", "job"],
+            vec![0.01, 0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4],
+            registry
         )?;
-        let state = IntGaugeVec::new(
-            Opts::new(
-                "rollout_backfill_job_state",
-                "1 for a backfill job's current state (running, paused, done, failed, cancelled).",
-            ),
+        let state = prometheus::register_int_gauge_vec_with_registry!(
+            "rollout_backfill_job_state",
+            "1 for a backfill job's current state (running, paused, done, failed, cancelled).",
             &["plan", "job", "state"],
+            registry
         )?;
-        registry.register(Box::new(rows.clone()))?;
-        registry.register(Box::new(chunk_seconds.clone()))?;
-        registry.register(Box::new(state.clone()))?;
         Ok(BackfillMetrics {
             rows,
             chunk_seconds,

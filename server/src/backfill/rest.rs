@@ -3,29 +3,27 @@
 use std::sync::Arc;
 
 use app::dto::backfill::{RunView, StartRun, Tune};
-use app::service::{BackfillPort, Caller};
-use axum::extract::{FromRef, Path, State};
+use app::service::BackfillPort;
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 
 use super::service::BackfillService;
 use crate::api_error::ApiError;
+use crate::caller::Call;
 use crate::json_body::JsonObject;
 
 /// What the backfill endpoints need of the application's state: the same
 /// service the UI's server functions call, which authorizes.
 #[derive(Clone)]
 pub struct BackfillApi {
-    pub service: Arc<BackfillService>,
+    pub backfill: Arc<BackfillService>,
 }
 
-pub fn router<S>() -> Router<S>
-where
-    S: Clone + Send + Sync + 'static,
-    BackfillApi: FromRef<S>,
-{
+/// The routes; `http` gives them their state with `with_state`.
+pub fn router() -> Router<BackfillApi> {
     Router::new()
         .route("/api/v1/plans/{id}/jobs/{job}/runs", post(start))
         .route("/api/v1/plans/{id}/runs", get(list))
@@ -43,12 +41,11 @@ where
         (status = 409, description = "another process drives the job's unfinished run"),
         (status = 503, description = "the job's target database does not answer")))]
 pub async fn start(
-    State(state): State<BackfillApi>,
-    Extension(caller): Extension<Caller>,
+    Call(state, caller): Call<BackfillApi>,
     Path((id, job)): Path<(String, String)>,
     JsonObject(req): JsonObject<StartRun>,
 ) -> Result<Response, ApiError> {
-    let run = state.service.start(&caller, id, job, req).await?;
+    let run = state.backfill.start(&caller, id, job, req).await?;
     Ok((StatusCode::ACCEPTED, Json(run)).into_response())
 }
 
@@ -56,32 +53,29 @@ pub async fn start(
     params(("id" = String, Path)),
     responses((status = 200, body = Vec<RunView>), (status = 404, description = "no such plan")))]
 pub async fn list(
-    State(state): State<BackfillApi>,
-    Extension(caller): Extension<Caller>,
+    Call(state, caller): Call<BackfillApi>,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<RunView>>, ApiError> {
-    Ok(Json(state.service.runs(&caller, id).await?))
+    Ok(Json(state.backfill.runs(&caller, id).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/runs/{run}/pause", tag = "backfill",
     params(("run" = String, Path)), responses((status = 202), (status = 400), (status = 404)))]
 pub async fn pause(
-    State(state): State<BackfillApi>,
-    Extension(caller): Extension<Caller>,
+    Call(state, caller): Call<BackfillApi>,
     Path(run): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.service.pause(&caller, run).await?;
+    state.backfill.pause(&caller, run).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
 #[utoipa::path(post, path = "/api/v1/runs/{run}/cancel", tag = "backfill",
     params(("run" = String, Path)), responses((status = 202), (status = 400), (status = 404)))]
 pub async fn cancel(
-    State(state): State<BackfillApi>,
-    Extension(caller): Extension<Caller>,
+    Call(state, caller): Call<BackfillApi>,
     Path(run): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.service.cancel(&caller, run).await?;
+    state.backfill.cancel(&caller, run).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -89,13 +83,12 @@ pub async fn cancel(
 #[utoipa::path(post, path = "/api/v1/runs/{run}/tune", tag = "backfill",
     params(("run" = String, Path)), request_body = Tune, responses((status = 202), (status = 400), (status = 404)))]
 pub async fn tune(
-    State(state): State<BackfillApi>,
-    Extension(caller): Extension<Caller>,
+    Call(state, caller): Call<BackfillApi>,
     Path(run): Path<String>,
     JsonObject(t): JsonObject<Tune>,
 ) -> Result<StatusCode, ApiError> {
     state
-        .service
+        .backfill
         .retune(&caller, run, t.chunk, t.max_rows_per_sec)
         .await?;
     Ok(StatusCode::ACCEPTED)

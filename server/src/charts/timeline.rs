@@ -54,6 +54,87 @@ fn marker_color(kind: &str) -> RGBColor {
     }
 }
 
+type Area<'a, 'b> = DrawingArea<SVGBackend<'b>, plotters::coord::Shift>;
+
+/// What both halves of the chart share: the time axis and the markers.
+struct Panel<'t> {
+    markers: &'t [Marker],
+    from: i64,
+    to: i64,
+    time_label: &'t dyn Fn(&i64) -> String,
+}
+
+impl Panel<'_> {
+    /// One half: the named lines (in the palette's order, with a legend),
+    /// a red line at `bound` if any, and a vertical line per marker.
+    fn draw(
+        &self,
+        area: &Area<'_, '_>,
+        caption: &str,
+        top: f64,
+        bound: Option<f64>,
+        lines: Vec<(String, Vec<(i64, f64)>)>,
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let (from, to) = (self.from, self.to);
+        let mut chart = ChartBuilder::on(area)
+            .caption(caption, ("sans-serif", 14))
+            .margin(8)
+            .x_label_area_size(22)
+            .y_label_area_size(44)
+            .build_cartesian_2d(from..to, 0f64..top)?;
+        chart
+            .configure_mesh()
+            .x_labels(8)
+            .x_label_formatter(self.time_label)
+            .light_line_style(WHITE)
+            .draw()?;
+        if let Some(b) = bound {
+            chart.draw_series(LineSeries::new([(from, b), (to, b)], RED.mix(0.5)))?;
+        }
+        let labelled = !lines.is_empty();
+        for (i, (name, points)) in lines.into_iter().enumerate() {
+            let color = PALETTE[i % PALETTE.len()];
+            chart
+                .draw_series(LineSeries::new(points, color.stroke_width(2)))?
+                .label(name)
+                .legend(move |(lx, ly)| {
+                    PathElement::new(vec![(lx, ly), (lx + 14, ly)], color.stroke_width(2))
+                });
+        }
+        for m in self.markers {
+            let at = m.at_ms.clamp(from, to);
+            let line = [(at, 0.0), (at, top)];
+            chart.draw_series(LineSeries::new(line, marker_color(m.kind).mix(0.6)))?;
+        }
+        if labelled {
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperLeft)
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK.mix(0.2))
+                .draw()?;
+        }
+        Ok(())
+    }
+}
+
+/// An exposure's steps as a line: flat at each level until the next change.
+fn step_line(steps: &[(i64, i64)], from: i64, to: i64) -> Vec<(i64, f64)> {
+    let mut points = Vec::new();
+    let mut level = 0.0;
+    for (at, bp) in steps {
+        if *at > to {
+            break;
+        }
+        let at = (*at).clamp(from, to);
+        points.push((at, level));
+        level = *bp as f64 / 100.0;
+        points.push((at, level));
+    }
+    points.push((to, level));
+    points
+}
+
 fn draw(out: &mut String, t: &Timeline) -> Result<(), Box<dyn std::error::Error>> {
     let root = SVGBackend::with_string(out, (WIDTH, HEIGHT)).into_drawing_area();
     root.fill(&WHITE)?;
@@ -76,51 +157,18 @@ fn draw(out: &mut String, t: &Timeline) -> Result<(), Box<dyn std::error::Error>
             .to_string()
     };
 
-    let mut exposure = ChartBuilder::on(&top)
-        .caption("exposure per environment (%)", ("sans-serif", 14))
-        .margin(8)
-        .x_label_area_size(22)
-        .y_label_area_size(44)
-        .build_cartesian_2d(from..to, 0f64..105f64)?;
-    exposure
-        .configure_mesh()
-        .x_labels(8)
-        .x_label_formatter(&time_label)
-        .light_line_style(WHITE)
-        .draw()?;
-    for (i, (env, steps)) in t.exposures.iter().enumerate() {
-        let color = PALETTE[i % PALETTE.len()];
-        let mut points = Vec::new();
-        let mut level = 0.0;
-        for (at, bp) in steps {
-            if *at > to {
-                break;
-            }
-            points.push((x(*at), level));
-            level = *bp as f64 / 100.0;
-            points.push((x(*at), level));
-        }
-        points.push((to, level));
-        exposure
-            .draw_series(LineSeries::new(points, color.stroke_width(2)))?
-            .label(env.clone())
-            .legend(move |(lx, ly)| {
-                PathElement::new(vec![(lx, ly), (lx + 14, ly)], color.stroke_width(2))
-            });
-    }
-    for m in &t.markers {
-        let c = marker_color(m.kind);
-        exposure.draw_series(LineSeries::new(
-            [(x(m.at_ms), 0.0), (x(m.at_ms), 105.0)],
-            c.mix(0.6),
-        ))?;
-    }
-    exposure
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK.mix(0.2))
-        .draw()?;
+    let exposures = t
+        .exposures
+        .iter()
+        .map(|(env, steps)| (env.clone(), step_line(steps, from, to)))
+        .collect();
+    let panel = Panel {
+        markers: &t.markers,
+        from,
+        to,
+        time_label: &time_label,
+    };
+    panel.draw(&top, "exposure per environment (%)", 105.0, None, exposures)?;
 
     let top_ratio = t
         .guardrails
@@ -135,47 +183,15 @@ fn draw(out: &mut String, t: &Timeline) -> Result<(), Box<dyn std::error::Error>
             "guardrails nearest their bounds: value ÷ bound (above 1 = outside); {n} more not drawn"
         ),
     };
-    let mut guard = ChartBuilder::on(&bottom)
-        .caption(caption, ("sans-serif", 14))
-        .margin(8)
-        .x_label_area_size(22)
-        .y_label_area_size(44)
-        .build_cartesian_2d(from..to, 0f64..top_ratio * 1.05)?;
-    guard
-        .configure_mesh()
-        .x_labels(8)
-        .x_label_formatter(&time_label)
-        .light_line_style(WHITE)
-        .draw()?;
-    guard.draw_series(LineSeries::new([(from, 1.0), (to, 1.0)], RED.mix(0.5)))?;
-    for (i, (name, points)) in t.guardrails.iter().enumerate() {
-        let color = PALETTE[i % PALETTE.len()];
-        let pts: Vec<(i64, f64)> = points
-            .iter()
-            .map(|(at, r)| (x(*at), r.min(top_ratio)))
-            .collect();
-        guard
-            .draw_series(LineSeries::new(pts, color.stroke_width(2)))?
-            .label(name.clone())
-            .legend(move |(lx, ly)| {
-                PathElement::new(vec![(lx, ly), (lx + 14, ly)], color.stroke_width(2))
-            });
-    }
-    for m in &t.markers {
-        let c = marker_color(m.kind);
-        guard.draw_series(LineSeries::new(
-            [(x(m.at_ms), 0.0), (x(m.at_ms), top_ratio * 1.05)],
-            c.mix(0.6),
-        ))?;
-    }
-    if !t.guardrails.is_empty() {
-        guard
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK.mix(0.2))
-            .draw()?;
-    }
+    let ratios = t
+        .guardrails
+        .iter()
+        .map(|(name, points)| {
+            let pts = points.iter().map(|(at, r)| (x(*at), r.min(top_ratio)));
+            (name.clone(), pts.collect())
+        })
+        .collect();
+    panel.draw(&bottom, &caption, top_ratio * 1.05, Some(1.0), ratios)?;
     root.present()?;
     Ok(())
 }

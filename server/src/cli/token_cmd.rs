@@ -3,10 +3,10 @@ use app::access::Scope;
 use clap::Subcommand;
 
 use super::CliError;
-use crate::audit::{Actor, ClientInfo};
 use crate::auth::tokens;
 use crate::db::Store;
 use crate::format_ms;
+use crate::plans::service::Acting;
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
@@ -29,8 +29,7 @@ pub enum TokenCommand {
 }
 
 pub async fn run(store: Store, environments: &[String], cmd: TokenCommand) -> Result<(), CliError> {
-    let actor = Actor::cli();
-    let client = ClientInfo::cli();
+    let Acting { actor, client } = Acting::cli();
     match cmd {
         TokenCommand::Create {
             name,

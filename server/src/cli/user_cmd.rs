@@ -6,10 +6,10 @@ use app::access::Role;
 use clap::Subcommand;
 
 use super::CliError;
-use crate::audit::{Actor, ClientInfo};
 use crate::auth::{password, users};
 use crate::db::Store;
 use crate::format_ms;
+use crate::plans::service::Acting;
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
@@ -53,8 +53,7 @@ fn read_password(from_stdin: bool) -> Result<(String, bool), CliError> {
 }
 
 pub async fn run(store: Store, cmd: UserCommand) -> Result<(), CliError> {
-    let actor = Actor::cli();
-    let client = ClientInfo::cli();
+    let Acting { actor, client } = Acting::cli();
     match cmd {
         UserCommand::Add {
             username,
@@ -66,11 +65,7 @@ pub async fn run(store: Store, cmd: UserCommand) -> Result<(), CliError> {
             println!(
                 "added {} ({})",
                 user.username,
-                user.roles
-                    .iter()
-                    .map(|r| r.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                app::access::Role::join(&user.roles, ", ")
             );
             if generated {
                 println!("password (shown once): {pw}");
@@ -107,11 +102,7 @@ pub async fn run(store: Store, cmd: UserCommand) -> Result<(), CliError> {
                 println!(
                     "{:<24} {:<34} {:<10} {}",
                     u.username,
-                    u.roles
-                        .iter()
-                        .map(|r| r.as_str())
-                        .collect::<Vec<_>>()
-                        .join(","),
+                    app::access::Role::join(&u.roles, ","),
                     if u.disabled_at_ms.is_some() {
                         "disabled"
                     } else {

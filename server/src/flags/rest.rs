@@ -3,13 +3,14 @@ use app::access::{Action, Principal};
 use app::dto::plans::FlagEvaluation;
 use app::error::AppError;
 use app::service::Caller;
-use axum::extract::{FromRef, Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 
 use super::bucketing::{evaluate as decide, Reason};
 use super::cache::FlagCache;
 use crate::api_error::ApiError;
+use crate::caller::Call;
 use crate::db::Store;
 
 /// What the flag endpoints need of the application's state.
@@ -21,11 +22,8 @@ pub struct FlagsApi {
     pub environments: std::sync::Arc<Vec<String>>,
 }
 
-pub fn router<S>() -> Router<S>
-where
-    S: Clone + Send + Sync + 'static,
-    FlagsApi: FromRef<S>,
-{
+/// The routes; `http` gives them their state with `with_state`.
+pub fn router() -> Router<FlagsApi> {
     Router::new().route("/api/v1/flags/{key}/evaluate", get(evaluate))
 }
 
@@ -48,8 +46,7 @@ pub struct EntityParam {
     responses((status = 200, body = FlagEvaluation), (status = 400), (status = 401),
         (status = 403, description = "the token is bound to another environment"), (status = 404)))]
 pub async fn evaluate(
-    State(state): State<FlagsApi>,
-    Extension(caller): Extension<Caller>,
+    Call(state, caller): Call<FlagsApi>,
     Path(key): Path<String>,
     Query(q): Query<EntityParam>,
 ) -> Result<Json<FlagEvaluation>, ApiError> {

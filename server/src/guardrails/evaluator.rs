@@ -14,13 +14,13 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::measure::Sources;
-use crate::audit::{self, Actor, ClientInfo};
 use crate::clock::Clock;
 use crate::db::{Store, StoreError};
 use crate::events::PlanEvents;
 use crate::plans::guardrail::{judge, GuardrailDef, Outcome, Reading};
 use crate::plans::guardrail_streak::{acts_now, Trigger};
 use crate::plans::measure_store::{self, Measurement, Watched};
+use crate::plans::service::Acting;
 use crate::plans::PlanService;
 use app::dto::plans::RollbackKind;
 
@@ -134,18 +134,9 @@ impl Evaluator {
                     "value": judged.value, "threshold": m.threshold, "detail": judged.detail,
                     "action": def.action, "dry_run": def.dry_run,
                 });
-                let subject = format!("plan:{}", w.plan_id);
-                let (actor, client) = (Actor::System, ClientInfo::default());
-                audit::append(
-                    &mut tx,
-                    now,
-                    &actor,
-                    &client,
-                    "guardrail.state",
-                    &subject,
-                    details,
-                )
-                .await?;
+                Acting::system()
+                    .audit(&mut tx, now, "guardrail.state", &w.plan_id, details)
+                    .await?;
             }
             tx.commit().await.map_err(StoreError::Query)?;
             if changed {
@@ -223,18 +214,9 @@ impl Evaluator {
         });
         if def.dry_run {
             let mut tx = self.store.begin_write().await?;
-            let (actor, client) = (Actor::System, ClientInfo::default());
-            let subject = format!("plan:{}", w.plan_id);
-            audit::append(
-                &mut tx,
-                m.at_ms,
-                &actor,
-                &client,
-                "guardrail.action",
-                &subject,
-                evidence,
-            )
-            .await?;
+            Acting::system()
+                .audit(&mut tx, m.at_ms, "guardrail.action", &w.plan_id, evidence)
+                .await?;
             tx.commit().await.map_err(StoreError::Query)?;
             return Ok(());
         }

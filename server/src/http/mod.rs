@@ -155,41 +155,29 @@ impl AppState {
 
 // Each feature router takes only the state it needs (FromRef sub-states), so
 // no feature module depends on this one.
-impl FromRef<AppState> for crate::audit::export::AuditApi {
-    fn from_ref(s: &AppState) -> Self {
-        crate::audit::export::AuditApi {
-            audit: s.audit.clone(),
-            store: s.store.clone(),
+macro_rules! sub_state {
+    ($($api:path { $($field:ident),+ })+) => {$(
+        impl FromRef<AppState> for $api {
+            fn from_ref(s: &AppState) -> Self {
+                Self { $($field: s.$field.clone()),+ }
+            }
         }
-    }
+    )+};
 }
 
-impl FromRef<AppState> for crate::plans::rest::PlansApi {
-    fn from_ref(s: &AppState) -> Self {
-        crate::plans::rest::PlansApi {
-            plans: s.plans.clone(),
-            events: s.events.clone(),
-            auth: s.auth.clone(),
-        }
-    }
+sub_state! {
+    crate::audit::export::AuditApi { audit, store }
+    crate::plans::rest::PlansApi { plans, events, auth }
+    crate::flags::rest::FlagsApi { store, flag_cache, environments }
+    crate::backfill::rest::BackfillApi { backfill }
 }
 
-impl FromRef<AppState> for crate::flags::rest::FlagsApi {
-    fn from_ref(s: &AppState) -> Self {
-        crate::flags::rest::FlagsApi {
-            store: s.store.clone(),
-            flag_cache: s.flag_cache.clone(),
-            environments: s.environments.clone(),
-        }
-    }
-}
-
-impl FromRef<AppState> for crate::backfill::rest::BackfillApi {
-    fn from_ref(s: &AppState) -> Self {
-        crate::backfill::rest::BackfillApi {
-            service: s.backfill.clone(),
-        }
-    }
+/// A feature's routes with its sub-state taken from the application's.
+fn feature<T>(routes: Router<T>, state: &AppState) -> Router<AppState>
+where
+    T: FromRef<AppState> + Clone + Send + Sync + 'static,
+{
+    routes.with_state(T::from_ref(state))
 }
 
 /// The whole HTTP surface of the console.
@@ -205,11 +193,11 @@ pub fn router(state: AppState) -> Router {
         .is_some_and(|o| o.starts_with("https://"));
     Router::new()
         .merge(ops::router())
-        .merge(crate::auth::routes::router())
-        .merge(crate::audit::export::router())
-        .merge(crate::plans::rest::router())
-        .merge(crate::flags::rest::router())
-        .merge(crate::backfill::rest::router())
+        .merge(feature(crate::auth::routes::router(), &state))
+        .merge(feature(crate::audit::export::router(), &state))
+        .merge(feature(crate::plans::rest::router(), &state))
+        .merge(feature(crate::flags::rest::router(), &state))
+        .merge(feature(crate::backfill::rest::router(), &state))
         .merge(openapi::router(&state.environments))
         .leptos_routes_with_context(&state, generate_route_list(App), context, move || {
             shell(options.clone())

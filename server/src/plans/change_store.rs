@@ -12,8 +12,11 @@ use crate::db::StoreError;
 pub struct ChangeRecord {
     pub id: String,
     pub plan_id: String,
+    /// The plan's revision the edit was made on.
     pub base_revision: i64,
+    /// The edited plan file, applied as a whole once approved.
     pub source_toml: String,
+    /// What it weakens, one line per gate, as its approvers see it.
     pub weakens: Vec<String>,
     pub approvals_required: i64,
     pub approver_roles: Vec<Role>,

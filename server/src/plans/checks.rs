@@ -21,14 +21,14 @@ pub fn judge(
     now_ms: i64,
     facts: &Facts,
 ) -> ItemState {
-    if item.kind == ItemKind::Manual {
+    if item.def.kind == ItemKind::Manual {
         return ItemState {
             met: item.ticked_at_ms.is_some(),
             evaluable: true,
             detail: String::new(),
         };
     }
-    let check = item.check_name.as_deref().unwrap_or("");
+    let check = item.def.check_name.as_deref().unwrap_or("");
     match check {
         "soak_elapsed" => match phase.started_at_ms {
             None => ItemState {
@@ -64,40 +64,41 @@ pub fn judge(
         other if other.starts_with("guardrail_") => {
             let name = &other["guardrail_".len()..];
             let scope = (phase.environment.as_str(), phase.started_at_ms);
-            match facts.guardrails.judge(name, scope, now_ms) {
-                Some((met, detail)) => ItemState {
-                    met,
-                    evaluable: true,
-                    detail,
-                },
-                None => ItemState {
-                    met: false,
-                    evaluable: false,
-                    detail: format!(
-                        "the plan declares no guardrail {name:?} ([[guardrails]] name = {name:?}); counts as unmet"
-                    ),
-                },
-            }
+            judged(facts.guardrails.judge(name, scope, now_ms), || {
+                format!(
+                    "the plan declares no guardrail {name:?} ([[guardrails]] name = {name:?}); counts as unmet"
+                )
+            })
         }
-        other => match facts.jobs.judge(
-            other,
-            item.job.as_deref(),
-            item.max_delta,
-            Scope {
+        other => {
+            let scope = Scope {
                 environment: &phase.environment,
-                since_ms: item.max_age_ms.map(|age| now_ms - age),
-            },
-        ) {
-            Some((met, detail)) => ItemState {
-                met,
-                evaluable: true,
-                detail,
-            },
-            None => ItemState {
-                met: false,
-                evaluable: false,
-                detail: format!("not evaluable: {other} is not a known check; counts as unmet"),
-            },
+                since_ms: item.def.max_age_ms.map(|age| now_ms - age),
+            };
+            let verdict =
+                facts
+                    .jobs
+                    .judge(other, item.def.job.as_deref(), item.def.max_delta, scope);
+            judged(verdict, || {
+                format!("not evaluable: {other} is not a known check; counts as unmet")
+            })
+        }
+    }
+}
+
+/// A judge's verdict (met, why) as an item's state; no verdict (the check
+/// names nothing the plan has) is unmet, and `unknown` says why.
+fn judged(verdict: Option<(bool, String)>, unknown: impl FnOnce() -> String) -> ItemState {
+    match verdict {
+        Some((met, detail)) => ItemState {
+            met,
+            evaluable: true,
+            detail,
+        },
+        None => ItemState {
+            met: false,
+            evaluable: false,
+            detail: unknown(),
         },
     }
 }
@@ -112,7 +113,7 @@ pub fn complete(
     phase
         .items
         .iter()
-        .filter(|i| !i.entry)
+        .filter(|i| !i.def.entry)
         .all(|i| judge(i, phase, previous, now_ms, facts).met)
 }
 
@@ -148,10 +149,10 @@ fn unmet<'a>(
     phase
         .items
         .iter()
-        .filter(move |i| i.entry == entry)
+        .filter(move |i| i.def.entry == entry)
         .filter_map(move |i| {
             let state = judge(i, phase, previous, now_ms, facts);
-            let why = (i.kind != app::dto::plans::ItemKind::Manual).then_some(state.detail);
-            (!state.met).then_some((i.text.as_str(), why))
+            let why = (i.def.kind != app::dto::plans::ItemKind::Manual).then_some(state.detail);
+            (!state.met).then_some((i.def.text.as_str(), why))
         })
 }

@@ -44,22 +44,22 @@ pub fn evidence_hash(p: &PhaseRecord, jobs: &str) -> String {
         .iter()
         .map(|i| {
             let mut item = json!({
-                "kind": i.kind,
-                "text": i.text,
-                "tickers": i.tickers.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
-                "check": i.check_name,
-                "max_delta": i.max_delta,
-                "job": i.job,
+                "kind": i.def.kind,
+                "text": i.def.text,
+                "tickers": i.def.tickers.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                "check": i.def.check_name,
+                "max_delta": i.def.max_delta,
+                "job": i.def.job,
                 "ticked_by": i.ticked_by,
                 "ticked_at_ms": i.ticked_at_ms,
                 "comment": i.tick_comment,
             });
             // Only entry criteria say so: hashes of phases without any stay
             // as they were before entry criteria existed.
-            if i.entry {
+            if i.def.entry {
                 item["entry"] = json!(true);
             }
-            if let Some(age) = i.max_age_ms {
+            if let Some(age) = i.def.max_age_ms {
                 item["max_age_ms"] = json!(age);
             }
             item
@@ -89,16 +89,18 @@ mod tests {
     fn phase() -> PhaseRecord {
         PhaseRecord {
             items: vec![ItemRecord {
-                entry: false,
                 id: "i".into(),
                 position: 0,
-                kind: app::dto::plans::ItemKind::Manual,
-                text: "Rollback plan reviewed".into(),
-                tickers: vec![Role::Operator],
-                check_name: None,
-                max_delta: None,
-                job: None,
-                max_age_ms: None,
+                def: crate::plans::definition::ItemDef {
+                    entry: false,
+                    kind: app::dto::plans::ItemKind::Manual,
+                    text: "Rollback plan reviewed".into(),
+                    tickers: vec![Role::Operator],
+                    check_name: None,
+                    max_delta: None,
+                    job: None,
+                    max_age_ms: None,
+                },
                 ticked_by: None,
                 ticked_by_name: None,
                 ticked_at_ms: None,

@@ -1,7 +1,7 @@
 //! The common end of every change to a plan, in its transaction: decisions
 //! on changed evidence dismissed, a phase an edit left incomplete taken off
 //! approval, the revision bumped; then open pages and the flag cache told.
-use app::dto::plans::{ItemKind, PhaseStatus};
+use app::dto::plans::PhaseStatus;
 use serde_json::json;
 
 use super::error::PlanError;
@@ -31,12 +31,7 @@ impl PlanService {
         for phase in &l.phases {
             // Up for approval with something left to tick (an edit added or
             // changed an item): back to active, nobody is offered Approve.
-            let open: Vec<&str> = phase
-                .items
-                .iter()
-                .filter(|i| !i.entry && i.kind == ItemKind::Manual && i.ticked_at_ms.is_none())
-                .map(|i| i.text.as_str())
-                .collect();
+            let open = phase.unticked();
             let up = matches!(
                 phase.status,
                 PhaseStatus::AwaitingApproval | PhaseStatus::Approved
@@ -45,10 +40,7 @@ impl PlanService {
             if unready {
                 let mut back = phase.clone();
                 back.status = phase_transition(back.status, PhaseEvent::Unready)?;
-                back.requested_by = None;
-                back.requested_by_name = None;
-                back.requested_at_ms = None;
-                back.approved_at_ms = None;
+                back.clear_approval();
                 store::save_phase_state(&mut tx, &back).await?;
                 let details = json!({ "phase": phase.name, "open_items": open });
                 acting

@@ -53,11 +53,7 @@ pub fn may_decide(
         return Err(format!(
             "the gate of phase {:?} needs one of these roles: {}",
             p.name,
-            p.approver_roles
-                .iter()
-                .map(|r| r.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            app::access::Role::join(&p.approver_roles, ", ")
         ));
     }
     if seen_evidence != current_evidence {

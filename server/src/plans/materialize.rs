@@ -107,17 +107,6 @@ async fn insert_item(
     Ok(())
 }
 
-pub fn same_item(row: &ItemRecord, def: &ItemDef) -> bool {
-    row.entry == def.entry
-        && row.kind == def.kind
-        && row.text == def.text
-        && row.tickers == def.tickers
-        && row.check_name == def.check_name
-        && row.max_delta == def.max_delta
-        && row.job == def.job
-        && row.max_age_ms == def.max_age_ms
-}
-
 /// Brings a phase's checklist to `new.items`. An item kept as it was keeps
 /// its row and its tick, wherever it moves; a changed item is a new,
 /// unticked one; a removed item goes.
@@ -132,7 +121,7 @@ async fn reconcile_items(
         .items
         .iter()
         .map(|item| {
-            let k = unused.iter().position(|e| same_item(e, item))?;
+            let k = unused.iter().position(|e| e.def == *item)?;
             Some(unused.remove(k))
         })
         .collect();
@@ -141,11 +130,11 @@ async fn reconcile_items(
             .items
             .iter()
             .zip(&kept)
-            .any(|(item, k)| k.is_none() && item.text == gone.text);
+            .any(|(item, k)| k.is_none() && item.text == gone.def.text);
         let verb = if changed { "changed" } else { "removed" };
         changes.push(format!(
             "{verb} item {:?} of phase {:?}",
-            gone.text, new.name
+            gone.def.text, new.name
         ));
         sqlx::query("DELETE FROM checklist_items WHERE id = $1")
             .bind(&gone.id)
@@ -197,7 +186,7 @@ async fn insert_new(
         .enumerate()
         .filter(|(j, _)| kept[*j].is_none())
     {
-        if !gone.iter().any(|g| g.text == item.text) {
+        if !gone.iter().any(|g| g.def.text == item.text) {
             changes.push(format!(
                 "added item {:?} to phase {:?}",
                 item.text, new.name
@@ -282,11 +271,7 @@ pub fn edit_refusal(l: &Loaded, def: &PlanDef) -> Option<String> {
         }
         if row.status == PhaseStatus::Done
             && (row.items.len() != new.items.len()
-                || row
-                    .items
-                    .iter()
-                    .zip(&new.items)
-                    .any(|(r, d)| !same_item(r, d)))
+                || row.items.iter().zip(&new.items).any(|(r, d)| r.def != *d))
         {
             return Some(format!(
                 "phases[{}].checklist: phase {:?} is done; its checklist is history",

@@ -12,7 +12,10 @@ pub struct Measurement {
     pub guardrail: String,
     pub environment: String,
     pub at_ms: i64,
+    /// What the guardrail read; `None` when its source had no data.
     pub value: Option<f64>,
+    /// What its sample query read, when it has one (below the minimum, the
+    /// reading is not healthy).
     pub sample: Option<f64>,
     /// The healthy range's bounds as resolved for this reading.
     pub bounds: (Option<f64>, Option<f64>),

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use app::access::Action;
 use app::dto::plans::{CommandOutcome, NewPlan, PlanCommand, PlanSummary, PlanView, TemplateInfo};
-use app::service::{Caller, PlanPort};
-use axum::extract::{FromRef, Path, Query, State};
+use app::service::PlanPort;
+use axum::extract::{Path, Query};
 use axum::http::header;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -18,6 +18,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::PlanService;
 use crate::api_error::ApiError;
 use crate::auth::AuthState;
+use crate::caller::Call;
 use crate::events::PlanEvents;
 use crate::json_body::JsonObject;
 
@@ -29,11 +30,8 @@ pub struct PlansApi {
     pub auth: AuthState,
 }
 
-pub fn router<S>() -> Router<S>
-where
-    S: Clone + Send + Sync + 'static,
-    PlansApi: FromRef<S>,
-{
+/// The routes; `http` gives them their state with `with_state`.
+pub fn router() -> Router<PlansApi> {
     Router::new()
         .route("/api/v1/plans", get(list).post(import))
         .route("/api/v1/plans/from-template", post(create))
@@ -47,10 +45,7 @@ where
 
 #[utoipa::path(get, path = "/api/v1/plans", tag = "plans",
     responses((status = 200, body = Vec<PlanSummary>), (status = 401), (status = 403)))]
-pub async fn list(
-    State(state): State<PlansApi>,
-    Extension(caller): Extension<Caller>,
-) -> Result<Json<Vec<PlanSummary>>, ApiError> {
+pub async fn list(Call(state, caller): Call<PlansApi>) -> Result<Json<Vec<PlanSummary>>, ApiError> {
     Ok(Json(state.plans.plans(&caller).await?))
 }
 
@@ -59,8 +54,7 @@ pub async fn list(
     request_body(content = String, content_type = "application/toml"),
     responses((status = 201, body = PlanSummary), (status = 400, description = "every problem as LINE:COLUMN: field: message")))]
 pub async fn import(
-    State(state): State<PlansApi>,
-    Extension(caller): Extension<Caller>,
+    Call(state, caller): Call<PlansApi>,
     body: String,
 ) -> Result<Response, ApiError> {
     let plan = state.plans.import(&caller, body).await?;
@@ -71,8 +65,7 @@ pub async fn import(
 #[utoipa::path(post, path = "/api/v1/plans/from-template", tag = "plans",
     request_body = NewPlan, responses((status = 201, body = PlanSummary), (status = 400)))]
 pub async fn create(
-    State(state): State<PlansApi>,
-    Extension(caller): Extension<Caller>,
+    Call(state, caller): Call<PlansApi>,
     JsonObject(new): JsonObject<NewPlan>,
 ) -> Result<Response, ApiError> {
     let plan = state.plans.create(&caller, new).await?;
@@ -82,8 +75,7 @@ pub async fn create(
 #[utoipa::path(get, path = "/api/v1/plans/{id}", tag = "plans",
     params(("id" = String, Path)), responses((status = 200, body = PlanView), (status = 404)))]
 pub async fn one(
-    State(state): State<PlansApi>,
-    Extension(caller): Extension<Caller>,
+    Call(state, caller): Call<PlansApi>,
     Path(id): Path<String>,
 ) -> Result<Json<PlanView>, ApiError> {
     Ok(Json(state.plans.plan(&caller, id).await?))
@@ -103,8 +95,7 @@ pub struct TimelineParams {
     params(("id" = String, Path), TimelineParams),
     responses((status = 200, body = app::dto::plans::TimelineView), (status = 400), (status = 404)))]
 pub async fn timeline(
-    State(state): State<PlansApi>,
-    Extension(caller): Extension<Caller>,
+    Call(state, caller): Call<PlansApi>,
     Path(id): Path<String>,
     Query(q): Query<TimelineParams>,
 ) -> Result<Json<app::dto::plans::TimelineView>, ApiError> {
@@ -117,8 +108,7 @@ pub async fn timeline(
     params(("id" = String, Path)),
     responses((status = 200, content_type = "application/toml", body = String), (status = 404)))]
 pub async fn source(
-    State(state): State<PlansApi>,
-    Extension(caller): Extension<Caller>,
+    Call(state, caller): Call<PlansApi>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let src = state.plans.source(&caller, id).await?;
@@ -158,8 +148,7 @@ pub struct RevisionParam {
         (status = 400), (status = 404),
         (status = 409, description = "the plan changed since that revision")))]
 pub async fn save_source(
-    State(state): State<PlansApi>,
-    Extension(caller): Extension<Caller>,
+    Call(state, caller): Call<PlansApi>,
     Path(id): Path<String>,
     Query(q): Query<RevisionParam>,
     body: String,
@@ -182,8 +171,7 @@ pub async fn save_source(
     params(("id" = String, Path)), request_body = PlanCommand,
     responses((status = 200, body = CommandOutcome), (status = 400), (status = 403)))]
 pub async fn command(
-    State(state): State<PlansApi>,
-    Extension(caller): Extension<Caller>,
+    Call(state, caller): Call<PlansApi>,
     Path(id): Path<String>,
     JsonObject(cmd): JsonObject<PlanCommand>,
 ) -> Result<Json<CommandOutcome>, ApiError> {
@@ -193,8 +181,7 @@ pub async fn command(
 #[utoipa::path(get, path = "/api/v1/templates", tag = "plans",
     responses((status = 200, body = Vec<TemplateInfo>)))]
 pub async fn templates(
-    State(state): State<PlansApi>,
-    Extension(caller): Extension<Caller>,
+    Call(state, caller): Call<PlansApi>,
 ) -> Result<Json<Vec<TemplateInfo>>, ApiError> {
     Ok(Json(state.plans.templates(&caller).await?))
 }
@@ -208,8 +195,7 @@ const STILL_ALLOWED_EVERY: Duration = Duration::from_secs(2);
     params(("id" = String, Path)),
     responses((status = 200, content_type = "text/event-stream", body = String)))]
 pub async fn events(
-    State(state): State<PlansApi>,
-    Extension(caller): Extension<Caller>,
+    Call(state, caller): Call<PlansApi>,
     Extension(session): Extension<tower_sessions::Session>,
     Path(id): Path<String>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {

@@ -58,6 +58,14 @@ impl Acting {
         }
     }
 
+    /// The console itself (a guardrail acting, say): no client.
+    pub fn system() -> Acting {
+        Acting {
+            actor: Actor::System,
+            client: ClientInfo::default(),
+        }
+    }
+
     pub fn cli() -> Acting {
         Acting {
             actor: Actor::cli(),

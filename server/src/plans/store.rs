@@ -6,6 +6,7 @@ use app::dto::StoreBackend;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use super::definition::ItemDef;
 use crate::db::StoreError;
 use crate::flags::store as flags;
 pub use crate::flags::store::FlagRecord;
@@ -33,10 +34,12 @@ pub struct PhaseRecord {
     pub exposure_bp: i64,
     pub notes: String,
     pub approvals_required: i64,
+    /// Roles whose holders may approve the gate.
     pub approver_roles: Vec<Role>,
     pub soak_ms: i64,
     pub status: PhaseStatus,
     pub started_at_ms: Option<i64>,
+    /// Who asked for approval: a person's id, or a token's creator's.
     pub requested_by: Option<String>,
     pub requested_by_name: Option<String>,
     pub requested_at_ms: Option<i64>,
@@ -44,6 +47,26 @@ pub struct PhaseRecord {
     pub done_at_ms: Option<i64>,
     pub items: Vec<ItemRecord>,
     pub decisions: Vec<DecisionRecord>,
+}
+
+impl PhaseRecord {
+    /// Forgets the request for approval and any approval: the gate is to be
+    /// asked for again.
+    pub fn clear_approval(&mut self) {
+        self.requested_by = None;
+        self.requested_by_name = None;
+        self.requested_at_ms = None;
+        self.approved_at_ms = None;
+    }
+
+    /// The texts of the phase's checklist items a person has still to tick.
+    pub fn unticked(&self) -> Vec<&str> {
+        self.items
+            .iter()
+            .filter(|i| !i.def.entry && i.def.kind == ItemKind::Manual && i.ticked_at_ms.is_none())
+            .map(|i| i.def.text.as_str())
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -77,16 +100,8 @@ impl PhaseRecord {
 pub struct ItemRecord {
     pub id: String,
     pub position: i64,
-    /// An entry criterion: must hold before the phase starts.
-    pub entry: bool,
-    /// `manual` or `auto`.
-    pub kind: ItemKind,
-    pub text: String,
-    pub tickers: Vec<Role>,
-    pub check_name: Option<String>,
-    pub max_delta: Option<i64>,
-    pub job: Option<String>,
-    pub max_age_ms: Option<i64>,
+    /// The item as the plan file defines it.
+    pub def: ItemDef,
     pub ticked_by: Option<String>,
     pub ticked_by_name: Option<String>,
     pub ticked_at_ms: Option<i64>,
@@ -153,11 +168,7 @@ impl Loaded {
 }
 
 pub fn roles_to_text(roles: &[Role]) -> String {
-    roles
-        .iter()
-        .map(|r| r.as_str())
-        .collect::<Vec<_>>()
-        .join(",")
+    Role::join(roles, ",")
 }
 
 pub fn roles_from_text(text: &str) -> Vec<Role> {
@@ -258,17 +269,19 @@ pub async fn load(
         let item = ItemRecord {
             id: row.try_get("id")?,
             position: row.try_get("position")?,
-            entry: row.try_get::<i64, _>("entry")? == 1,
-            kind: {
-                let kind: String = row.try_get("kind")?;
-                ItemKind::parse(&kind).map_err(|e| bad_value("kind", e))?
+            def: ItemDef {
+                entry: row.try_get::<i64, _>("entry")? == 1,
+                kind: {
+                    let kind: String = row.try_get("kind")?;
+                    ItemKind::parse(&kind).map_err(|e| bad_value("kind", e))?
+                },
+                text: row.try_get("text")?,
+                tickers: roles_from_text(&tickers),
+                check_name: row.try_get("check_name")?,
+                max_delta: row.try_get("max_delta")?,
+                job: row.try_get("job")?,
+                max_age_ms: row.try_get("max_age_ms")?,
             },
-            text: row.try_get("text")?,
-            tickers: roles_from_text(&tickers),
-            check_name: row.try_get("check_name")?,
-            max_delta: row.try_get("max_delta")?,
-            job: row.try_get("job")?,
-            max_age_ms: row.try_get("max_age_ms")?,
             ticked_by: row.try_get("ticked_by")?,
             ticked_by_name: row.try_get("ticked_by_name")?,
             ticked_at_ms: row.try_get("ticked_at_ms")?,

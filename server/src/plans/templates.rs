@@ -40,26 +40,33 @@ mod tests {
 
     const H: i64 = 3_600_000;
 
+    /// The template's phases, after checking their names and exposures.
+    fn phases_named(slug: &str, names: &[&str], exposure: &[i64]) -> Vec<(String, i64, i64)> {
+        let p = phases(slug);
+        let got: Vec<(&str, i64)> = p.iter().map(|x| (x.0.as_str(), x.1)).collect();
+        let want: Vec<(&str, i64)> = names
+            .iter()
+            .copied()
+            .zip(exposure.iter().copied())
+            .collect();
+        assert_eq!(got, want, "{slug}: phase names and exposures");
+        p
+    }
+
     #[test]
     fn sti_template_follows_seeds_000_to_003() {
-        let p = phases("sti-backfill");
-        let names: Vec<&str> = p.iter().map(|x| x.0.as_str()).collect();
-        assert_eq!(
-            names,
-            [
+        let p = phases_named(
+            "sti-backfill",
+            &[
                 "dev",
                 "staging",
                 "production 5%",
                 "production 25%",
                 "production 50%",
                 "production 100%",
-                "drop legacy columns"
-            ]
-        );
-        let exposure: Vec<i64> = p.iter().map(|x| x.1).collect();
-        assert_eq!(
-            exposure,
-            [10_000, 10_000, 500, 2_500, 5_000, 10_000, 10_000]
+                "drop legacy columns",
+            ],
+            &[10_000, 10_000, 500, 2_500, 5_000, 10_000, 10_000],
         );
         // D+0 at 5 %, "gradually" through D+1, 100 % at D+2.
         let to_full: i64 = p[2..5].iter().map(|x| x.2).sum();
@@ -74,16 +81,12 @@ mod tests {
 
     #[test]
     fn partitioned_template_follows_seed_004() {
-        let p = phases("partitioned-tables");
-        let names: Vec<&str> = p.iter().map(|x| x.0.as_str()).collect();
-        assert_eq!(
-            names,
-            ["dev", "staging", "pilot", "1%", "5%", "10%", "25%", "50%", "100%"]
-        );
-        let exposure: Vec<i64> = p.iter().map(|x| x.1).collect();
-        assert_eq!(
-            exposure,
-            [10_000, 10_000, 0, 100, 500, 1_000, 2_500, 5_000, 10_000]
+        let p = phases_named(
+            "partitioned-tables",
+            &[
+                "dev", "staging", "pilot", "1%", "5%", "10%", "25%", "50%", "100%",
+            ],
+            &[10_000, 10_000, 0, 100, 500, 1_000, 2_500, 5_000, 10_000],
         );
         // Days 4-7 pilot, then day 8 / 10 / 12 / 14 / 17 / 21 and a day at 100 %.
         let soaks: Vec<i64> = p.iter().map(|x| x.2 / H).collect();

@@ -6,7 +6,6 @@ use app::access::Role;
 use app::format::duration_short;
 
 use super::definition::PlanDef;
-use super::materialize::same_item;
 use super::store::{roles_to_text, Loaded};
 
 /// What an edit weakens, and who must approve it.
@@ -55,10 +54,10 @@ pub fn weakening(l: &Loaded, def: &PlanDef) -> Option<Weakening> {
                     ));
                 }
                 for item in &row.items {
-                    if !new.items.iter().any(|n| same_item(item, n)) {
+                    if !new.items.contains(&item.def) {
                         weakened.push(format!(
                             "phase {:?}: removes or changes the item {:?}",
-                            row.name, item.text
+                            row.name, item.def.text
                         ));
                     }
                 }

@@ -3,7 +3,7 @@
 //! the list before and after.
 use serde_json::json;
 
-use super::{invalid, text, Effect};
+use super::{invalid, text, Cx, Effect};
 use crate::backfill::error::BackfillError;
 use crate::flags::store::save_state;
 use crate::plans::error::PlanError;
@@ -64,25 +64,22 @@ fn open(l: &Loaded) -> Result<(), PlanError> {
 
 pub(super) async fn allow(
     conn: &mut sqlx::AnyConnection,
-    l: &Loaded,
-    now: i64,
-    environments: &[String],
-    (environment, entities, from): (String, Vec<String>, From),
-    reason: String,
+    cx: Cx<'_>,
+    (environment, entities, from, reason): (String, Vec<String>, From, String),
 ) -> Result<Effect, PlanError> {
-    open(l)?;
+    open(cx.l)?;
     let reason = text("reason", &reason, true)?;
-    if !environments.contains(&environment) {
+    if !cx.environments.contains(&environment) {
         return Err(invalid(format!(
             "environment: {environment:?} is not one of the console's environments ({})",
-            environments.join(", ")
+            cx.environments.join(", ")
         )));
     }
     let entities: Vec<String> = entities.iter().map(|e| e.trim().to_string()).collect();
     if let Some(problem) = entities.iter().find_map(|e| bad_entity(e)) {
         return Err(invalid(format!("entities: {problem}")));
     }
-    let before = l.flag.state(&environment);
+    let before = cx.l.flag.state(&environment);
     let mut after = before.clone();
     let added: Vec<String> = entities
         .iter()
@@ -108,57 +105,48 @@ pub(super) async fn allow(
             after.allow.len()
         )));
     }
-    save_state(conn, &l.plan.id, &environment, &after, now).await?;
+    save_state(conn, &cx.l.plan.id, &environment, &after, cx.now).await?;
     let source = match &from {
         From::Hand => json!("hand"),
         From::Query { phase, target } => {
             json!({ "allow_query": { "phase": phase, "target": target } })
         }
     };
-    Ok(Effect {
-        events: vec![(
-            "flag.allow",
-            json!({
-                "flag": l.flag.key, "environment": environment, "added": added,
-                "allow_list_size": after.allow.len(), "source": source, "reason": reason,
-            }),
-        )],
-        message: format!(
+    Ok(Effect::one(
+        "flag.allow",
+        json!({
+            "flag": cx.l.flag.key, "environment": environment, "added": added,
+            "allow_list_size": after.allow.len(), "source": source, "reason": reason,
+        }),
+        format!(
             "{} added to the allow list of {} in {environment} ({} in all).",
             added.len(),
-            l.flag.key,
+            cx.l.flag.key,
             after.allow.len()
         ),
-        dismiss_reason: super::changed_reason(),
-    })
+    ))
 }
 
 pub(super) async fn disallow(
     conn: &mut sqlx::AnyConnection,
-    l: &Loaded,
-    now: i64,
-    environment: String,
-    entity: String,
-    reason: String,
+    cx: Cx<'_>,
+    (environment, entity, reason): (String, String, String),
 ) -> Result<Effect, PlanError> {
     let reason = text("reason", &reason, true)?;
     let entity = entity.trim().to_string();
-    let before = l.flag.state(&environment);
+    let before = cx.l.flag.state(&environment);
     if !before.allow.contains(&entity) {
         return Err(invalid(format!(
             "entity: {entity:?} is not on the allow list of {} in {environment}",
-            l.flag.key
+            cx.l.flag.key
         )));
     }
     let mut after = before.clone();
     after.allow.retain(|e| *e != entity);
-    save_state(conn, &l.plan.id, &environment, &after, now).await?;
-    Ok(Effect {
-        events: vec![(
-            "flag.disallow",
-            json!({ "flag": l.flag.key, "environment": environment, "entity": entity, "reason": reason }),
-        )],
-        message: format!("{entity:?} is off the allow list of {environment}."),
-        dismiss_reason: super::changed_reason(),
-    })
+    save_state(conn, &cx.l.plan.id, &environment, &after, cx.now).await?;
+    Ok(Effect::one(
+        "flag.disallow",
+        json!({ "flag": cx.l.flag.key, "environment": environment, "entity": entity, "reason": reason }),
+        format!("{entity:?} is off the allow list of {environment}."),
+    ))
 }

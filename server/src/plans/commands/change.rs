@@ -6,22 +6,21 @@ use app::access::{roles_allow, Action, Principal};
 use app::dto::plans::Verdict;
 use serde_json::json;
 
-use super::{changed_reason, invalid, person, text, Effect};
+use super::{invalid, text, Cx, Effect};
 use crate::auth::error::is_unique_violation;
 use crate::plans::change_store::{self, ChangeDecision, ChangeRecord};
 use crate::plans::changes::apply_source;
 use crate::plans::definition;
 use crate::plans::error::PlanError;
 use crate::plans::materialize::edit_refusal;
-use crate::plans::service::{check_environments, check_unique, Acting};
-use crate::plans::store::Loaded;
+use crate::plans::service::{check_environments, check_unique};
 
 async fn pending(
     conn: &mut sqlx::AnyConnection,
-    l: &Loaded,
+    cx: Cx<'_>,
     change_id: &str,
 ) -> Result<ChangeRecord, PlanError> {
-    change_store::pending(conn, &l.plan.id)
+    change_store::pending(conn, &cx.l.plan.id)
         .await?
         .filter(|c| c.id == change_id.trim())
         .ok_or_else(|| {
@@ -59,47 +58,38 @@ async fn record(
 /// Applies the change's plan file, if the plan's history still allows it.
 async fn apply(
     conn: &mut sqlx::AnyConnection,
-    l: &Loaded,
+    cx: Cx<'_>,
     change: &ChangeRecord,
-    acting: &Acting,
-    environments: &[String],
-    now: i64,
 ) -> Result<(), PlanError> {
     let def = definition::parse(&change.source_toml)
         .map_err(|p| invalid(format!("the change's plan file no longer parses:\n{p}")))?;
-    if let Some(why) = edit_refusal(l, &def) {
+    if let Some(why) = edit_refusal(cx.l, &def) {
         return Err(invalid(format!(
             "the change can no longer apply ({why}); withdraw it and edit again"
         )));
     }
-    check_environments(environments, &def)?;
-    check_unique(conn, &def, Some(&l.plan.id)).await?;
+    check_environments(cx.environments, &def)?;
+    check_unique(conn, &def, Some(&cx.l.plan.id)).await?;
     apply_source(
         conn,
-        l,
+        cx.l,
         &def,
         &change.source_toml,
-        acting,
-        now,
+        cx.acting,
+        cx.now,
         Some(&change.id),
     )
     .await
 }
 
-#[allow(clippy::too_many_arguments)] // the command's fields, each named
 pub(super) async fn decide_change(
     conn: &mut sqlx::AnyConnection,
-    l: &Loaded,
-    who: &Principal,
-    acting: &Acting,
-    environments: &[String],
-    now: i64,
-    change_id: String,
-    verdict: Verdict,
-    comment: String,
+    cx: Cx<'_>,
+    (change_id, verdict, comment): (String, Verdict, String),
 ) -> Result<Effect, PlanError> {
-    let (user_id, username, roles) = person(who, "deciding on a change request")?;
-    let change = pending(conn, l, &change_id).await?;
+    let now = cx.now;
+    let (user_id, username, roles) = cx.person("deciding on a change request")?;
+    let change = pending(conn, cx, &change_id).await?;
     if verdict == Verdict::Override {
         return Err(invalid(
             "verdict: use the override form, which needs a reason",
@@ -127,7 +117,7 @@ pub(super) async fn decide_change(
             "Rejected the change request: the plan stays as it was.".to_string(),
         )
     } else if approvals >= change.approvals_required {
-        apply(conn, l, &change, acting, environments, now).await?;
+        apply(conn, cx, &change).await?;
         (
             "plan.change_approve",
             "Approved: the change request has its approvals and now applies.".to_string(),
@@ -138,76 +128,52 @@ pub(super) async fn decide_change(
             format!("Approved ({approvals} of {}).", change.approvals_required),
         )
     };
-    Ok(Effect {
-        events: vec![(
-            action,
-            json!({ "change": change.id, "comment": comment, "approvals": approvals,
+    Ok(Effect::one(
+        action,
+        json!({ "change": change.id, "comment": comment, "approvals": approvals,
                     "approvals_required": change.approvals_required }),
-        )],
         message,
-        dismiss_reason: changed_reason(),
-    })
+    ))
 }
 
-#[allow(clippy::too_many_arguments)] // the command's fields, each named
 pub(super) async fn override_change(
     conn: &mut sqlx::AnyConnection,
-    l: &Loaded,
-    who: &Principal,
-    acting: &Acting,
-    environments: &[String],
-    now: i64,
-    change_id: String,
-    reason: String,
+    cx: Cx<'_>,
+    (change_id, reason): (String, String),
 ) -> Result<Effect, PlanError> {
-    let (user_id, username, _) = person(who, "overriding a change request")?;
+    let (user_id, username, _) = cx.person("overriding a change request")?;
     let reason = text("reason", &reason, true)?;
-    let change = pending(conn, l, &change_id).await?;
-    record(
-        conn,
-        &change,
-        (user_id, username),
-        Verdict::Override,
-        &reason,
-        now,
-    )
-    .await?;
-    apply(conn, l, &change, acting, environments, now).await?;
-    Ok(Effect {
-        events: vec![(
-            "plan.change_override",
-            json!({ "change": change.id, "reason": reason, "approvals_at_override": change.approvals(),
+    let change = pending(conn, cx, &change_id).await?;
+    let by = (user_id, username);
+    record(conn, &change, by, Verdict::Override, &reason, cx.now).await?;
+    apply(conn, cx, &change).await?;
+    Ok(Effect::one(
+        "plan.change_override",
+        json!({ "change": change.id, "reason": reason, "approvals_at_override": change.approvals(),
                     "approvals_required": change.approvals_required, "weakens": change.weakens }),
-        )],
-        message: "The change request applies by an admin override.".into(),
-        dismiss_reason: changed_reason(),
-    })
+        "The change request applies by an admin override.".into(),
+    ))
 }
 
 pub(super) async fn withdraw_change(
     conn: &mut sqlx::AnyConnection,
-    l: &Loaded,
-    who: &Principal,
-    acting: &Acting,
-    now: i64,
+    cx: Cx<'_>,
     change_id: String,
 ) -> Result<Effect, PlanError> {
-    let change = pending(conn, l, &change_id).await?;
-    let author = crate::auth::tokens::answerable_id(conn, &acting.actor).await? == change.author_id;
-    let admin = match who {
-        Principal::User { roles, .. } => roles_allow(roles, Action::OverrideGates),
-        Principal::Token { .. } => false,
-    };
+    let change = pending(conn, cx, &change_id).await?;
+    let author =
+        crate::auth::tokens::answerable_id(conn, &cx.acting.actor).await? == change.author_id;
+    let admin = matches!(cx.who, Some(Principal::User { roles, .. }) if roles_allow(roles, Action::OverrideGates));
     if !author && !admin {
         return Err(invalid(format!(
             "only {} (who proposed it) or an admin can withdraw this change request",
             change.author_name
         )));
     }
-    change_store::close(conn, &change.id, "withdrawn", now).await?;
-    Ok(Effect {
-        events: vec![("plan.change_withdraw", json!({ "change": change.id }))],
-        message: "Withdrew the change request: the plan stays as it was.".into(),
-        dismiss_reason: changed_reason(),
-    })
+    change_store::close(conn, &change.id, "withdrawn", cx.now).await?;
+    Ok(Effect::one(
+        "plan.change_withdraw",
+        json!({ "change": change.id }),
+        "Withdrew the change request: the plan stays as it was.".into(),
+    ))
 }

@@ -1,36 +1,24 @@
 //! The gate: requesting approval, deciding (approve, reject) and an admin's override,
 //! each bound to the evidence the decider saw.
-use app::access::Principal;
-use app::dto::plans::{ItemKind, PhaseStatus, Verdict};
+use app::dto::plans::{PhaseStatus, Verdict};
 use serde_json::json;
 
-use super::{changed_reason, invalid, person, phase_index, text, Effect};
+use super::{invalid, text, Cx, Effect};
 use crate::auth::error::is_unique_violation;
 use crate::plans::error::PlanError;
 use crate::plans::evidence::evidence_hash;
-use crate::plans::facts::Facts;
 use crate::plans::gate::{may_decide, passed, tally};
 use crate::plans::state::{phase_transition, PhaseEvent};
-use crate::plans::store::{self, DecisionRecord, Loaded};
+use crate::plans::store::{self, DecisionRecord};
 
 pub(super) async fn request_approval(
     conn: &mut sqlx::AnyConnection,
-    l: &Loaded,
-    who: &Principal,
-    now: i64,
-    facts: &Facts,
-    phase_id: String,
+    cx: Cx<'_>,
+    i: usize,
 ) -> Result<Effect, PlanError> {
-    let changed = changed_reason();
-    let i = phase_index(l, &phase_id)?;
-    let mut phase = l.phases[i].clone();
+    let mut phase = cx.l.phases[i].clone();
     phase.status = phase_transition(phase.status, PhaseEvent::RequestApproval)?;
-    let unticked: Vec<&str> = phase
-        .items
-        .iter()
-        .filter(|it| !it.entry && it.kind == ItemKind::Manual && it.ticked_at_ms.is_none())
-        .map(|it| it.text.as_str())
-        .collect();
+    let unticked = phase.unticked();
     if !unticked.is_empty() {
         return Err(invalid(format!(
             "tick the checklist first; still open: {}",
@@ -40,69 +28,57 @@ pub(super) async fn request_approval(
     // A new request is a new round: earlier decisions (a rejection
     // among them) no longer count.
     for d in phase.decisions.iter().filter(|d| d.live()) {
-        store::dismiss_decision(conn, &d.id, now, "approval requested again").await?;
+        store::dismiss_decision(conn, &d.id, cx.now, "approval requested again").await?;
     }
     phase.decisions.iter_mut().for_each(|d| {
-        d.dismissed_at_ms.get_or_insert(now);
+        d.dismissed_at_ms.get_or_insert(cx.now);
     });
     // A token's request is its creator's: they may not approve it either.
-    let requester = crate::auth::actor_of(who);
-    phase.requested_by = Some(crate::auth::tokens::answerable_id(conn, &requester).await?);
-    phase.requested_by_name = Some(who.name().to_string());
-    phase.requested_at_ms = Some(now);
+    let requester = &cx.acting.actor;
+    phase.requested_by = Some(crate::auth::tokens::answerable_id(conn, requester).await?);
+    phase.requested_by_name = Some(requester.name().to_string());
+    phase.requested_at_ms = Some(cx.now);
     let mut message = format!(
         "Approval of {:?} requested: {} approval(s) needed.",
         phase.name, phase.approvals_required
     );
     if passed(&phase) {
         phase.status = phase_transition(phase.status, PhaseEvent::Approve)?;
-        phase.approved_at_ms = Some(now);
+        phase.approved_at_ms = Some(cx.now);
         message = format!("Phase {:?} needs no approvals: approved.", phase.name);
     }
     store::save_phase_state(conn, &phase).await?;
-    Ok(Effect {
-        events: vec![(
-            "gate.request",
-            json!({
-                "phase": phase.name,
-                "approvals_required": phase.approvals_required,
-                "evidence_hash": evidence_hash(&phase, &facts.jobs.jobs_digest),
-            }),
-        )],
+    Ok(Effect::one(
+        "gate.request",
+        json!({
+            "phase": phase.name,
+            "approvals_required": phase.approvals_required,
+            "evidence_hash": evidence_hash(&phase, &cx.facts.jobs.jobs_digest),
+        }),
         message,
-        dismiss_reason: changed,
-    })
+    ))
 }
 
-#[allow(clippy::too_many_arguments)] // the command's fields, each named
 pub(super) async fn decide(
     conn: &mut sqlx::AnyConnection,
-    l: &Loaded,
-    who: &Principal,
-    now: i64,
-    facts: &Facts,
-    phase_id: String,
-    verdict: Verdict,
-    comment: String,
-    evidence: String,
+    cx: Cx<'_>,
+    (i, verdict, comment, evidence): (usize, Verdict, String, String),
 ) -> Result<Effect, PlanError> {
-    let changed = changed_reason();
-    let (user_id, username, roles) = person(who, "deciding on a gate")?;
+    let (user_id, username, roles) = cx.person("deciding on a gate")?;
     if verdict == Verdict::Override {
         return Err(invalid(
             "verdict: use the override form, which needs a reason",
         ));
     }
-    let i = phase_index(l, &phase_id)?;
-    let mut phase = l.phases[i].clone();
-    let current = evidence_hash(&phase, &facts.jobs.jobs_digest);
+    let mut phase = cx.l.phases[i].clone();
+    let current = evidence_hash(&phase, &cx.facts.jobs.jobs_digest);
     may_decide(&phase, &user_id, &roles, evidence.trim(), &current).map_err(invalid)?;
     // Approving over a check that is not met is allowed, but never silent.
     let open = crate::plans::checks::unmet_described(
         &phase,
-        i.checked_sub(1).map(|p| &l.phases[p]),
-        now,
-        facts,
+        i.checked_sub(1).map(|p| &cx.l.phases[p]),
+        cx.now,
+        cx.facts,
         false,
     );
     if verdict == Verdict::Approve && !open.is_empty() && comment.trim().is_empty() {
@@ -113,7 +89,7 @@ pub(super) async fn decide(
     }
     let comment = text("comment", &comment, verdict == Verdict::Reject)?;
     let by = (user_id, username);
-    let decision = DecisionRecord::new(by, verdict, comment.clone(), current.clone(), now);
+    let decision = DecisionRecord::new(by, verdict, comment.clone(), current.clone(), cx.now);
     insert_decision(conn, &phase, &decision).await?;
     phase.decisions.push(decision);
     let (approvals, _) = tally(&phase);
@@ -126,7 +102,7 @@ pub(super) async fn decide(
         )
     } else if phase.status == PhaseStatus::AwaitingApproval && passed(&phase) {
         phase.status = phase_transition(phase.status, PhaseEvent::Approve)?;
-        phase.approved_at_ms = Some(now);
+        phase.approved_at_ms = Some(cx.now);
         format!(
             "Approved {:?}: the gate has passed ({approvals} of {}).",
             phase.name, phase.approvals_required
@@ -138,44 +114,33 @@ pub(super) async fn decide(
         )
     };
     store::save_phase_state(conn, &phase).await?;
-    Ok(Effect {
-        events: vec![(
-            if verdict == Verdict::Reject {
-                "gate.reject"
-            } else {
-                "gate.approve"
-            },
-            json!({
-                "phase": phase.name,
-                "comment": comment,
-                "evidence_hash": current,
-                "approvals": approvals,
-                "approvals_required": phase.approvals_required,
-                "gate_passed": phase.status == PhaseStatus::Approved,
-            }),
-        )],
+    Ok(Effect::one(
+        if verdict == Verdict::Reject {
+            "gate.reject"
+        } else {
+            "gate.approve"
+        },
+        json!({
+            "phase": phase.name,
+            "comment": comment,
+            "evidence_hash": current,
+            "approvals": approvals,
+            "approvals_required": phase.approvals_required,
+            "gate_passed": phase.status == PhaseStatus::Approved,
+        }),
         message,
-        dismiss_reason: changed,
-    })
+    ))
 }
 
-#[allow(clippy::too_many_arguments)] // the command's fields, each named
 pub(super) async fn override_gate(
     conn: &mut sqlx::AnyConnection,
-    l: &Loaded,
-    who: &Principal,
-    now: i64,
-    facts: &Facts,
-    phase_id: String,
-    reason: String,
-    evidence: String,
+    cx: Cx<'_>,
+    (i, reason, evidence): (usize, String, String),
 ) -> Result<Effect, PlanError> {
-    let changed = changed_reason();
-    let (user_id, username, _) = person(who, "overriding a gate")?;
+    let (user_id, username, _) = cx.person("overriding a gate")?;
     let reason = text("reason", &reason, true)?;
-    let i = phase_index(l, &phase_id)?;
-    let mut phase = l.phases[i].clone();
-    let current = evidence_hash(&phase, &facts.jobs.jobs_digest);
+    let mut phase = cx.l.phases[i].clone();
+    let current = evidence_hash(&phase, &cx.facts.jobs.jobs_digest);
     if evidence.trim() != current {
         return Err(invalid(format!(
             "phase {:?} changed since you loaded it; reload, review it again and decide",
@@ -192,30 +157,33 @@ pub(super) async fn override_gate(
         store::dismiss_decision(
             conn,
             &own.id,
-            now,
+            cx.now,
             "superseded by the same person's override",
         )
         .await?;
     }
     let by = (user_id, username);
-    let decision = DecisionRecord::new(by, Verdict::Override, reason.clone(), current.clone(), now);
+    let decision = DecisionRecord::new(
+        by,
+        Verdict::Override,
+        reason.clone(),
+        current.clone(),
+        cx.now,
+    );
     insert_decision(conn, &phase, &decision).await?;
-    phase.approved_at_ms = Some(now);
+    phase.approved_at_ms = Some(cx.now);
     store::save_phase_state(conn, &phase).await?;
-    Ok(Effect {
-        events: vec![(
-            "gate.override",
-            json!({
-                "phase": phase.name,
-                "reason": reason,
-                "evidence_hash": current,
-                "approvals_at_override": approvals,
-                "approvals_required": phase.approvals_required,
-            }),
-        )],
-        message: format!("Gate of {:?} passed by an admin override.", phase.name),
-        dismiss_reason: changed,
-    })
+    Ok(Effect::one(
+        "gate.override",
+        json!({
+            "phase": phase.name,
+            "reason": reason,
+            "evidence_hash": current,
+            "approvals_at_override": approvals,
+            "approvals_required": phase.approvals_required,
+        }),
+        format!("Gate of {:?} passed by an admin override.", phase.name),
+    ))
 }
 
 pub(super) async fn insert_decision(

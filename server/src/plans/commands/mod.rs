@@ -10,7 +10,7 @@ mod phase;
 mod rollback;
 mod system;
 
-use app::access::{Action, Principal};
+use app::access::{Action, Principal, Role};
 use app::dto::plans::{CommandOutcome, PlanCommand, RollbackKind};
 use app::error::AppError;
 use app::service::Caller;
@@ -55,6 +55,18 @@ struct Effect {
     dismiss_reason: &'static str,
 }
 
+impl Effect {
+    /// One audit event and the message; decisions on the phase's evidence
+    /// are dismissed as [`changed_reason`] says, should it have changed.
+    fn one(action: &'static str, details: Value, message: String) -> Effect {
+        Effect {
+            events: vec![(action, details)],
+            message,
+            dismiss_reason: changed_reason(),
+        }
+    }
+}
+
 impl PlanService {
     pub(super) async fn run(
         &self,
@@ -92,6 +104,7 @@ impl PlanService {
         let mut tx = self.store.begin_write().await.map_err(PlanError::from)?;
         let l = self.load_locked(&mut tx, plan_id).await?;
         let facts = self.facts(&mut tx, &l).await?;
+        let cx = self.cx(&l, &facts, (Some(who), &acting), now);
         let effect = match (command, from) {
             (
                 PlanCommand::Allow {
@@ -100,72 +113,91 @@ impl PlanService {
                     reason,
                 },
                 Some(from),
-            ) => {
-                let list = (environment, entities, from);
-                allow::allow(&mut tx, &l, now, &self.environments, list, reason).await?
-            }
-            (command, _) => {
-                apply(
-                    &mut tx,
-                    &l,
-                    who,
-                    &acting,
-                    command,
-                    now,
-                    &facts,
-                    &self.environments,
-                )
-                .await?
-            }
+            ) => allow::allow(&mut tx, cx, (environment, entities, from, reason)).await?,
+            (command, _) => apply(&mut tx, cx, command).await?,
         };
-        for (action, details) in &effect.events {
-            acting
-                .audit(&mut tx, now, action, plan_id, details.clone())
-                .await
-                .map_err(PlanError::from)?;
-        }
         let revision = self
-            .finish(
-                tx,
-                plan_id,
-                now,
-                &acting,
-                effect.dismiss_reason,
-                &l.plan.source_toml,
-            )
+            .conclude(tx, cx, effect.events, effect.dismiss_reason)
             .await?;
         Ok(CommandOutcome {
             message: effect.message,
             revision,
         })
     }
-}
 
-fn person(
-    who: &Principal,
-    what: &str,
-) -> Result<(String, String, Vec<app::access::Role>), PlanError> {
-    match who {
-        Principal::User {
-            id,
-            username,
-            roles,
-        } => Ok((id.clone(), username.clone(), roles.clone())),
-        Principal::Token { .. } => Err(invalid(format!("{what} needs a person, not an API token"))),
+    /// What a command on `l` reads, as `who` (`None`: the console itself).
+    fn cx<'a>(
+        &'a self,
+        l: &'a Loaded,
+        facts: &'a Facts,
+        (who, acting): (Option<&'a Principal>, &'a Acting),
+        now: i64,
+    ) -> Cx<'a> {
+        let environments = &self.environments;
+        Cx {
+            l,
+            now,
+            facts,
+            environments,
+            who,
+            acting,
+        }
+    }
+
+    /// Audits a command's events, then finishes its transaction (dismissals,
+    /// the new revision, the commit).
+    async fn conclude(
+        &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Any>,
+        cx: Cx<'_>,
+        events: Vec<(&'static str, Value)>,
+        dismiss_reason: &str,
+    ) -> Result<i64, PlanError> {
+        let plan_id = &cx.l.plan.id;
+        for (action, details) in events {
+            cx.acting
+                .audit(&mut tx, cx.now, action, plan_id, details)
+                .await?;
+        }
+        let source = &cx.l.plan.source_toml;
+        self.finish(tx, plan_id, cx.now, cx.acting, dismiss_reason, source)
+            .await
     }
 }
 
-#[allow(clippy::too_many_arguments)] // what every command may need
+/// What every command may read: the locked plan, the time, the facts its
+/// checks judge, the environments, and who acts (`None`: the console itself).
+#[derive(Clone, Copy)]
+struct Cx<'a> {
+    l: &'a Loaded,
+    now: i64,
+    facts: &'a Facts,
+    environments: &'a [String],
+    who: Option<&'a Principal>,
+    acting: &'a Acting,
+}
+
+impl Cx<'_> {
+    /// The person acting: their id, name and roles; `what` names the
+    /// command for the refusal an API token or the console itself gets.
+    fn person(&self, what: &str) -> Result<(String, String, Vec<Role>), PlanError> {
+        match self.who {
+            Some(Principal::User {
+                id,
+                username,
+                roles,
+            }) => Ok((id.clone(), username.clone(), roles.clone())),
+            _ => Err(invalid(format!("{what} needs a person, not an API token"))),
+        }
+    }
+}
+
 async fn apply(
     conn: &mut sqlx::AnyConnection,
-    l: &Loaded,
-    who: &Principal,
-    acting: &Acting,
+    cx: Cx<'_>,
     command: PlanCommand,
-    now: i64,
-    facts: &Facts,
-    environments: &[String],
 ) -> Result<Effect, PlanError> {
+    let l = cx.l;
     let one_organisation = matches!(
         command,
         PlanCommand::Rollback {
@@ -181,10 +213,10 @@ async fn apply(
     }
     match command {
         PlanCommand::StartPhase { phase_id } => {
-            phase::start_phase(conn, l, now, facts, phase_id).await
+            phase::start_phase(conn, cx, phase_index(l, &phase_id)?).await
         }
         PlanCommand::RequestApproval { phase_id } => {
-            gate::request_approval(conn, l, who, now, facts, phase_id).await
+            gate::request_approval(conn, cx, phase_index(l, &phase_id)?).await
         }
         PlanCommand::Decide {
             phase_id,
@@ -192,59 +224,43 @@ async fn apply(
             comment,
             evidence,
         } => {
-            gate::decide(
-                conn, l, who, now, facts, phase_id, verdict, comment, evidence,
-            )
-            .await
+            let i = phase_index(l, &phase_id)?;
+            gate::decide(conn, cx, (i, verdict, comment, evidence)).await
         }
         PlanCommand::Override {
             phase_id,
             reason,
             evidence,
-        } => gate::override_gate(conn, l, who, now, facts, phase_id, reason, evidence).await,
+        } => {
+            let i = phase_index(l, &phase_id)?;
+            gate::override_gate(conn, cx, (i, reason, evidence)).await
+        }
         PlanCommand::Tick {
             item_id,
             ticked,
             comment,
-        } => checklist::tick(conn, l, who, now, item_id, ticked, comment).await,
-        PlanCommand::Complete => phase::complete_plan(conn, l, now, facts).await,
+        } => checklist::tick(conn, cx, (item_id, ticked, comment)).await,
+        PlanCommand::Complete => phase::complete_plan(conn, cx).await,
         PlanCommand::Rollback {
             kind,
             confirm,
             reason,
             entity,
-        } => {
-            rollback::rollback_command(conn, l, now, environments, kind, confirm, reason, entity)
-                .await
-        }
-        PlanCommand::Resume { reason } => rollback::resume(conn, l, now, reason).await,
+        } => rollback::rollback_command(conn, cx, (kind, confirm, reason, entity)).await,
+        PlanCommand::Resume { reason } => rollback::resume(conn, cx, reason).await,
         PlanCommand::Restore { entity, reason } => {
-            rollback::restore(conn, l, now, entity, reason).await
+            rollback::restore(conn, cx, (entity, reason)).await
         }
         PlanCommand::DecideChange {
             change_id,
             verdict,
             comment,
-        } => {
-            change::decide_change(
-                conn,
-                l,
-                who,
-                acting,
-                environments,
-                now,
-                change_id,
-                verdict,
-                comment,
-            )
-            .await
-        }
+        } => change::decide_change(conn, cx, (change_id, verdict, comment)).await,
         PlanCommand::OverrideChange { change_id, reason } => {
-            change::override_change(conn, l, who, acting, environments, now, change_id, reason)
-                .await
+            change::override_change(conn, cx, (change_id, reason)).await
         }
         PlanCommand::WithdrawChange { change_id } => {
-            change::withdraw_change(conn, l, who, acting, now, change_id).await
+            change::withdraw_change(conn, cx, change_id).await
         }
         PlanCommand::Allow {
             environment,
@@ -252,21 +268,13 @@ async fn apply(
             reason,
         } => {
             let from = allow::From::Hand;
-            allow::allow(
-                conn,
-                l,
-                now,
-                environments,
-                (environment, entities, from),
-                reason,
-            )
-            .await
+            allow::allow(conn, cx, (environment, entities, from, reason)).await
         }
         PlanCommand::Disallow {
             environment,
             entity,
             reason,
-        } => allow::disallow(conn, l, now, environment, entity, reason).await,
+        } => allow::disallow(conn, cx, (environment, entity, reason)).await,
         PlanCommand::LoadAllowQuery { .. } => Err(invalid(
             "load_allow_query runs its query before the plan's transaction",
         )),

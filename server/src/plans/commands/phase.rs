@@ -2,58 +2,50 @@
 use app::dto::plans::{percent, PhaseStatus, PlanStatus};
 use serde_json::json;
 
-use super::{changed_reason, invalid, phase_index, Effect};
+use super::{changed_reason, invalid, Cx, Effect};
 use crate::plans::checks::complete;
 use crate::plans::error::PlanError;
-use crate::plans::facts::Facts;
 use crate::plans::state::{phase_transition, plan_transition, PhaseEvent, PlanEvent};
-use crate::plans::store::{self, Loaded};
+use crate::plans::store;
 use crate::plans::view::blockers_for;
 
 pub(super) async fn start_phase(
     conn: &mut sqlx::AnyConnection,
-    l: &Loaded,
-    now: i64,
-    facts: &Facts,
-    phase_id: String,
+    cx: Cx<'_>,
+    i: usize,
 ) -> Result<Effect, PlanError> {
-    let changed = changed_reason();
-    let i = phase_index(l, &phase_id)?;
-    let blockers = blockers_for(l, i, now, facts);
+    let blockers = blockers_for(cx.l, i, cx.now, cx.facts);
     if !blockers.is_empty() {
         return Err(invalid(format!(
             "phase {:?} cannot start yet: {}",
-            l.phases[i].name,
+            cx.l.phases[i].name,
             blockers.join("; ")
         )));
     }
     let mut events = Vec::new();
-    if l.plan.status == PlanStatus::Draft {
-        let status = plan_transition(l.plan.status, PlanEvent::Activate)?;
-        store::set_plan_status(conn, &l.plan.id, status).await?;
-        events.push(("plan.activate", json!({ "name": l.plan.name })));
+    if cx.l.plan.status == PlanStatus::Draft {
+        let status = plan_transition(cx.l.plan.status, PlanEvent::Activate)?;
+        store::set_plan_status(conn, &cx.l.plan.id, status).await?;
+        events.push(("plan.activate", json!({ "name": cx.l.plan.name })));
     }
-    if let Some(prev) = i.checked_sub(1).map(|j| &l.phases[j]) {
+    if let Some(prev) = i.checked_sub(1).map(|j| &cx.l.phases[j]) {
         let mut prev = prev.clone();
         prev.status = phase_transition(prev.status, PhaseEvent::Finish)?;
-        prev.done_at_ms = Some(now);
+        prev.done_at_ms = Some(cx.now);
         store::save_phase_state(conn, &prev).await?;
     }
-    let mut phase = l.phases[i].clone();
+    let mut phase = cx.l.phases[i].clone();
     phase.status = phase_transition(phase.status, PhaseEvent::Start)?;
-    phase.started_at_ms = Some(now);
-    phase.requested_by = None;
-    phase.requested_by_name = None;
-    phase.requested_at_ms = None;
-    phase.approved_at_ms = None;
+    phase.started_at_ms = Some(cx.now);
+    phase.clear_approval();
     store::save_phase_state(conn, &phase).await?;
     // Only the phase's own environment changes.
-    let before = l.flag.state(&phase.environment);
+    let before = cx.l.flag.state(&phase.environment);
     let mut after = before.clone();
     after.enabled = true;
     after.exposure_bp = phase.exposure_bp;
     // The phase's pilot entities (`allow = [...]`) join its allow list.
-    let pilot = crate::plans::pilot::of_phase(&l.plan.source_toml, &phase.name);
+    let pilot = crate::plans::pilot::of_phase(&cx.l.plan.source_toml, &phase.name);
     let allowed: Vec<String> = pilot
         .allow
         .into_iter()
@@ -62,13 +54,14 @@ pub(super) async fn start_phase(
     after.allow.extend(allowed.iter().cloned());
     after.allow.sort();
     after.allow.dedup();
-    crate::flags::store::save_state(conn, &l.plan.id, &phase.environment, &after, now).await?;
+    crate::flags::store::save_state(conn, &cx.l.plan.id, &phase.environment, &after, cx.now)
+        .await?;
     events.push((
         "phase.start",
         json!({
             "phase": phase.name,
             "environment": phase.environment,
-            "flag": l.flag.key,
+            "flag": cx.l.flag.key,
             "exposure_bp": phase.exposure_bp,
             "previous_exposure_bp": before.effective_bp(),
             "allowed": allowed,
@@ -79,29 +72,28 @@ pub(super) async fn start_phase(
         message: format!(
             "Started phase {:?}: {} now at {} in {}.",
             phase.name,
-            l.flag.key,
+            cx.l.flag.key,
             percent(phase.exposure_bp),
             phase.environment
         ),
-        dismiss_reason: changed,
+        dismiss_reason: changed_reason(),
     })
 }
 
 pub(super) async fn complete_plan(
     conn: &mut sqlx::AnyConnection,
-    l: &Loaded,
-    now: i64,
-    facts: &Facts,
+    cx: Cx<'_>,
 ) -> Result<Effect, PlanError> {
-    let changed = changed_reason();
-    let status = plan_transition(l.plan.status, PlanEvent::Complete)?;
-    let last = l
-        .phases
-        .last()
-        .ok_or_else(|| invalid("the plan has no phases"))?;
-    let prev = l.phases.len().checked_sub(2).map(|i| &l.phases[i]);
-    let soaked = last.started_at_ms.is_some_and(|t| now - t >= last.soak_ms);
-    if last.status != PhaseStatus::Approved || !complete(last, prev, now, facts) || !soaked {
+    let status = plan_transition(cx.l.plan.status, PlanEvent::Complete)?;
+    let last =
+        cx.l.phases
+            .last()
+            .ok_or_else(|| invalid("the plan has no phases"))?;
+    let prev = cx.l.phases.len().checked_sub(2).map(|i| &cx.l.phases[i]);
+    let soaked = last
+        .started_at_ms
+        .is_some_and(|t| cx.now - t >= last.soak_ms);
+    if last.status != PhaseStatus::Approved || !complete(last, prev, cx.now, cx.facts) || !soaked {
         return Err(invalid(format!(
             "the last phase {:?} must be approved, its checklist complete and its soak elapsed first",
             last.name
@@ -109,15 +101,12 @@ pub(super) async fn complete_plan(
     }
     let mut last = last.clone();
     last.status = phase_transition(last.status, PhaseEvent::Finish)?;
-    last.done_at_ms = Some(now);
+    last.done_at_ms = Some(cx.now);
     store::save_phase_state(conn, &last).await?;
-    store::set_plan_status(conn, &l.plan.id, status).await?;
-    Ok(Effect {
-        events: vec![(
-            "plan.complete",
-            json!({ "name": l.plan.name, "exposure_bp": l.flag.state(&last.environment).effective_bp() }),
-        )],
-        message: format!("Plan {:?} completed.", l.plan.name),
-        dismiss_reason: changed,
-    })
+    store::set_plan_status(conn, &cx.l.plan.id, status).await?;
+    Ok(Effect::one(
+        "plan.complete",
+        json!({ "name": cx.l.plan.name, "exposure_bp": cx.l.flag.state(&last.environment).effective_bp() }),
+        format!("Plan {:?} completed.", cx.l.plan.name),
+    ))
 }

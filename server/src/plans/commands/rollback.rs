@@ -6,27 +6,21 @@
 use app::dto::plans::{percent, PlanStatus, RollbackKind};
 use serde_json::{json, Value};
 
-use super::{changed_reason, invalid, text, untick, Effect};
+use super::{invalid, text, untick, Cx, Effect};
 use crate::plans::error::PlanError;
 use crate::plans::exposure::{rollback_changes, Change};
 use crate::plans::state::{phase_transition, plan_transition, PhaseEvent, PlanEvent};
 use crate::plans::store::{self, Loaded};
 
-#[allow(clippy::too_many_arguments)] // the command's fields, each named
 pub(super) async fn rollback_command(
     conn: &mut sqlx::AnyConnection,
-    l: &Loaded,
-    now: i64,
-    environments: &[String],
-    kind: RollbackKind,
-    confirm: String,
-    reason: String,
-    entity: String,
+    cx: Cx<'_>,
+    (kind, confirm, reason, entity): (RollbackKind, String, String, String),
 ) -> Result<Effect, PlanError> {
-    if confirm.trim() != l.plan.name {
+    if confirm.trim() != cx.l.plan.name {
         return Err(invalid(format!(
             "confirm: type the plan's name exactly ({:?}) to confirm",
-            l.plan.name
+            cx.l.plan.name
         )));
     }
     let reason = text("reason", &reason, true)?;
@@ -40,31 +34,30 @@ pub(super) async fn rollback_command(
     // the plan (the state machine says which plans may take them); one
     // organisation works on any plan.
     if matches!(kind, RollbackKind::Standard | RollbackKind::Pause)
-        && l.plan.status != PlanStatus::Active
+        && cx.l.plan.status != PlanStatus::Active
     {
         return Err(invalid(format!(
             "the plan is {}; nothing runs to roll back",
-            l.plan.status
+            cx.l.plan.status
         )));
     }
-    let changes = rollback_changes(l, kind, entity, environments).map_err(invalid)?;
-    save(conn, l, &changes, now).await?;
+    let changes = rollback_changes(cx.l, kind, entity, cx.environments).map_err(invalid)?;
+    save(conn, cx.l, &changes, cx.now).await?;
     let exposures = exposures_json(&changes);
     match kind {
-        RollbackKind::Standard => standard(conn, l, now, reason, &changes).await,
+        RollbackKind::Standard => standard(conn, cx.l, cx.now, reason, &changes).await,
         RollbackKind::Pause => {
-            let current = l.current().ok_or_else(|| invalid("no phase is running"))?;
-            Ok(Effect {
-                events: vec![(
-                    "plan.pause",
-                    json!({ "phase": current.name, "reason": reason, "exposures": exposures }),
-                )],
-                message: format!(
+            let current =
+                cx.l.current()
+                    .ok_or_else(|| invalid("no phase is running"))?;
+            Ok(Effect::one(
+                "plan.pause",
+                json!({ "phase": current.name, "reason": reason, "exposures": exposures }),
+                format!(
                     "Paused {:?}: {} is off in {} until you resume; the plan stays active.",
-                    current.name, l.flag.key, current.environment
+                    current.name, cx.l.flag.key, current.environment
                 ),
-                dismiss_reason: changed_reason(),
-            })
+            ))
         }
         RollbackKind::Emergency | RollbackKind::Abort => {
             let (event, action) = if kind == RollbackKind::Emergency {
@@ -72,46 +65,43 @@ pub(super) async fn rollback_command(
             } else {
                 (PlanEvent::Abort, "plan.abort")
             };
-            let status = plan_transition(l.plan.status, event)?;
-            store::set_plan_status(conn, &l.plan.id, status).await?;
-            let jobs_paused =
-                crate::backfill::runs::pause_plan(conn, &l.plan.id, &format!("{action}: {reason}"))
-                    .await?;
-            Ok(Effect {
-                events: vec![(
-                    action,
-                    json!({
-                        "reason": reason,
-                        "flag": l.flag.key,
-                        "flag_enabled": false,
-                        "exposures": exposures,
-                        "jobs_paused": jobs_paused,
-                    }),
-                )],
-                message: format!(
+            let status = plan_transition(cx.l.plan.status, event)?;
+            store::set_plan_status(conn, &cx.l.plan.id, status).await?;
+            let jobs_paused = crate::backfill::runs::pause_plan(
+                conn,
+                &cx.l.plan.id,
+                &format!("{action}: {reason}"),
+            )
+            .await?;
+            Ok(Effect::one(
+                action,
+                json!({
+                    "reason": reason,
+                    "flag": cx.l.flag.key,
+                    "flag_enabled": false,
+                    "exposures": exposures,
+                    "jobs_paused": jobs_paused,
+                }),
+                format!(
                     "{} {:?}: flag {} is off for everyone, in every environment.",
                     if kind == RollbackKind::Emergency {
                         "Emergency rollback of"
                     } else {
                         "Aborted"
                     },
-                    l.plan.name,
-                    l.flag.key
+                    cx.l.plan.name,
+                    cx.l.flag.key
                 ),
-                dismiss_reason: changed_reason(),
-            })
+            ))
         }
-        RollbackKind::Entity => Ok(Effect {
-            events: vec![(
-                "flag.deny",
-                json!({ "flag": l.flag.key, "entity": entity, "reason": reason }),
-            )],
-            message: format!(
+        RollbackKind::Entity => Ok(Effect::one(
+            "flag.deny",
+            json!({ "flag": cx.l.flag.key, "entity": entity, "reason": reason }),
+            format!(
                 "{entity:?} rolled back alone: {} is off for it in every environment.",
-                l.flag.key
+                cx.l.flag.key
             ),
-            dismiss_reason: changed_reason(),
-        }),
+        )),
     }
 }
 
@@ -132,10 +122,7 @@ async fn standard(
     let mut phase = current.clone();
     phase.status = phase_transition(phase.status, PhaseEvent::RollBack)?;
     phase.started_at_ms = None;
-    phase.requested_by = None;
-    phase.requested_by_name = None;
-    phase.requested_at_ms = None;
-    phase.approved_at_ms = None;
+    phase.clear_approval();
     store::save_phase_state(conn, &phase).await?;
     for d in phase.decisions.iter().filter(|d| d.live()) {
         store::dismiss_decision(conn, &d.id, now, "phase rolled back").await?;
@@ -182,22 +169,21 @@ async fn standard(
 /// pause.
 pub(super) async fn resume(
     conn: &mut sqlx::AnyConnection,
-    l: &Loaded,
-    now: i64,
+    cx: Cx<'_>,
     reason: String,
 ) -> Result<Effect, PlanError> {
     let reason = text("reason", &reason, true)?;
-    if l.plan.status != PlanStatus::Active {
+    if cx.l.plan.status != PlanStatus::Active {
         return Err(invalid(format!(
             "the plan is {}; nothing to resume",
-            l.plan.status
+            cx.l.plan.status
         )));
     }
-    let current = l
-        .current()
-        .ok_or_else(|| invalid("no phase is running; start one instead"))?;
+    let current =
+        cx.l.current()
+            .ok_or_else(|| invalid("no phase is running; start one instead"))?;
     let env = &current.environment;
-    let before = l.flag.state(env);
+    let before = cx.l.flag.state(env);
     if before.enabled {
         return Err(invalid(format!("{env} is not paused")));
     }
@@ -209,66 +195,58 @@ pub(super) async fn resume(
         before,
         after,
     };
-    save(conn, l, std::slice::from_ref(&change), now).await?;
-    Ok(Effect {
-        events: vec![(
-            "plan.resume",
-            json!({ "phase": current.name, "reason": reason, "exposures": exposures_json(&[change]) }),
-        )],
-        message: format!(
+    save(conn, cx.l, std::slice::from_ref(&change), cx.now).await?;
+    Ok(Effect::one(
+        "plan.resume",
+        json!({ "phase": current.name, "reason": reason, "exposures": exposures_json(&[change]) }),
+        format!(
             "Resumed {:?}: {} in {env} back at {}.",
             current.name,
-            l.flag.key,
+            cx.l.flag.key,
             percent(current.exposure_bp)
         ),
-        dismiss_reason: changed_reason(),
-    })
+    ))
 }
 
 /// Undoes a single-organisation rollback: off the deny list everywhere.
 pub(super) async fn restore(
     conn: &mut sqlx::AnyConnection,
-    l: &Loaded,
-    now: i64,
-    entity: String,
-    reason: String,
+    cx: Cx<'_>,
+    (entity, reason): (String, String),
 ) -> Result<Effect, PlanError> {
     let reason = text("reason", &reason, true)?;
     let entity = entity.trim();
-    let changes: Vec<Change> = l
-        .flag
-        .states
-        .iter()
-        .filter(|(_, s)| s.deny.iter().any(|d| d == entity))
-        .map(|(env, s)| {
-            let mut after = s.clone();
-            after.deny.retain(|d| d != entity);
-            Change {
-                environment: env.clone(),
-                before: s.clone(),
-                after,
-            }
-        })
-        .collect();
+    let changes: Vec<Change> =
+        cx.l.flag
+            .states
+            .iter()
+            .filter(|(_, s)| s.deny.iter().any(|d| d == entity))
+            .map(|(env, s)| {
+                let mut after = s.clone();
+                after.deny.retain(|d| d != entity);
+                Change {
+                    environment: env.clone(),
+                    before: s.clone(),
+                    after,
+                }
+            })
+            .collect();
     if changes.is_empty() {
         return Err(invalid(format!(
             "entity: {entity:?} is not on the deny list of {}",
-            l.flag.key
+            cx.l.flag.key
         )));
     }
-    save(conn, l, &changes, now).await?;
+    save(conn, cx.l, &changes, cx.now).await?;
     let environments: Vec<&str> = changes.iter().map(|c| c.environment.as_str()).collect();
-    Ok(Effect {
-        events: vec![(
-            "flag.restore",
-            json!({ "flag": l.flag.key, "entity": entity, "reason": reason, "environments": environments }),
-        )],
-        message: format!(
+    Ok(Effect::one(
+        "flag.restore",
+        json!({ "flag": cx.l.flag.key, "entity": entity, "reason": reason, "environments": environments }),
+        format!(
             "{entity:?} restored: {} evaluates for it as for everyone again.",
-            l.flag.key
+            cx.l.flag.key
         ),
-        dismiss_reason: changed_reason(),
-    })
+    ))
 }
 
 async fn save(

@@ -5,7 +5,6 @@ use app::dto::plans::RollbackKind;
 use serde_json::Value;
 
 use super::rollback::rollback_command;
-use crate::audit::{Actor, ClientInfo};
 use crate::plans::error::PlanError;
 use crate::plans::service::{Acting, PlanService};
 
@@ -23,10 +22,7 @@ impl PlanService {
         reason: String,
         evidence: Value,
     ) -> Result<Option<String>, PlanError> {
-        let acting = Acting {
-            actor: Actor::System,
-            client: ClientInfo::default(),
-        };
+        let acting = Acting::system();
         let now = self.clock.now_ms();
         let mut tx = self.store.begin_write().await?;
         let l = self.load_locked(&mut tx, plan_id).await?;
@@ -36,31 +32,13 @@ impl PlanService {
         if !still {
             return Ok(None);
         }
+        let facts = self.facts(&mut tx, &l).await?;
+        let cx = self.cx(&l, &facts, (None, &acting), now);
         let confirm = l.plan.name.clone();
-        let effect = rollback_command(
-            &mut tx,
-            &l,
-            now,
-            &self.environments,
-            kind,
-            confirm,
-            reason,
-            String::new(),
-        )
-        .await?;
-        let events = std::iter::once(("guardrail.action", evidence)).chain(effect.events);
-        for (action, details) in events {
-            acting.audit(&mut tx, now, action, plan_id, details).await?;
-        }
-        self.finish(
-            tx,
-            plan_id,
-            now,
-            &acting,
-            effect.dismiss_reason,
-            &l.plan.source_toml,
-        )
-        .await?;
+        let effect = rollback_command(&mut tx, cx, (kind, confirm, reason, String::new())).await?;
+        let mut events = vec![("guardrail.action", evidence)];
+        events.extend(effect.events);
+        self.conclude(tx, cx, events, effect.dismiss_reason).await?;
         Ok(Some(effect.message))
     }
 }

@@ -1,0 +1,44 @@
+//! A table loaded from the server, as the list pages (plans, users, API
+//! tokens) show one: "Loading…" until it comes, its error, a note when it
+//! is empty, else one row per item.
+use leptos::prelude::*;
+use serde::{de::DeserializeOwned, Serialize};
+
+use crate::error::AppError;
+
+/// The table is `#{id}`, its error `#{id}-error`, the empty note `#no-{id}`.
+#[component]
+pub fn Listing<T, R, V>(
+    list: Resource<Result<Vec<T>, AppError>>,
+    id: &'static str,
+    /// The column headings.
+    head: &'static [&'static str],
+    /// What an empty list says.
+    empty: &'static str,
+    row: R,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+    R: Fn(T) -> V + Clone + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || {
+                let row = row.clone();
+                list.get().map(|r| match r {
+                    Err(e) => view! { <p class="error" id=format!("{id}-error")>{e.to_string()}</p> }.into_any(),
+                    Ok(items) if items.is_empty() => view! {
+                        <p class="muted" id=format!("no-{id}")>{empty}</p>
+                    }.into_any(),
+                    Ok(items) => view! {
+                        <table class="events" id=id>
+                            <thead><tr>{head.iter().map(|h| view! { <th>{*h}</th> }).collect_view()}</tr></thead>
+                            <tbody>{items.into_iter().map(row).collect_view()}</tbody>
+                        </table>
+                    }.into_any(),
+                })
+            }}
+        </Suspense>
+    }
+}
