@@ -41,6 +41,44 @@ async fn dashboard_is_server_rendered_with_real_facts() {
 }
 
 #[tokio::test]
+async fn the_bundle_goes_out_gzipped_to_browsers_that_take_it() {
+    let site = tempfile::tempdir().unwrap();
+    let pkg = site.path().join("pkg");
+    std::fs::create_dir(&pkg).unwrap();
+    let wasm = b"\0asm\x01\0\0\0 the bundle".to_vec();
+    std::fs::write(pkg.join("rollout-console.wasm"), &wasm).unwrap();
+    std::fs::write(pkg.join("rollout-console.wasm.gz"), b"gzip bytes").unwrap();
+    let root = site.path().to_str().unwrap().to_string();
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.site_root = root).await;
+    let url = app.url("/pkg/rollout-console.wasm");
+    let client = app.browser();
+
+    let gz = client
+        .get(&url)
+        .header("accept-encoding", "gzip, br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        gz.status(),
+        200,
+        "anyone may load the bundle: the sign-in page needs it"
+    );
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    assert_eq!(gz.headers()["content-type"], "application/wasm");
+    assert_eq!(gz.bytes().await.unwrap().as_ref(), b"gzip bytes");
+
+    let plain = client.get(&url).send().await.unwrap();
+    assert_eq!(plain.status(), 200);
+    assert!(plain.headers().get("content-encoding").is_none());
+    assert_eq!(plain.bytes().await.unwrap().as_ref(), wasm.as_slice());
+
+    let missing = client.get(app.url("/pkg/nothing.js")).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn server_function_answers_json() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let anonymous = app.server_fn(&app.browser(), "system_facts", &[]).await;
