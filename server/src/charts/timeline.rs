@@ -54,7 +54,7 @@ fn marker_color(kind: &str) -> RGBColor {
     }
 }
 
-type Area<'a, 'b> = DrawingArea<SVGBackend<'b>, plotters::coord::Shift>;
+type Area<'b> = DrawingArea<SVGBackend<'b>, plotters::coord::Shift>;
 
 /// What both halves of the chart share: the time axis and the markers.
 struct Panel<'t> {
@@ -69,7 +69,7 @@ impl Panel<'_> {
     /// a red line at `bound` if any, and a vertical line per marker.
     fn draw(
         &self,
-        area: &Area<'_, '_>,
+        area: &Area<'_>,
         caption: &str,
         top: f64,
         bound: Option<f64>,

@@ -39,6 +39,17 @@ pub async fn limit_body(req: Request<Body>, next: Next) -> Response {
     next.run(req).await
 }
 
+/// Static files come gzipped or not as the browser asks: say so to caches.
+pub async fn vary_encoding(req: Request<Body>, next: Next) -> Response {
+    let static_file = req.uri().path().starts_with("/pkg/");
+    let mut res = next.run(req).await;
+    if static_file {
+        res.headers_mut()
+            .append(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
+    res
+}
+
 pub async fn security_headers(req: Request<Body>, next: Next) -> Response {
     let mut res = next.run(req).await;
     let headers = res.headers_mut();

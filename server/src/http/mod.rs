@@ -20,7 +20,6 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower::ServiceBuilder;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::services::ServeDir;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -187,7 +186,6 @@ pub fn router(state: AppState) -> Router {
     let context = move || provide_context(services.clone());
     let fallback_context = context.clone();
     let options = state.leptos_options.clone();
-    let pkg_dir = format!("{}/{}", options.site_root, options.site_pkg_dir);
     let https = state
         .auth
         .public_origin
@@ -204,10 +202,10 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(&state, generate_route_list(App), context, move || {
             shell(options.clone())
         })
-        // The wasm, its JS and the stylesheet: scripts/build writes a gzip -9
-        // copy of each, served to browsers that accept gzip (the wasm is a
-        // third of its size over the wire) without compressing per request.
-        .nest_service("/pkg", ServeDir::new(pkg_dir).precompressed_gzip())
+        // Static files, then the 404 page. For the wasm, its JS and the
+        // stylesheet it sends the gzip -9 copy scripts/build writes beside
+        // each to browsers that accept gzip (the wasm is a third of its size
+        // over the wire), without compressing per request.
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
             _,
@@ -236,6 +234,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(headers::limit_body))
         .layer(middleware::from_fn(api_errors::json_errors))
         .layer(middleware::from_fn(headers::security_headers))
+        .layer(middleware::from_fn(headers::vary_encoding))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))

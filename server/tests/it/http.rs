@@ -66,11 +66,13 @@ async fn the_bundle_goes_out_gzipped_to_browsers_that_take_it() {
     );
     assert_eq!(gz.headers()["content-encoding"], "gzip");
     assert_eq!(gz.headers()["content-type"], "application/wasm");
+    assert_eq!(gz.headers()["vary"], "accept-encoding", "caches keep both");
     assert_eq!(gz.bytes().await.unwrap().as_ref(), b"gzip bytes");
 
     let plain = client.get(&url).send().await.unwrap();
     assert_eq!(plain.status(), 200);
     assert!(plain.headers().get("content-encoding").is_none());
+    assert_eq!(plain.headers()["vary"], "accept-encoding");
     assert_eq!(plain.bytes().await.unwrap().as_ref(), wasm.as_slice());
 
     let missing = client.get(app.url("/pkg/nothing.js")).send().await.unwrap();

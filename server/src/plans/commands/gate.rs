@@ -3,7 +3,7 @@
 use app::dto::plans::{PhaseStatus, Verdict};
 use serde_json::json;
 
-use super::{invalid, text, Cx, Effect};
+use super::{invalid, phase_index, text, Cx, Effect};
 use crate::auth::error::is_unique_violation;
 use crate::plans::error::PlanError;
 use crate::plans::evidence::evidence_hash;
@@ -62,7 +62,7 @@ pub(super) async fn request_approval(
 pub(super) async fn decide(
     conn: &mut sqlx::AnyConnection,
     cx: Cx<'_>,
-    (i, verdict, comment, evidence): (usize, Verdict, String, String),
+    (phase_id, verdict, comment, evidence): (String, Verdict, String, String),
 ) -> Result<Effect, PlanError> {
     let (user_id, username, roles) = cx.person("deciding on a gate")?;
     if verdict == Verdict::Override {
@@ -70,6 +70,7 @@ pub(super) async fn decide(
             "verdict: use the override form, which needs a reason",
         ));
     }
+    let i = phase_index(cx.l, &phase_id)?;
     let mut phase = cx.l.phases[i].clone();
     let current = evidence_hash(&phase, &cx.facts.jobs.jobs_digest);
     may_decide(&phase, &user_id, &roles, evidence.trim(), &current).map_err(invalid)?;
@@ -135,10 +136,11 @@ pub(super) async fn decide(
 pub(super) async fn override_gate(
     conn: &mut sqlx::AnyConnection,
     cx: Cx<'_>,
-    (i, reason, evidence): (usize, String, String),
+    (phase_id, reason, evidence): (String, String, String),
 ) -> Result<Effect, PlanError> {
     let (user_id, username, _) = cx.person("overriding a gate")?;
     let reason = text("reason", &reason, true)?;
+    let i = phase_index(cx.l, &phase_id)?;
     let mut phase = cx.l.phases[i].clone();
     let current = evidence_hash(&phase, &cx.facts.jobs.jobs_digest);
     if evidence.trim() != current {

@@ -223,18 +223,12 @@ async fn apply(
             verdict,
             comment,
             evidence,
-        } => {
-            let i = phase_index(l, &phase_id)?;
-            gate::decide(conn, cx, (i, verdict, comment, evidence)).await
-        }
+        } => gate::decide(conn, cx, (phase_id, verdict, comment, evidence)).await,
         PlanCommand::Override {
             phase_id,
             reason,
             evidence,
-        } => {
-            let i = phase_index(l, &phase_id)?;
-            gate::override_gate(conn, cx, (i, reason, evidence)).await
-        }
+        } => gate::override_gate(conn, cx, (phase_id, reason, evidence)).await,
         PlanCommand::Tick {
             item_id,
             ticked,
