@@ -19,26 +19,18 @@ pub async fn start_backfill(
     environment: Option<String>,
     override_reason: Option<String>,
 ) -> Result<RunView, AppError> {
-    let (services, caller) = crate::service::answer(crate::service::request_context())?;
-    crate::service::answer(
-        services
-            .backfill
-            .start(
-                &caller,
-                plan_id,
-                job,
-                crate::dto::backfill::StartRun {
-                    mode: Some(
-                        crate::dto::backfill::RunMode::parse(&mode)
-                            .map_err(|e| AppError::Invalid(format!("mode: {e}")))?,
-                    ),
-                    environment,
-                    override_reason,
-                    ..Default::default()
-                },
-            )
-            .await,
-    )
+    crate::service::serve(async move |s, c| {
+        let mode = crate::dto::backfill::RunMode::parse(&mode)
+            .map_err(|e| AppError::Invalid(format!("mode: {e}")))?;
+        let request = crate::dto::backfill::StartRun {
+            mode: Some(mode),
+            environment,
+            override_reason,
+            ..Default::default()
+        };
+        s.backfill.start(&c, plan_id, job, request).await
+    })
+    .await
 }
 
 #[server(endpoint = "backfill_pause")]
@@ -63,7 +55,6 @@ pub async fn retune_backfill(
     chunk: Option<String>,
     max_rows_per_sec: Option<String>,
 ) -> Result<(), AppError> {
-    let (services, caller) = crate::service::answer(crate::service::request_context())?;
     let number = |field: &str, v: Option<String>| -> Result<Option<i64>, AppError> {
         match v.as_deref().map(str::trim) {
             None | Some("") => Ok(None),
@@ -73,7 +64,10 @@ pub async fn retune_backfill(
                 .map_err(|_| AppError::Invalid(format!("{field}: {t:?} is not a whole number"))),
         }
     };
-    let chunk = crate::service::answer(number("chunk", chunk))?;
-    let rate = crate::service::answer(number("max_rows_per_sec", max_rows_per_sec))?;
-    crate::service::answer(services.backfill.retune(&caller, run_id, chunk, rate).await)
+    crate::service::serve(async move |s, c| {
+        let chunk = number("chunk", chunk)?;
+        let rate = number("max_rows_per_sec", max_rows_per_sec)?;
+        s.backfill.retune(&c, run_id, chunk, rate).await
+    })
+    .await
 }

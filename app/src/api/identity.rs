@@ -26,19 +26,16 @@ pub async fn create_user(
     role_approver: Option<String>,
     role_admin: Option<String>,
 ) -> Result<UserSummary, AppError> {
-    let (services, caller) = crate::service::answer(crate::service::request_context())?;
     let roles = checked([
         (role_viewer, Role::Viewer),
         (role_operator, Role::Operator),
         (role_approver, Role::Approver),
         (role_admin, Role::Admin),
     ]);
-    crate::service::answer(
-        services
-            .identity
-            .create_user(&caller, username, password, roles)
-            .await,
-    )
+    crate::service::serve(async move |s, c| {
+        s.identity.create_user(&c, username, password, roles).await
+    })
+    .await
 }
 
 #[server(endpoint = "user_set_disabled")]
@@ -62,19 +59,17 @@ pub async fn create_token(
     scope_flags_read: Option<String>,
     environment: Option<String>,
 ) -> Result<CreatedToken, AppError> {
-    let (services, caller) = crate::service::answer(crate::service::request_context())?;
     let scopes = checked([
         (scope_audit_read, Scope::AuditRead),
         (scope_plans_read, Scope::PlansRead),
         (scope_plans_write, Scope::PlansWrite),
         (scope_flags_read, Scope::FlagsRead),
     ]);
-    crate::service::answer(
-        services
-            .identity
-            .create_token(&caller, name, scopes, environment.filter(|e| !e.is_empty()))
-            .await,
-    )
+    let environment = environment.filter(|e| !e.is_empty());
+    crate::service::serve(async move |s, c| {
+        s.identity.create_token(&c, name, scopes, environment).await
+    })
+    .await
 }
 
 #[server(endpoint = "token_revoke")]
