@@ -8,7 +8,7 @@ use super::CliError;
 use crate::db::Store;
 use crate::events::PlanEvents;
 use crate::flags::cache::FlagCache;
-use crate::plans::service::Acting;
+use crate::plans::acting::Acting;
 use crate::plans::{spec, PlanService};
 
 #[derive(Debug, Subcommand)]

@@ -6,7 +6,7 @@ use super::CliError;
 use crate::auth::tokens;
 use crate::db::Store;
 use crate::format_ms;
-use crate::plans::service::Acting;
+use crate::plans::acting::Acting;
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {

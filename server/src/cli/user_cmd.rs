@@ -9,7 +9,7 @@ use super::CliError;
 use crate::auth::{password, users};
 use crate::db::Store;
 use crate::format_ms;
-use crate::plans::service::Acting;
+use crate::plans::acting::Acting;
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {

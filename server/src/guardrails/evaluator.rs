@@ -17,10 +17,10 @@ use super::measure::Sources;
 use crate::clock::Clock;
 use crate::db::{Store, StoreError};
 use crate::events::PlanEvents;
+use crate::plans::acting::Acting;
 use crate::plans::guardrail::{judge, GuardrailDef, Outcome, Reading};
 use crate::plans::guardrail_streak::{acts_now, Trigger};
 use crate::plans::measure_store::{self, Measurement, Watched};
-use crate::plans::service::Acting;
 use crate::plans::PlanService;
 use app::dto::plans::RollbackKind;
 

@@ -3,11 +3,12 @@
 use serde_json::json;
 use sqlx::AnyConnection;
 
+use super::acting::Acting;
 use super::change_store::{self, ChangeRecord};
 use super::definition::PlanDef;
 use super::error::PlanError;
 use super::materialize::apply_edit;
-use super::service::{sha256_hex, Acting};
+use super::service::sha256_hex;
 use super::store::Loaded;
 use super::weakening::Weakening;
 

@@ -4,10 +4,11 @@
 use app::dto::plans::PhaseStatus;
 use serde_json::json;
 
+use super::acting::Acting;
 use super::error::PlanError;
 use super::evidence::{evidence_hash, jobs_digest};
 use super::gate::passed;
-use super::service::{Acting, PlanService};
+use super::service::PlanService;
 use super::state::{phase_transition, PhaseEvent};
 use super::store;
 

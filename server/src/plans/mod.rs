@@ -1,6 +1,7 @@
 //! Rollout plans: the plan file format and its validation, the stored model
 //! (phases, checklists, gates), the state machine and gate rules, the
 //! service that changes plans with their audit events, and the REST API.
+pub mod acting;
 pub mod admission;
 pub mod change_store;
 pub mod changes;

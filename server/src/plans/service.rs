@@ -2,7 +2,7 @@
 //! file), editing their definition, and running commands on them. Every
 //! change commits with its audit event, then tells open pages (SSE) and the
 //! flag cache.
-use app::access::{Action, Principal};
+use app::access::Action;
 use app::dto::plans::{
     CommandOutcome, NewPlan, PlanCommand, PlanSource, PlanSummary, PlanView, TemplateInfo,
 };
@@ -12,6 +12,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
 
+use super::acting::{subject, Acting};
 use super::changes::{apply_source, request_change};
 use super::definition::{self, PlanDef};
 use super::error::PlanError;
@@ -23,8 +24,7 @@ use super::store::{self, Loaded};
 use super::templates::TEMPLATES;
 use super::view::{plan_view, summary, summary_of};
 use super::weakening::weakening;
-use crate::audit::{self, Actor, ClientInfo};
-use crate::auth::{actor_of, client_of};
+use crate::audit;
 use crate::backfill::facts::JobFacts;
 use crate::db::Store;
 use crate::events::PlanEvents;
@@ -42,59 +42,6 @@ pub struct PlanService {
     /// The configured targets (a phase's `allow_query` runs on one).
     pub(super) targets:
         std::sync::Arc<std::collections::BTreeMap<String, crate::config::TargetConfig>>,
-}
-
-/// Who is acting and from where, as the audit trail records it.
-pub struct Acting {
-    pub actor: Actor,
-    pub client: ClientInfo,
-}
-
-impl Acting {
-    pub fn of(principal: &Principal, caller: &Caller) -> Acting {
-        Acting {
-            actor: actor_of(principal),
-            client: client_of(caller),
-        }
-    }
-
-    /// The console itself (a guardrail acting, say): no client.
-    pub fn system() -> Acting {
-        Acting {
-            actor: Actor::System,
-            client: ClientInfo::default(),
-        }
-    }
-
-    pub fn cli() -> Acting {
-        Acting {
-            actor: Actor::cli(),
-            client: ClientInfo::cli(),
-        }
-    }
-
-    /// Appends `action` on plan `plan_id` to the audit trail as this actor,
-    /// in the transaction `conn` is in.
-    pub async fn audit(
-        &self,
-        conn: &mut AnyConnection,
-        now: i64,
-        action: &str,
-        plan_id: &str,
-        details: serde_json::Value,
-    ) -> Result<(), crate::db::StoreError> {
-        audit::append(
-            conn,
-            now,
-            &self.actor,
-            &self.client,
-            action,
-            &subject(plan_id),
-            details,
-        )
-        .await
-        .map(|_| ())
-    }
 }
 
 /// Every phase rolls out in one of the console's environments.
@@ -119,10 +66,6 @@ pub(super) fn check_environments(environments: &[String], def: &PlanDef) -> Resu
         }
     }
     Ok(())
-}
-
-pub(super) fn subject(plan_id: &str) -> String {
-    format!("plan:{plan_id}")
 }
 
 pub(super) fn sha256_hex(text: &str) -> String {

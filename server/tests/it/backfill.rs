@@ -19,8 +19,8 @@ use server::config::TargetConfig;
 use server::db::Store;
 use server::events::PlanEvents;
 use server::flags::cache::FlagCache;
+use server::plans::acting::Acting;
 use server::plans::admission::PlanAdmission;
-use server::plans::service::Acting;
 use server::plans::PlanService;
 
 const PLAN: &str = common::SCHOOL_PLAN;

@@ -17,7 +17,7 @@ use server::auth::tokens;
 use server::backfill::demo;
 use server::events::PlanEvents;
 use server::flags::cache::FlagCache;
-use server::plans::service::Acting;
+use server::plans::acting::Acting;
 use server::plans::PlanService;
 use sqlx::any::AnyPoolOptions;
 

@@ -12,8 +12,8 @@ use server::backfill::{demo, target};
 use server::config::TargetConfig;
 use server::events::PlanEvents;
 use server::flags::cache::FlagCache;
+use server::plans::acting::Acting;
 use server::plans::admission::PlanAdmission;
-use server::plans::service::Acting;
 use server::plans::PlanService;
 
 const MISSING: &str =

@@ -16,9 +16,10 @@ use app::error::AppError;
 use app::service::Caller;
 use serde_json::Value;
 
+use crate::plans::acting::Acting;
 use crate::plans::error::PlanError;
 use crate::plans::facts::Facts;
-use crate::plans::service::{Acting, PlanService};
+use crate::plans::service::PlanService;
 use crate::plans::store::{self, Loaded};
 
 const MAX_TEXT: usize = 2_000;

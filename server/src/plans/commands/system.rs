@@ -5,9 +5,10 @@ use app::dto::plans::RollbackKind;
 use serde_json::Value;
 
 use super::rollback::rollback_command;
+use crate::plans::acting::Acting;
 use crate::plans::error::PlanError;
 use crate::plans::facts::Facts;
-use crate::plans::service::{Acting, PlanService};
+use crate::plans::service::PlanService;
 
 impl PlanService {
     /// Takes `kind` on the plan for a guardrail, if the phase it judged
