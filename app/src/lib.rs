@@ -4,6 +4,8 @@
 
 pub mod access;
 pub mod api;
+#[cfg(feature = "hydrate")]
+pub mod browser;
 pub mod dto;
 pub mod error;
 pub mod format;
@@ -37,7 +39,8 @@ pub fn may(action: access::Action) -> impl Fn() -> bool + Copy + Send + Sync + '
     }
 }
 
-/// The document around the app; the server renders it, the wasm hydrates `<App/>`.
+/// The document around the app. The server renders all of it; the wasm
+/// hydrates only the islands in it and runs `browser` on the rest.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
         <!DOCTYPE html>
@@ -46,7 +49,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
-                <HydrationScripts options />
+                <HydrationScripts options islands=true />
                 <MetaTags />
             </head>
             <body>
@@ -59,13 +62,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Effects run only in the browser, so this flips once hydration is done;
-    // browser tests wait for `data-hydrated="true"` before interacting.
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| {
-        hydrated.set(true);
-        clean_url();
-    });
     let me: Me = Resource::new(|| (), |_| api::identity::load_current_user());
     provide_context(me);
     view! {
@@ -78,7 +74,9 @@ pub fn App() -> impl IntoView {
                     {move || me.get().and_then(|r| r.ok()).flatten().map(|user| view! { <SignedIn user /> })}
                 </Suspense>
             </header>
-            <main class="content" data-hydrated=move || hydrated.get().to_string()>
+            // `browser::start` sets `data-hydrated="true"` once the islands
+            // are hydrated; browser tests wait for it before interacting.
+            <main class="content" data-hydrated="false">
                 // Async rendering: a page's data (and so its status, e.g. 403)
                 // is known before the first byte is sent.
                 <Routes fallback=pages::not_found::NotFound>
@@ -107,41 +105,6 @@ pub fn App() -> impl IntoView {
                 </Routes>
             </main>
         </Router>
-    }
-}
-
-/// A form sent before hydration comes back to a URL carrying its error
-/// (`?__path=…&__err=…`); once the page shows it, the address is made clean
-/// again (nothing reloads).
-fn clean_url() {
-    #[cfg(feature = "hydrate")]
-    {
-        let Some(window) = web_sys::window() else {
-            return;
-        };
-        let location = window.location();
-        let (Ok(path), Ok(search), Ok(hash)) =
-            (location.pathname(), location.search(), location.hash())
-        else {
-            return;
-        };
-        if !search.contains("__err=") {
-            return;
-        }
-        let kept: Vec<&str> = search
-            .trim_start_matches('?')
-            .split('&')
-            .filter(|pair| !pair.starts_with("__err=") && !pair.starts_with("__path="))
-            .collect();
-        let query = if kept.is_empty() {
-            String::new()
-        } else {
-            format!("?{}", kept.join("&"))
-        };
-        if let Ok(history) = window.history() {
-            let clean = format!("{path}{query}{hash}");
-            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&clean));
-        }
     }
 }
 

@@ -62,8 +62,6 @@ pub fn AuditLog() -> impl IntoView {
         })
     });
     let page = Resource::new(move || query.get(), load_audit_page);
-    let report = Resource::new(|| (), |_| load_chain_report());
-    let verify = Action::new(|_: &()| verify_chain());
     // The form shows the filter in force: each input reads its own field.
     let value = move |field: fn(&AuditQuery) -> &Option<String>| {
         move || query.with(|q| field(q).clone().unwrap_or_default())
@@ -74,28 +72,7 @@ pub fn AuditLog() -> impl IntoView {
         <section class="card">
             <div class="card-head">
                 <h1>"Audit trail"</h1>
-                <div class="badge-row">
-                    <Suspense fallback=|| view! { <span class="badge">"checking the chain…"</span> }>
-                        {move || {
-                            let latest = verify.value().get().or_else(|| report.get());
-                            latest.map(|r| match r {
-                                Ok(r) => view! { <ChainBadge report=r /> }.into_any(),
-                                Err(e) => view! { <span class="badge broken">{e.to_string()}</span> }.into_any(),
-                            })
-                        }}
-                    </Suspense>
-                    <button
-                        type="button"
-                        id="verify-chain"
-                        class="secondary"
-                        disabled=move || verify.pending().get()
-                        on:click=move |_| {
-                            verify.dispatch(());
-                        }
-                    >
-                        {move || if verify.pending().get() { "Verifying…" } else { "Verify now" }}
-                    </button>
-                </div>
+                <Chain />
             </div>
 
             <form method="get" action="/audit" class="filters" id="audit-filter">
@@ -209,6 +186,37 @@ fn ChainBadge(report: ChainReport) -> impl IntoView {
         utc_datetime(report.checked_at_ms)
     );
     view! { <span class=class id="chain-badge" title=title>{report.headline()}</span> }
+}
+
+/// An island: the chain's badge, and "Verify now", which walks it again.
+#[island]
+fn Chain() -> impl IntoView {
+    let report = Resource::new(|| (), |_| load_chain_report());
+    let verify = Action::new(|_: &()| verify_chain());
+    view! {
+        <div class="badge-row">
+            <Suspense fallback=|| view! { <span class="badge">"checking the chain…"</span> }>
+                {move || {
+                    let latest = verify.value().get().or_else(|| report.get());
+                    latest.map(|r| match r {
+                        Ok(r) => view! { <ChainBadge report=r /> }.into_any(),
+                        Err(e) => view! { <span class="badge broken">{e.to_string()}</span> }.into_any(),
+                    })
+                }}
+            </Suspense>
+            <button
+                type="button"
+                id="verify-chain"
+                class="secondary"
+                disabled=move || verify.pending().get()
+                on:click=move |_| {
+                    verify.dispatch(());
+                }
+            >
+                {move || if verify.pending().get() { "Verifying…" } else { "Verify now" }}
+            </button>
+        </div>
+    }
 }
 
 #[cfg(test)]

@@ -20,6 +20,15 @@ const LIVE_EVERY_SECS: u64 = 5;
 
 #[component]
 pub fn Dashboard() -> impl IntoView {
+    view! {
+        <Title text="Dashboard" />
+        <LiveDashboard />
+    }
+}
+
+/// An island: the whole dashboard reads itself again in the browser.
+#[island]
+fn LiveDashboard() -> impl IntoView {
     // Bumping this re-runs the server function; it only moves once hydrated.
     let refreshes = RwSignal::new(0u32);
     let facts = Resource::new(move || refreshes.get(), |_| get_system_facts());
@@ -36,7 +45,6 @@ pub fn Dashboard() -> impl IntoView {
     }
 
     view! {
-        <Title text="Dashboard" />
         <Transition fallback=|| view! { <p>"Loading what is live…"</p> }>
             {move || live.get().map(|r| match r {
                 Ok(l) => live_cards(l).into_any(),

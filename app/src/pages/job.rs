@@ -1,105 +1,49 @@
 //! A backfill job of a plan: its newest run's counters (processed of the
 //! estimate, created, skipped, errors, rate, ETA), the progress chart, the
 //! failing keys, earlier runs, and the buttons (dry-run, run or resume,
-//! pause, verify, undo, test the target). Updates live over the plan's SSE.
+//! pause, verify, undo, test the target). Rendered on the server; every
+//! form works without JavaScript, and in the browser the page redraws
+//! itself as the run moves (the plan's SSE; `browser::live`).
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::access::Action;
-use crate::api::backfill::{
-    load_job, CancelBackfill, PauseBackfill, RetuneBackfill, StartBackfill, TestBackfillTarget,
-};
-use crate::dto::backfill::{JobView, RunMode, RunStatus};
+use crate::api::backfill::{load_job, RetuneBackfill, StartBackfill, TestBackfillTarget};
+use crate::dto::backfill::{JobView, RunMode, RunStatus, RunView};
 use crate::format::grouped;
 use crate::pages::job_confirm::Confirm;
 use crate::pages::local_time::LocalTime;
-use crate::pages::plan::live_updates;
 
 #[component]
 pub fn JobPage() -> impl IntoView {
     let params = use_params_map();
+    let query = use_query_map();
     let plan_id = move || params.read().get("id").unwrap_or_default();
     let job = move || params.read().get("job").unwrap_or_default();
-    let start = ServerAction::<StartBackfill>::new();
-    let pause = ServerAction::<PauseBackfill>::new();
-    let test = ServerAction::<TestBackfillTarget>::new();
-    let steer = Steer {
-        pause,
-        cancel: ServerAction::<CancelBackfill>::new(),
-        retune: ServerAction::<RetuneBackfill>::new(),
-    };
-    let refresh = RwSignal::new(0u64);
-    let view_res = Resource::new(
-        move || {
-            (
-                plan_id(),
-                job(),
-                refresh.get(),
-                start.version().get(),
-                pause.version().get() + steer.cancel.version().get() + steer.retune.version().get(),
-            )
-        },
-        |(p, j, _, _, _)| load_job(p, j),
-    );
-    live_updates(Signal::derive(plan_id), refresh);
+    let view_res = Resource::new(move || (plan_id(), job()), |(p, j)| load_job(p, j));
     let can_write = crate::may(Action::WritePlans);
-    let ui = JobUi::default();
-    // A start that went through closes its confirmation and forgets its reason.
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = start.value().get() {
-            ui.run_open.set(false);
-            ui.undo_open.set(false);
-            ui.run_reason.set(String::new());
-        }
-    });
+    // Which environment a start is for: the address says (a GET form), else
+    // the job's default.
+    let chosen = move || query.read().get("environment");
+    // Two regions the browser redraws as the run moves (the plan's change
+    // feed), with the outcome line between them left alone.
     view! {
         <Title text="Backfill job" />
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
-            {move || view_res.get().map(|r| match r {
-                Err(e) => view! { <section class="card"><p class="error" id="job-error">{e.to_string()}</p></section> }.into_any(),
-                Ok(v) => job_body(v, can_write(), (start, steer, test), ui),
-            })}
-        </Transition>
-    }
-}
-
-/// What the person chose and typed on the job page: it outlives the body's
-/// re-render on every update of the run (and on an error).
-#[derive(Clone, Copy, Default)]
-pub(crate) struct JobUi {
-    /// Empty until chosen: the job's default environment.
-    pub environment: RwSignal<String>,
-    pub override_reason: RwSignal<String>,
-    pub run_open: RwSignal<bool>,
-    pub undo_open: RwSignal<bool>,
-    pub run_reason: RwSignal<String>,
-}
-
-/// What the job's actions answered, next to them.
-fn outcome(
-    start: ServerAction<StartBackfill>,
-    steer: Steer,
-    test: ServerAction<TestBackfillTarget>,
-) -> impl IntoView {
-    let pause = steer.pause;
-    view! {
-        <div id="job-outcome" aria-live="polite">
-            {move || start.value().get().map(|r| match r {
-                Ok(run) => view! { <p class="ok">{format!("Started the {} ({}…) for {}.", run.mode.word(), run.id.chars().take(8).collect::<String>(), run.environment)}</p> }.into_any(),
-                Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
-            })}
-            {move || pause.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error">{e.to_string()}</p> })}
-            {move || steer.cancel.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error">{e.to_string()}</p> })}
-            {move || steer.retune.value().get().map(|r| match r {
-                Ok(()) => view! { <p class="ok" id="retune-result">"Retuned: takes effect from the next chunk."</p> }.into_any(),
-                Err(e) => view! { <p class="error" id="retune-result">{e.to_string()}</p> }.into_any(),
-            })}
-            {move || test.value().get().map(|r| match r {
-                Ok(v) => view! { <p class="ok" id="target-test">{v}</p> }.into_any(),
-                Err(e) => view! { <p class="error" id="target-test">{e.to_string()}</p> }.into_any(),
-            })}
+        <div class="live" id="live-job-head" data-live-region data-live-feed=move || format!("/api/v1/plans/{}/events", plan_id())>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || view_res.get().map(|r| match r {
+                    Err(e) => view! { <section class="card"><p class="error" id="job-error">{e.to_string()}</p></section> }.into_any(),
+                    Ok(v) => job_card(v, can_write(), chosen()),
+                })}
+            </Transition>
+        </div>
+        <div id="job-outcome" aria-live="polite" data-live-outcome></div>
+        <div class="live" id="live-job" data-live-region>
+            <Transition fallback=|| ()>
+                {move || view_res.get().and_then(|r| r.ok()).map(job_details)}
+            </Transition>
         </div>
     }
 }
@@ -134,24 +78,8 @@ fn fmt_eta(secs: Option<f64>) -> String {
     }
 }
 
-/// The actions that steer a running run.
-#[derive(Clone, Copy)]
-struct Steer {
-    pause: ServerAction<PauseBackfill>,
-    cancel: ServerAction<CancelBackfill>,
-    retune: ServerAction<RetuneBackfill>,
-}
-
-fn job_body(
-    v: JobView,
-    can_write: bool,
-    (start, steer, test): (
-        ServerAction<StartBackfill>,
-        Steer,
-        ServerAction<TestBackfillTarget>,
-    ),
-    ui: JobUi,
-) -> AnyView {
+/// The job's card: what it is, the newest run's counters, and the buttons.
+fn job_card(v: JobView, can_write: bool, chosen: Option<String>) -> AnyView {
     let latest = v.runs.first().cloned();
     let rules = if v.verify_only {
         "Verify-only: counts and compares, changes nothing.".to_string()
@@ -168,9 +96,6 @@ fn job_body(
         };
         format!("Runs live {phases}{dry}.")
     };
-    let running = latest
-        .as_ref()
-        .is_some_and(|r| r.status == RunStatus::Running);
     let dry = latest.as_ref().is_some_and(|r| r.mode == RunMode::DryRun);
     let status = latest.as_ref().map_or("never run".to_string(), |r| {
         format!("{} ({})", r.status, r.mode.short())
@@ -199,112 +124,144 @@ fn job_body(
             .and_then(|x| x.as_str())
             .map(str::to_string)
     });
-    // Which environment a start is for, and why a live run goes ahead
-    // although the plan objects: shared by every start button.
-    if ui.environment.get_untracked().is_empty() {
-        ui.environment.set(v.environment.clone());
+    // An environment the job has no target for is not offered.
+    let environment = chosen
+        .filter(|e| v.targets.iter().any(|t| &t.environment == e))
+        .unwrap_or_else(|| v.environment.clone());
+    let controls = can_write.then(|| buttons(&v, latest.as_ref(), &environment));
+    view! {
+        <section class="card" id="job" data-status=latest.as_ref().map_or("none".to_string(), |r| r.status.to_string())>
+            <div class="card-head">
+                <h1>{format!("Backfill {}", v.job)}</h1>
+                <a href=format!("/plans/{}", v.plan_id)>{format!("Plan: {}", v.plan_name)}</a>
+            </div>
+            <p class="muted" id="job-rules">{rules}</p>
+            <dl class="facts counters">
+                <dt>"Status"</dt><dd id="job-status">{status}</dd>
+                {(!v.verify_only).then(|| view! {
+                    <dt>"Processed"</dt><dd id="job-processed" data-value=processed.to_string()>{share}</dd>
+                    <dt>{if dry { "Would create" } else { "Created" }}</dt><dd id="job-created">{grouped(latest.as_ref().map_or(0, |r| r.created))}</dd>
+                    <dt>{if dry { "Would skip" } else { "Skipped" }}</dt><dd id="job-skipped">{grouped(latest.as_ref().map_or(0, |r| r.skipped))}</dd>
+                    <dt>"Errors"</dt><dd id="job-errors">{grouped(latest.as_ref().map_or(0, |r| r.errors))}</dd>
+                    <dt>"Rate"</dt><dd id="job-rate">{rate_text(v.rate, latest.as_ref())}</dd>
+                    <dt>"ETA"</dt><dd id="job-eta">{fmt_eta(v.eta_secs)}</dd>
+                    <dt>"Chunk"</dt><dd>{latest.as_ref().map_or(0, |r| r.chunk_size)}</dd>
+                })}
+            </dl>
+            {verified}
+            {reason.map(|r| view! { <p class="warn" id="job-reason">{r}</p> })}
+            {controls}
+        </section>
     }
-    let (environment, override_reason) = (ui.environment, ui.override_reason);
-    let (plan_id, job) = (v.plan_id.clone(), v.job.clone());
-    let pending = start.pending();
-    let start_form = move |mode: &'static str, label: &'static str, class: &'static str| {
-        let (p, j) = (plan_id.clone(), job.clone());
+    .into_any()
+}
+
+/// Where a start goes (a GET form: the choice is in the address), the reason
+/// a live run goes ahead although the plan objects (shared by every start
+/// button), and the buttons for what can be done now.
+fn buttons(v: &JobView, latest: Option<&RunView>, environment: &str) -> impl IntoView {
+    let start_form = |mode: RunMode, label: &'static str| {
+        let ok = format!("Started the {} for {environment}.", mode.word());
+        let (plan_id, job, env) = (v.plan_id.clone(), v.job.clone(), environment.to_string());
         view! {
-            <ActionForm action=start attr:class="inline">
-                <fieldset class="bare" disabled=move || pending.get()>
-                    <input type="hidden" name="plan_id" value=p />
-                    <input type="hidden" name="job" value=j />
-                    <input type="hidden" name="mode" value=mode />
-                    <input type="hidden" name="environment" prop:value=move || environment.get() />
-                    <input type="hidden" name="override_reason" prop:value=move || override_reason.get() />
-                    <button type="submit" class=class data-mode=mode>{label}</button>
+            <ActionForm action={ServerAction::<StartBackfill>::new()} attr:class="inline" attr:data-command="" attr:data-ok=ok>
+                <fieldset class="bare">
+                    <input type="hidden" name="plan_id" value=plan_id />
+                    <input type="hidden" name="job" value=job />
+                    <input type="hidden" name="mode" value=mode.as_str() />
+                    <input type="hidden" name="environment" value=env />
+                    <input type="hidden" name="override_reason" data-from="override-reason" />
+                    <button type="submit" class="secondary" data-mode=mode.as_str()>{label}</button>
                 </fieldset>
             </ActionForm>
         }
     };
+    let running = latest.filter(|r| r.status == RunStatus::Running);
+    let steer = |action: &'static str,
+                 run: &RunView,
+                 id: &'static str,
+                 label: &'static str,
+                 ok: &'static str| {
+        let url = format!("/api/{action}");
+        view! {
+            <form method="post" action=url class="inline" data-command="" data-ok=ok>
+                <input type="hidden" name="run_id" value=run.id.clone() />
+                <button type="submit" class="secondary" id=id>{label}</button>
+            </form>
+        }
+    };
+    let pause_form = running.map(|r| {
+        let (chunk, rate, run_id) = (r.chunk_size.to_string(), r.max_rows_per_sec.to_string(), r.id.clone());
+        view! {
+            {steer("backfill_pause", r, "pause-run", "Pause", "Paused: the run stops after its current chunk.")}
+            {steer("backfill_cancel", r, "cancel-run", "Cancel", "Cancelled.")}
+            <ActionForm action={ServerAction::<RetuneBackfill>::new()} attr:class="inline retune" attr:id="retune"
+                attr:data-command="" attr:data-ok="Retuned: takes effect from the next chunk." attr:data-ok-id="retune-result">
+                <label>"Chunk size " <input name="chunk" size="6" placeholder=chunk inputmode="numeric" /></label>
+                <label>"Rows/s ceiling (0 = none) " <input name="max_rows_per_sec" size="8" placeholder=rate inputmode="numeric" /></label>
+                <input type="hidden" name="run_id" value=run_id />
+                <button type="submit" class="secondary">"Retune"</button>
+            </ActionForm>
+        }
+    });
+    let paused = latest.filter(|r| r.status == RunStatus::Paused).map(|r| {
+        steer(
+            "backfill_cancel",
+            r,
+            "cancel-run",
+            "Cancel the paused run",
+            "Cancelled.",
+        )
+    });
+    let resume = latest.is_some_and(|r| r.status == RunStatus::Paused && r.mode == RunMode::Run);
     let confirm = Confirm {
         plan_id: v.plan_id.clone(),
         job: v.job.clone(),
         runs: v.runs.clone(),
         targets: v.targets.clone(),
         require_dry_run: v.require_dry_run,
-        ui,
-        start,
+        environment: environment.to_string(),
     };
-    let targets = v.targets.clone();
-    let default_env = environment.get_untracked();
-    let where_to = view! {
+    let options = v
+        .targets
+        .iter()
+        .map(|t| {
+            let label = format!("{} (target {})", t.environment, t.target);
+            view! { <option value=t.environment.clone() selected=t.environment == environment>{label}</option> }
+        })
+        .collect_view();
+    let (test_plan, test_job) = (v.plan_id.clone(), v.job.clone());
+    view! {
         <div class="job-where">
-            <label>
-                "For environment "
-                <select id="run-environment" on:change=move |ev| environment.set(event_target_value(&ev))>
-                    {targets.into_iter().map(|t| {
-                        let selected = t.environment == default_env;
-                        let label = format!("{} (target {})", t.environment, t.target);
-                        view! { <option value=t.environment.clone() selected=selected>{label}</option> }
-                    }).collect_view()}
-                </select>
-            </label>
+            <form method="get" data-live-get>
+                <label>"For environment " <select name="environment" id="run-environment">{options}</select></label>
+                <noscript><button type="submit" class="secondary">"Choose"</button></noscript>
+            </form>
             {(!v.verify_only).then(|| view! {
                 <label>
                     "Override reason (a live run the plan objects to) "
-                    <input id="override-reason" maxlength="500" size="40" prop:value=move || override_reason.get()
-                        on:input=move |ev| override_reason.set(event_target_value(&ev)) />
+                    <input id="override-reason" maxlength="500" size="40" />
                 </label>
             })}
         </div>
-    };
-    let buttons = can_write.then(|| {
-        let resume = latest
-            .as_ref()
-            .is_some_and(|r| r.status == RunStatus::Paused && r.mode == RunMode::Run);
-        let paused = latest.as_ref().filter(|r| r.status == RunStatus::Paused).map(|r| {
-            let id = r.id.clone();
-            view! {
-                <ActionForm action=steer.cancel attr:class="inline">
-                    <input type="hidden" name="run_id" value=id />
-                    <button type="submit" class="secondary" id="cancel-run">"Cancel the paused run"</button>
-                </ActionForm>
-            }
-        });
-        let pause_form = latest.as_ref().filter(|_| running).map(|r| {
-            let (a, b, c) = (r.id.clone(), r.id.clone(), r.id.clone());
-            let (chunk, rate) = (r.chunk_size.to_string(), r.max_rows_per_sec.to_string());
-            view! {
-                <ActionForm action=steer.pause attr:class="inline">
-                    <input type="hidden" name="run_id" value=a />
-                    <button type="submit" class="secondary" id="pause-run">"Pause"</button>
-                </ActionForm>
-                <ActionForm action=steer.cancel attr:class="inline">
-                    <input type="hidden" name="run_id" value=b />
-                    <button type="submit" class="secondary" id="cancel-run">"Cancel"</button>
-                </ActionForm>
-                <ActionForm action=steer.retune attr:class="inline retune" attr:id="retune">
-                    <label>"Chunk size " <input name="chunk" size="6" placeholder=chunk inputmode="numeric" /></label>
-                    <label>"Rows/s ceiling (0 = none) " <input name="max_rows_per_sec" size="8" placeholder=rate inputmode="numeric" /></label>
-                    <input type="hidden" name="run_id" value=c />
-                    <button type="submit" class="secondary">"Retune"</button>
-                </ActionForm>
-            }
-        });
-        let (p, j) = (v.plan_id.clone(), v.job.clone());
-        view! {
-            {where_to}
-            <div class="job-actions">
-                {(!v.verify_only).then(|| start_form("dry_run", "Dry-run", "secondary"))}
-                {(!v.verify_only).then(|| confirm.clone().live_run(resume))}
-                {pause_form}
-                {paused}
-                {v.has_verify.then(|| start_form("verify", "Verify", "secondary"))}
-                {v.has_undo.then(|| confirm.clone().undo())}
-                <ActionForm action=test attr:class="inline">
-                    <input type="hidden" name="plan_id" value=p />
-                    <input type="hidden" name="job" value=j />
-                    <button type="submit" class="secondary">"Test the target"</button>
-                </ActionForm>
-            </div>
-        }
-    });
+        <div class="job-actions">
+            {(!v.verify_only).then(|| start_form(RunMode::DryRun, "Dry-run"))}
+            {(!v.verify_only).then(|| confirm.live_run(resume))}
+            {pause_form}
+            {paused}
+            {v.has_verify.then(|| start_form(RunMode::Verify, "Verify"))}
+            {v.has_undo.then(|| confirm.undo())}
+            <ActionForm action={ServerAction::<TestBackfillTarget>::new()} attr:class="inline" attr:data-command="" attr:data-ok-id="target-test">
+                <input type="hidden" name="plan_id" value=test_plan />
+                <input type="hidden" name="job" value=test_job />
+                <button type="submit" class="secondary">"Test the target"</button>
+            </ActionForm>
+        </div>
+    }
+}
+
+/// Below the card: the progress chart, the failing keys, every run.
+fn job_details(v: JobView) -> impl IntoView {
     let runs = v
         .runs
         .iter()
@@ -330,29 +287,6 @@ fn job_body(
         .map(|e| view! { <tr data-key=e.key.to_string()><td>{e.key}</td><td class="wrap">{e.error.clone()}</td></tr> })
         .collect_view();
     view! {
-        <section class="card" id="job" data-status=latest.as_ref().map_or("none".to_string(), |r| r.status.to_string())>
-            <div class="card-head">
-                <h1>{format!("Backfill {}", v.job)}</h1>
-                <a href=format!("/plans/{}", v.plan_id)>{format!("Plan: {}", v.plan_name)}</a>
-            </div>
-            <p class="muted" id="job-rules">{rules}</p>
-            <dl class="facts counters">
-                <dt>"Status"</dt><dd id="job-status">{status}</dd>
-                {(!v.verify_only).then(|| view! {
-                    <dt>"Processed"</dt><dd id="job-processed" data-value=processed.to_string()>{share}</dd>
-                    <dt>{if dry { "Would create" } else { "Created" }}</dt><dd id="job-created">{grouped(latest.as_ref().map_or(0, |r| r.created))}</dd>
-                    <dt>{if dry { "Would skip" } else { "Skipped" }}</dt><dd id="job-skipped">{grouped(latest.as_ref().map_or(0, |r| r.skipped))}</dd>
-                    <dt>"Errors"</dt><dd id="job-errors">{grouped(latest.as_ref().map_or(0, |r| r.errors))}</dd>
-                    <dt>"Rate"</dt><dd id="job-rate">{rate_text(v.rate, latest.as_ref())}</dd>
-                    <dt>"ETA"</dt><dd id="job-eta">{fmt_eta(v.eta_secs)}</dd>
-                    <dt>"Chunk"</dt><dd>{latest.as_ref().map_or(0, |r| r.chunk_size)}</dd>
-                })}
-            </dl>
-            {verified}
-            {reason.map(|r| view! { <p class="warn" id="job-reason">{r}</p> })}
-            {buttons}
-            {outcome(start, steer, test)}
-        </section>
         {(!v.verify_only).then(|| {
             // The chart and the failing keys are the newest run's that
             // processed keys (a verify only counts).
@@ -382,7 +316,6 @@ fn job_body(
             </table>
         </section>
     }
-    .into_any()
 }
 
 /// What the newest verify found, in the words of its check.

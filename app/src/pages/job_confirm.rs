@@ -19,9 +19,8 @@ pub(crate) struct Confirm {
     pub runs: Vec<RunView>,
     pub targets: Vec<EnvTarget>,
     pub require_dry_run: bool,
-    /// What the person chose and typed (the environment, open forms, the reason).
-    pub ui: super::job::JobUi,
-    pub start: ServerAction<StartBackfill>,
+    /// The environment chosen for a start.
+    pub environment: String,
 }
 
 impl Confirm {
@@ -56,45 +55,52 @@ impl Confirm {
         }
     }
 
-    pub fn live_run(self, resume: bool) -> AnyView {
-        let me = StoredValue::new(self.clone());
-        let (environment, ui) = (self.ui.environment, self.ui);
-        let start = self.start;
-        let warning = Memo::new(move |_| me.with_value(|c| c.dry_run_warning(&environment.get())));
+    pub fn live_run(&self, resume: bool) -> AnyView {
+        let env = &self.environment;
+        let warning = self.dry_run_warning(env);
         // The server asks for a reason then (a run that continues was
         // admitted when it started): the form asks exactly then.
-        let require_dry_run = self.require_dry_run;
-        let needs_reason = move || !resume && require_dry_run && warning.get().is_some();
-        let what = move || {
-            let env = environment.get();
-            format!(
-                "A live run writes to target {} for {env}: every key the job selects, chunk by chunk, each chunk committed.",
-                me.with_value(|c| c.target_for(&env))
-            )
-        };
+        let needs_reason = !resume && self.require_dry_run && warning.is_some();
+        let what = format!(
+            "A live run writes to target {} for {env}: every key the job selects, chunk by chunk, each chunk committed.",
+            self.target_for(env)
+        );
         let verb = if resume { "Resume" } else { "Run" };
+        let ok = format!("Started the live run for {env}.");
+        let (plan_id, job, env) = (self.plan_id.clone(), self.job.clone(), env.clone());
+        let warning = warning.map(|w| {
+            if needs_reason {
+                format!("{w} A live run now needs a reason.")
+            } else {
+                w
+            }
+        });
+        let reason_label = if needs_reason {
+            "Reason (required; goes into the audit trail)"
+        } else {
+            "Reason (only if the plan objects)"
+        };
+        let check = format!(" I have checked: live writes for {env}");
         view! {
-            <details class="confirm run-confirm" prop:open=move || ui.run_open.get()>
-                <summary role="button" data-mode="run" on:click=move |ev| { ev.prevent_default(); ui.run_open.update(|o| *o = !*o) }>{format!("{verb}…")}</summary>
-                <ActionForm action=start attr:class="stack" attr:id="run-form">
-                    <fieldset class="bare" disabled=move || start.pending().get()>
-                        <input type="hidden" name="plan_id" value=self.plan_id.clone() />
-                        <input type="hidden" name="job" value=self.job.clone() />
+            <details class="confirm run-confirm">
+                <summary role="button" data-mode="run">{format!("{verb}…")}</summary>
+                <ActionForm action={ServerAction::<StartBackfill>::new()} attr:class="stack" attr:id="run-form" attr:data-command="" attr:data-ok=ok>
+                    <fieldset class="bare">
+                        <input type="hidden" name="plan_id" value=plan_id />
+                        <input type="hidden" name="job" value=job />
                         <input type="hidden" name="mode" value="run" />
-                        <input type="hidden" name="environment" prop:value=move || environment.get() />
-                        <p id="run-what">{move || view! { <WithLocalTimes text=what()/> }}</p>
-                        {move || warning.get().map(|w| view! {
-                            <p class="warn" id="dry-run-warning"><WithLocalTimes text=if needs_reason() { format!("{w} A live run now needs a reason.") } else { w }/></p>
+                        <input type="hidden" name="environment" value=env />
+                        <p id="run-what"><WithLocalTimes text=what /></p>
+                        {warning.map(|w| view! {
+                            <p class="warn" id="dry-run-warning"><WithLocalTimes text=w /></p>
                         })}
                         <label>
-                            {move || if needs_reason() { "Reason (required; goes into the audit trail)" } else { "Reason (only if the plan objects)" }}
-                            <input name="override_reason" maxlength="500" required=needs_reason
-                                prop:value=move || ui.run_reason.get()
-                                on:input=move |ev| ui.run_reason.set(event_target_value(&ev)) />
+                            {reason_label}
+                            <input name="override_reason" maxlength="500" required=needs_reason />
                         </label>
                         <label class="check">
                             <input type="checkbox" required />
-                            {move || format!(" I have checked: live writes for {}", environment.get())}
+                            {check}
                         </label>
                         <button type="submit" data-mode="run">{format!("{verb} live")}</button>
                     </fieldset>
@@ -104,58 +110,47 @@ impl Confirm {
         .into_any()
     }
 
-    pub fn undo(self) -> AnyView {
-        let me = StoredValue::new(self.clone());
-        let (environment, ui) = (self.ui.environment, self.ui);
-        let start = self.start;
+    pub fn undo(&self) -> AnyView {
+        let env = &self.environment;
         // The newest live run for the chosen environment: what undo reverts.
-        let last = Memo::new(move |_| {
-            let env = environment.get();
-            me.with_value(|c| {
-                let live: Vec<&RunView> = c
-                    .runs
-                    .iter()
-                    .filter(|r| r.mode == RunMode::Run && r.environment == env)
-                    .collect();
-                let rows: i64 = live.iter().map(|r| r.created).sum();
-                live.first().map(|r| {
-                    (
-                        rows,
-                        r.id.chars().take(8).collect::<String>(),
-                        r.target.clone(),
-                        r.started_by.clone(),
-                        r.started_at_ms,
-                        live.len(),
-                    )
-                })
-            })
-        });
-        let what = move || {
-            match last.get() {
-            None => format!("There is no live run for {} to undo.", environment.get()),
-            Some((rows, id, target, by, at, runs)) => format!(
-                "Deletes what the {runs} live run{} for {} created on target {target} and still holds — up to {rows} row{} (newest: run {id}, by {by}, {}) — and restores what they changed. Anything reading those rows loses them.",
-                if runs == 1 { "" } else { "s" },
-                environment.get(),
-                if rows == 1 { "" } else { "s" },
-                utc_datetime(at),
+        let live: Vec<&RunView> = self
+            .runs
+            .iter()
+            .filter(|r| r.mode == RunMode::Run && &r.environment == env)
+            .collect();
+        let rows: i64 = live.iter().map(|r| r.created).sum();
+        let (what, button) = match live.first() {
+            None => (
+                format!("There is no live run for {env} to undo."),
+                "Undo the last run".to_string(),
             ),
-        }
+            Some(r) => (
+                format!(
+                    "Deletes what the {} live run{} for {env} created on target {} and still holds — up to {rows} row{} (newest: run {}, by {}, {}) — and restores what they changed. Anything reading those rows loses them.",
+                    live.len(),
+                    if live.len() == 1 { "" } else { "s" },
+                    r.target,
+                    if rows == 1 { "" } else { "s" },
+                    r.id.chars().take(8).collect::<String>(),
+                    r.started_by,
+                    utc_datetime(r.started_at_ms),
+                ),
+                format!("Delete up to {rows} rows: undo"),
+            ),
         };
-        let button = move || match last.get() {
-            Some((rows, ..)) => format!("Delete up to {rows} rows: undo"),
-            None => "Undo the last run".to_string(),
-        };
+        let ok = format!("Started the undo for {env}.");
+        let none = live.is_empty();
+        let (plan_id, job, env) = (self.plan_id.clone(), self.job.clone(), env.clone());
         view! {
-            <details class="confirm undo-confirm danger" prop:open=move || ui.undo_open.get()>
-                <summary role="button" data-mode="undo" on:click=move |ev| { ev.prevent_default(); ui.undo_open.update(|o| *o = !*o) }>"Undo the last run…"</summary>
-                <ActionForm action=start attr:class="stack" attr:id="undo-form">
-                    <fieldset class="bare" disabled=move || start.pending().get() || last.get().is_none()>
-                        <input type="hidden" name="plan_id" value=self.plan_id.clone() />
-                        <input type="hidden" name="job" value=self.job.clone() />
+            <details class="confirm undo-confirm danger">
+                <summary role="button" data-mode="undo">"Undo the last run…"</summary>
+                <ActionForm action={ServerAction::<StartBackfill>::new()} attr:class="stack" attr:id="undo-form" attr:data-command="" attr:data-ok=ok>
+                    <fieldset class="bare" disabled=none>
+                        <input type="hidden" name="plan_id" value=plan_id />
+                        <input type="hidden" name="job" value=job />
                         <input type="hidden" name="mode" value="undo" />
-                        <input type="hidden" name="environment" prop:value=move || environment.get() />
-                        <p class="warn" id="undo-what">{move || view! { <WithLocalTimes text=what()/> }}</p>
+                        <input type="hidden" name="environment" value=env />
+                        <p class="warn" id="undo-what"><WithLocalTimes text=what /></p>
                         <label class="check">
                             <input type="checkbox" required />
                             " I understand these rows are deleted"

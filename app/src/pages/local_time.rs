@@ -1,7 +1,9 @@
 //! A point in time as the reader's own clock shows it. The server renders
-//! UTC (it cannot know the reader's zone); once hydrated, the browser
-//! rewrites it in its local time zone. The UTC time stays in the tooltip
-//! and in `datetime`, so what the audit trail says is never ambiguous.
+//! UTC (it cannot know the reader's zone); the browser rewrites it in its
+//! local time zone (`browser::local_times` on the server-rendered page, the
+//! effect below inside an island, whose views are redrawn in the browser).
+//! The UTC time stays in the tooltip and in `datetime`, so what the audit
+//! trail says is never ambiguous.
 use leptos::prelude::*;
 
 use crate::format::{utc_datetime, utc_datetimes_in};

@@ -1,13 +1,14 @@
 //! One plan: the phase stepper, each phase's checklist (who ticked, when) and
 //! gate (decisions, who is still needed), the flag's exposure, and the
-//! rollback buttons. Every form works before hydration; once hydrated, the
-//! page reloads its view when anyone changes the plan (SSE), and each form
-//! reports its own error next to it (`command_form`).
+//! rollback buttons. Rendered on the server; every form works without
+//! JavaScript. In the browser the page redraws itself when anyone changes
+//! the plan (SSE), and each form reports its own error next to it
+//! (`command_form`, `browser::live`).
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use super::command_form::{CommandForm, PlanCtx};
+use super::command_form::CommandForm;
 use super::plan_phase::PhaseCard;
 use crate::access::{roles_allow, Action, Role};
 use crate::api::plans::{load_plan, RunPlanCommand};
@@ -20,71 +21,33 @@ use crate::Me;
 pub fn PlanPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
-    let refresh = RwSignal::new(0u64);
-    let outcome = RwSignal::new(None::<String>);
-    let drafts = StoredValue::new(std::collections::HashMap::new());
-    provide_context(PlanCtx {
-        refresh,
-        outcome,
-        drafts,
-    });
-    // A form sent before hydration comes back with its error in the URL.
+    // A form sent without JavaScript comes back with its error in the URL.
     let sent_early = ServerAction::<RunPlanCommand>::new();
-    let plan = Resource::new(move || (id(), refresh.get()), |(id, _)| load_plan(id));
-    live_updates(Signal::derive(id), refresh);
+    let plan = Resource::new(id, load_plan);
     let me = expect_context::<Me>();
     let user = move || me.get().and_then(|r| r.ok()).flatten();
+    // Two regions the browser redraws when anyone changes the plan (its
+    // change feed), with the outcome line between them left alone.
     view! {
         <Title text="Plan" />
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
-            {move || plan.get().map(|r| match r {
-                Err(e) => view! { <section class="card"><p class="error" id="plan-error">{e.to_string()}</p></section> }.into_any(),
-                Ok(p) => view! { <PlanBody plan=p user=user() phases=false /> }.into_any(),
-            })}
-        </Transition>
-        <div id="outcome" aria-live="polite">
-            {move || outcome.get().map(|m| view! { <p class="ok outcome">{m}</p> })}
+        <div class="live" id="live-plan-head" data-live-region data-live-feed=move || format!("/api/v1/plans/{}/events", id())>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || plan.get().map(|r| match r {
+                    Err(e) => view! { <section class="card"><p class="error" id="plan-error">{e.to_string()}</p></section> }.into_any(),
+                    Ok(p) => view! { <PlanBody plan=p user=user() phases=false /> }.into_any(),
+                })}
+            </Transition>
+        </div>
+        <div id="outcome" aria-live="polite" data-live-outcome>
             {move || sent_early.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error outcome">{e.to_string()}</p> })}
         </div>
-        <super::plan_timeline::TimelineCard plan_id=Signal::derive(id) refresh />
-        <Transition fallback=|| ()>
-            {move || plan.get().and_then(|r| r.ok()).map(|p| view! { <PlanBody plan=p user=user() phases=true /> })}
-        </Transition>
-        <super::plan_rollback::RollbackPanel plan_id=Signal::derive(id) plan />
-    }
-}
-
-/// Opens an EventSource on the plan's change feed (in the browser only) and
-/// bumps `refresh` on each change, which reloads the view.
-#[allow(unused_variables)]
-pub(crate) fn live_updates(id: Signal<String>, refresh: RwSignal<u64>) {
-    #[cfg(feature = "hydrate")]
-    {
-        use wasm_bindgen::closure::Closure;
-        use wasm_bindgen::JsCast;
-        let current = StoredValue::new_local(None::<web_sys::EventSource>);
-        Effect::new(move |_| {
-            let id = id.get();
-            if let Some(old) = current.get_value() {
-                old.close();
-            }
-            let Ok(source) = web_sys::EventSource::new(&format!("/api/v1/plans/{id}/events"))
-            else {
-                return;
-            };
-            let on_change = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| {
-                refresh.update(|n| *n += 1);
-            });
-            let _ = source
-                .add_event_listener_with_callback("changed", on_change.as_ref().unchecked_ref());
-            on_change.forget();
-            current.set_value(Some(source));
-        });
-        on_cleanup(move || {
-            if let Some(source) = current.try_get_value().flatten() {
-                source.close();
-            }
-        });
+        <div class="live" id="live-plan" data-live-region>
+            <super::plan_timeline::TimelineCard plan_id=id() />
+            <Transition fallback=|| ()>
+                {move || plan.get().and_then(|r| r.ok()).map(|p| view! { <PlanBody plan=p user=user() phases=true /> })}
+            </Transition>
+            <super::plan_rollback::RollbackPanel plan_id=Signal::derive(id) plan />
+        </div>
     }
 }
 

@@ -29,7 +29,7 @@ pub fn PlanEdit() -> impl IntoView {
                             "The plan file (see docs/plan-format.md). Saving validates it; a change to a phase's "
                             "configuration or checklist dismisses the approvals given on the old one."
                         </p>
-                        <ActionForm action=save attr:id="edit-plan" attr:class="stack">
+                        <ActionForm action=save attr:id="edit-plan" attr:class="stack" attr:data-command="">
                             <input type="hidden" name="id" value=src.id.clone() />
                             <input type="hidden" name="revision" value=src.revision.to_string() />
                             <textarea name="source" id="plan-source" rows="32" spellcheck="false" aria-label="Plan file (TOML)">{src.source.clone()}</textarea>

@@ -4,6 +4,7 @@
 //! (its change feed), so a breach and the rollback it causes appear without
 //! a reload of the page.
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 
 use crate::api::plans::load_timeline;
 use crate::pages::local_time::LocalTime;
@@ -17,24 +18,29 @@ const RANGES: [(&str, &str); 5] = [
 ];
 
 #[component]
-pub fn TimelineCard(plan_id: Signal<String>, refresh: RwSignal<u64>) -> impl IntoView {
-    let hours = RwSignal::new(String::new());
+pub fn TimelineCard(plan_id: String) -> impl IntoView {
+    let query = use_query_map();
+    let every = format!("/audit?subject=plan:{plan_id}");
+    let hours = query.read_untracked().get("hours").unwrap_or_default();
     let timeline = Resource::new(
-        move || (plan_id.get(), hours.get(), refresh.get()),
-        |(id, h, _)| load_timeline(id, h.parse().ok()),
+        move || (plan_id.clone(), hours.clone()),
+        |(id, h)| load_timeline(id, h.parse().ok()),
     );
+    let chosen = query.read_untracked().get("hours").unwrap_or_default();
     let options = RANGES
         .iter()
-        .map(|(value, label)| view! { <option value=*value>{*label}</option> })
+        .map(|(value, label)| view! { <option value=*value selected=*value == chosen>{*label}</option> })
         .collect_view();
+    // A GET form: the range is in the address (works without JavaScript;
+    // in the browser a change redraws the page in place).
     view! {
         <section class="card" id="timeline">
             <div class="card-head">
                 <h2>"Timeline"</h2>
-                <label>
-                    "Range "
-                    <select id="timeline-range" on:change=move |ev| hours.set(event_target_value(&ev))>{options}</select>
-                </label>
+                <form method="get" data-live-get>
+                    <label>"Range " <select name="hours" id="timeline-range">{options}</select></label>
+                    <noscript><button type="submit" class="secondary">"Show"</button></noscript>
+                </form>
             </div>
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || timeline.get().map(|r| match r {
@@ -60,7 +66,7 @@ pub fn TimelineCard(plan_id: Signal<String>, refresh: RwSignal<u64>) -> impl Int
                                     format!("{} events in this range", t.events_in_range)
                                 }}</summary>
                                 <table class="events" id="timeline-events"><tbody>{rows}</tbody></table>
-                                <p><a href=move || format!("/audit?subject=plan:{}", plan_id.get())>"Every event of this plan in the audit trail"</a></p>
+                                <p><a href=every.clone()>"Every event of this plan in the audit trail"</a></p>
                             </details>
                         }
                         .into_any()

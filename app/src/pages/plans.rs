@@ -46,7 +46,7 @@ fn NewPlan() -> impl IntoView {
     view! {
         <section class="card">
             <h2>"New plan from a template"</h2>
-            <ActionForm action=create attr:id="new-plan" attr:class="stack">
+            <ActionForm action=create attr:id="new-plan" attr:class="stack" attr:data-command="">
                 <Suspense fallback=|| view! { <p>"Loading templates…"</p> }>
                     {move || templates.get().map(|r| match r {
                         Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),

@@ -12,6 +12,16 @@ use crate::pages::listing::Listing;
 
 #[component]
 pub fn Tokens() -> impl IntoView {
+    view! {
+        <Title text="API tokens" />
+        <TokenAdmin />
+    }
+}
+
+/// An island: a new token's secret is shown here, once, from the answer to
+/// its form, and the list reads itself again after a create or a revoke.
+#[island]
+fn TokenAdmin() -> impl IntoView {
     let create = ServerAction::<CreateToken>::new();
     let revoke = ServerAction::<RevokeToken>::new();
     let tokens = Resource::new(
@@ -19,7 +29,6 @@ pub fn Tokens() -> impl IntoView {
         |_| list_tokens(),
     );
     view! {
-        <Title text="API tokens" />
         <section class="card">
             <h1>"API tokens"</h1>
             <p class="muted">"Machines send a token as " <code>"Authorization: Bearer rct_…"</code> ". A token can do only what its scopes allow."</p>

@@ -21,6 +21,7 @@ on_both_backends! {
     failed_action_leaves_no_change_and_no_event => failed_action_atomic;
     concurrent_writers_never_share_a_predecessor => concurrent_writers;
     review_filters_and_keyset_pages => review_queries;
+    the_pages_badge_covers_events_appended_just_after_a_walk => badge_current;
 }
 
 fn alice() -> Actor {
@@ -59,16 +60,15 @@ async fn count(store: &Store) -> i64 {
 }
 
 async fn seed(store: &Store, n: i64) {
-    for i in 1..=n {
+    seed_range(store, 1..=n).await;
+}
+
+/// Events numbered `seqs` (the next ones in the trail).
+async fn seed_range(store: &Store, seqs: std::ops::RangeInclusive<i64>) {
+    for i in seqs {
+        let subject = format!("thing:{i}");
         assert_eq!(
-            record(
-                store,
-                &alice(),
-                "test.step",
-                &format!("thing:{i}"),
-                1_000 + i
-            )
-            .await,
+            record(store, &alice(), "test.step", &subject, 1_000 + i).await,
             i
         );
     }
@@ -437,4 +437,30 @@ async fn last_admin(db: TestDb) {
     assert!(server::auth::users::active_admin_exists(&store)
         .await
         .unwrap());
+}
+
+/// The audit page's badge right after a walk (the one at start, or "Verify
+/// now") and a few more events: it covers the newest event the page shows,
+/// not the walk of a moment ago.
+async fn badge_current(db: TestDb) {
+    use app::service::{AuditPort, Caller};
+    let store = db.store().await;
+    seed(&store, 3).await;
+    let audit = server::audit::AuditService::new(store.clone());
+    assert_eq!(
+        audit.verify().await.unwrap().headline(),
+        "chain intact through #3"
+    );
+    seed_range(&store, 4..=9).await;
+    let auditor = Caller {
+        principal: Some(app::access::Principal::User {
+            id: "u-alice".into(),
+            username: "alice".into(),
+            roles: vec![Role::Viewer],
+        }),
+        client_addr: "10.0.0.7".into(),
+        user_agent: "test".into(),
+    };
+    let report = audit.chain_report(&auditor).await.unwrap();
+    assert_eq!(report.headline(), "chain intact through #9");
 }
