@@ -9,9 +9,9 @@
 //!   are disabled (a double click sends one command). An error is said right
 //!   after the form (`p.error.form-error`) and nothing typed is lost; a
 //!   success is said in `[data-live-outcome]` (the form's `data-ok`, else the
-//!   answer's `message` or the answer itself when it is text; `data-ok-id`
-//!   names the paragraph), closes the form's confirmation and redraws the
-//!   regions. An answer that redirects is followed.
+//!   answer's `message` or the answer itself when it is text; an empty
+//!   `data-ok` says nothing; `data-ok-id` names the paragraph), closes the
+//!   form's confirmation and redraws the regions. An answer that redirects is followed.
 //! - `form[data-live-get]`: a GET form whose fields choose what the page
 //!   shows (a range, an environment): a change replaces the address's query
 //!   and redraws the regions.
@@ -241,11 +241,13 @@ fn succeeded(form: &HtmlFormElement, text: &str) {
     struct Said {
         message: String,
     }
-    let message = form.get_attribute("data-ok").or_else(|| {
-        serde_json::from_str::<String>(text)
+    // An empty `data-ok`: the redrawn page says it all.
+    let message = match form.get_attribute("data-ok") {
+        Some(said) => Some(said).filter(|m| !m.is_empty()),
+        None => serde_json::from_str::<String>(text)
             .or_else(|_| serde_json::from_str::<Said>(text).map(|s| s.message))
-            .ok()
-    });
+            .ok(),
+    };
     let outcome = document().and_then(|d| d.query_selector("[data-live-outcome]").ok().flatten());
     if let (Some(message), Some(outcome), Some(doc)) = (message, outcome, document()) {
         if let Ok(p) = doc.create_element("p") {

@@ -1,5 +1,7 @@
 //! Users (admins only): who can sign in with which roles; add people,
 //! disable and enable them. The server refuses non-admins whatever the UI shows.
+//! The forms work without JavaScript; in the browser they are sent with
+//! fetch and the list is redrawn in place (`browser::live`).
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -20,6 +22,7 @@ pub fn Users() -> impl IntoView {
     );
     view! {
         <Title text="Users" />
+        <div class="live" id="live-users" data-live-region>
         <section class="card">
             <h1>"Users"</h1>
             <Listing list=users id="users" empty="No users."
@@ -34,7 +37,7 @@ pub fn Users() -> impl IntoView {
                             <td class=if disabled { "warn" } else { "ok" }>{if disabled { "disabled" } else { "active" }}</td>
                             <td class="nowrap">{utc_datetime(u.created_at_ms)}</td>
                             <td>
-                                <ActionForm action=toggle>
+                                <ActionForm action=toggle attr:data-command="" attr:data-ok="">
                                     <input type="hidden" name="username" value=name.clone() />
                                     <input type="hidden" name="disabled" value=(!disabled).to_string() />
                                     <button type="submit" class="secondary">{if disabled { "Enable" } else { "Disable" }}</button>
@@ -45,10 +48,11 @@ pub fn Users() -> impl IntoView {
                 } />
             {move || toggle.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error">{e.to_string()}</p> })}
         </section>
+        </div>
 
         <section class="card">
             <h2>"Add a user"</h2>
-            <ActionForm action=create attr:id="add-user" attr:class="stack">
+            <ActionForm action=create attr:id="add-user" attr:class="stack" attr:data-command="" attr:data-ok="User added: they can sign in now.">
                 <label>"Username" <input name="username" required maxlength="64" /></label>
                 <label>"Password (12 to 128 characters)" <input name="password" type="password" required minlength="12" maxlength="128" autocomplete="new-password" /></label>
                 <fieldset class="roles">
@@ -60,6 +64,7 @@ pub fn Users() -> impl IntoView {
                 </fieldset>
                 <button type="submit">"Add user"</button>
             </ActionForm>
+            <div aria-live="polite" data-live-outcome></div>
             {move || create.value().get().map(|r| match r {
                 Ok(u) => view! { <p class="ok" id="add-user-result">"Added " {u.username} "."</p> }.into_any(),
                 Err(e) => view! { <p class="error" id="add-user-result">{e.to_string()}</p> }.into_any(),
