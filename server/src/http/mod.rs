@@ -1,6 +1,7 @@
 //! Router assembly: operational endpoints, Leptos pages and server functions,
 //! static files, and the middleware every request passes through.
 mod api_errors;
+mod compression;
 mod headers;
 pub mod openapi;
 mod ops;
@@ -235,6 +236,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(api_errors::json_errors))
         .layer(middleware::from_fn(headers::security_headers))
         .layer(middleware::from_fn(headers::vary_encoding))
+        .layer(compression::pages())
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))

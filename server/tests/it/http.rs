@@ -41,6 +41,55 @@ async fn dashboard_is_server_rendered_with_real_facts() {
 }
 
 #[tokio::test]
+async fn pages_go_out_gzipped_and_nothing_else_is_compressed() {
+    use std::io::Read;
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let viewer = app.signed_in("vera", &[Role::Viewer]).await;
+    let page = viewer
+        .get(app.url("/"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["content-encoding"], "gzip");
+    let gzipped = page.bytes().await.unwrap();
+    let mut html = String::new();
+    flate2::read::GzDecoder::new(gzipped.as_ref())
+        .read_to_string(&mut html)
+        .unwrap();
+    assert!(
+        html.contains("<title>Dashboard · Rollout Console</title>"),
+        "{html}"
+    );
+    assert!(
+        gzipped.len() * 2 < html.len(),
+        "{} of {} bytes",
+        gzipped.len(),
+        html.len()
+    );
+
+    // A client that does not ask for gzip gets the page as it is.
+    let plain = viewer.get(app.url("/")).send().await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    assert!(plain.text().await.unwrap().contains("<title>Dashboard"));
+
+    // JSON and metrics are not compressed here (nor is the change feed,
+    // which would be held back until a buffer fills: only text/html is).
+    for path in ["/healthz", "/api/v1/openapi.json", "/metrics"] {
+        let res = viewer
+            .get(app.url(path))
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "{path}: {}", res.status());
+        assert!(res.headers().get("content-encoding").is_none(), "{path}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn the_bundle_goes_out_gzipped_to_browsers_that_take_it() {
     let site = tempfile::tempdir().unwrap();
     let pkg = site.path().join("pkg");
