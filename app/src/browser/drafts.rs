@@ -44,10 +44,14 @@ pub fn save(region: &Element) -> Kept {
 }
 
 pub fn restore(region: &Element, kept: Kept) {
+    // One pass over the fields: each key is worked out once.
     for e in all(region, FIELDS) {
         let key = field_key(&e);
         if let Some((_, value)) = kept.fields.iter().find(|(k, _)| *k == key) {
             set(&e, value);
+        }
+        if let Some((_, at)) = kept.focus.as_ref().filter(|(k, _)| *k == key) {
+            focus(&e, *at);
         }
     }
     for d in all(region, "details") {
@@ -58,25 +62,25 @@ pub fn restore(region: &Element, kept: Kept) {
             }
         }
     }
-    let Some((key, at)) = kept.focus else { return };
-    if let Some(e) = all(region, FIELDS)
-        .into_iter()
-        .find(|e| field_key(e) == key)
-    {
-        if let Some(e) = e.dyn_ref::<web_sys::HtmlElement>() {
-            let _ = e.focus();
-        }
-        if let (Some(i), Some(at)) = (e.dyn_ref::<HtmlInputElement>(), at) {
-            let _ = i.set_selection_range(at, at);
-        } else if let (Some(t), Some(at)) = (e.dyn_ref::<HtmlTextAreaElement>(), at) {
-            let _ = t.set_selection_range(at, at);
-        }
+}
+
+fn focus(e: &Element, at: Option<u32>) {
+    if let Some(e) = e.dyn_ref::<web_sys::HtmlElement>() {
+        let _ = e.focus();
+    }
+    if let (Some(i), Some(at)) = (e.dyn_ref::<HtmlInputElement>(), at) {
+        let _ = i.set_selection_range(at, at);
+    } else if let (Some(t), Some(at)) = (e.dyn_ref::<HtmlTextAreaElement>(), at) {
+        let _ = t.set_selection_range(at, at);
     }
 }
 
-/// The form's hidden fields that say what it does.
-fn form_key(form: &Element) -> String {
-    all(form, "input[type=hidden]")
+/// The form's hidden fields that say what it does ("" for no form).
+fn form_key(form: Option<Element>) -> String {
+    let Some(form) = form else {
+        return String::new();
+    };
+    all(&form, "input[type=hidden]")
         .into_iter()
         .filter_map(|e| e.dyn_into::<HtmlInputElement>().ok())
         .filter(|i| !matches!(i.name().as_str(), "evidence" | "revision"))
@@ -85,12 +89,7 @@ fn form_key(form: &Element) -> String {
 }
 
 fn field_key(e: &Element) -> String {
-    let form = e
-        .closest("form")
-        .ok()
-        .flatten()
-        .map(|f| form_key(&f))
-        .unwrap_or_default();
+    let form = form_key(e.closest("form").ok().flatten());
     let name = e
         .get_attribute("name")
         .or_else(|| e.get_attribute("id"))
@@ -107,12 +106,7 @@ fn details_key(d: &Element) -> String {
     if !d.id().is_empty() {
         return format!("#{}", d.id());
     }
-    let form = d
-        .query_selector("form")
-        .ok()
-        .flatten()
-        .map(|f| form_key(&f))
-        .unwrap_or_default();
+    let form = form_key(d.query_selector("form").ok().flatten());
     format!("{}|{form}", d.class_name())
 }
 

@@ -197,12 +197,9 @@ struct Answer {
 }
 
 async fn post(url: &str, body: &UrlSearchParams) -> Result<Answer, JsValue> {
-    let init = RequestInit::new();
+    let init = accepting("application/json")?;
     init.set_method("POST");
     init.set_body(body);
-    let headers = web_sys::Headers::new()?;
-    headers.set("Accept", "application/json")?;
-    init.set_headers(&headers);
     let response = fetch(url, &init).await?;
     let headers = response.headers();
     let redirect = match headers.get("serverfnredirect")? {
@@ -216,6 +213,16 @@ async fn post(url: &str, body: &UrlSearchParams) -> Result<Answer, JsValue> {
         text: text.as_string().unwrap_or_default(),
         redirect,
     })
+}
+
+/// A request that asks for `accept` (a server function answers a form with
+/// JSON rather than a redirect when asked for it).
+fn accepting(accept: &str) -> Result<RequestInit, JsValue> {
+    let init = RequestInit::new();
+    let headers = web_sys::Headers::new()?;
+    headers.set("Accept", accept)?;
+    init.set_headers(&headers);
+    Ok(init)
 }
 
 async fn fetch(url: &str, init: &RequestInit) -> Result<Response, JsValue> {
@@ -294,11 +301,7 @@ pub fn redraw() {
 async fn redraw_once() -> Result<(), JsValue> {
     let doc = document().ok_or(JsValue::NULL)?;
     let url = doc.location().ok_or(JsValue::NULL)?.href()?;
-    let init = RequestInit::new();
-    let headers = web_sys::Headers::new()?;
-    headers.set("Accept", "text/html")?;
-    init.set_headers(&headers);
-    let response = fetch(&url, &init).await?;
+    let response = fetch(&url, &accepting("text/html")?).await?;
     // A page that does not load now (signed out, gone) is left as it is.
     if !response.ok() {
         return Ok(());

@@ -21,12 +21,12 @@ const RANGES: [(&str, &str); 5] = [
 pub fn TimelineCard(plan_id: String) -> impl IntoView {
     let query = use_query_map();
     let every = format!("/audit?subject=plan:{plan_id}");
-    let hours = query.read_untracked().get("hours").unwrap_or_default();
-    let timeline = Resource::new(
-        move || (plan_id.clone(), hours.clone()),
-        |(id, h)| load_timeline(id, h.parse().ok()),
-    );
     let chosen = query.read_untracked().get("hours").unwrap_or_default();
+    let hours = chosen.parse().ok();
+    let timeline = Resource::new(
+        move || (plan_id.clone(), hours),
+        |(id, h)| load_timeline(id, h),
+    );
     let options = RANGES
         .iter()
         .map(|(value, label)| view! { <option value=*value selected=*value == chosen>{*label}</option> })
