@@ -62,4 +62,8 @@ pub struct SystemFacts {
     /// Server start time and "now", unix milliseconds.
     pub started_at_ms: i64,
     pub now_ms: i64,
+    /// Targets the configuration lets connect as a PostgreSQL superuser
+    /// (`allow_superuser = true`); listed to admins only.
+    #[serde(default)]
+    pub superuser_targets: Vec<String>,
 }

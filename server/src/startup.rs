@@ -48,6 +48,7 @@ pub async fn start(
         events: state.events.clone(),
         plans: state.plans.clone(),
         passes: state.guardrail_passes.clone(),
+        in_flight: Default::default(),
     }
     .spawn();
     crate::backfill::job_metrics::JobMetrics::new(

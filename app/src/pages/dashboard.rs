@@ -258,6 +258,15 @@ fn FactsTable(facts: SystemFacts) -> impl IntoView {
             </dd>
             <dt>"Server time"</dt>
             <dd id="fact-now">{utc_datetime(facts.now_ms)}</dd>
+            {(!facts.superuser_targets.is_empty()).then(|| view! {
+                <dt>"Superuser targets"</dt>
+                <dd id="fact-superuser" class="warn">
+                    <strong>{facts.superuser_targets.join(", ")}</strong>
+                    " may connect as a PostgreSQL superuser (allow_superuser = true): anyone who may write plans, "
+                    "a plans:write token included, can read and change every database of that server and read "
+                    "and write files on its host. Give each a role with only the grants its jobs need (docs/security.md)."
+                </dd>
+            })}
         </dl>
     }
 }

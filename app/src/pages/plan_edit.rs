@@ -32,7 +32,7 @@ pub fn PlanEdit() -> impl IntoView {
                         <ActionForm action=save attr:id="edit-plan" attr:class="stack" attr:data-command="">
                             <input type="hidden" name="id" value=src.id.clone() />
                             <input type="hidden" name="revision" value=src.revision.to_string() />
-                            <textarea name="source" id="plan-source" rows="32" spellcheck="false" aria-label="Plan file (TOML)">{src.source.clone()}</textarea>
+                            <textarea name="source" id="plan-source" rows="32" spellcheck="false" aria-label="Plan file (TOML)" inner_html=textarea_html(&src.source)></textarea>
                             <button type="submit">"Save"</button>
                         </ActionForm>
                         {move || save.value().get().and_then(|r| r.err()).map(|e| view! {
@@ -42,5 +42,27 @@ pub fn PlanEdit() -> impl IntoView {
                 }.into_any(),
             })}
         </Suspense>
+    }
+}
+
+/// `text` as the content of a `<textarea>`, which Leptos writes out raw (it
+/// escapes no raw-text element's children): `&` and `<` escaped, so the
+/// file can never close the element (`</textarea><script>…`), and a newline
+/// in front, which the HTML parser drops, so a leading newline of the file
+/// survives. The browser shows and submits the text exactly as given.
+pub fn textarea_html(text: &str) -> String {
+    format!("\n{}", text.replace('&', "&amp;").replace('<', "&lt;"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_plan_file_cannot_close_the_textarea() {
+        let html = super::textarea_html("# </textarea><script>alert(1)</script> & &lt;");
+        assert_eq!(
+            html,
+            "\n# &lt;/textarea>&lt;script>alert(1)&lt;/script> &amp; &amp;lt;"
+        );
+        assert!(!html.contains("</"));
     }
 }

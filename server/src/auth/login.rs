@@ -42,10 +42,13 @@ pub async fn attempt(
     let address = throttle::address_key(&client.addr);
     let subject = format!("user:{typed}");
 
-    let _permit = CHECKS
-        .acquire()
-        .await
-        .map_err(|e| IdentityError::Invalid(format!("sign-in is shutting down: {e}")))?;
+    let permit = || async {
+        CHECKS
+            .acquire()
+            .await
+            .map_err(|e| IdentityError::Invalid(format!("sign-in is shutting down: {e}")))
+    };
+    let mut _permit = permit().await?;
     // The attempt is charged as a failure before the password is checked,
     // atomically with the check that the keys are not blocked, so attempts
     // running at once each see the ones before them: never more than
@@ -55,10 +58,13 @@ pub async fn attempt(
     // An address this account has signed in from before is not held back by
     // the account's failures (only by its own): someone guessing the password
     // elsewhere cannot lock the owner out.
+    // Nor is it refused by its address's failures (a burst from behind the
+    // same NAT or proxy): those only slow it down, by up to KNOWN_DELAY_SECS.
     let known = throttle::known_address(&mut tx, &subject, &client.addr, now).await?;
     let mut blocked = Vec::new();
+    let mut delay = 0;
     for (key, cap, gates) in [
-        (&address, ADDRESS_CAP_SECS, true),
+        (&address, ADDRESS_CAP_SECS, !known),
         (&account, ACCOUNT_CAP_SECS, !known),
     ] {
         match throttle::charge(&mut tx, key, cap, now).await? {
@@ -71,11 +77,22 @@ pub async fn attempt(
                 drop(tx);
                 return Ok(Outcome::Throttled(wait.max(1)));
             }
+            throttle::Charge::Blocked if key == &address => {
+                delay = throttle::retry_after(&mut tx, &[key.as_str()], now)
+                    .await?
+                    .min(throttle::KNOWN_DELAY_SECS);
+            }
             throttle::Charge::Blocked => {}
         }
     }
     let user = users::by_username(&mut tx, &typed).await?;
     tx.commit().await?;
+    if delay > 0 {
+        // Slowed, not refused; others' checks go on meanwhile.
+        drop(_permit);
+        tokio::time::sleep(std::time::Duration::from_secs(delay as u64)).await;
+        _permit = permit().await?;
+    }
 
     // The hash costs ~50 ms of CPU: keep it off the async workers. Unknown
     // users pay the same cost, so timing does not reveal which names exist.

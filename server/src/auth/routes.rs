@@ -104,7 +104,7 @@ async fn sign_out(
         // The session row goes in the same transaction as the event: the
         // trail never says "signed out" of a session that still works, and a
         // session never ends without its event.
-        let session_id = session.id().map(|id| id.to_string());
+        let session_id = session.id();
         let write = async {
             let mut tx = state.store.begin_write().await?;
             if let Some(id) = &session_id {

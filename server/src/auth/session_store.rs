@@ -1,5 +1,8 @@
 //! Where sessions live: tower-sessions' sqlx store on the console's active
-//! backend, in the table the console's own migrations create.
+//! backend, in the table the console's own migrations create. A row is keyed
+//! by a SHA-256 of the session id, never the id itself (as API tokens are
+//! stored hashed): someone who reads the store — a backup, a plan query that
+//! once reached it — learns no cookie that signs them in.
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -11,13 +14,24 @@ use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
 use crate::db::{Store, StoreError, StoreUrl};
 
-/// Deletes one session row by id, inside a console transaction (sign-out
-/// records its audit event in the same one).
+/// The key a session's row is stored under: the first 16 bytes of
+/// SHA-256 over its id, as an id of the same form.
+pub fn stored_id(id: &Id) -> Id {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("rollout-console session {id}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    Id(i128::from_le_bytes(bytes))
+}
+
+/// Deletes one session row by its id (the cookie's), inside a console
+/// transaction (sign-out records its audit event in the same one).
 pub async fn delete(
     conn: &mut sqlx::AnyConnection,
     backend: app::dto::StoreBackend,
-    id: &str,
+    id: &Id,
 ) -> Result<(), sqlx::Error> {
+    let id = stored_id(id).to_string();
     let sql = match backend {
         app::dto::StoreBackend::Sqlite => "DELETE FROM tower_sessions WHERE id = $1",
         app::dto::StoreBackend::Postgres => "DELETE FROM tower_sessions.session WHERE id = $1",
@@ -99,22 +113,38 @@ impl ConsoleSessionStore {
     }
 }
 
+/// `record` as stored: under `stored_id`.
+fn stored(record: &Record) -> Record {
+    Record {
+        id: stored_id(&record.id),
+        ..record.clone()
+    }
+}
+
 #[async_trait::async_trait]
 impl SessionStore for ConsoleSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        self.backend().create(record).await
+        // A new id until none is taken (with 128 random bits, the first).
+        while self.backend().load(&stored_id(&record.id)).await?.is_some() {
+            record.id = Id::default();
+        }
+        self.backend().save(&stored(record)).await
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        self.backend().save(record).await
+        self.backend().save(&stored(record)).await
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        self.backend().load(id).await
+        Ok(self
+            .backend()
+            .load(&stored_id(id))
+            .await?
+            .map(|r| Record { id: *id, ..r }))
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        self.backend().delete(id).await
+        self.backend().delete(&stored_id(id)).await
     }
 }
 

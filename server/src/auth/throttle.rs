@@ -4,7 +4,9 @@
 //! does not apply at all from an address the account has signed in from in the
 //! last [`KNOWN_ADDRESS_MS`], so an attacker guessing someone's password cannot
 //! lock them out; the address's wait is capped high, since that is the
-//! attacker's own.
+//! attacker's own — except for an account that has signed in from it before
+//! (colleagues behind one NAT or proxy), which it slows by at most
+//! [`KNOWN_DELAY_SECS`] and never refuses.
 use sqlx::AnyConnection;
 
 use crate::db::StoreError;
@@ -16,6 +18,9 @@ pub const ACCOUNT_CAP_SECS: i64 = 60;
 pub const ADDRESS_CAP_SECS: i64 = 15 * 60;
 /// How long a successful sign-in makes an address "known" for its account.
 pub const KNOWN_ADDRESS_MS: i64 = 30 * 24 * 3600 * 1000;
+/// The longest a blocked address holds back a sign-in of an account known
+/// there.
+pub const KNOWN_DELAY_SECS: i64 = 3;
 
 /// Seconds to wait after the `failures`-th consecutive failure: 0 up to the
 /// free ones, then 2, 4, 8, … up to `cap`.

@@ -59,6 +59,91 @@ pub async fn create(
     environment: Option<&str>,
     environments: &[String],
 ) -> Result<CreatedToken, IdentityError> {
+    let owner = (creator_id(actor), actor.name().to_string());
+    insert(
+        store,
+        actor,
+        client,
+        owner,
+        name,
+        scopes,
+        environment,
+        environments,
+    )
+    .await
+}
+
+/// A token made by the command line for the person it acts for, `owner`
+/// (a username): it answers to them as one they made themselves would (its
+/// changes are theirs, they cannot approve them, disabling them revokes
+/// it). A plans:write token must have one.
+#[allow(clippy::too_many_arguments)]
+pub async fn create_for(
+    store: &Store,
+    actor: &Actor,
+    client: &ClientInfo,
+    owner: Option<&str>,
+    name: &str,
+    scopes: &[Scope],
+    environment: Option<&str>,
+    environments: &[String],
+) -> Result<CreatedToken, IdentityError> {
+    let Some(owner) = owner else {
+        if scopes.contains(&Scope::PlansWrite) {
+            return Err(IdentityError::Invalid(
+                "owner: a plans:write token acts for a person; name the user it acts for \
+                 (--owner USERNAME), who counts as the author of its changes and cannot approve them"
+                    .into(),
+            ));
+        }
+        return create(
+            store,
+            actor,
+            client,
+            name,
+            scopes,
+            environment,
+            environments,
+        )
+        .await;
+    };
+    let user = {
+        let mut conn = store.pool().acquire().await?;
+        super::users::by_username(&mut conn, owner).await?
+    };
+    let user = user.filter(|u| u.disabled_at_ms.is_none()).ok_or_else(|| {
+        IdentityError::Invalid(format!(
+            "owner: no enabled user is called {owner:?} (see rollout-console user list)"
+        ))
+    })?;
+    let owner = (
+        user.id.clone(),
+        format!("{} (via {})", user.username, actor.name()),
+    );
+    insert(
+        store,
+        actor,
+        client,
+        owner,
+        name,
+        scopes,
+        environment,
+        environments,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert(
+    store: &Store,
+    actor: &Actor,
+    client: &ClientInfo,
+    (owner_id, owner_name): (String, String),
+    name: &str,
+    scopes: &[Scope],
+    environment: Option<&str>,
+    environments: &[String],
+) -> Result<CreatedToken, IdentityError> {
     let name = name.trim();
     let environment = environment.map(str::trim).filter(|e| !e.is_empty());
     if let Some(e) = environment.filter(|e| !environments.iter().any(|x| x == e)) {
@@ -104,14 +189,17 @@ pub async fn create(
     .bind(name)
     .bind(digest(&secret))
     .bind(&scope_text)
-    .bind(actor.name())
-    .bind(creator_id(actor))
+    .bind(&owner_name)
+    .bind(&owner_id)
     .bind(now)
     .bind(environment)
     .execute(&mut *tx)
     .await?;
     let subject = format!("token:{id}");
-    let details = json!({ "name": name, "scopes": scope_text, "environment": environment });
+    let details = json!({
+        "name": name, "scopes": scope_text, "environment": environment,
+        "owner": owner_name, "owner_id": owner_id,
+    });
     audit::append(
         &mut tx,
         now,
@@ -129,7 +217,7 @@ pub async fn create(
             name: name.to_string(),
             scopes,
             environment: environment.map(String::from),
-            created_by: actor.name().to_string(),
+            created_by: owner_name,
             created_at_ms: now,
             last_used_at_ms: None,
             revoked_at_ms: None,

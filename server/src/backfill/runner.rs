@@ -171,7 +171,7 @@ impl Runner {
     ) -> Result<Result<Vec<i64>, crate::db::StoreError>, sqlx::Error> {
         let mut tx = self.target.pool.begin().await?;
         if self.target.backend() == StoreBackend::Postgres {
-            tx.execute("SET LOCAL statement_timeout = '30s'; SET LOCAL lock_timeout = '2s'")
+            tx.execute(super::target::timeouts(super::target::READ_LIMIT).as_str())
                 .await?;
         }
         let created: Vec<i64> = if self.target.backend() == StoreBackend::Postgres {

@@ -2,8 +2,10 @@
 //! runs only on the target its job names: exactly one statement, of the kind
 //! its field allows (a query where it only reads; INSERT, UPDATE or DELETE
 //! where it writes), with no transaction control, ATTACH, PRAGMA or DDL, and
-//! none of the functions that reach past the target's tables (extensions,
-//! files, settings, other sessions). Checked with a real SQL parser when a
+//! calling only the side-effect-free built-ins of `sql_functions` — in the
+//! select list, `FROM` (table functions, `LATERAL`), subqueries, CTEs,
+//! `VALUES` and casts alike: every expression and table factor of the
+//! statement is walked. Checked with a real SQL parser when a
 //! plan is validated, again with the target's dialect before a run, and on
 //! SQLite targets by SQLite itself: the statement is prepared under an
 //! authorizer that refuses everything else (`engine_check_sqlite`).
@@ -13,10 +15,13 @@ use std::sync::{Arc, Mutex};
 
 use app::dto::StoreBackend;
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
-use sqlparser::ast::{Expr, Select, SetExpr, Statement, Visit, Visitor};
+use sqlparser::ast::{
+    BinaryOperator, Expr, ObjectName, Select, SetExpr, Statement, TableFactor, Visit, Visitor,
+};
 use sqlparser::dialect::{Dialect, PostgreSqlDialect, SQLiteDialect};
 use sqlparser::parser::Parser;
 
+use super::sql_functions::{self, Dialect as Functions};
 use crate::problems::bounded;
 
 /// What a SQL field may do on its target.
@@ -36,35 +41,6 @@ impl Access {
         }
     }
 }
-
-/// Functions that load code, touch files, change settings or reach other
-/// sessions or databases. Least privilege on the target's role is the real
-/// guard on PostgreSQL (docs/security.md); this list refuses them early.
-const FORBIDDEN_FUNCTIONS: &[&str] = &[
-    // SQLite
-    "load_extension",
-    "readfile",
-    "writefile",
-    "edit",
-    "fts3_tokenizer",
-    // PostgreSQL
-    "set_config",
-    "pg_read_file",
-    "pg_read_binary_file",
-    "pg_ls_dir",
-    "pg_stat_file",
-    "lo_import",
-    "lo_export",
-    "dblink",
-    "dblink_exec",
-    "dblink_connect",
-    "pg_terminate_backend",
-    "pg_cancel_backend",
-    "pg_reload_conf",
-    "pg_rotate_logfile",
-    "pg_promote",
-    "pg_sleep",
-];
 
 /// Why a statement is refused. A statement that parsed but has the wrong
 /// shape is a better report than another dialect's parse error.
@@ -106,9 +82,9 @@ pub fn check_any(sql: &str, access: Access) -> Result<(), String> {
 }
 
 fn check_in(sql: &str, access: Access, backend: StoreBackend) -> Result<(), Refusal> {
-    let (dialect, name): (&dyn Dialect, &str) = match backend {
-        StoreBackend::Postgres => (&PostgreSqlDialect {}, "PostgreSQL"),
-        StoreBackend::Sqlite => (&SQLiteDialect {}, "SQLite"),
+    let (dialect, name, functions): (&dyn Dialect, &str, Functions) = match backend {
+        StoreBackend::Postgres => (&PostgreSqlDialect {}, "PostgreSQL", Functions::Postgres),
+        StoreBackend::Sqlite => (&SQLiteDialect {}, "SQLite", Functions::Sqlite),
     };
     let statements = Parser::parse_sql(dialect, sql).map_err(|e| {
         Refusal::Parse(format!(
@@ -135,6 +111,7 @@ fn check_in(sql: &str, access: Access, backend: StoreBackend) -> Result<(), Refu
     }
     let mut guard = Guard {
         access,
+        functions,
         statements: 0,
     };
     match statement.visit(&mut guard) {
@@ -195,7 +172,42 @@ fn describe(statement: &Statement) -> String {
 
 struct Guard {
     access: Access,
+    functions: Functions,
     statements: usize,
+}
+
+impl Guard {
+    /// Refuses a call of `name` unless it is on the dialect's list. On
+    /// PostgreSQL a quoted name keeps its case, so `"NOW"` is somebody's own.
+    fn call(&self, name: &ObjectName) -> ControlFlow<String> {
+        let mut parts = Vec::new();
+        for part in &name.0 {
+            let Some(ident) = part.as_ident() else {
+                return self.refuse(name);
+            };
+            if self.functions == Functions::Postgres
+                && ident.quote_style.is_some()
+                && ident.value != ident.value.to_lowercase()
+            {
+                return self.refuse(name);
+            }
+            parts.push(ident.value.clone());
+        }
+        if sql_functions::allowed(self.functions, &parts) {
+            ControlFlow::Continue(())
+        } else {
+            self.refuse(name)
+        }
+    }
+
+    fn refuse(&self, name: &ObjectName) -> ControlFlow<String> {
+        ControlFlow::Break(format!(
+            "calls {}(), which is not one of the side-effect-free built-in functions plan SQL may call \
+             (docs/plan-format.md lists them; files, settings, sequences, locks, sleeps, other sessions and \
+             extensions stay out of reach)",
+            bounded(&name.to_string())
+        ))
+    }
 }
 
 impl Visitor for Guard {
@@ -219,21 +231,30 @@ impl Visitor for Guard {
     }
 
     fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<String> {
-        if let Expr::Function(f) = expr {
-            let name = f
-                .name
-                .0
-                .last()
-                .and_then(|p| p.as_ident())
-                .map(|i| i.value.to_lowercase())
-                .unwrap_or_default();
-            if FORBIDDEN_FUNCTIONS.contains(&name.as_str()) {
-                return ControlFlow::Break(format!(
-                    "calls {name}(), which reaches past the target's tables (extensions, files, settings or other sessions)"
-                ));
-            }
+        match expr {
+            Expr::Function(f) => self.call(&f.name),
+            Expr::BinaryOp {
+                op: BinaryOperator::PGCustomBinaryOperator(parts),
+                ..
+            } => ControlFlow::Break(format!(
+                "uses the operator OPERATOR({}), which may run somebody's own function",
+                bounded(&parts.join("."))
+            )),
+            _ => ControlFlow::Continue(()),
         }
-        ControlFlow::Continue(())
+    }
+
+    /// `FROM f(…)`, `LATERAL f(…)`: a function call too.
+    fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<String> {
+        match factor {
+            TableFactor::Table {
+                name,
+                args: Some(_),
+                ..
+            }
+            | TableFactor::Function { name, .. } => self.call(name),
+            _ => ControlFlow::Continue(()),
+        }
     }
 }
 
@@ -256,7 +277,7 @@ pub fn engine_check_sqlite(path: &Path, sql: &str, access: Access) -> Result<(),
         let problem = match ctx.action {
             AuthAction::Read { .. } | AuthAction::Select | AuthAction::Recursive => None,
             AuthAction::Function { function_name }
-                if !FORBIDDEN_FUNCTIONS.contains(&function_name.to_lowercase().as_str()) =>
+                if sql_functions::allowed(Functions::Sqlite, &[function_name.to_string()]) =>
             {
                 None
             }
@@ -366,6 +387,129 @@ mod tests {
             Access::Read
         )
         .contains("set_config()"));
+    }
+
+    /// The dangerous families of each dialect, written every way a call can
+    /// hide: the select list, `FROM`, `LATERAL`, a subquery, a CTE, `VALUES`,
+    /// a cast, a schema-qualified name. Each is refused with its name.
+    #[test]
+    fn no_function_outside_the_list_is_reachable_anywhere() {
+        let postgres = [
+            "pg_sleep(1)",
+            "pg_sleep_for('1 s')",
+            "set_config('default_transaction_read_only', 'off', false)",
+            "current_setting('data_directory')",
+            "pg_read_file('/etc/passwd')",
+            "pg_read_binary_file('/etc/passwd')",
+            "pg_ls_dir('.')",
+            "pg_stat_file('x')",
+            "lo_import('/etc/passwd')",
+            "lo_export(1, '/tmp/x')",
+            "lo_from_bytea(0, 'x')",
+            "lo_get(1)",
+            "dblink('host=x', 'select 1')",
+            "dblink_exec('host=x', 'delete from t')",
+            "pg_terminate_backend(1)",
+            "pg_cancel_backend(1)",
+            "pg_reload_conf()",
+            "nextval('s')",
+            "setval('s', 1)",
+            "currval('s')",
+            "pg_advisory_lock(1)",
+            "pg_try_advisory_xact_lock(1)",
+            "query_to_xml('select 1', true, true, '')",
+            "pg_logical_emit_message(true, 'x', 'y')",
+            "txid_current()",
+            "my_own_function(1)",
+            "public.count(1)",
+            "\"NOW\"()",
+        ];
+        for call in postgres {
+            let name = call.split('(').next().unwrap().trim_matches('"');
+            for sql in [
+                format!("SELECT {call}"),
+                format!("SELECT * FROM {call}"),
+                format!("SELECT * FROM o, LATERAL {call} AS f"),
+                format!("SELECT (SELECT {call}) FROM o"),
+                format!("SELECT COUNT(*) FROM o WHERE id IN (SELECT {call})"),
+                format!("WITH c AS (SELECT {call} AS x) SELECT x FROM c"),
+                format!("WITH c AS (SELECT * FROM {call} AS x) SELECT 1 FROM c"),
+                format!("SELECT * FROM (VALUES ({call})) AS v(x)"),
+                format!("SELECT CAST({call} AS text)"),
+                format!("SELECT COALESCE(NULL, {call})"),
+            ] {
+                let e = check(&sql, Access::Read, StoreBackend::Postgres).expect_err(&sql);
+                assert!(
+                    e.contains("calls") && e.to_lowercase().contains(&name.to_lowercase()),
+                    "{sql}: {e}"
+                );
+            }
+            let apply = format!(
+                "INSERT INTO n (id) SELECT id FROM o, LATERAL {call} AS f WHERE id > $1 AND id <= $2 RETURNING id"
+            );
+            assert!(
+                check(&apply, Access::Write, StoreBackend::Postgres).is_err(),
+                "{apply}"
+            );
+        }
+        assert!(check(
+            "SELECT 1 FROM o WHERE a OPERATOR(public.===) b",
+            Access::Read,
+            StoreBackend::Postgres
+        )
+        .is_err());
+        let sqlite = [
+            "load_extension('/tmp/evil.so')",
+            "readfile('/etc/passwd')",
+            "writefile('/tmp/x', 'y')",
+            "edit('x')",
+            "fts3_tokenizer('simple')",
+            "randomblob(900000000)",
+            "zeroblob(900000000)",
+            "printf('%.*c', 900000000, 'x')",
+            "sqlite_compileoption_get(1)",
+            "pragma_table_info('o')",
+            "my_own_function(1)",
+        ];
+        for call in sqlite {
+            let name = call.split('(').next().unwrap();
+            for sql in [
+                format!("SELECT {call}"),
+                format!("SELECT * FROM {call}"),
+                format!("SELECT (SELECT {call}) FROM o"),
+                format!("WITH c AS (SELECT {call} AS x) SELECT x FROM c"),
+                format!("SELECT * FROM (VALUES ({call})) AS v"),
+            ] {
+                let e = check(&sql, Access::Read, StoreBackend::Sqlite).expect_err(&sql);
+                assert!(e.contains(name), "{sql}: {e}");
+            }
+        }
+        // And what plan SQL really uses still passes.
+        for sql in [
+            "SELECT COUNT(*) FROM o WHERE created_at > NOW() - INTERVAL '1 day'",
+            "SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) FROM r",
+            "SELECT date_trunc('hour', at), COALESCE(SUM(n), 0) FROM r GROUP BY 1",
+            "SELECT x FROM o, LATERAL unnest(o.tags) AS x",
+            "SELECT pg_catalog.now()",
+            "SELECT EXTRACT(EPOCH FROM NOW())::bigint",
+        ] {
+            assert_eq!(
+                check(sql, Access::Read, StoreBackend::Postgres),
+                Ok(()),
+                "{sql}"
+            );
+        }
+        for sql in [
+            "SELECT COUNT(*), MAX(id), ROUND(AVG(v), 2) FROM o WHERE name LIKE 'a%'",
+            "SELECT json_extract(doc, '$.a') FROM o",
+            "SELECT value FROM o, json_each(o.doc)",
+        ] {
+            assert_eq!(
+                check(sql, Access::Read, StoreBackend::Sqlite),
+                Ok(()),
+                "{sql}"
+            );
+        }
     }
 
     #[test]

@@ -179,11 +179,11 @@ impl Runner {
             }
             None => {
                 let estimate = match (&job.count, mode) {
-                    (Some(sql), Mode::Run | Mode::DryRun) => sqlx::query_scalar::<_, i64>(sql)
-                        .bind(resume_from.unwrap_or(i64::MIN))
-                        .fetch_one(&target.read_pool)
-                        .await
-                        .ok(),
+                    (Some(sql), Mode::Run | Mode::DryRun) => {
+                        super::verify::scalar(&target, sql, &[resume_from.unwrap_or(i64::MIN)])
+                            .await
+                            .ok()
+                    }
                     _ => None,
                 };
                 let run = Run {

@@ -57,6 +57,24 @@ impl Target {
         Ok(())
     }
 
+    /// A transaction for statements that only read, to be dropped without a
+    /// commit: it ends in a rollback, so nothing the statement did (a
+    /// setting changed included) outlives it. On PostgreSQL it is `READ
+    /// ONLY`, and `statement_timeout` (`limit`), `lock_timeout` and
+    /// `idle_in_transaction_session_timeout` are set before the plan's
+    /// statement runs.
+    pub async fn read_tx(
+        &self,
+        limit: Duration,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        let mut tx = self.read_pool.begin().await?;
+        if self.backend() == StoreBackend::Postgres {
+            tx.execute("SET TRANSACTION READ ONLY").await?;
+            tx.execute(timeouts(limit).as_str()).await?;
+        }
+        Ok(tx)
+    }
+
     /// Admits every statement of `job` before any of them runs.
     pub fn admit_job(&self, job: &Job) -> Result<(), BackfillError> {
         for (field, sql, access) in job.statements(self.backend()) {
@@ -64,6 +82,20 @@ impl Target {
         }
         Ok(())
     }
+}
+
+/// How long a plan statement that reads may run (guardrails ask for less).
+pub const READ_LIMIT: Duration = Duration::from_secs(30);
+
+/// `SET LOCAL` of the three PostgreSQL timeouts every plan statement runs
+/// under: `statement` for the statement itself, 2 s to wait for a lock, and
+/// a transaction left idle is ended after a minute.
+pub fn timeouts(statement: Duration) -> String {
+    format!(
+        "SET LOCAL statement_timeout = {}; SET LOCAL lock_timeout = 2000; \
+         SET LOCAL idle_in_transaction_session_timeout = 60000",
+        statement.as_millis().max(1)
+    )
 }
 
 /// The environment target `name` is configured to hold the data of, when
@@ -175,8 +207,15 @@ pub async fn connect(
                                 .await?;
                         }
                         StoreBackend::Postgres if read_only => {
-                            conn.execute("SET default_transaction_read_only = on")
-                                .await?;
+                            // Session defaults for the reads that run outside
+                            // `read_tx` (a backfill's key queries): the plan's
+                            // SQL cannot change them (no SET, no set_config).
+                            conn.execute(
+                                "SET default_transaction_read_only = on; \
+                                 SET statement_timeout = 30000; SET lock_timeout = 2000; \
+                                 SET idle_in_transaction_session_timeout = 60000",
+                            )
+                            .await?;
                         }
                         StoreBackend::Postgres => {}
                     }

@@ -2,6 +2,7 @@
 //! coverage by exact counts, and — when the job declares `verify_missing` —
 //! how many legacy rows have no new row and the first of their keys; passed
 //! when the delta is within the job's `max_delta` and nothing is missing.
+use super::target_read::Cell;
 use serde_json::{json, Value};
 
 use super::error::{one_line, BackfillError};
@@ -18,11 +19,10 @@ impl Runner {
             ))
         })?;
         let count = |sql: String| {
-            let pool = self.target.read_pool.clone();
+            let t = self.target.clone();
             let target = self.target.name.clone();
             async move {
-                sqlx::query_scalar::<_, i64>(&sql)
-                    .fetch_one(&pool)
+                scalar(&t, &sql, &[])
                     .await
                     .map_err(|e| BackfillError::Target {
                         target,
@@ -43,9 +43,11 @@ impl Runner {
         let (missing, missing_keys) = match self.job.verify_missing.clone() {
             Some(m) => {
                 let n = count(m.count).await?;
-                let keys: Vec<i64> = sqlx::query_scalar(&m.first)
-                    .fetch_all(&self.target.read_pool)
+                let keys: Vec<i64> = self
+                    .target
+                    .read_column(&m.first, &[], super::target::READ_LIMIT)
                     .await
+                    .map(|cells| cells.iter().filter_map(Cell::as_i64).collect())
                     .map_err(|e| BackfillError::Target {
                         target: self.target.name.clone(),
                         message: one_line(&e),
@@ -73,5 +75,24 @@ impl Runner {
         self.run.created = new;
         self.finish(RunStatus::Done, result.clone()).await?;
         Ok(result)
+    }
+}
+
+/// The one integer a counting statement returns (an error when it returns
+/// none, or not an integer).
+pub async fn scalar(
+    target: &super::target::Target,
+    sql: &str,
+    binds: &[i64],
+) -> Result<i64, sqlx::Error> {
+    let cells = target
+        .read_column(sql, binds, super::target::READ_LIMIT)
+        .await?;
+    match cells.first() {
+        Some(Cell::Int(n)) => Ok(*n),
+        Some(other) => Err(sqlx::Error::Protocol(format!(
+            "the count is not an integer: {other:?}"
+        ))),
+        None => Err(sqlx::Error::RowNotFound),
     }
 }

@@ -14,7 +14,17 @@ use crate::db::Store;
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Walk the whole hash chain; exit 3 and name the first broken event if it does not hold.
-    Verify,
+    Verify {
+        /// Accept the chain as it stands when its anchor outside the store is
+        /// missing, unreadable or contradicted (a restored backup, a moved
+        /// store): the chain must hold in itself; records who did it and why
+        /// (`--reason`), then anchors the head anew.
+        #[arg(long, requires = "reason")]
+        reanchor: bool,
+        /// Why the chain is accepted without its old anchor (with --reanchor).
+        #[arg(long)]
+        reason: Option<String>,
+    },
     /// Write the (filtered) trail to stdout as CSV or JSON lines, oldest first.
     Export {
         #[arg(long, default_value = "csv", value_parser = Format::parse)]
@@ -45,7 +55,11 @@ pub struct FilterArgs {
 
 pub async fn run(store: Store, cmd: AuditCommand) -> Result<(), CliError> {
     match cmd {
-        AuditCommand::Verify => {
+        AuditCommand::Verify {
+            reanchor: true,
+            reason,
+        } => accept_chain(&store, reason.unwrap_or_default()).await,
+        AuditCommand::Verify { .. } => {
             let report = verify::verify(&store).await?;
             match report.status {
                 ChainStatus::Intact { .. } => {
@@ -80,4 +94,55 @@ pub async fn run(store: Store, cmd: AuditCommand) -> Result<(), CliError> {
             Ok(())
         }
     }
+}
+
+/// `audit verify --reanchor --reason …`: when the chain holds in itself but
+/// not against its anchor, records `audit.reanchor` (the command line's OS
+/// user, the reason, what was wrong) and anchors the head anew.
+async fn accept_chain(store: &Store, reason: String) -> Result<(), CliError> {
+    let reason = reason.trim().to_string();
+    if reason.is_empty() {
+        return Err(CliError::Invalid(
+            "--reason: say why the chain is accepted without its anchor (e.g. \"restored from the 2026-12-01 backup\")".into(),
+        ));
+    }
+    let anchored = verify::verify(store).await?;
+    if let ChainStatus::Intact { .. } = anchored.status {
+        println!(
+            "{}; its anchor holds: nothing to accept",
+            anchored.headline()
+        );
+        return Ok(());
+    }
+    let own = verify::verify_unanchored(store).await?;
+    if let ChainStatus::Broken { .. } = own.status {
+        return Err(CliError::ChainBroken(format!(
+            "{}; a new anchor would accept a rewritten chain, so none was written (restore the store from a backup)",
+            own.headline()
+        )));
+    }
+    let mut tx = store.begin_write().await?;
+    let details = serde_json::json!({ "reason": reason, "was": anchored.headline() });
+    crate::audit::append(
+        &mut tx,
+        crate::system::now_ms(),
+        &crate::audit::Actor::cli(),
+        &crate::audit::ClientInfo::default(),
+        "audit.reanchor",
+        "audit:anchor",
+        details,
+    )
+    .await?;
+    tx.commit()
+        .await
+        .map_err(|e| CliError::Runtime(format!("recording audit.reanchor failed: {e}")))?;
+    let path = crate::audit::anchor::reanchor(store)
+        .await
+        .map_err(CliError::Runtime)?;
+    println!(
+        "was: {}\naccepted (audit.reanchor recorded); the head is anchored anew in {}",
+        anchored.headline(),
+        path.display()
+    );
+    Ok(())
 }

@@ -208,12 +208,21 @@ pub async fn open_store(loaded: &Loaded) -> Result<(Store, app::dto::MigrationLe
             "check that the database server is running and that the URL, user and password are right",
         )),
     })?;
+    let store = match loaded.anchor_dir() {
+        Some(dir) => store.with_anchor_dir(dir),
+        None => store,
+    };
     let level = store.migrate().await.map_err(|e| {
         CliError::Runtime(format!(
             "migrating the store at {} failed: {e}",
             store.location()
         ))
     })?;
+    // A new store is anchored before anything writes to it (see
+    // audit::anchor); a refusal is for `audit verify` to report.
+    if let Err(problem) = crate::audit::anchor::checkpoint(&store).await {
+        tracing::debug!(%problem, "audit anchor not moved");
+    }
     tracing::info!(
         store = %store.backend(),
         location = %store.location(),
@@ -240,6 +249,14 @@ async fn serve(loaded: &Loaded) -> Result<(), CliError> {
                 .into());
             }
         }
+    }
+    for (name, _) in loaded
+        .config
+        .targets
+        .iter()
+        .filter(|(_, t)| t.allow_superuser)
+    {
+        tracing::warn!(target_name = %name, "allow_superuser = true: {}", crate::system::SUPERUSER_WARNING);
     }
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
         ConfigError::new(

@@ -21,6 +21,10 @@ pub enum TokenCommand {
         /// The one environment a token with flags:read evaluates in.
         #[arg(long)]
         environment: Option<String>,
+        /// The user the token acts for (required with plans:write): its
+        /// changes are theirs, and they cannot approve them.
+        #[arg(long)]
+        owner: Option<String>,
     },
     /// List tokens (never their secrets).
     List,
@@ -35,12 +39,14 @@ pub async fn run(store: Store, environments: &[String], cmd: TokenCommand) -> Re
             name,
             scopes,
             environment,
+            owner,
         } => {
             let environment = environment.as_deref();
-            let created = tokens::create(
+            let created = tokens::create_for(
                 &store,
                 &actor,
                 &client,
+                owner.as_deref(),
                 &name,
                 &scopes,
                 environment,

@@ -23,7 +23,7 @@ pub enum LogFormat {
     Json,
 }
 
-const KNOWN_SETTINGS: [&str; 12] = [
+const KNOWN_SETTINGS: [&str; 16] = [
     "listen",
     "database_url",
     "site_root",
@@ -36,6 +36,10 @@ const KNOWN_SETTINGS: [&str; 12] = [
     "targets",
     "environments",
     "prometheus",
+    "audit_anchor_dir",
+    "http_header_timeout_secs",
+    "http_request_timeout_secs",
+    "http_max_connections",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -70,6 +74,19 @@ pub struct Config {
     pub environments: Vec<String>,
     /// Prometheus servers guardrails query, by name (`[prometheus.NAME]`).
     pub prometheus: BTreeMap<String, PrometheusConfig>,
+    /// Where a PostgreSQL store's audit anchor is kept (a SQLite store's is
+    /// beside its file). Relative: from this file's directory. Unset:
+    /// `~/.local/share/rollout-console/audit-anchors`.
+    #[serde(default)]
+    pub audit_anchor_dir: Option<String>,
+    /// A request's headers must arrive within this (HTTP/1), or the
+    /// connection is closed.
+    pub http_header_timeout_secs: u64,
+    /// A request not answered within this gets a 408 (streams are not cut).
+    pub http_request_timeout_secs: u64,
+    /// At most this many connections are open at once (fewer if the
+    /// open-file limit allows fewer); beyond it, new ones wait.
+    pub http_max_connections: usize,
 }
 
 /// `[prometheus.NAME]`: `url = "http://prometheus:9090"`.
@@ -126,6 +143,10 @@ impl Default for Config {
             )]),
             environments: DEFAULT_ENVIRONMENTS.map(String::from).to_vec(),
             prometheus: BTreeMap::new(),
+            audit_anchor_dir: None,
+            http_header_timeout_secs: 10,
+            http_request_timeout_secs: 60,
+            http_max_connections: 1024,
         }
     }
 }
@@ -191,6 +212,25 @@ impl Loaded {
                 })
             })
             .collect()
+    }
+
+    /// `audit_anchor_dir` as a path that does not depend on the working
+    /// directory: a relative one is taken from the configuration file's
+    /// directory (from the working directory only when set without a file).
+    pub fn anchor_dir(&self) -> Option<PathBuf> {
+        let dir = PathBuf::from(self.config.audit_anchor_dir.as_deref()?);
+        if dir.is_absolute() {
+            return Some(dir);
+        }
+        let base = match self.figment.find_metadata("audit_anchor_dir") {
+            Some(figment::Metadata {
+                source: Some(figment::Source::File(file)),
+                ..
+            }) => file.parent().map(Path::to_path_buf).unwrap_or_default(),
+            _ => PathBuf::new(),
+        };
+        let base = std::path::absolute(&base).unwrap_or(base);
+        Some(base.join(dir))
     }
 
     pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {

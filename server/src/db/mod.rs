@@ -34,6 +34,9 @@ pub enum StoreError {
 pub struct Store {
     pool: AnyPool,
     url: StoreUrl,
+    /// Where a PostgreSQL store's audit anchor lives (`audit_anchor_dir`);
+    /// `None`: the default (see `audit::anchor`).
+    anchor_dir: Option<std::sync::Arc<std::path::PathBuf>>,
 }
 
 impl Store {
@@ -71,6 +74,7 @@ impl Store {
         Ok(Store {
             pool,
             url: url.clone(),
+            anchor_dir: None,
         })
     }
 
@@ -80,6 +84,16 @@ impl Store {
 
     pub fn url(&self) -> &StoreUrl {
         &self.url
+    }
+
+    /// The store with its audit anchor kept in `dir` (PostgreSQL stores).
+    pub fn with_anchor_dir(mut self, dir: std::path::PathBuf) -> Store {
+        self.anchor_dir = Some(std::sync::Arc::new(dir));
+        self
+    }
+
+    pub fn anchor_dir(&self) -> Option<&std::path::Path> {
+        self.anchor_dir.as_deref().map(|p| p.as_path())
     }
 
     pub fn backend(&self) -> StoreBackend {

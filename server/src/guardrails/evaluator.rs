@@ -9,6 +9,9 @@
 //! system, with the evidence, in the rollback's transaction. `dry_run`
 //! records what it would have done instead.
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use futures_util::StreamExt;
 use std::time::Duration;
 
 use serde_json::json;
@@ -33,25 +36,87 @@ pub struct Evaluator {
     /// Takes the actions (as the system).
     pub plans: PlanService,
     pub passes: super::passes::Passes,
+    pub in_flight: InFlight,
+}
+
+type Key = (String, String, String);
+
+/// The guardrails being read right now, as (plan, environment, guardrail),
+/// each with a lock its reading holds: a later pass does not read it again
+/// but waits for that reading before it calls itself complete, so a slow
+/// source delays no other guardrail's reading or action, only the pass's
+/// completion (`passes`), which still means every due reading was taken.
+pub type InFlight = Arc<Mutex<HashMap<Key, Arc<tokio::sync::Mutex<()>>>>>;
+
+/// At most this many readings run at once (each holds a source's
+/// connection or HTTP request until its deadline).
+const CONCURRENT_READINGS: usize = 8;
+
+/// A reading's deadline: its interval, at least 1 s and at most 10 s.
+fn deadline(def: &GuardrailDef) -> Duration {
+    Duration::from_millis(def.interval_ms.clamp(1_000, 10_000) as u64)
+}
+
+/// A guardrail claimed for one reading (released when dropped), or one
+/// another pass is reading, to wait for.
+enum Claim {
+    Read {
+        in_flight: InFlight,
+        key: Key,
+        _reading: tokio::sync::OwnedMutexGuard<()>,
+    },
+    Wait(Arc<tokio::sync::Mutex<()>>),
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        if let Claim::Read { in_flight, key, .. } = self {
+            in_flight.lock().unwrap().remove(key);
+        }
+    }
 }
 
 impl Evaluator {
-    /// One pass; how many readings it recorded.
+    /// One pass: every due guardrail of every watched plan not already being
+    /// read is read, concurrently (bounded); how many readings it recorded.
     pub async fn tick(&self) -> Result<usize, StoreError> {
         let watched = {
             let mut conn = self.store.pool().acquire().await?;
             measure_store::watched(&mut conn).await?
         };
+        let mut due = Vec::new();
+        for w in watched.into_iter().map(Arc::new) {
+            due.extend(self.due(&w).await?);
+        }
+        let results: Vec<Result<usize, StoreError>> = futures_util::stream::iter(due)
+            .map(|(w, def, previous, claim)| async move {
+                match &claim {
+                    Claim::Read { .. } => self.read_one(&w, &def, previous).await.map(|()| 1),
+                    Claim::Wait(lock) => {
+                        drop(lock.lock().await);
+                        Ok(0)
+                    }
+                }
+            })
+            .buffer_unordered(CONCURRENT_READINGS)
+            .collect()
+            .await;
         let mut recorded = 0;
-        for w in watched {
-            recorded += self.plan(&w).await?;
+        for r in results {
+            recorded += r?;
         }
         Ok(recorded)
     }
 
-    async fn plan(&self, w: &Watched) -> Result<usize, StoreError> {
+    /// The guardrails of `w` due for a reading, each claimed, with its
+    /// previous reading's time and outcome.
+    #[allow(clippy::type_complexity)]
+    async fn due(
+        &self,
+        w: &Arc<Watched>,
+    ) -> Result<Vec<(Arc<Watched>, GuardrailDef, Option<(i64, Outcome)>, Claim)>, StoreError> {
         let Ok(file) = crate::plans::spec::validate(&w.source_toml) else {
-            return Ok(0);
+            return Ok(Vec::new());
         };
         let defs: Vec<GuardrailDef> = file
             .guardrails
@@ -60,9 +125,9 @@ impl Evaluator {
             .filter(|g| g.watches(&w.environment))
             .collect();
         if defs.is_empty() {
-            return Ok(0);
+            return Ok(Vec::new());
         }
-        let last: HashMap<String, (i64, _)> = {
+        let last: HashMap<String, (i64, Outcome)> = {
             let mut conn = self.store.pool().acquire().await?;
             measure_store::latest(&mut conn, &w.plan_id)
                 .await?
@@ -71,81 +136,110 @@ impl Evaluator {
                 .map(|m| (m.guardrail, (m.at_ms, m.outcome)))
                 .collect()
         };
-        let mut recorded = 0;
+        let mut out = Vec::new();
         for def in defs {
             // A phase just started is read at once (its baseline taken with
             // that first reading); then once per interval.
-            let due = last.get(&def.name).is_none_or(|(at, _)| {
-                *at < w.started_at_ms || self.clock.now_ms() - at >= def.interval_ms
+            let previous = last.get(&def.name).copied();
+            let due = previous.is_none_or(|(at, _)| {
+                at < w.started_at_ms || self.clock.now_ms() - at >= def.interval_ms
             });
             if !due {
                 continue;
             }
-            let previous = last.get(&def.name);
-            // A baseline that could not be read (the source erred) makes
-            // this reading an error, which counts toward the error limit,
-            // not an inconclusive one that pauses at once; it is asked
-            // again with the next reading.
-            let (baseline, baseline_error) = if def.needs_baseline() {
-                match self.baseline(w, &def).await? {
-                    Ok(b) => (b, None),
-                    Err(e) => (None, Some(e)),
+            let key = (w.plan_id.clone(), w.environment.clone(), def.name.clone());
+            let claim = {
+                let mut in_flight = self.in_flight.lock().unwrap();
+                match in_flight.get(&key) {
+                    Some(lock) => Claim::Wait(lock.clone()),
+                    None => {
+                        let lock = Arc::new(tokio::sync::Mutex::new(()));
+                        let guard = lock.clone().try_lock_owned().expect("a new lock is free");
+                        in_flight.insert(key.clone(), lock);
+                        Claim::Read {
+                            in_flight: self.in_flight.clone(),
+                            key,
+                            _reading: guard,
+                        }
+                    }
                 }
-            } else {
-                (None, None)
             };
-            let value = self.sources.read(&def.source, None, &w.environment).await;
-            let sample = match &def.sample {
-                Some((query, _)) => Some(
-                    self.sources
-                        .read(&def.source, Some(query), &w.environment)
-                        .await,
-                ),
-                None => None,
-            };
-            let mut judged = judge(&def, &value, sample.as_ref(), baseline);
-            if let Some(e) = baseline_error {
-                judged.outcome = Outcome::Error;
-                judged.detail = format!("the baseline could not be read: {e}");
-            }
-            let now = self.clock.now_ms();
-            let m = Measurement {
-                plan_id: w.plan_id.clone(),
-                guardrail: def.name.clone(),
-                environment: w.environment.clone(),
-                at_ms: now,
-                value: judged.value,
-                sample: judged.sample,
-                bounds: (
-                    def.min.and_then(|b| b.resolve(baseline)),
-                    def.max.and_then(|b| b.resolve(baseline)),
-                ),
-                threshold: def.threshold(baseline),
-                outcome: judged.outcome,
-                detail: judged.detail.clone(),
-            };
-            let mut tx = self.store.begin_write().await?;
-            measure_store::insert(&mut tx, &m).await?;
-            let changed = previous.is_none_or(|(_, before)| *before != judged.outcome);
-            if changed {
-                let details = json!({
-                    "guardrail": def.name, "environment": w.environment,
-                    "from": previous.map(|(_, o)| o.as_str()), "to": judged.outcome.as_str(),
-                    "value": judged.value, "threshold": m.threshold, "detail": judged.detail,
-                    "action": def.action, "dry_run": def.dry_run,
-                });
-                Acting::system()
-                    .audit(&mut tx, now, "guardrail.state", &w.plan_id, details)
-                    .await?;
-            }
-            tx.commit().await.map_err(StoreError::Query)?;
-            if changed {
-                self.events.changed(&w.plan_id);
-            }
-            recorded += 1;
-            self.act(w, &def, &m).await?;
+            out.push((w.clone(), def, previous, claim));
         }
-        Ok(recorded)
+        Ok(out)
+    }
+
+    /// Reads, judges and records one guardrail, and acts on it.
+    async fn read_one(
+        &self,
+        w: &Watched,
+        def: &GuardrailDef,
+        previous: Option<(i64, Outcome)>,
+    ) -> Result<(), StoreError> {
+        // A baseline that could not be read (the source erred) makes
+        // this reading an error, which counts toward the error limit,
+        // not an inconclusive one that pauses at once; it is asked
+        // again with the next reading.
+        let (baseline, baseline_error) = if def.needs_baseline() {
+            match self.baseline(w, def).await? {
+                Ok(b) => (b, None),
+                Err(e) => (None, Some(e)),
+            }
+        } else {
+            (None, None)
+        };
+        let value = self
+            .sources
+            .read(&def.source, None, &w.environment, deadline(def))
+            .await;
+        let sample = match &def.sample {
+            Some((query, _)) => Some(
+                self.sources
+                    .read(&def.source, Some(query), &w.environment, deadline(def))
+                    .await,
+            ),
+            None => None,
+        };
+        let mut judged = judge(def, &value, sample.as_ref(), baseline);
+        if let Some(e) = baseline_error {
+            judged.outcome = Outcome::Error;
+            judged.detail = format!("the baseline could not be read: {e}");
+        }
+        let now = self.clock.now_ms();
+        let m = Measurement {
+            plan_id: w.plan_id.clone(),
+            guardrail: def.name.clone(),
+            environment: w.environment.clone(),
+            at_ms: now,
+            value: judged.value,
+            sample: judged.sample,
+            bounds: (
+                def.min.and_then(|b| b.resolve(baseline)),
+                def.max.and_then(|b| b.resolve(baseline)),
+            ),
+            threshold: def.threshold(baseline),
+            outcome: judged.outcome,
+            detail: judged.detail.clone(),
+        };
+        let mut tx = self.store.begin_write().await?;
+        measure_store::insert(&mut tx, &m).await?;
+        let changed = previous.is_none_or(|(_, before)| before != judged.outcome);
+        if changed {
+            let details = json!({
+                "guardrail": def.name, "environment": w.environment,
+                "from": previous.map(|(_, o)| o.as_str()), "to": judged.outcome.as_str(),
+                "value": judged.value, "threshold": m.threshold, "detail": judged.detail,
+                "action": def.action, "dry_run": def.dry_run,
+            });
+            Acting::system()
+                .audit(&mut tx, now, "guardrail.state", &w.plan_id, details)
+                .await?;
+        }
+        tx.commit().await.map_err(StoreError::Query)?;
+        if changed {
+            self.events.changed(&w.plan_id);
+        }
+        self.act(w, def, &m).await
     }
 
     /// The baseline of `def` for the phase under way: captured once, as the
@@ -248,11 +342,16 @@ impl Evaluator {
                     _ = tick.tick() => {}
                     _ = self.clock.moved() => {}
                 }
-                let started = self.clock.now_ms();
-                match self.tick().await {
-                    Ok(_) => self.passes.completed(started),
-                    Err(e) => tracing::warn!(error = %e, "guardrail evaluation pass failed"),
-                }
+                // Each pass is a task of its own: one waiting for a slow
+                // reading does not hold back the next second's pass.
+                let pass = self.clone();
+                tokio::spawn(async move {
+                    let started = pass.clock.now_ms();
+                    match pass.tick().await {
+                        Ok(_) => pass.passes.completed(started),
+                        Err(e) => tracing::warn!(error = %e, "guardrail evaluation pass failed"),
+                    }
+                });
             }
         });
     }

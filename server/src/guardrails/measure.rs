@@ -7,7 +7,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::Row;
 use tokio::sync::Mutex;
 
 use crate::backfill::sandbox::Access;
@@ -38,15 +37,33 @@ impl Sources {
     }
 
     /// Reads `source` (or, with `query`, that query on the same source: the
-    /// sample) for a phase in `environment`.
-    pub async fn read(&self, source: &Source, query: Option<&str>, environment: &str) -> Reading {
-        match source {
-            Source::Prometheus { server, query: q } => {
-                self.promql(server, query.unwrap_or(q), None).await
+    /// sample) for a phase in `environment`. A source that has not answered
+    /// by `deadline` gives an error reading (a SQL statement is stopped on
+    /// PostgreSQL by its `statement_timeout`, set to the same deadline).
+    pub async fn read(
+        &self,
+        source: &Source,
+        query: Option<&str>,
+        environment: &str,
+        deadline: Duration,
+    ) -> Reading {
+        let reading = async {
+            match source {
+                Source::Prometheus { server, query: q } => {
+                    self.promql(server, query.unwrap_or(q), None).await
+                }
+                Source::Sql { target, sql } => {
+                    self.sql(target, query.unwrap_or(sql), environment, deadline)
+                        .await
+                }
             }
-            Source::Sql { target, sql } => {
-                self.sql(target, query.unwrap_or(sql), environment).await
-            }
+        };
+        match tokio::time::timeout(deadline, reading).await {
+            Ok(r) => r,
+            Err(_) => Reading::Error(format!(
+                "no answer within {} s, the reading's deadline",
+                deadline.as_secs_f64()
+            )),
         }
     }
 
@@ -113,7 +130,7 @@ impl Sources {
         }
     }
 
-    async fn sql(&self, name: &str, sql: &str, environment: &str) -> Reading {
+    async fn sql(&self, name: &str, sql: &str, environment: &str, deadline: Duration) -> Reading {
         if let Some(serves) = target::serves_other(&self.targets, name, environment) {
             return Reading::Error(format!(
                 "target {name:?} holds {serves}'s data; this guardrail reads {environment}"
@@ -133,19 +150,12 @@ impl Sources {
         if let Err(e) = t.admit("guardrail sql", sql, Access::Read) {
             return Reading::Error(e.to_string());
         }
-        match sqlx::query(sql).fetch_all(&t.read_pool).await {
+        match t.read_column(sql, &[], deadline).await {
             Err(e) => Reading::Error(format!("target {name:?}: {e}")),
-            Ok(rows) => Reading::Values(
-                rows.iter()
-                    .map(|r| {
-                        r.try_get::<Option<f64>, _>(0)
-                            .or_else(|_| {
-                                r.try_get::<Option<i64>, _>(0).map(|n| n.map(|n| n as f64))
-                            })
-                            .ok()
-                            .flatten()
-                            .unwrap_or(f64::NAN)
-                    })
+            Ok(cells) => Reading::Values(
+                cells
+                    .iter()
+                    .map(|c| c.as_f64().unwrap_or(f64::NAN))
                     .collect(),
             ),
         }

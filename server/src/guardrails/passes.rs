@@ -27,10 +27,19 @@ impl Passes {
         })
     }
 
-    /// A pass that began at `started_ms` is complete.
+    /// A pass that began at `started_ms` is complete. Passes run
+    /// concurrently and may complete out of order: the time only moves on.
     pub fn completed(&self, started_ms: i64) {
-        self.gauge.set(started_ms / 1000);
-        self.through.send_replace(started_ms);
+        let moved = self.through.send_if_modified(|t| {
+            let later = started_ms > *t;
+            if later {
+                *t = started_ms;
+            }
+            later
+        });
+        if moved {
+            self.gauge.set(started_ms / 1000);
+        }
     }
 
     /// The begin time of the last completed pass (0 before the first).

@@ -2,21 +2,30 @@
 //! console: no framing by other origins (clickjacking), no content sniffing,
 //! no referrer leaking plan ids to other origins (`same-origin`; with
 //! `no-referrer` browsers send `Origin: null` on the console's own form
-//! posts, which the CSRF check refuses), and a content security policy the
-//! Leptos hydration script passes (its module script is inline; the wasm
-//! needs `wasm-unsafe-eval`).
+//! posts, which the CSRF check refuses), and a content security policy with
+//! no `'unsafe-inline'`: scripts run only from the console's own files or
+//! with the response's nonce (Leptos puts it on its hydration and resource
+//! scripts), styles only from its stylesheet; the wasm needs
+//! `wasm-unsafe-eval`. A string a plan author slips into a page past every
+//! escape still cannot run.
 use axum::body::Body;
 use axum::http::{header, HeaderValue, Request};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use leptos::nonce::Nonce;
 
 /// The largest request body any endpoint reads (plan files are far smaller);
 /// a bigger one is answered 413 before a handler sees it.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
-const CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; \
-style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
-base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// The policy for a response whose inline scripts carry `nonce`.
+fn csp(nonce: &Nonce) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+         base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
 
 /// Refuses a body declared larger than `MAX_BODY_BYTES` with a 413 that says
 /// what to do; bodies without a length are cut off at the same size by the
@@ -50,18 +59,27 @@ pub async fn vary_encoding(req: Request<Body>, next: Next) -> Response {
     res
 }
 
-pub async fn security_headers(req: Request<Body>, next: Next) -> Response {
+/// A fresh nonce per request (16 random bytes), handed to the page's
+/// renderer through the request's extensions (`http::router` provides it
+/// as Leptos's `Nonce`) and named in the response's policy.
+pub async fn security_headers(mut req: Request<Body>, next: Next) -> Response {
+    let nonce = Nonce::new();
+    req.extensions_mut().insert(nonce.clone());
     let mut res = next.run(req).await;
     let headers = res.headers_mut();
     for (name, value) in [
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "same-origin"),
-        (header::CONTENT_SECURITY_POLICY, CSP),
     ] {
         headers
             .entry(name)
             .or_insert(HeaderValue::from_static(value));
+    }
+    if let Ok(policy) = HeaderValue::from_str(&csp(&nonce)) {
+        headers
+            .entry(header::CONTENT_SECURITY_POLICY)
+            .or_insert(policy);
     }
     headers
         .entry(header::HeaderName::from_static(

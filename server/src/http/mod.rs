@@ -3,6 +3,7 @@
 mod api_errors;
 mod compression;
 mod headers;
+pub mod listen;
 pub mod openapi;
 mod ops;
 
@@ -71,6 +72,8 @@ pub struct AppState {
     pub clock: crate::clock::Clock,
     /// How far the guardrail evaluator has got.
     pub guardrail_passes: crate::guardrails::passes::Passes,
+    /// What a connection may hold (`listen`).
+    pub http_limits: listen::Limits,
 }
 
 impl AppState {
@@ -108,7 +111,16 @@ impl AppState {
         let guardrail_passes = crate::guardrails::passes::Passes::register(metrics.registry())?;
         let backfill = Arc::new(BackfillService::new(store.clone(), jobs.clone()));
         let services = Services {
-            system: Arc::new(SystemService::new(store.clone())),
+            system: Arc::new(
+                SystemService::new(store.clone()).with_superuser_targets(
+                    config
+                        .targets
+                        .iter()
+                        .filter(|(_, t)| t.allow_superuser)
+                        .map(|(name, _)| name.clone())
+                        .collect(),
+                ),
+            ),
             audit: Arc::new(audit.clone()),
             identity: Arc::new(IdentityService::new(
                 store.clone(),
@@ -128,6 +140,7 @@ impl AppState {
             environments: Arc::new(config.environments.clone()),
             clock,
             guardrail_passes,
+            http_limits: listen::Limits::of(config),
             jobs,
             backfill,
             auth: AuthState {
@@ -184,7 +197,17 @@ where
 /// The whole HTTP surface of the console.
 pub fn router(state: AppState) -> Router {
     let services = state.services.clone();
-    let context = move || provide_context(services.clone());
+    // The page's services, and the nonce `headers::security_headers` put in
+    // the request and names in its policy (leptos_axum provides a random
+    // one of its own first; this one replaces it).
+    let context = move || {
+        provide_context(services.clone());
+        let nonce = leptos::prelude::use_context::<axum::http::request::Parts>()
+            .and_then(|p| p.extensions.get::<leptos::nonce::Nonce>().cloned());
+        if let Some(nonce) = nonce {
+            provide_context(nonce);
+        }
+    };
     let fallback_context = context.clone();
     let options = state.leptos_options.clone();
     let https = state
@@ -267,10 +290,6 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    let limits = state.http_limits;
+    listen::serve(listener, router(state), limits, shutdown).await
 }

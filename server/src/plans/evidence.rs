@@ -1,6 +1,8 @@
 //! The evidence hash a gate decision is bound to: SHA-256 over the phase's
-//! configuration, its checklist as ticked, and the plan's backfill jobs as
-//! declared (their SQL and targets). Any change gives a different hash,
+//! configuration, its checklist as ticked, and the plan's safeguards as
+//! declared: its backfill jobs (their SQL and targets), its guardrails, its
+//! rollback steps and the phases' pilot lists and runbooks. Any change gives
+//! a different hash,
 //! which dismisses the decisions made on the old one. Automatic checks'
 //! results are not part of it (time alone changes them).
 use crate::backfill::job::Job;
@@ -16,17 +18,57 @@ pub fn declared_jobs(source: &str) -> (Vec<(String, bool)>, String) {
     jobs_of(super::spec::validate(source).ok().as_ref())
 }
 
-/// The same, from a parsed file.
+/// The same, from a parsed file. A plan without guardrails, rollback steps,
+/// pilot lists or runbooks keeps the digest it had before those were part
+/// of it (its jobs alone), so approvals given then still count.
 pub fn jobs_of(file: Option<&super::spec::PlanFile>) -> (Vec<(String, bool)>, String) {
     let jobs: Vec<Job> = file
         .map(|f| f.jobs.iter().map(|j| Job::from_spec(j.get_ref())).collect())
         .unwrap_or_default();
-    let text: Vec<String> = jobs.iter().map(|j| format!("{j:?}")).collect();
+    let mut text: Vec<String> = jobs.iter().map(|j| format!("{j:?}")).collect();
+    text.extend(file.map(safeguards).unwrap_or_default());
     let digest = hex(&Sha256::digest(text.join("\n").as_bytes()));
     (
         jobs.into_iter().map(|j| (j.name, j.verify_only)).collect(),
         digest,
     )
+}
+
+/// The plan's guardrails (as the evaluator reads them), rollback steps and
+/// each phase's pilot list, pilot query and runbook, one line each; none
+/// when the plan has none of them. Positions in the file are left out, so
+/// moving text around changes nothing.
+fn safeguards(f: &super::spec::PlanFile) -> Vec<String> {
+    use super::guardrail::GuardrailDef;
+    let texts =
+        |l: &[toml::Spanned<String>]| l.iter().map(|s| s.get_ref().clone()).collect::<Vec<_>>();
+    let mut out: Vec<String> = f
+        .guardrails
+        .iter()
+        .map(|g| format!("guardrail {:?}", GuardrailDef::from_spec(g.get_ref())))
+        .collect();
+    if let Some(r) = &f.rollback {
+        let r = r.get_ref();
+        out.push(format!(
+            "rollback {:?}",
+            [&r.standard, &r.pause, &r.emergency, &r.abort, &r.entity].map(|l| texts(l))
+        ));
+    }
+    for (i, p) in f.phases.iter().enumerate() {
+        let p = p.get_ref();
+        if !p.allow.is_empty() || p.allow_query.is_some() || !p.runbook.is_empty() {
+            let query = p.allow_query.as_ref().map(|q| {
+                let q = q.get_ref();
+                (q.target.get_ref().clone(), q.sql.get_ref().clone())
+            });
+            out.push(format!(
+                "phase {i} allow {:?} query {query:?} runbook {:?}",
+                texts(&p.allow),
+                texts(&p.runbook)
+            ));
+        }
+    }
+    out
 }
 
 /// A digest of the plan file's `[[jobs]]` as they would run.

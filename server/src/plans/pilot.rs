@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
-use sqlx::Row;
 use toml::Spanned;
 
 use super::spec::PhaseSpec;
@@ -13,6 +12,7 @@ use crate::backfill::error::BackfillError;
 use crate::backfill::sandbox::{self, Access};
 use crate::backfill::spec::is_identifier;
 use crate::backfill::target;
+use crate::backfill::target_read::Cell;
 use crate::config::TargetConfig;
 use crate::problems::Report;
 
@@ -90,8 +90,8 @@ pub async fn fetch(
         MAX_ALLOWED + 1
     );
     t.admit("allow_query", &wrapped, Access::Read)?;
-    let rows = sqlx::query(&wrapped)
-        .fetch_all(&t.read_pool)
+    let rows = t
+        .read_column(&wrapped, &[], target::READ_LIMIT)
         .await
         .map_err(|e| BackfillError::Invalid(format!("allow_query on target {target_name:?}: {e}")));
     t.close().await;
@@ -103,15 +103,18 @@ pub async fn fetch(
     }
     let mut out: Vec<String> = rows
         .iter()
-        .map(|row| {
-            row.try_get::<String, _>(0)
-                .or_else(|_| row.try_get::<i64, _>(0).map(|n| n.to_string()))
-                .map_err(|_| {
-                    BackfillError::Invalid(
-                        "allow_query: its first column must be text or an integer (the entity id)"
-                            .into(),
-                    )
-                })
+        .map(|cell| {
+            match cell {
+                Cell::Text(t) => Ok(t.clone()),
+                Cell::Int(n) => Ok(n.to_string()),
+                _ => Err(()),
+            }
+            .map_err(|_| {
+                BackfillError::Invalid(
+                    "allow_query: its first column must be text or an integer (the entity id)"
+                        .into(),
+                )
+            })
         })
         .collect::<Result<_, _>>()?;
     if let Some(problem) = out.iter().find_map(|e| bad_entity(e)) {

@@ -236,7 +236,7 @@ impl PlanService {
         }
         self.check_environments(&def)?;
         check_unique(&mut tx, &def, Some(id)).await?;
-        match weakening(&l, &def) {
+        match weakening(&l, &def, source) {
             // On a running plan, an edit that weakens a gate waits for the
             // approvals that gate asked for.
             Some(w) => request_change(&mut tx, &l, acting, source, w, now).await?,
@@ -351,7 +351,14 @@ impl PlanPort for PlanService {
         hours: Option<i64>,
     ) -> Result<app::dto::plans::TimelineView, AppError> {
         caller.require(Action::ReadPlans)?;
-        Ok(self.timeline_view(&id, hours).await?)
+        let mut view = self.timeline_view(&id, hours).await?;
+        // The range's audit events name people, their addresses and
+        // browsers: only for those who may read the audit trail (a
+        // plans:read token gets the chart and the count).
+        if caller.require(Action::ReadAudit).is_err() {
+            view.events.clear();
+        }
+        Ok(view)
     }
 
     async fn plans(&self, caller: &Caller) -> Result<Vec<PlanSummary>, AppError> {

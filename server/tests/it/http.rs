@@ -311,6 +311,11 @@ async fn every_response_carries_the_security_headers() {
         let csp = h["content-security-policy"].to_str().unwrap();
         assert!(csp.contains("frame-ancestors 'none'"), "{url}: {csp}");
         assert!(csp.contains("'wasm-unsafe-eval'"), "{csp}");
+        assert!(
+            !csp.contains("'unsafe-inline'"),
+            "no inline script or style: {csp}"
+        );
+        assert!(csp.contains("script-src 'self' 'nonce-"), "{url}: {csp}");
     }
     let html = admin
         .get(app.url("/"))

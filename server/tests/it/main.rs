@@ -26,3 +26,4 @@ mod store;
 mod template_complete;
 mod template_complete_partitioned;
 mod template_walk;
+mod weakening;

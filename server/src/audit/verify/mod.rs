@@ -64,6 +64,16 @@ impl Walk {
 /// Verifies the whole chain. A broken link is a result, not an error; errors
 /// are only failures to read.
 pub async fn verify(store: &Store) -> Result<ChainReport, StoreError> {
+    verify_with(store, true).await
+}
+
+/// The walk without the anchor: does the chain hold in itself? What `audit
+/// verify --reanchor` asks before it anchors the chain anew.
+pub async fn verify_unanchored(store: &Store) -> Result<ChainReport, StoreError> {
+    verify_with(store, false).await
+}
+
+async fn verify_with(store: &Store, anchored: bool) -> Result<ChainReport, StoreError> {
     let started = Instant::now();
     let read_error = |e: String| StoreError::Connect {
         location: store.location(),
@@ -94,7 +104,7 @@ pub async fn verify(store: &Store) -> Result<ChainReport, StoreError> {
             reason: b.describe(),
         },
         None => match head_status(head_seq, &head_hash, walk.expected_seq - 1, &walk.prev_hash) {
-            ChainStatus::Intact { through_seq } => {
+            ChainStatus::Intact { through_seq } if anchored => {
                 anchored_status(store, head_seq, through_seq).await?
             }
             broken => broken,
@@ -115,12 +125,27 @@ async fn anchored_status(
     head_seq: i64,
     through_seq: i64,
 ) -> Result<ChainStatus, StoreError> {
-    let problem = match anchor::read(&anchor::path_for(store.url())) {
+    let path = match anchor::path_for(store).await {
+        Ok(p) => p,
+        Err(reason) => {
+            return Ok(ChainStatus::Broken {
+                seq: head_seq.max(1),
+                reason,
+            })
+        }
+    };
+    let problem = match anchor::read(&path) {
+        // A store with events always has its anchor (written when it was
+        // new): a missing one was removed.
+        Ok(None) if head_seq > 0 => Some((head_seq, anchor::missing(&path))),
         Ok(None) => None,
         Ok(Some(a)) => anchor::contradiction(store, &a, head_seq)
             .await?
             .map(|reason| (a.seq, reason)),
-        Err(reason) => Some((head_seq.max(1), reason)),
+        Err(reason) => Some((
+            head_seq.max(1),
+            format!("{reason}; {}", anchor::missing(&path)),
+        )),
     };
     Ok(match problem {
         None => ChainStatus::Intact { through_seq },

@@ -67,24 +67,38 @@ impl TestDb {
                 url.set_path(&format!("/{name}"));
                 TestDb {
                     url: StoreUrl::Postgres { url },
-                    _dir: None,
+                    // Where its audit anchor is kept.
+                    _dir: Some(tempfile::tempdir().expect("a temporary directory")),
                     pg_name: Some(name),
                 }
             }
         }
     }
 
-    /// A connected, un-migrated store.
+    /// A connected, un-migrated store (a PostgreSQL one keeps its audit
+    /// anchor in the test's own directory).
     pub async fn connect(&self) -> Store {
-        Store::connect(&self.url)
+        let store = Store::connect(&self.url)
             .await
-            .expect("connect to the test database")
+            .expect("connect to the test database");
+        match (&self.url, &self._dir) {
+            (StoreUrl::Postgres { .. }, Some(dir)) => store.with_anchor_dir(self.anchor_dir(dir)),
+            _ => store,
+        }
     }
 
-    /// A connected, migrated store.
+    fn anchor_dir(&self, dir: &tempfile::TempDir) -> std::path::PathBuf {
+        dir.path().join("audit-anchors")
+    }
+
+    /// A connected, migrated store, anchored as the console anchors a new
+    /// one (before anything writes to it).
     pub async fn store(&self) -> Store {
         let store = self.connect().await;
         store.migrate().await.expect("migrate the test database");
+        server::audit::anchor::checkpoint(&store)
+            .await
+            .expect("anchor the new store");
         store
     }
 
@@ -115,8 +129,6 @@ impl Drop for TestDb {
                 })
             })
             .join();
-            // The audit anchor a started console kept for this database.
-            let _ = std::fs::remove_file(server::audit::anchor::path_for(&self.url));
         }
     }
 }
