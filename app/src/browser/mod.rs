@@ -47,6 +47,13 @@ pub(crate) fn all(root: &Element, selector: &str) -> Vec<Element> {
 /// reader's own time zone and format.
 pub(crate) fn local_times(root: &Element) {
     for time in all(root, "time.local-time[datetime]") {
+        // An island's times are its own: `LocalTime` sets them once the
+        // island is hydrated. Rewritten before, the island no longer matches
+        // what it rendered and hydration panics (the dashboard's recent
+        // rollbacks did).
+        if time.closest("leptos-island").ok().flatten().is_some() {
+            continue;
+        }
         let Some(at) = time.get_attribute("datetime") else {
             continue;
         };

@@ -118,7 +118,7 @@ pub async fn create_for(
     })?;
     let owner = (
         user.id.clone(),
-        format!("{} (via {})", user.username, actor.name()),
+        format!("{} (via {})", user.username, creator_id(actor)),
     );
     insert(
         store,

@@ -166,6 +166,19 @@ mod tests {
                     SELECT length(group_concat(hex(x) || 'padding-padding-padding', '')) FROM c";
         let e = sqlite_column(&path, huge, &[], Duration::from_secs(60)).unwrap_err();
         assert!(e.to_string().contains("too big"), "{e}");
+        // A string doubled until it is a gigabyte: stopped at 16 MiB, and
+        // the process never held anything near it.
+        let doubling = "WITH RECURSIVE c(s) AS (SELECT 'x' UNION ALL SELECT s || s FROM c \
+                        WHERE length(s) < 1000000000) SELECT max(length(s)) FROM c";
+        let e = sqlite_column(&path, doubling, &[], Duration::from_secs(60)).unwrap_err();
+        assert!(e.to_string().contains("too big"), "{e}");
+        let peak_kib: u64 = std::fs::read_to_string("/proc/self/status")
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap();
+        assert!(peak_kib < 300 * 1024, "peak RSS {peak_kib} KiB");
         let e = sqlite_column(
             &path,
             "DELETE FROM o RETURNING id",

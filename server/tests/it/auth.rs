@@ -64,6 +64,32 @@ async fn sign_in_sets_a_strict_http_only_cookie_and_rotates_the_id() {
         "the pre-login id must not be signed in"
     );
     assert_eq!(status_of(&client, &app, "/").await, 200);
+    // The store keeps a hash of the id, never the id a cookie carries:
+    // someone who reads the store cannot sign in with what they read.
+    let second_value = second_id.split_once('=').unwrap().1.to_string();
+    let stored: Vec<String> = sqlx::query_scalar("SELECT id FROM tower_sessions")
+        .fetch_all(app.state.store.pool())
+        .await
+        .unwrap();
+    assert!(
+        !stored.is_empty() && !stored.contains(&second_value),
+        "stored hashed: {stored:?}"
+    );
+    let stolen = app
+        .client
+        .get(app.url("/"))
+        .header(
+            "cookie",
+            format!("{}={}", second_id.split_once('=').unwrap().0, stored[0]),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        stolen.status(),
+        303,
+        "the stored value does not sign anyone in"
+    );
     app.stop().await;
 }
 
@@ -312,6 +338,39 @@ async fn guessing_elsewhere_cannot_lock_the_owner_out() {
     .unwrap();
     assert!(names.iter().all(|n| !n.contains("S3cret")), "{names:?}");
     assert!(names.contains(&"(not a valid username)".to_string()));
+    app.stop().await;
+}
+
+/// Colleagues behind one NAT: a burst of wrong passwords from the shared
+/// address slows it down, but the right password of an account that has
+/// signed in from there before is never refused (an unknown account's is).
+#[tokio::test]
+async fn a_burst_from_a_shared_address_slows_but_never_refuses_a_known_account() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let pw = app.add_user("ada", &[Role::Admin]).await;
+    let newcomer = app.add_user("nina", &[Role::Viewer]).await;
+    assert_eq!(
+        location(&app.sign_in(&app.browser(), "ada", &pw).await),
+        "/"
+    );
+    for i in 0..12 {
+        app.sign_in(&app.browser(), &format!("guess{i}"), "wrong-password-xx")
+            .await;
+    }
+    let refused = app.sign_in(&app.browser(), "nina", &newcomer).await;
+    assert!(
+        location(&refused).contains("error=throttled"),
+        "the address waits: {}",
+        location(&refused)
+    );
+    let started = std::time::Instant::now();
+    let res = app.sign_in(&app.browser(), "ada", &pw).await;
+    assert_eq!(location(&res), "/", "ada is slowed, not refused");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
     app.stop().await;
 }
 

@@ -14,6 +14,7 @@ use server::backfill::error::BackfillError;
 use server::backfill::job::Job;
 use server::backfill::runner::{Outcome, Runner, Start};
 use server::backfill::runs::{self, Mode};
+use server::backfill::target_read::Cell;
 use server::backfill::{demo, target};
 use server::config::TargetConfig;
 use server::db::Store;
@@ -205,6 +206,123 @@ async fn plan_sql_stays_in_its_box(s: Setup) {
             .await
             .unwrap_err();
         assert!(err.to_string().contains("read-only transaction"), "{err}");
+    }
+    assert_eq!(s.count("SELECT COUNT(*) FROM projects_project").await, 500);
+
+    // Functions off the list, however they are called: refused at validate
+    // (with the field's location) and again before a run on this target.
+    let pg_calls = [
+        "pg_sleep(1)",
+        "set_config('default_transaction_read_only', 'off', false)",
+        "pg_read_file('/etc/passwd')",
+        "lo_import('/etc/passwd')",
+        "lo_export(1, '/tmp/x')",
+        "lo_from_bytea(0, 'x')",
+        "dblink('host=x', 'select 1')",
+        "pg_terminate_backend(1)",
+        "nextval('s')",
+        "setval('s', 1)",
+        "pg_advisory_lock(1)",
+        "current_setting('data_directory')",
+    ];
+    let lite_calls = [
+        "readfile('/etc/passwd')",
+        "load_extension('/tmp/evil.so')",
+        "fts3_tokenizer('simple')",
+        "zeroblob(1000000000)",
+    ];
+    for call in pg_calls.iter().chain(&lite_calls) {
+        let name = call.split('(').next().unwrap();
+        for read in [
+            format!("SELECT COUNT(*) FROM {call}"),
+            format!("SELECT COUNT(*) FROM projects_project, LATERAL {call} AS f"),
+            format!("WITH c AS (SELECT {call} AS x) SELECT COUNT(*) FROM c"),
+            format!("SELECT COUNT(*) FROM projects_project WHERE id IN (SELECT {call})"),
+        ] {
+            let plan = PLAN.replace(
+                "verify_new = \"SELECT COUNT(*) FROM projects_schoolproject\"",
+                &format!("verify_new = \"{}\"", read.replace('"', "\\\"")),
+            );
+            let err = service
+                .import_as(&Acting::cli(), &plan, None)
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(name) && err.contains("jobs[0].verify_new"),
+                "{read}: {err}"
+            );
+        }
+        let mut job = Job::find(&s.plan, "school").unwrap();
+        job.verify = Some((format!("SELECT COUNT(*) FROM {call}"), NEW.into()));
+        let t = target::connect(&s.targets, "t").await.unwrap();
+        let err = Runner::start(s.store.clone(), t, job, s.start(Mode::Verify))
+            .await
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains(name) && err.contains("nothing was run"),
+            "{call}: {err}"
+        );
+    }
+
+    // Below the checks: a read runs in a transaction that is read-only (on
+    // PostgreSQL) and rolled back, so even a statement that slipped past
+    // them could change no setting and no sequence.
+    let t = target::connect(&s.targets, "t").await.unwrap();
+    let limit = std::time::Duration::from_secs(5);
+    if t.backend() == app::dto::StoreBackend::Postgres {
+        assert!(
+            t.superuser,
+            "the strongest case: a superuser target (allow_superuser)"
+        );
+        sqlx::query("CREATE SEQUENCE IF NOT EXISTS box_seq")
+            .execute(&t.pool)
+            .await
+            .unwrap();
+        let changed = t
+            .read_column(
+                "SELECT set_config('default_transaction_read_only', 'off', false)",
+                &[],
+                limit,
+            )
+            .await;
+        assert!(
+            changed.is_ok(),
+            "set_config itself runs in a read-only transaction: {changed:?}"
+        );
+        let now = t
+            .read_column(
+                "SELECT current_setting('default_transaction_read_only')",
+                &[],
+                limit,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            now,
+            vec![Cell::Text("on".into())],
+            "rolled back with its transaction"
+        );
+        for seq in ["SELECT nextval('box_seq')", "SELECT setval('box_seq', 42)"] {
+            let err = t.read_column(seq, &[], limit).await.unwrap_err();
+            assert!(
+                err.to_string().contains("read-only transaction"),
+                "{seq}: {err}"
+            );
+        }
+        let value: i64 = sqlx::query_scalar("SELECT last_value FROM box_seq")
+            .fetch_one(&t.pool)
+            .await
+            .unwrap();
+        assert_eq!(value, 1, "the sequence never moved");
+    } else {
+        let err = t
+            .read_column("DELETE FROM projects_project RETURNING 1", &[], limit)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("readonly"), "{err}");
     }
     assert_eq!(s.count("SELECT COUNT(*) FROM projects_project").await, 500);
 }

@@ -606,3 +606,73 @@ fn templates_import_and_export_byte_for_byte_and_bad_files_store_nothing() {
     );
     assert!(!list.contains("Bad"));
 }
+
+/// A plans:write token made on the command line names the person it acts
+/// for: refused without `--owner`, or with an owner who does not exist;
+/// made with one, it is theirs (listed as theirs, its changes theirs).
+#[test]
+fn a_plans_write_token_from_the_cli_names_its_owner() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let create = |extra: &[&str]| {
+        let mut args = vec![
+            "token",
+            "create",
+            "--name",
+            "pipeline",
+            "--scope",
+            "plans:write",
+        ];
+        args.extend_from_slice(extra);
+        console(d).args(&args).output().unwrap()
+    };
+    let out = create(&[]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--owner"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = create(&["--owner", "nobody"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no enabled user"));
+    let added = console(d)
+        .args(["user", "add", "ann", "--role", "approver"])
+        .output()
+        .unwrap();
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let out = create(&["--owner", "ann"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list = stdout_of(&console(d).args(["token", "list"]).output().unwrap());
+    assert!(list.contains("pipeline"), "{list}");
+    let export = stdout_of(
+        &console(d)
+            .args([
+                "audit",
+                "export",
+                "--format",
+                "jsonl",
+                "--action",
+                "token.create",
+            ])
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        export.contains("ann (via cli:"),
+        "the token is ann's: {export}"
+    );
+}

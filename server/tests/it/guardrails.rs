@@ -297,6 +297,36 @@ async fn sql_guardrails_on_postgres_read_parity_and_fail_closed() {
         actions.contains(&"guardrail.state") && actions.contains(&"phase.start"),
         "{actions:?}"
     );
+    // A plans:read token sees the chart and the count, not the events (who,
+    // from where, with which browser): those need audit:read.
+    let secret = server::auth::tokens::create(
+        &app.state.store,
+        &server::audit::Actor::System,
+        &server::audit::ClientInfo::default(),
+        "dashboard",
+        &[app::access::Scope::PlansRead],
+        None,
+        &crate::common::environments(),
+    )
+    .await
+    .unwrap()
+    .secret;
+    let t: Value = app
+        .client
+        .get(&url)
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        t["svg"].as_str().unwrap().contains("parity (staging)"),
+        "{t}"
+    );
+    assert_eq!(t["events"], serde_json::json!([]), "{t}");
+    assert!(t["events_in_range"].as_u64().unwrap() > 0, "{t}");
     let res = vic.get(format!("{url}?hours=0")).send().await.unwrap();
     assert_eq!(res.status(), 400);
     assert!(res

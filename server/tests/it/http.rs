@@ -357,3 +357,52 @@ async fn oversized_server_function_bodies_are_413() {
     );
     app.stop().await;
 }
+
+/// 1,000 connections that send half a request (a slowloris) are closed once
+/// the header-read timeout passes, and a normal request is answered while
+/// they hang; a request is never left waiting for a connection slot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_sent_requests_are_closed_and_others_still_answered() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.http_header_timeout_secs = 2).await;
+    let mut hanging = Vec::new();
+    for _ in 0..1_000 {
+        let mut s = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: slow\r\nX-Slow: ")
+            .await
+            .unwrap();
+        hanging.push(s);
+    }
+    let started = std::time::Instant::now();
+    let res = app.get("/healthz").await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "answered beside them, not after them: {:?}",
+        started.elapsed()
+    );
+    // Within the timeout (2 s) and a little slack, every one is closed: a
+    // read ends (EOF, or a reset, or hyper's 408) rather than waiting.
+    let deadline = std::time::Duration::from_secs(6);
+    let mut closed = 0;
+    for s in &mut hanging {
+        let mut buf = [0u8; 512];
+        match tokio::time::timeout(deadline.saturating_sub(started.elapsed()), async {
+            loop {
+                match s.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => continue,
+                }
+            }
+        })
+        .await
+        {
+            Ok(()) => closed += 1,
+            Err(_) => break,
+        }
+    }
+    assert_eq!(closed, 1_000, "every half-sent request was closed");
+    assert!(started.elapsed() < deadline, "{:?}", started.elapsed());
+    assert_eq!(app.get("/healthz").await.status(), 200);
+    app.stop().await;
+}

@@ -4,6 +4,7 @@
 #[macro_use]
 mod common;
 
+mod anchor;
 mod api_errors;
 mod approver_sees;
 mod audit;
@@ -16,6 +17,7 @@ mod demo_history;
 mod entry;
 mod environments;
 mod gates_bind;
+mod guardrail_deadline;
 mod guardrail_store;
 mod guardrails;
 mod http;

@@ -1,0 +1,187 @@
+//! A guardrail that never answers makes an error reading within its
+//! deadline, while another plan's breaching guardrail still acts within two
+//! of its intervals. Two plans on one SQLite target, each with a phase in
+//! dev: "Slow" reads a statement that runs forever (an unbounded recursive
+//! CTE; plan SQL may call no sleep function), "Breach" reads 5 against a
+//! bound of 1 and pauses. The slow guardrail's interval is 4 s, so its
+//! deadline (interval clamped to 1..=10 s) outlasts the breach's two 1-s
+//! intervals: the breach must act while the stuck reading is still under
+//! way, which only a concurrent evaluator does.
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use crate::common::{Backend, PlanApi, TestApp, TestDb};
+use app::access::Role;
+use serde_json::{json, Value};
+use server::backfill::target;
+use server::config::TargetConfig;
+
+const FOREVER: &str =
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT COUNT(*) FROM c";
+
+/// Its deadline: the 4 s interval (within 1..=10 s).
+const SLOW_DEADLINE: Duration = Duration::from_secs(4);
+const BREACH_INTERVAL: Duration = Duration::from_secs(1);
+/// For a busy machine: HTTP, the store's writes, polling.
+const SLACK: Duration = Duration::from_secs(1);
+
+fn plan(name: &str, guardrail: &str, sql: &str, interval: &str, action: &str) -> String {
+    format!(
+        r#"[plan]
+name = "{name}"
+flag = "{flag}"
+
+[[phases]]
+name = "dev"
+environment = "dev"
+exposure_bp = 10000
+
+[[guardrails]]
+name = "{guardrail}"
+target = "t"
+sql = "{sql}"
+max = 1
+interval = "{interval}"
+action = "{action}"
+"#,
+        flag = name.to_lowercase()
+    )
+}
+
+async fn start_first_phase(plan: &PlanApi<'_>, who: &reqwest::Client) {
+    let id = plan.phase(who, 0).await["id"].clone();
+    let (status, body) = plan
+        .command(who, json!({"command": "start_phase", "phase_id": id}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// The newest reading of the plan's only guardrail in dev, if any.
+async fn reading(plan: &PlanApi<'_>, who: &reqwest::Client) -> Option<Value> {
+    let view = plan.view(who).await;
+    view["guardrails"][0]["readings"]
+        .as_array()?
+        .iter()
+        .find(|r| r["environment"] == "dev")
+        .cloned()
+}
+
+/// The audit events `action` about the plan: (actor kind, details).
+async fn audited(app: &TestApp, action: &str, plan_id: &str) -> Vec<(String, Value)> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT actor_kind, details FROM audit_events \
+         WHERE action = $1 AND subject = $2 ORDER BY seq",
+    )
+    .bind(action)
+    .bind(format!("plan:{plan_id}"))
+    .fetch_all(app.state.store.pool())
+    .await
+    .unwrap();
+    rows.into_iter()
+        .map(|(actor, d)| (actor, serde_json::from_str(&d).unwrap()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stuck_guardrail_errs_at_its_deadline_and_holds_back_no_other_plan() {
+    let target_db = TestDb::new(Backend::Sqlite).await;
+    let targets = BTreeMap::from([(
+        "t".to_string(),
+        TargetConfig {
+            url: Some(target_db.database_url()),
+            url_env: None,
+            allow_superuser: false,
+            environment: None,
+        },
+    )]);
+    // The target file, with a small table the breaching guardrail counts.
+    let t = target::connect(&targets, "t").await.unwrap();
+    for sql in [
+        "CREATE TABLE errors (id INTEGER PRIMARY KEY)",
+        "INSERT INTO errors (id) VALUES (1), (2), (3), (4), (5)",
+    ] {
+        sqlx::query(sql).execute(&t.pool).await.unwrap();
+    }
+    let app = TestApp::spawn_db_with(TestDb::new(Backend::Sqlite).await, |c| {
+        c.targets.extend(targets.clone())
+    })
+    .await;
+    let olga = app.signed_in("olga", &[Role::Operator]).await;
+    let slow = plan("Slow", "stuck", FOREVER, "4s", "record");
+    let slow = PlanApi::import(&app, &olga, &slow).await;
+    let count = "SELECT COUNT(*) FROM errors";
+    let breach = plan("Breach", "errors", count, "1s", "pause");
+    let breach = PlanApi::import(&app, &olga, &breach).await;
+
+    // The stuck one first: its reading may be under way when the other's
+    // phase starts.
+    let slow_started = Instant::now();
+    start_first_phase(&slow, &olga).await;
+    let breach_started = Instant::now();
+    start_first_phase(&breach, &olga).await;
+
+    // The breach acts (failure_limit 0: on its first failed reading), as
+    // the system, within two of its intervals.
+    while audited(&app, "guardrail.action", &breach.id)
+        .await
+        .is_empty()
+    {
+        assert!(
+            breach_started.elapsed() < 2 * BREACH_INTERVAL + SLACK,
+            "the breaching guardrail did not act within two intervals"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let acted = breach_started.elapsed();
+    // Meanwhile the stuck statement still runs: no reading of it yet, and
+    // the console answers at once.
+    let pending = reading(&slow, &olga).await;
+    assert!(
+        pending.is_none(),
+        "the stuck reading ended before the breach acted ({acted:?}): {pending:?}"
+    );
+    let asked = Instant::now();
+    assert_eq!(app.get("/healthz").await.status(), 200);
+    let answered = asked.elapsed();
+    assert!(answered < Duration::from_millis(500), "{answered:?}");
+
+    let actions = audited(&app, "guardrail.action", &breach.id).await;
+    assert_eq!(actions.len(), 1, "{actions:?}");
+    assert_eq!(actions[0].0, "system");
+    assert_eq!(actions[0].1["guardrail"], "errors", "{actions:?}");
+    assert_eq!(actions[0].1["action"], "pause", "{actions:?}");
+    assert_eq!(audited(&app, "plan.pause", &breach.id).await.len(), 1);
+    let view = breach.view(&olga).await;
+    let dev = &view["flag"]["environments"][0];
+    assert_eq!(dev["environment"], "dev", "{view}");
+    assert_eq!(dev["enabled"], false, "paused: {dev}");
+
+    // The stuck guardrail: an error reading once its deadline passes (its
+    // first reading is taken at the next pass, within a second).
+    let stuck = loop {
+        if let Some(r) = reading(&slow, &olga).await {
+            break r;
+        }
+        assert!(
+            slow_started.elapsed() < Duration::from_secs(1) + SLOW_DEADLINE + SLACK,
+            "no reading of the stuck guardrail within its deadline"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        slow_started.elapsed() >= SLOW_DEADLINE,
+        "ended by its deadline, not before: {:?}; {stuck}",
+        slow_started.elapsed()
+    );
+    assert_eq!(stuck["outcome"], "error", "{stuck}");
+    let detail = stuck["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("deadline") || detail.contains("interrupt"),
+        "{detail}"
+    );
+    // `record`: the stuck guardrail takes no action of its own.
+    assert!(audited(&app, "guardrail.action", &slow.id).await.is_empty());
+    assert_eq!(app.get("/healthz").await.status(), 200);
+    app.stop().await;
+    drop(t);
+}
