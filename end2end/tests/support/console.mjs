@@ -5,7 +5,7 @@
 // TEST_DATABASE_URL (scripts/test sets both for its PostgreSQL-store pass).
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { access, mkdtemp, rm, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -110,6 +110,8 @@ export async function startConsole({ prepare } = {}) {
     /** A token with `scopes`; one that reads flags is bound to `environment`. */
     createToken(name, scopes, environment) {
       const args = ['token', 'create', '--name', name, ...scopes.flatMap((s) => ['--scope', s])];
+      // A plans:write token acts for a person: the first admin.
+      if (scopes.includes('plans:write')) args.push('--owner', 'admin');
       if (environment) args.push('--environment', environment);
       const out = spawnSync(bin, args, { cwd: dir, env, encoding: 'utf8' });
       if (out.status !== 0) throw new Error(`token create failed (${out.status}): ${out.stderr}`);
@@ -263,7 +265,9 @@ export function startPhase(phase) {
  */
 export async function seriousViolations(page) {
   const path = new URL('../../node_modules/axe-core/axe.min.js', import.meta.url).pathname;
-  if (!(await page.evaluate(() => typeof window.axe !== 'undefined'))) await page.addScriptTag({ path });
+  // Evaluated through the DevTools protocol: the console's CSP (nonces, no
+  // 'unsafe-inline') refuses an injected <script>, as it should.
+  if (!(await page.evaluate(() => typeof window.axe !== 'undefined'))) await page.evaluate(readFileSync(path, 'utf8'));
   const violations = await page.evaluate(async () => {
     const result = await window.axe.run(document, { resultTypes: ['violations'] });
     return result.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => `${n.target.join(' ')} (${n.failureSummary?.split('\n')[1]?.trim() ?? ''})`) }));

@@ -208,6 +208,6 @@ fn write(path: &Path, seq: i64, hash: &str) -> Result<(), String> {
     }
     let tmp = path.with_extension("anchor.tmp");
     std::fs::write(&tmp, format!("{seq} {hash}\n"))
-        .and_then(|()| std::fs::rename(&tmp, &path))
+        .and_then(|()| std::fs::rename(&tmp, path))
         .map_err(|e| format!("cannot write the audit anchor {}: {e}", path.display()))
 }

@@ -10,9 +10,9 @@
 //! records what it would have done instead.
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use futures_util::StreamExt;
-use std::time::Duration;
 
 use serde_json::json;
 
@@ -68,6 +68,15 @@ enum Claim {
     Wait(Arc<tokio::sync::Mutex<()>>),
 }
 
+/// One guardrail of one watched phase, due for a reading.
+struct Due {
+    watched: Arc<Watched>,
+    def: GuardrailDef,
+    /// Its newest reading's time and outcome.
+    previous: Option<(i64, Outcome)>,
+    claim: Claim,
+}
+
 impl Drop for Claim {
     fn drop(&mut self) {
         if let Claim::Read { in_flight, key, .. } = self {
@@ -89,9 +98,12 @@ impl Evaluator {
             due.extend(self.due(&w).await?);
         }
         let results: Vec<Result<usize, StoreError>> = futures_util::stream::iter(due)
-            .map(|(w, def, previous, claim)| async move {
-                match &claim {
-                    Claim::Read { .. } => self.read_one(&w, &def, previous).await.map(|()| 1),
+            .map(|d| async move {
+                match &d.claim {
+                    Claim::Read { .. } => self
+                        .read_one(&d.watched, &d.def, d.previous)
+                        .await
+                        .map(|()| 1),
                     Claim::Wait(lock) => {
                         drop(lock.lock().await);
                         Ok(0)
@@ -108,13 +120,8 @@ impl Evaluator {
         Ok(recorded)
     }
 
-    /// The guardrails of `w` due for a reading, each claimed, with its
-    /// previous reading's time and outcome.
-    #[allow(clippy::type_complexity)]
-    async fn due(
-        &self,
-        w: &Arc<Watched>,
-    ) -> Result<Vec<(Arc<Watched>, GuardrailDef, Option<(i64, Outcome)>, Claim)>, StoreError> {
+    /// The guardrails of `w` due for a reading, each claimed.
+    async fn due(&self, w: &Arc<Watched>) -> Result<Vec<Due>, StoreError> {
         let Ok(file) = crate::plans::spec::validate(&w.source_toml) else {
             return Ok(Vec::new());
         };
@@ -164,7 +171,12 @@ impl Evaluator {
                     }
                 }
             };
-            out.push((w.clone(), def, previous, claim));
+            out.push(Due {
+                watched: w.clone(),
+                def,
+                previous,
+                claim,
+            });
         }
         Ok(out)
     }
