@@ -55,7 +55,7 @@ test('a weakened gate waits for someone else', async () => {
   await hydrated(ann.page);
   assert.match(
     await ann.page.textContent(`#waiting-for-me li[data-change][data-plan="${planId}"]`),
-    /Search v3 · change request by olga — weakens: .*approvals 1 → 0.*; 0 of 1 approvals/,
+    /Search v3 · change request by olga — changes: .*approvals 1 → 0.*; 0 of 1 approvals/,
   );
 
   // The approver approves it in their own browser; it applies.

@@ -161,7 +161,7 @@ fn live_cards(l: LiveView) -> impl IntoView {
                 <li data-plan=c.plan_id.clone() data-change="">
                     <a href=format!("/plans/{}#change-request", c.plan_id)>{format!("{} · change request", c.plan_name)}</a>
                     {format!(
-                        " by {} — weakens: {}; {} of {} approvals",
+                        " by {} — changes: {}; {} of {} approvals",
                         c.author,
                         c.weakens.join("; "),
                         c.approvals,

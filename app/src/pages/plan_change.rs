@@ -87,7 +87,7 @@ pub(crate) fn change_request(
         <section class="change-request" id="change-request" data-change=c.id.clone()>
             <h2>"Change request waiting for approval"</h2>
             <p><WithLocalTimes text=format!(
-                "{} edited the plan file at {}. The edit weakens a gate, so it applies only once {} {} with the role {} approve{} it (not its author), or an admin overrides it.",
+                "{} edited the plan file at {}. The edit raises exposure or loosens a safeguard, so it applies only once {} {} with the role {} approve{} it (not its author), or an admin overrides it.",
                 c.author,
                 utc_datetime(c.created_at_ms),
                 c.approvals_required,

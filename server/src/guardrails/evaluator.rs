@@ -361,6 +361,8 @@ impl Evaluator {
                     let started = pass.clock.now_ms();
                     match pass.tick().await {
                         Ok(_) => pass.passes.completed(started),
+                        // A store closed under a pass: the console is stopping.
+                        Err(_) if pass.store.pool().is_closed() => {}
                         Err(e) => tracing::warn!(error = %e, "guardrail evaluation pass failed"),
                     }
                 });
