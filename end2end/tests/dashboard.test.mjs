@@ -61,3 +61,58 @@ test('an unknown address shows the not-found page inside the layout', async () =
   await page.waitForSelector('#fact-version');
   await page.close();
 });
+
+// The dashboard once a rollback exists (it used to panic in hydration: the
+// page rewrote the island's times before the island hydrated). An operator
+// pauses a running plan; an approver's dashboard lists the pause, stays live
+// (Refresh answers) and logs nothing.
+test('after a rollback the dashboard hydrates, lists it and stays live', async () => {
+  const plan = `[plan]
+name = "Paused on purpose"
+flag = "paused_on_purpose"
+
+[[phases]]
+name = "dev"
+environment = "dev"
+exposure_bp = 10000
+`;
+  const admin = await browser.newPage();
+  await signIn(admin, consoleServer.url, 'admin', consoleServer.adminPassword);
+  const post = (path, data, type = 'application/json') => admin.request.post(`${consoleServer.url}${path}`, {
+    data,
+    headers: { Origin: consoleServer.url, Accept: 'application/json', 'Content-Type': type },
+  });
+  const created = await post('/api/v1/plans', plan, 'application/toml');
+  assert.equal(created.status(), 201, await created.text());
+  const { id } = await created.json();
+  const view = await (await admin.request.get(`${consoleServer.url}/api/v1/plans/${id}`)).json();
+  for (const cmd of [
+    { command: 'start_phase', phase_id: view.phases[0].id },
+    { command: 'rollback', kind: 'pause', confirm: 'Paused on purpose', reason: 'checking the dashboard', entity: '' },
+  ]) {
+    const res = await post(`/api/v1/plans/${id}/commands`, cmd);
+    assert.equal(res.status(), 200, await res.text());
+  }
+  await admin.close();
+
+  const password = consoleServer.addUser('ann', 'approver');
+  const page = await browser.newPage();
+  const errors = watchErrors(page);
+  await signIn(page, consoleServer.url, 'ann', password);
+  await page.goto(`${consoleServer.url}/`);
+  await page.waitForSelector('main[data-hydrated="true"]', { timeout: 30_000 });
+  const rollbacks = await page.textContent('#recent-rollbacks');
+  assert.match(rollbacks, /plan\.pause/, rollbacks);
+  const row = page.locator('#recent-rollbacks tr[data-action="plan.pause"]');
+  assert.match(await row.textContent(), /Paused on purpose.*dev.*checking the dashboard.*admin/s, 'which plan, where, why, by whom');
+  await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/api/system_facts') && r.request().method() === 'POST'),
+    page.click('#refresh-facts'),
+  ]);
+  await page.waitForSelector('#refresh-count[data-refreshes="1"]');
+  // The island's own time is in the reader's zone once hydrated.
+  assert.doesNotMatch(await page.textContent('#recent-rollbacks time'), / UTC$/);
+  await screenshot(page, 'dashboard-after-rollback');
+  assert.deepEqual(errors, [], 'no hydration panic, no page or console errors');
+  await page.close();
+});

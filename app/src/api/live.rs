@@ -36,6 +36,10 @@ pub async fn load_live() -> Result<LiveView, AppError> {
                 }),
         );
     }
+    let names: std::collections::HashMap<String, String> = plans
+        .iter()
+        .map(|p| (p.id.clone(), p.name.clone()))
+        .collect();
     let active: Vec<_> = plans
         .into_iter()
         .filter(|p| p.status == PlanStatus::Active)
@@ -91,19 +95,26 @@ pub async fn load_live() -> Result<LiveView, AppError> {
             }
         }
     }
-    let mut incidents = Vec::new();
+    let mut events = Vec::new();
     if caller.require(Action::ReadAudit).is_ok() {
-        for action in ["plan.rollback.*", "plan.pause", "guardrail.action"] {
+        for action in [
+            "plan.rollback.*",
+            "plan.pause",
+            "plan.abort",
+            "flag.deny",
+            "guardrail.action",
+        ] {
             let q = AuditQuery {
                 action: Some(action.to_string()),
                 ..Default::default()
             };
             let page = crate::service::answer(services.audit.page(&caller, q).await)?;
-            incidents.extend(page.events.into_iter().take(10));
+            events.extend(page.events.into_iter().take(10));
         }
-        incidents.sort_by_key(|e| std::cmp::Reverse(e.seq));
-        incidents.truncate(10);
+        events.sort_by_key(|e| std::cmp::Reverse(e.seq));
+        events.truncate(10);
     }
+    let incidents = events.into_iter().map(|e| incident(e, &names)).collect();
     Ok(LiveView {
         active,
         runs,
@@ -111,4 +122,54 @@ pub async fn load_live() -> Result<LiveView, AppError> {
         waiting_changes,
         incidents,
     })
+}
+
+/// An audit event of an incident as the dashboard says it: its plan by
+/// name, where, and why (the reason given, or what the guardrail read).
+#[cfg(feature = "ssr")]
+fn incident(
+    e: crate::dto::audit::AuditEvent,
+    names: &std::collections::HashMap<String, String>,
+) -> crate::dto::live::Incident {
+    let d: serde_json::Value = serde_json::from_str(&e.details).unwrap_or_default();
+    let text = |k: &str| d[k].as_str().unwrap_or_default().to_string();
+    let plan_id = e
+        .subject
+        .strip_prefix("plan:")
+        .unwrap_or_default()
+        .to_string();
+    let environment = match d["environment"].as_str() {
+        Some(env) => env.to_string(),
+        None => d["exposures"]
+            .as_object()
+            .map(|m| m.keys().cloned().collect::<Vec<_>>().join(", "))
+            .unwrap_or_default(),
+    };
+    let why = match e.action.as_str() {
+        "guardrail.action" => format!(
+            "guardrail {} read {} {} time(s) in a row ({}): {}{}",
+            text("guardrail"),
+            text("outcome"),
+            d["readings"].as_i64().unwrap_or_default(),
+            text("detail"),
+            text("action"),
+            if d["dry_run"] == true {
+                " (dry run: recorded only)"
+            } else {
+                ""
+            }
+        ),
+        "flag.deny" => format!("{} rolled back alone: {}", text("entity"), text("reason")),
+        _ => text("reason"),
+    };
+    crate::dto::live::Incident {
+        seq: e.seq,
+        at_ms: e.at_ms,
+        action: e.action,
+        plan_name: names.get(&plan_id).cloned().unwrap_or_default(),
+        plan_id,
+        environment,
+        why,
+        by: e.actor_name,
+    }
 }

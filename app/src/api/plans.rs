@@ -101,6 +101,7 @@ pub async fn run_plan_command(
     entity: Option<String>,
     change_id: Option<String>,
     environment: Option<String>,
+    guardrail: Option<String>,
 ) -> Result<CommandOutcome, AppError> {
     let (services, caller) = crate::service::answer(crate::service::request_context())?;
     let form = CommandForm {
@@ -116,6 +117,7 @@ pub async fn run_plan_command(
         entity,
         change_id,
         environment,
+        guardrail,
     };
     let cmd = crate::service::answer(form.into_command(&command))?;
     crate::service::answer(services.plans.command(&caller, plan_id, cmd).await)
@@ -138,6 +140,7 @@ pub struct CommandForm {
     pub entity: Option<String>,
     pub change_id: Option<String>,
     pub environment: Option<String>,
+    pub guardrail: Option<String>,
 }
 
 impl CommandForm {
@@ -209,6 +212,10 @@ impl CommandForm {
             "disallow" => PlanCommand::Disallow {
                 environment: need("environment", self.environment)?,
                 entity: need("entity", self.entity)?,
+                reason: self.reason.unwrap_or_default(),
+            },
+            "capture_baseline" => PlanCommand::CaptureBaseline {
+                guardrail: need("guardrail", self.guardrail)?,
                 reason: self.reason.unwrap_or_default(),
             },
             "load_allow_query" => PlanCommand::LoadAllowQuery {

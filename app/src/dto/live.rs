@@ -1,7 +1,6 @@
 //! What the dashboard shows: what is live right now, for the person asking.
 use serde::{Deserialize, Serialize};
 
-use super::audit::AuditEvent;
 use super::backfill::RunView;
 use super::plans::PlanSummary;
 
@@ -16,8 +15,26 @@ pub struct LiveView {
     /// Change requests (edits that weaken a gate) the person may decide on
     /// and has not: not their own, one of the weakened gate's roles.
     pub waiting_changes: Vec<WaitingChange>,
-    /// Recent rollbacks, pauses and guardrail actions (with audit access).
-    pub incidents: Vec<AuditEvent>,
+    /// Recent rollbacks, pauses, aborts, single-organisation rollbacks and
+    /// guardrail actions (with audit access), newest first.
+    pub incidents: Vec<Incident>,
+}
+
+/// One recent incident, as the dashboard says it: what, on which plan and
+/// where, why, by whom.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Incident {
+    pub seq: i64,
+    pub at_ms: i64,
+    pub action: String,
+    pub plan_id: String,
+    /// Empty when the plan is gone.
+    pub plan_name: String,
+    pub environment: String,
+    /// The reason given, or what the guardrail read.
+    pub why: String,
+    /// Who did it (`system` for a guardrail).
+    pub by: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -32,6 +32,10 @@ pub struct EnvExposure {
     pub environment: String,
     /// 0..=10 000, the kill switch counted (off = 0).
     pub exposure_bp: i64,
+    /// Entities on the allow list, on whatever the percentage (0 when the
+    /// kill switch is off: then nobody is).
+    #[serde(default)]
+    pub allowed: usize,
 }
 
 /// Everything the plan page shows.
@@ -422,6 +426,12 @@ pub enum PlanCommand {
         phase_id: String,
         reason: String,
     },
+    /// Takes `guardrail`'s newest value in the running phase as its baseline
+    /// when none was captured before the phase started (audited, with why).
+    CaptureBaseline {
+        guardrail: String,
+        reason: String,
+    },
 }
 
 /// What a command did, in words, and the plan's new revision.
@@ -449,6 +459,16 @@ pub struct FlagEvaluation {
 }
 
 /// `500` → `5 %`, `50` → `0.5 %`.
+/// An environment's exposure as people must read it: the percentage and the
+/// pilot entities on top of it ("0 % + 100 allowed"), never a bare "0 %"
+/// while a pilot is on.
+pub fn exposure_text(bp: i64, allowed: usize) -> String {
+    match allowed {
+        0 => percent(bp),
+        n => format!("{} + {n} allowed", percent(bp)),
+    }
+}
+
 pub fn percent(bp: i64) -> String {
     if bp % 100 == 0 {
         format!("{} %", bp / 100)

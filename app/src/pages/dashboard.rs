@@ -9,7 +9,7 @@ use leptos_meta::Title;
 use crate::api::get_system_facts;
 use crate::api::live::load_live;
 use crate::dto::live::LiveView;
-use crate::dto::plans::percent;
+use crate::dto::plans::{exposure_text, percent};
 use crate::dto::SystemFacts;
 use crate::format::{duration_short, grouped, utc_datetime};
 use crate::pages::local_time::LocalTime;
@@ -94,7 +94,7 @@ fn live_cards(l: LiveView) -> impl IntoView {
                 let exposures = p
                     .exposures
                     .iter()
-                    .map(|e| view! { <li data-environment=e.environment.clone()>{format!("{} {}", e.environment, percent(e.exposure_bp))}</li> })
+                    .map(|e| view! { <li data-environment=e.environment.clone()>{format!("{} {}", e.environment, exposure_text(e.exposure_bp, e.allowed))}</li> })
                     .collect_view();
                 view! {
                     <tr data-plan=p.id.clone()>
@@ -200,17 +200,23 @@ fn live_cards(l: LiveView) -> impl IntoView {
             .incidents
             .iter()
             .map(|e| view! {
-                <tr data-action=e.action.clone()>
+                <tr data-action=e.action.clone() data-plan=e.plan_id.clone()>
                     <td class="nowrap"><LocalTime ms=e.at_ms/></td>
                     <td><a href=format!("/audit/{}", e.seq)><code>{e.action.clone()}</code></a></td>
-                    <td>{format!("{} ({})", e.actor_name, e.actor_kind)}</td>
+                    <td><a href=format!("/plans/{}", e.plan_id)>{e.plan_name.clone()}</a></td>
+                    <td>{e.environment.clone()}</td>
+                    <td class="why">{e.why.clone()}</td>
+                    <td>{e.by.clone()}</td>
                 </tr>
             })
             .collect_view();
         view! {
             <section class="card" id="recent-rollbacks">
                 <h2>"Recent rollbacks and guardrail actions"</h2>
-                <div class="table-scroll"><table class="events"><tbody>{rows}</tbody></table></div>
+                <div class="table-scroll"><table class="events">
+                    <thead><tr><th>"When"</th><th>"What"</th><th>"Plan"</th><th>"Where"</th><th>"Why"</th><th>"By"</th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table></div>
             </section>
         }
         .into_any()

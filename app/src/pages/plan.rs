@@ -13,7 +13,7 @@ use super::plan_phase::PhaseCard;
 use crate::access::{roles_allow, Action, Role};
 use crate::api::plans::{load_plan, RunPlanCommand};
 use crate::dto::identity::CurrentUser;
-use crate::dto::plans::{percent, PhaseStatus, PlanStatus, PlanView};
+use crate::dto::plans::{exposure_text, percent, PhaseStatus, PlanStatus, PlanView};
 use crate::pages::local_time::LocalTime;
 use crate::Me;
 
@@ -82,7 +82,7 @@ fn PlanBody(plan: PlanView, user: Option<CurrentUser>, phases: bool) -> impl Int
         .environments
         .iter()
         .map(|e| {
-            let shown = if e.enabled { percent(e.exposure_bp) } else { "off".to_string() };
+            let shown = if e.enabled { exposure_text(e.exposure_bp, e.allow.len()) } else { "off".to_string() };
             view! {
                 <li data-environment=e.environment.clone()>
                     {e.environment.clone()} " " <strong id=format!("exposure-{}", e.environment)>{shown}</strong>
@@ -225,7 +225,7 @@ fn PlanBody(plan: PlanView, user: Option<CurrentUser>, phases: bool) -> impl Int
             {jobs}
             {complete}
         </section>
-        {super::plan_guardrails::guardrails_card(&plan.guardrails)}
+        {super::plan_guardrails::guardrails_card(&plan.guardrails, (can_write && status == PlanStatus::Active).then_some(s.id.as_str()))}
     }
     .into_any()
 }
@@ -240,7 +240,7 @@ fn plan_bar(plan: &PlanView, can_write: bool) -> impl IntoView {
         .iter()
         .map(|e| {
             let shown = if e.enabled {
-                percent(e.exposure_bp)
+                exposure_text(e.exposure_bp, e.allow.len())
             } else {
                 "off".to_string()
             };
@@ -274,20 +274,18 @@ fn phase_cards(
     let plan_id = plan.summary.id.clone();
     let envs = plan.flag.environments;
     let edits = plan.edits_since_approval;
-    let current_bp = move |env: &str| {
-        envs.iter().find(|e| e.environment == env).map_or(0, |e| {
-            if e.enabled {
-                e.exposure_bp
-            } else {
-                0
-            }
-        })
+    // What each environment has on now: its percentage and its pilot
+    // entities (nothing while off).
+    let current = move |env: &str| {
+        envs.iter()
+            .find(|e| e.environment == env && e.enabled)
+            .map_or((0, Vec::new()), |e| (e.exposure_bp, e.allow.clone()))
     };
     plan.phases
         .into_iter()
         .enumerate()
         .map(|(i, p)| {
-            let bp = current_bp(&p.environment);
+            let (bp, allow) = current(&p.environment);
             view! {
                 <PhaseCard
                     phase=p
@@ -297,6 +295,7 @@ fn phase_cards(
                     username=username.to_string()
                     is_next=next_pending == Some(i)
                     current_bp=bp
+                    current_allow=allow
                     edits=edits.clone()
                 />
             }

@@ -4,9 +4,16 @@
 use leptos::prelude::*;
 
 use crate::dto::plans::GuardrailView;
+use crate::pages::command_form::CommandForm;
 use crate::pages::local_time::LocalTime;
 
-pub fn guardrails_card(guardrails: &[GuardrailView]) -> Option<AnyView> {
+/// What a reading says when its guardrail's bound is relative to a baseline
+/// that was never captured (`plans::guardrail::judge`).
+const NO_BASELINE: &str = "no baseline was captured";
+
+/// The card; `writer`: the plan's id when the reader may act on an active
+/// plan (a reading without its baseline then offers to capture one).
+pub fn guardrails_card(guardrails: &[GuardrailView], writer: Option<&str>) -> Option<AnyView> {
     if guardrails.is_empty() {
         return None;
     }
@@ -35,6 +42,7 @@ pub fn guardrails_card(guardrails: &[GuardrailView]) -> Option<AnyView> {
                                 " " <strong>{r.environment.clone()}</strong>
                                 " " <span class="muted">"at " <LocalTime ms=r.at_ms/></span>
                                 <div class="detail">{r.detail.clone()}</div>
+                                {writer.filter(|_| r.detail.contains(NO_BASELINE)).map(|plan_id| capture_form(plan_id, &g.name))}
                             </div>
                         }
                     })
@@ -64,4 +72,20 @@ pub fn guardrails_card(guardrails: &[GuardrailView]) -> Option<AnyView> {
         }
         .into_any(),
     )
+}
+
+/// "Use the newest reading as the baseline", with why (audited).
+fn capture_form(plan_id: &str, guardrail: &str) -> AnyView {
+    let label = format!("Why the newest reading of {guardrail} is its baseline");
+    let (plan_id, guardrail) = (plan_id.to_string(), guardrail.to_string());
+    view! {
+        <CommandForm class="inline capture-baseline">
+            <input type="hidden" name="plan_id" value=plan_id />
+            <input type="hidden" name="command" value="capture_baseline" />
+            <input type="hidden" name="guardrail" value=guardrail />
+            <input type="text" name="reason" required placeholder="Why this reading is the baseline" aria-label=label />
+            <button type="submit" class="secondary">"Use the newest reading as the baseline"</button>
+        </CommandForm>
+    }
+    .into_any()
 }

@@ -8,7 +8,8 @@ use super::local_time::{LocalTime, WithLocalTimes};
 use super::plan::fields;
 use crate::access::{roles_allow, Action, Role};
 use crate::dto::plans::{
-    percent, ItemKind, ItemView, PhaseStatus, PhaseView, PlanEditView, PlanStatus, Verdict,
+    exposure_text, percent, ItemKind, ItemView, PhaseStatus, PhaseView, PlanEditView, PlanStatus,
+    Verdict,
 };
 use crate::format::{duration_short, utc_datetime};
 
@@ -84,6 +85,8 @@ pub(crate) fn PhaseCard(
     is_next: bool,
     /// The exposure its environment has now (off counts as 0).
     current_bp: i64,
+    /// Its environment's allow list now (empty while off).
+    current_allow: Vec<String>,
     /// The plan file's edits since its last approval.
     edits: Vec<PlanEditView>,
 ) -> impl IntoView {
@@ -291,7 +294,7 @@ pub(crate) fn PhaseCard(
         }
     });
     let start = (is_next && p.status == PhaseStatus::Pending && open)
-        .then(|| start_control(&plan_id, &p, can_write, current_bp));
+        .then(|| start_control(&plan_id, &p, can_write, (current_bp, &current_allow)));
     view! {
         <section class="card phase" data-phase=p.name.clone() data-status=p.status.as_str()>
             <div class="card-head">
@@ -327,13 +330,19 @@ pub(crate) fn PhaseCard(
 /// Starting the next phase: what it will do to its environment's exposure,
 /// confirmed before it is sent; or, while it cannot start, the button shown
 /// disabled with every reason.
-fn start_control(plan_id: &str, p: &PhaseView, can_write: bool, current_bp: i64) -> AnyView {
-    let change = format!(
-        "{}: {} → {}",
-        p.environment,
-        percent(current_bp),
-        percent(p.exposure_bp)
-    );
+fn start_control(
+    plan_id: &str,
+    p: &PhaseView,
+    can_write: bool,
+    (current_bp, current_allow): (i64, &[String]),
+) -> AnyView {
+    // The phase's pilot entities join the allow list when it starts.
+    let mut allow_after: Vec<&String> = current_allow.iter().chain(&p.pilot).collect();
+    allow_after.sort();
+    allow_after.dedup();
+    let now = exposure_text(current_bp, current_allow.len());
+    let then = exposure_text(p.exposure_bp, allow_after.len());
+    let change = format!("{}: {now} → {then}", p.environment);
     let label = format!("Start {} ({change})", p.name);
     if !p.start_blockers.is_empty() {
         let blockers = p
@@ -352,22 +361,14 @@ fn start_control(plan_id: &str, p: &PhaseView, can_write: bool, current_bp: i64)
         return view! { <p class="muted">{format!("Ready to start ({change}).")}</p> }.into_any();
     }
     let hidden = fields(plan_id, "start_phase", &[("phase_id", p.id.clone())]);
-    let raises = p.exposure_bp > current_bp;
+    let raises = p.exposure_bp > current_bp || allow_after.len() > current_allow.len();
     let what = if raises {
         format!(
-            "Starting {:?} raises {} from {} to {} of its traffic at once.",
-            p.name,
-            p.environment,
-            percent(current_bp),
-            percent(p.exposure_bp)
+            "Starting {:?} raises {} from {now} to {then} at once.",
+            p.name, p.environment,
         )
     } else {
-        format!(
-            "Starting {:?} sets {} to {}.",
-            p.name,
-            p.environment,
-            percent(p.exposure_bp)
-        )
+        format!("Starting {:?} sets {} to {then}.", p.name, p.environment)
     };
     view! {
         <details class="confirm start-confirm">

@@ -12,10 +12,20 @@ use super::service::sha256_hex;
 use super::store::Loaded;
 use super::weakening::Weakening;
 
+/// A change request that applies: which, who proposed it, and who let it
+/// through (its approvers, or the admin who overrode it).
+pub struct Applied<'a> {
+    pub id: &'a str,
+    pub author: &'a str,
+    pub approved_by: Vec<String>,
+}
+
 /// Makes `source` the plan's definition, in `conn`'s transaction, with its
 /// `plan.edit` event; a lower exposure of the running phase takes effect at
 /// once in its environment (a higher one was refused). A pending change
-/// request ends: `applied` when it is `change`, `superseded` otherwise.
+/// request ends: `applied` when it is `change`, `superseded` otherwise. The
+/// event of an applied change request names its author, not only the
+/// person whose approval made it apply (its actor).
 pub async fn apply_source(
     conn: &mut AnyConnection,
     l: &Loaded,
@@ -23,7 +33,7 @@ pub async fn apply_source(
     source: &str,
     acting: &Acting,
     now: i64,
-    change: Option<&str>,
+    change: Option<&Applied<'_>>,
 ) -> Result<(), PlanError> {
     let changes = apply_edit(conn, l, def, source).await?;
     if let Some(current) = l.current() {
@@ -36,7 +46,7 @@ pub async fn apply_source(
         }
     }
     match change_store::pending(conn, &l.plan.id).await? {
-        Some(p) if change == Some(p.id.as_str()) => {
+        Some(p) if change.is_some_and(|c| c.id == p.id) => {
             change_store::close(conn, &p.id, "applied", now).await?
         }
         Some(p) => supersede(conn, l, acting, &p.id, "a later edit", now).await?,
@@ -46,7 +56,9 @@ pub async fn apply_source(
         "changes": changes,
         "source_sha256": sha256_hex(source),
         "from_revision": l.plan.revision,
-        "change_request": change,
+        "change_request": change.map(|c| c.id),
+        "author": change.map(|c| c.author),
+        "approved_by": change.map(|c| &c.approved_by),
     });
     acting
         .audit(conn, now, "plan.edit", &l.plan.id, details)

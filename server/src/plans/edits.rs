@@ -35,9 +35,24 @@ pub async fn since_last_approval(
         .into_iter()
         .map(|e| {
             let details: serde_json::Value = serde_json::from_str(&e.details).unwrap_or_default();
+            // An applied change request: its author, and who let it through.
+            let by = match (
+                details["author"].as_str(),
+                details["approved_by"].as_array(),
+            ) {
+                (Some(author), Some(approvers)) => format!(
+                    "{author} (approved by {})",
+                    approvers
+                        .iter()
+                        .filter_map(|a| a.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                _ => e.actor_name,
+            };
             PlanEditView {
                 at_ms: e.at_ms,
-                by: e.actor_name,
+                by,
                 changes: details["changes"]
                     .as_array()
                     .map(|c| {

@@ -240,9 +240,11 @@ pub fn judge(
         return judged(Outcome::Error, None, None, e.clone());
     }
     if def.needs_baseline() && baseline.is_none() {
+        // What it read is kept: the reader sees it, and an operator may take
+        // it as the baseline (`capture_baseline`).
         return judged(
             Outcome::Inconclusive,
-            None,
+            single(value, def.no_data_zero).ok(),
             None,
             "no baseline was captured before the phase started".into(),
         );

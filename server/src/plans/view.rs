@@ -39,6 +39,7 @@ pub fn summary(
             .into_iter()
             .map(|e| EnvExposure {
                 exposure_bp: e.effective_bp(),
+                allowed: if e.enabled { e.allow.len() } else { 0 },
                 environment: e.environment,
             })
             .collect(),

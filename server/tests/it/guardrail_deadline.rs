@@ -185,3 +185,93 @@ async fn a_stuck_guardrail_errs_at_its_deadline_and_holds_back_no_other_plan() {
     app.stop().await;
     drop(t);
 }
+
+/// A plan paused by its guardrail cannot be resumed while the guardrail
+/// still fails (it used to be, and then never acted again on that breach);
+/// once it reads healthy the resume goes through, and a new breach acts
+/// again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resuming_waits_for_a_healthy_reading_and_re_arms_the_guardrail() {
+    let target_db = TestDb::new(Backend::Sqlite).await;
+    let targets = BTreeMap::from([(
+        "t".to_string(),
+        TargetConfig {
+            url: Some(target_db.database_url()),
+            ..TargetConfig::default()
+        },
+    )]);
+    let t = target::connect(&targets, "t").await.unwrap();
+    for sql in [
+        "CREATE TABLE errors (id INTEGER PRIMARY KEY)",
+        "INSERT INTO errors (id) VALUES (1), (2), (3)",
+    ] {
+        sqlx::query(sql).execute(&t.pool).await.unwrap();
+    }
+    let app = TestApp::spawn_db_with(TestDb::new(Backend::Sqlite).await, |c| {
+        c.targets.extend(targets.clone())
+    })
+    .await;
+    let olga = app.signed_in("olga", &[Role::Operator]).await;
+    let breach = plan(
+        "Breach",
+        "errors",
+        "SELECT COUNT(*) FROM errors",
+        "1s",
+        "pause",
+    );
+    let breach = PlanApi::import(&app, &olga, &breach).await;
+    start_first_phase(&breach, &olga).await;
+    let acted = |n: usize| {
+        let app = &app;
+        let id = breach.id.clone();
+        async move {
+            let started = Instant::now();
+            while audited(app, "guardrail.action", &id).await.len() < n {
+                assert!(
+                    started.elapsed() < Duration::from_secs(10),
+                    "action {n} never came"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    acted(1).await;
+    let resume = json!({"command": "resume", "reason": "looks fine to me"});
+    let (status, body) = breach.command(&olga, resume.clone()).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("still reads failed"),
+        "{body}"
+    );
+
+    // Fixed: the guardrail reads healthy, and the resume goes through.
+    sqlx::query("DELETE FROM errors WHERE id > 1")
+        .execute(&t.pool)
+        .await
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        if reading(&breach, &olga)
+            .await
+            .is_some_and(|r| r["outcome"] == "healthy")
+        {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "never healthy");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (status, body) = breach.command(&olga, resume).await;
+    assert_eq!(status, 200, "{body}");
+    // A new breach: the guardrail acts again.
+    sqlx::query("INSERT INTO errors (id) VALUES (2), (3)")
+        .execute(&t.pool)
+        .await
+        .unwrap();
+    acted(2).await;
+    assert_eq!(audited(&app, "plan.pause", &breach.id).await.len(), 2);
+    app.stop().await;
+    drop(t);
+}

@@ -11,6 +11,7 @@ mod audit;
 mod auth;
 mod backfill;
 mod backfill_crash;
+mod baseline;
 mod cli;
 mod coverage;
 mod demo_history;

@@ -164,6 +164,35 @@ async fn walk(app: &TestApp) {
     assert!(allowed(app, "production")
         .await
         .contains(&"org-7".to_string()));
+    // The pilot is never hidden behind its percentage: the message, the
+    // plan's exposures and the audit event count who is allowed.
+    let on = allowed(app, "production").await.len();
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("1 % + {on} allowed")),
+        "{message}"
+    );
+    let summary = plan.view(&olga).await["summary"]["exposures"].clone();
+    let production = summary
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["environment"] == "production")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            production["exposure_bp"].as_i64(),
+            production["allowed"].as_u64()
+        ),
+        (Some(100), Some(on as u64)),
+        "{summary}"
+    );
+    assert_eq!(
+        audited(app, "phase.start").await[0]["allowed_now"],
+        on,
+        "in the trail"
+    );
     let res = olga
         .get(app.url("/api/v1/flags/partitioned/evaluate?entity=org-101&environment=production"))
         .send()
@@ -193,4 +222,7 @@ async fn walk(app: &TestApp) {
         .await;
     assert_eq!(status, 200, "{body}");
     assert!(allowed(app, "production").await.is_empty());
+    let rolled = &audited(app, "plan.rollback.standard").await[0]["exposures"]["production"];
+    assert_eq!(rolled["after_allowed"], 0, "{rolled}");
+    assert!(rolled["before_allowed"].as_u64().unwrap() > 0, "{rolled}");
 }

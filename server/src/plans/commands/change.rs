@@ -9,7 +9,7 @@ use serde_json::json;
 use super::{invalid, text, Cx, Effect};
 use crate::auth::error::is_unique_violation;
 use crate::plans::change_store::{self, ChangeDecision, ChangeRecord};
-use crate::plans::changes::apply_source;
+use crate::plans::changes::{apply_source, Applied};
 use crate::plans::definition;
 use crate::plans::error::PlanError;
 use crate::plans::materialize::edit_refusal;
@@ -55,11 +55,13 @@ async fn record(
         })
 }
 
-/// Applies the change's plan file, if the plan's history still allows it.
+/// Applies the change's plan file, if the plan's history still allows it;
+/// `last`: the person whose decision lets it through.
 async fn apply(
     conn: &mut sqlx::AnyConnection,
     cx: Cx<'_>,
     change: &ChangeRecord,
+    last: &str,
 ) -> Result<(), PlanError> {
     let def = definition::parse(&change.source_toml)
         .map_err(|p| invalid(format!("the change's plan file no longer parses:\n{p}")))?;
@@ -70,6 +72,18 @@ async fn apply(
     }
     check_environments(cx.environments, &def)?;
     check_unique(conn, &def, Some(&cx.l.plan.id)).await?;
+    let mut approved_by: Vec<String> = change
+        .decisions
+        .iter()
+        .filter(|d| d.verdict == Verdict::Approve)
+        .map(|d| d.username.clone())
+        .collect();
+    approved_by.push(last.to_string());
+    let applied = Applied {
+        id: &change.id,
+        author: &change.author_name,
+        approved_by,
+    };
     apply_source(
         conn,
         cx.l,
@@ -77,7 +91,7 @@ async fn apply(
         &change.source_toml,
         cx.acting,
         cx.now,
-        Some(&change.id),
+        Some(&applied),
     )
     .await
 }
@@ -107,7 +121,7 @@ pub(super) async fn decide_change(
         )));
     }
     let comment = text("comment", &comment, verdict == Verdict::Reject)?;
-    let by = (user_id, username);
+    let by = (user_id, username.clone());
     record(conn, &change, by, verdict, &comment, now).await?;
     let approvals = change.approvals() + i64::from(verdict == Verdict::Approve);
     let (action, message) = if verdict == Verdict::Reject {
@@ -117,7 +131,7 @@ pub(super) async fn decide_change(
             "Rejected the change request: the plan stays as it was.".to_string(),
         )
     } else if approvals >= change.approvals_required {
-        apply(conn, cx, &change).await?;
+        apply(conn, cx, &change, &username).await?;
         (
             "plan.change_approve",
             "Approved: the change request has its approvals and now applies.".to_string(),
@@ -144,9 +158,9 @@ pub(super) async fn override_change(
     let (user_id, username, _) = cx.person("overriding a change request")?;
     let reason = text("reason", &reason, true)?;
     let change = pending(conn, cx, &change_id).await?;
-    let by = (user_id, username);
+    let by = (user_id, username.clone());
     record(conn, &change, by, Verdict::Override, &reason, cx.now).await?;
-    apply(conn, cx, &change).await?;
+    apply(conn, cx, &change, &format!("{username} (override)")).await?;
     Ok(Effect::one(
         "plan.change_override",
         json!({ "change": change.id, "reason": reason, "approvals_at_override": change.approvals(),

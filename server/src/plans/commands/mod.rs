@@ -3,6 +3,7 @@
 //! back. Each runs in one transaction with its audit event(s); `run` checks
 //! who may, loads the plan and dispatches to the family that owns the command.
 mod allow;
+mod baseline;
 mod change;
 mod checklist;
 mod gate;
@@ -270,6 +271,9 @@ async fn apply(
             entity,
             reason,
         } => allow::disallow(conn, cx, (environment, entity, reason)).await,
+        PlanCommand::CaptureBaseline { guardrail, reason } => {
+            baseline::capture_baseline(conn, cx, (guardrail, reason)).await
+        }
         PlanCommand::LoadAllowQuery { .. } => Err(invalid(
             "load_allow_query runs its query before the plan's transaction",
         )),

@@ -1,5 +1,5 @@
 //! Starting a phase (its blockers, the flag it sets) and completing the plan.
-use app::dto::plans::{percent, PhaseStatus, PlanStatus};
+use app::dto::plans::{exposure_text, PhaseStatus, PlanStatus};
 use serde_json::json;
 
 use super::{changed_reason, invalid, Cx, Effect};
@@ -65,6 +65,8 @@ pub(super) async fn start_phase(
             "exposure_bp": phase.exposure_bp,
             "previous_exposure_bp": before.effective_bp(),
             "allowed": allowed,
+            "previous_allowed": if before.enabled { before.allow.len() } else { 0 },
+            "allowed_now": after.allow.len(),
         }),
     ));
     Ok(Effect {
@@ -73,7 +75,7 @@ pub(super) async fn start_phase(
             "Started phase {:?}: {} now at {} in {}.",
             phase.name,
             cx.l.flag.key,
-            percent(phase.exposure_bp),
+            exposure_text(phase.exposure_bp, after.allow.len()),
             phase.environment
         ),
         dismiss_reason: changed_reason(),

@@ -3,7 +3,7 @@
 //! abort (the flag off everywhere, the plan ended), a single organisation
 //! (and its restore). What each does to each environment is decided in
 //! `plans::exposure`, which never raises an exposure.
-use app::dto::plans::{percent, PlanStatus, RollbackKind};
+use app::dto::plans::{exposure_text, percent, PlanStatus, RollbackKind};
 use serde_json::{json, Value};
 
 use super::{invalid, text, untick, Cx, Effect};
@@ -139,8 +139,11 @@ async fn standard(
         prev.done_at_ms = None;
         store::save_phase_state(conn, &prev).await?;
     }
-    let (before, after) = changes.first().map_or((0, 0), |c| {
-        (c.before.effective_bp(), c.after.effective_bp())
+    let (before, after) = changes.first().map_or((percent(0), percent(0)), |c| {
+        (
+            exposure_text(c.before.effective_bp(), allowed(&c.before)),
+            exposure_text(c.after.effective_bp(), allowed(&c.after)),
+        )
     });
     Ok(Effect {
         events: vec![(
@@ -155,11 +158,7 @@ async fn standard(
         )],
         message: format!(
             "Rolled back {:?}: {} in {} from {} to {}; the plan stays active.",
-            phase.name,
-            l.flag.key,
-            phase.environment,
-            percent(before),
-            percent(after)
+            phase.name, l.flag.key, phase.environment, before, after
         ),
         dismiss_reason: "phase rolled back",
     })
@@ -187,6 +186,12 @@ pub(super) async fn resume(
     if before.enabled {
         return Err(invalid(format!("{env} is not paused")));
     }
+    if let Some(why) = still_breaching(cx, env, current.started_at_ms.unwrap_or(0)) {
+        return Err(invalid(format!(
+            "{why}: resuming now would expose {env} to what paused it. Resume once it reads healthy \
+             (its readings go on while paused), or roll back"
+        )));
+    }
     let mut after = before.clone();
     after.enabled = true;
     after.exposure_bp = current.exposure_bp;
@@ -206,6 +211,33 @@ pub(super) async fn resume(
             percent(current.exposure_bp)
         ),
     ))
+}
+
+/// The first guardrail watching `env` (and acting: not a dry run) whose
+/// newest reading in the running phase is not healthy, in words. A resume
+/// waits for it: once it reads healthy, a new breach is a new streak, so
+/// the guardrail is armed again.
+fn still_breaching(cx: Cx<'_>, env: &str, since_ms: i64) -> Option<String> {
+    use crate::plans::guardrail::Outcome;
+    let g = &cx.facts.guardrails;
+    g.declared
+        .iter()
+        .filter(|d| !d.dry_run && d.watches(env))
+        .find_map(|d| {
+            let newest = g
+                .measurements
+                .iter()
+                .filter(|m| m.guardrail == d.name && m.environment == env && m.at_ms >= since_ms)
+                .max_by_key(|m| m.at_ms)?;
+            (newest.outcome != Outcome::Healthy).then(|| {
+                format!(
+                    "guardrail {:?} still reads {} in {env} ({})",
+                    d.name,
+                    newest.outcome.as_str(),
+                    newest.detail
+                )
+            })
+        })
 }
 
 /// Undoes a single-organisation rollback: off the deny list everywhere.
@@ -261,14 +293,27 @@ async fn save(
     Ok(())
 }
 
-/// `{"production": {"before_bp": 500, "after_bp": 0}, …}` for the audit trail.
+/// How many entities an environment's allow list turns on (none while off).
+fn allowed(s: &crate::flags::store::EnvState) -> usize {
+    if s.enabled {
+        s.allow.len()
+    } else {
+        0
+    }
+}
+
+/// `{"production": {"before_bp": 500, "after_bp": 0, "before_allowed": 99,
+/// "after_allowed": 0}, …}` for the audit trail.
 fn exposures_json(changes: &[Change]) -> Value {
     let map: serde_json::Map<String, Value> = changes
         .iter()
         .map(|c| {
             (
                 c.environment.clone(),
-                json!({ "before_bp": c.before.effective_bp(), "after_bp": c.after.effective_bp() }),
+                json!({
+                    "before_bp": c.before.effective_bp(), "after_bp": c.after.effective_bp(),
+                    "before_allowed": allowed(&c.before), "after_allowed": allowed(&c.after),
+                }),
             )
         })
         .collect();

@@ -14,8 +14,7 @@ use super::{Backend, TestApp, TestDb};
 use serde_json::Value;
 use server::config::{PrometheusConfig, TargetConfig};
 
-pub const ERROR_RATE: &str =
-    r#"sum(rate(http_requests_total{status=~"5.."}[5m])) / sum(rate(http_requests_total[5m]))"#;
+pub const ERROR_RATE: &str = r#"(sum(rate(http_requests_total{status=~"5.."}[5m])) or vector(0)) / sum(rate(http_requests_total[5m]))"#;
 pub const P95: &str =
     "histogram_quantile(0.95, sum(rate(http_request_duration_seconds_bucket[5m])) by (le))";
 
