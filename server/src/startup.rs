@@ -31,6 +31,10 @@ pub async fn start(
     let admin_password = crate::auth::bootstrap::ensure_admin(&store)
         .await
         .map_err(|e| StartError(format!("creating the first admin failed: {e}")))?;
+    // Plans from before their files were kept: keep the current one.
+    crate::plans::sources::backfill(&store)
+        .await
+        .map_err(|e| StartError(format!("keeping the plans' files failed: {e}")))?;
     let sessions = crate::auth::session_store::ConsoleSessionStore::open(&store)
         .await
         .map_err(|e| StartError(format!("opening the session store failed: {e}")))?;

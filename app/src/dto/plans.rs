@@ -310,6 +310,18 @@ pub struct DecisionView {
     pub dismissed_reason: Option<String>,
 }
 
+/// One version a plan file has had, named by its SHA-256 (as the audit
+/// events name it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PlanSourceVersion {
+    pub sha256: String,
+    /// When the console first saw it (imported, saved or proposed).
+    pub first_at_ms: i64,
+    /// Whether it is the plan's file now.
+    pub current: bool,
+}
+
 /// A built-in template.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

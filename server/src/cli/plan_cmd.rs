@@ -19,13 +19,18 @@ pub enum PlanCommand {
     /// Store a plan file as a new draft plan (validated first; nothing is
     /// stored when it has problems).
     Import { file: PathBuf },
-    /// Write a plan's file exactly as imported or last saved.
+    /// Write a plan's file exactly as imported or last saved, or — with
+    /// --sha256 — any earlier version, as its audit events name it.
     Export {
         /// The plan's id or name.
         plan: String,
         /// Write here instead of standard output.
         #[arg(long, short)]
         output: Option<PathBuf>,
+        /// The version's SHA-256 (from plan.import, plan.edit or
+        /// plan.change_request events), or 12 or more of its first hex digits.
+        #[arg(long)]
+        sha256: Option<String>,
     },
     /// List plans with their status.
     List,
@@ -65,7 +70,7 @@ pub fn validate(file: PathBuf) -> Result<(), CliError> {
 }
 
 pub async fn run(store: Store, environments: &[String], cmd: PlanCommand) -> Result<(), CliError> {
-    let service = PlanService::new(store, PlanEvents::default(), FlagCache::default())
+    let service = PlanService::new(store.clone(), PlanEvents::default(), FlagCache::default())
         .with_environments(environments.to_vec());
     match cmd {
         PlanCommand::Validate { file } => validate(file),
@@ -79,9 +84,29 @@ pub async fn run(store: Store, environments: &[String], cmd: PlanCommand) -> Res
             );
             Ok(())
         }
-        PlanCommand::Export { plan, output } => {
+        PlanCommand::Export {
+            plan,
+            output,
+            sha256,
+        } => {
             let id = service.resolve(&plan).await?;
-            let source = service.source_of(&id).await?;
+            let source = match sha256 {
+                None => service.source_of(&id).await?,
+                Some(sha) => {
+                    let mut conn = store
+                        .pool()
+                        .acquire()
+                        .await
+                        .map_err(crate::db::StoreError::from)?;
+                    crate::plans::sources::get(&mut conn, &id, &sha)
+                        .await?
+                        .ok_or_else(|| {
+                            CliError::Invalid(format!(
+                                "--sha256: plan {plan:?} has no file {sha:?} (give the SHA-256 an audit event names, or 12 or more of its first hex digits)"
+                            ))
+                        })?
+                }
+            };
             match output {
                 Some(path) => std::fs::write(&path, source.as_bytes()).map_err(|e| {
                     CliError::Runtime(format!("cannot write {}: {e}", path.display()))

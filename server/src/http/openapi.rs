@@ -21,6 +21,8 @@ use crate::{audit, backfill, flags, plans};
         plans::rest::one,
         plans::rest::source,
         plans::rest::save_source,
+        plans::rest::sources,
+        plans::rest::source_version,
         plans::rest::command,
         plans::rest::events,
         plans::rest::timeline,

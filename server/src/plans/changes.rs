@@ -7,8 +7,8 @@ use super::acting::Acting;
 use super::change_store::{self, ChangeRecord};
 use super::definition::PlanDef;
 use super::error::PlanError;
+use super::evidence::sha256_hex;
 use super::materialize::apply_edit;
-use super::service::sha256_hex;
 use super::store::Loaded;
 use super::weakening::Weakening;
 
@@ -36,6 +36,7 @@ pub async fn apply_source(
     change: Option<&Applied<'_>>,
 ) -> Result<(), PlanError> {
     let changes = apply_edit(conn, l, def, source).await?;
+    super::sources::keep(conn, &l.plan.id, source, now).await?;
     if let Some(current) = l.current() {
         let new_bp = def.phases[current.position as usize].exposure_bp;
         let mut state = l.flag.state(&current.environment);
@@ -93,6 +94,7 @@ pub async fn request_change(
         decisions: Vec::new(),
     };
     change_store::insert(conn, &change).await?;
+    super::sources::keep(conn, &l.plan.id, source, now).await?;
     let details = json!({
         "change": change.id,
         "weakens": change.weakens,

@@ -76,6 +76,11 @@ pub fn jobs_digest(source: &str) -> String {
     declared_jobs(source).1
 }
 
+/// The SHA-256 of `text`, in hex: how the trail names a plan file.
+pub fn sha256_hex(text: &str) -> String {
+    hex(&Sha256::digest(text.as_bytes()))
+}
+
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -119,6 +124,55 @@ pub fn evidence_hash(p: &PhaseRecord, jobs: &str) -> String {
         "jobs": jobs,
     });
     hex(&Sha256::digest(canonical(&doc).as_bytes()))
+}
+
+/// What a gate decision was made on, for its audit event, so an auditor
+/// can reconstruct it from the trail alone: every item of the phase with
+/// its result then (ticked by whom, or the automatic check's judgement and
+/// why), and every guardrail watching its environment with its definition
+/// and its newest reading then. The hash binds the configuration; this
+/// records the results the hash leaves out because time alone moves them.
+pub fn snapshot(
+    phase: &PhaseRecord,
+    previous: Option<&PhaseRecord>,
+    now_ms: i64,
+    facts: &crate::plans::facts::Facts,
+) -> serde_json::Value {
+    let items: Vec<_> = phase
+        .items
+        .iter()
+        .map(|i| {
+            let state = super::checks::judge(i, phase, previous, now_ms, facts);
+            json!({
+                "text": i.def.text, "kind": i.def.kind, "entry": i.def.entry,
+                "check": i.def.check_name, "met": state.met, "detail": state.detail,
+                "ticked_by": i.ticked_by_name, "ticked_at_ms": i.ticked_at_ms,
+                "comment": i.tick_comment,
+            })
+        })
+        .collect();
+    let g = &facts.guardrails;
+    let guardrails: Vec<_> = g
+        .declared
+        .iter()
+        .filter(|d| d.watches(&phase.environment))
+        .map(|d| {
+            let newest = g
+                .latest
+                .iter()
+                .chain(&g.measurements)
+                .filter(|m| m.guardrail == d.name && m.environment == phase.environment)
+                .max_by_key(|m| m.at_ms)
+                .map(|m| {
+                    json!({
+                        "at_ms": m.at_ms, "outcome": m.outcome.as_str(), "value": m.value,
+                        "threshold": m.threshold, "detail": m.detail,
+                    })
+                });
+            json!({ "name": d.name, "definition": format!("{d:?}"), "newest_reading": newest })
+        })
+        .collect();
+    json!({ "items": items, "guardrails": guardrails })
 }
 
 #[cfg(test)]

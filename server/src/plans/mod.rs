@@ -25,6 +25,7 @@ pub mod pilot;
 pub mod rest;
 pub mod runbook;
 pub mod service;
+pub mod sources;
 pub mod spec;
 pub mod spec_jobs;
 pub mod state;

@@ -37,6 +37,8 @@ pub fn router() -> Router<PlansApi> {
         .route("/api/v1/plans/from-template", post(create))
         .route("/api/v1/plans/{id}", get(one))
         .route("/api/v1/plans/{id}/source", get(source).put(save_source))
+        .route("/api/v1/plans/{id}/sources", get(sources))
+        .route("/api/v1/plans/{id}/sources/{sha256}", get(source_version))
         .route("/api/v1/plans/{id}/commands", post(command))
         .route("/api/v1/plans/{id}/events", get(events))
         .route("/api/v1/plans/{id}/timeline", get(timeline))
@@ -124,6 +126,35 @@ pub async fn source(
             ),
         ],
         src.source,
+    )
+        .into_response())
+}
+
+/// Every version the plan file has had (imported, saved, or proposed by a
+/// change request), oldest first, each by the SHA-256 its audit events name.
+#[utoipa::path(get, path = "/api/v1/plans/{id}/sources", tag = "plans",
+    params(("id" = String, Path)),
+    responses((status = 200, body = Vec<app::dto::plans::PlanSourceVersion>), (status = 404)))]
+pub async fn sources(
+    Call(state, caller): Call<PlansApi>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<app::dto::plans::PlanSourceVersion>>, ApiError> {
+    Ok(Json(state.plans.source_versions(&caller, &id).await?))
+}
+
+/// One version of the plan file, exactly as it was, by its SHA-256 (or a
+/// prefix of 12 or more hex digits that names one).
+#[utoipa::path(get, path = "/api/v1/plans/{id}/sources/{sha256}", tag = "plans",
+    params(("id" = String, Path), ("sha256" = String, Path)),
+    responses((status = 200, content_type = "application/toml", body = String), (status = 404)))]
+pub async fn source_version(
+    Call(state, caller): Call<PlansApi>,
+    Path((id, sha256)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let text = state.plans.source_version(&caller, &id, &sha256).await?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/toml; charset=utf-8")],
+        text,
     )
         .into_response())
 }

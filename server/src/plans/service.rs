@@ -9,7 +9,7 @@ use app::dto::plans::{
 use app::error::AppError;
 use app::service::{Caller, PlanPort};
 use serde_json::json;
-use sha2::{Digest, Sha256};
+
 use sqlx::AnyConnection;
 
 use super::acting::{subject, Acting};
@@ -68,9 +68,7 @@ pub(super) fn check_environments(environments: &[String], def: &PlanDef) -> Resu
     Ok(())
 }
 
-pub(super) fn sha256_hex(text: &str) -> String {
-    super::evidence::hex(&Sha256::digest(text.as_bytes()))
-}
+pub(super) use super::evidence::sha256_hex;
 
 impl PlanService {
     pub fn new(store: Store, events: PlanEvents, flags: FlagCache) -> Self {
@@ -199,6 +197,7 @@ impl PlanService {
             }),
         )
         .await?;
+        super::sources::keep(&mut tx, &id, source, now).await?;
         let loaded = store::load(&mut tx, self.store.backend(), &id, false)
             .await?
             .ok_or_else(|| PlanError::NotFound(format!("plan {id:?}")))?;

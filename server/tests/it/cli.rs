@@ -122,7 +122,7 @@ fn migrate_creates_the_default_sqlite_store() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains(
-            "store sqlite at data/console.db: migration #12 guardrail latest (12 of 12 applied)"
+            "store sqlite at data/console.db: migration #13 plan sources (13 of 13 applied)"
         ),
         "{stdout}"
     );

@@ -8,6 +8,7 @@ mod anchor;
 mod api_errors;
 mod approver_sees;
 mod audit;
+mod auditor;
 mod auth;
 mod backfill;
 mod backfill_crash;

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::{invalid, phase_index, text, Cx, Effect};
 use crate::auth::error::is_unique_violation;
 use crate::plans::error::PlanError;
-use crate::plans::evidence::evidence_hash;
+use crate::plans::evidence::{evidence_hash, snapshot};
 use crate::plans::gate::{may_decide, passed, tally};
 use crate::plans::state::{phase_transition, PhaseEvent};
 use crate::plans::store::{self, DecisionRecord};
@@ -125,6 +125,7 @@ pub(super) async fn decide(
             "phase": phase.name,
             "comment": comment,
             "evidence_hash": current,
+            "evidence": snapshot(&cx.l.phases[i], i.checked_sub(1).map(|p| &cx.l.phases[p]), cx.now, cx.facts),
             "approvals": approvals,
             "approvals_required": phase.approvals_required,
             "gate_passed": phase.status == PhaseStatus::Approved,
@@ -181,6 +182,7 @@ pub(super) async fn override_gate(
             "phase": phase.name,
             "reason": reason,
             "evidence_hash": current,
+            "evidence": snapshot(&cx.l.phases[i], i.checked_sub(1).map(|p| &cx.l.phases[p]), cx.now, cx.facts),
             "approvals_at_override": approvals,
             "approvals_required": phase.approvals_required,
         }),

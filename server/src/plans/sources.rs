@@ -1,0 +1,143 @@
+//! Every version of every plan file (`plan_sources`), keyed by its SHA-256:
+//! kept when a plan is imported, edited, or a change request proposes a
+//! file, in that change's transaction; listed and fetched by hash, so the
+//! file an approval or an edit was made on is never lost to a later edit.
+use sqlx::{AnyConnection, Row};
+
+use super::evidence::sha256_hex;
+use crate::db::{Store, StoreError};
+
+/// Keeps `source` as one of `plan_id`'s files (once: the first time it is seen).
+pub async fn keep(
+    conn: &mut AnyConnection,
+    plan_id: &str,
+    source: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO plan_sources (plan_id, source_sha256, source_toml, first_at_ms) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+    )
+    .bind(plan_id)
+    .bind(sha256_hex(source))
+    .bind(source)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The plan's files, oldest first: (SHA-256, first seen at).
+pub async fn list(
+    conn: &mut AnyConnection,
+    plan_id: &str,
+) -> Result<Vec<(String, i64)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT source_sha256, first_at_ms FROM plan_sources WHERE plan_id = $1 \
+         ORDER BY first_at_ms, source_sha256",
+    )
+    .bind(plan_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(StoreError::Query)
+}
+
+/// One of the plan's files by its SHA-256 (a prefix of at least 12 hex
+/// digits will do, as long as it names one).
+pub async fn get(
+    conn: &mut AnyConnection,
+    plan_id: &str,
+    sha256: &str,
+) -> Result<Option<String>, StoreError> {
+    let prefix = sha256.trim().to_ascii_lowercase();
+    if prefix.len() < 12 || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(None);
+    }
+    let found: Vec<String> = sqlx::query_scalar(
+        "SELECT source_toml FROM plan_sources WHERE plan_id = $1 AND source_sha256 LIKE $2 LIMIT 2",
+    )
+    .bind(plan_id)
+    .bind(format!("{prefix}%"))
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(match found.as_slice() {
+        [one] => Some(one.clone()),
+        _ => None,
+    })
+}
+
+/// Keeps the current file of every plan that has none kept (plans from
+/// before `plan_sources`); run at start-up.
+pub async fn backfill(store: &Store) -> Result<u64, StoreError> {
+    let mut tx = store.begin_write().await?;
+    let missing: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT p.id, p.source_toml, p.updated_at_ms FROM plans p \
+         WHERE NOT EXISTS (SELECT 1 FROM plan_sources s WHERE s.plan_id = p.id)",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for (id, source, at) in &missing {
+        keep(&mut tx, id, source, *at).await?;
+    }
+    tx.commit().await?;
+    Ok(missing.len() as u64)
+}
+
+impl super::PlanService {
+    /// The plan's file versions (`ReadPlans`), the current one marked.
+    pub async fn source_versions(
+        &self,
+        caller: &app::service::Caller,
+        plan_id: &str,
+    ) -> Result<Vec<app::dto::plans::PlanSourceVersion>, app::error::AppError> {
+        caller.require(app::access::Action::ReadPlans)?;
+        let current = sha256_hex(&self.source_of(plan_id).await?);
+        let mut conn = self
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(StoreError::from)
+            .map_err(super::error::PlanError::from)?;
+        Ok(list(&mut conn, plan_id)
+            .await
+            .map_err(super::error::PlanError::from)?
+            .into_iter()
+            .map(|(sha256, first_at_ms)| app::dto::plans::PlanSourceVersion {
+                current: sha256 == current,
+                sha256,
+                first_at_ms,
+            })
+            .collect())
+    }
+
+    /// One version of the plan's file (`ReadPlans`).
+    pub async fn source_version(
+        &self,
+        caller: &app::service::Caller,
+        plan_id: &str,
+        sha256: &str,
+    ) -> Result<String, app::error::AppError> {
+        caller.require(app::access::Action::ReadPlans)?;
+        self.source_of(plan_id).await?;
+        let mut conn = self
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(StoreError::from)
+            .map_err(super::error::PlanError::from)?;
+        get(&mut conn, plan_id, sha256)
+            .await
+            .map_err(super::error::PlanError::from)?
+            .ok_or_else(|| {
+                super::error::PlanError::NotFound(format!(
+                    "plan file {sha256:?} of plan {plan_id:?} (give its SHA-256 from the audit trail, or 12 or more of its first hex digits; GET /api/v1/plans/{plan_id}/sources lists them)"
+                ))
+                .into()
+            })
+    }
+}
