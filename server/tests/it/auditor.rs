@@ -254,11 +254,7 @@ async fn an_auditor_reconstructs_an_approval_and_every_edit_from_the_trail() {
     );
     assert_eq!(authors[0].2, PLAN);
     assert_eq!(authors[3].2, loosened);
-    let applied = events
-        .iter()
-        .filter(|e| e["action"] == "plan.edit")
-        .last()
-        .unwrap();
+    let applied = events.iter().rfind(|e| e["action"] == "plan.edit").unwrap();
     assert_eq!(details(applied)["approved_by"], json!(["ann", "bob"]));
     assert_eq!(
         applied["actor_name"], "bob",
