@@ -140,6 +140,7 @@ fn incident(
         .to_string();
     let environment = match d["environment"].as_str() {
         Some(env) => env.to_string(),
+        None if e.action == "flag.deny" => "every environment".to_string(),
         None => d["exposures"]
             .as_object()
             .map(|m| m.keys().cloned().collect::<Vec<_>>().join(", "))

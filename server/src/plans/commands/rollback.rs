@@ -188,8 +188,9 @@ pub(super) async fn resume(
     }
     if let Some(why) = still_breaching(cx, env, current.started_at_ms.unwrap_or(0)) {
         return Err(invalid(format!(
-            "{why}: resuming now would expose {env} to what paused it. Resume once it reads healthy \
-             (its readings go on while paused), or roll back"
+            "{why}: {env} stays paused while a guardrail watching it is not healthy \
+             (no data is not healthy). Resume once it reads healthy (its readings go on while \
+             paused), fix its source, or roll back"
         )));
     }
     let mut after = before.clone();
