@@ -217,6 +217,10 @@ impl Evaluator {
             judged.outcome = Outcome::Error;
             judged.detail = format!("the baseline could not be read: {e}");
         }
+        // The time is taken once the write transaction holds the store (on
+        // SQLite the write lock): readings running at once are stamped in
+        // the order they are stored, so the trail's times never go back.
+        let mut tx = self.store.begin_write().await?;
         let now = self.clock.now_ms();
         let m = Measurement {
             plan_id: w.plan_id.clone(),
@@ -233,7 +237,6 @@ impl Evaluator {
             outcome: judged.outcome,
             detail: judged.detail.clone(),
         };
-        let mut tx = self.store.begin_write().await?;
         measure_store::insert(&mut tx, &m).await?;
         let changed = previous.is_none_or(|(_, before)| before != judged.outcome);
         if changed {
@@ -320,8 +323,9 @@ impl Evaluator {
         });
         if def.dry_run {
             let mut tx = self.store.begin_write().await?;
+            let now = self.clock.now_ms();
             Acting::system()
-                .audit(&mut tx, m.at_ms, "guardrail.action", &w.plan_id, evidence)
+                .audit(&mut tx, now, "guardrail.action", &w.plan_id, evidence)
                 .await?;
             tx.commit().await.map_err(StoreError::Query)?;
             return Ok(());

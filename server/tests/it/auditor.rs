@@ -4,14 +4,12 @@
 //! its definition and its newest reading) and every edit of the plan file
 //! with its author — a change request's included, credited to who proposed
 //! it, not to who approved it last.
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::common::{Backend, PlanApi, TestApp, TestDb};
+use crate::common::team::console_with_sqlite_target;
+use crate::common::PlanApi;
 use app::access::Role;
 use serde_json::{json, Value};
-use server::backfill::target;
-use server::config::TargetConfig;
 use sha2::{Digest, Sha256};
 
 const PLAN: &str = r#"[plan]
@@ -51,23 +49,8 @@ fn sha(text: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_auditor_reconstructs_an_approval_and_every_edit_from_the_trail() {
-    let target_db = TestDb::new(Backend::Sqlite).await;
-    let targets = BTreeMap::from([(
-        "t".to_string(),
-        TargetConfig {
-            url: Some(target_db.database_url()),
-            ..TargetConfig::default()
-        },
-    )]);
-    let t = target::connect(&targets, "t").await.unwrap();
-    sqlx::query("CREATE TABLE errors (id INTEGER PRIMARY KEY)")
-        .execute(&t.pool)
-        .await
-        .unwrap();
-    let app = TestApp::spawn_db_with(TestDb::new(Backend::Sqlite).await, |c| {
-        c.targets.extend(targets.clone())
-    })
-    .await;
+    let (app, t, _target_db) =
+        console_with_sqlite_target(&["CREATE TABLE errors (id INTEGER PRIMARY KEY)"]).await;
     let olga = app.signed_in("olga", &[Role::Operator]).await;
     let ann = app.signed_in("ann", &[Role::Approver]).await;
     let bob = app.signed_in("bob", &[Role::Approver]).await;

@@ -3,14 +3,12 @@
 //! later, or could not answer then). An operator captures one by hand from
 //! its newest reading, with a reason: audited, never replaced, and the
 //! guardrail judges against it from its next reading. Viewers cannot.
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::common::{Backend, PlanApi, TestApp, TestDb};
+use crate::common::team::console_with_sqlite_target;
+use crate::common::PlanApi;
 use app::access::Role;
 use serde_json::{json, Value};
-use server::backfill::target;
-use server::config::TargetConfig;
 
 const PLAN: &str = r#"[plan]
 name = "Relative"
@@ -51,24 +49,10 @@ async fn reading_until(plan: &PlanApi<'_>, who: &reqwest::Client, outcome: &str)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_captures_a_missing_baseline_with_a_reason() {
-    let target_db = TestDb::new(Backend::Sqlite).await;
-    let targets = BTreeMap::from([(
-        "t".to_string(),
-        TargetConfig {
-            url: Some(target_db.database_url()),
-            ..TargetConfig::default()
-        },
-    )]);
-    let t = target::connect(&targets, "t").await.unwrap();
-    for sql in [
+    let (app, t, _target_db) = console_with_sqlite_target(&[
         "CREATE TABLE latency (ms REAL)",
         "INSERT INTO latency (ms) VALUES (120)",
-    ] {
-        sqlx::query(sql).execute(&t.pool).await.unwrap();
-    }
-    let app = TestApp::spawn_db_with(TestDb::new(Backend::Sqlite).await, |c| {
-        c.targets.extend(targets.clone())
-    })
+    ])
     .await;
     let olga = app.signed_in("olga", &[Role::Operator]).await;
     let vera = app.signed_in("vera", &[Role::Viewer]).await;

@@ -7,14 +7,12 @@
 //! deadline (interval clamped to 1..=10 s) outlasts the breach's two 1-s
 //! intervals: the breach must act while the stuck reading is still under
 //! way, which only a concurrent evaluator does.
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::common::{Backend, PlanApi, TestApp, TestDb};
+use crate::common::team::console_with_sqlite_target;
+use crate::common::{PlanApi, TestApp};
 use app::access::Role;
 use serde_json::{json, Value};
-use server::backfill::target;
-use server::config::TargetConfig;
 
 const FOREVER: &str =
     "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT COUNT(*) FROM c";
@@ -84,27 +82,10 @@ async fn audited(app: &TestApp, action: &str, plan_id: &str) -> Vec<(String, Val
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stuck_guardrail_errs_at_its_deadline_and_holds_back_no_other_plan() {
-    let target_db = TestDb::new(Backend::Sqlite).await;
-    let targets = BTreeMap::from([(
-        "t".to_string(),
-        TargetConfig {
-            url: Some(target_db.database_url()),
-            url_env: None,
-            allow_superuser: false,
-            environment: None,
-        },
-    )]);
-    // The target file, with a small table the breaching guardrail counts.
-    let t = target::connect(&targets, "t").await.unwrap();
-    for sql in [
+    let (app, t, _target_db) = console_with_sqlite_target(&[
         "CREATE TABLE errors (id INTEGER PRIMARY KEY)",
         "INSERT INTO errors (id) VALUES (1), (2), (3), (4), (5)",
-    ] {
-        sqlx::query(sql).execute(&t.pool).await.unwrap();
-    }
-    let app = TestApp::spawn_db_with(TestDb::new(Backend::Sqlite).await, |c| {
-        c.targets.extend(targets.clone())
-    })
+    ])
     .await;
     let olga = app.signed_in("olga", &[Role::Operator]).await;
     let slow = plan("Slow", "stuck", FOREVER, "4s", "record");
@@ -192,24 +173,10 @@ async fn a_stuck_guardrail_errs_at_its_deadline_and_holds_back_no_other_plan() {
 /// again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resuming_waits_for_a_healthy_reading_and_re_arms_the_guardrail() {
-    let target_db = TestDb::new(Backend::Sqlite).await;
-    let targets = BTreeMap::from([(
-        "t".to_string(),
-        TargetConfig {
-            url: Some(target_db.database_url()),
-            ..TargetConfig::default()
-        },
-    )]);
-    let t = target::connect(&targets, "t").await.unwrap();
-    for sql in [
+    let (app, t, _target_db) = console_with_sqlite_target(&[
         "CREATE TABLE errors (id INTEGER PRIMARY KEY)",
         "INSERT INTO errors (id) VALUES (1), (2), (3)",
-    ] {
-        sqlx::query(sql).execute(&t.pool).await.unwrap();
-    }
-    let app = TestApp::spawn_db_with(TestDb::new(Backend::Sqlite).await, |c| {
-        c.targets.extend(targets.clone())
-    })
+    ])
     .await;
     let olga = app.signed_in("olga", &[Role::Operator]).await;
     let breach = plan(

@@ -102,8 +102,9 @@ impl PlanService {
             }
             other => (other, None),
         };
-        let now = self.clock.now_ms();
+        // Stamped once the store is held: the trail's times follow its order.
         let mut tx = self.store.begin_write().await.map_err(PlanError::from)?;
+        let now = self.clock.now_ms();
         let l = self.load_locked(&mut tx, plan_id).await?;
         let facts = self.facts(&mut tx, &l).await?;
         let cx = self.cx(&l, &facts, (Some(who), &acting), now);

@@ -25,8 +25,8 @@ impl PlanService {
         evidence: Value,
     ) -> Result<Option<String>, PlanError> {
         let acting = Acting::system();
-        let now = self.clock.now_ms();
         let mut tx = self.store.begin_write().await?;
+        let now = self.clock.now_ms();
         let l = self.load_locked(&mut tx, plan_id).await?;
         let still = l
             .current()

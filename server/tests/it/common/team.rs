@@ -208,3 +208,26 @@ pub async fn console_on_demo_target() -> (TestApp, TestDb, BTreeMap<String, Targ
     .await;
     (app, target, targets)
 }
+
+/// A SQLite database configured as target `t`, with `setup` run on it, and
+/// the console served over a fresh SQLite store that has it; the target's
+/// database lives as long as the returned `TestDb`.
+pub async fn console_with_sqlite_target(setup: &[&str]) -> (TestApp, target::Target, TestDb) {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let targets = BTreeMap::from([(
+        "t".to_string(),
+        TargetConfig {
+            url: Some(db.database_url()),
+            ..TargetConfig::default()
+        },
+    )]);
+    let t = target::connect(&targets, "t").await.unwrap();
+    for sql in setup {
+        sqlx::query(sql).execute(&t.pool).await.unwrap();
+    }
+    let app = TestApp::spawn_db_with(TestDb::new(Backend::Sqlite).await, |c| {
+        c.targets.extend(targets)
+    })
+    .await;
+    (app, t, db)
+}
