@@ -113,6 +113,13 @@ exposure_bp = 10000
   // The island's own time is in the reader's zone once hydrated.
   assert.doesNotMatch(await page.textContent('#recent-rollbacks time'), / UTC$/);
   await screenshot(page, 'dashboard-after-rollback');
+  // The plan's own page says it is paused, by whom and why.
+  await page.click(`#recent-rollbacks a[href="/plans/${id}"]`);
+  await page.waitForSelector('#incident[data-action="plan.pause"]');
+  assert.equal(await page.textContent('#incident .why'), 'checking the dashboard');
+  assert.match(await page.textContent('#incident'), /Paused \(dev\).*by admin/s);
+  await page.waitForSelector('main[data-hydrated="true"]');
+  await screenshot(page, 'plan-paused');
   assert.deepEqual(errors, [], 'no hydration panic, no page or console errors');
   await page.close();
 });

@@ -62,6 +62,25 @@ pub struct PlanView {
     /// it was imported), oldest first: what an approver signs over.
     #[serde(default)]
     pub edits_since_approval: Vec<PlanEditView>,
+    /// The pause, rollback or abort the plan is still in, if any.
+    #[serde(default)]
+    pub incident: Option<IncidentView>,
+}
+
+/// A pause, rollback or abort the plan is still in: what, when, who, why,
+/// where, and what people do now (the plan file's `[rollback]` steps).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct IncidentView {
+    pub seq: i64,
+    pub at_ms: i64,
+    pub action: String,
+    pub by: String,
+    /// Done by the console itself (a guardrail).
+    pub by_system: bool,
+    pub why: String,
+    pub environment: String,
+    pub follow_up: Vec<String>,
 }
 
 /// One edit of the plan file, as the audit trail recorded it.

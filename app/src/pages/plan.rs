@@ -196,8 +196,10 @@ fn PlanBody(plan: PlanView, user: Option<CurrentUser>, phases: bool) -> impl Int
     if phases {
         return phase_cards(plan, &roles, &username, next_pending);
     }
+    let incident = plan.incident.clone().map(incident_banner);
     view! {
         {plan_bar(&plan, can_write)}
+        {incident}
         <section class="card" id="plan" data-status=status.as_str() data-revision=s.revision.to_string()>
             <div class="card-head">
                 <h1 id="plan-name">{s.name.clone()}</h1>
@@ -302,4 +304,42 @@ fn phase_cards(
         })
         .collect_view()
         .into_any()
+}
+
+/// The pause, rollback or abort the plan is still in: what happened, by
+/// whom (the system, for a guardrail) and why, and what people do now.
+fn incident_banner(i: crate::dto::plans::IncidentView) -> impl IntoView {
+    let what = match i.action.as_str() {
+        "plan.pause" => "Paused",
+        "plan.rollback.standard" => "Rolled back",
+        "plan.rollback.emergency" => "Emergency rollback: the flag is off everywhere",
+        "plan.abort" => "Aborted: the flag is off everywhere",
+        other => other,
+    };
+    let who = if i.by_system {
+        "by the console (a guardrail)".to_string()
+    } else {
+        format!("by {}", i.by)
+    };
+    let steps = (!i.follow_up.is_empty()).then(|| {
+        let items = i
+            .follow_up
+            .iter()
+            .map(|s| view! { <li>{s.clone()}</li> })
+            .collect_view();
+        view! {
+            <p>"What people do now (the plan's rollback steps; the console cannot run them):"</p>
+            <ol class="follow-up">{items}</ol>
+        }
+    });
+    view! {
+        <section class="card incident" id="incident" data-action=i.action.clone() role="status">
+            <h2>{what} {(!i.environment.is_empty()).then(|| format!(" ({})", i.environment))}</h2>
+            <p>
+                <LocalTime ms=i.at_ms/> " " {who} ": " <strong class="why">{i.why.clone()}</strong>
+                " · " <a href=format!("/audit/{}", i.seq)>"the event"</a>
+            </p>
+            {steps}
+        </section>
+    }
 }

@@ -63,8 +63,17 @@ impl Runner {
             let last = keys.last().copied().unwrap_or(first);
             let t0 = Instant::now();
             let pool = &self.target.pool;
+            let postgres = self.target.backend() == app::dto::StoreBackend::Postgres;
             let removed = with_retries(|| async {
                 let mut tx = pool.begin().await?;
+                // The same timeouts as a chunk's transaction.
+                if postgres {
+                    sqlx::Executor::execute(
+                        &mut *tx,
+                        super::target::timeouts(super::target::READ_LIMIT).as_str(),
+                    )
+                    .await?;
+                }
                 let mut n = 0;
                 for key in &keys {
                     n += sqlx::query(&undo)

@@ -19,6 +19,7 @@ pub mod gate;
 pub mod guardrail;
 pub mod guardrail_spec;
 pub mod guardrail_streak;
+pub mod incident;
 pub mod materialize;
 pub mod measure_store;
 pub mod pilot;

@@ -383,6 +383,7 @@ impl PlanPort for PlanService {
         view.change_request = change.as_ref().map(super::view::change_view);
         drop(conn);
         view.edits_since_approval = super::edits::since_last_approval(&self.store, &l).await?;
+        view.incident = super::incident::latest(&self.store, &l, &view.rollbacks).await?;
         Ok(view)
     }
 

@@ -256,6 +256,7 @@ pub fn plan_view(l: &Loaded, now_ms: i64, facts: &Facts, configured: &[String]) 
             .collect(),
         now_ms,
         edits_since_approval: Vec::new(),
+        incident: None,
     }
 }
 

@@ -185,7 +185,7 @@ async fn resuming_waits_for_a_healthy_reading_and_re_arms_the_guardrail() {
         "SELECT COUNT(*) FROM errors",
         "1s",
         "pause",
-    );
+    ) + "\n[rollback]\npause = [\"Tell #incidents\"]\n";
     let breach = PlanApi::import(&app, &olga, &breach).await;
     start_first_phase(&breach, &olga).await;
     let acted = |n: usize| {
@@ -203,6 +203,12 @@ async fn resuming_waits_for_a_healthy_reading_and_re_arms_the_guardrail() {
         }
     };
     acted(1).await;
+    // The page says what happened, who did it and what people do now.
+    let incident = breach.view(&olga).await["incident"].clone();
+    assert_eq!(incident["action"], "plan.pause", "{incident}");
+    assert_eq!(incident["by_system"], true, "{incident}");
+    assert!(incident["why"].as_str().unwrap().contains("errors"), "{incident}");
+    assert_eq!(incident["follow_up"], json!(["Tell #incidents"]), "{incident}");
     let resume = json!({"command": "resume", "reason": "looks fine to me"});
     let (status, body) = breach.command(&olga, resume.clone()).await;
     assert_eq!(status, 400, "{body}");
@@ -232,6 +238,7 @@ async fn resuming_waits_for_a_healthy_reading_and_re_arms_the_guardrail() {
     }
     let (status, body) = breach.command(&olga, resume).await;
     assert_eq!(status, 200, "{body}");
+    assert!(breach.view(&olga).await["incident"].is_null(), "resumed: over");
     // A new breach: the guardrail acts again.
     sqlx::query("INSERT INTO errors (id) VALUES (2), (3)")
         .execute(&t.pool)
