@@ -207,8 +207,15 @@ async fn resuming_waits_for_a_healthy_reading_and_re_arms_the_guardrail() {
     let incident = breach.view(&olga).await["incident"].clone();
     assert_eq!(incident["action"], "plan.pause", "{incident}");
     assert_eq!(incident["by_system"], true, "{incident}");
-    assert!(incident["why"].as_str().unwrap().contains("errors"), "{incident}");
-    assert_eq!(incident["follow_up"], json!(["Tell #incidents"]), "{incident}");
+    assert!(
+        incident["why"].as_str().unwrap().contains("errors"),
+        "{incident}"
+    );
+    assert_eq!(
+        incident["follow_up"],
+        json!(["Tell #incidents"]),
+        "{incident}"
+    );
     let resume = json!({"command": "resume", "reason": "looks fine to me"});
     let (status, body) = breach.command(&olga, resume.clone()).await;
     assert_eq!(status, 400, "{body}");
@@ -238,7 +245,10 @@ async fn resuming_waits_for_a_healthy_reading_and_re_arms_the_guardrail() {
     }
     let (status, body) = breach.command(&olga, resume).await;
     assert_eq!(status, 200, "{body}");
-    assert!(breach.view(&olga).await["incident"].is_null(), "resumed: over");
+    assert!(
+        breach.view(&olga).await["incident"].is_null(),
+        "resumed: over"
+    );
     // A new breach: the guardrail acts again.
     sqlx::query("INSERT INTO errors (id) VALUES (2), (3)")
         .execute(&t.pool)
