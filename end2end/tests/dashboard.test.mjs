@@ -101,6 +101,8 @@ exposure_bp = 10000
   await signIn(page, consoleServer.url, 'ann', password);
   await page.goto(`${consoleServer.url}/`);
   await page.waitForSelector('main[data-hydrated="true"]', { timeout: 30_000 });
+  // Paused reads "off", as on the plan's own page, not "0 %".
+  assert.equal(await page.textContent(`#live-plans tr[data-plan="${id}"] li[data-environment="dev"]`), 'dev off');
   const rollbacks = await page.textContent('#recent-rollbacks');
   assert.match(rollbacks, /plan\.pause/, rollbacks);
   const row = page.locator('#recent-rollbacks tr[data-action="plan.pause"]');

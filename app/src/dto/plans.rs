@@ -36,6 +36,9 @@ pub struct EnvExposure {
     /// kill switch is off: then nobody is).
     #[serde(default)]
     pub allowed: usize,
+    /// The kill switch is off (paused, rolled back): nobody is on.
+    #[serde(default)]
+    pub off: bool,
 }
 
 /// Everything the plan page shows.

@@ -94,7 +94,10 @@ fn live_cards(l: LiveView) -> impl IntoView {
                 let exposures = p
                     .exposures
                     .iter()
-                    .map(|e| view! { <li data-environment=e.environment.clone()>{format!("{} {}", e.environment, exposure_text(e.exposure_bp, e.allowed))}</li> })
+                    .map(|e| {
+                        let shown = if e.off { "off".to_string() } else { exposure_text(e.exposure_bp, e.allowed) };
+                        view! { <li data-environment=e.environment.clone()>{format!("{} {shown}", e.environment)}</li> }
+                    })
                     .collect_view();
                 view! {
                     <tr data-plan=p.id.clone()>

@@ -40,6 +40,7 @@ pub fn summary(
             .map(|e| EnvExposure {
                 exposure_bp: e.effective_bp(),
                 allowed: if e.enabled { e.allow.len() } else { 0 },
+                off: !e.enabled,
                 environment: e.environment,
             })
             .collect(),
