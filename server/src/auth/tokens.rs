@@ -88,38 +88,29 @@ pub async fn create_for(
     environment: Option<&str>,
     environments: &[String],
 ) -> Result<CreatedToken, IdentityError> {
-    let Some(owner) = owner else {
-        if scopes.contains(&Scope::PlansWrite) {
+    let owner = match owner {
+        None if scopes.contains(&Scope::PlansWrite) => {
             return Err(IdentityError::Invalid(
                 "owner: a plans:write token acts for a person; name the user it acts for \
                  (--owner USERNAME), who counts as the author of its changes and cannot approve them"
                     .into(),
-            ));
+            ))
         }
-        return create(
-            store,
-            actor,
-            client,
-            name,
-            scopes,
-            environment,
-            environments,
-        )
-        .await;
+        None => (creator_id(actor), actor.name().to_string()),
+        Some(owner) => {
+            let user = {
+                let mut conn = store.pool().acquire().await?;
+                super::users::by_username(&mut conn, owner).await?
+            };
+            let user = user.filter(|u| u.disabled_at_ms.is_none()).ok_or_else(|| {
+                IdentityError::Invalid(format!(
+                    "owner: no enabled user is called {owner:?} (see rollout-console user list)"
+                ))
+            })?;
+            let label = format!("{} (via {})", user.username, creator_id(actor));
+            (user.id, label)
+        }
     };
-    let user = {
-        let mut conn = store.pool().acquire().await?;
-        super::users::by_username(&mut conn, owner).await?
-    };
-    let user = user.filter(|u| u.disabled_at_ms.is_none()).ok_or_else(|| {
-        IdentityError::Invalid(format!(
-            "owner: no enabled user is called {owner:?} (see rollout-console user list)"
-        ))
-    })?;
-    let owner = (
-        user.id.clone(),
-        format!("{} (via {})", user.username, creator_id(actor)),
-    );
     insert(
         store,
         actor,

@@ -100,11 +100,9 @@ impl super::PlanService {
             .pool()
             .acquire()
             .await
-            .map_err(StoreError::from)
-            .map_err(super::error::PlanError::from)?;
+            .map_err(StoreError::from)?;
         Ok(list(&mut conn, plan_id)
-            .await
-            .map_err(super::error::PlanError::from)?
+            .await?
             .into_iter()
             .map(|(sha256, first_at_ms)| app::dto::plans::PlanSourceVersion {
                 current: sha256 == current,
@@ -114,7 +112,8 @@ impl super::PlanService {
             .collect())
     }
 
-    /// One version of the plan's file (`ReadPlans`).
+    /// One version of the plan's file (`ReadPlans`); not found names how to
+    /// find the right one.
     pub async fn source_version(
         &self,
         caller: &app::service::Caller,
@@ -122,22 +121,17 @@ impl super::PlanService {
         sha256: &str,
     ) -> Result<String, app::error::AppError> {
         caller.require(app::access::Action::ReadPlans)?;
-        self.source_of(plan_id).await?;
         let mut conn = self
             .store
             .pool()
             .acquire()
             .await
-            .map_err(StoreError::from)
-            .map_err(super::error::PlanError::from)?;
-        get(&mut conn, plan_id, sha256)
-            .await
-            .map_err(super::error::PlanError::from)?
-            .ok_or_else(|| {
-                super::error::PlanError::NotFound(format!(
-                    "plan file {sha256:?} of plan {plan_id:?} (give its SHA-256 from the audit trail, or 12 or more of its first hex digits; GET /api/v1/plans/{plan_id}/sources lists them)"
-                ))
-                .into()
-            })
+            .map_err(StoreError::from)?;
+        get(&mut conn, plan_id, sha256).await?.ok_or_else(|| {
+            super::error::PlanError::NotFound(format!(
+                "plan file {sha256:?} of plan {plan_id:?} (give its SHA-256 from the audit trail, or 12 or more of its first hex digits; GET /api/v1/plans/{plan_id}/sources lists them)"
+            ))
+            .into()
+        })
     }
 }
