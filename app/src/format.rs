@@ -31,6 +31,29 @@ pub fn grouped(n: i64) -> String {
     }
 }
 
+/// A measured number as a person reads it: at most four significant digits
+/// below 1,000 (0.053625000000000006 → "0.05363", 0.001 → "0.001"),
+/// thousands separators above (1234567.8 → "1,234,568"); non-finite values
+/// as Rust writes them.
+pub fn number(v: f64) -> String {
+    if !v.is_finite() {
+        return v.to_string();
+    }
+    if v.abs() >= 1000.0 {
+        return grouped(v.round() as i64);
+    }
+    if v == 0.0 {
+        return "0".into();
+    }
+    let digits = (3 - v.abs().log10().floor() as i32).clamp(0, 12) as usize;
+    let s = format!("{v:.digits$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
 /// A duration in milliseconds as a short human figure: `45s`, `12m 3s`, `3h 4m`, `2d 5h`.
 pub fn duration_short(ms: i64) -> String {
     let s = ms.max(0) / 1000;
@@ -108,6 +131,19 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_read_as_people_write_them() {
+        assert_eq!(number(0.053625000000000006), "0.05363");
+        assert_eq!(number(0.001), "0.001");
+        assert_eq!(number(2.0), "2");
+        assert_eq!(number(0.35), "0.35");
+        assert_eq!(number(123.456), "123.5");
+        assert_eq!(number(1234567.8), "1,234,568");
+        assert_eq!(number(-0.5), "-0.5");
+        assert_eq!(number(0.0), "0");
+        assert_eq!(number(f64::NAN), "NaN");
+    }
 
     #[test]
     fn formats_epoch_and_known_dates() {

@@ -62,8 +62,10 @@ test('operator, two approvers, live gate, advance, emergency rollback', async ()
     .replace('[[phases.checklist]]\nkind = "auto"\ncheck = "dry_run_clean"\ntext = "Dry-run completes without errors"\n', '');
   assert.notEqual(edited, source);
   await op.page.fill('#plan-source', edited);
-  await Promise.all([op.page.waitForURL(planUrl), op.page.click('#edit-plan button[type="submit"]')]);
+  await Promise.all([op.page.waitForURL((u) => u.pathname === new URL(planUrl).pathname), op.page.click('#edit-plan button[type="submit"]')]);
   await op.page.waitForSelector('section[data-phase="dev"]');
+  // The save is said where the eye is, not silently.
+  assert.match(await op.page.textContent('#outcome #saved'), /Plan file saved: the change applies now/);
   await hydrated(op.page);
 
   // Start dev: the flag goes to 100 %.

@@ -40,10 +40,17 @@ pub async fn load_live() -> Result<LiveView, AppError> {
         .iter()
         .map(|p| (p.id.clone(), p.name.clone()))
         .collect();
-    let active: Vec<_> = plans
+    let (active, launched): (Vec<_>, Vec<_>) = plans
         .into_iter()
-        .filter(|p| p.status == PlanStatus::Active)
-        .collect();
+        .filter(|p| match p.status {
+            PlanStatus::Active => true,
+            PlanStatus::Completed => p
+                .exposures
+                .iter()
+                .any(|e| !e.off && (e.exposure_bp > 0 || e.allowed > 0)),
+            _ => false,
+        })
+        .partition(|p| p.status == PlanStatus::Active);
     let mut waiting = Vec::new();
     let mut waiting_changes = Vec::new();
     if let Ok(Principal::User {
@@ -117,6 +124,7 @@ pub async fn load_live() -> Result<LiveView, AppError> {
     let incidents = events.into_iter().map(|e| incident(e, &names)).collect();
     Ok(LiveView {
         active,
+        launched,
         runs,
         waiting,
         waiting_changes,

@@ -74,12 +74,13 @@ pub async fn save_plan_source(
             .await,
     )?;
     // An edit that weakens a gate waits as a change request: show it.
-    let anchor = if plan.pending_change.is_some() {
-        "#change-request"
+    // The plan page says it was saved (or is waiting as a change request).
+    let (saved, anchor) = if plan.pending_change.is_some() {
+        ("change_request", "#change-request")
     } else {
-        ""
+        ("applied", "")
     };
-    leptos_axum::redirect(&format!("/plans/{id}{anchor}"));
+    leptos_axum::redirect(&format!("/plans/{id}?saved={saved}{anchor}"));
     Ok(plan)
 }
 
@@ -102,6 +103,7 @@ pub async fn run_plan_command(
     change_id: Option<String>,
     environment: Option<String>,
     guardrail: Option<String>,
+    accept_irreversible: Option<String>,
 ) -> Result<CommandOutcome, AppError> {
     let (services, caller) = crate::service::answer(crate::service::request_context())?;
     let form = CommandForm {
@@ -118,6 +120,7 @@ pub async fn run_plan_command(
         change_id,
         environment,
         guardrail,
+        accept_irreversible,
     };
     let cmd = crate::service::answer(form.into_command(&command))?;
     crate::service::answer(services.plans.command(&caller, plan_id, cmd).await)
@@ -141,6 +144,8 @@ pub struct CommandForm {
     pub change_id: Option<String>,
     pub environment: Option<String>,
     pub guardrail: Option<String>,
+    /// For `rollback`: a ticked "roll back anyway" box.
+    pub accept_irreversible: Option<String>,
 }
 
 impl CommandForm {
@@ -172,13 +177,18 @@ impl CommandForm {
                 ticked: need("ticked", self.ticked)? == "true",
                 comment: self.comment.unwrap_or_default(),
             },
-            "complete" => PlanCommand::Complete,
+            "complete" => PlanCommand::Complete {
+                confirm: self.confirm.unwrap_or_default(),
+            },
             "rollback" => PlanCommand::Rollback {
                 kind: RollbackKind::parse(&need("kind", self.kind)?)
                     .map_err(|e| AppError::Invalid(format!("kind: {e}")))?,
                 confirm: self.confirm.unwrap_or_default(),
                 reason: self.reason.unwrap_or_default(),
                 entity: self.entity.unwrap_or_default(),
+                accept_irreversible: self
+                    .accept_irreversible
+                    .is_some_and(|v| v == "true" || v == "on"),
             },
             "resume" => PlanCommand::Resume {
                 reason: self.reason.unwrap_or_default(),

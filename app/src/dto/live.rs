@@ -8,6 +8,10 @@ use super::plans::PlanSummary;
 pub struct LiveView {
     /// Active plans, each with every environment's exposure.
     pub active: Vec<PlanSummary>,
+    /// Completed plans whose flag is still on somewhere: launched features,
+    /// each with its kill switch on its plan's page.
+    #[serde(default)]
+    pub launched: Vec<PlanSummary>,
     /// Backfill runs of unfinished plans (active or draft) that are running or paused.
     pub runs: Vec<LiveRun>,
     /// Gates the person may decide on and has not (approvers only).

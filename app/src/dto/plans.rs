@@ -41,6 +41,17 @@ pub struct EnvExposure {
     pub off: bool,
 }
 
+impl EnvExposure {
+    /// "5 %", "0 % + 99 allowed", or "off" while its kill switch is off.
+    pub fn text(&self) -> String {
+        if self.off {
+            "off".into()
+        } else {
+            exposure_text(self.exposure_bp, self.allowed)
+        }
+    }
+}
+
 /// Everything the plan page shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -211,6 +222,9 @@ pub struct RollbackPreview {
     pub kind: RollbackKind,
     /// Why it cannot be used now, if it cannot.
     pub unavailable: Option<String>,
+    /// Why it is no longer safe (it turns the flag down where an
+    /// irreversible phase has started); taking it must be accepted.
+    pub unsafe_because: Option<String>,
     /// Every environment, changed or not: effective exposure and allow list
     /// before → after.
     pub changes: Vec<ExposureChange>,
@@ -293,6 +307,9 @@ pub struct PhaseView {
     pub allow_query_target: Option<String>,
     /// What people do in it that the console cannot run, in order.
     pub runbook: Vec<String>,
+    /// Why it cannot be undone by turning the flag down, when the plan file
+    /// marks it irreversible.
+    pub irreversible: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -406,14 +423,22 @@ pub enum PlanCommand {
         ticked: bool,
         comment: String,
     },
-    /// The last phase is approved: finish the plan.
-    Complete,
+    /// The last phase is approved: finish the plan, leaving the flag as it
+    /// is (launched) with its kill switch. `confirm` must be the plan's name.
+    Complete {
+        #[serde(default)]
+        confirm: String,
+    },
     /// `confirm` must be the plan's name; `entity` only for `entity`.
+    /// `accept_irreversible`: take it although an irreversible phase has
+    /// started where it turns the flag down (refused otherwise).
     Rollback {
         kind: RollbackKind,
         confirm: String,
         reason: String,
         entity: String,
+        #[serde(default)]
+        accept_irreversible: bool,
     },
     /// After "pause at 0 %": the running phase's environment back to the
     /// phase's exposure.

@@ -121,7 +121,7 @@ pub fn AuditLog() -> impl IntoView {
                             <div class="table-scroll">
                             <table class="events" id="audit-events">
                                 <thead>
-                                    <tr><th>"#"</th><th>"Time"</th><th>"Actor"</th><th>"Action"</th><th>"Subject"</th><th>"Reason"</th></tr>
+                                    <tr><th>"#"</th><th>"Time"</th><th>"Actor"</th><th>"Action"</th><th>"Subject"</th><th>"Phase · where"</th><th>"Reason"</th></tr>
                                 </thead>
                                 <tbody>
                                     {page.events.into_iter().map(|e| view! {
@@ -131,6 +131,7 @@ pub fn AuditLog() -> impl IntoView {
                                             <td>{e.actor_name.clone()} <span class="muted">" (" {e.actor_kind.clone()} ")"</span></td>
                                             <td><code>{e.action.clone()}</code></td>
                                             <td class="subject">{subject_cell(&e.subject, &names)}</td>
+                                            <td class="where">{where_of(&e.details)}</td>
                                             <td class="wrap reason">{reason_of(&e.details)}</td>
                                         </tr>
                                     }).collect_view()}
@@ -161,6 +162,24 @@ fn subject_cell(subject: &str, names: &[(String, String)]) -> AnyView {
         .into_any(),
         _ => view! { <code>{subject.to_string()}</code> }.into_any(),
     }
+}
+
+/// Which phase, environment, guardrail or organisation an event concerns,
+/// when its details say: "production 5% · production", "guardrail error_rate".
+fn where_of(details: &str) -> String {
+    let v: serde_json::Value = serde_json::from_str(details).unwrap_or_default();
+    let mut parts: Vec<String> = ["phase", "environment"]
+        .iter()
+        .filter_map(|k| v[*k].as_str().filter(|s| !s.is_empty()).map(str::to_string))
+        .collect();
+    parts.dedup();
+    if let Some(g) = v["guardrail"].as_str() {
+        parts.push(format!("guardrail {g}"));
+    }
+    if let Some(e) = v["entity"].as_str() {
+        parts.push(format!("organisation {e}"));
+    }
+    parts.join(" · ")
 }
 
 /// The event's reason (or comment), when its details carry one.

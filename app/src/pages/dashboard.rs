@@ -9,7 +9,7 @@ use leptos_meta::Title;
 use crate::api::get_system_facts;
 use crate::api::live::load_live;
 use crate::dto::live::LiveView;
-use crate::dto::plans::{exposure_text, percent};
+use crate::dto::plans::percent;
 use crate::dto::SystemFacts;
 use crate::format::{duration_short, grouped, utc_datetime};
 use crate::pages::local_time::LocalTime;
@@ -83,7 +83,47 @@ fn LiveDashboard() -> impl IntoView {
     }
 }
 
+/// Each environment's exposure of a plan, as a list.
+fn exposure_list(p: &crate::dto::plans::PlanSummary) -> impl IntoView {
+    let items = p
+        .exposures
+        .iter()
+        .map(|e| {
+            let shown = e.text();
+            view! { <li data-environment=e.environment.clone()>{format!("{} {shown}", e.environment)}</li> }
+        })
+        .collect_view();
+    view! { <ul class="plain exposures">{items}</ul> }
+}
+
+/// Completed plans whose flag is still on: the feature is launched, and its
+/// kill switch is on its plan's page.
+fn launched_table(l: &LiveView) -> Option<impl IntoView> {
+    (!l.launched.is_empty()).then(|| {
+        let rows = l
+            .launched
+            .iter()
+            .map(|p| view! {
+                <tr data-plan=p.id.clone() class="launched">
+                    <td><a href=format!("/plans/{}", p.id)>{p.name.clone()}</a></td>
+                    <td><code>{p.flag_key.clone()}</code> " " <span class="status">"launched"</span></td>
+                    <td>{exposure_list(p)}</td>
+                    <td><a href=format!("/plans/{}#rollback", p.id)>"kill switch"</a></td>
+                </tr>
+            })
+            .collect_view();
+        view! {
+            <h3>"Launched"</h3>
+            <table class="events" id="launched-plans">
+                <thead><tr><th>"Plan (completed)"</th><th>"Flag"</th><th>"Exposure now"</th><th></th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        }
+    })
+}
+
 fn live_cards(l: LiveView) -> impl IntoView {
+    let launched = launched_table(&l);
     let active = if l.active.is_empty() {
         view! { <p class="muted">"No plan is active."</p> }.into_any()
     } else {
@@ -91,19 +131,11 @@ fn live_cards(l: LiveView) -> impl IntoView {
             .active
             .iter()
             .map(|p| {
-                let exposures = p
-                    .exposures
-                    .iter()
-                    .map(|e| {
-                        let shown = if e.off { "off".to_string() } else { exposure_text(e.exposure_bp, e.allowed) };
-                        view! { <li data-environment=e.environment.clone()>{format!("{} {shown}", e.environment)}</li> }
-                    })
-                    .collect_view();
                 view! {
                     <tr data-plan=p.id.clone()>
                         <td><a href=format!("/plans/{}", p.id)>{p.name.clone()}</a></td>
                         <td>{p.current_phase.clone().unwrap_or_else(|| "—".into())}</td>
-                        <td><ul class="plain exposures">{exposures}</ul></td>
+                        <td>{exposure_list(p)}</td>
                         <td>{format!("{} of {}", p.phases_done, p.phases_total)}</td>
                     </tr>
                 }
@@ -228,6 +260,7 @@ fn live_cards(l: LiveView) -> impl IntoView {
         <section class="card" id="live">
             <h1>"Live now"</h1>
             {active}
+            {launched}
         </section>
         {runs}
         {waiting}

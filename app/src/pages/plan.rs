@@ -6,7 +6,7 @@
 //! (`command_form`, `browser::live`).
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::command_form::CommandForm;
 use super::plan_phase::PhaseCard;
@@ -20,6 +20,7 @@ use crate::Me;
 #[component]
 pub fn PlanPage() -> impl IntoView {
     let params = use_params_map();
+    let query = use_query_map();
     let id = move || params.read().get("id").unwrap_or_default();
     // A form sent without JavaScript comes back with its error in the URL.
     let sent_early = ServerAction::<RunPlanCommand>::new();
@@ -40,6 +41,7 @@ pub fn PlanPage() -> impl IntoView {
         </div>
         <div id="outcome" aria-live="polite" data-live-outcome>
             {move || sent_early.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error outcome">{e.to_string()}</p> })}
+            {move || saved_line(query.read().get("saved").as_deref())}
         </div>
         <div class="live" id="live-plan" data-live-region>
             <super::plan_timeline::TimelineCard plan_id=id() />
@@ -49,6 +51,16 @@ pub fn PlanPage() -> impl IntoView {
             <super::plan_rollback::RollbackPanel plan_id=Signal::derive(id) plan />
         </div>
     }
+}
+
+/// What the edit page's save did, said on the plan page it leads to.
+fn saved_line(saved: Option<&str>) -> Option<impl IntoView> {
+    let said = match saved? {
+        "applied" => "Plan file saved: the change applies now.",
+        "change_request" => "Plan file saved as a change request: it applies once approved (see the change request below).",
+        _ => return None,
+    };
+    Some(view! { <p class="ok outcome" id="saved">{said}</p> })
 }
 
 /// The hidden fields every plan form carries.
@@ -164,9 +176,20 @@ fn PlanBody(plan: PlanView, user: Option<CurrentUser>, phases: bool) -> impl Int
     };
     let complete = if can_write && last_ready {
         let hidden = fields(&s.id, "complete", &[]);
+        let stays = s
+            .exposures
+            .iter()
+            .map(|e| format!("{} {}", e.environment, e.text()))
+            .collect::<Vec<_>>()
+            .join(", ");
         Some(view! {
-            <CommandForm class="inline" id="complete-plan">
+            <CommandForm class="stack" id="complete-plan">
                 {hidden}
+                <p>{format!(
+                    "Completing ends the rollout: {} stays as it is now ({stays}) and the feature counts as launched. No phase can start again; the kill switch (emergency) and single-organisation rollbacks stay on this page.",
+                    s.flag_key
+                )}</p>
+                <label>"Type the plan's name to complete it" <input name="confirm" required autocomplete="off" /></label>
                 <button type="submit">"Complete the plan"</button>
             </CommandForm>
         })

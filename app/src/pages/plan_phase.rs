@@ -131,6 +131,14 @@ pub(crate) fn PhaseCard(
             .unwrap_or_default()
     );
     let notes = (!p.notes.is_empty()).then(|| view! { <p class="notes">{p.notes.clone()}</p> });
+    let irreversible = p.irreversible.clone().map(|why| {
+        view! {
+            <p class="irreversible" data-irreversible="true">
+                <strong>"Irreversible: "</strong>{why}
+                " Once it has started, rollbacks that turn the flag down here are marked unsafe and need \"roll back anyway\"; guardrails only record."
+            </p>
+        }
+    });
     // Entry criteria are ticked before the phase starts; the checklist while
     // it runs.
     let pending = p.status == PhaseStatus::Pending && open;
@@ -303,6 +311,7 @@ pub(crate) fn PhaseCard(
             </div>
             <p class="muted"><WithLocalTimes text=summary/></p>
             {notes}
+            {irreversible}
             {runbook(&p.runbook)}
             {super::plan_pilot::phase_pilot(&plan_id, &p, can_write, open)}
             {entry}

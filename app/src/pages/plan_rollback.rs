@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use super::command_form::CommandForm;
 use crate::access::Action;
-use crate::dto::plans::{PlanStatus, PlanView};
+use crate::dto::plans::{PlanStatus, PlanView, RollbackKind};
 
 /// The rollback buttons, outside the live view so typing is never
 /// interrupted by a reload. Each needs the plan's name typed and a reason.
@@ -22,26 +22,46 @@ pub(crate) fn RollbackPanel(
             .and_then(|r| r.ok())
             .map(|p| p.summary.status.is_final().then_some(p.summary.status))
     });
+    // Whether some rollback is unsafe after an irreversible phase: the form
+    // then asks for "roll back anyway" (changes once, when such a phase starts).
+    let past_irreversible = Memo::new(move |_| {
+        plan.get()
+            .and_then(|r| r.ok())
+            .is_some_and(|p| p.rollbacks.iter().any(|r| r.unsafe_because.is_some()))
+    });
+    let preview = move || {
+        plan.get()
+            .and_then(|r| r.ok())
+            .map(|p| rollback_preview(&p))
+    };
     view! {
         <Suspense fallback=|| ()>
             {move || can_write().then(|| match finished.get() {
                 None => ().into_any(),
                 Some(Some(status)) => view! {
                     <section class="card" id="rollback" data-finished=status.as_str()>
-                        <h2>"Roll back"</h2>
-                        <p class="muted">{format!(
-                            "This plan is {}: no phase of it runs any more. Organisations rolled back alone can still be restored above.",
-                            status.label()
-                        )}</p>
+                        <h2>{if status == PlanStatus::Completed { "Kill switch and single organisations" } else { "Roll back" }}</h2>
+                        <p class="muted">{match status {
+                            PlanStatus::Completed => "This plan is completed: the feature is launched and its flag stays as it is. The kill switch (emergency) turns it off everywhere; one organisation can be turned off alone (and restored above).".to_string(),
+                            _ => format!(
+                                "This plan is {}: no phase of it runs any more. Organisations rolled back alone can still be restored above.",
+                                status.label()
+                            ),
+                        }}</p>
                         {(status == PlanStatus::Completed).then(|| view! {
+                            <Transition fallback=|| ()>{preview}</Transition>
                             <CommandForm class="stack" id="rollback-form">
                                 <input type="hidden" name="plan_id" value=plan_id />
                                 <input type="hidden" name="command" value="rollback" />
-                                <input type="hidden" name="kind" value="entity" />
-                                <p>"The flag stays on; one organisation can still be turned off alone (and restored)."</p>
-                                <label>"Organisation id" <input name="entity" required maxlength="256" /></label>
+                                <fieldset class="roles">
+                                    <legend>"What"</legend>
+                                    <label><input type="radio" name="kind" value="entity" checked /> "One organisation: off for it in every environment (can be restored)"</label>
+                                    <label><input type="radio" name="kind" value="emergency" /> "Kill switch (emergency): flag off in every environment, plan rolled back"</label>
+                                </fieldset>
+                                <label>"Organisation id (one-organisation rollback only)" <input name="entity" maxlength="256" /></label>
+                                {move || past_irreversible.get().then(AcceptIrreversible)}
                                 <ReasonAndName />
-                                <button type="submit" class="danger">"Roll back this organisation"</button>
+                                <button type="submit" class="danger">"Roll back"</button>
                             </CommandForm>
                         })}
                     </section>
@@ -49,9 +69,7 @@ pub(crate) fn RollbackPanel(
                 Some(None) => view! {
                 <section class="card danger-zone" id="rollback">
                     <h2>"Roll back"</h2>
-                    <Transition fallback=|| ()>
-                        {move || plan.get().and_then(|r| r.ok()).map(|p| rollback_preview(&p))}
-                    </Transition>
+                    <Transition fallback=|| ()>{preview}</Transition>
                     <CommandForm class="stack" id="rollback-form">
                         <input type="hidden" name="plan_id" value=plan_id />
                         <input type="hidden" name="command" value="rollback" />
@@ -64,6 +82,7 @@ pub(crate) fn RollbackPanel(
                             <label><input type="radio" name="kind" value="abort" /> "Abort the plan: flag off in every environment"</label>
                         </fieldset>
                         <label>"Organisation id (one-organisation rollback only)" <input name="entity" maxlength="256" /></label>
+                        {move || past_irreversible.get().then(AcceptIrreversible)}
                         <ReasonAndName />
                         <button type="submit" class="danger">"Roll back"</button>
                     </CommandForm>
@@ -71,6 +90,18 @@ pub(crate) fn RollbackPanel(
                 }.into_any(),
             })}
         </Suspense>
+    }
+}
+
+/// After an irreversible phase: the box that takes an unsafe rollback
+/// anyway (the preview above says which are unsafe and why).
+#[component]
+fn AcceptIrreversible() -> impl IntoView {
+    view! {
+        <label class="warning" id="accept-irreversible">
+            <input type="checkbox" name="accept_irreversible" value="true" />
+            " Roll back anyway: I know a rollback marked unsafe above undoes what an irreversible phase depends on (say why in the reason)"
+        </label>
     }
 }
 
@@ -91,9 +122,12 @@ fn rollback_preview(plan: &PlanView) -> impl IntoView {
         .rollbacks
         .iter()
         .map(|r| {
-            let effect = match &r.unavailable {
-                Some(why) => view! { <span class="muted">{format!("not now: {why}")}</span> }.into_any(),
-                None => r
+            let effect = match (&r.unavailable, r.kind) {
+                (Some(why), _) => view! { <span class="muted">{format!("not now: {why}")}</span> }.into_any(),
+                (None, RollbackKind::Entity) => view! {
+                    <span class="muted">"the organisation: on → off in every environment"</span>
+                }.into_any(),
+                (None, _) => r
                     .changes
                     .iter()
                     .map(|c| view! {
@@ -107,6 +141,9 @@ fn rollback_preview(plan: &PlanView) -> impl IntoView {
                     .collect_view()
                     .into_any(),
             };
+            let warning = r.unsafe_because.clone().map(|why| view! {
+                <div class="warning unsafe" data-unsafe=r.kind.as_str()>{format!("⚠ not safe any more: {why}")}</div>
+            });
             let steps = (!r.runbook.is_empty()).then(|| {
                 let items = r.runbook.iter().map(|s| view! { <li>{s.clone()}</li> }).collect_view();
                 view! {
@@ -117,18 +154,17 @@ fn rollback_preview(plan: &PlanView) -> impl IntoView {
                 }
             });
             view! {
-                <tr data-kind=r.kind.as_str()><th scope="row">{r.kind.as_str()}</th><td>{effect}</td></tr>
+                <tr data-kind=r.kind.as_str()><th scope="row">{r.kind.as_str()}</th><td>{effect}{warning}</td></tr>
                 {steps}
             }
         })
         .collect_view();
     view! {
-        <table class="preview" id="rollback-preview">
-            <caption>"What each rollback does now (exposure before → after)"</caption>
-            <tbody>
-                {rows}
-                <tr data-kind="entity"><th scope="row">"entity"</th><td><span class="muted">"the organisation: on → off in every environment"</span></td></tr>
-            </tbody>
-        </table>
+        <div class="table-scroll">
+            <table class="preview" id="rollback-preview">
+                <caption>"What each rollback does now (exposure before → after)"</caption>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
     }
 }

@@ -6,7 +6,7 @@ use leptos_meta::Title;
 
 use crate::access::Action;
 use crate::api::plans::{list_plans, list_templates, CreatePlan};
-use crate::dto::plans::{percent, PlanSummary};
+use crate::dto::plans::PlanSummary;
 use crate::pages::listing::Listing;
 use crate::pages::local_time::LocalTime;
 
@@ -26,7 +26,7 @@ pub fn Plans() -> impl IntoView {
                         <td><span class=format!("status {}", p.status.as_str())>{p.status.label()}</span></td>
                         <td>{p.current_phase.clone().unwrap_or_else(|| "—".into())} <span class="muted">{format!(" ({}/{} done)", p.phases_done, p.phases_total)}</span></td>
                         <td><code>{p.flag_key.clone()}</code></td>
-                        <td class="exposures">{p.exposures.iter().map(|e| format!("{} {}", e.environment, if e.exposure_bp > 0 { percent(e.exposure_bp) } else { "off".into() })).collect::<Vec<_>>().join(" · ")}</td>
+                        <td class="exposures">{p.exposures.iter().map(|e| format!("{} {}", e.environment, e.text())).collect::<Vec<_>>().join(" · ")}</td>
                         <td class="nowrap"><LocalTime ms=p.updated_at_ms/></td>
                     </tr>
                 } />

@@ -6,7 +6,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { appendFileSync, readFileSync } from 'node:fs';
-import { access, mkdtemp, rm, mkdir } from 'node:fs/promises';
+import { access, mkdtemp, rm, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -14,9 +14,12 @@ import { chromium } from 'playwright-core';
 /**
  * `prepare`: a CLI command run on the new store before `serve` (e.g.
  * ['demo', 'history']); its output is `prepared`, and the passwords it
- * prints ("  NAME ROLE PASSWORD" lines) are `passwords`.
+ * prints ("  NAME ROLE PASSWORD" lines) are `passwords`. `config`: the text
+ * of a `console.toml` written to the console's working directory before
+ * anything runs there (it reads that file from its cwd), e.g.
+ * `[prometheus.app]\nurl = "…"\n`; without it, the defaults.
  */
-export async function startConsole({ prepare } = {}) {
+export async function startConsole({ prepare, config } = {}) {
   const bin = process.env.E2E_CONSOLE_BIN;
   const siteRoot = process.env.E2E_SITE_ROOT;
   if (!bin || !siteRoot) {
@@ -29,6 +32,7 @@ export async function startConsole({ prepare } = {}) {
     throw new Error(`${wasm} is missing: E2E_SITE_ROOT must be the site scripts/build made`);
   }
   const dir = await mkdtemp(join(tmpdir(), 'rollout-console-e2e-'));
+  if (config !== undefined) await writeFile(join(dir, 'console.toml'), config);
   const store = freshStore(dir);
   let prepared = '';
   const passwords = {};

@@ -196,14 +196,13 @@ impl JobManager {
         })
     }
 
-    /// The environment a run is for: the one asked for, which must be
-    /// configured, or the plan's current one.
-    pub async fn environment_of(
-        &self,
-        plan_id: &str,
-        asked: Option<String>,
-    ) -> Result<String, BackfillError> {
-        self.place().environment(plan_id, asked).await
+    /// The environment the job page offers first (see
+    /// `plans::admission::next_step_environment`).
+    pub async fn suggested_environment(&self, plan_id: &str) -> Result<String, BackfillError> {
+        let mut conn = self.store.pool().acquire().await?;
+        crate::plans::admission::next_step_environment(&mut conn, plan_id)
+            .await?
+            .ok_or_else(|| BackfillError::NotFound(format!("plan {plan_id:?}")))
     }
 
     fn place(&self) -> Where<'_> {

@@ -84,7 +84,7 @@ impl BackfillPort for BackfillService {
         let chart_svg = keyed
             .map(|r| progress_svg(&samples, r.total_estimate))
             .unwrap_or_default();
-        let environment = self.jobs.environment_of(&plan_id, None).await?;
+        let environment = self.jobs.suggested_environment(&plan_id).await?;
         Ok(JobView {
             plan_id,
             plan_name,

@@ -205,6 +205,7 @@ impl Story<'_> {
                 confirm: "STI subtype backfill".into(),
                 reason: "org-4711 reports wrong course names on the new code path; off it until the data team has looked".into(),
                 entity: "org-4711".into(),
+                accept_irreversible: false,
             },
         )
         .await?;

@@ -52,6 +52,25 @@ pub async fn default_environment(
     Ok(pick.map(|p| p.environment.clone()))
 }
 
+/// The environment the job page offers first: where the next step is. Once
+/// the running phase's gate has passed, that is the next phase's (its entry
+/// criteria, such as seed 000's production dry-run, come next); otherwise
+/// as `default_environment`. The page only suggests it: a run still goes
+/// where it is asked for, and without one to `default_environment`.
+pub async fn next_step_environment(
+    conn: &mut AnyConnection,
+    plan_id: &str,
+) -> Result<Option<String>, StoreError> {
+    let phases = phases(conn, plan_id).await?;
+    let current = phases.iter().rposition(|p| p.status.is_current());
+    if let Some(i) = current.filter(|i| phases[*i].status == PhaseStatus::Approved) {
+        if let Some(next) = phases.get(i + 1) {
+            return Ok(Some(next.environment.clone()));
+        }
+    }
+    default_environment(conn, plan_id).await
+}
+
 /// A plan that ended (rolled back, aborted, completed) no longer runs its
 /// jobs; undo and verify still do (the runner asks only for runs and
 /// dry-runs). A live run of a job limited to some phases objects outside

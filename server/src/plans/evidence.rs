@@ -1,7 +1,7 @@
 //! The evidence hash a gate decision is bound to: SHA-256 over the phase's
 //! configuration, its checklist as ticked, and the plan's safeguards as
 //! declared: its backfill jobs (their SQL and targets), its guardrails, its
-//! rollback steps and the phases' pilot lists and runbooks. Any change gives
+//! rollback steps and the phases' pilot lists, runbooks and irreversibility. Any change gives
 //! a different hash,
 //! which dismisses the decisions made on the old one. Automatic checks'
 //! results are not part of it (time alone changes them).
@@ -56,6 +56,9 @@ fn safeguards(f: &super::spec::PlanFile) -> Vec<String> {
     }
     for (i, p) in f.phases.iter().enumerate() {
         let p = p.get_ref();
+        if let Some(why) = &p.irreversible {
+            out.push(format!("phase {i} irreversible {:?}", why.get_ref().trim()));
+        }
         if !p.allow.is_empty() || p.allow_query.is_some() || !p.runbook.is_empty() {
             let query = p.allow_query.as_ref().map(|q| {
                 let q = q.get_ref();

@@ -138,37 +138,48 @@ pub fn never_raises(changes: &[Change]) -> Result<(), String> {
 }
 
 /// What every rollback button would do now (the entity one for "an
-/// organisation", whose exposure in percent does not change).
+/// organisation", whose exposure in percent does not change), and which are
+/// unsafe after an irreversible phase (`marked`: the plan file's, by name,
+/// with why). A completed plan keeps its kill switch (the
+/// emergency rollback) and single-organisation rollbacks.
 pub fn previews(
     l: &Loaded,
     configured: &[String],
     runbooks: &std::collections::HashMap<RollbackKind, Vec<String>>,
+    marked: &[(String, String)],
 ) -> Vec<RollbackPreview> {
-    let final_plan = l.plan.status.is_final();
+    use app::dto::plans::PlanStatus;
     [
         RollbackKind::Standard,
         RollbackKind::Pause,
         RollbackKind::Emergency,
         RollbackKind::Abort,
+        RollbackKind::Entity,
     ]
     .into_iter()
     .map(|kind| {
         let runbook = runbooks.get(&kind).cloned().unwrap_or_default();
-        let outcome = if final_plan {
-            Err(format!("the plan is {}", l.plan.status))
+        let open = !l.plan.status.is_final()
+            || kind == RollbackKind::Entity
+            || (kind == RollbackKind::Emergency && l.plan.status == PlanStatus::Completed);
+        let outcome = if open {
+            // Any organisation stands for the one an operator will name.
+            rollback_changes(l, kind, "an organisation", configured)
         } else {
-            rollback_changes(l, kind, "", configured)
+            Err(format!("the plan is {}", l.plan.status))
         };
         match outcome {
             Ok(changes) => RollbackPreview {
                 kind,
                 unavailable: None,
+                unsafe_because: super::irreversible::rollback_unsafe(l, marked, kind, &changes),
                 changes: shown(l, configured, &changes),
                 runbook,
             },
             Err(why) => RollbackPreview {
                 kind,
                 unavailable: Some(why),
+                unsafe_because: None,
                 changes: Vec::new(),
                 runbook,
             },

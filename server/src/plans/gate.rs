@@ -97,6 +97,7 @@ mod tests {
             created_at_ms: 3,
             dismissed_at_ms: dismissed.then_some(4),
             dismissed_reason: None,
+            evidence_json: None,
         }
     }
 

@@ -5,6 +5,7 @@
 //! not answer is an error, which counts toward `consecutive_error_limit`.
 use super::duration::parse_duration_ms;
 use super::guardrail_spec::{BoundSpec, GuardrailSpec};
+use app::format::number;
 
 /// A bound of the healthy range: fixed, or `baseline × times + plus` with
 /// the baseline captured before the phase started.
@@ -57,15 +58,19 @@ impl Bound {
 
     fn describe(self, baseline: Option<f64>) -> String {
         match (self, self.resolve(baseline)) {
-            (Bound::Fixed(n), _) => n.to_string(),
+            (Bound::Fixed(n), _) => number(n),
             (Bound::Baseline { times, plus }, resolved) => {
                 let rel = match (times, plus) {
                     (1.0, 0.0) => "baseline".to_string(),
-                    (t, 0.0) => format!("baseline × {t}"),
-                    (_, p) => format!("baseline {} {}", if p < 0.0 { "−" } else { "+" }, p.abs()),
+                    (t, 0.0) => format!("baseline × {}", number(t)),
+                    (_, p) => format!(
+                        "baseline {} {}",
+                        if p < 0.0 { "−" } else { "+" },
+                        number(p.abs())
+                    ),
                 };
                 match (resolved, baseline) {
-                    (Some(r), Some(b)) => format!("{r} ({rel}, baseline {b})"),
+                    (Some(r), Some(b)) => format!("{} ({rel}, baseline {})", number(r), number(b)),
                     _ => rel,
                 }
             }
@@ -286,7 +291,7 @@ pub fn judge(
                 outcome,
                 Some(v),
                 sample_value,
-                format!("{v} is {verb} {range}"),
+                format!("{} is {verb} {range}", number(v)),
             )
         }
     }

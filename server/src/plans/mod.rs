@@ -20,6 +20,7 @@ pub mod guardrail;
 pub mod guardrail_spec;
 pub mod guardrail_streak;
 pub mod incident;
+pub mod irreversible;
 pub mod materialize;
 pub mod measure_store;
 pub mod pilot;

@@ -65,6 +65,10 @@ pub struct PhaseSpec {
     /// restarts), in order.
     #[serde(default)]
     pub runbook: Vec<Spanned<String>>,
+    /// Why this phase cannot be undone by turning the flag down (see
+    /// `irreversible`); absent for a phase that can.
+    #[serde(default)]
+    pub irreversible: Option<Spanned<String>>,
 }
 
 impl PhaseSpec {
@@ -186,6 +190,7 @@ pub fn validate(text: &str) -> Result<PlanFile, Vec<Problem>> {
         }
         super::pilot::check(&mut r, p, &path);
         super::runbook::check(&mut r, &p.runbook, &format!("{path}.runbook"));
+        super::irreversible::check(&mut r, p.irreversible.as_ref(), &path);
         if p.environment.get_ref().trim().is_empty() {
             r.at(
                 p.environment.span(),

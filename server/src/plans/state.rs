@@ -53,6 +53,8 @@ pub fn plan_transition(from: PlanStatus, event: PlanEvent) -> Result<PlanStatus,
         (Draft, Activate) => Ok(Active),
         (Active, Complete) => Ok(Completed),
         (Active, RollBack) => Ok(RolledBack),
+        // A launched feature keeps its kill switch: the emergency rollback.
+        (Completed, RollBack) => Ok(RolledBack),
         (Draft | Active, Abort) => Ok(Aborted),
         (Completed | RolledBack | Aborted, _) => Err(Refused(format!(
             "the plan is {from}, which is final; create a new plan to try again"
@@ -170,8 +172,12 @@ mod tests {
         assert_eq!(plan_transition(Draft, Abort), Ok(Aborted));
         assert!(plan_transition(Draft, Complete).is_err());
         assert!(plan_transition(Draft, RollBack).is_err());
+        assert_eq!(plan_transition(Completed, RollBack), Ok(RolledBack));
         for done in [Completed, RolledBack, Aborted] {
             for e in [Activate, Complete, RollBack, Abort] {
+                if (done, e) == (Completed, RollBack) {
+                    continue;
+                }
                 let err = plan_transition(done, e).unwrap_err();
                 assert!(err.0.contains("final"), "{err}");
             }

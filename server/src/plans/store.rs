@@ -119,6 +119,8 @@ pub struct DecisionRecord {
     pub created_at_ms: i64,
     pub dismissed_at_ms: Option<i64>,
     pub dismissed_reason: Option<String>,
+    /// What it was made on (`evidence::snapshot`, as JSON).
+    pub evidence_json: Option<String>,
 }
 
 impl DecisionRecord {
@@ -140,6 +142,7 @@ impl DecisionRecord {
             created_at_ms: now,
             dismissed_at_ms: None,
             dismissed_reason: None,
+            evidence_json: None,
         }
     }
 
@@ -311,6 +314,7 @@ pub async fn load(
             created_at_ms: row.try_get("created_at_ms")?,
             dismissed_at_ms: row.try_get("dismissed_at_ms")?,
             dismissed_reason: row.try_get("dismissed_reason")?,
+            evidence_json: row.try_get("evidence_json")?,
         };
         if let Some(p) = phases.iter_mut().find(|p| p.id == phase_id) {
             p.decisions.push(decision);
@@ -465,7 +469,7 @@ pub async fn insert_decision(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO approvals (id, phase_id, user_id, username, verdict, comment, \
-         evidence_hash, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         evidence_hash, created_at_ms, evidence_json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(&d.id)
     .bind(phase_id)
@@ -475,6 +479,7 @@ pub async fn insert_decision(
     .bind(&d.comment)
     .bind(&d.evidence_hash)
     .bind(d.created_at_ms)
+    .bind(&d.evidence_json)
     .execute(&mut *conn)
     .await?;
     Ok(())

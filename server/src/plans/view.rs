@@ -1,17 +1,17 @@
 //! From stored records to what the plan pages and the REST API show.
 use app::dto::plans::{
     ChangeDecisionView, ChangeRequestView, DecisionView, EnvExposure, EnvFlagView, FlagView,
-    ItemView, PhaseStatus, PhaseView, PlanStatus, PlanSummary, PlanView,
+    ItemKind, ItemView, PhaseStatus, PhaseView, PlanStatus, PlanSummary, PlanView, Verdict,
 };
 
 use super::change_store::ChangeRecord;
-use super::checks::{complete, judge, unmet_described};
+use super::checks::{complete, judge, unmet_described, ItemState};
 use super::evidence::evidence_hash;
 use super::exposure::{environments, previews};
 use super::gate::tally;
 use super::pilot::Pilot;
 use super::state::{start_blockers, PreviousPhase};
-use super::store::{FlagRecord, Loaded, PhaseRecord, PlanRecord};
+use super::store::{FlagRecord, ItemRecord, Loaded, PhaseRecord, PlanRecord};
 use crate::plans::facts::Facts;
 
 pub fn summary(
@@ -135,7 +135,7 @@ fn phase_view(
     index: usize,
     now_ms: i64,
     facts: &Facts,
-    (pilot, runbook): (Pilot, Vec<String>),
+    (pilot, runbook, irreversible): (Pilot, Vec<String>, Option<String>),
 ) -> PhaseView {
     let p: &PhaseRecord = &l.phases[index];
     let previous = index.checked_sub(1).map(|i| &l.phases[i]);
@@ -173,8 +173,9 @@ fn phase_view(
         checklist: p
             .items
             .iter()
-            .map(|i| {
-                let state = judge(i, p, previous, now_ms, facts);
+            .enumerate()
+            .map(|(k, i)| {
+                let state = shown_state(p, (k, i), previous, now_ms, facts);
                 ItemView {
                     id: i.id.clone(),
                     position: i.position,
@@ -206,7 +207,61 @@ fn phase_view(
         pilot: pilot.allow,
         allow_query_target: pilot.query.map(|(target, _)| target),
         runbook,
+        irreversible,
     }
+}
+
+/// How an item of `p` is shown: a done phase's as it was judged when its
+/// gate passed (the last live approval's evidence); a pending phase's
+/// automatic exit items as not judged yet (they judge its own run, which
+/// has not begun); any other as judged now.
+fn shown_state(
+    p: &PhaseRecord,
+    (k, item): (usize, &ItemRecord),
+    previous: Option<&PhaseRecord>,
+    now_ms: i64,
+    facts: &Facts,
+) -> ItemState {
+    let automatic = item.def.kind == ItemKind::Auto;
+    if p.status == PhaseStatus::Pending && automatic && !item.def.entry {
+        return ItemState {
+            met: false,
+            evaluable: false,
+            detail: "judged once this phase runs".into(),
+        };
+    }
+    if p.status == PhaseStatus::Done && automatic {
+        if let Some(then) = approved_on(p, k, &item.def.text) {
+            return then;
+        }
+    }
+    judge(item, p, previous, now_ms, facts)
+}
+
+/// Item `k` (its text `text`) as the newest live approval or override of
+/// `p` recorded it, if one did.
+fn approved_on(p: &PhaseRecord, k: usize, text: &str) -> Option<ItemState> {
+    let decision = p
+        .decisions
+        .iter()
+        .filter(|d| d.live() && d.verdict != Verdict::Reject)
+        .max_by_key(|d| d.created_at_ms)?;
+    let seen: serde_json::Value = serde_json::from_str(decision.evidence_json.as_deref()?).ok()?;
+    let item = seen["items"].get(k).filter(|i| i["text"] == text)?;
+    let met = item["met"].as_bool()?;
+    let detail = item["detail"].as_str().unwrap_or_default();
+    let at = app::format::utc_datetime(decision.created_at_ms);
+    let how = match (met, detail.is_empty()) {
+        (true, true) => "met".to_string(),
+        (true, false) => format!("met: {detail}"),
+        (false, true) => "not met".to_string(),
+        (false, false) => format!("not met: {detail}"),
+    };
+    Some(ItemState {
+        met,
+        evaluable: true,
+        detail: format!("when {} decided at {at}, {how}", decision.username),
+    })
 }
 
 /// The list line of a loaded plan.
@@ -229,6 +284,10 @@ pub fn plan_view(l: &Loaded, now_ms: i64, facts: &Facts, configured: &[String]) 
         .as_ref()
         .map(super::runbook::of_file)
         .unwrap_or_default();
+    let marked = file
+        .as_ref()
+        .map(super::irreversible::of_file)
+        .unwrap_or_default();
     PlanView {
         summary: summary_of(l, configured),
         description: l.plan.description.clone(),
@@ -238,14 +297,18 @@ pub fn plan_view(l: &Loaded, now_ms: i64, facts: &Facts, configured: &[String]) 
             key: l.flag.key.clone(),
             environments: flag_environments(&l.flag, &environments(l, configured)),
         },
-        rollbacks: previews(l, configured, &runbooks.rollbacks),
+        rollbacks: previews(l, configured, &runbooks.rollbacks, &marked),
         change_request: None,
         phases: (0..l.phases.len())
             .map(|i| {
                 let name = &l.phases[i].name;
                 let pilot = pilots.remove(name).unwrap_or_default();
                 let runbook = runbooks.phases.remove(name).unwrap_or_default();
-                phase_view(l, i, now_ms, facts, (pilot, runbook))
+                let why = marked
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, w)| w.clone());
+                phase_view(l, i, now_ms, facts, (pilot, runbook, why))
             })
             .collect(),
         guardrails: guardrail_views(&facts.guardrails),
@@ -273,7 +336,7 @@ fn guardrail_views(g: &super::facts::GuardrailFacts) -> Vec<app::dto::plans::Gua
                 environment: m.environment.clone(),
                 at_ms: m.at_ms,
                 outcome: m.outcome.as_str().to_string(),
-                value: m.value.map(|v| v.to_string()),
+                value: m.value.map(app::format::number),
                 detail: m.detail.clone(),
             });
         }

@@ -122,7 +122,7 @@ fn migrate_creates_the_default_sqlite_store() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains(
-            "store sqlite at data/console.db: migration #13 plan sources (13 of 13 applied)"
+            "store sqlite at data/console.db: migration #14 decision evidence (14 of 14 applied)"
         ),
         "{stdout}"
     );

@@ -23,6 +23,7 @@ mod guardrail_deadline;
 mod guardrail_store;
 mod guardrails;
 mod http;
+mod phase_truth;
 mod pilot;
 mod plans;
 mod provenance;

@@ -75,14 +75,45 @@ async fn the_sti_template_walks_to_completed_with_its_guardrails() {
         t.run(job, "verify", "production").await;
     }
     assert_eq!(t.start("drop legacy columns").await.0, 200);
+    past_the_column_drop(&w, &t).await;
     t.tick_manual("drop legacy columns").await;
     t.approve("drop legacy columns", 2).await;
-    t.ok(&t.olga, json!({"command": "complete"})).await;
+    let name = t.view().await["summary"]["name"].clone();
+    // Completing asks for the plan's name.
+    let (status, body) = t
+        .plan
+        .command(&t.olga, json!({"command": "complete"}))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("confirm"), "{body}");
+    let done = t
+        .ok(&t.olga, json!({"command": "complete", "confirm": name}))
+        .await;
+    assert!(
+        done["message"].as_str().unwrap().contains("kill switch"),
+        "{done}"
+    );
     let view = t.view().await;
     assert_eq!(
         view["summary"]["status"], "completed",
         "{}",
         view["summary"]
+    );
+    // Launched: the flag stays at 100 % and keeps its kill switch, which
+    // after the column drop is marked unsafe.
+    assert_eq!(World::flag_in(&view, "production")["exposure_bp"], 10_000);
+    let kill = view["rollbacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "emergency")
+        .unwrap();
+    assert!(kill["unavailable"].is_null(), "{kill}");
+    assert!(
+        kill["unsafe_because"]
+            .as_str()
+            .is_some_and(|w| w.contains("drop legacy columns")),
+        "{kill}"
     );
     // Every guardrail item was judged on readings, none skipped.
     let judged = World::guardrail_items(&view);
@@ -91,6 +122,59 @@ async fn the_sti_template_walks_to_completed_with_its_guardrails() {
         "{judged:?}"
     );
     w.app.stop().await;
+}
+
+/// With the legacy columns dropped: every rollback that would turn STI down
+/// in production is marked unsafe with why, refused unless accepted, and a
+/// breach makes the guardrail record and withhold its action.
+async fn past_the_column_drop(w: &World, t: &Team<'_>) {
+    let view = t.view().await;
+    let unsafe_kinds: Vec<&str> = view["rollbacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["unsafe_because"].is_string())
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    // Standard leaves production at 100 % but would forget the drop ran.
+    assert_eq!(
+        unsafe_kinds,
+        ["standard", "pause", "emergency", "abort", "entity"]
+    );
+    let name = view["summary"]["name"].clone();
+    let pause = json!({"command": "rollback", "kind": "pause", "confirm": name,
+        "reason": "latency", "entity": ""});
+    let (status, body) = t.plan.command(&t.olga, pause).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.to_string().contains("accept_irreversible")
+            && body.to_string().contains("legacy columns"),
+        "{body}"
+    );
+    w.error_spike(0.5, 0.01).await;
+    let withheld = || async {
+        sqlx::query_scalar::<_, String>(
+            "SELECT details FROM audit_events WHERE action = 'guardrail.action' \
+             AND details LIKE '%withheld%'",
+        )
+        .fetch_optional(w.app.state.store.pool())
+        .await
+        .unwrap()
+    };
+    for _ in 0..40 {
+        if withheld().await.is_some() {
+            break;
+        }
+        w.step(STEP_MS).await;
+    }
+    let details = withheld()
+        .await
+        .expect("the P0 guardrail withheld its action");
+    assert!(details.contains("error_rate_p0"), "{details}");
+    let view = t.view().await;
+    assert_eq!(World::flag_in(&view, "production")["exposure_bp"], 10_000);
+    assert_eq!(t.phase("drop legacy columns").await["status"], "active");
+    w.error_spike(0.0, -1.0).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

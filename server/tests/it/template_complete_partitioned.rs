@@ -85,7 +85,9 @@ async fn the_partitioned_template_walks_to_completed_with_its_guardrails() {
         ramp(&w, &t, phase, hours).await;
         t.approve(phase, 2).await;
     }
-    t.ok(&t.olga, json!({"command": "complete"})).await;
+    let name = t.view().await["summary"]["name"].clone();
+    t.ok(&t.olga, json!({"command": "complete", "confirm": name}))
+        .await;
     let view = t.view().await;
     assert_eq!(
         view["summary"]["status"], "completed",

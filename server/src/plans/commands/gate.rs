@@ -90,7 +90,14 @@ pub(super) async fn decide(
     }
     let comment = text("comment", &comment, verdict == Verdict::Reject)?;
     let by = (user_id, username);
-    let decision = DecisionRecord::new(by, verdict, comment.clone(), current.clone(), cx.now);
+    let seen = snapshot(
+        &phase,
+        i.checked_sub(1).map(|p| &cx.l.phases[p]),
+        cx.now,
+        cx.facts,
+    );
+    let mut decision = DecisionRecord::new(by, verdict, comment.clone(), current.clone(), cx.now);
+    decision.evidence_json = Some(seen.to_string());
     insert_decision(conn, &phase, &decision).await?;
     phase.decisions.push(decision);
     let (approvals, _) = tally(&phase);
@@ -125,7 +132,7 @@ pub(super) async fn decide(
             "phase": phase.name,
             "comment": comment,
             "evidence_hash": current,
-            "evidence": snapshot(&cx.l.phases[i], i.checked_sub(1).map(|p| &cx.l.phases[p]), cx.now, cx.facts),
+            "evidence": seen,
             "approvals": approvals,
             "approvals_required": phase.approvals_required,
             "gate_passed": phase.status == PhaseStatus::Approved,
@@ -166,13 +173,20 @@ pub(super) async fn override_gate(
         .await?;
     }
     let by = (user_id, username);
-    let decision = DecisionRecord::new(
+    let seen = snapshot(
+        &phase,
+        i.checked_sub(1).map(|p| &cx.l.phases[p]),
+        cx.now,
+        cx.facts,
+    );
+    let mut decision = DecisionRecord::new(
         by,
         Verdict::Override,
         reason.clone(),
         current.clone(),
         cx.now,
     );
+    decision.evidence_json = Some(seen.to_string());
     insert_decision(conn, &phase, &decision).await?;
     phase.approved_at_ms = Some(cx.now);
     store::save_phase_state(conn, &phase).await?;
@@ -182,7 +196,7 @@ pub(super) async fn override_gate(
             "phase": phase.name,
             "reason": reason,
             "evidence_hash": current,
-            "evidence": snapshot(&cx.l.phases[i], i.checked_sub(1).map(|p| &cx.l.phases[p]), cx.now, cx.facts),
+            "evidence": seen,
             "approvals_at_override": approvals,
             "approvals_required": phase.approvals_required,
         }),

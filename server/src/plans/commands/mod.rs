@@ -12,7 +12,7 @@ mod rollback;
 mod system;
 
 use app::access::{Action, Principal, Role};
-use app::dto::plans::{CommandOutcome, PlanCommand, RollbackKind};
+use app::dto::plans::{CommandOutcome, PlanCommand, PlanStatus, RollbackKind};
 use app::error::AppError;
 use app::service::Caller;
 use serde_json::Value;
@@ -201,16 +201,24 @@ async fn apply(
     command: PlanCommand,
 ) -> Result<Effect, PlanError> {
     let l = cx.l;
-    let one_organisation = matches!(
-        command,
-        PlanCommand::Rollback {
-            kind: RollbackKind::Entity,
-            ..
-        } | PlanCommand::Restore { .. }
-    );
-    if l.plan.status.is_final() && !one_organisation {
+    // A final plan takes single-organisation rollbacks and restores; a
+    // completed one (launched) also its kill switch, the emergency rollback.
+    let still_allowed = match &command {
+        PlanCommand::Rollback { kind, .. } => {
+            *kind == RollbackKind::Entity
+                || (*kind == RollbackKind::Emergency && l.plan.status == PlanStatus::Completed)
+        }
+        PlanCommand::Restore { .. } => true,
+        _ => false,
+    };
+    if l.plan.status.is_final() && !still_allowed {
+        let also = if l.plan.status == PlanStatus::Completed {
+            " and its kill switch (the emergency rollback) turned"
+        } else {
+            ""
+        };
         return Err(invalid(format!(
-            "the plan is {}, which is final: only a single organisation can still be rolled back or restored",
+            "the plan is {}, which is final: only a single organisation can still be rolled back or restored{also}",
             l.plan.status
         )));
     }
@@ -237,13 +245,23 @@ async fn apply(
             ticked,
             comment,
         } => checklist::tick(conn, cx, (item_id, ticked, comment)).await,
-        PlanCommand::Complete => phase::complete_plan(conn, cx).await,
+        PlanCommand::Complete { confirm } => phase::complete_plan(conn, cx, confirm).await,
         PlanCommand::Rollback {
             kind,
             confirm,
             reason,
             entity,
-        } => rollback::rollback_command(conn, cx, (kind, confirm, reason, entity)).await,
+            accept_irreversible,
+        } => {
+            let asked = rollback::Asked {
+                kind,
+                confirm,
+                reason,
+                entity,
+                accept_irreversible,
+            };
+            rollback::rollback_command(conn, cx, asked).await
+        }
         PlanCommand::Resume { reason } => rollback::resume(conn, cx, reason).await,
         PlanCommand::Restore { entity, reason } => {
             rollback::restore(conn, cx, (entity, reason)).await

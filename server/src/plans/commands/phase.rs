@@ -82,10 +82,21 @@ pub(super) async fn start_phase(
     })
 }
 
+/// Finishes the plan once its last phase is approved, soaked and complete;
+/// `confirm` is the plan's name typed. The flag stays as it is in every
+/// environment (the feature is launched) and keeps its kill switch.
 pub(super) async fn complete_plan(
     conn: &mut sqlx::AnyConnection,
     cx: Cx<'_>,
+    confirm: String,
 ) -> Result<Effect, PlanError> {
+    if confirm.trim() != cx.l.plan.name {
+        return Err(invalid(format!(
+            "confirm: type the plan's name exactly ({:?}) to complete it; the flag then stays as it \
+             is now in every environment",
+            cx.l.plan.name
+        )));
+    }
     let status = plan_transition(cx.l.plan.status, PlanEvent::Complete)?;
     let last =
         cx.l.phases
@@ -106,9 +117,30 @@ pub(super) async fn complete_plan(
     last.done_at_ms = Some(cx.now);
     store::save_phase_state(conn, &last).await?;
     store::set_plan_status(conn, &cx.l.plan.id, status).await?;
+    let launched: Vec<_> = cx
+        .environments
+        .iter()
+        .map(|env| {
+            let s = cx.l.flag.state(env);
+            let allowed = if s.enabled { s.allow.len() } else { 0 };
+            json!({ "environment": env, "exposure_bp": s.effective_bp(), "allowed": allowed, "enabled": s.enabled })
+        })
+        .collect();
+    let here = cx.l.flag.state(&last.environment);
     Ok(Effect::one(
         "plan.complete",
-        json!({ "name": cx.l.plan.name, "exposure_bp": cx.l.flag.state(&last.environment).effective_bp() }),
-        format!("Plan {:?} completed.", cx.l.plan.name),
+        json!({
+            "name": cx.l.plan.name,
+            "exposure_bp": here.effective_bp(),
+            "flag": cx.l.flag.key,
+            "launched": launched,
+        }),
+        format!(
+            "Plan {:?} completed: {} stays at {} in {}; its kill switch (the emergency rollback) stays on this page.",
+            cx.l.plan.name,
+            cx.l.flag.key,
+            exposure_text(here.effective_bp(), if here.enabled { here.allow.len() } else { 0 }),
+            last.environment
+        ),
     ))
 }

@@ -12,19 +12,31 @@ use crate::plans::exposure::{rollback_changes, Change};
 use crate::plans::state::{phase_transition, plan_transition, PhaseEvent, PlanEvent};
 use crate::plans::store::{self, Loaded};
 
+/// A rollback as asked for: what, the plan's name typed, why, the
+/// organisation (`Entity` only), and whether an unsafe one after an
+/// irreversible phase is accepted.
+pub(super) struct Asked {
+    pub kind: RollbackKind,
+    pub confirm: String,
+    pub reason: String,
+    pub entity: String,
+    pub accept_irreversible: bool,
+}
+
 pub(super) async fn rollback_command(
     conn: &mut sqlx::AnyConnection,
     cx: Cx<'_>,
-    (kind, confirm, reason, entity): (RollbackKind, String, String, String),
+    asked: Asked,
 ) -> Result<Effect, PlanError> {
-    if confirm.trim() != cx.l.plan.name {
+    let kind = asked.kind;
+    if asked.confirm.trim() != cx.l.plan.name {
         return Err(invalid(format!(
             "confirm: type the plan's name exactly ({:?}) to confirm",
             cx.l.plan.name
         )));
     }
-    let reason = text("reason", &reason, true)?;
-    let entity = entity.trim();
+    let reason = text("reason", &asked.reason, true)?;
+    let entity = asked.entity.trim();
     if kind == RollbackKind::Entity && (entity.is_empty() || entity.len() > 256) {
         return Err(invalid(
             "entity: give the id of the organisation (1 to 256 characters)",
@@ -42,10 +54,43 @@ pub(super) async fn rollback_command(
         )));
     }
     let changes = rollback_changes(cx.l, kind, entity, cx.environments).map_err(invalid)?;
+    let past = unsafe_now(cx.l, kind, &changes);
+    if let (Some(why), false) = (&past, asked.accept_irreversible) {
+        return Err(invalid(format!(
+            "accept_irreversible: this {} rollback is not safe any more: {why}. Take it only if \
+             the application no longer depends on what that phase changed: tick \"roll back \
+             anyway\" and say why in the reason",
+            kind.as_str()
+        )));
+    }
     save(conn, cx.l, &changes, cx.now).await?;
-    let exposures = exposures_json(&changes);
+    let mut effect = taken(conn, cx, kind, reason, entity, &changes).await?;
+    if let (Some(why), Some((_, details))) = (past, effect.events.first_mut()) {
+        details["accepted_irreversible"] = Value::String(why);
+    }
+    Ok(effect)
+}
+
+/// Why a `kind` rollback making `changes` on `l` is unsafe after an
+/// irreversible phase, if it is.
+pub(super) fn unsafe_now(l: &Loaded, kind: RollbackKind, changes: &[Change]) -> Option<String> {
+    let marked = crate::plans::irreversible::marked(&l.plan.source_toml);
+    crate::plans::irreversible::rollback_unsafe(l, &marked, kind, changes)
+}
+
+/// The rollback's state changes beyond the flag, its audit event and its
+/// message.
+async fn taken(
+    conn: &mut sqlx::AnyConnection,
+    cx: Cx<'_>,
+    kind: RollbackKind,
+    reason: String,
+    entity: &str,
+    changes: &[Change],
+) -> Result<Effect, PlanError> {
+    let exposures = exposures_json(changes);
     match kind {
-        RollbackKind::Standard => standard(conn, cx.l, cx.now, reason, &changes).await,
+        RollbackKind::Standard => standard(conn, cx.l, cx.now, reason, changes).await,
         RollbackKind::Pause => {
             let current =
                 cx.l.current()

@@ -1,12 +1,14 @@
 //! Commands the console gives itself: a guardrail's action (pause, standard
 //! or emergency rollback) taken as the system, with the guardrail's
-//! evidence audited in the same transaction as the rollback it causes.
+//! evidence audited in the same transaction as the rollback it causes —
+//! or, after an irreversible phase, withheld with why.
 use app::dto::plans::RollbackKind;
 use serde_json::Value;
 
-use super::rollback::rollback_command;
+use super::rollback::{rollback_command, unsafe_now, Asked};
 use crate::plans::acting::Acting;
 use crate::plans::error::PlanError;
+use crate::plans::exposure::rollback_changes;
 use crate::plans::facts::Facts;
 use crate::plans::service::PlanService;
 
@@ -38,8 +40,28 @@ impl PlanService {
         // none would count as met, should a later command look).
         let facts = Facts::default();
         let cx = self.cx(&l, &facts, (None, &acting), now);
-        let confirm = l.plan.name.clone();
-        let effect = rollback_command(&mut tx, cx, (kind, confirm, reason, String::new())).await?;
+        // After an irreversible phase the console does not turn the flag
+        // down on its own: the breach is recorded, people decide.
+        let changes = rollback_changes(&l, kind, "", cx.environments).ok();
+        if let Some(why) = changes.and_then(|c| unsafe_now(&l, kind, &c)) {
+            let mut evidence = evidence;
+            evidence["withheld"] = Value::String(why.clone());
+            let events = vec![("guardrail.action", evidence)];
+            self.conclude(tx, cx, events, super::changed_reason())
+                .await?;
+            return Ok(Some(format!(
+                "guardrail action {} withheld: {why}; decide on the plan's page",
+                kind.as_str()
+            )));
+        }
+        let asked = Asked {
+            kind,
+            confirm: l.plan.name.clone(),
+            reason,
+            entity: String::new(),
+            accept_irreversible: false,
+        };
+        let effect = rollback_command(&mut tx, cx, asked).await?;
         let mut events = vec![("guardrail.action", evidence)];
         events.extend(effect.events);
         self.conclude(tx, cx, events, effect.dismiss_reason).await?;
