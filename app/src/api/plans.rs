@@ -224,6 +224,10 @@ impl CommandForm {
                 entity: need("entity", self.entity)?,
                 reason: self.reason.unwrap_or_default(),
             },
+            "continue" => PlanCommand::Continue {
+                issue: self.comment.unwrap_or_default(),
+                reason: self.reason.unwrap_or_default(),
+            },
             "capture_baseline" => PlanCommand::CaptureBaseline {
                 guardrail: need("guardrail", self.guardrail)?,
                 reason: self.reason.unwrap_or_default(),

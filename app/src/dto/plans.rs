@@ -485,6 +485,13 @@ pub enum PlanCommand {
         phase_id: String,
         reason: String,
     },
+    /// Records a decision to go on despite an issue seen in the running
+    /// phase (seed 004's matrix: "Cache unavailable — continue, it has a
+    /// fallback"), with why: nothing changes but the audit trail.
+    Continue {
+        issue: String,
+        reason: String,
+    },
     /// Takes `guardrail`'s newest value in the running phase as its baseline
     /// when none was captured before the phase started (audited, with why).
     CaptureBaseline {

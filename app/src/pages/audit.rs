@@ -166,7 +166,7 @@ fn subject_cell(subject: &str, names: &[(String, String)]) -> AnyView {
 
 /// Which phase, environment, guardrail or organisation an event concerns,
 /// when its details say: "production 5% · production", "guardrail error_rate".
-fn where_of(details: &str) -> String {
+pub(crate) fn where_of(details: &str) -> String {
     let v: serde_json::Value = serde_json::from_str(details).unwrap_or_default();
     let mut parts: Vec<String> = ["phase", "environment"]
         .iter()
@@ -183,7 +183,7 @@ fn where_of(details: &str) -> String {
 }
 
 /// The event's reason (or comment), when its details carry one.
-fn reason_of(details: &str) -> String {
+pub(crate) fn reason_of(details: &str) -> String {
     let v: serde_json::Value = serde_json::from_str(details).unwrap_or_default();
     ["reason", "comment", "override_reason"]
         .iter()

@@ -86,10 +86,30 @@ pub(crate) fn RollbackPanel(
                         <ReasonAndName />
                         <button type="submit" class="danger">"Roll back"</button>
                     </CommandForm>
+                    <ContinueForm plan_id />
                 </section>
                 }.into_any(),
             })}
         </Suspense>
+    }
+}
+
+/// The other answer to an issue: go on, and say why (seed 004's matrix:
+/// "Cache unavailable — continue, it has a fallback"). Recorded in the
+/// trail as `plan.continue`; nothing else changes.
+#[component]
+fn ContinueForm(plan_id: Signal<String>) -> impl IntoView {
+    view! {
+        <details class="continue" id="continue">
+            <summary>"Continue despite an issue (record the decision)"</summary>
+            <CommandForm class="stack" id="continue-form">
+                <input type="hidden" name="plan_id" value=plan_id />
+                <input type="hidden" name="command" value="continue" />
+                <label>"Issue seen" <input name="comment" required maxlength="2000" placeholder="e.g. cache unavailable; the application falls back to the database" /></label>
+                <label>"Why the rollout goes on" <input name="reason" required maxlength="2000" /></label>
+                <button type="submit" class="secondary">"Record: continue"</button>
+            </CommandForm>
+        </details>
     }
 }
 

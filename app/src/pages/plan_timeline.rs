@@ -7,7 +7,18 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::plans::load_timeline;
+use crate::pages::audit::{reason_of, where_of};
 use crate::pages::local_time::LocalTime;
+
+/// Where an event happened and why, in a few words: "production 5% ·
+/// production — error ratio above 1 %".
+fn gist(details: &str) -> String {
+    match (where_of(details), reason_of(details)) {
+        (w, r) if r.is_empty() => w,
+        (w, r) if w.is_empty() => r,
+        (w, r) => format!("{w} — {r}"),
+    }
+}
 
 const RANGES: [(&str, &str); 5] = [
     ("", "whole plan"),
@@ -54,6 +65,7 @@ pub fn TimelineCard(plan_id: String) -> impl IntoView {
                                     <td class="nowrap"><LocalTime ms=e.at_ms/></td>
                                     <td>{format!("{} ({})", e.actor_name, e.actor_kind)}</td>
                                     <td><a href=format!("/audit/{}", e.seq)>{e.action.clone()}</a></td>
+                                    <td class="wrap">{gist(&e.details)}</td>
                                 </tr>
                             })
                             .collect_view();

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Marker {
     pub at_ms: i64,
-    /// start, approval, breach, action, rollback.
+    /// start, approval, breach, action, rollback, decision.
     pub kind: &'static str,
     pub label: String,
 }
@@ -105,6 +105,14 @@ impl Panel<'_> {
             let at = m.at_ms.clamp(from, to);
             let line = [(at, 0.0), (at, top)];
             chart.draw_series(LineSeries::new(line, marker_color(m.kind).mix(0.6)))?;
+            // The upper half names each marker, written down its line.
+            if bound.is_none() {
+                let style = ("sans-serif", 10)
+                    .into_font()
+                    .transform(FontTransform::Rotate90)
+                    .color(&marker_color(m.kind));
+                chart.draw_series([Text::new(m.label.clone(), (at, top * 0.97), style)])?;
+            }
         }
         if labelled {
             chart
@@ -218,9 +226,13 @@ mod tests {
         t.markers.push(Marker {
             at_ms: 1_764_000_400_000,
             kind: "rollback",
-            label: "rollback".into(),
+            label: "rollback by <olga>".into(),
         });
         let svg = timeline_svg(&t);
+        assert!(
+            svg.contains("rollback by &lt;olga&gt;"),
+            "the marker is named, as text"
+        );
         assert!(svg.starts_with("<svg"));
         assert!(svg.contains("production") && svg.contains("error_rate (production)"));
         assert!(

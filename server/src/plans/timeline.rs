@@ -71,9 +71,17 @@ pub fn build(
             continue;
         }
         let marker = match e.action.as_str() {
+            // A pilot at 0 % draws no line: its label says who is on.
             "phase.start" => Some((
                 "start",
-                format!("start {}", d["phase"].as_str().unwrap_or("")),
+                format!(
+                    "start {}: {}",
+                    d["phase"].as_str().unwrap_or(""),
+                    app::dto::plans::exposure_text(
+                        d["exposure_bp"].as_i64().unwrap_or(0),
+                        d["allowed_now"].as_u64().unwrap_or(0) as usize
+                    )
+                ),
             )),
             "gate.approve" => Some(("approval", format!("approved by {}", e.actor_name))),
             "gate.override" => Some(("approval", format!("override by {}", e.actor_name))),
@@ -92,6 +100,10 @@ pub fn build(
                     d["guardrail"].as_str().unwrap_or(""),
                     d["action"].as_str().unwrap_or("")
                 ),
+            )),
+            "plan.continue" => Some((
+                "decision",
+                format!("continue despite {}", d["issue"].as_str().unwrap_or("")),
             )),
             a if a.starts_with("plan.rollback") || a == "plan.pause" || a == "plan.abort" => {
                 Some(("rollback", format!("{a} by {}", e.actor_name)))

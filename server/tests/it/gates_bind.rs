@@ -5,6 +5,7 @@
 //! phase whose checklist is no longer complete is no longer up for approval.
 use crate::common;
 
+use crate::common::error_of;
 use crate::common::{TestApp, TestDb};
 use app::access::{Role, Scope};
 use serde_json::{json, Value};
@@ -52,10 +53,6 @@ fn ticks(phase: &Value) -> Vec<(String, bool)> {
             )
         })
         .collect()
-}
-
-fn error_of(body: &Value) -> String {
-    body["error"].as_str().unwrap_or_default().to_string()
 }
 
 on_both_backends! {

@@ -14,6 +14,7 @@ mod backfill;
 mod backfill_crash;
 mod baseline;
 mod cli;
+mod continue_decision;
 mod coverage;
 mod demo_history;
 mod entry;

@@ -3,6 +3,7 @@
 //! state machine's order and soak, flag exposure and rollback.
 use crate::common;
 
+use crate::common::error_of;
 use crate::common::{TestApp, TestDb};
 use app::access::{Role, Scope};
 use serde_json::{json, Value};
@@ -32,10 +33,6 @@ exposure_bp = 10000
 "#;
 
 use crate::common::PlanApi as Plan;
-
-fn error_of(body: &Value) -> String {
-    body["error"].as_str().unwrap_or_default().to_string()
-}
 
 /// The flag's exposure in `environment` as the plan view shows it.
 fn exposure(view: &Value, environment: &str) -> i64 {

@@ -7,6 +7,7 @@
 //! reason, which is audited.
 use std::collections::BTreeMap;
 
+use crate::common::error_of;
 use crate::common::{Backend, PlanApi, TestApp, TestDb};
 use app::access::Role;
 use serde_json::{json, Value};
@@ -113,10 +114,6 @@ impl Jobs<'_> {
             )
             .await
     }
-}
-
-fn error_of(body: &Value) -> String {
-    body["error"].as_str().unwrap_or_default().to_string()
 }
 
 async fn overrides(app: &TestApp) -> Vec<String> {

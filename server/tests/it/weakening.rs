@@ -4,6 +4,7 @@
 //! for and viewers cannot approve, while wording, notes and stricter gates
 //! apply at once. Guardrails are part of a phase's evidence: an approval
 //! given before one changed is dismissed. On both store backends.
+use crate::common::error_of;
 use crate::common::{PlanApi as Plan, TestApp, TestDb};
 use app::access::{Role, Scope};
 use serde_json::{json, Value};
@@ -156,10 +157,6 @@ const LOOSENING: &[(&str, &str, &str)] = &[
 
 on_both_backends! {
     every_loosening_edit_waits_for_others_and_safe_ones_apply => loosening;
-}
-
-fn error_of(body: &Value) -> String {
-    body["error"].as_str().unwrap_or_default().to_string()
 }
 
 async fn loosening(db: TestDb) {

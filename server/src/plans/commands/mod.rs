@@ -290,6 +290,7 @@ async fn apply(
             entity,
             reason,
         } => allow::disallow(conn, cx, (environment, entity, reason)).await,
+        PlanCommand::Continue { issue, reason } => rollback::go_on(cx, (issue, reason)),
         PlanCommand::CaptureBaseline { guardrail, reason } => {
             baseline::capture_baseline(conn, cx, (guardrail, reason)).await
         }

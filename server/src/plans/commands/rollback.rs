@@ -365,3 +365,33 @@ fn exposures_json(changes: &[Change]) -> Value {
         .collect();
     Value::Object(map)
 }
+
+/// A decision not to roll back: an issue seen in the running phase and why
+/// the rollout goes on (seed 004's "continue, it has a fallback"). Nothing
+/// changes but the trail, which the timeline and the audit log show.
+pub(super) fn go_on(cx: Cx<'_>, (issue, reason): (String, String)) -> Result<Effect, PlanError> {
+    let issue = text("issue", &issue, true)?;
+    let reason = text("reason", &reason, true)?;
+    if cx.l.plan.status != PlanStatus::Active {
+        return Err(invalid(format!(
+            "the plan is {}; nothing runs to decide on",
+            cx.l.plan.status
+        )));
+    }
+    let current =
+        cx.l.current()
+            .ok_or_else(|| invalid("no phase is running; nothing to decide on"))?;
+    Ok(Effect {
+        events: vec![(
+            "plan.continue",
+            json!({
+                "phase": current.name,
+                "environment": current.environment,
+                "issue": issue,
+                "reason": reason,
+            }),
+        )],
+        message: format!("Recorded: {:?} goes on despite {issue:?}.", current.name),
+        dismiss_reason: super::changed_reason(),
+    })
+}

@@ -386,3 +386,8 @@ pub fn environments() -> Vec<String> {
 }
 
 pub use plan_api::PlanApi;
+
+/// The message of an error answer (`{"error": "…"}`), or "" when there is none.
+pub fn error_of(body: &serde_json::Value) -> String {
+    body["error"].as_str().unwrap_or_default().to_string()
+}
