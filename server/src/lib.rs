@@ -1,4 +1,4 @@
-//! Rollout Console server: one module per capability (see DESIGN.md).
+//! Rollout Console server: one module per capability (see docs/architecture.md).
 pub mod api_error;
 pub mod audit;
 pub mod auth;

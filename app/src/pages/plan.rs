@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use super::command_form::CommandForm;
+use super::command_form::{fields, CommandForm};
 use super::plan_phase::PhaseCard;
 use crate::access::{roles_allow, Action, Role};
 use crate::api::plans::{load_plan, RunPlanCommand};
@@ -61,22 +61,6 @@ fn saved_line(saved: Option<&str>) -> Option<impl IntoView> {
         _ => return None,
     };
     Some(view! { <p class="ok outcome" id="saved">{said}</p> })
-}
-
-/// The hidden fields every plan form carries.
-pub(crate) fn fields(
-    plan_id: &str,
-    command: &'static str,
-    extra: &[(&'static str, String)],
-) -> impl IntoView {
-    let mut all = vec![
-        ("plan_id", plan_id.to_string()),
-        ("command", command.to_string()),
-    ];
-    all.extend(extra.iter().cloned());
-    all.into_iter()
-        .map(|(name, value)| view! { <input type="hidden" name=name value=value /> })
-        .collect_view()
 }
 
 /// The plan's head (`phases` false: the sticky bar, the plan card, its

@@ -2,8 +2,8 @@
 //! for the approvals it asks for (or an admin override).
 use leptos::prelude::*;
 
+use super::command_form::fields;
 use super::command_form::CommandForm;
-use super::plan::fields;
 use crate::access::{roles_allow, Action, Role};
 use crate::dto::plans::ChangeRequestView;
 use crate::format::utc_datetime;

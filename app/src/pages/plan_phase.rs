@@ -3,9 +3,9 @@
 //! with the forms to tick, request, decide and start.
 use leptos::prelude::*;
 
+use super::command_form::fields;
 use super::command_form::CommandForm;
 use super::local_time::{LocalTime, WithLocalTimes};
-use super::plan::fields;
 use crate::access::{roles_allow, Action, Role};
 use crate::dto::plans::{
     exposure_text, percent, ItemKind, ItemView, PhaseStatus, PhaseView, PlanEditView, PlanStatus,

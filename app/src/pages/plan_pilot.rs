@@ -3,8 +3,8 @@
 //! with an `allow_query` the button that loads its pilot from the target.
 use leptos::prelude::*;
 
+use super::command_form::fields;
 use super::command_form::CommandForm;
-use super::plan::fields;
 use crate::dto::plans::{EnvFlagView, PhaseView};
 
 /// The allow lists, and (for those who may change them) the add form.

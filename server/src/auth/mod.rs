@@ -12,6 +12,7 @@ pub mod session;
 pub mod session_store;
 pub mod throttle;
 pub mod tokens;
+pub mod user_rows;
 pub mod users;
 
 use app::access::Principal;

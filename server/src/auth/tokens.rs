@@ -100,7 +100,7 @@ pub async fn create_for(
         Some(owner) => {
             let user = {
                 let mut conn = store.pool().acquire().await?;
-                super::users::by_username(&mut conn, owner).await?
+                super::user_rows::by_username(&mut conn, owner).await?
             };
             let user = user.filter(|u| u.disabled_at_ms.is_none()).ok_or_else(|| {
                 IdentityError::Invalid(format!(

@@ -4,7 +4,6 @@
 //! chunk size, retries and isolation of failing keys.
 pub mod control;
 pub mod demo;
-pub mod demo_finance;
 pub mod error;
 pub mod facts;
 pub mod job;

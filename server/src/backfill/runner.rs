@@ -16,7 +16,6 @@ use super::error::{is_transient, one_line, with_retries, BackfillError};
 use super::job::{ErrorPolicy, Job};
 use super::pace::{next_chunk, pause_after};
 use super::runs::{self, Mode, Run, RunStatus};
-pub use super::start::{Admission, Start};
 use super::target::Target;
 use crate::audit::{self, Actor, ClientInfo};
 use crate::db::Store;

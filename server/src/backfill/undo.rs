@@ -6,8 +6,9 @@ use std::time::Instant;
 use serde_json::json;
 
 use super::error::{one_line, with_retries, BackfillError};
-use super::runner::{ChunkReport, Outcome, Runner, Start};
+use super::runner::{ChunkReport, Outcome, Runner};
 use super::runs::{self, Mode, Run, RunStatus};
+use super::start::Start;
 use crate::audit::Actor;
 use crate::db::Store;
 

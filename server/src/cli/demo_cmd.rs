@@ -52,7 +52,7 @@ async fn seed(loaded: &Loaded, rows: i64, name: &str) -> Result<(), CliError> {
     let t = target::connect(&loaded.config.targets, name).await?;
     let started = std::time::Instant::now();
     demo::seed(&t.pool, t.backend(), rows).await?;
-    let (orgs, per_table) = crate::backfill::demo_finance::sizes(rows);
+    let (orgs, per_table) = crate::backfill::demo::finance::sizes(rows);
     println!(
         "seeded target {name} ({}) in {:.1} s: {rows} legacy projects (projects_project, \
          empty projects_schoolproject and projects_selfstudyproject); {} organisations and \

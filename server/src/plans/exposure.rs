@@ -139,14 +139,14 @@ pub fn never_raises(changes: &[Change]) -> Result<(), String> {
 
 /// What every rollback button would do now (the entity one for "an
 /// organisation", whose exposure in percent does not change), and which are
-/// unsafe after an irreversible phase (`marked`: the plan file's, by name,
-/// with why). A completed plan keeps its kill switch (the
+/// unsafe after an irreversible phase (`unsafe_of`, given the kind and its
+/// changes: see `plans::irreversible`). A completed plan keeps its kill switch (the
 /// emergency rollback) and single-organisation rollbacks.
 pub fn previews(
     l: &Loaded,
     configured: &[String],
     runbooks: &std::collections::HashMap<RollbackKind, Vec<String>>,
-    marked: &[(String, String)],
+    unsafe_of: &dyn Fn(RollbackKind, &[Change]) -> Option<String>,
 ) -> Vec<RollbackPreview> {
     use app::dto::plans::PlanStatus;
     [
@@ -172,7 +172,7 @@ pub fn previews(
             Ok(changes) => RollbackPreview {
                 kind,
                 unavailable: None,
-                unsafe_because: super::irreversible::rollback_unsafe(l, marked, kind, &changes),
+                unsafe_because: unsafe_of(kind, &changes),
                 changes: shown(l, configured, &changes),
                 runbook,
             },

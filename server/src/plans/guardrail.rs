@@ -4,79 +4,9 @@
 //! 0 only when the guardrail says `no_data = "zero"`); a source that does
 //! not answer is an error, which counts toward `consecutive_error_limit`.
 use super::duration::parse_duration_ms;
-use super::guardrail_spec::{BoundSpec, GuardrailSpec};
+pub use super::guardrail_spec::Bound;
+use super::guardrail_spec::GuardrailSpec;
 use app::format::number;
-
-/// A bound of the healthy range: fixed, or `baseline × times + plus` with
-/// the baseline captured before the phase started.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Bound {
-    Fixed(f64),
-    Baseline { times: f64, plus: f64 },
-}
-
-impl Bound {
-    pub fn parse(spec: &BoundSpec) -> Result<Bound, String> {
-        let hint = "a number, or \"baseline\", \"baseline * 1.10\", \"baseline + 0.5\", \"baseline - 0.5\"";
-        let raw = match spec {
-            BoundSpec::Number(n) if n.is_finite() => return Ok(Bound::Fixed(*n)),
-            BoundSpec::Number(_) => return Err(format!("not a finite number; use {hint}")),
-            BoundSpec::Text(t) => t.trim(),
-        };
-        let rest = raw
-            .strip_prefix("baseline")
-            .ok_or_else(|| format!("{raw:?}: use {hint}"))?
-            .trim();
-        let number = |s: &str| {
-            s.trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|n| n.is_finite())
-                .ok_or_else(|| format!("{raw:?}: use {hint}"))
-        };
-        let (times, plus) = match rest.chars().next() {
-            None => (1.0, 0.0),
-            Some('*') => (number(&rest[1..])?, 0.0),
-            Some('+') => (1.0, number(&rest[1..])?),
-            Some('-') => (1.0, -number(&rest[1..])?),
-            Some(_) => return Err(format!("{raw:?}: use {hint}")),
-        };
-        Ok(Bound::Baseline { times, plus })
-    }
-
-    pub fn needs_baseline(self) -> bool {
-        matches!(self, Bound::Baseline { .. })
-    }
-
-    /// The number, given the baseline (`None` without one when needed).
-    pub fn resolve(self, baseline: Option<f64>) -> Option<f64> {
-        match self {
-            Bound::Fixed(n) => Some(n),
-            Bound::Baseline { times, plus } => baseline.map(|b| b * times + plus),
-        }
-    }
-
-    fn describe(self, baseline: Option<f64>) -> String {
-        match (self, self.resolve(baseline)) {
-            (Bound::Fixed(n), _) => number(n),
-            (Bound::Baseline { times, plus }, resolved) => {
-                let rel = match (times, plus) {
-                    (1.0, 0.0) => "baseline".to_string(),
-                    (t, 0.0) => format!("baseline × {}", number(t)),
-                    (_, p) => format!(
-                        "baseline {} {}",
-                        if p < 0.0 { "−" } else { "+" },
-                        number(p.abs())
-                    ),
-                };
-                match (resolved, baseline) {
-                    (Some(r), Some(b)) => format!("{} ({rel}, baseline {})", number(r), number(b)),
-                    _ => rel,
-                }
-            }
-        }
-    }
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Source {
@@ -336,6 +266,7 @@ impl GuardrailDef {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plans::guardrail_spec::BoundSpec;
 
     fn def() -> GuardrailDef {
         GuardrailDef::example()

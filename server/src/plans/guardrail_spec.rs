@@ -11,6 +11,7 @@ use super::duration::parse_duration_ms;
 use crate::backfill::sandbox::{self, Access};
 use crate::backfill::spec::is_identifier;
 use crate::problems::Report;
+use app::format::number;
 
 pub const ACTIONS: [&str; 4] = ["record", "pause", "rollback", "emergency"];
 
@@ -114,7 +115,7 @@ pub fn check(r: &mut Report<'_>, g: &GuardrailSpec, path: &str) {
     }
     for (field, b) in [("max", &g.max), ("min", &g.min)] {
         if let Some(b) = b {
-            if let Err(e) = super::guardrail::Bound::parse(b.get_ref()) {
+            if let Err(e) = Bound::parse(b.get_ref()) {
                 r.at(b.span(), format!("{path}.{field}"), e);
             }
         }
@@ -193,6 +194,77 @@ pub fn check_all(r: &mut Report<'_>, guardrails: &[Spanned<GuardrailSpec>]) {
                 format!("guardrails[{i}].name"),
                 format!("{:?} is used by an earlier guardrail", g.name.get_ref()),
             );
+        }
+    }
+}
+
+/// A bound of the healthy range: fixed, or `baseline × times + plus` with
+/// the baseline captured before the phase started.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Bound {
+    Fixed(f64),
+    Baseline { times: f64, plus: f64 },
+}
+
+impl Bound {
+    pub fn parse(spec: &BoundSpec) -> Result<Bound, String> {
+        let hint = "a number, or \"baseline\", \"baseline * 1.10\", \"baseline + 0.5\", \"baseline - 0.5\"";
+        let raw = match spec {
+            BoundSpec::Number(n) if n.is_finite() => return Ok(Bound::Fixed(*n)),
+            BoundSpec::Number(_) => return Err(format!("not a finite number; use {hint}")),
+            BoundSpec::Text(t) => t.trim(),
+        };
+        let rest = raw
+            .strip_prefix("baseline")
+            .ok_or_else(|| format!("{raw:?}: use {hint}"))?
+            .trim();
+        let number = |s: &str| {
+            s.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|n| n.is_finite())
+                .ok_or_else(|| format!("{raw:?}: use {hint}"))
+        };
+        let (times, plus) = match rest.chars().next() {
+            None => (1.0, 0.0),
+            Some('*') => (number(&rest[1..])?, 0.0),
+            Some('+') => (1.0, number(&rest[1..])?),
+            Some('-') => (1.0, -number(&rest[1..])?),
+            Some(_) => return Err(format!("{raw:?}: use {hint}")),
+        };
+        Ok(Bound::Baseline { times, plus })
+    }
+
+    pub fn needs_baseline(self) -> bool {
+        matches!(self, Bound::Baseline { .. })
+    }
+
+    /// The number, given the baseline (`None` without one when needed).
+    pub fn resolve(self, baseline: Option<f64>) -> Option<f64> {
+        match self {
+            Bound::Fixed(n) => Some(n),
+            Bound::Baseline { times, plus } => baseline.map(|b| b * times + plus),
+        }
+    }
+
+    pub(super) fn describe(self, baseline: Option<f64>) -> String {
+        match (self, self.resolve(baseline)) {
+            (Bound::Fixed(n), _) => number(n),
+            (Bound::Baseline { times, plus }, resolved) => {
+                let rel = match (times, plus) {
+                    (1.0, 0.0) => "baseline".to_string(),
+                    (t, 0.0) => format!("baseline × {}", number(t)),
+                    (_, p) => format!(
+                        "baseline {} {}",
+                        if p < 0.0 { "−" } else { "+" },
+                        number(p.abs())
+                    ),
+                };
+                match (resolved, baseline) {
+                    (Some(r), Some(b)) => format!("{} ({rel}, baseline {})", number(r), number(b)),
+                    _ => rel,
+                }
+            }
         }
     }
 }

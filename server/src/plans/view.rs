@@ -9,7 +9,7 @@ use super::checks::{complete, judge, unmet_described, ItemState};
 use super::evidence::evidence_hash;
 use super::exposure::{environments, previews};
 use super::gate::tally;
-use super::pilot::Pilot;
+use super::spec::pilot::Pilot;
 use super::state::{start_blockers, PreviousPhase};
 use super::store::{FlagRecord, ItemRecord, Loaded, PhaseRecord, PlanRecord};
 use crate::plans::facts::Facts;
@@ -279,15 +279,21 @@ pub fn summary_of(l: &Loaded, configured: &[String]) -> PlanSummary {
 pub fn plan_view(l: &Loaded, now_ms: i64, facts: &Facts, configured: &[String]) -> PlanView {
     // The plan file once, for what the stored rows do not hold.
     let file = super::spec::validate(&l.plan.source_toml).ok();
-    let mut pilots = file.as_ref().map(super::pilot::of_file).unwrap_or_default();
+    let mut pilots = file
+        .as_ref()
+        .map(super::spec::pilot::of_file)
+        .unwrap_or_default();
     let mut runbooks = file
         .as_ref()
-        .map(super::runbook::of_file)
+        .map(super::spec::runbook::of_file)
         .unwrap_or_default();
     let marked = file
         .as_ref()
-        .map(super::irreversible::of_file)
+        .map(super::spec::irreversible::of_file)
         .unwrap_or_default();
+    let unsafe_of = |kind, changes: &[super::exposure::Change]| {
+        super::irreversible::rollback_unsafe(l, &marked, kind, changes)
+    };
     PlanView {
         summary: summary_of(l, configured),
         description: l.plan.description.clone(),
@@ -297,7 +303,7 @@ pub fn plan_view(l: &Loaded, now_ms: i64, facts: &Facts, configured: &[String]) 
             key: l.flag.key.clone(),
             environments: flag_environments(&l.flag, &environments(l, configured)),
         },
-        rollbacks: previews(l, configured, &runbooks.rollbacks, &marked),
+        rollbacks: previews(l, configured, &runbooks.rollbacks, &unsafe_of),
         change_request: None,
         phases: (0..l.phases.len())
             .map(|i| {

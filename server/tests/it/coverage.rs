@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 
 use server::audit::Actor;
 use server::backfill::job::Job;
-use server::backfill::runner::{Runner, Start};
+use server::backfill::runner::Runner;
 use server::backfill::runs::Mode;
+use server::backfill::start::Start;
 use server::backfill::{demo, target};
 use server::config::TargetConfig;
 use server::events::PlanEvents;

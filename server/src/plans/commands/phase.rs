@@ -45,7 +45,7 @@ pub(super) async fn start_phase(
     after.enabled = true;
     after.exposure_bp = phase.exposure_bp;
     // The phase's pilot entities (`allow = [...]`) join its allow list.
-    let pilot = crate::plans::pilot::of_phase(&cx.l.plan.source_toml, &phase.name);
+    let pilot = crate::plans::spec::pilot::of_phase(&cx.l.plan.source_toml, &phase.name);
     let allowed: Vec<String> = pilot
         .allow
         .into_iter()

@@ -74,7 +74,7 @@ pub(super) async fn rollback_command(
 /// Why a `kind` rollback making `changes` on `l` is unsafe after an
 /// irreversible phase, if it is.
 pub(super) fn unsafe_now(l: &Loaded, kind: RollbackKind, changes: &[Change]) -> Option<String> {
-    let marked = crate::plans::irreversible::marked(&l.plan.source_toml);
+    let marked = crate::plans::spec::irreversible::marked(&l.plan.source_toml);
     crate::plans::irreversible::rollback_unsafe(l, &marked, kind, changes)
 }
 

@@ -2,13 +2,15 @@
 //! legacy `projects_project` table (school, self-study and draft projects
 //! with their legacy columns, a boolean `is_draft`) and the empty subtype
 //! tables `projects_schoolproject` and `projects_selfstudyproject` the STI
-//! template's jobs fill; and seed 004's finance tables (see `demo_finance`).
+//! template's jobs fill; and seed 004's finance tables (see `finance`).
 //! A few project rows break the subtype tables' constraints on purpose, so
 //! the error path shows.
 use app::dto::StoreBackend;
 use sqlx::{AnyPool, Executor};
 
 use super::error::BackfillError;
+
+pub mod finance;
 
 /// In every this many projects, one school project has no course code and one
 /// self-study project an unknown study frequency (ids ≡ 20 and ≡ 31).
@@ -43,7 +45,7 @@ const OLD_TABLES: [&str; 3] = ["school_projects", "self_study_projects", "projec
 
 /// `SELECT … FROM` the integers 1..=$1 as `i`, on `backend`: one set-based
 /// statement, fast for millions of rows.
-pub(super) fn over_series(backend: StoreBackend, insert: &str, select: &str) -> String {
+fn over_series(backend: StoreBackend, insert: &str, select: &str) -> String {
     match backend {
         StoreBackend::Postgres => {
             format!("{insert} SELECT {select} FROM generate_series(1, $1) AS s(i)")
@@ -57,7 +59,7 @@ pub(super) fn over_series(backend: StoreBackend, insert: &str, select: &str) -> 
 
 /// Drops and recreates the demo tables: `rows` legacy projects (55 %
 /// school, 35 % self-study, 10 % drafts) and seed 004's organisations and
-/// transactions (`demo_finance::seed`).
+/// transactions (`finance::seed`).
 pub async fn seed(pool: &AnyPool, backend: StoreBackend, rows: i64) -> Result<(), BackfillError> {
     let mut tx = pool.begin().await?;
     let tables = [
@@ -83,7 +85,7 @@ pub async fn seed(pool: &AnyPool, backend: StoreBackend, rows: i64) -> Result<()
         ),
     );
     sqlx::query(&fill).bind(rows).execute(&mut *tx).await?;
-    super::demo_finance::seed(&mut tx, backend, rows).await?;
+    finance::seed(&mut tx, backend, rows).await?;
     tx.commit().await?;
     Ok(())
 }

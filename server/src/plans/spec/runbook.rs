@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::spec::PlanFile;
+use super::PlanFile;
 use crate::problems::Report;
 use app::dto::plans::RollbackKind;
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::spec::PhaseSpec;
+use super::PhaseSpec;
 use crate::backfill::error::BackfillError;
 use crate::backfill::sandbox::{self, Access};
 use crate::backfill::spec::is_identifier;
@@ -137,13 +137,13 @@ pub struct Pilot {
 
 /// Every phase's pilot, by phase name.
 pub fn of_plan(source: &str) -> BTreeMap<String, Pilot> {
-    super::spec::validate(source)
+    super::validate(source)
         .map(|file| of_file(&file))
         .unwrap_or_default()
 }
 
 /// The same, from a parsed file.
-pub fn of_file(file: &super::spec::PlanFile) -> BTreeMap<String, Pilot> {
+pub fn of_file(file: &super::PlanFile) -> BTreeMap<String, Pilot> {
     file.phases
         .iter()
         .map(|p| p.get_ref())

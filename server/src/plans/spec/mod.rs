@@ -1,6 +1,14 @@
 //! Plans as code: the TOML format of a rollout plan (see
 //! `docs/plan-format.md`) and its validation, which reports every problem
 //! with its `line:column` and field path. Parsing only: nothing is stored.
+//! Its parts, each with its own checks: `jobs` (the `[[jobs]]`), `pilot`
+//! (allow lists and the allow query), `runbook` (steps people carry out)
+//! and `irreversible` (phases the flag cannot undo).
+pub mod irreversible;
+pub mod jobs;
+pub mod pilot;
+pub mod runbook;
+
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -21,7 +29,7 @@ pub struct PlanFile {
     pub jobs: Vec<Spanned<JobSpec>>,
     /// What people do in each rollback that the console cannot run.
     #[serde(default)]
-    pub rollback: Option<Spanned<super::runbook::RollbackSteps>>,
+    pub rollback: Option<Spanned<runbook::RollbackSteps>>,
     /// What the console watches while a phase runs (see `guardrail_spec`).
     #[serde(default)]
     pub guardrails: Vec<Spanned<super::guardrail_spec::GuardrailSpec>>,
@@ -60,7 +68,7 @@ pub struct PhaseSpec {
     /// A read-only query on a target whose first column lists pilot
     /// entities; an operator loads it onto the allow list (see `pilot`).
     #[serde(default)]
-    pub allow_query: Option<Spanned<super::pilot::AllowQuery>>,
+    pub allow_query: Option<Spanned<pilot::AllowQuery>>,
     /// What people do in this phase that the console cannot run (deploys,
     /// restarts), in order.
     #[serde(default)]
@@ -188,9 +196,9 @@ pub fn validate(text: &str) -> Result<PlanFile, Vec<Problem>> {
                 ),
             );
         }
-        super::pilot::check(&mut r, p, &path);
-        super::runbook::check(&mut r, &p.runbook, &format!("{path}.runbook"));
-        super::irreversible::check(&mut r, p.irreversible.as_ref(), &path);
+        pilot::check(&mut r, p, &path);
+        runbook::check(&mut r, &p.runbook, &format!("{path}.runbook"));
+        irreversible::check(&mut r, p.irreversible.as_ref(), &path);
         if p.environment.get_ref().trim().is_empty() {
             r.at(
                 p.environment.span(),
@@ -213,8 +221,8 @@ pub fn validate(text: &str) -> Result<PlanFile, Vec<Problem>> {
             check_item(&mut r, item.get_ref(), &item_path);
         }
     }
-    super::spec_jobs::check_jobs(&mut r, &file);
-    super::runbook::check_rollback(&mut r, &file);
+    jobs::check_jobs(&mut r, &file);
+    runbook::check_rollback(&mut r, &file);
     super::guardrail_spec::check_all(&mut r, &file.guardrails);
     if r.problems.is_empty() {
         Ok(file)

@@ -6,8 +6,8 @@
 use app::dto::StoreBackend;
 use sqlx::{Any, Executor, Transaction};
 
-use super::demo::over_series;
-use super::error::BackfillError;
+use super::over_series;
+use crate::backfill::error::BackfillError;
 
 pub const TABLES: [&str; 2] = ["revenue_transactions", "expense_transactions"];
 

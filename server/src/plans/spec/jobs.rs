@@ -1,7 +1,7 @@
 //! The plan file's `[[jobs]]` against the rest of the file: each job valid
 //! on its own (`backfill::spec::check_job`), names that differ, the phases a
 //! job names and the jobs an item names exist.
-use super::spec::{PlanFile, Report};
+use super::{PlanFile, Report};
 use crate::backfill::spec::check_job;
 
 pub fn check_jobs(r: &mut Report<'_>, file: &PlanFile) {
