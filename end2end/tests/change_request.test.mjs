@@ -105,6 +105,10 @@ async function proposeWeakerGate(author, name, flag) {
   await author.page.waitForSelector('#change-request');
   await hydrated(author.page);
   assert.match(await author.page.textContent('#change-request .weakens'), /approvals 1 → 0/);
+  // And the file's lines it changes, as a diff.
+  const diff = await author.page.textContent('#change-request pre.diff');
+  assert.match(diff, /^-approvals = 1$/m, diff);
+  assert.match(diff, /^\+approvals = 0$/m, diff);
   return planUrl;
 }
 

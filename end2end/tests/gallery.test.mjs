@@ -20,12 +20,10 @@
 //
 // Every page (dashboard, plans, the plan with its timeline, its editor, its
 // backfill job, the audit log, the newest audit event, users, tokens) is
-// opened in every role at the key states (draft, the pilot, the irreversible
-// phase under way, completed, paused by a guardrail; a plan without the job
-// answers its job page with a clear 404); at the other states, the
-// dashboard, the plans list and the plan page. The plan page is screenshot
-// at 1280 and 390 px wide when paused, rolled back and completed, and must
-// not scroll sideways on the phone.
+// opened in every state as every role (a plan without the job answers its
+// job page with a clear 404). The plan page is screenshot at 1280 and 390 px
+// wide when paused, rolled back and completed, and must not scroll sideways
+// on the phone.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startConsole, launchBrowser, watchErrors, screenshot, hydrated, personIn, signIn } from './support/console.mjs';
@@ -446,7 +444,6 @@ const PAGES = {
 };
 
 const FULL = Object.keys(PAGES);
-const KEY = ['dashboard', 'plans', 'plan'];
 
 /**
  * Opens `pages` as each of `people` (in parallel: each has a context of
@@ -529,10 +526,10 @@ test('Gallery main: draft to completed, through a pilot, a change request and an
 
   await start(plan, 'dev');
   await expectStatus(plan, 'active');
-  await visitAll('dev under way', everyone, KEY, { plan });
+  await visitAll('dev under way', everyone, FULL, { plan });
 
   await requestApproval(plan, 'dev');
-  await visitAll('dev awaiting approval', everyone, KEY, {
+  await visitAll('dev awaiting approval', everyone, FULL, {
     plan,
     extra: {
       async dashboard(who, where) {
@@ -542,7 +539,7 @@ test('Gallery main: draft to completed, through a pilot, a change request and an
   });
 
   await approve(plan, 'dev', ann);
-  await visitAll('dev approved', everyone, KEY, { plan });
+  await visitAll('dev approved', everyone, FULL, { plan });
 
   // The pilot: production at 0 %, two organisations on its allow list.
   await start(plan, 'pilot');
@@ -572,7 +569,7 @@ test('Gallery main: draft to completed, through a pilot, a change request and an
   assert.ok((await put.json()).pending_change, 'summary.pending_change names it');
   const change = (await viewOf(plan)).change_request;
   assert.ok(change?.id, 'the plan view shows the change request');
-  await visitAll('a change request waiting', everyone, KEY, {
+  await visitAll('a change request waiting', everyone, FULL, {
     plan,
     extra: { plan: (who, where) => see(who.page, '#change-request', where) },
   });
@@ -584,7 +581,7 @@ test('Gallery main: draft to completed, through a pilot, a change request and an
     command: 'rollback', kind: 'entity', confirm: plan.name, reason: 'org-1 reports broken invoices', entity: 'org-1', accept_irreversible: false,
   });
   assert.ok(flagIn(await viewOf(plan), 'production').deny.includes('org-1'), 'org-1 is denied in production');
-  await visitAll('org-1 rolled back alone', everyone, KEY, {
+  await visitAll('org-1 rolled back alone', everyone, FULL, {
     plan,
     extra: { async plan(who, where) { assert.match(await textOf(who.page, '#flag-deny', where), /org-1/, `${where}: rolled back alone`); } },
   });
@@ -599,7 +596,7 @@ test('Gallery main: draft to completed, through a pilot, a change request and an
     return [item.met, `met: ${item.met}, "${item.detail}"; reading ${JSON.stringify((await readingOf(plan)).reading ?? null)}`];
   };
   await until('"5xx below 1 %" met on production 5% (a healthy application)', metOn5);
-  await visitAll('production 5 % with a healthy guardrail', everyone, KEY, {
+  await visitAll('production 5 % with a healthy guardrail', everyone, FULL, {
     plan,
     extra: { plan: (who, where) => see(who.page, '#guardrails tr[data-guardrail="error_rate"] .reading[data-environment="production"][data-outcome="healthy"]', where) },
   });
@@ -626,11 +623,24 @@ test('Gallery main: draft to completed, through a pilot, a change request and an
   // Two approvals, then complete: launched, the flag stays.
   await requestApproval(plan, 'production 100%');
   await approve(plan, 'production 100%', ann, bob);
-  await command(olga, plan, { command: 'complete', confirm: plan.name });
+  // Completing, as olga does it on the page: the form says what stays and
+  // asks for the plan's name; the answer says the kill switch stays.
+  const completing = `${plan.name}: completing`;
+  await open(olga, `/plans/${plan.id}`, completing);
+  assert.match(await textOf(olga.page, '#complete-plan', completing), /gallery_main stays as it is now/);
+  await olga.page.fill('#complete-plan input[name="confirm"]', plan.name);
+  await olga.page.click('#complete-plan button[type="submit"]');
+  await see(olga.page, '#outcome .ok.outcome', `${completing}: the outcome`, 15_000);
+  assert.match(await olga.page.textContent('#outcome'), /completed: gallery_main stays at 100 % \+ 2 allowed in production; its kill switch/);
   await expectStatus(plan, 'completed');
   await visitAll('completed', everyone, FULL, {
     plan,
-    extra: { dashboard: (who, where) => see(who.page, `#launched-plans tr[data-plan="${plan.id}"]`, `${where}: listed as launched`) },
+    extra: {
+      dashboard: (who, where) => see(who.page, `#launched-plans tr[data-plan="${plan.id}"]`, `${where}: listed as launched`),
+      async plan(who, where) {
+        if (who.writes) assert.equal(await textOf(who.page, '#jump-rollback', where), 'Kill switch…', `${where}: the plan bar`);
+      },
+    },
   });
   await screenshots(olga, plan, 'completed');
 });
@@ -694,7 +704,7 @@ test('Gallery rolled back: the application fails and its guardrail rolls product
   assert.equal(view.incident.by_system, true, 'rolled back by the console itself');
   assert.equal(phaseOf(view, 'dev').status, 'approved', 'dev runs again');
 
-  await visitAll('rolled back by a guardrail', everyone, KEY, { plan, extra: incident('plan.rollback.standard') });
+  await visitAll('rolled back by a guardrail', everyone, FULL, { plan, extra: incident('plan.rollback.standard') });
   await screenshots(olga, plan, 'rolled-back');
 });
 
@@ -706,7 +716,7 @@ test('Gallery emergency: an operator pulls the kill switch', async () => {
   });
   const view = await expectStatus(plan, 'rolled_back');
   assert.equal(flagIn(view, 'dev').enabled, false, 'the flag is off in dev');
-  await visitAll('emergency rollback', everyone, KEY, { plan, extra: incident('plan.rollback.emergency', 'olga') });
+  await visitAll('emergency rollback', everyone, FULL, { plan, extra: incident('plan.rollback.emergency', 'olga') });
 });
 
 test('Gallery aborted: a draft is abandoned', async () => {
@@ -716,5 +726,5 @@ test('Gallery aborted: a draft is abandoned', async () => {
     command: 'rollback', kind: 'abort', confirm: plan.name, reason: 'superseded by another plan', entity: '', accept_irreversible: false,
   });
   await expectStatus(plan, 'aborted');
-  await visitAll('aborted', everyone, KEY, { plan, extra: incident('plan.abort', 'olga') });
+  await visitAll('aborted', everyone, FULL, { plan, extra: incident('plan.abort', 'olga') });
 });

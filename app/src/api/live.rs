@@ -162,10 +162,10 @@ fn incident(
             d["readings"].as_i64().unwrap_or_default(),
             text("detail"),
             text("action"),
-            if d["dry_run"] == true {
-                " (dry run: recorded only)"
-            } else {
-                ""
+            match (d["dry_run"] == true, d["withheld"].as_str()) {
+                (true, _) => " (dry run: recorded only)".to_string(),
+                (false, Some(why)) => format!(" withheld: {why}"),
+                (false, None) => String::new(),
             }
         ),
         "flag.deny" => format!("{} rolled back alone: {}", text("entity"), text("reason")),

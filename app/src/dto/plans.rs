@@ -199,6 +199,10 @@ pub struct ChangeRequestView {
     pub created_at_ms: i64,
     /// What it weakens, one sentence each.
     pub weakens: Vec<String>,
+    /// The plan file's lines it changes (a unified diff against the file in
+    /// force).
+    #[serde(default)]
+    pub diff: String,
     pub approvals_required: i64,
     pub approver_roles: Vec<crate::access::Role>,
     pub approvals: i64,

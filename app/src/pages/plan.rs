@@ -257,9 +257,17 @@ fn plan_bar(plan: &PlanView, can_write: bool) -> impl IntoView {
         })
         .collect::<Vec<_>>()
         .join(" · ");
-    let rollback = (can_write && !s.status.is_final()).then(|| {
-        view! { <a href="#rollback" class="danger-link" id="jump-rollback">"Roll back…"</a> }
-    });
+    let rollback = match (can_write, s.status) {
+        (true, PlanStatus::Completed) => Some(
+            view! { <a href="#rollback" class="danger-link" id="jump-rollback">"Kill switch…"</a> }
+                .into_any(),
+        ),
+        (true, status) if !status.is_final() => Some(
+            view! { <a href="#rollback" class="danger-link" id="jump-rollback">"Roll back…"</a> }
+                .into_any(),
+        ),
+        _ => None,
+    };
     view! {
         <nav class="plan-bar" id="plan-bar" aria-label="This plan">
             <strong>{s.name.clone()}</strong>

@@ -96,6 +96,9 @@ pub(crate) fn change_request(
                 if c.approvals_required == 1 { "s" } else { "" }
             )/></p>
             <ul class="weakens">{weakens}</ul>
+            {(!c.diff.is_empty()).then(|| view! {
+                <details class="diff"><summary>"What it changes in the plan file"</summary><pre class="diff">{c.diff.clone()}</pre></details>
+            })}
             <p class="approvals-count">{super::plan_phase::approvals_count(c.approvals, c.approvals_required)}</p>
             <ul class="plain decisions">{decisions}</ul>
             <div class="change-actions">{decide} {override_form} {withdraw}</div>

@@ -55,6 +55,7 @@ pub async fn apply_source(
     }
     let details = json!({
         "changes": changes,
+        "diff": super::sources::diff(&l.plan.source_toml, source),
         "source_sha256": sha256_hex(source),
         "from_revision": l.plan.revision,
         "change_request": change.map(|c| c.id),
@@ -100,6 +101,7 @@ pub async fn request_change(
         "weakens": change.weakens,
         "approvals_required": change.approvals_required,
         "approver_roles": super::store::roles_to_text(&change.approver_roles),
+        "diff": super::sources::diff(&l.plan.source_toml, source),
         "source_sha256": sha256_hex(source),
         "from_revision": l.plan.revision,
     });

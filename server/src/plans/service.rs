@@ -380,7 +380,9 @@ impl PlanPort for PlanService {
         let mut view = plan_view(&l, self.clock.now_ms(), &facts, &self.environments);
         let change = super::change_store::pending(&mut conn, &l.plan.id).await?;
         view.summary.pending_change = change.as_ref().map(|c| c.id.clone());
-        view.change_request = change.as_ref().map(super::view::change_view);
+        view.change_request = change
+            .as_ref()
+            .map(|c| super::view::change_view(c, &l.plan.source_toml));
         drop(conn);
         view.edits_since_approval = super::edits::since_last_approval(&self.store, &l).await?;
         view.incident = super::incident::latest(&self.store, &l, &view.rollbacks).await?;

@@ -7,6 +7,31 @@ use sqlx::{AnyConnection, Row};
 use super::evidence::sha256_hex;
 use crate::db::{Store, StoreError};
 
+/// At most this many bytes of diff go into an audit event; the rest is
+/// said to be cut (both files stay fetchable by their SHA-256).
+pub const MAX_DIFF: usize = 16 * 1024;
+
+/// What an edit changed in the plan file, as a unified diff with two lines
+/// of context ("" when nothing did), for its audit event.
+pub fn diff(before: &str, after: &str) -> String {
+    let text = similar::TextDiff::from_lines(before, after)
+        .unified_diff()
+        .context_radius(2)
+        .header("before", "after")
+        .to_string();
+    if text.len() <= MAX_DIFF {
+        return text;
+    }
+    let mut cut = MAX_DIFF;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!(
+        "{}\n… (cut at {MAX_DIFF} bytes: fetch both files by their SHA-256)\n",
+        &text[..cut]
+    )
+}
+
 /// Keeps `source` as one of `plan_id`'s files (once: the first time it is seen).
 pub async fn keep(
     conn: &mut AnyConnection,
@@ -133,5 +158,27 @@ impl super::PlanService {
             ))
             .into()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_diff_shows_what_changed_with_context_and_is_bounded() {
+        let before = "[plan]\nname = \"x\"\n\n[[guardrails]]\nmax = 0.001\n";
+        let after = before.replace("max = 0.001", "max = 0.01");
+        let d = diff(before, &after);
+        assert!(d.contains("-max = 0.001\n+max = 0.01"), "{d}");
+        assert!(d.starts_with("--- before\n+++ after"), "{d}");
+        assert_eq!(diff(before, before), "");
+        let big = "line\n".repeat(10_000);
+        let d = diff("", &big);
+        assert!(
+            d.len() < MAX_DIFF + 200 && d.ends_with("SHA-256)\n"),
+            "{}",
+            d.len()
+        );
     }
 }

@@ -96,9 +96,14 @@ pub fn build(
             "guardrail.action" => Some((
                 "action",
                 format!(
-                    "{} → {}",
+                    "{} → {}{}",
                     d["guardrail"].as_str().unwrap_or(""),
-                    d["action"].as_str().unwrap_or("")
+                    d["action"].as_str().unwrap_or(""),
+                    if d["withheld"].is_string() {
+                        " (withheld)"
+                    } else {
+                        ""
+                    }
                 ),
             )),
             "plan.continue" => Some((

@@ -50,8 +50,11 @@ pub fn summary(
     }
 }
 
-pub fn change_view(c: &ChangeRecord) -> ChangeRequestView {
+/// A pending change request as the plan page shows it; `in_force` is the
+/// plan file it would replace.
+pub fn change_view(c: &ChangeRecord, in_force: &str) -> ChangeRequestView {
     ChangeRequestView {
+        diff: super::sources::diff(in_force, &c.source_toml),
         id: c.id.clone(),
         author: c.author_name.clone(),
         author_id: c.author_id.clone(),

@@ -239,6 +239,9 @@ async fn an_auditor_reconstructs_an_approval_and_every_edit_from_the_trail() {
     assert_eq!(authors[3].2, loosened);
     let applied = events.iter().rfind(|e| e["action"] == "plan.edit").unwrap();
     assert_eq!(details(applied)["approved_by"], json!(["ann", "bob"]));
+    // A guardrail edit says what it changed, line by line, in its event.
+    let diff = details(applied)["diff"].as_str().unwrap().to_string();
+    assert!(diff.contains("-max = 1\n+max = 2\n"), "{diff}");
     assert_eq!(
         applied["actor_name"], "bob",
         "the event's actor: whose approval applied it"

@@ -96,6 +96,25 @@ async fn the_partitioned_template_walks_to_completed_with_its_guardrails() {
     );
     let production = World::flag_in(&view, "production");
     assert_eq!(production["exposure_bp"], 10_000, "{production}");
+    // Launched: a pilot organisation can still be taken off the allow list
+    // (it only lowers exposure); nothing raises it any more.
+    let pilot = production["allow"][0].clone();
+    assert!(pilot.is_string(), "{production}");
+    t.ok(
+        &t.olga,
+        json!({"command": "disallow", "environment": "production", "entity": pilot,
+               "reason": "the organisation left the pilot programme"}),
+    )
+    .await;
+    let (status, body) = t
+        .plan
+        .command(
+            &t.olga,
+            json!({"command": "allow", "environment": "production", "entities": [pilot],
+                   "reason": "back in"}),
+        )
+        .await;
+    assert_eq!(status, 400, "a completed plan raises nothing: {body}");
     // Every guardrail item of staging, the pilot and the ramp was judged on
     // readings, and the row-count guardrail read the target throughout.
     let judged = World::guardrail_items(&view);

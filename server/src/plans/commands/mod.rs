@@ -201,14 +201,15 @@ async fn apply(
     command: PlanCommand,
 ) -> Result<Effect, PlanError> {
     let l = cx.l;
-    // A final plan takes single-organisation rollbacks and restores; a
+    // A final plan takes single-organisation rollbacks and restores and
+    // entities taken off an allow list (which only lower exposure); a
     // completed one (launched) also its kill switch, the emergency rollback.
     let still_allowed = match &command {
         PlanCommand::Rollback { kind, .. } => {
             *kind == RollbackKind::Entity
                 || (*kind == RollbackKind::Emergency && l.plan.status == PlanStatus::Completed)
         }
-        PlanCommand::Restore { .. } => true,
+        PlanCommand::Restore { .. } | PlanCommand::Disallow { .. } => true,
         _ => false,
     };
     if l.plan.status.is_final() && !still_allowed {
@@ -218,7 +219,7 @@ async fn apply(
             ""
         };
         return Err(invalid(format!(
-            "the plan is {}, which is final: only a single organisation can still be rolled back or restored{also}",
+            "the plan is {}, which is final: only a single organisation can still be rolled back, restored or taken off an allow list{also}",
             l.plan.status
         )));
     }
