@@ -131,7 +131,8 @@ async fn prepare(
     mode: Mode,
     asked: Asked,
 ) -> Result<Prepared, CliError> {
-    let service = PlanService::new(store.clone(), PlanEvents::default(), FlagCache::default());
+    let own = (PlanEvents::default(), FlagCache::default());
+    let service = PlanService::from_config(store.clone(), config, own);
     let plan_id = service.resolve(plan).await?;
     let metrics = BackfillMetrics::register(&prometheus::Registry::new())
         .map_err(|e| CliError::Runtime(e.to_string()))?;
@@ -287,8 +288,8 @@ pub async fn run(config: &Config, store: Store, cmd: BackfillCommand) -> Result<
             }
         }
         BackfillCommand::Status { plan } => {
-            let service =
-                PlanService::new(store.clone(), PlanEvents::default(), FlagCache::default());
+            let own = (PlanEvents::default(), FlagCache::default());
+            let service = PlanService::from_config(store.clone(), config, own);
             let plans = match plan {
                 Some(p) => vec![service.resolve(&p).await?],
                 None => service

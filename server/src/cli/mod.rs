@@ -126,9 +126,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Audit(cmd) => with_store(&loaded, |store| audit_cmd::run(store, cmd)).await,
         Command::Plan(plan_cmd::PlanCommand::Validate { file }) => plan_cmd::validate(file),
         Command::Plan(cmd) => {
-            let environments = loaded.config.environments.clone();
+            let config = loaded.config.clone();
             with_store(&loaded, |store| async move {
-                plan_cmd::run(store, &environments, cmd).await
+                plan_cmd::run(store, &config, cmd).await
             })
             .await
         }

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use clap::Subcommand;
 
 use super::CliError;
+use crate::config::Config;
 use crate::db::Store;
 use crate::events::PlanEvents;
 use crate::flags::cache::FlagCache;
@@ -69,9 +70,9 @@ pub fn validate(file: PathBuf) -> Result<(), CliError> {
     Ok(())
 }
 
-pub async fn run(store: Store, environments: &[String], cmd: PlanCommand) -> Result<(), CliError> {
-    let service = PlanService::new(store.clone(), PlanEvents::default(), FlagCache::default())
-        .with_environments(environments.to_vec());
+pub async fn run(store: Store, config: &Config, cmd: PlanCommand) -> Result<(), CliError> {
+    let own = (PlanEvents::default(), FlagCache::default());
+    let service = PlanService::from_config(store.clone(), config, own);
     match cmd {
         PlanCommand::Validate { file } => validate(file),
         PlanCommand::Import { file } => {

@@ -95,10 +95,9 @@ impl AppState {
         let events = PlanEvents::default();
         let flag_cache = FlagCache::default();
         let clock = crate::clock::Clock::default();
-        let plans = PlanService::new(store.clone(), events.clone(), flag_cache.clone())
-            .with_environments(config.environments.clone())
-            .with_targets(config.targets.clone())
-            .with_clock(clock.clone());
+        let plans =
+            PlanService::from_config(store.clone(), config, (events.clone(), flag_cache.clone()))
+                .with_clock(clock.clone());
         let metrics = Metrics::new()?;
         let jobs = JobManager::new(
             store.clone(),

@@ -71,6 +71,20 @@ pub(super) fn check_environments(environments: &[String], def: &PlanDef) -> Resu
 pub(super) use super::evidence::sha256_hex;
 
 impl PlanService {
+    /// The plan service as the configuration says — its environments and
+    /// its targets — the one construction the server and every CLI command
+    /// share (the server adds its clock, `with_clock`). `events` and
+    /// `flags`: the server's live feed and flag cache; a CLI command's own.
+    pub fn from_config(
+        store: Store,
+        config: &crate::config::Config,
+        (events, flags): (PlanEvents, FlagCache),
+    ) -> Self {
+        PlanService::new(store, events, flags)
+            .with_environments(config.environments.clone())
+            .with_targets(config.targets.clone())
+    }
+
     pub fn new(store: Store, events: PlanEvents, flags: FlagCache) -> Self {
         PlanService {
             store,
