@@ -1,0 +1,164 @@
+//! Starting and stopping: one-line errors with exit codes, `migrate`,
+//! `--help`, graceful shutdown on SIGTERM.
+use super::*;
+
+#[test]
+fn bad_database_url_scheme_is_one_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = console(dir.path())
+        .env("DATABASE_URL", "mysql://root:hunter2@localhost/x")
+        .output()
+        .unwrap();
+    assert_one_line_error(
+        &out,
+        2,
+        &[
+            "database_url",
+            "environment variable DATABASE_URL",
+            "unsupported scheme \"mysql\"",
+            "postgres://",
+        ],
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("hunter2"),
+        "the password is never printed"
+    );
+}
+
+#[test]
+fn unreachable_postgres_is_one_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    // Port 1 on loopback: nothing listens there.
+    let out = console(dir.path())
+        .env("DATABASE_URL", "postgres://u:topsecret@127.0.0.1:1/console")
+        .output()
+        .unwrap();
+    assert_one_line_error(
+        &out,
+        2,
+        &[
+            "database_url",
+            "DATABASE_URL",
+            "cannot open postgres://u:***@127.0.0.1:1/console",
+        ],
+    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("topsecret"));
+}
+
+#[test]
+fn port_in_use_is_one_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = console(dir.path())
+        .env("CONSOLE_LISTEN", &addr)
+        .output()
+        .unwrap();
+    assert_one_line_error(&out, 2, &["listen", "CONSOLE_LISTEN", &addr, "in use"]);
+}
+
+#[test]
+fn malformed_config_file_is_one_line_with_position() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("console.toml"),
+        "listen = \"127.0.0.1:3000\"\nlog_format = \n",
+    )
+    .unwrap();
+    let out = console(dir.path()).output().unwrap();
+    assert_one_line_error(&out, 2, &["console.toml:2:"]);
+}
+
+#[test]
+fn migrate_creates_the_default_sqlite_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = console(dir.path()).arg("migrate").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(
+            "store sqlite at data/console.db: migration #14 decision evidence (14 of 14 applied)"
+        ),
+        "{stdout}"
+    );
+    assert!(dir.path().join("data/console.db").exists());
+}
+
+#[test]
+fn a_target_that_is_the_store_itself_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    // The same file by another path: ./data/console.db vs data/console.db.
+    std::fs::write(
+        dir.path().join("console.toml"),
+        "listen = \"127.0.0.1:0\"\n[targets.app]\nurl = \"sqlite://./data/../data/console.db\"\n",
+    )
+    .unwrap();
+    let out = console(dir.path()).arg("serve").output().unwrap();
+    assert_one_line_error(&out, 2, &["targets.app", "is the console's own store"]);
+}
+
+#[test]
+fn help_explains_the_commands() {
+    let out = Command::new(BIN).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "serve",
+        "migrate",
+        "DATABASE_URL",
+        "console.toml",
+        "Exit codes",
+    ] {
+        assert!(
+            text.contains(needle),
+            "--help should mention {needle}:\n{text}"
+        );
+    }
+    let out = Command::new(BIN).arg("no-such-command").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn serves_then_stops_gracefully_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = console(dir.path())
+        .env("CONSOLE_LISTEN", "127.0.0.1:0")
+        .env("CONSOLE_LOG_LEVEL", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut addr = None;
+    let mut line = String::new();
+    while addr.is_none() && Instant::now() < deadline {
+        line.clear();
+        if stdout.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        if let Some(pos) = line.find("listening on http://") {
+            let rest = &line[pos + "listening on http://".len()..];
+            addr = rest.split_whitespace().next().map(str::to_owned);
+        }
+    }
+    let addr = addr.expect("the server logs the address it listens on");
+    let body = http_get::blocking_get(&format!("http://{addr}/healthz"));
+    assert!(body.contains("ok"), "{body}");
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let code = child.wait().unwrap();
+    assert_eq!(code.code(), Some(0), "SIGTERM leads to a clean exit");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert!(rest.contains("shutdown signal received"), "{rest}");
+    assert!(rest.contains("stopped cleanly"), "{rest}");
+}
