@@ -26,6 +26,7 @@ mod guardrails;
 mod http;
 mod phase_truth;
 mod pilot;
+mod plan_statuses;
 mod plans;
 mod provenance;
 mod store;
