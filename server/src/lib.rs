@@ -14,6 +14,7 @@ pub mod events;
 pub mod flags;
 pub mod guardrails;
 pub mod http;
+pub mod jobs;
 pub mod json_body;
 pub mod metrics;
 pub mod plans;

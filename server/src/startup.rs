@@ -55,7 +55,7 @@ pub async fn start(
         in_flight: Default::default(),
     }
     .spawn();
-    crate::backfill::job_metrics::JobMetrics::new(
+    crate::jobs::job_metrics::JobMetrics::new(
         state.store.clone(),
         state.metrics.registry().clone(),
     )

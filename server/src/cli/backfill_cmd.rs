@@ -5,7 +5,6 @@ use clap::{Args, Subcommand};
 
 use super::CliError;
 use crate::audit::{Actor, ClientInfo};
-use crate::backfill::manager::{JobManager, Prepared, StartRequest};
 use crate::backfill::metrics::BackfillMetrics;
 use crate::backfill::runner::{ChunkReport, Outcome};
 use crate::backfill::runs::{self, Mode};
@@ -14,6 +13,7 @@ use crate::config::Config;
 use crate::db::Store;
 use crate::events::PlanEvents;
 use crate::flags::cache::FlagCache;
+use crate::jobs::manager::{JobManager, Prepared, StartRequest};
 use crate::plans::PlanService;
 
 #[derive(Debug, Subcommand)]

@@ -29,13 +29,13 @@ use crate::audit::AuditService;
 use crate::auth::session::{self, Timeouts};
 use crate::auth::session_store::ConsoleSessionStore;
 use crate::auth::{csrf, middleware::resolve_caller, AuthState, IdentityService};
-use crate::backfill::manager::JobManager;
 use crate::backfill::metrics::BackfillMetrics;
-use crate::backfill::service::BackfillService;
 use crate::config::Config;
 use crate::db::Store;
 use crate::events::PlanEvents;
 use crate::flags::cache::FlagCache;
+use crate::jobs::manager::JobManager;
+use crate::jobs::service::BackfillService;
 use crate::metrics::{track_http, Metrics};
 use crate::plans::PlanService;
 use crate::system::SystemService;
@@ -182,7 +182,7 @@ sub_state! {
     crate::audit::export::AuditApi { audit, store }
     crate::plans::rest::PlansApi { plans, events, auth }
     crate::flags::rest::FlagsApi { store, flag_cache, environments }
-    crate::backfill::rest::BackfillApi { backfill }
+    crate::jobs::rest::BackfillApi { backfill }
 }
 
 /// A feature's routes with its sub-state taken from the application's.
@@ -220,7 +220,7 @@ pub fn router(state: AppState) -> Router {
         .merge(feature(crate::audit::export::router(), &state))
         .merge(feature(crate::plans::rest::router(), &state))
         .merge(feature(crate::flags::rest::router(), &state))
-        .merge(feature(crate::backfill::rest::router(), &state))
+        .merge(feature(crate::jobs::rest::router(), &state))
         .merge(openapi::router(&state.environments))
         .leptos_routes_with_context(&state, generate_route_list(App), context, move || {
             shell(options.clone())

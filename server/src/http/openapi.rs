@@ -6,7 +6,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::AppState;
-use crate::{audit, backfill, flags, plans};
+use crate::{audit, flags, jobs, plans};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -28,11 +28,11 @@ use crate::{audit, backfill, flags, plans};
         plans::rest::timeline,
         plans::rest::templates,
         flags::rest::evaluate,
-        backfill::rest::start,
-        backfill::rest::list,
-        backfill::rest::pause,
-        backfill::rest::cancel,
-        backfill::rest::tune,
+        jobs::rest::start,
+        jobs::rest::list,
+        jobs::rest::pause,
+        jobs::rest::cancel,
+        jobs::rest::tune,
         audit::export::list,
         audit::export::one,
         audit::export::verify,

@@ -260,12 +260,8 @@ async fn runs_are_guarded() {
     let events = server::events::PlanEvents::default();
     let metrics =
         server::backfill::metrics::BackfillMetrics::register(&prometheus::Registry::new()).unwrap();
-    let manager = server::backfill::manager::JobManager::new(
-        s.store.clone(),
-        s.targets.clone(),
-        events,
-        metrics,
-    );
+    let manager =
+        server::jobs::manager::JobManager::new(s.store.clone(), s.targets.clone(), events, metrics);
     manager
         .cancel(&Actor::System, &Default::default(), &run.id)
         .await
@@ -396,8 +392,7 @@ async fn a_jobs_metric_counts_every_live_run_in_the_store() {
     let (created, errors) = (runner.run.created, runner.run.errors);
     assert!(created > 1_000 && errors > 0, "{created} {errors}");
     let registry = prometheus::Registry::new();
-    let mut metrics =
-        server::backfill::job_metrics::JobMetrics::new(s.store.clone(), registry.clone());
+    let mut metrics = server::jobs::job_metrics::JobMetrics::new(s.store.clone(), registry.clone());
     metrics.refresh().await.unwrap();
     metrics.refresh().await.unwrap();
     let text = prometheus::TextEncoder::new()

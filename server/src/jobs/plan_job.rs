@@ -1,7 +1,7 @@
 //! A job found in its plan's file: the plan file is the plans layer's to
 //! parse, so this sits above it (with the job manager), not in the engine.
-use super::error::BackfillError;
-use super::job::Job;
+use crate::backfill::error::BackfillError;
+use crate::backfill::job::Job;
 use crate::plans::spec;
 
 impl Job {

@@ -6,13 +6,13 @@ use app::dto::backfill::{EnvTarget, JobView, KeyError, RunView, StartRun};
 use app::error::AppError;
 use app::service::{BackfillPort, Caller};
 
-use super::error::BackfillError;
-use super::job::Job;
 use super::manager::{JobManager, StartRequest};
-use super::runs::{self, Mode, RunStatus};
-use super::target;
 use super::view::view;
 use crate::auth::{actor_of, client_of};
+use crate::backfill::error::BackfillError;
+use crate::backfill::job::Job;
+use crate::backfill::runs::{self, Mode, RunStatus};
+use crate::backfill::target;
 use crate::charts::progress::progress_svg;
 use crate::db::Store;
 

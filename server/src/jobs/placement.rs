@@ -3,9 +3,9 @@
 //! for another environment's data; an unfinished run continues where it was.
 use std::collections::BTreeMap;
 
-use super::error::BackfillError;
-use super::job::Job;
-use super::runs::{Mode, Run};
+use crate::backfill::error::BackfillError;
+use crate::backfill::job::Job;
+use crate::backfill::runs::{Mode, Run};
 use crate::config::TargetConfig;
 use crate::db::Store;
 use crate::plans::admission::default_environment;
@@ -65,7 +65,9 @@ impl Where<'_> {
             .map(|r| r.target.clone())
             .filter(|t| !t.is_empty())
             .unwrap_or_else(|| job.target_for(&environment).to_string());
-        if let Some(serves) = super::target::serves_other(self.targets, &target, &environment) {
+        if let Some(serves) =
+            crate::backfill::target::serves_other(self.targets, &target, &environment)
+        {
             return Err(BackfillError::Invalid(format!(
                 "target {target:?} holds {serves}'s data and this run is for {environment}: \
                  give job {job_name:?} a target for {environment} (targets = {{ {environment} = \"…\" }})"

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use prometheus::{IntCounterVec, Opts, Registry};
 
-use super::job::Job;
-use super::runs;
+use crate::backfill::job::Job;
+use crate::backfill::runs;
 use crate::db::Store;
 
 pub struct JobMetrics {

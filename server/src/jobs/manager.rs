@@ -7,16 +7,16 @@ use std::sync::{Arc, Mutex};
 use serde_json::json;
 use sqlx::AnyConnection;
 
-use super::control::Control;
-use super::error::BackfillError;
-use super::job::Job;
-use super::metrics::BackfillMetrics;
 use super::placement::Where;
-use super::runner::Runner;
-use super::runs::{self, Mode, Run, RunStatus};
-use super::start::Start;
-use super::target;
 use crate::audit::{Actor, ClientInfo};
+use crate::backfill::control::Control;
+use crate::backfill::error::BackfillError;
+use crate::backfill::job::Job;
+use crate::backfill::metrics::BackfillMetrics;
+use crate::backfill::runner::Runner;
+use crate::backfill::runs::{self, Mode, Run, RunStatus};
+use crate::backfill::start::Start;
+use crate::backfill::target;
 use crate::config::TargetConfig;
 use crate::db::Store;
 use crate::events::PlanEvents;
@@ -142,7 +142,7 @@ impl JobManager {
             environment,
             override_reason,
         } = request;
-        super::pace::check_chunk(chunk).map_err(BackfillError::Invalid)?;
+        crate::backfill::pace::check_chunk(chunk).map_err(BackfillError::Invalid)?;
         let (source_toml, plan_name) = self.plan_source(&plan_id).await?;
         let job = Job::find(&source_toml, &job_name)?;
         if job.verify_only && mode != Mode::Verify {
@@ -167,7 +167,7 @@ impl JobManager {
             .await?;
         let undo_sources = if mode == Mode::Undo {
             let place = (target_name.as_str(), environment.as_str());
-            Some(super::undo::sources(&self.store, &plan_id, &job.name, place).await?)
+            Some(crate::backfill::undo::sources(&self.store, &plan_id, &job.name, place).await?)
         } else {
             None
         };
@@ -229,7 +229,7 @@ impl JobManager {
             let events = me.events.clone();
             // Open pages reload on each notice: at most about three a second.
             let mut last_notice = std::time::Instant::now();
-            let on_chunk = move |_: &super::runner::ChunkReport| {
+            let on_chunk = move |_: &crate::backfill::runner::ChunkReport| {
                 if last_notice.elapsed() >= std::time::Duration::from_millis(300) {
                     last_notice = std::time::Instant::now();
                     events.changed(&plan_id);
@@ -364,8 +364,8 @@ impl JobManager {
                 "give chunk and/or max_rows_per_sec".into(),
             ));
         }
-        super::pace::check_chunk(chunk).map_err(BackfillError::Invalid)?;
-        super::pace::check_rate(max_rows_per_sec).map_err(BackfillError::Invalid)?;
+        crate::backfill::pace::check_chunk(chunk).map_err(BackfillError::Invalid)?;
+        crate::backfill::pace::check_rate(max_rows_per_sec).map_err(BackfillError::Invalid)?;
         let control = self
             .active
             .lock()

@@ -1,7 +1,7 @@
 //! Backfill records → the DTOs the UI and the API show.
 use app::dto::backfill::RunView;
 
-use super::runs::Run;
+use crate::backfill::runs::Run;
 
 pub fn view(r: Run) -> RunView {
     RunView {
