@@ -1,5 +1,7 @@
 //! How a service error becomes an HTTP answer on the REST API: a status that
-//! says whose fault it is and a JSON body `{"error": "…"}` saying what to do.
+//! says whose fault it is and a JSON body `{"error": "…", "code": "…"}`
+//! saying what to do, with a stable code a client can branch on (`CODES`:
+//! the one table of them, in the OpenAPI document too).
 use app::error::AppError;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -13,6 +15,99 @@ pub struct ApiError(pub AppError);
 pub struct ErrorBody {
     /// What went wrong and, where the caller can, how to fix it.
     pub error: String,
+    /// What kind of error, stable across versions and languages (the
+    /// message is for people): one of `CODES`.
+    #[schema(example = "conflict")]
+    pub code: String,
+}
+
+/// Every error code with the status it comes with and what it means, once.
+pub const CODES: [(&str, StatusCode, &str); 13] = [
+    (
+        "invalid",
+        StatusCode::BAD_REQUEST,
+        "the request is wrong: the message says what, where and how to fix it",
+    ),
+    (
+        "unauthenticated",
+        StatusCode::UNAUTHORIZED,
+        "sign in, or send an API token",
+    ),
+    (
+        "forbidden",
+        StatusCode::FORBIDDEN,
+        "the caller may not do this (its roles, its token's scopes, or a cross-site request)",
+    ),
+    (
+        "not_found",
+        StatusCode::NOT_FOUND,
+        "no such thing, or no such endpoint",
+    ),
+    (
+        "method_not_allowed",
+        StatusCode::METHOD_NOT_ALLOWED,
+        "the path takes other methods (the Allow header)",
+    ),
+    (
+        "timeout",
+        StatusCode::REQUEST_TIMEOUT,
+        "the request took longer than the console waits",
+    ),
+    (
+        "conflict",
+        StatusCode::CONFLICT,
+        "a lost race or a stale view: reload and try again",
+    ),
+    (
+        "too_large",
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "the body is larger than the console reads",
+    ),
+    (
+        "unsupported_media_type",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "send the body with the content type the API documents",
+    ),
+    (
+        "misdirected",
+        StatusCode::MISDIRECTED_REQUEST,
+        "the console does not answer to that host name",
+    ),
+    (
+        "rate_limited",
+        StatusCode::TOO_MANY_REQUESTS,
+        "too many requests: wait as Retry-After says",
+    ),
+    (
+        "unavailable",
+        StatusCode::SERVICE_UNAVAILABLE,
+        "something the console depends on is not answering: try again later",
+    ),
+    (
+        "internal",
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "the console failed; the cause is logged on the server",
+    ),
+];
+
+/// The code of an error answer with `status` (`internal` for any other 5xx,
+/// `invalid` for any other 4xx).
+pub fn code_of(status: StatusCode) -> &'static str {
+    CODES
+        .iter()
+        .find(|(_, s, _)| *s == status)
+        .map(|(code, _, _)| *code)
+        .unwrap_or(if status.is_server_error() {
+            "internal"
+        } else {
+            "invalid"
+        })
+}
+
+/// An error answer: `status` with `{"error": message, "code": …}`.
+pub fn answer(status: StatusCode, message: impl Into<String>) -> Response {
+    let body = json!({ "error": message.into(), "code": code_of(status) });
+    (status, Json(body)).into_response()
 }
 
 impl From<AppError> for ApiError {
@@ -37,7 +132,7 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        (status, Json(json!({ "error": message }))).into_response()
+        answer(status, message)
     }
 }
 

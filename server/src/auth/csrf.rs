@@ -6,9 +6,7 @@
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
-use serde_json::json;
+use axum::response::Response;
 
 use super::middleware::bearer;
 use super::AuthState;
@@ -88,11 +86,7 @@ pub async fn guard(State(state): State<AuthState>, req: Request, next: Next) -> 
                 "refused: this console does not answer to the name {host:?}; set public_url to the address people use"
             );
             tracing::warn!(host = %host, "request for a foreign host name refused");
-            return (
-                StatusCode::MISDIRECTED_REQUEST,
-                Json(json!({ "error": why })),
-            )
-                .into_response();
+            return crate::api_error::answer(StatusCode::MISDIRECTED_REQUEST, why);
         }
     }
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
@@ -108,7 +102,7 @@ pub async fn guard(State(state): State<AuthState>, req: Request, next: Next) -> 
         Ok(()) => next.run(req).await,
         Err(why) => {
             tracing::warn!(path = %req.uri().path(), reason = %why, "cross-site request refused");
-            (StatusCode::FORBIDDEN, Json(json!({ "error": why }))).into_response()
+            crate::api_error::answer(StatusCode::FORBIDDEN, why)
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Every error answer of the REST API (`/api/…`) is JSON of one shape,
-//! `{"error": "…"}`, whoever wrote it: the handlers (through `ApiError`),
+//! `{"error": "…", "code": "…"}`, whoever wrote it: the handlers (through `ApiError`),
 //! and also axum's own rejections (a body that does not parse, a missing
 //! content type, an unknown path, a method the path does not take), which
 //! answer in plain text. Those are rewritten here; a body that is not JSON
@@ -7,7 +7,7 @@
 use axum::body::{to_bytes, Body};
 use axum::http::{header, Request, StatusCode};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 /// The most of a plain-text error body that is kept as the message.
 const MESSAGE_BYTES: usize = 2_000;
@@ -61,7 +61,7 @@ pub async fn json_errors(req: Request<Body>, next: Next) -> Response {
         ),
         _ => (status, rejection(&text)),
     };
-    let mut answer = (status, axum::Json(serde_json::json!({ "error": message }))).into_response();
+    let mut answer = crate::api_error::answer(status, message);
     // Allow, the request id, the security headers: kept.
     for (name, value) in parts.headers.iter() {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {

@@ -11,7 +11,7 @@
 use axum::body::Body;
 use axum::http::{header, HeaderValue, Request};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use leptos::nonce::Nonce;
 
 /// The largest request body any endpoint reads (plan files are far smaller);
@@ -37,13 +37,11 @@ pub async fn limit_body(req: Request<Body>, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        let body = serde_json::json!({
-            "error": format!(
-                "the request body is larger than {} MiB, the most the console reads; send less (a plan file is far smaller)",
-                MAX_BODY_BYTES / (1024 * 1024)
-            )
-        });
-        return (axum::http::StatusCode::PAYLOAD_TOO_LARGE, axum::Json(body)).into_response();
+        let message = format!(
+            "the request body is larger than {} MiB, the most the console reads; send less (a plan file is far smaller)",
+            MAX_BODY_BYTES / (1024 * 1024)
+        );
+        return crate::api_error::answer(axum::http::StatusCode::PAYLOAD_TOO_LARGE, message);
     }
     next.run(req).await
 }

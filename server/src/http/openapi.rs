@@ -86,6 +86,14 @@ fn with_this_console(doc: &mut serde_json::Value, environments: &[String]) {
     use serde_json::json;
     let envs = json!(environments);
     let schemas = &mut doc["components"]["schemas"];
+    // Every error code, and what each means (`api_error::CODES`).
+    let code = &mut schemas["ErrorBody"]["properties"]["code"];
+    code["enum"] = json!(crate::api_error::CODES.map(|(c, _, _)| c));
+    code["description"] = json!(crate::api_error::CODES
+        .iter()
+        .map(|(c, s, what)| format!("`{c}` ({}): {what}", s.as_u16()))
+        .collect::<Vec<_>>()
+        .join("; "));
     // A run's environment: a configured one, or empty / null / left out for
     // the plan's current phase's.
     schemas["StartRun"]["properties"]["environment"]["enum"] = {

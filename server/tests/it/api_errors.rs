@@ -1,6 +1,6 @@
 //! The REST API's error answers, which the OpenAPI document promises and
 //! schemathesis (end2end/tests/api_contract.test.mjs) checks by fuzzing:
-//! every one JSON of one shape, `{"error": "…"}`, whoever answers — the
+//! every one JSON of one shape, `{"error": "…", "code": "…"}`, whoever answers — the
 //! handlers, axum's own rejections, an unknown path, a method a path does
 //! not take — and every error answer documented with that shape.
 use app::access::Role;
@@ -21,6 +21,19 @@ async fn error_in(res: reqwest::Response) -> (u16, String) {
         "status {status}: one error shape"
     );
     let body: Value = res.json().await.unwrap();
+    // Beside the message, the stable code a client branches on.
+    let code = match status {
+        400 => "invalid",
+        401 => "unauthenticated",
+        403 => "forbidden",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        409 => "conflict",
+        413 => "too_large",
+        415 => "unsupported_media_type",
+        other => panic!("no code expected for {other}: {body}"),
+    };
+    assert_eq!(body["code"], code, "status {status}: {body}");
     (status, body["error"].as_str().unwrap().to_string())
 }
 
@@ -121,6 +134,19 @@ async fn every_error_is_json_of_one_documented_shape() {
         }
     }
     assert!(errors > 50, "{errors} documented error answers");
+    let body = &doc["components"]["schemas"]["ErrorBody"];
+    assert_eq!(body["required"], serde_json::json!(["error", "code"]));
+    let codes = body["properties"]["code"]["enum"].as_array().unwrap();
+    for c in [
+        "invalid",
+        "unauthenticated",
+        "forbidden",
+        "not_found",
+        "conflict",
+        "unavailable",
+    ] {
+        assert!(codes.contains(&Value::from(c)), "{c} in {codes:?}");
+    }
     let evaluate = &doc["paths"]["/api/v1/flags/{key}/evaluate"]["get"]["parameters"];
     let environment = evaluate
         .as_array()
