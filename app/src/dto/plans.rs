@@ -1,9 +1,10 @@
-//! Rollout plan shapes: plans, phases, checklist items, gate decisions, the
-//! flag a plan owns, and the commands the plan page sends.
+//! Rollout plan shapes: plans, phases, checklist items, gate decisions and
+//! the flag a plan owns (the commands the plan page sends: `plan_commands`).
 use serde::{Deserialize, Serialize};
 
 use crate::access::Role;
 
+pub use super::plan_commands::{CommandOutcome, PlanCommand};
 pub use super::plan_states::*;
 
 /// One line of the plans list.
@@ -394,122 +395,6 @@ pub struct PlanSource {
     pub status: PlanStatus,
     pub revision: i64,
     pub source: String,
-}
-
-/// What the plan page (or the REST API) asks the plan to do.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-#[serde(tag = "command", rename_all = "snake_case")]
-pub enum PlanCommand {
-    /// Starts a phase (the first one also activates the plan) and sets the
-    /// flag to its exposure.
-    StartPhase {
-        phase_id: String,
-    },
-    RequestApproval {
-        phase_id: String,
-    },
-    /// Approve or reject; `evidence` is the `evidence_hash` the decider saw.
-    Decide {
-        phase_id: String,
-        verdict: Verdict,
-        comment: String,
-        evidence: String,
-    },
-    /// An admin passes the gate without its approvals.
-    Override {
-        phase_id: String,
-        reason: String,
-        evidence: String,
-    },
-    Tick {
-        item_id: String,
-        ticked: bool,
-        comment: String,
-    },
-    /// The last phase is approved: finish the plan, leaving the flag as it
-    /// is (launched) with its kill switch. `confirm` must be the plan's name.
-    Complete {
-        #[serde(default)]
-        confirm: String,
-    },
-    /// `confirm` must be the plan's name; `entity` only for `entity`.
-    /// `accept_irreversible`: take it although an irreversible phase has
-    /// started where it turns the flag down (refused otherwise).
-    Rollback {
-        kind: RollbackKind,
-        confirm: String,
-        reason: String,
-        entity: String,
-        #[serde(default)]
-        accept_irreversible: bool,
-    },
-    /// After "pause at 0 %": the running phase's environment back to the
-    /// phase's exposure.
-    Resume {
-        reason: String,
-    },
-    /// Undoes a single-organisation rollback: `entity` off the deny list in
-    /// every environment.
-    Restore {
-        entity: String,
-        reason: String,
-    },
-    /// Approve or reject a change request (not its author).
-    DecideChange {
-        change_id: String,
-        verdict: Verdict,
-        comment: String,
-    },
-    /// An admin applies a change request without its approvals.
-    OverrideChange {
-        change_id: String,
-        reason: String,
-    },
-    /// Its author (or an admin) withdraws a change request.
-    WithdrawChange {
-        change_id: String,
-    },
-    /// Puts pilot entities on `environment`'s allow list (they evaluate on
-    /// whatever the percentage, unless denied or the flag is off).
-    Allow {
-        environment: String,
-        entities: Vec<String>,
-        reason: String,
-    },
-    /// Takes one entity off `environment`'s allow list.
-    Disallow {
-        environment: String,
-        entity: String,
-        reason: String,
-    },
-    /// Runs the phase's `allow_query` on its target and puts what it lists on
-    /// the phase's environment's allow list.
-    LoadAllowQuery {
-        phase_id: String,
-        reason: String,
-    },
-    /// Records a decision to go on despite an issue seen in the running
-    /// phase (seed 004's matrix: "Cache unavailable — continue, it has a
-    /// fallback"), with why: nothing changes but the audit trail.
-    Continue {
-        issue: String,
-        reason: String,
-    },
-    /// Takes `guardrail`'s newest value in the running phase as its baseline
-    /// when none was captured before the phase started (audited, with why).
-    CaptureBaseline {
-        guardrail: String,
-        reason: String,
-    },
-}
-
-/// What a command did, in words, and the plan's new revision.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-pub struct CommandOutcome {
-    pub message: String,
-    pub revision: i64,
 }
 
 /// The answer of the flag evaluate endpoint.

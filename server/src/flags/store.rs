@@ -21,6 +21,15 @@ pub struct EnvState {
 }
 
 impl EnvState {
+    /// Entities its allow list turns on now (none while the kill switch is off).
+    pub fn allowed(&self) -> usize {
+        if self.enabled {
+            self.allow.len()
+        } else {
+            0
+        }
+    }
+
     /// The share of entities that evaluate on (the kill switch counted).
     pub fn effective_bp(&self) -> i64 {
         if self.enabled {

@@ -143,6 +143,7 @@ fn phase_view(
     let p: &PhaseRecord = &l.phases[index];
     let previous = index.checked_sub(1).map(|i| &l.phases[i]);
     let (approvals, overridden) = tally(p);
+    let approved = Approved::of(p);
     let mut decisions: Vec<DecisionView> = p
         .decisions
         .iter()
@@ -178,7 +179,7 @@ fn phase_view(
             .iter()
             .enumerate()
             .map(|(k, i)| {
-                let state = shown_state(p, (k, i), previous, now_ms, facts);
+                let state = shown_state(p, (k, i), previous, (now_ms, facts), approved.as_ref());
                 ItemView {
                     id: i.id.clone(),
                     position: i.position,
@@ -222,8 +223,8 @@ fn shown_state(
     p: &PhaseRecord,
     (k, item): (usize, &ItemRecord),
     previous: Option<&PhaseRecord>,
-    now_ms: i64,
-    facts: &Facts,
+    (now_ms, facts): (i64, &Facts),
+    approved: Option<&Approved<'_>>,
 ) -> ItemState {
     let automatic = item.def.kind == ItemKind::Auto;
     if p.status == PhaseStatus::Pending && automatic && !item.def.entry {
@@ -233,38 +234,55 @@ fn shown_state(
             detail: "judged once this phase runs".into(),
         };
     }
-    if p.status == PhaseStatus::Done && automatic {
-        if let Some(then) = approved_on(p, k, &item.def.text) {
-            return then;
-        }
+    if let Some(then) = approved
+        .filter(|_| automatic)
+        .and_then(|a| a.item(k, &item.def.text))
+    {
+        return then;
     }
     judge(item, p, previous, now_ms, facts)
 }
 
-/// Item `k` (its text `text`) as the newest live approval or override of
-/// `p` recorded it, if one did.
-fn approved_on(p: &PhaseRecord, k: usize, text: &str) -> Option<ItemState> {
-    let decision = p
-        .decisions
-        .iter()
-        .filter(|d| d.live() && d.verdict != Verdict::Reject)
-        .max_by_key(|d| d.created_at_ms)?;
-    let seen: serde_json::Value = serde_json::from_str(decision.evidence_json.as_deref()?).ok()?;
-    let item = seen["items"].get(k).filter(|i| i["text"] == text)?;
-    let met = item["met"].as_bool()?;
-    let detail = item["detail"].as_str().unwrap_or_default();
-    let at = app::format::utc_datetime(decision.created_at_ms);
-    let how = match (met, detail.is_empty()) {
-        (true, true) => "met".to_string(),
-        (true, false) => format!("met: {detail}"),
-        (false, true) => "not met".to_string(),
-        (false, false) => format!("not met: {detail}"),
-    };
-    Some(ItemState {
-        met,
-        evaluable: true,
-        detail: format!("when {} decided at {at}, {how}", decision.username),
-    })
+/// What a done phase's gate passed on: its newest live approval or override
+/// and the evidence it stored, read once per phase.
+struct Approved<'a> {
+    decision: &'a super::store::DecisionRecord,
+    seen: serde_json::Value,
+}
+
+impl<'a> Approved<'a> {
+    fn of(p: &'a PhaseRecord) -> Option<Approved<'a>> {
+        if p.status != PhaseStatus::Done {
+            return None;
+        }
+        let decision = p
+            .decisions
+            .iter()
+            .filter(|d| d.live() && d.verdict != Verdict::Reject)
+            .max_by_key(|d| d.created_at_ms)?;
+        let seen = serde_json::from_str(decision.evidence_json.as_deref()?).ok()?;
+        Some(Approved { decision, seen })
+    }
+
+    /// Item `k` (its text `text`) as the decision recorded it, if it did.
+    fn item(&self, k: usize, text: &str) -> Option<ItemState> {
+        let decision = self.decision;
+        let item = self.seen["items"].get(k).filter(|i| i["text"] == text)?;
+        let met = item["met"].as_bool()?;
+        let detail = item["detail"].as_str().unwrap_or_default();
+        let at = app::format::utc_datetime(decision.created_at_ms);
+        let how = match (met, detail.is_empty()) {
+            (true, true) => "met".to_string(),
+            (true, false) => format!("met: {detail}"),
+            (false, true) => "not met".to_string(),
+            (false, false) => format!("not met: {detail}"),
+        };
+        Some(ItemState {
+            met,
+            evaluable: true,
+            detail: format!("when {} decided at {at}, {how}", decision.username),
+        })
+    }
 }
 
 /// The list line of a loaded plan.

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::common::prometheus::{fixture_app, free_port, prometheus};
+use crate::common::prometheus::{console_reading, fixture_app, free_port, prometheus};
 use crate::common::{Backend, PlanApi, TestApp, TestDb};
 use app::access::Role;
 use serde_json::{json, Value};
@@ -115,17 +115,7 @@ interval = "1s"
 async fn prometheus_guardrails_fail_closed() {
     let ratio = Arc::new(AtomicU64::new(0.0005f64.to_bits()));
     let prom = prometheus(fixture_app(ratio.clone()).await).await;
-    let url = prom.url.clone();
-    let app = TestApp::spawn_db_with(TestDb::new(Backend::Sqlite).await, |c| {
-        c.prometheus.insert(
-            "app".into(),
-            PrometheusConfig {
-                url,
-                timeout_ms: Some(2_000),
-            },
-        );
-    })
-    .await;
+    let app = console_reading(&prom.url, 2_000).await;
     let olga = app.signed_in("olga", &[Role::Operator]).await;
     let plan = PlanApi::import(&app, &olga, PROM_PLAN).await;
     start_first_phase(&plan, &olga).await;
@@ -537,16 +527,7 @@ async fn a_breach_rolls_back_on_its_own_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_baseline_that_cannot_be_read_is_an_error_not_a_pause() {
     let dead = format!("http://127.0.0.1:{}", free_port());
-    let app = TestApp::spawn_db_with(TestDb::new(Backend::Sqlite).await, |c| {
-        c.prometheus.insert(
-            "app".into(),
-            PrometheusConfig {
-                url: dead,
-                timeout_ms: Some(500),
-            },
-        );
-    })
-    .await;
+    let app = console_reading(&dead, 500).await;
     let olga = app.signed_in("olga", &[Role::Operator]).await;
     let source = r#"[plan]
 name = "Blind baseline"

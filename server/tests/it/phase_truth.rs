@@ -9,11 +9,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::common::prometheus::{fixture_app, prometheus};
-use crate::common::{Backend, PlanApi, TestApp, TestDb};
+use crate::common::prometheus::{console_reading, fixture_app, prometheus};
+use crate::common::PlanApi;
 use app::access::Role;
 use serde_json::{json, Value};
-use server::config::PrometheusConfig;
 
 const PLAN: &str = r#"[plan]
 name = "Two steps in production"
@@ -76,17 +75,7 @@ async fn until(plan: &PlanApi<'_>, who: &reqwest::Client, i: usize, met: bool) -
 async fn pending_phases_are_not_judged_and_done_phases_show_what_was_approved() {
     let ratio = Arc::new(AtomicU64::new(0.0002f64.to_bits()));
     let prom = prometheus(fixture_app(ratio.clone()).await).await;
-    let url = prom.url.clone();
-    let app = TestApp::spawn_db_with(TestDb::new(Backend::Sqlite).await, |c| {
-        c.prometheus.insert(
-            "app".into(),
-            PrometheusConfig {
-                url,
-                timeout_ms: Some(2_000),
-            },
-        );
-    })
-    .await;
+    let app = console_reading(&prom.url, 2_000).await;
     let olga = app.signed_in("olga", &[Role::Operator]).await;
     let ann = app.signed_in("ann", &[Role::Approver]).await;
     let plan = PlanApi::import(&app, &olga, PLAN).await;

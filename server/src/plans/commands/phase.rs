@@ -65,7 +65,7 @@ pub(super) async fn start_phase(
             "exposure_bp": phase.exposure_bp,
             "previous_exposure_bp": before.effective_bp(),
             "allowed": allowed,
-            "previous_allowed": if before.enabled { before.allow.len() } else { 0 },
+            "previous_allowed": before.allowed(),
             "allowed_now": after.allow.len(),
         }),
     ));
@@ -122,8 +122,7 @@ pub(super) async fn complete_plan(
         .iter()
         .map(|env| {
             let s = cx.l.flag.state(env);
-            let allowed = if s.enabled { s.allow.len() } else { 0 };
-            json!({ "environment": env, "exposure_bp": s.effective_bp(), "allowed": allowed, "enabled": s.enabled })
+            json!({ "environment": env, "exposure_bp": s.effective_bp(), "allowed": s.allowed(), "enabled": s.enabled })
         })
         .collect();
     let here = cx.l.flag.state(&last.environment);
@@ -139,7 +138,7 @@ pub(super) async fn complete_plan(
             "Plan {:?} completed: {} stays at {} in {}; its kill switch (the emergency rollback) stays on this page.",
             cx.l.plan.name,
             cx.l.flag.key,
-            exposure_text(here.effective_bp(), if here.enabled { here.allow.len() } else { 0 }),
+            exposure_text(here.effective_bp(), here.allowed()),
             last.environment
         ),
     ))

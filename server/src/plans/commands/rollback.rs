@@ -186,8 +186,8 @@ async fn standard(
     }
     let (before, after) = changes.first().map_or((percent(0), percent(0)), |c| {
         (
-            exposure_text(c.before.effective_bp(), allowed(&c.before)),
-            exposure_text(c.after.effective_bp(), allowed(&c.after)),
+            exposure_text(c.before.effective_bp(), c.before.allowed()),
+            exposure_text(c.after.effective_bp(), c.after.allowed()),
         )
     });
     Ok(Effect {
@@ -340,14 +340,6 @@ async fn save(
 }
 
 /// How many entities an environment's allow list turns on (none while off).
-fn allowed(s: &crate::flags::store::EnvState) -> usize {
-    if s.enabled {
-        s.allow.len()
-    } else {
-        0
-    }
-}
-
 /// `{"production": {"before_bp": 500, "after_bp": 0, "before_allowed": 99,
 /// "after_allowed": 0}, …}` for the audit trail.
 fn exposures_json(changes: &[Change]) -> Value {
@@ -358,7 +350,7 @@ fn exposures_json(changes: &[Change]) -> Value {
                 c.environment.clone(),
                 json!({
                     "before_bp": c.before.effective_bp(), "after_bp": c.after.effective_bp(),
-                    "before_allowed": allowed(&c.before), "after_allowed": allowed(&c.after),
+                    "before_allowed": c.before.allowed(), "after_allowed": c.after.allowed(),
                 }),
             )
         })

@@ -79,6 +79,22 @@ impl Drop for Prometheus {
     }
 }
 
+/// A console on a fresh SQLite store whose `[prometheus.app]` is `url`,
+/// answering within `timeout_ms`.
+pub async fn console_reading(url: &str, timeout_ms: u64) -> super::TestApp {
+    let url = url.to_string();
+    super::TestApp::spawn_db_with(super::TestDb::new(super::Backend::Sqlite).await, |c| {
+        c.prometheus.insert(
+            "app".into(),
+            server::config::PrometheusConfig {
+                url,
+                timeout_ms: Some(timeout_ms),
+            },
+        );
+    })
+    .await
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
