@@ -10,6 +10,7 @@ import { access, mkdtemp, rm, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { fakeClock } from './clock.mjs';
 
 /**
  * `prepare`: a CLI command run on the new store before `serve` (e.g.
@@ -17,9 +18,11 @@ import { chromium } from 'playwright-core';
  * prints ("  NAME ROLE PASSWORD" lines) are `passwords`. `config`: the text
  * of a `console.toml` written to the console's working directory before
  * anything runs there (it reads that file from its cwd), e.g.
- * `[prometheus.app]\nurl = "…"\n`; without it, the defaults.
+ * `[prometheus.app]\nurl = "…"\n`; without it, the defaults. `movableClock`:
+ * the console runs on an injected clock (support/clock.mjs), `server.clock`,
+ * which the test moves forward.
  */
-export async function startConsole({ prepare, config } = {}) {
+export async function startConsole({ prepare, config, movableClock = false } = {}) {
   const bin = process.env.E2E_CONSOLE_BIN;
   const siteRoot = process.env.E2E_SITE_ROOT;
   if (!bin || !siteRoot) {
@@ -34,6 +37,7 @@ export async function startConsole({ prepare, config } = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'rollout-console-e2e-'));
   if (config !== undefined) await writeFile(join(dir, 'console.toml'), config);
   const store = freshStore(dir);
+  const clock = movableClock ? await fakeClock(dir) : undefined;
   let prepared = '';
   const passwords = {};
   if (prepare) {
@@ -54,6 +58,7 @@ export async function startConsole({ prepare, config } = {}) {
       CONSOLE_SITE_ROOT: siteRoot,
       DATABASE_URL: store.url,
       CONSOLE_LOG_LEVEL: 'info',
+      ...clock?.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -96,6 +101,11 @@ export async function startConsole({ prepare, config } = {}) {
     adminPassword: admin,
     prepared,
     passwords,
+    /** Moves the injected clock (`movableClock`) `seconds` forward; resolves once the console's answers show it. */
+    advanceClock: (seconds) => {
+      if (!clock) throw new Error('advanceClock: start the console with movableClock: true');
+      return clock.advance(seconds, url);
+    },
     /** Adds a user through the CLI (as an operator of the console would); returns the password. */
     addUser(username, ...roles) {
       const password = `${username}-e2e-password`;
@@ -226,7 +236,7 @@ export async function personIn(server, browser, username, ...roles) {
   const page = await context.newPage();
   const errors = watchErrors(page);
   await signIn(page, server.url, username, password);
-  return { context, page, errors };
+  return { context, page, errors, password };
 }
 
 /** Signs in through the login form and waits for the page it leads to. */

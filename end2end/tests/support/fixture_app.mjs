@@ -86,6 +86,19 @@ export async function startFixtureApp({ requestsPerTick = 50, tickMs = 200 } = {
       if (!(r >= 0 && r <= 1)) throw new Error(`error ratio ${r}: give a number from 0 to 1`);
       ratio = r;
     },
+    /**
+     * As if the application restarted healthy: its counters start again
+     * from zero and, until it fails again, it has no 5xx series (Prometheus
+     * marks the old one stale at its next scrape).
+     */
+    restart() {
+      ratio = 0;
+      ok = 0;
+      failed = 0;
+      owed = 0;
+      sum = 0;
+      buckets.fill(0);
+    },
     /** The counters as they are now (for failure messages). */
     totals: () => ({ ok, failed, ratio }),
     async stop() {

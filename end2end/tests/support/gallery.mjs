@@ -31,7 +31,8 @@ export function useGallery() {
   before(async () => {
     fixture = await startFixtureApp();
     prom = await startPrometheus(fixture.hostPort);
-    server = await startConsole({ config: `[prometheus.app]\nurl = "${prom.url}"\n` });
+    // On an injected clock: Gallery main soaks its 100 % phase for a day.
+    server = await startConsole({ config: `[prometheus.app]\nurl = "${prom.url}"\n`, movableClock: true });
     browser = await launchBrowser();
     // A token, so the admin's token list has a row to show.
     server.createToken('gallery-reader', ['audit:read']);
@@ -64,7 +65,24 @@ export async function adminIn() {
   const page = await context.newPage();
   const errors = watchErrors(page);
   await signIn(page, server.url, 'admin', server.adminPassword);
-  return { name: 'admin', role: 'admin', admin: true, writes: true, context, page, errors };
+  return { name: 'admin', role: 'admin', admin: true, writes: true, context, page, errors, password: server.adminPassword };
+}
+
+/**
+ * Moves the console's clock `hours` forward. Past the sessions' idle
+ * timeout, everyone has been signed out: `people` sign in again (each
+ * finds the sign-in page first, as a person back the next day would).
+ */
+export async function passTime(hours, people) {
+  await server.advanceClock(hours * 3600);
+  await Promise.all(people.map(async (who) => {
+    const where = `${who.name}, ${hours} h later`;
+    const res = await who.page.goto(`${server.url}/`);
+    assert.ok(res.status() < 500, `${where}: / answered ${res.status()}`);
+    assert.match(new URL(who.page.url()).pathname, /^\/login/, `${where}: signed out after the idle timeout`);
+    await signIn(who.page, server.url, who.name, who.password);
+    assert.deepEqual(who.errors.splice(0), [], `${where}: page errors while signing in again`);
+  }));
 }
 
 // --- Plans -------------------------------------------------------------------
@@ -88,9 +106,11 @@ interval = "1s"
 action = "${action}"
 `;
 
-// The plan walked through every state. Soaks are 0 (no [phases.gate] soak):
-// no clock is needed. Its guardrail only records (a blip of no data while
-// Prometheus warms up must not pause it); its 5 % phase is gated on it.
+// The plan walked through every state. Its guardrail only records (a blip of
+// no data while Prometheus warms up must not pause it); its 5 % phase is
+// gated on it. Its 100 % phase soaks a day, passed on the injected clock:
+// its gate asks nothing of Prometheus, which has no samples in the console's
+// moved future.
 // The job: a verify-only job (no `apply`, so no key or table to walk) on the
 // console's default `demo` target. The job page reads only the console's
 // own store (the job's runs), never the target, so it renders although the
@@ -138,6 +158,11 @@ exposure_bp = 10000
 irreversible = "The cleanup migration drops the legacy tables: turning the flag down afterwards sends requests to tables that no longer exist."
 [phases.gate]
 approvals = 2
+soak = "24h"
+[[phases.checklist]]
+kind = "auto"
+check = "soak_elapsed"
+text = "A day at 100 % without incident"
 ${guardrail('record')}
 [rollback]
 standard = ["Restart the application so it reads the flag"]
