@@ -2,23 +2,12 @@
 // through axe-core in Chromium on the release build: no serious or critical
 // violation. The plan is the STI template with a finished dry-run, so the
 // plan, job and audit pages carry real content.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startConsole, launchBrowser, hydrated, signIn, newPlanFromTemplate, seriousViolations } from './support/console.mjs';
+import { hydrated, signIn, newPlanFromTemplate, seriousViolations } from './support/console.mjs';
+import { useConsole, server, browser } from './support/use_console.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startConsole();
-  browser = await launchBrowser();
-  server.cli('demo', 'seed', '--rows', '2000');
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+useConsole({ demoRows: 2000 });
 
 test('axe-core finds no serious or critical violation on any page', async () => {
   const page = await browser.newPage();

@@ -3,23 +3,12 @@
 // was not clean and no phase is under way; overridden with a reason); the
 // counters and the chart move without reload; pause and resume work; the
 // failing keys are listed.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startConsole, launchBrowser, watchErrors, screenshot, signIn, newPlanFromTemplate, confirmAndSend } from './support/console.mjs';
+import { watchErrors, screenshot, signIn, newPlanFromTemplate, confirmAndSend } from './support/console.mjs';
+import { useConsole, server, browser } from './support/use_console.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startConsole();
-  browser = await launchBrowser();
-  server.cli('demo', 'seed', '--rows', '40000');
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+useConsole({ demoRows: 40000 });
 
 const processed = (page) => page.getAttribute('#job-processed', 'data-value').then(Number);
 

@@ -2,24 +2,14 @@
 // to need no approvals; the edit waits as a change request (the gate still
 // asks for its approval); the operator is offered no Approve on their own
 // change; an approver, in their own browser, approves it, and it applies.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startConsole, launchBrowser, screenshot, hydrated, personIn, startPhase } from './support/console.mjs';
+import { screenshot, hydrated, personIn, startPhase } from './support/console.mjs';
+import { useConsole, server, browser } from './support/use_console.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startConsole();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+useConsole();
 
 const PLAN = `[plan]
 name = "Search v3"

@@ -2,23 +2,12 @@
 // the timeline's range and the environment a job's run is for change in
 // place, with no reload, and the address says what is shown (a link to it
 // shows the same; a reload keeps it). A start then goes where was chosen.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startConsole, launchBrowser, hydrated, personIn, newPlanFromTemplate } from './support/console.mjs';
+import { hydrated, personIn, newPlanFromTemplate } from './support/console.mjs';
+import { useConsole, server, browser } from './support/use_console.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startConsole();
-  browser = await launchBrowser();
-  server.cli('demo', 'seed', '--rows', '2000');
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+useConsole({ demoRows: 2000 });
 
 test('the timeline range and a job environment are chosen in place and kept in the address', async () => {
   const op = await personIn(server, browser, 'olga', 'operator');

@@ -1,32 +1,22 @@
 // The dashboard in a real browser: server-rendered facts, hydration, and a
 // click that calls a server function.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { startConsole, launchBrowser, watchErrors, screenshot, signIn } from './support/console.mjs';
+import { watchErrors, screenshot, signIn } from './support/console.mjs';
+import { useConsole, server, browser } from './support/use_console.mjs';
 
-let consoleServer;
-let browser;
-
-before(async () => {
-  consoleServer = await startConsole();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await consoleServer?.stop();
-});
+useConsole();
 
 test('dashboard shows server facts, hydrates, and refreshes them through a server function', async () => {
   const page = await browser.newPage();
   const errors = watchErrors(page);
-  await signIn(page, consoleServer.url, 'admin', consoleServer.adminPassword);
-  await page.goto(`${consoleServer.url}/`);
+  await signIn(page, server.url, 'admin', server.adminPassword);
+  await page.goto(`${server.url}/`);
 
   // Server-rendered facts are there from the first byte.
   assert.equal(await page.title(), 'Dashboard · Rollout Console');
-  assert.match(await page.textContent('#fact-store'), new RegExp(`^${consoleServer.storeBackend} · `));
+  assert.match(await page.textContent('#fact-store'), new RegExp(`^${server.storeBackend} · `));
   assert.match(await page.textContent('#fact-migration'), /#14 decision evidence \(14 of 14 applied\)/);
   assert.equal(await page.textContent('#refresh-count'), 'Server facts as rendered.');
 
@@ -40,10 +30,10 @@ test('dashboard shows server facts, hydrates, and refreshes them through a serve
   ]);
   assert.equal(response.status(), 200);
   const facts = await response.json();
-  assert.equal(facts.store, consoleServer.storeBackend);
+  assert.equal(facts.store, server.storeBackend);
   await page.waitForSelector('#refresh-count[data-refreshes="1"]');
   assert.equal(await page.textContent('#refresh-count'), 'Refreshed 1 time.');
-  assert.match(await page.textContent('#fact-store'), new RegExp(`^${consoleServer.storeBackend} · `), 'facts are shown again after the refresh');
+  assert.match(await page.textContent('#fact-store'), new RegExp(`^${server.storeBackend} · `), 'facts are shown again after the refresh');
 
   const shot = await screenshot(page, 'dashboard');
   assert.ok(existsSync(shot), `screenshot saved at ${shot}`);
@@ -53,8 +43,8 @@ test('dashboard shows server facts, hydrates, and refreshes them through a serve
 
 test('an unknown address shows the not-found page inside the layout', async () => {
   const page = await browser.newPage();
-  await signIn(page, consoleServer.url, 'admin', consoleServer.adminPassword);
-  const res = await page.goto(`${consoleServer.url}/nowhere`);
+  await signIn(page, server.url, 'admin', server.adminPassword);
+  const res = await page.goto(`${server.url}/nowhere`);
   assert.equal(res.status(), 404);
   assert.equal(await page.textContent('h1'), 'Page not found');
   await page.click('nav >> text=Dashboard');
@@ -77,15 +67,15 @@ environment = "dev"
 exposure_bp = 10000
 `;
   const admin = await browser.newPage();
-  await signIn(admin, consoleServer.url, 'admin', consoleServer.adminPassword);
-  const post = (path, data, type = 'application/json') => admin.request.post(`${consoleServer.url}${path}`, {
+  await signIn(admin, server.url, 'admin', server.adminPassword);
+  const post = (path, data, type = 'application/json') => admin.request.post(`${server.url}${path}`, {
     data,
-    headers: { Origin: consoleServer.url, Accept: 'application/json', 'Content-Type': type },
+    headers: { Origin: server.url, Accept: 'application/json', 'Content-Type': type },
   });
   const created = await post('/api/v1/plans', plan, 'application/toml');
   assert.equal(created.status(), 201, await created.text());
   const { id } = await created.json();
-  const view = await (await admin.request.get(`${consoleServer.url}/api/v1/plans/${id}`)).json();
+  const view = await (await admin.request.get(`${server.url}/api/v1/plans/${id}`)).json();
   for (const cmd of [
     { command: 'start_phase', phase_id: view.phases[0].id },
     { command: 'rollback', kind: 'pause', confirm: 'Paused on purpose', reason: 'checking the dashboard', entity: '' },
@@ -95,11 +85,11 @@ exposure_bp = 10000
   }
   await admin.close();
 
-  const password = consoleServer.addUser('ann', 'approver');
+  const password = server.addUser('ann', 'approver');
   const page = await browser.newPage();
   const errors = watchErrors(page);
-  await signIn(page, consoleServer.url, 'ann', password);
-  await page.goto(`${consoleServer.url}/`);
+  await signIn(page, server.url, 'ann', password);
+  await page.goto(`${server.url}/`);
   await page.waitForSelector('main[data-hydrated="true"]', { timeout: 30_000 });
   // Paused reads "off", as on the plan's own page, not "0 %".
   assert.equal(await page.textContent(`#live-plans tr[data-plan="${id}"] li[data-environment="dev"]`), 'dev off');

@@ -4,22 +4,12 @@
 // and its viewer in their own browsers: the STI plan with dev and staging
 // approved and production 5 % waiting, the school job's runs and chart, the
 // audit trail verified, the dashboard. Screenshots at 1280 and 390 px.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startConsole, launchBrowser, screenshot, hydrated, signIn, watchErrors } from './support/console.mjs';
+import { screenshot, hydrated, signIn, watchErrors } from './support/console.mjs';
+import { useConsole, server, browser } from './support/use_console.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startConsole({ prepare: ['demo', 'history', '--rows', '20000'] });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+useConsole({ prepare: ['demo', 'history', '--rows', '20000'] });
 
 async function signedIn(username) {
   const context = await browser.newContext();

@@ -1,22 +1,12 @@
 // What one person is typing on the plan page survives another person's
 // change: the page reloads the plan live (its change feed) and redraws the
 // phase cards, and a half-typed comment is put back where it was.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startConsole, launchBrowser, screenshot, hydrated, personIn, newPlanFromTemplate, startPhase } from './support/console.mjs';
+import { screenshot, hydrated, personIn, newPlanFromTemplate, startPhase } from './support/console.mjs';
+import { useConsole, server, browser } from './support/use_console.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startConsole();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+useConsole();
 
 test("a comment being typed survives another person's tick", async () => {
   const olga = await personIn(server, browser, 'olga', 'operator');

@@ -4,24 +4,14 @@
 // does to each environment; one organisation is rolled back alone and
 // restored, and evaluates on again; a viewer sees the exposures but no
 // rollback or restore controls.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startConsole, launchBrowser, screenshot, hydrated, personIn, startPhase } from './support/console.mjs';
+import { screenshot, hydrated, personIn, startPhase } from './support/console.mjs';
+import { useConsole, server, browser } from './support/use_console.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startConsole();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+useConsole();
 
 const PLAN = `[plan]
 name = "Checkout v2"

@@ -246,7 +246,7 @@ test('Gallery main: draft to completed, through a pilot, a change request and an
   assert.match(await textOf(olga.page, soakRow, during), /soak ends at/);
   assert.equal(await olga.page.locator('#complete-plan').count(), 0, `${during}: no complete form before the soak has passed`);
   const early = await api(olga.page, 'POST', `/api/v1/plans/${plan.id}/commands`, { command: 'complete', confirm: plan.name });
-  assert.deepEqual([early.status(), (await early.json()).code], [400, 'invalid'], `${during}: completing over the API`);
+  assert.deepEqual([early.status(), (await early.json()).code], [409, 'wrong_state'], `${during}: completing over the API`);
   assert.match(await early.text(), /its soak elapsed first/);
   await expectStatus(plan, 'active');
 

@@ -2,23 +2,12 @@
 // release site and server that scripts/run serves): no page error, no console
 // error, and `data-hydrated` turns true. A wasm that a broken optimiser
 // rewrote (issue: Debian's wasm-opt 108) fails here on the first page.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startConsole, launchBrowser, watchErrors, screenshot, signIn, newPlanFromTemplate } from './support/console.mjs';
+import { watchErrors, screenshot, signIn, newPlanFromTemplate } from './support/console.mjs';
+import { useConsole, server, browser } from './support/use_console.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startConsole();
-  browser = await launchBrowser();
-  server.cli('demo', 'seed', '--rows', '2000');
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+useConsole({ demoRows: 2000 });
 
 async function expectHydrated(page, path, errors) {
   const res = await page.goto(`${server.url}${path}`);

@@ -1,22 +1,12 @@
 // Identity and the audit trail in a real browser: sign-in before hydration,
 // an operator finding their own login event, and a viewer kept out of admin
 // pages and actions (in the UI and by direct request).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startConsole, launchBrowser, watchErrors, screenshot, signIn } from './support/console.mjs';
+import { watchErrors, screenshot, signIn } from './support/console.mjs';
+import { useConsole, server, browser } from './support/use_console.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startConsole();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+useConsole();
 
 test('the sign-in form works without JavaScript', async () => {
   const password = server.addUser('nojs', 'viewer');

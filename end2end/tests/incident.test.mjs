@@ -5,24 +5,14 @@
 // emergency rollback keeps "Emergency" and the reason; Approve is disabled
 // while its request is pending (a double click sends one); the audit badge
 // is current; a viewer's dashboard shows the active plan's exposures.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startConsole, launchBrowser, screenshot, hydrated, personIn } from './support/console.mjs';
+import { screenshot, hydrated, personIn } from './support/console.mjs';
+import { useConsole, server, browser } from './support/use_console.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startConsole();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+useConsole();
 
 const PLAN = `[plan]
 name = "Incident drill"
@@ -176,7 +166,7 @@ test('confirmations, errors where you act, blockers, pending buttons, audit badg
   }
 
   // Nothing failed but the refusals this test asked for.
-  const expected = (e) => /HTTP 400: .*\/api\/plan_command$/.test(e);
+  const expected = (e) => /HTTP (400|409): .*\/api\/plan_command$/.test(e);
   assert.deepEqual(op.errors.filter((e) => !expected(e)), []);
   assert.deepEqual(ann.errors, []);
   assert.deepEqual(vera.errors, []);

@@ -2,25 +2,14 @@
 // on production's allow list, loads the pilot phase's allow_query from its
 // target, takes one off again, and sees the list on the plan page; once the
 // pilot starts they evaluate on. A viewer sees the list but no controls.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startConsole, launchBrowser, screenshot, hydrated, personIn, startPhase } from './support/console.mjs';
+import { screenshot, hydrated, personIn, startPhase } from './support/console.mjs';
+import { useConsole, server, browser } from './support/use_console.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startConsole();
-  browser = await launchBrowser();
-  server.cli('demo', 'seed', '--rows', '100');
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+useConsole({ demoRows: 100 });
 
 const PLAN = `[plan]
 name = "Partitioned pilot"

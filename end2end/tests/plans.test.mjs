@@ -3,22 +3,12 @@
 // approvers approve in their own browsers while the operator's open page
 // shows each approval without reload; the operator advances, then presses
 // emergency rollback; the flag is off for everyone; the audit trail has it all.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startConsole, launchBrowser, screenshot, newPlanFromTemplate, signIn, hydrated, personIn, startPhase } from './support/console.mjs';
+import { screenshot, newPlanFromTemplate, signIn, hydrated, personIn, startPhase } from './support/console.mjs';
+import { useConsole, server, browser } from './support/use_console.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startConsole();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+useConsole();
 
 async function evaluateAll(request, token, key, ids) {
   const values = [];

@@ -5,24 +5,13 @@
 // E2E_SCREENS_LABEL=before with that build's binary and site writes
 // end2end/screenshots/before-*.png (committed: how the pages looked before
 // the incident work); scripts/test writes after-*.png.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startConsole, launchBrowser, screenshot, hydrated, personIn } from './support/console.mjs';
+import { screenshot, hydrated, personIn } from './support/console.mjs';
+import { useConsole, server, browser } from './support/use_console.mjs';
 
 const LABEL = process.env.E2E_SCREENS_LABEL ?? 'after';
-let server;
-let browser;
-
-before(async () => {
-  server = await startConsole();
-  browser = await launchBrowser();
-  server.cli('demo', 'seed', '--rows', '20000');
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+useConsole({ demoRows: 20000 });
 
 /** The REST API as `person` (their session cookie, the console's origin for CSRF). */
 function api(person) {

@@ -2,27 +2,19 @@
 // the same site for cookies) frames a signed-in plan page. The console's
 // frame-ancestors / X-Frame-Options answer keeps the frame empty, so no click
 // on the attacker's page can land on "Start".
-import { test, before, after } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { once } from 'node:events';
-import { startConsole, launchBrowser, screenshot, signIn, newPlanFromTemplate } from './support/console.mjs';
+import { screenshot, signIn, newPlanFromTemplate } from './support/console.mjs';
+import { useConsole, server, browser } from './support/use_console.mjs';
 
-let server;
-let browser;
+// Chromium logs the refused frame as a console error: expected here.
+useConsole({ expectPageErrors: true });
+
 let attacker;
 
-before(async () => {
-  server = await startConsole();
-  // Chromium logs the refused frame as a console error: expected here.
-  browser = await launchBrowser({ expectPageErrors: true });
-});
-
-after(async () => {
-  attacker?.close();
-  await browser?.close();
-  await server?.stop();
-});
+after(() => attacker?.close());
 
 test('the plan page cannot be framed by another origin', async () => {
   const context = await browser.newContext();

@@ -2,25 +2,14 @@
 // breach; the console rolls dev back on its own. The operator's open plan
 // page shows the breach, the guardrail's action and the rollback on the
 // timeline and in its events, without a reload; a viewer sees the same.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startConsole, launchBrowser, screenshot, hydrated, personIn, startPhase } from './support/console.mjs';
+import { screenshot, hydrated, personIn, startPhase } from './support/console.mjs';
+import { useConsole, server, browser } from './support/use_console.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startConsole();
-  browser = await launchBrowser();
-  server.cli('demo', 'seed', '--rows', '2000');
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+useConsole({ demoRows: 2000 });
 
 const PLAN = `[plan]
 name = "Guarded dev"

@@ -15,22 +15,12 @@
 // escaping is proven, not only the CSP behind it. The test runs on the
 // default launchBrowser(): any console error (a CSP refusal is one) also
 // fails the run through its error log.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startConsole, launchBrowser, screenshot, signIn, hydrated } from './support/console.mjs';
+import { screenshot, signIn, hydrated } from './support/console.mjs';
+import { useConsole, server, browser } from './support/use_console.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startConsole();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+useConsole();
 
 const FIELDS = Object.fromEntries(('cm TOML comment|c2 comment added in the editor|nm plan name|ds plan description|'
   + 'p0 first phase name|p1 second phase name|n0 first phase notes|n1 second phase notes|rb runbook step|'
