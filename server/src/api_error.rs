@@ -17,12 +17,12 @@ pub struct ErrorBody {
     pub error: String,
     /// What kind of error, stable across versions and languages (the
     /// message is for people): one of `CODES`.
-    #[schema(example = "conflict")]
+    #[schema(example = "stale_revision")]
     pub code: String,
 }
 
 /// Every error code with the status it comes with and what it means, once.
-pub const CODES: [(&str, StatusCode, &str); 13] = [
+pub const CODES: [(&str, StatusCode, &str); 17] = [
     (
         "invalid",
         StatusCode::BAD_REQUEST,
@@ -54,9 +54,29 @@ pub const CODES: [(&str, StatusCode, &str); 13] = [
         "the request took longer than the console waits",
     ),
     (
-        "conflict",
+        "lost_race",
         StatusCode::CONFLICT,
-        "a lost race or a stale view: reload and try again",
+        "another request changed it at the same moment: try again",
+    ),
+    (
+        "stale_revision",
+        StatusCode::CONFLICT,
+        "it changed since you read it (the plan's revision): reload it and apply your change again",
+    ),
+    (
+        "already_exists",
+        StatusCode::CONFLICT,
+        "the name is taken, or the decision or run already exists",
+    ),
+    (
+        "wrong_state",
+        StatusCode::CONFLICT,
+        "its state does not allow this now (a phase soaking, a final plan, a run driven elsewhere): the message says what must happen first",
+    ),
+    (
+        "not_confirmed",
+        StatusCode::CONFLICT,
+        "a destructive command's confirmation (the plan's name, typed) does not match the plan: nothing was done",
     ),
     (
         "too_large",
@@ -90,8 +110,9 @@ pub const CODES: [(&str, StatusCode, &str); 13] = [
     ),
 ];
 
-/// The code of an error answer with `status` (`internal` for any other 5xx,
-/// `invalid` for any other 4xx).
+/// The code of an error answer with `status` (for 409, `lost_race`: a
+/// conflict that says no more; `internal` for any other 5xx, `invalid` for
+/// any other 4xx).
 pub fn code_of(status: StatusCode) -> &'static str {
     CODES
         .iter()
@@ -132,7 +153,11 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        answer(status, message)
+        let code = match &self.0 {
+            AppError::Conflict(why, _) => why.code(),
+            _ => code_of(status),
+        };
+        (status, Json(json!({ "error": message, "code": code }))).into_response()
     }
 }
 

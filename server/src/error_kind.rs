@@ -3,7 +3,7 @@
 //! becomes the browser's `AppError` (whose `status` is the one place it
 //! becomes an HTTP status) and the CLI's exit code. Internal causes are
 //! logged here, once, and never sent.
-use app::error::AppError;
+use app::error::{AppError, Conflict};
 
 use crate::db::StoreError;
 
@@ -13,8 +13,10 @@ pub enum Kind {
     Invalid,
     /// The message names what does not exist.
     NotFound,
-    /// A lost race or a stale revision: reload and try again.
-    Conflict,
+    /// The request is right but the state does not let it through now
+    /// (a stale revision, a lost race, a name taken, a state that must
+    /// change first).
+    Conflict(Conflict),
     Forbidden,
     /// Something the console depends on (a target database) is not answering.
     Unavailable,
@@ -27,7 +29,7 @@ impl Kind {
     /// a reload), rather than wait for or repair the console.
     pub fn user_can_fix(self) -> bool {
         match self {
-            Kind::Invalid | Kind::NotFound | Kind::Conflict | Kind::Forbidden => true,
+            Kind::Invalid | Kind::NotFound | Kind::Conflict(_) | Kind::Forbidden => true,
             Kind::Unavailable | Kind::Internal => false,
         }
     }
@@ -47,7 +49,7 @@ impl Kind {
         match e {
             AppError::Invalid(_) | AppError::Transport(_) => Kind::Invalid,
             AppError::NotFound(_) => Kind::NotFound,
-            AppError::Conflict(_) => Kind::Conflict,
+            AppError::Conflict(c, _) => Kind::Conflict(*c),
             AppError::Unauthenticated | AppError::Forbidden(_) => Kind::Forbidden,
             AppError::Unavailable(_) => Kind::Unavailable,
             AppError::Internal => Kind::Internal,
@@ -73,7 +75,7 @@ pub fn app_error<E: Classify>(e: E) -> AppError {
     match e.kind() {
         Kind::Invalid => AppError::Invalid(message),
         Kind::NotFound => AppError::NotFound(message.trim_end_matches(" not found").to_string()),
-        Kind::Conflict => AppError::Conflict(message),
+        Kind::Conflict(c) => AppError::Conflict(c, message),
         Kind::Forbidden => AppError::Forbidden(message),
         Kind::Unavailable => AppError::Unavailable(message),
         Kind::Internal => {
@@ -123,9 +125,14 @@ macro_rules! layer_error {
             Invalid(String),
             #[error("{0} not found")]
             NotFound(String),
-            /// A lost race, a name already taken, a stale revision.
+            /// The request is right but the state does not let it
+            /// through now: the first field says why.
+            #[error("{1}")]
+            Conflict(app::error::Conflict, String),
+            /// The caller may not do this; the message completes "you are
+            /// not allowed to …".
             #[error("{0}")]
-            Conflict(String),
+            Forbidden(String),
             #[error(transparent)]
             Store(#[from] $crate::db::StoreError),
             $($($(#[$vmeta])* $variant $fields,)*)?
@@ -143,7 +150,8 @@ macro_rules! layer_error {
                 match self {
                     $name::Invalid(_) => Kind::Invalid,
                     $name::NotFound(_) => Kind::NotFound,
-                    $name::Conflict(_) => Kind::Conflict,
+                    $name::Conflict(c, _) => Kind::Conflict(*c),
+                    $name::Forbidden(_) => Kind::Forbidden,
                     $name::Store(_) => Kind::Internal,
                     $($($name::$variant { .. } => Kind::$kind,)*)?
                 }
@@ -173,7 +181,7 @@ mod tests {
         let cases = [
             (Kind::Invalid, S::BAD_REQUEST, 2),
             (Kind::NotFound, S::NOT_FOUND, 2),
-            (Kind::Conflict, S::CONFLICT, 2),
+            (Kind::Conflict(Conflict::LostRace), S::CONFLICT, 2),
             (Kind::Forbidden, S::FORBIDDEN, 2),
             (Kind::Unavailable, S::SERVICE_UNAVAILABLE, 1),
             (Kind::Internal, S::INTERNAL_SERVER_ERROR, 1),

@@ -41,7 +41,7 @@ pub struct AuditQuery {
     /// From this time, inclusive.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
-    /// Until this time, exclusive.
+    /// Until this time, exclusive (a range ending before its `from` is empty).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
     /// Keyset cursor: only events with a smaller seq (the next, older page).

@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 
 use super::plan_states::{RollbackKind, Verdict};
 
-/// What the plan page (or the REST API) asks the plan to do.
+/// What the plan page (or the REST API) asks the plan to do. Every
+/// `reason` (and `issue`) says why, for the audit trail: at least one
+/// character that is not a space, at most 2,000.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(tag = "command", rename_all = "snake_case")]
@@ -21,18 +23,21 @@ pub enum PlanCommand {
     Decide {
         phase_id: String,
         verdict: Verdict,
+        #[cfg_attr(feature = "ssr", schema(max_length = 2000))]
         comment: String,
         evidence: String,
     },
     /// An admin passes the gate without its approvals.
     Override {
         phase_id: String,
+        #[cfg_attr(feature = "ssr", schema(pattern = r"\S", max_length = 2000))]
         reason: String,
         evidence: String,
     },
     Tick {
         item_id: String,
         ticked: bool,
+        #[cfg_attr(feature = "ssr", schema(max_length = 2000))]
         comment: String,
     },
     /// The last phase is approved: finish the plan, leaving the flag as it
@@ -47,6 +52,7 @@ pub enum PlanCommand {
     Rollback {
         kind: RollbackKind,
         confirm: String,
+        #[cfg_attr(feature = "ssr", schema(pattern = r"\S", max_length = 2000))]
         reason: String,
         entity: String,
         #[serde(default)]
@@ -55,23 +61,27 @@ pub enum PlanCommand {
     /// After "pause at 0 %": the running phase's environment back to the
     /// phase's exposure.
     Resume {
+        #[cfg_attr(feature = "ssr", schema(pattern = r"\S", max_length = 2000))]
         reason: String,
     },
     /// Undoes a single-organisation rollback: `entity` off the deny list in
     /// every environment.
     Restore {
         entity: String,
+        #[cfg_attr(feature = "ssr", schema(pattern = r"\S", max_length = 2000))]
         reason: String,
     },
     /// Approve or reject a change request (not its author).
     DecideChange {
         change_id: String,
         verdict: Verdict,
+        #[cfg_attr(feature = "ssr", schema(max_length = 2000))]
         comment: String,
     },
     /// An admin applies a change request without its approvals.
     OverrideChange {
         change_id: String,
+        #[cfg_attr(feature = "ssr", schema(pattern = r"\S", max_length = 2000))]
         reason: String,
     },
     /// Its author (or an admin) withdraws a change request.
@@ -83,31 +93,37 @@ pub enum PlanCommand {
     Allow {
         environment: String,
         entities: Vec<String>,
+        #[cfg_attr(feature = "ssr", schema(pattern = r"\S", max_length = 2000))]
         reason: String,
     },
     /// Takes one entity off `environment`'s allow list.
     Disallow {
         environment: String,
         entity: String,
+        #[cfg_attr(feature = "ssr", schema(pattern = r"\S", max_length = 2000))]
         reason: String,
     },
     /// Runs the phase's `allow_query` on its target and puts what it lists on
     /// the phase's environment's allow list.
     LoadAllowQuery {
         phase_id: String,
+        #[cfg_attr(feature = "ssr", schema(pattern = r"\S", max_length = 2000))]
         reason: String,
     },
     /// Records a decision to go on despite an issue seen in the running
     /// phase (seed 004's matrix: "Cache unavailable — continue, it has a
     /// fallback"), with why: nothing changes but the audit trail.
     Continue {
+        #[cfg_attr(feature = "ssr", schema(pattern = r"\S", max_length = 2000))]
         issue: String,
+        #[cfg_attr(feature = "ssr", schema(pattern = r"\S", max_length = 2000))]
         reason: String,
     },
     /// Takes `guardrail`'s newest value in the running phase as its baseline
     /// when none was captured before the phase started (audited, with why).
     CaptureBaseline {
         guardrail: String,
+        #[cfg_attr(feature = "ssr", schema(pattern = r"\S", max_length = 2000))]
         reason: String,
     },
 }

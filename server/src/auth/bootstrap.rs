@@ -36,7 +36,7 @@ pub async fn ensure_admin(store: &Store) -> Result<Option<String>, IdentityError
     {
         Ok(_) => Ok(Some(secret)),
         // Another instance on the same database got there first.
-        Err(IdentityError::Conflict(_)) => Ok(None),
+        Err(IdentityError::Conflict(..)) => Ok(None),
         Err(e) => Err(e),
     }
 }

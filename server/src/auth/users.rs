@@ -4,7 +4,7 @@ use app::access::Role;
 use app::dto::identity::UserSummary;
 use serde_json::json;
 
-use super::error::{is_unique_violation, IdentityError};
+use super::error::IdentityError;
 use super::password;
 use super::user_rows::enabled_admins;
 pub use super::user_rows::{
@@ -59,13 +59,12 @@ pub async fn create(
     .execute(&mut *tx)
     .await;
     if let Err(e) = inserted {
-        return Err(if is_unique_violation(&e) {
-            IdentityError::Conflict(format!(
-                "username: {username:?} is taken; choose another name"
-            ))
-        } else {
-            e.into()
-        });
+        return Err(crate::db::on_constraint(e, || {
+            IdentityError::Conflict(
+                app::error::Conflict::AlreadyExists,
+                format!("username: {username:?} is taken; choose another name"),
+            )
+        }));
     }
     for role in &roles {
         sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)")

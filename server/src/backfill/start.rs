@@ -1,6 +1,7 @@
 //! What starting a run takes: which plan's job in which mode, by whom, from
 //! where, what it continues, and the plan layer's admission; and recording
 //! it (`Runner::start`).
+use app::error::Conflict;
 use std::sync::Arc;
 
 use serde_json::json;
@@ -147,7 +148,7 @@ impl Runner {
         let run = match resume {
             Some((mut run, takeover)) => {
                 if !runs::claim(&mut tx, &run.id, &owner, takeover).await? {
-                    return Err(BackfillError::Conflict(format!(
+                    return Err(BackfillError::Conflict(Conflict::WrongState, format!(
                         "run {} of job {:?} is being driven by {} (its last checkpoint was {} s ago); \
                          pause it there first",
                         run.id,
@@ -210,16 +211,16 @@ impl Runner {
                     finished_at_ms: None,
                 };
                 if let Err(e) = runs::insert(&mut tx, &run).await {
-                    return Err(match &e {
-                        crate::db::StoreError::Query(q) if crate::auth::error::is_unique_violation(q) => {
-                            BackfillError::Conflict(format!(
+                    return Err(crate::db::on_constraint(e, || {
+                        BackfillError::Conflict(
+                            Conflict::AlreadyExists,
+                            format!(
                                 "job {:?} already has an unfinished {} run; resume, pause or cancel it",
                                 job.name,
                                 mode.as_str()
-                            ))
-                        }
-                        _ => e.into(),
-                    });
+                            ),
+                        )
+                    }));
                 }
                 audit::append(
                     &mut tx,
@@ -298,10 +299,13 @@ async fn overridden(
         .map(str::trim)
         .filter(|r| !r.is_empty())
         .ok_or_else(|| {
-            BackfillError::Invalid(format!(
-                "{}; nothing was run (fix that first, or override with a reason)",
-                objections.join("; ")
-            ))
+            BackfillError::Conflict(
+                Conflict::WrongState,
+                format!(
+                    "{}; nothing was run (fix that first, or override with a reason)",
+                    objections.join("; ")
+                ),
+            )
         })?;
     if reason.chars().count() > 500 {
         return Err(BackfillError::Invalid(

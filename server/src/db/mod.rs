@@ -29,6 +29,25 @@ pub enum StoreError {
     Query(#[from] sqlx::Error),
 }
 
+/// What a write refused by a unique constraint (a name taken, a second
+/// decision by one person, a second unfinished run) means to the caller:
+/// `taken()` makes that error; any other failure stays the store's.
+pub fn on_constraint<E: From<StoreError>>(
+    e: impl Into<StoreError>,
+    taken: impl FnOnce() -> E,
+) -> E {
+    let e = e.into();
+    match &e {
+        StoreError::Query(q)
+            if q.as_database_error()
+                .is_some_and(|d| d.kind() == sqlx::error::ErrorKind::UniqueViolation) =>
+        {
+            taken()
+        }
+        _ => E::from(e),
+    }
+}
+
 /// A connection pool to the console's store.
 #[derive(Clone, Debug)]
 pub struct Store {

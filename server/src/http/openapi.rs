@@ -125,6 +125,33 @@ fn with_this_console(doc: &mut serde_json::Value, environments: &[String]) {
         &mut schemas["Tune"]["properties"]["max_rows_per_sec"],
         Some(&RATE_LIMITS),
     );
+    // A retune changes at least one of the two.
+    schemas["Tune"]["anyOf"] =
+        json!([{ "required": ["chunk"] }, { "required": ["max_rows_per_sec"] }]);
+    // A command's environment (allow, disallow) is a configured one; an
+    // entity id (plans/spec/pilot.rs `bad_entity`) is not blank, has no
+    // control character and at most MAX_ENTITY characters.
+    let entity = json!({
+        "type": "string",
+        "maxLength": crate::plans::spec::pilot::MAX_ENTITY,
+        "pattern": "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$",
+    });
+    if let Some(variants) = schemas["PlanCommand"]["oneOf"].as_array_mut() {
+        for v in variants {
+            let props = &mut v["properties"];
+            if props.get("environment").is_some() {
+                props["environment"]["enum"] = envs.clone();
+            }
+            match props["command"]["enum"][0].as_str() {
+                Some("allow") => {
+                    props["entities"]["items"] = entity.clone();
+                    props["entities"]["minItems"] = json!(1);
+                }
+                Some("disallow" | "restore") => props["entity"] = entity.clone(),
+                _ => {}
+            }
+        }
+    }
     let templates: Vec<&str> = crate::plans::templates::TEMPLATES
         .iter()
         .map(|t| t.slug)
@@ -142,8 +169,15 @@ fn with_this_console(doc: &mut serde_json::Value, environments: &[String]) {
         } else {
             "/api/v1/plans/{id}/source"
         };
-        doc["paths"][path][op]["requestBody"]["content"]["application/toml"]["example"] =
-            json!(example);
+        let toml = &mut doc["paths"][path][op]["requestBody"]["content"]["application/toml"];
+        toml["example"] = json!(example);
+        // A plan file (docs/plan-format.md): more than a JSON Schema can say,
+        // so it has a format of its own (the contract test generates real
+        // plan files for it).
+        toml["schema"]["format"] = json!("plan-toml");
+        toml["schema"]["minLength"] = json!(1);
+        toml["schema"]["description"] =
+            json!("a plan file in TOML (docs/plan-format.md); every problem is answered as LINE:COLUMN: field: message");
     }
     // RFC 3339, a UTC day, unix milliseconds, or empty for no bound (what
     // the audit page's form sends for a field left blank).

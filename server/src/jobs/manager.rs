@@ -274,9 +274,7 @@ impl JobManager {
             .active
             .lock()
             .map_err(|_| BackfillError::Invalid("busy".into()))?;
-        let control = active.get(run_id).ok_or_else(|| {
-            BackfillError::Invalid(format!("run {run_id:?} is not running on this console"))
-        })?;
+        let control = active.get(run_id).ok_or_else(|| not_running_here(run_id))?;
         if cancel {
             control.cancel();
         } else {
@@ -366,17 +364,15 @@ impl JobManager {
         }
         crate::backfill::pace::check_chunk(chunk).map_err(BackfillError::Invalid)?;
         crate::backfill::pace::check_rate(max_rows_per_sec).map_err(BackfillError::Invalid)?;
+        let run = runs::get(&self.store, run_id)
+            .await?
+            .ok_or_else(|| BackfillError::NotFound(format!("run {run_id:?}")))?;
         let control = self
             .active
             .lock()
             .ok()
             .and_then(|a| a.get(run_id).cloned())
-            .ok_or_else(|| {
-                BackfillError::Invalid(format!("run {run_id:?} is not running on this console"))
-            })?;
-        let run = runs::get(&self.store, run_id)
-            .await?
-            .ok_or_else(|| BackfillError::NotFound(format!("run {run_id:?}")))?;
+            .ok_or_else(|| not_running_here(run_id))?;
         let mut tx = self.store.begin_write().await?;
         let pace = json!({ "chunk": chunk, "max_rows_per_sec": max_rows_per_sec });
         run_event(&mut tx, actor, client, "backfill.tune", &run, pace).await?;
@@ -472,4 +468,13 @@ async fn run_event(
     let now = crate::system::now_ms();
     crate::audit::append(tx, now, actor, client, action, &subject, details).await?;
     Ok(())
+}
+
+/// A run that exists but that this process does not drive (paused, done, or
+/// driven by another process): its state must change first.
+fn not_running_here(run_id: &str) -> BackfillError {
+    BackfillError::Conflict(
+        app::error::Conflict::WrongState,
+        format!("run {run_id:?} is not running on this console"),
+    )
 }

@@ -52,7 +52,7 @@ impl Where<'_> {
         let job_name = &job.name;
         let environment = match open.filter(|r| !r.environment.is_empty()) {
             Some(r) if asked.as_ref().is_some_and(|e| *e != r.environment) => {
-                return Err(BackfillError::Conflict(format!(
+                return Err(BackfillError::Conflict(app::error::Conflict::WrongState, format!(
                     "job {job_name:?} has an unfinished {} for {}: let it finish or cancel it first",
                     mode.as_str(),
                     r.environment

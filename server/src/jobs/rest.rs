@@ -38,7 +38,9 @@ pub fn router() -> Router<BackfillApi> {
     params(("id" = String, Path), ("job" = String, Path)), request_body = StartRun,
     responses((status = 202, body = RunView), (status = 400), (status = 403),
         (status = 404, description = "no such plan, or no such job in it"),
-        (status = 409, description = "another process drives the job's unfinished run"),
+        (status = 409, description = "`wrong_state`: another process drives the job's unfinished run, it runs \
+            in another environment, or the job has objections (no clean dry-run, another phase's environment) and no \
+            override reason was given; `already_exists`: the job has an unfinished run of that mode"),
         (status = 503, description = "the job's target database does not answer")))]
 pub async fn start(
     Call(state, caller): Call<BackfillApi>,
@@ -60,7 +62,8 @@ pub async fn list(
 }
 
 #[utoipa::path(post, path = "/api/v1/runs/{run}/pause", tag = "backfill",
-    params(("run" = String, Path)), responses((status = 202), (status = 400), (status = 404)))]
+    params(("run" = String, Path)), responses((status = 202), (status = 400), (status = 404),
+        (status = 409, description = "`wrong_state`: the run is not running on this console (paused, finished, or driven by another process)")))]
 pub async fn pause(
     Call(state, caller): Call<BackfillApi>,
     Path(run): Path<String>,
@@ -70,7 +73,8 @@ pub async fn pause(
 }
 
 #[utoipa::path(post, path = "/api/v1/runs/{run}/cancel", tag = "backfill",
-    params(("run" = String, Path)), responses((status = 202), (status = 400), (status = 404)))]
+    params(("run" = String, Path)), responses((status = 202), (status = 400), (status = 404),
+        (status = 409, description = "`wrong_state`: the run is not running on this console (paused, finished, or driven by another process)")))]
 pub async fn cancel(
     Call(state, caller): Call<BackfillApi>,
     Path(run): Path<String>,
@@ -81,7 +85,8 @@ pub async fn cancel(
 
 /// Changes a running run's chunk size (then fixed) and/or rows/s ceiling.
 #[utoipa::path(post, path = "/api/v1/runs/{run}/tune", tag = "backfill",
-    params(("run" = String, Path)), request_body = Tune, responses((status = 202), (status = 400), (status = 404)))]
+    params(("run" = String, Path)), request_body = Tune, responses((status = 202), (status = 400), (status = 404),
+        (status = 409, description = "`wrong_state`: the run is not running on this console (paused, finished, or driven by another process)")))]
 pub async fn tune(
     Call(state, caller): Call<BackfillApi>,
     Path(run): Path<String>,

@@ -2,7 +2,9 @@
 //! gate is passed.
 use app::access::Role;
 use app::dto::plans::{PhaseStatus, Verdict};
+use app::error::Conflict;
 
+use super::error::PlanError;
 use super::store::PhaseRecord;
 
 /// Live approvals and whether a live override passed the gate.
@@ -33,40 +35,49 @@ pub fn may_decide(
     roles: &[Role],
     seen_evidence: &str,
     current_evidence: &str,
-) -> Result<(), String> {
+) -> Result<(), PlanError> {
     if !matches!(
         p.status,
         PhaseStatus::AwaitingApproval | PhaseStatus::Approved
     ) {
-        return Err(format!(
-            "phase {:?} is {}: approval has not been requested",
-            p.name, p.status
+        return Err(PlanError::Conflict(
+            Conflict::WrongState,
+            format!(
+                "phase {:?} is {}: approval has not been requested",
+                p.name, p.status
+            ),
         ));
     }
     if p.requested_by.as_deref() == Some(user_id) {
-        return Err(format!(
-            "you requested approval of phase {:?}; someone else must approve it",
+        return Err(PlanError::Forbidden(format!(
+            "decide on phase {:?}: you requested its approval; someone else must decide",
             p.name
-        ));
+        )));
     }
     if !roles.iter().any(|r| p.approver_roles.contains(r)) {
-        return Err(format!(
-            "the gate of phase {:?} needs one of these roles: {}",
+        return Err(PlanError::Forbidden(format!(
+            "decide on phase {:?}: its gate needs one of these roles: {}",
             p.name,
             app::access::Role::join(&p.approver_roles, ", ")
-        ));
+        )));
     }
     if seen_evidence != current_evidence {
-        return Err(format!(
-            "phase {:?} changed since you loaded it (its configuration or checklist); \
-             reload the page, review it again and decide",
-            p.name
+        return Err(PlanError::Conflict(
+            Conflict::StaleRevision,
+            format!(
+                "phase {:?} changed since you loaded it (its configuration or checklist); \
+                 reload the page, review it again and decide",
+                p.name
+            ),
         ));
     }
     if p.decisions.iter().any(|d| d.live() && d.user_id == user_id) {
-        return Err(format!(
-            "you already decided on phase {:?}; one decision per person",
-            p.name
+        return Err(PlanError::Conflict(
+            Conflict::AlreadyExists,
+            format!(
+                "you already decided on phase {:?}; one decision per person",
+                p.name
+            ),
         ));
     }
     Ok(())
@@ -103,25 +114,32 @@ mod tests {
 
     #[test]
     fn the_requester_cannot_approve_their_own_gate() {
-        let e = may_decide(&phase(), "op", &[Role::Approver], "h", "h").unwrap_err();
+        let e = may_decide(&phase(), "op", &[Role::Approver], "h", "h")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("someone else"), "{e}");
     }
 
     #[test]
     fn only_allowed_roles_decide() {
-        let e = may_decide(&phase(), "v", &[Role::Viewer, Role::Operator], "h", "h").unwrap_err();
+        let e = may_decide(&phase(), "v", &[Role::Viewer, Role::Operator], "h", "h")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("needs one of these roles: approver"), "{e}");
         assert!(may_decide(&phase(), "a", &[Role::Approver], "h", "h").is_ok());
     }
 
     #[test]
     fn stale_evidence_and_second_decisions_are_refused() {
-        let e = may_decide(&phase(), "a", &[Role::Approver], "old", "new").unwrap_err();
+        let e = may_decide(&phase(), "a", &[Role::Approver], "old", "new")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("changed since you loaded it"), "{e}");
         let mut p = phase();
         p.decisions.push(decision("a", Verdict::Approve, false));
         assert!(may_decide(&p, "a", &[Role::Approver], "h", "h")
             .unwrap_err()
+            .to_string()
             .contains("already decided"));
         p.decisions[0].dismissed_at_ms = Some(9);
         assert!(
@@ -132,6 +150,7 @@ mod tests {
         p.status = PhaseStatus::Active;
         assert!(may_decide(&p, "a", &[Role::Approver], "h", "h")
             .unwrap_err()
+            .to_string()
             .contains("not been requested"));
     }
 

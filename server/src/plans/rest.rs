@@ -54,7 +54,8 @@ pub async fn list(Call(state, caller): Call<PlansApi>) -> Result<Json<Vec<PlanSu
 /// Imports a plan file (TOML, see docs/plan-format.md) as a new draft plan.
 #[utoipa::path(post, path = "/api/v1/plans", tag = "plans",
     request_body(content = String, content_type = "application/toml"),
-    responses((status = 201, body = PlanSummary), (status = 400, description = "every problem as LINE:COLUMN: field: message")))]
+    responses((status = 201, body = PlanSummary), (status = 400, description = "every problem as LINE:COLUMN: field: message"),
+        (status = 409, description = "`already_exists`: a plan of that name, or owning that flag, exists")))]
 pub async fn import(
     Call(state, caller): Call<PlansApi>,
     body: String,
@@ -65,7 +66,8 @@ pub async fn import(
 
 /// A new draft plan from a built-in template (see `/api/v1/templates`).
 #[utoipa::path(post, path = "/api/v1/plans/from-template", tag = "plans",
-    request_body = NewPlan, responses((status = 201, body = PlanSummary), (status = 400)))]
+    request_body = NewPlan, responses((status = 201, body = PlanSummary), (status = 400),
+        (status = 409, description = "`already_exists`: a plan of that name, or owning that flag, exists")))]
 pub async fn create(
     Call(state, caller): Call<PlansApi>,
     JsonObject(new): JsonObject<NewPlan>,
@@ -177,7 +179,9 @@ pub struct RevisionParam {
     responses((status = 200, body = PlanSummary, description = "applied"),
         (status = 202, body = PlanSummary, description = "it weakens a gate: a change request now waits for approval"),
         (status = 400), (status = 404),
-        (status = 409, description = "the plan changed since that revision")))]
+        (status = 409, description = "`stale_revision`: the plan changed since that revision; \
+            `wrong_state`: its history does not allow the edit (a final plan, a started phase removed); \
+            `already_exists`: the new name or flag is another plan's")))]
 pub async fn save_source(
     Call(state, caller): Call<PlansApi>,
     Path(id): Path<String>,
@@ -200,7 +204,12 @@ pub async fn save_source(
 /// approve or reject, override, complete, roll back.
 #[utoipa::path(post, path = "/api/v1/plans/{id}/commands", tag = "plans",
     params(("id" = String, Path)), request_body = PlanCommand,
-    responses((status = 200, body = CommandOutcome), (status = 400), (status = 403)))]
+    responses((status = 200, body = CommandOutcome), (status = 400), (status = 403),
+        (status = 409, description = "`wrong_state`: the plan's state does not allow it now (the message says what must \
+            happen first); `stale_revision`: the phase changed since the caller read its evidence, or the phase, \
+            item, change request or guardrail it names is not in the plan as it stands; \
+            `already_exists`: the caller already decided; `not_confirmed`: a rollback's or completion's typed \
+            plan name does not match")))]
 pub async fn command(
     Call(state, caller): Call<PlansApi>,
     Path(id): Path<String>,

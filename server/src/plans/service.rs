@@ -6,7 +6,7 @@ use app::access::Action;
 use app::dto::plans::{
     CommandOutcome, NewPlan, PlanCommand, PlanSource, PlanSummary, PlanView, TemplateInfo,
 };
-use app::error::AppError;
+use app::error::{AppError, Conflict};
 use app::service::{Caller, PlanPort};
 use serde_json::json;
 
@@ -182,14 +182,15 @@ impl PlanService {
             .await
             .map_err(|e| {
                 // Another import took the name or flag between the check and here.
-                if crate::auth::error::is_unique_violation(&e) {
-                    PlanError::Invalid(format!(
-                        "plan.name or plan.flag: {:?} or {:?} was just taken; choose another",
-                        def.name, def.flag_key
-                    ))
-                } else {
-                    e.into()
-                }
+                crate::db::on_constraint(e, || {
+                    PlanError::Conflict(
+                        Conflict::AlreadyExists,
+                        format!(
+                            "plan.name or plan.flag: {:?} or {:?} was just taken; choose another",
+                            def.name, def.flag_key
+                        ),
+                    )
+                })
             })?;
         audit::append(
             &mut tx,
@@ -235,14 +236,17 @@ impl PlanService {
         let mut tx = self.store.begin_write().await?;
         let l = self.load_locked(&mut tx, id).await?;
         if l.plan.revision != revision {
-            return Err(PlanError::Conflict(format!(
-                "the plan changed since you opened it (revision {revision}, now {}); \
+            return Err(PlanError::Conflict(
+                Conflict::StaleRevision,
+                format!(
+                    "the plan changed since you opened it (revision {revision}, now {}); \
                  reload it and apply your change again",
-                l.plan.revision
-            )));
+                    l.plan.revision
+                ),
+            ));
         }
         if let Some(why) = edit_refusal(&l, &def) {
-            return Err(PlanError::Invalid(why));
+            return Err(PlanError::Conflict(Conflict::WrongState, why));
         }
         if l.plan.source_toml == source {
             return Ok(summary_of(&l, &self.environments));
@@ -321,19 +325,25 @@ pub(super) async fn check_unique(
 ) -> Result<(), PlanError> {
     if let Some(other) = store::plan_id_by_name(conn, &def.name).await? {
         if Some(other.as_str()) != except {
-            return Err(PlanError::Invalid(format!(
-                "plan.name: a plan named {:?} exists; choose another name",
-                def.name
-            )));
+            return Err(PlanError::Conflict(
+                Conflict::AlreadyExists,
+                format!(
+                    "plan.name: a plan named {:?} exists; choose another name",
+                    def.name
+                ),
+            ));
         }
     }
     let owner = crate::flags::store::owner(conn, &def.flag_key).await?;
     if let Some(owner) = owner {
         if Some(owner.as_str()) != except {
-            return Err(PlanError::Invalid(format!(
-                "plan.flag: the flag {:?} belongs to another plan; a plan owns its flag",
-                def.flag_key
-            )));
+            return Err(PlanError::Conflict(
+                Conflict::AlreadyExists,
+                format!(
+                    "plan.flag: the flag {:?} belongs to another plan; a plan owns its flag",
+                    def.flag_key
+                ),
+            ));
         }
     }
     Ok(())

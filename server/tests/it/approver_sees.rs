@@ -56,9 +56,7 @@ async fn approver_sees(db: TestDb) {
         "{edits}"
     );
     let pilot = plan.phase(&olga, 0).await["id"].clone();
-    let (status, body) = plan
-        .command(&olga, json!({"command": "start_phase", "phase_id": pilot}))
-        .await;
+    let (status, body) = plan.on_phase(&olga, "start_phase", &pilot).await;
     assert_eq!(status, 200, "{body}");
 
     // Nothing ticked: the next phase names what blocks it.

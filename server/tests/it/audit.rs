@@ -135,14 +135,23 @@ async fn drop_triggers(store: &Store) {
     sqlx::raw_sql(sql).execute(store.pool()).await.unwrap();
 }
 
-async fn tamper_update(db: TestDb) {
+/// A store with `events` events, its triggers dropped and `sql` run on it:
+/// what someone with write access to the database could do.
+async fn tampered(db: &TestDb, events: i64, sql: &str) -> Store {
     let store = db.store().await;
-    seed(&store, 12).await;
+    seed(&store, events).await;
     drop_triggers(&store).await;
-    sqlx::query("UPDATE audit_events SET details = '{\"n\":0}' WHERE seq = 7")
-        .execute(store.pool())
-        .await
-        .unwrap();
+    sqlx::raw_sql(sql).execute(store.pool()).await.unwrap();
+    store
+}
+
+async fn tamper_update(db: TestDb) {
+    let store = tampered(
+        &db,
+        12,
+        "UPDATE audit_events SET details = '{\"n\":0}' WHERE seq = 7",
+    )
+    .await;
     let report = verify(&store).await.unwrap();
     match &report.status {
         ChainStatus::Broken { seq, reason } => {
@@ -156,13 +165,7 @@ async fn tamper_update(db: TestDb) {
 }
 
 async fn tamper_delete(db: TestDb) {
-    let store = db.store().await;
-    seed(&store, 10).await;
-    drop_triggers(&store).await;
-    sqlx::query("DELETE FROM audit_events WHERE seq = 10")
-        .execute(store.pool())
-        .await
-        .unwrap();
+    let store = tampered(&db, 10, "DELETE FROM audit_events WHERE seq = 10").await;
     match verify(&store).await.unwrap().status {
         ChainStatus::Broken { seq, reason } => {
             assert_eq!(seq, 10, "{reason}");
@@ -258,7 +261,7 @@ async fn failed_action_atomic(db: TestDb) {
     .await
     .expect_err("the name is taken");
     assert!(
-        matches!(err, IdentityError::Conflict(ref m) if m.contains("\"dana\" is taken")),
+        matches!(err, IdentityError::Conflict(_, ref m) if m.contains("\"dana\" is taken")),
         "{err:?}"
     );
     assert_eq!(

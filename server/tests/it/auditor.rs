@@ -7,6 +7,7 @@
 use std::time::{Duration, Instant};
 
 use crate::common::team::console_with_sqlite_target;
+use crate::common::Fetch;
 use crate::common::PlanApi;
 use app::access::Role;
 use serde_json::{json, Value};
@@ -58,12 +59,7 @@ async fn an_auditor_reconstructs_an_approval_and_every_edit_from_the_trail() {
     let plan = PlanApi::import(&app, &olga, PLAN).await;
     let phase_id = plan.phase(&olga, 0).await["id"].clone();
     let ok = |(status, body): (u16, Value)| assert_eq!(status, 200, "{body}");
-    ok(plan
-        .command(
-            &olga,
-            json!({"command": "start_phase", "phase_id": phase_id}),
-        )
-        .await);
+    ok(plan.on_phase(&olga, "start_phase", &phase_id).await);
 
     // A safe edit (olga's), then a change request (olga's) that loosens the
     // guardrail's bound, approved by ann and bob.
@@ -109,12 +105,7 @@ async fn an_auditor_reconstructs_an_approval_and_every_edit_from_the_trail() {
             json!({"command": "tick", "item_id": manual, "ticked": true, "comment": "on screen 3"}),
         )
         .await);
-    ok(plan
-        .command(
-            &olga,
-            json!({"command": "request_approval", "phase_id": phase_id}),
-        )
-        .await);
+    ok(plan.on_phase(&olga, "request_approval", &phase_id).await);
     for who in [&ann, &bob] {
         let evidence = plan.phase(who, 0).await["evidence_hash"].clone();
         ok(plan.command(who, json!({"command": "decide", "phase_id": phase_id, "verdict": "approve", "comment": "looks healthy", "evidence": evidence})).await);
@@ -124,12 +115,8 @@ async fn an_auditor_reconstructs_an_approval_and_every_edit_from_the_trail() {
     // but the stored files.
     let export = audra
         .get(app.url("/api/v1/audit/export?format=jsonl"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .body_text()
+        .await;
     let events: Vec<Value> = export
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -205,12 +192,8 @@ async fn an_auditor_reconstructs_an_approval_and_every_edit_from_the_trail() {
         let file_sha = d["source_sha256"].as_str().unwrap();
         let file = audra
             .get(app.url(&format!("/api/v1/plans/{}/sources/{file_sha}", plan.id)))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+            .body_text()
+            .await;
         assert_eq!(
             sha(&file),
             file_sha,
@@ -250,12 +233,8 @@ async fn an_auditor_reconstructs_an_approval_and_every_edit_from_the_trail() {
     // The list names each version once, the current one marked.
     let list: Value = audra
         .get(app.url(&format!("/api/v1/plans/{}/sources", plan.id)))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .body_json()
+        .await;
     let versions = list.as_array().unwrap();
     assert_eq!(versions.len(), 3, "{list}");
     assert_eq!(versions.iter().filter(|v| v["current"] == true).count(), 1);

@@ -58,9 +58,7 @@ async fn an_operator_captures_a_missing_baseline_with_a_reason() {
     let vera = app.signed_in("vera", &[Role::Viewer]).await;
     let plan = PlanApi::import(&app, &olga, PLAN).await;
     let phase = plan.phase(&olga, 0).await["id"].clone();
-    let (status, body) = plan
-        .command(&olga, json!({"command": "start_phase", "phase_id": phase}))
-        .await;
+    let (status, body) = plan.on_phase(&olga, "start_phase", &phase).await;
     assert_eq!(status, 200, "{body}");
 
     // Nothing was read before the phase began: no baseline.
@@ -84,7 +82,7 @@ async fn an_operator_captures_a_missing_baseline_with_a_reason() {
             json!({"command": "capture_baseline", "guardrail": "nope", "reason": "x"}),
         )
         .await;
-    assert_eq!(status, 400, "{body}");
+    assert_eq!(status, 409, "no such guardrail: {body}");
     let (status, body) = plan
         .command(
             &olga,
@@ -94,7 +92,7 @@ async fn an_operator_captures_a_missing_baseline_with_a_reason() {
     assert_eq!(status, 200, "{body}");
     assert!(body["message"].as_str().unwrap().contains("120"), "{body}");
     let (status, body) = plan.command(&olga, capture("again")).await;
-    assert_eq!(status, 400, "never replaced: {body}");
+    assert_eq!(status, 409, "never replaced: {body}");
 
     // Judged against it from the next reading: 120 ≤ 240.
     reading_until(&plan, &olga, "healthy").await;

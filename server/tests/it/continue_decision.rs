@@ -25,12 +25,10 @@ async fn a_continue_decision_is_recorded_with_the_issue_and_why() {
     let go_on = json!({"command": "continue", "issue": "cache unavailable",
         "reason": "the application falls back to the database; latency is within bounds"});
     let (status, body) = plan.command(&olga, go_on.clone()).await;
-    assert_eq!(status, 400, "a draft has nothing running: {body}");
+    assert_eq!(status, 409, "a draft has nothing running: {body}");
     assert!(error_of(&body).contains("nothing runs"), "{body}");
     let id = plan.phase(&olga, 0).await["id"].clone();
-    let (status, _) = plan
-        .command(&olga, json!({"command": "start_phase", "phase_id": id}))
-        .await;
+    let (status, _) = plan.on_phase(&olga, "start_phase", &id).await;
     assert_eq!(status, 200);
     let (status, body) = plan
         .command(

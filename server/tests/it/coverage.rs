@@ -2,7 +2,6 @@
 //! missing row is not full coverage (no rounding), verify names its key, and
 //! an orphan row in the new table does not hide it.
 use crate::common::{self, Backend, TestDb};
-use std::collections::BTreeMap;
 
 use server::audit::Actor;
 use server::backfill::job::Job;
@@ -10,7 +9,6 @@ use server::backfill::runner::Runner;
 use server::backfill::runs::Mode;
 use server::backfill::start::Start;
 use server::backfill::{demo, target};
-use server::config::TargetConfig;
 use server::events::PlanEvents;
 use server::flags::cache::FlagCache;
 use server::plans::acting::Acting;
@@ -27,15 +25,7 @@ async fn one_missing_row_in_a_million_is_not_full_coverage() {
     let console = TestDb::new(Backend::Sqlite).await;
     let store = console.store().await;
     let target_db = TestDb::new(Backend::Postgres).await;
-    let targets = BTreeMap::from([(
-        "t".to_string(),
-        TargetConfig {
-            url: Some(target_db.database_url()),
-            url_env: None,
-            allow_superuser: true,
-            environment: None,
-        },
-    )]);
+    let targets = crate::common::targets::one("t", &target_db.database_url(), None, true);
     let t = target::connect(&targets, "t").await.unwrap();
     demo::seed(&t.pool, t.backend(), 1_000_000).await.unwrap();
     // The backfill's result, set-based (the engine's own runs are tested

@@ -61,7 +61,7 @@ async fn walk(app: &TestApp) {
     );
 
     let (status, body) = command(json!({"command": "start_phase", "phase_id": pilot})).await;
-    assert_eq!(status, 400);
+    assert_eq!(status, 409);
     let error = body["error"].as_str().unwrap();
     assert!(
         error.contains("entry criterion \"Recent full database backup completed\" is not ticked")
@@ -73,7 +73,7 @@ async fn walk(app: &TestApp) {
         json!({"command": "tick", "item_id": items[2]["id"], "ticked": true, "comment": ""}),
     )
     .await;
-    assert_eq!(status, 400);
+    assert_eq!(status, 409);
     for item in &items[..2] {
         let (status, body) = command(
             json!({"command": "tick", "item_id": item["id"], "ticked": true, "comment": "done"}),
@@ -88,7 +88,7 @@ async fn walk(app: &TestApp) {
         json!({"command": "tick", "item_id": items[0]["id"], "ticked": false, "comment": ""}),
     )
     .await;
-    assert_eq!(status, 400);
+    assert_eq!(status, 409);
     assert!(
         body["error"].as_str().unwrap().contains("history"),
         "{body}"

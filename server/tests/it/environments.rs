@@ -4,6 +4,7 @@
 //! environment to where it was before the phase and raises nothing, pause at
 //! 0 % and resume, and a single-organisation rollback that can be undone.
 use crate::common;
+use crate::common::Fetch;
 
 use crate::common::{TestApp, TestDb};
 use app::access::{Role, Scope};
@@ -67,12 +68,8 @@ impl Walk {
     async fn view(&self) -> Value {
         self.olga
             .get(self.app.url(&format!("/api/v1/plans/{}", self.id)))
-            .send()
+            .body_json()
             .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
     }
 
     async fn phase_id(&self, i: usize) -> String {
@@ -298,7 +295,7 @@ async fn phases_change_only_their_environment(db: TestDb) {
     let (status, _) = w
         .command(json!({"command": "restore", "entity": "org-42", "reason": "again"}))
         .await;
-    assert_eq!(status, 400, "nothing left to restore");
+    assert_eq!(status, 409, "nothing left to restore");
 
     // Emergency turns every environment off.
     let (status, body) = w.command(Walk::rollback("emergency", "")).await;
@@ -491,7 +488,7 @@ async fn migrates_as_before(db: TestDb) {
 async fn a_draft_plan_can_be_aborted_but_not_rolled_back() {
     let w = walk(TestDb::new(common::Backend::Sqlite).await).await;
     let (status, body) = w.command(Walk::rollback("standard", "")).await;
-    assert_eq!(status, 400, "nothing runs: {body}");
+    assert_eq!(status, 409, "nothing runs: {body}");
     let (status, body) = w.command(Walk::rollback("abort", "")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(w.view().await["summary"]["status"], "aborted");

@@ -3,14 +3,12 @@
 //! effect only once others approve it, or an admin overrides it with a
 //! reason; an edit keeps the ticks of the items it does not change, and a
 //! phase whose checklist is no longer complete is no longer up for approval.
-use crate::common;
 
 use crate::common::error_of;
 use crate::common::{TestApp, TestDb};
-use app::access::{Role, Scope};
+use app::access::Role;
 use serde_json::{json, Value};
-use server::audit::{Actor, ClientInfo};
-use server::auth::tokens;
+use server::audit::Actor;
 
 const PLAN: &str = r#"[plan]
 name = "Bound gates"
@@ -68,9 +66,7 @@ async fn awaiting_approval<'a>(app: &'a TestApp, olga: &reqwest::Client) -> (Pla
         .as_str()
         .unwrap()
         .to_string();
-    let (status, body) = plan
-        .command(olga, json!({"command": "start_phase", "phase_id": pilot}))
-        .await;
+    let (status, body) = plan.on_phase(olga, "start_phase", &pilot).await;
     assert_eq!(status, 200, "{body}");
     for item in plan.phase(olga, 0).await["checklist"].as_array().unwrap() {
         let (status, body) = plan
@@ -81,12 +77,7 @@ async fn awaiting_approval<'a>(app: &'a TestApp, olga: &reqwest::Client) -> (Pla
             .await;
         assert_eq!(status, 200, "{body}");
     }
-    let (status, body) = plan
-        .command(
-            olga,
-            json!({"command": "request_approval", "phase_id": pilot}),
-        )
-        .await;
+    let (status, body) = plan.on_phase(olga, "request_approval", &pilot).await;
     assert_eq!(status, 200, "{body}");
     (plan, pilot)
 }
@@ -135,7 +126,7 @@ async fn gates_bind(db: TestDb) {
     let (status, body) = plan
         .command(&ann, json!({"command": "decide_change", "change_id": change, "verdict": "approve", "comment": "again"}))
         .await;
-    assert_eq!(status, 400, "one decision per person: {body}");
+    assert_eq!(status, 409, "one decision per person: {body}");
     let (status, body) = plan
         .command(&bob, json!({"command": "decide_change", "change_id": change, "verdict": "approve", "comment": "ok"}))
         .await;
@@ -146,7 +137,7 @@ async fn gates_bind(db: TestDb) {
 
     // A plans:write token's weakening is a change request too; an admin can
     // apply it with a reason, and only with one.
-    let pipeline = pipeline(&app, Actor::System).await;
+    let pipeline = app.pipeline(Actor::System).await;
     let no_item = PLAN.replacen("approvals = 2", "approvals = 0", 1).replace(
         "[[phases.checklist]]\nkind = \"manual\"\ntext = \"Stakeholders notified\"\n",
         "",
@@ -193,7 +184,7 @@ async fn gates_bind(db: TestDb) {
         .command(&ann, json!({"command": "decide", "phase_id": pilot, "verdict": "approve", "comment": "", "evidence": phase["evidence_hash"]}))
         .await;
     assert_eq!(
-        status, 400,
+        status, 409,
         "nobody is offered Approve on an incomplete checklist: {body}"
     );
     assert!(!error_of(&body).is_empty());
@@ -215,32 +206,6 @@ async fn gates_bind(db: TestDb) {
     app.stop().await;
 }
 
-/// A client sending a new plans:write token that `creator` made, as a
-/// deploy pipeline would.
-async fn pipeline(app: &TestApp, creator: Actor) -> reqwest::Client {
-    let secret = tokens::create(
-        &app.state.store,
-        &creator,
-        &ClientInfo::default(),
-        "pipeline",
-        &[Scope::PlansWrite, Scope::PlansRead],
-        None,
-        &common::environments(),
-    )
-    .await
-    .unwrap()
-    .secret;
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(
-        reqwest::header::AUTHORIZATION,
-        format!("Bearer {secret}").parse().unwrap(),
-    );
-    reqwest::Client::builder()
-        .default_headers(headers)
-        .build()
-        .unwrap()
-}
-
 async fn token_author(db: TestDb) {
     let store = db.store().await;
     let app = TestApp::spawn_on(db, store).await;
@@ -254,14 +219,12 @@ async fn token_author(db: TestDb) {
         .fetch_one(app.state.store.pool())
         .await
         .unwrap();
-    let pipeline = pipeline(
-        &app,
-        Actor::User {
+    let pipeline = app
+        .pipeline(Actor::User {
             id: ann_id,
             name: "ann".into(),
-        },
-    )
-    .await;
+        })
+        .await;
     let weakened = PLAN.replacen("approvals = 2", "approvals = 0", 1);
     let (status, body) = plan.edit(&pipeline, None, &weakened).await;
     assert_eq!(status, 202, "{body}");
@@ -273,11 +236,8 @@ async fn token_author(db: TestDb) {
     let (status, body) = plan
         .command(&ann, json!({"command": "decide_change", "change_id": change, "verdict": "approve", "comment": "mine"}))
         .await;
-    assert_eq!(status, 400, "{body}");
-    assert!(
-        error_of(&body).contains("you proposed this change"),
-        "{body}"
-    );
+    assert_eq!(status, 403, "{body}");
+    assert!(error_of(&body).contains("a change you proposed"), "{body}");
     let (status, body) = plan
         .command(&bob, json!({"command": "decide_change", "change_id": change, "verdict": "approve", "comment": "ok"}))
         .await;
@@ -295,8 +255,8 @@ async fn token_author(db: TestDb) {
             json!({"command": "withdraw_change", "change_id": change}),
         )
         .await;
-    assert_eq!(status, 400, "{body}");
-    assert!(error_of(&body).contains("can withdraw"), "{body}");
+    assert_eq!(status, 403, "{body}");
+    assert!(error_of(&body).contains("or an admin can"), "{body}");
     let (status, body) = plan
         .command(
             &pipeline,
@@ -352,17 +312,17 @@ async fn token_author(db: TestDb) {
         .await;
     assert_eq!(status, 200, "{body}");
     let (status, body) = plan
-        .command(
-            &pipeline,
-            json!({"command": "request_approval", "phase_id": phase["id"]}),
-        )
+        .on_phase(&pipeline, "request_approval", &phase["id"])
         .await;
     assert_eq!(status, 200, "{body}");
     let phase = plan.phase(&olga, 0).await;
     let approve = json!({"command": "decide", "phase_id": phase["id"], "verdict": "approve", "comment": "", "evidence": phase["evidence_hash"]});
     let (status, body) = plan.command(&ann, approve.clone()).await;
-    assert_eq!(status, 400, "{body}");
-    assert!(error_of(&body).contains("you requested approval"), "{body}");
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        error_of(&body).contains("you requested its approval"),
+        "{body}"
+    );
     let (status, body) = plan.command(&bob, approve).await;
     assert_eq!(status, 200, "bob may: {body}");
     app.stop().await;

@@ -48,9 +48,7 @@ action = "{action}"
 
 async fn start_first_phase(plan: &PlanApi<'_>, who: &reqwest::Client) {
     let id = plan.phase(who, 0).await["id"].clone();
-    let (status, body) = plan
-        .command(who, json!({"command": "start_phase", "phase_id": id}))
-        .await;
+    let (status, body) = plan.on_phase(who, "start_phase", &id).await;
     assert_eq!(status, 200, "{body}");
 }
 
@@ -218,7 +216,7 @@ async fn resuming_waits_for_a_healthy_reading_and_re_arms_the_guardrail() {
     );
     let resume = json!({"command": "resume", "reason": "looks fine to me"});
     let (status, body) = breach.command(&olga, resume.clone()).await;
-    assert_eq!(status, 400, "{body}");
+    assert_eq!(status, 409, "{body}");
     assert!(
         body["error"]
             .as_str()

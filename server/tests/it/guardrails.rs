@@ -5,17 +5,17 @@
 //! item `guardrail_NAME` is met only while the readings are healthy, and
 //! fails closed: an absent metric, a Prometheus that is gone, a NULL or an
 //! empty result is never healthy. Every change of state is audited.
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::common::prometheus::{console_reading, fixture_app, free_port, prometheus};
+use crate::common::Fetch;
 use crate::common::{Backend, PlanApi, TestApp, TestDb};
 use app::access::Role;
-use serde_json::{json, Value};
+use serde_json::Value;
 use server::backfill::target;
-use server::config::{PrometheusConfig, TargetConfig};
+use server::config::PrometheusConfig;
 
 /// Waits until the phase's item for `check` says `met` with a detail that
 /// contains `says`; returns the detail.
@@ -48,9 +48,7 @@ async fn item_until(
 
 async fn start_first_phase(plan: &PlanApi<'_>, who: &reqwest::Client) {
     let id = plan.phase(who, 0).await["id"].clone();
-    let (status, body) = plan
-        .command(who, json!({"command": "start_phase", "phase_id": id}))
-        .await;
+    let (status, body) = plan.on_phase(who, "start_phase", &id).await;
     assert_eq!(status, 200, "{body}");
 }
 
@@ -218,15 +216,7 @@ interval = "1s"
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sql_guardrails_on_postgres_read_parity_and_fail_closed() {
     let pg = TestDb::new(Backend::Postgres).await;
-    let targets = BTreeMap::from([(
-        "pg".to_string(),
-        TargetConfig {
-            url: Some(pg.database_url()),
-            url_env: None,
-            allow_superuser: true,
-            environment: Some("staging".into()),
-        },
-    )]);
+    let targets = crate::common::targets::one("pg", &pg.database_url(), Some("staging"), true);
     let t = target::connect(&targets, "pg").await.unwrap();
     for sql in [
         "CREATE TABLE legacy (id BIGINT PRIMARY KEY)",
@@ -272,7 +262,7 @@ async fn sql_guardrails_on_postgres_read_parity_and_fail_closed() {
     // The timeline tells it: the guardrail against its bound, the breach.
     let vic = app.signed_in("vic", &[Role::Viewer]).await;
     let url = app.url(&format!("/api/v1/plans/{}/timeline", plan.id));
-    let t: Value = vic.get(&url).send().await.unwrap().json().await.unwrap();
+    let t: Value = vic.get(&url).body_json().await;
     assert!(
         t["svg"].as_str().unwrap().contains("parity (staging)"),
         "{t}"
@@ -301,16 +291,7 @@ async fn sql_guardrails_on_postgres_read_parity_and_fail_closed() {
     .await
     .unwrap()
     .secret;
-    let t: Value = app
-        .client
-        .get(&url)
-        .bearer_auth(&secret)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let t: Value = app.client.get(&url).bearer_auth(&secret).body_json().await;
     assert!(
         t["svg"].as_str().unwrap().contains("parity (staging)"),
         "{t}"
@@ -425,17 +406,10 @@ async fn a_breach_rolls_back_on_its_own_once() {
     let plan = PlanApi::import(&app, &olga, ACT_PLAN).await;
     for i in 0..2 {
         let id = plan.phase(&olga, i).await["id"].clone();
-        let (status, body) = plan
-            .command(&olga, json!({"command": "start_phase", "phase_id": id}))
-            .await;
+        let (status, body) = plan.on_phase(&olga, "start_phase", &id).await;
         assert_eq!(status, 200, "{body}");
         if i == 0 {
-            let (status, body) = plan
-                .command(
-                    &olga,
-                    json!({"command": "request_approval", "phase_id": id}),
-                )
-                .await;
+            let (status, body) = plan.on_phase(&olga, "request_approval", &id).await;
             assert_eq!(status, 200, "{body}");
         }
     }

@@ -1,5 +1,6 @@
 //! HTTP tests against the whole router served on an ephemeral port.
 
+use crate::common::Fetch;
 use crate::common::{location, Backend, TestApp, TestDb};
 use app::access::Role;
 
@@ -268,27 +269,7 @@ async fn promtool_accepts_the_metrics() {
     let text = app.get("/metrics").await.text().await.unwrap();
     app.stop().await;
 
-    let mut child = std::process::Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("promtool is needed (Debian package `prometheus`; scripts/setup installs it)");
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "promtool check metrics failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::common::prometheus::promtool_accepts(&text);
 }
 
 /// Every answer carries the headers that stop framing (clickjacking),
@@ -317,14 +298,7 @@ async fn every_response_carries_the_security_headers() {
         );
         assert!(csp.contains("script-src 'self' 'nonce-"), "{url}: {csp}");
     }
-    let html = admin
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = admin.get(app.url("/")).body_text().await;
     assert!(
         html.contains("console.db"),
         "an admin sees where the store lives"

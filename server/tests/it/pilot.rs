@@ -4,13 +4,11 @@
 //! audited with its reason; a pilot rolled back (the first phase in its
 //! environment) leaves nobody allowed; plan SQL in `allow_query` stays in
 //! its box.
-use std::collections::BTreeMap;
 
 use crate::common::{Backend, PlanApi, TestApp, TestDb};
 use app::access::Role;
 use serde_json::{json, Value};
 use server::backfill::target;
-use server::config::TargetConfig;
 
 const PLAN: &str = r#"[plan]
 name = "Pilot"
@@ -30,15 +28,7 @@ on_both_backends! {
 
 async fn pilot(db: TestDb) {
     let crm = TestDb::new(Backend::Sqlite).await;
-    let targets = BTreeMap::from([(
-        "crm".to_string(),
-        TargetConfig {
-            url: Some(crm.database_url()),
-            url_env: None,
-            allow_superuser: true,
-            environment: Some("production".into()),
-        },
-    )]);
+    let targets = crate::common::targets::one("crm", &crm.database_url(), Some("production"), true);
     let t = target::connect(&targets, "crm").await.unwrap();
     for sql in [
         "CREATE TABLE pilot_orgs (org_id TEXT PRIMARY KEY, opted_in BIGINT NOT NULL)",
@@ -136,7 +126,7 @@ async fn walk(app: &TestApp) {
     let (status, _) = plan
         .command(&olga, allow("production", json!(["org-1"]), "again"))
         .await;
-    assert_eq!(status, 400, "already on it");
+    assert_eq!(status, 409, "already on it");
 
     // From the phase's query on its target: opted-in organisations only.
     let load = json!({"command": "load_allow_query", "phase_id": phase_id, "reason": "CRM pilot list of today"});
@@ -154,12 +144,7 @@ async fn walk(app: &TestApp) {
 
     // Starting the phase adds its own pilot; allowed entities are on
     // whatever their bucket.
-    let (status, body) = plan
-        .command(
-            &olga,
-            json!({"command": "start_phase", "phase_id": phase_id}),
-        )
-        .await;
+    let (status, body) = plan.on_phase(&olga, "start_phase", &phase_id).await;
     assert_eq!(status, 200, "{body}");
     assert!(allowed(app, "production")
         .await
@@ -213,7 +198,7 @@ async fn walk(app: &TestApp) {
     let (status, _) = plan
         .command(&olga, json!({"command": "disallow", "environment": "production", "entity": "org-2", "reason": "again"}))
         .await;
-    assert_eq!(status, 400);
+    assert_eq!(status, 409, "no longer on the list");
     assert_eq!(audited(app, "flag.disallow").await[0]["entity"], "org-2");
 
     // Standard rollback of the first production phase: nobody stays on.

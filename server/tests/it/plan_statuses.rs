@@ -1,18 +1,36 @@
-//! Plans' HTTP statuses as a client relies on them: not found is 404, an
-//! edit from a stale revision 409, and a target that does not answer 503
-//! (the console's dependency failing, not the caller's mistake), with
-//! nothing stored.
+//! Plans' HTTP statuses and error codes as a client relies on them: not
+//! found is 404; an edit from a stale revision 409 `stale_revision`, a name
+//! taken 409 `already_exists`, a command the plan's state refuses 409
+//! `wrong_state`, a token ticking a checklist 403 `forbidden`; and a target
+//! that does not answer 503 (the console's dependency failing, not the
+//! caller's mistake), with nothing stored.
 use crate::common;
+use crate::common::Fetch;
 use crate::common::{TestApp, TestDb};
 use app::access::Role;
 use serde_json::{json, Value};
 
 on_both_backends! {
-    missing_things_are_404_and_a_stale_revision_is_409 => statuses;
+    missing_things_are_404_and_conflicts_are_409_with_their_code => statuses;
 }
 
+const TICKS: &str = r#"[plan]
+name = "Ticks"
+flag = "ticks"
+
+[[phases]]
+name = "dev"
+environment = "dev"
+exposure_bp = 10000
+[[phases.checklist]]
+kind = "manual"
+text = "Smoke tests pass"
+"#;
+
 /// Not found is 404 (it was 400 for a backfill job); an edit from a stale
-/// revision is 409 (it was 400).
+/// revision, a second plan of the same name and a command the plan's state
+/// refuses are 409 with a code each (they were 400 and "conflict"); a token
+/// ticking a checklist is 403 (it was 400).
 async fn statuses(db: TestDb) {
     let store = db.store().await;
     let app = TestApp::spawn_on(db, store).await;
@@ -69,13 +87,68 @@ async fn statuses(db: TestDb) {
             .send()
     };
     assert_eq!(save(1).await.unwrap().status(), 200);
-    let res = save(1).await.unwrap();
-    assert_eq!(res.status(), 409, "revision 1 is stale now");
-    assert!(res
-        .text()
-        .await
-        .unwrap()
-        .contains("changed since you opened it"));
+    let coded = |res: reqwest::Response| async move {
+        let status = res.status().as_u16();
+        let body: Value = res.json().await.unwrap();
+        (
+            status,
+            body["code"].as_str().unwrap().to_string(),
+            common::error_of(&body),
+        )
+    };
+    let (status, code, error) = coded(save(1).await.unwrap()).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (409, "stale_revision"),
+        "revision 1 is stale now: {error}"
+    );
+    assert!(error.contains("changed since you opened it"), "{error}");
+
+    let again = olga
+        .post(app.url("/api/v1/plans"))
+        .body(common::SCHOOL_PLAN)
+        .send();
+    let (status, code, error) = coded(again.await.unwrap()).await;
+    assert_eq!((status, code.as_str()), (409, "already_exists"), "{error}");
+    assert!(error.contains("exists; choose another name"), "{error}");
+
+    let coded_body = |body: &Value| {
+        (
+            body["code"].as_str().unwrap_or_default().to_string(),
+            common::error_of(body),
+        )
+    };
+    let school = common::PlanApi {
+        app: &app,
+        id: id.to_string(),
+    };
+    let (status, body) = school
+        .command(
+            &olga,
+            json!({"command": "complete", "confirm": plan["name"]}),
+        )
+        .await;
+    let (code, error) = coded_body(&body);
+    assert_eq!(
+        (status, code.as_str()),
+        (409, "wrong_state"),
+        "a draft cannot complete: {error}"
+    );
+
+    // A token may not tick: a checklist item is a person's word.
+    let ticks = common::PlanApi::import(&app, &olga, TICKS).await;
+    let phase = ticks.phase(&olga, 0).await;
+    let (status, body) = ticks.on_phase(&olga, "start_phase", &phase["id"]).await;
+    assert_eq!(status, 200, "{body}");
+    let pipeline = app.pipeline(server::audit::Actor::System).await;
+    let tick = json!({"command": "tick", "item_id": phase["checklist"][0]["id"], "ticked": true, "comment": ""});
+    let (status, body) = ticks.command(&pipeline, tick).await;
+    let (code, error) = coded_body(&body);
+    assert_eq!((status, code.as_str()), (403, "forbidden"), "{error}");
+    assert!(
+        error.contains("with an API token: it needs a person signed in"),
+        "{error}"
+    );
     app.stop().await;
 }
 
@@ -89,12 +162,7 @@ async fn unavailable_target(db: TestDb) {
     let app = TestApp::spawn_db_with(db, |c| {
         c.targets.insert(
             "t".into(),
-            server::config::TargetConfig {
-                url: Some("postgres://nobody:s3cret@127.0.0.1:1/app".into()),
-                url_env: None,
-                allow_superuser: false,
-                environment: None,
-            },
+            crate::common::targets::config("postgres://nobody:s3cret@127.0.0.1:1/app", None, false),
         );
     })
     .await;
@@ -121,12 +189,8 @@ async fn unavailable_target(db: TestDb) {
     );
     let runs: Vec<Value> = olga
         .get(app.url(&format!("/api/v1/plans/{id}/runs")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .body_json()
+        .await;
     assert!(runs.is_empty(), "{runs:?}");
     app.stop().await;
 }

@@ -2,6 +2,7 @@
 //! (self-approval, roles, one decision per person, evidence binding), the
 //! state machine's order and soak, flag exposure and rollback.
 use crate::common;
+use crate::common::Fetch;
 
 use crate::common::error_of;
 use crate::common::{TestApp, TestDb};
@@ -123,12 +124,8 @@ async fn gates_follow_the_rules(db: TestDb) {
     // Exported exactly as imported.
     let src = olga
         .get(app.url(&format!("/api/v1/plans/{}/source", plan.id)))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .body_text()
+        .await;
     assert_eq!(src, PLAN);
 
     let view = plan.view(&olga).await;
@@ -140,35 +137,23 @@ async fn gates_follow_the_rules(db: TestDb) {
         .to_string();
 
     // Phases go in order: the second cannot start first.
-    let (status, body) = plan
-        .command(
-            &olga,
-            json!({"command": "start_phase", "phase_id": everyone}),
-        )
-        .await;
-    assert_eq!(status, 400);
+    let (status, body) = plan.on_phase(&olga, "start_phase", &everyone).await;
+    assert_eq!(status, 409);
     assert!(error_of(&body).contains("\"pilot\" comes first"), "{body}");
     assert_eq!(
         evaluate(&app, &flags, "gate_rules", "org-1").await.1["reason"],
         "disabled"
     );
 
-    let (status, body) = plan
-        .command(&olga, json!({"command": "start_phase", "phase_id": pilot}))
-        .await;
+    let (status, body) = plan.on_phase(&olga, "start_phase", &pilot).await;
     assert_eq!(status, 200, "{body}");
     let view = plan.view(&olga).await;
     assert_eq!(view["summary"]["status"], "active");
     assert_eq!(exposure(&view, "production"), 500);
 
     // Approval needs the checklist ticked first.
-    let (status, body) = plan
-        .command(
-            &olga,
-            json!({"command": "request_approval", "phase_id": pilot}),
-        )
-        .await;
-    assert_eq!(status, 400);
+    let (status, body) = plan.on_phase(&olga, "request_approval", &pilot).await;
+    assert_eq!(status, 409);
     assert!(error_of(&body).contains("Rollback plan reviewed"), "{body}");
     let (status, _) = plan
         .command(
@@ -177,12 +162,7 @@ async fn gates_follow_the_rules(db: TestDb) {
         )
         .await;
     assert_eq!(status, 200);
-    let (status, _) = plan
-        .command(
-            &olga,
-            json!({"command": "request_approval", "phase_id": pilot}),
-        )
-        .await;
+    let (status, _) = plan.on_phase(&olga, "request_approval", &pilot).await;
     assert_eq!(status, 200);
     let evidence = plan.phase(&olga, 0).await["evidence_hash"]
         .as_str()
@@ -192,9 +172,9 @@ async fn gates_follow_the_rules(db: TestDb) {
 
     // The requester cannot approve their own gate, though they hold the role.
     let (status, body) = plan.command(&olga, decide("approve", &evidence)).await;
-    assert_eq!(status, 400);
+    assert_eq!(status, 403);
     assert!(
-        error_of(&body).contains("someone else must approve"),
+        error_of(&body).contains("someone else must decide"),
         "{body}"
     );
     // A viewer cannot approve at all.
@@ -208,7 +188,7 @@ async fn gates_follow_the_rules(db: TestDb) {
     );
     let mut statuses = [a.0, b.0];
     statuses.sort();
-    assert_eq!(statuses, [200, 400], "{a:?} {b:?}");
+    assert_eq!(statuses, [200, 409], "{a:?} {b:?}");
     let phase = plan.phase(&olga, 0).await;
     assert_eq!(phase["approvals"], 1);
     let ann_rows: i64 = sqlx::query_scalar(
@@ -265,7 +245,7 @@ async fn gates_follow_the_rules(db: TestDb) {
 
     // A decision on the old evidence is refused; on the new one it counts.
     let (status, body) = plan.command(&bob, decide("approve", &evidence)).await;
-    assert_eq!(status, 400);
+    assert_eq!(status, 409);
     assert!(
         error_of(&body).contains("changed since you loaded it"),
         "{body}"
@@ -279,13 +259,8 @@ async fn gates_follow_the_rules(db: TestDb) {
     assert_eq!(plan.phase(&olga, 0).await["status"], "approved");
 
     // Approved, but the pilot must soak an hour: the next phase cannot start.
-    let (status, body) = plan
-        .command(
-            &olga,
-            json!({"command": "start_phase", "phase_id": everyone}),
-        )
-        .await;
-    assert_eq!(status, 400);
+    let (status, body) = plan.on_phase(&olga, "start_phase", &everyone).await;
+    assert_eq!(status, 409);
     assert!(error_of(&body).contains("must soak 1 h more"), "{body}");
 
     // Rollback needs the plan's name typed.
@@ -293,7 +268,10 @@ async fn gates_follow_the_rules(db: TestDb) {
     let (status, body) = plan
         .command(&olga, rollback("standard", "gate rules", ""))
         .await;
-    assert_eq!(status, 400);
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("not_confirmed"))
+    );
     assert!(
         error_of(&body).contains("type the plan's name exactly"),
         "{body}"
@@ -372,12 +350,8 @@ async fn emergency_rollback_turns_the_flag_off_for_everyone() {
     };
     let src = olga
         .get(app.url(&format!("/api/v1/plans/{}/source", plan.id)))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .body_text()
+        .await;
     assert!(
         src.contains("name = \"Partitions EU\"") && src.starts_with('#'),
         "comments kept"
@@ -386,9 +360,7 @@ async fn emergency_rollback_turns_the_flag_off_for_everyone() {
         .as_str()
         .unwrap()
         .to_string();
-    let (status, _) = plan
-        .command(&olga, json!({"command": "start_phase", "phase_id": dev}))
-        .await;
+    let (status, _) = plan.on_phase(&olga, "start_phase", &dev).await;
     assert_eq!(status, 200);
 
     // Evaluation: needs flags:read; says what is wrong otherwise.
@@ -443,7 +415,7 @@ async fn emergency_rollback_turns_the_flag_off_for_everyone() {
     assert_eq!(view["summary"]["status"], "rolled_back");
     // Final: nothing more runs on it.
     let (status, body) = plan.command(&olga, json!({"command": "complete"})).await;
-    assert_eq!(status, 400);
+    assert_eq!(status, 409);
     assert!(error_of(&body).contains("final"), "{body}");
     app.stop().await;
 }

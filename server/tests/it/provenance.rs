@@ -146,7 +146,7 @@ async fn walk(app: &TestApp, targets: &BTreeMap<String, TargetConfig>) {
     let (status, body) = jobs.phase_command("request_approval", 0).await;
     assert_eq!(status, 200, "{body}");
     let (status, body) = jobs.phase_command("start_phase", 1).await;
-    assert_eq!(status, 400, "{body}");
+    assert_eq!(status, 409, "{body}");
     let e = error_of(&body);
     assert!(
         e.contains("\"Production dry-run clean\"") && e.contains("no dry-run for production yet"),
@@ -187,7 +187,7 @@ async fn walk(app: &TestApp, targets: &BTreeMap<String, TargetConfig>) {
             json!({"mode": "run", "environment": "production"}),
         )
         .await;
-    assert_eq!(status, 400, "{body}");
+    assert_eq!(status, 409, "{body}");
     let e = error_of(&body);
     assert!(
         e.contains("runs live only in phase \"production 100%\"; the current phase is \"dev\""),
@@ -212,7 +212,7 @@ async fn walk(app: &TestApp, targets: &BTreeMap<String, TargetConfig>) {
     );
     assert!(dry["errors"].as_i64().unwrap() > 0, "{dry}");
     let (status, body) = jobs.phase_command("start_phase", 1).await;
-    assert_eq!(status, 400, "{body}");
+    assert_eq!(status, 409, "{body}");
     assert!(error_of(&body).contains("failing keys"), "{body}");
 
     // The data is fixed on production, the dry-run is clean, the phase opens.
@@ -238,7 +238,7 @@ async fn walk(app: &TestApp, targets: &BTreeMap<String, TargetConfig>) {
     let (status, body) = jobs
         .start("school", json!({"mode": "run", "environment": "dev"}))
         .await;
-    assert_eq!(status, 400, "{body}");
+    assert_eq!(status, 409, "{body}");
     assert!(
         error_of(&body).contains("rolls out in production; this run is for dev"),
         "{body}"

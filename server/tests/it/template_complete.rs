@@ -70,7 +70,7 @@ async fn the_sti_template_walks_to_completed_with_its_guardrails() {
     // The column drop: a backup, and coverage verified within the last day.
     t.tick_manual("drop legacy columns").await;
     let (status, body) = t.start("drop legacy columns").await;
-    assert_eq!(status, 400, "the last verify is a day old: {body}");
+    assert_eq!(status, 409, "the last verify is a day old: {body}");
     for job in JOBS {
         t.run(job, "verify", "production").await;
     }
@@ -84,7 +84,11 @@ async fn the_sti_template_walks_to_completed_with_its_guardrails() {
         .plan
         .command(&t.olga, json!({"command": "complete"}))
         .await;
-    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("not_confirmed")),
+        "{body}"
+    );
     assert!(body.to_string().contains("confirm"), "{body}");
     let done = t
         .ok(&t.olga, json!({"command": "complete", "confirm": name}))

@@ -9,6 +9,7 @@
 //! resumable), and the audit trail says why.
 use crate::common::team::{sql, team, Team, HOUR};
 use crate::common::world::{world, World, STEP_MS};
+use crate::common::Fetch;
 use serde_json::json;
 
 const PARITY: [&str; 2] = ["parity_revenue", "parity_expense"];
@@ -114,7 +115,7 @@ async fn the_partitioned_template_walks_to_completed_with_its_guardrails() {
                    "reason": "back in"}),
         )
         .await;
-    assert_eq!(status, 400, "a completed plan raises nothing: {body}");
+    assert_eq!(status, 409, "a completed plan raises nothing: {body}");
     // Every guardrail item of staging, the pilot and the ramp was judged on
     // readings, and the row-count guardrail read the target throughout.
     let judged = World::guardrail_items(&view);
@@ -164,7 +165,7 @@ async fn an_error_spike_at_5_percent_is_rolled_back_by_the_system() {
     let url = w.app.url(&format!(
         "/api/v1/flags/use_partitioned_tables/evaluate?entity={pilot_org}&environment=production"
     ));
-    let on: serde_json::Value = t.olga.get(url).send().await.unwrap().json().await.unwrap();
+    let on: serde_json::Value = t.olga.get(url).body_json().await;
     assert_eq!(on["value"], false, "off even for the pilot: {on}");
     assert_eq!(view["summary"]["status"], "active");
     assert_eq!(t.phase("5%").await["status"], "active", "resumable");

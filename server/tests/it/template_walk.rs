@@ -46,7 +46,7 @@ async fn the_sti_template_walks_to_production_on_a_seed_shaped_target() {
     // staging waits for dev's 48 h soak, on the console's clock.
     t.tick_manual("staging").await;
     let (status, body) = t.start("staging").await;
-    assert_eq!(status, 400);
+    assert_eq!(status, 409);
     assert!(
         body["error"].as_str().unwrap().contains("must soak"),
         "{body}"
@@ -75,7 +75,7 @@ async fn the_sti_template_walks_to_production_on_a_seed_shaped_target() {
     app.state.clock.advance(48 * HOUR);
     t.tick_manual("production 5%").await;
     let (status, body) = t.start("production 5%").await;
-    assert_eq!(status, 400);
+    assert_eq!(status, 409);
     assert!(
         body["error"]
             .as_str()
@@ -188,7 +188,7 @@ async fn the_partitioned_template_walks_to_its_targeted_pilot_on_a_seed_shaped_t
     // Staging's parity evidence is now older than its item's 24 h: the
     // checklist that gates the pilot wants it again.
     let (status, body) = t.start("pilot").await;
-    assert_eq!(status, 400);
+    assert_eq!(status, 409);
     assert!(
         body["error"]
             .as_str()

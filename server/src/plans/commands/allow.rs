@@ -3,7 +3,7 @@
 //! the list before and after.
 use serde_json::json;
 
-use super::{invalid, text, Cx, Effect};
+use super::{invalid, text, wrong_state, Cx, Effect};
 use crate::backfill::error::BackfillError;
 use crate::flags::store::save_state;
 use crate::plans::error::PlanError;
@@ -33,7 +33,7 @@ impl PlanService {
         let l = self.load(plan_id).await?;
         let phase = l
             .phase(phase_id)
-            .ok_or_else(|| PlanError::NotFound(format!("phase {phase_id:?} of this plan")))?;
+            .ok_or_else(|| super::not_in_plan(format!("phase {phase_id:?}")))?;
         let query = pilot::of_phase(&l.plan.source_toml, &phase.name).query;
         let (target, sql) = query.ok_or_else(|| {
             invalid(format!(
@@ -54,7 +54,7 @@ impl PlanService {
 
 fn open(l: &Loaded) -> Result<(), PlanError> {
     if l.plan.status.is_final() {
-        return Err(invalid(format!(
+        return Err(wrong_state(format!(
             "the plan is {}, which is final: its flag's allow lists no longer grow",
             l.plan.status
         )));
@@ -69,12 +69,7 @@ pub(super) async fn allow(
 ) -> Result<Effect, PlanError> {
     open(cx.l)?;
     let reason = text("reason", &reason, true)?;
-    if !cx.environments.contains(&environment) {
-        return Err(invalid(format!(
-            "environment: {environment:?} is not one of the console's environments ({})",
-            cx.environments.join(", ")
-        )));
-    }
+    known_environment(&cx, &environment)?;
     let entities: Vec<String> = entities.iter().map(|e| e.trim().to_string()).collect();
     if let Some(problem) = entities.iter().find_map(|e| bad_entity(e)) {
         return Err(invalid(format!("entities: {problem}")));
@@ -94,7 +89,11 @@ pub(super) async fn allow(
                 "entities: name at least one entity id".to_string()
             }
             From::Query { .. } if entities.is_empty() => "allow_query returned no rows".to_string(),
-            _ => format!("every one of them is already on the allow list of {environment}"),
+            _ => {
+                return Err(wrong_state(format!(
+                    "every one of them is already on the allow list of {environment}"
+                )))
+            }
         }));
     }
     after.allow.extend(added.iter().cloned());
@@ -133,10 +132,11 @@ pub(super) async fn disallow(
     (environment, entity, reason): (String, String, String),
 ) -> Result<Effect, PlanError> {
     let reason = text("reason", &reason, true)?;
+    known_environment(&cx, &environment)?;
     let entity = entity.trim().to_string();
     let before = cx.l.flag.state(&environment);
     if !before.allow.contains(&entity) {
-        return Err(invalid(format!(
+        return Err(wrong_state(format!(
             "entity: {entity:?} is not on the allow list of {} in {environment}",
             cx.l.flag.key
         )));
@@ -149,4 +149,14 @@ pub(super) async fn disallow(
         json!({ "flag": cx.l.flag.key, "environment": environment, "entity": entity, "reason": reason }),
         format!("{entity:?} is off the allow list of {environment}."),
     ))
+}
+
+fn known_environment(cx: &Cx<'_>, environment: &str) -> Result<(), PlanError> {
+    if cx.environments.iter().any(|e| e == environment) {
+        return Ok(());
+    }
+    Err(invalid(format!(
+        "environment: {environment:?} is not one of the console's environments ({})",
+        cx.environments.join(", ")
+    )))
 }

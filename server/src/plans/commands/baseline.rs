@@ -7,7 +7,7 @@
 //! that exists is never replaced.
 use serde_json::json;
 
-use super::{invalid, text, Cx, Effect};
+use super::{invalid, text, wrong_state, Cx, Effect};
 use crate::plans::error::PlanError;
 use crate::plans::measure_store;
 
@@ -17,9 +17,10 @@ pub(super) async fn capture_baseline(
     (guardrail, reason): (String, String),
 ) -> Result<Effect, PlanError> {
     let reason = text("reason", &reason, true)?;
-    let phase =
-        cx.l.current()
-            .ok_or_else(|| invalid("no phase is running: a baseline belongs to a running phase"))?;
+    let phase = cx
+        .l
+        .current()
+        .ok_or_else(|| wrong_state("no phase is running: a baseline belongs to a running phase"))?;
     let started = phase
         .started_at_ms
         .ok_or_else(|| invalid("the running phase has no start time"))?;
@@ -29,11 +30,7 @@ pub(super) async fn capture_baseline(
         .declared
         .iter()
         .find(|g| g.name == guardrail.trim())
-        .ok_or_else(|| {
-            invalid(format!(
-                "guardrail: the plan has no guardrail {guardrail:?}"
-            ))
-        })?;
+        .ok_or_else(|| super::not_in_plan(format!("guardrail {guardrail:?}")))?;
     if !def.needs_baseline() {
         return Err(invalid(format!(
             "guardrail {:?}: its bounds are numbers, not relative to a baseline",
@@ -48,7 +45,7 @@ pub(super) async fn capture_baseline(
     }
     let key = (def.name.as_str(), phase.environment.as_str());
     if let Some(b) = measure_store::baseline(conn, &cx.l.plan.id, key, started).await? {
-        return Err(invalid(format!(
+        return Err(PlanError::Conflict(app::error::Conflict::AlreadyExists, format!(
             "guardrail {:?} already has a baseline in {} for this phase ({b}); it is never replaced",
             def.name, phase.environment
         )));
@@ -61,7 +58,7 @@ pub(super) async fn capture_baseline(
     let (value, read_at) = match newest.as_ref().and_then(|m| m.value.map(|v| (v, m.at_ms))) {
         Some((v, at)) if v.is_finite() => (v, at),
         _ => {
-            return Err(invalid(format!(
+            return Err(wrong_state(format!(
                 "guardrail {:?} has read no value in {} since the phase started; \
                  wait for a reading with a value, then capture it",
                 def.name, phase.environment

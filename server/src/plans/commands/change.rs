@@ -4,10 +4,11 @@
 //! override, apply the edit as any edit applies.
 use app::access::{roles_allow, Action, Principal};
 use app::dto::plans::Verdict;
+use app::error::Conflict;
 use serde_json::json;
 
-use super::{invalid, text, Cx, Effect};
-use crate::auth::error::is_unique_violation;
+use super::{forbidden, invalid, text, wrong_state, Cx, Effect};
+use crate::db::on_constraint;
 use crate::plans::change_store::{self, ChangeDecision, ChangeRecord};
 use crate::plans::changes::{apply_source, Applied};
 use crate::plans::definition;
@@ -23,9 +24,7 @@ async fn pending(
     change_store::pending(conn, &cx.l.plan.id)
         .await?
         .filter(|c| c.id == change_id.trim())
-        .ok_or_else(|| {
-            PlanError::NotFound(format!("pending change request {change_id:?} of this plan"))
-        })
+        .ok_or_else(|| super::not_in_plan(format!("pending change request {change_id:?}")))
 }
 
 /// One person's decision on the change; a second one is refused.
@@ -47,11 +46,12 @@ async fn record(
     change_store::insert_decision(conn, &change.id, &decision)
         .await
         .map_err(|e| {
-            if is_unique_violation(&e) {
-                invalid("you already decided on this change request; one decision per person")
-            } else {
-                PlanError::from(e)
-            }
+            on_constraint(e, || {
+                PlanError::Conflict(
+                    Conflict::AlreadyExists,
+                    "you already decided on this change request; one decision per person".into(),
+                )
+            })
         })
 }
 
@@ -66,7 +66,7 @@ async fn apply(
     let def = definition::parse(&change.source_toml)
         .map_err(|p| invalid(format!("the change's plan file no longer parses:\n{p}")))?;
     if let Some(why) = edit_refusal(cx.l, &def) {
-        return Err(invalid(format!(
+        return Err(wrong_state(format!(
             "the change can no longer apply ({why}); withdraw it and edit again"
         )));
     }
@@ -102,7 +102,7 @@ pub(super) async fn decide_change(
     (change_id, verdict, comment): (String, Verdict, String),
 ) -> Result<Effect, PlanError> {
     let now = cx.now;
-    let (user_id, username, roles) = cx.person("deciding on a change request")?;
+    let (user_id, username, roles) = cx.person("decide on a change request")?;
     let change = pending(conn, cx, &change_id).await?;
     if verdict == Verdict::Override {
         return Err(invalid(
@@ -110,8 +110,8 @@ pub(super) async fn decide_change(
         ));
     }
     if user_id == change.author_id {
-        return Err(invalid(
-            "you proposed this change; someone else must approve it (or withdraw it)",
+        return Err(forbidden(
+            "approve a change you proposed: someone else must (or you withdraw it)",
         ));
     }
     if !roles.iter().any(|r| change.approver_roles.contains(r)) {
@@ -155,7 +155,7 @@ pub(super) async fn override_change(
     cx: Cx<'_>,
     (change_id, reason): (String, String),
 ) -> Result<Effect, PlanError> {
-    let (user_id, username, _) = cx.person("overriding a change request")?;
+    let (user_id, username, _) = cx.person("override a change request")?;
     let reason = text("reason", &reason, true)?;
     let change = pending(conn, cx, &change_id).await?;
     let by = (user_id, username.clone());
@@ -179,8 +179,8 @@ pub(super) async fn withdraw_change(
         crate::auth::tokens::answerable_id(conn, &cx.acting.actor).await? == change.author_id;
     let admin = matches!(cx.who, Some(Principal::User { roles, .. }) if roles_allow(roles, Action::OverrideGates));
     if !author && !admin {
-        return Err(invalid(format!(
-            "only {} (who proposed it) or an admin can withdraw this change request",
+        return Err(forbidden(format!(
+            "withdraw this change request: only {} (who proposed it) or an admin can",
             change.author_name
         )));
     }

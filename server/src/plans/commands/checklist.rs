@@ -2,7 +2,7 @@
 use app::dto::plans::{ItemKind, PhaseStatus};
 use serde_json::json;
 
-use super::{invalid, text, untick, Cx, Effect};
+use super::{forbidden, invalid, text, untick, wrong_state, Cx, Effect};
 use crate::plans::error::PlanError;
 use crate::plans::store;
 
@@ -11,14 +11,13 @@ pub(super) async fn tick(
     cx: Cx<'_>,
     (item_id, ticked, comment): (String, bool, String),
 ) -> Result<Effect, PlanError> {
-    let (user_id, username, roles) = cx.person("ticking a checklist item")?;
+    let (user_id, username, roles) = cx.person("tick a checklist item")?;
     let comment = text("comment", &comment, false)?;
-    let (phase, item) = cx
-        .l
-        .phases
-        .iter()
-        .find_map(|p| p.items.iter().find(|it| it.id == item_id).map(|it| (p, it)))
-        .ok_or_else(|| PlanError::NotFound(format!("checklist item {item_id:?} of this plan")))?;
+    let (phase, item) =
+        cx.l.phases
+            .iter()
+            .find_map(|p| p.items.iter().find(|it| it.id == item_id).map(|it| (p, it)))
+            .ok_or_else(|| super::not_in_plan(format!("checklist item {item_id:?}")))?;
     if item.def.kind != ItemKind::Manual {
         return Err(invalid(format!(
             "{:?} is an automatic check; the server evaluates it",
@@ -28,13 +27,13 @@ pub(super) async fn tick(
     // Entry criteria are ticked before the phase starts (and are history
     // once it has); the checklist while it runs.
     if item.def.entry && phase.status != PhaseStatus::Pending {
-        return Err(invalid(format!(
+        return Err(wrong_state(format!(
             "{:?} is an entry criterion of phase {:?}, which has started; it is part of its history",
             item.def.text, phase.name
         )));
     }
     if !item.def.entry && !phase.status.is_current() {
-        return Err(invalid(format!(
+        return Err(wrong_state(format!(
             "phase {:?} is {}; its checklist can be ticked while it runs",
             phase.name, phase.status
         )));
@@ -42,14 +41,14 @@ pub(super) async fn tick(
     if !roles.contains(&app::access::Role::Admin)
         && !roles.iter().any(|r| item.def.tickers.contains(r))
     {
-        return Err(invalid(format!(
-            "{:?} may be ticked by: {}",
+        return Err(forbidden(format!(
+            "tick {:?}: it may be ticked by {}",
             item.def.text,
             app::access::Role::join(&item.def.tickers, ", ")
         )));
     }
     if ticked == item.ticked_at_ms.is_some() {
-        return Err(invalid(format!(
+        return Err(wrong_state(format!(
             "{:?} is already {}",
             item.def.text,
             if ticked { "ticked" } else { "unticked" }

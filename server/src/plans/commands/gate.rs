@@ -1,10 +1,11 @@
 //! The gate: requesting approval, deciding (approve, reject) and an admin's override,
 //! each bound to the evidence the decider saw.
 use app::dto::plans::{PhaseStatus, Verdict};
+use app::error::Conflict;
 use serde_json::json;
 
-use super::{invalid, phase_index, text, Cx, Effect};
-use crate::auth::error::is_unique_violation;
+use super::{invalid, phase_index, text, wrong_state, Cx, Effect};
+use crate::db::on_constraint;
 use crate::plans::error::PlanError;
 use crate::plans::evidence::{evidence_hash, snapshot};
 use crate::plans::gate::{may_decide, passed, tally};
@@ -20,7 +21,7 @@ pub(super) async fn request_approval(
     phase.status = phase_transition(phase.status, PhaseEvent::RequestApproval)?;
     let unticked = phase.unticked();
     if !unticked.is_empty() {
-        return Err(invalid(format!(
+        return Err(wrong_state(format!(
             "tick the checklist first; still open: {}",
             unticked.join("; ")
         )));
@@ -64,7 +65,7 @@ pub(super) async fn decide(
     cx: Cx<'_>,
     (phase_id, verdict, comment, evidence): (String, Verdict, String, String),
 ) -> Result<Effect, PlanError> {
-    let (user_id, username, roles) = cx.person("deciding on a gate")?;
+    let (user_id, username, roles) = cx.person("decide on a gate")?;
     if verdict == Verdict::Override {
         return Err(invalid(
             "verdict: use the override form, which needs a reason",
@@ -73,7 +74,7 @@ pub(super) async fn decide(
     let i = phase_index(cx.l, &phase_id)?;
     let mut phase = cx.l.phases[i].clone();
     let current = evidence_hash(&phase, &cx.facts.jobs.jobs_digest);
-    may_decide(&phase, &user_id, &roles, evidence.trim(), &current).map_err(invalid)?;
+    may_decide(&phase, &user_id, &roles, evidence.trim(), &current)?;
     // Approving over a check that is not met is allowed, but never silent.
     let open = crate::plans::checks::unmet_described(
         &phase,
@@ -146,16 +147,19 @@ pub(super) async fn override_gate(
     cx: Cx<'_>,
     (phase_id, reason, evidence): (String, String, String),
 ) -> Result<Effect, PlanError> {
-    let (user_id, username, _) = cx.person("overriding a gate")?;
+    let (user_id, username, _) = cx.person("override a gate")?;
     let reason = text("reason", &reason, true)?;
     let i = phase_index(cx.l, &phase_id)?;
     let mut phase = cx.l.phases[i].clone();
     let current = evidence_hash(&phase, &cx.facts.jobs.jobs_digest);
     if evidence.trim() != current {
-        return Err(invalid(format!(
-            "phase {:?} changed since you loaded it; reload, review it again and decide",
-            phase.name
-        )));
+        return Err(PlanError::Conflict(
+            Conflict::StaleRevision,
+            format!(
+                "phase {:?} changed since you loaded it; reload, review it again and decide",
+                phase.name
+            ),
+        ));
     }
     phase.status = phase_transition(phase.status, PhaseEvent::Override)?;
     let (approvals, _) = tally(&phase);
@@ -212,13 +216,14 @@ pub(super) async fn insert_decision(
     store::insert_decision(conn, &phase.id, d)
         .await
         .map_err(|e| {
-            if is_unique_violation(&e) {
-                invalid(format!(
-                    "you already decided on phase {:?}; one decision per person",
-                    phase.name
-                ))
-            } else {
-                e.into()
-            }
+            on_constraint(e, || {
+                PlanError::Conflict(
+                    Conflict::AlreadyExists,
+                    format!(
+                        "you already decided on phase {:?}; one decision per person",
+                        phase.name
+                    ),
+                )
+            })
         })
 }

@@ -29,6 +29,27 @@ fn invalid(message: impl Into<String>) -> PlanError {
     PlanError::Invalid(message.into())
 }
 
+/// What a command names (a phase, an item, a change request, a guardrail)
+/// is not in the plan as it stands: the caller read another revision (409
+/// `stale_revision`; the plan at the URL exists, so not 404).
+fn not_in_plan(what: String) -> PlanError {
+    PlanError::Conflict(
+        app::error::Conflict::StaleRevision,
+        format!("{what} is not in this plan as it stands; reload it (an edit may have changed it)"),
+    )
+}
+
+/// The request is right, but the plan's state does not allow it now (409).
+fn wrong_state(message: impl Into<String>) -> PlanError {
+    PlanError::Conflict(app::error::Conflict::WrongState, message.into())
+}
+
+/// The caller may not do this (403); `message` completes "you are not
+/// allowed to …".
+fn forbidden(message: impl Into<String>) -> PlanError {
+    PlanError::Forbidden(message.into())
+}
+
 fn text(field: &str, raw: &str, required: bool) -> Result<String, PlanError> {
     let t = raw.trim();
     if required && t.is_empty() {
@@ -46,7 +67,7 @@ fn phase_index(l: &Loaded, phase_id: &str) -> Result<usize, PlanError> {
     l.phases
         .iter()
         .position(|p| p.id == phase_id)
-        .ok_or_else(|| PlanError::NotFound(format!("phase {phase_id:?} of this plan")))
+        .ok_or_else(|| not_in_plan(format!("phase {phase_id:?}")))
 }
 
 /// What a command changed: the audit events to append, the message for the
@@ -182,7 +203,8 @@ struct Cx<'a> {
 
 impl Cx<'_> {
     /// The person acting: their id, name and roles; `what` names the
-    /// command for the refusal an API token or the console itself gets.
+    /// command ("decide on a gate") for the refusal an API token or the
+    /// console itself gets.
     fn person(&self, what: &str) -> Result<(String, String, Vec<Role>), PlanError> {
         match self.who {
             Some(Principal::User {
@@ -190,7 +212,9 @@ impl Cx<'_> {
                 username,
                 roles,
             }) => Ok((id.clone(), username.clone(), roles.clone())),
-            _ => Err(invalid(format!("{what} needs a person, not an API token"))),
+            _ => Err(forbidden(format!(
+                "{what} with an API token: it needs a person signed in"
+            ))),
         }
     }
 }
@@ -218,7 +242,7 @@ async fn apply(
         } else {
             ""
         };
-        return Err(invalid(format!(
+        return Err(wrong_state(format!(
             "the plan is {}, which is final: only a single organisation can still be rolled back, restored or taken off an allow list{also}",
             l.plan.status
         )));

@@ -2,7 +2,7 @@
 use app::dto::plans::{exposure_text, PhaseStatus, PlanStatus};
 use serde_json::json;
 
-use super::{changed_reason, invalid, Cx, Effect};
+use super::{changed_reason, invalid, wrong_state, Cx, Effect};
 use crate::plans::checks::complete;
 use crate::plans::error::PlanError;
 use crate::plans::state::{phase_transition, plan_transition, PhaseEvent, PlanEvent};
@@ -16,7 +16,7 @@ pub(super) async fn start_phase(
 ) -> Result<Effect, PlanError> {
     let blockers = blockers_for(cx.l, i, cx.now, cx.facts);
     if !blockers.is_empty() {
-        return Err(invalid(format!(
+        return Err(wrong_state(format!(
             "phase {:?} cannot start yet: {}",
             cx.l.phases[i].name,
             blockers.join("; ")
@@ -91,7 +91,7 @@ pub(super) async fn complete_plan(
     confirm: String,
 ) -> Result<Effect, PlanError> {
     if confirm.trim() != cx.l.plan.name {
-        return Err(invalid(format!(
+        return Err(PlanError::Conflict(app::error::Conflict::NotConfirmed, format!(
             "confirm: type the plan's name exactly ({:?}) to complete it; the flag then stays as it \
              is now in every environment",
             cx.l.plan.name
@@ -107,7 +107,7 @@ pub(super) async fn complete_plan(
         .started_at_ms
         .is_some_and(|t| cx.now - t >= last.soak_ms);
     if last.status != PhaseStatus::Approved || !complete(last, prev, cx.now, cx.facts) || !soaked {
-        return Err(invalid(format!(
+        return Err(wrong_state(format!(
             "the last phase {:?} must be approved, its checklist complete and its soak elapsed first",
             last.name
         )));

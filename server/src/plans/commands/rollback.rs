@@ -6,7 +6,7 @@
 use app::dto::plans::{exposure_text, percent, PlanStatus, RollbackKind};
 use serde_json::{json, Value};
 
-use super::{invalid, text, untick, Cx, Effect};
+use super::{invalid, text, untick, wrong_state, Cx, Effect};
 use crate::plans::error::PlanError;
 use crate::plans::exposure::{rollback_changes, Change};
 use crate::plans::state::{phase_transition, plan_transition, PhaseEvent, PlanEvent};
@@ -30,10 +30,13 @@ pub(super) async fn rollback_command(
 ) -> Result<Effect, PlanError> {
     let kind = asked.kind;
     if asked.confirm.trim() != cx.l.plan.name {
-        return Err(invalid(format!(
-            "confirm: type the plan's name exactly ({:?}) to confirm",
-            cx.l.plan.name
-        )));
+        return Err(PlanError::Conflict(
+            app::error::Conflict::NotConfirmed,
+            format!(
+                "confirm: type the plan's name exactly ({:?}) to confirm",
+                cx.l.plan.name
+            ),
+        ));
     }
     let reason = text("reason", &asked.reason, true)?;
     let entity = asked.entity.trim();
@@ -48,7 +51,7 @@ pub(super) async fn rollback_command(
     if matches!(kind, RollbackKind::Standard | RollbackKind::Pause)
         && cx.l.plan.status != PlanStatus::Active
     {
-        return Err(invalid(format!(
+        return Err(wrong_state(format!(
             "the plan is {}; nothing runs to roll back",
             cx.l.plan.status
         )));
@@ -94,7 +97,7 @@ async fn taken(
         RollbackKind::Pause => {
             let current =
                 cx.l.current()
-                    .ok_or_else(|| invalid("no phase is running"))?;
+                    .ok_or_else(|| wrong_state("no phase is running"))?;
             Ok(Effect::one(
                 "plan.pause",
                 json!({ "phase": current.name, "reason": reason, "exposures": exposures }),
@@ -162,7 +165,7 @@ async fn standard(
 ) -> Result<Effect, PlanError> {
     let current = l
         .current()
-        .ok_or_else(|| invalid("no phase is running; nothing to roll back"))?;
+        .ok_or_else(|| wrong_state("no phase is running; nothing to roll back"))?;
     let i = current.position as usize;
     let mut phase = current.clone();
     phase.status = phase_transition(phase.status, PhaseEvent::RollBack)?;
@@ -218,21 +221,21 @@ pub(super) async fn resume(
 ) -> Result<Effect, PlanError> {
     let reason = text("reason", &reason, true)?;
     if cx.l.plan.status != PlanStatus::Active {
-        return Err(invalid(format!(
+        return Err(wrong_state(format!(
             "the plan is {}; nothing to resume",
             cx.l.plan.status
         )));
     }
     let current =
         cx.l.current()
-            .ok_or_else(|| invalid("no phase is running; start one instead"))?;
+            .ok_or_else(|| wrong_state("no phase is running; start one instead"))?;
     let env = &current.environment;
     let before = cx.l.flag.state(env);
     if before.enabled {
-        return Err(invalid(format!("{env} is not paused")));
+        return Err(wrong_state(format!("{env} is not paused")));
     }
     if let Some(why) = still_breaching(cx, env, current.started_at_ms.unwrap_or(0)) {
-        return Err(invalid(format!(
+        return Err(wrong_state(format!(
             "{why}: {env} stays paused while a guardrail watching it is not healthy \
              (no data is not healthy). Resume once it reads healthy (its readings go on while \
              paused), fix its source, or roll back"
@@ -310,7 +313,7 @@ pub(super) async fn restore(
             })
             .collect();
     if changes.is_empty() {
-        return Err(invalid(format!(
+        return Err(wrong_state(format!(
             "entity: {entity:?} is not on the deny list of {}",
             cx.l.flag.key
         )));
@@ -365,14 +368,14 @@ pub(super) fn go_on(cx: Cx<'_>, (issue, reason): (String, String)) -> Result<Eff
     let issue = text("issue", &issue, true)?;
     let reason = text("reason", &reason, true)?;
     if cx.l.plan.status != PlanStatus::Active {
-        return Err(invalid(format!(
+        return Err(wrong_state(format!(
             "the plan is {}; nothing runs to decide on",
             cx.l.plan.status
         )));
     }
     let current =
         cx.l.current()
-            .ok_or_else(|| invalid("no phase is running; nothing to decide on"))?;
+            .ok_or_else(|| wrong_state("no phase is running; nothing to decide on"))?;
     Ok(Effect {
         events: vec![(
             "plan.continue",

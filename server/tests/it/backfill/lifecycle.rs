@@ -3,18 +3,7 @@
 //! rollback error policy.
 use super::*;
 
-on_both_backends! {
-    sqlite_target => on_sqlite_target;
-    postgres_target => on_postgres_target;
-}
-
-async fn on_sqlite_target(console: TestDb) {
-    dry_run_run_verify_undo(setup(console, Backend::Sqlite, 12_000, PLAN).await).await
-}
-
-async fn on_postgres_target(console: TestDb) {
-    dry_run_run_verify_undo(setup(console, Backend::Postgres, 12_000, PLAN).await).await
-}
+on_both_targets!(12_000, sqlite_target => Sqlite, postgres_target => Postgres => dry_run_run_verify_undo);
 
 async fn dry_run_run_verify_undo(s: Setup) {
     let legacy = s.count(LEGACY).await;
@@ -124,17 +113,8 @@ async fn dry_run_run_verify_undo(s: Setup) {
 /// continues, and ends with exact parity.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn terminated_target_sessions_are_retried_to_exact_parity() {
-    let plan = PLAN.replace(
-        "chunk = 100",
-        "chunk = 200\nfixed_chunk = true\nmax_rows_per_sec = 8000",
-    );
-    let s = setup(
-        TestDb::new(Backend::Sqlite).await,
-        Backend::Postgres,
-        30_000,
-        &plan,
-    )
-    .await;
+    let plan = job_with("chunk = 200\nfixed_chunk = true\nmax_rows_per_sec = 8000");
+    let s = on_sqlite_console(Backend::Postgres, 30_000, &plan).await;
     let mut runner = s.runner(Mode::Run, None).await;
     let task = tokio::spawn(async move {
         let outcome = runner.run(|_| {}).await.unwrap();
@@ -176,13 +156,7 @@ async fn terminated_target_sessions_are_retried_to_exact_parity() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rollback_policy_undoes_the_run() {
     let plan = PLAN.replace("error_policy = \"skip\"", "error_policy = \"rollback\"");
-    let s = setup(
-        TestDb::new(Backend::Sqlite).await,
-        Backend::Sqlite,
-        12_000,
-        &plan,
-    )
-    .await;
+    let s = on_sqlite_console(Backend::Sqlite, 12_000, &plan).await;
     let mut runner = s.runner(Mode::Run, Some(4_000)).await;
     let outcome = runner.run(|_| {}).await.unwrap();
     assert!(

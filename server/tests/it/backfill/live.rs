@@ -1,21 +1,13 @@
 //! Runs the server drives: retuned live, guarded, paused and retuned with
 //! who asked audited, and their metrics.
 use super::*;
+use crate::common::Fetch;
 
 /// Chunk size and rate change while the job runs, from its next chunk on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chunk_size_and_rate_are_retuned_live() {
-    let plan = PLAN.replace(
-        "chunk = 100",
-        "chunk = 50\nfixed_chunk = true\nmax_rows_per_sec = 2000",
-    );
-    let s = setup(
-        TestDb::new(Backend::Sqlite).await,
-        Backend::Sqlite,
-        20_000,
-        &plan,
-    )
-    .await;
+    let plan = job_with("chunk = 50\nfixed_chunk = true\nmax_rows_per_sec = 2000");
+    let s = on_sqlite_console(Backend::Sqlite, 20_000, &plan).await;
     let mut runner = s.runner(Mode::Run, None).await;
     let control = runner.control.clone();
     let sizes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -50,29 +42,8 @@ async fn chunk_size_and_rate_are_retuned_live() {
 /// accepts; a viewer cannot start one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_runs_report_metrics() {
-    let target_db = TestDb::new(Backend::Sqlite).await;
-    let target_url = target_db.database_url();
-    let app = common::TestApp::spawn_with(Backend::Sqlite, |c| {
-        c.targets.insert(
-            "t".into(),
-            TargetConfig {
-                url: Some(target_url.clone()),
-                url_env: None,
-                allow_superuser: true,
-                environment: None,
-            },
-        );
-    })
-    .await;
-    let targets = BTreeMap::from([(
-        "t".to_string(),
-        TargetConfig {
-            url: Some(target_url.clone()),
-            url_env: None,
-            allow_superuser: true,
-            environment: None,
-        },
-    )]);
+    let (target_db, target_url, app) = app_on_a_sqlite_target(true).await;
+    let targets = crate::common::targets::one("t", &target_url, None, true);
     let t = target::connect(&targets, "t").await.unwrap();
     demo::seed(&t.pool, t.backend(), 5_000).await.unwrap();
     let olga = app.signed_in("olga", &[app::access::Role::Operator]).await;
@@ -121,12 +92,8 @@ async fn server_runs_report_metrics() {
         loop {
             let runs: Vec<serde_json::Value> = olga
                 .get(app.url(&format!("/api/v1/plans/{plan_id}/runs")))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+                .body_json()
+                .await;
             let run = runs.iter().find(|r| r["id"] == run_id.as_str()).unwrap();
             if run["status"] == "done" {
                 break;
@@ -155,26 +122,7 @@ async fn server_runs_report_metrics() {
     assert!(
         text.contains("rollout_backfill_chunk_duration_seconds_bucket{job=\"school\",plan=\"STI\"")
     );
-    let mut child = std::process::Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("promtool (scripts/setup installs it)");
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::common::prometheus::promtool_accepts(&text);
     drop(target_db);
     app.stop().await;
 }
@@ -184,17 +132,8 @@ async fn server_runs_report_metrics() {
 /// no longer run, but can still be undone once the paused run is cancelled.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn runs_are_guarded() {
-    let plan = PLAN.replace(
-        "chunk = 100",
-        "chunk = 100\nfixed_chunk = true\nmax_rows_per_sec = 2000",
-    );
-    let s = setup(
-        TestDb::new(Backend::Sqlite).await,
-        Backend::Sqlite,
-        12_000,
-        &plan,
-    )
-    .await;
+    let plan = job_with("chunk = 100\nfixed_chunk = true\nmax_rows_per_sec = 2000");
+    let s = on_sqlite_console(Backend::Sqlite, 12_000, &plan).await;
     let start = |resume: Option<(runs::Run, bool)>| {
         s.try_start(Start {
             resume,
@@ -281,20 +220,7 @@ async fn runs_are_guarded() {
 /// asked for it (the run's own pause event names who started the run).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retune_and_a_pause_are_audited_with_who_asked_from_where() {
-    let target_db = TestDb::new(Backend::Sqlite).await;
-    let target_url = target_db.database_url();
-    let app = common::TestApp::spawn_with(Backend::Sqlite, |c| {
-        c.targets.insert(
-            "t".into(),
-            TargetConfig {
-                url: Some(target_url.clone()),
-                url_env: None,
-                allow_superuser: false,
-                environment: None,
-            },
-        );
-    })
-    .await;
+    let (target_db, _, app) = app_on_a_sqlite_target(false).await;
     let t = target::connect(app.state.jobs.targets(), "t")
         .await
         .unwrap();
@@ -376,17 +302,8 @@ async fn a_retune_and_a_pause_are_audited_with_who_asked_from_where() {
 /// from the store: a run this test drives (as a command line would) counts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_jobs_metric_counts_every_live_run_in_the_store() {
-    let plan = PLAN.replace(
-        "chunk = 100",
-        "chunk = 100\nmetric = \"sti_backfill_processed_total\"\nmetric_labels = { project_type = \"school\" }",
-    );
-    let s = setup(
-        TestDb::new(Backend::Sqlite).await,
-        Backend::Sqlite,
-        12_000,
-        &plan,
-    )
-    .await;
+    let plan = job_with("chunk = 100\nmetric = \"sti_backfill_processed_total\"\nmetric_labels = { project_type = \"school\" }");
+    let s = on_sqlite_console(Backend::Sqlite, 12_000, &plan).await;
     let mut runner = s.runner(Mode::Run, None).await;
     runner.run(|_| {}).await.unwrap();
     let (created, errors) = (runner.run.created, runner.run.errors);
@@ -404,4 +321,17 @@ async fn a_jobs_metric_counts_every_live_run_in_the_store() {
         );
         assert!(text.contains(&line), "{line} in:\n{text}");
     }
+}
+
+/// A console on SQLite whose target `t` is a new SQLite database (its URL
+/// returned too); `allow_superuser` as the target's setting says.
+async fn app_on_a_sqlite_target(allow_superuser: bool) -> (TestDb, String, common::TestApp) {
+    let target_db = TestDb::new(Backend::Sqlite).await;
+    let url = target_db.database_url();
+    let app = common::TestApp::spawn_with(Backend::Sqlite, |c| {
+        let target = crate::common::targets::config(&url, None, allow_superuser);
+        c.targets.insert("t".into(), target);
+    })
+    .await;
+    (target_db, url, app)
 }

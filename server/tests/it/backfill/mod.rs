@@ -41,18 +41,43 @@ struct Setup {
     _target: TestDb,
 }
 
+/// The school plan with its job's `chunk = 100` line replaced by `lines`.
+fn job_with(lines: &str) -> String {
+    PLAN.replace("chunk = 100", lines)
+}
+
+/// `setup` with the console on a fresh SQLite store.
+async fn on_sqlite_console(target_backend: Backend, rows: i64, plan_text: &str) -> Setup {
+    setup(
+        TestDb::new(Backend::Sqlite).await,
+        target_backend,
+        rows,
+        plan_text,
+    )
+    .await
+}
+
+/// Runs `$body(Setup)` on each console store × each target backend, with
+/// `$rows` demo rows on the target and the school plan imported.
+macro_rules! on_both_targets {
+    ($rows:expr, $($target:ident => $backend:ident),+ => $body:ident) => {
+        $(
+            mod $target {
+                use super::*;
+                $crate::on_both_backends! { console => on_target; }
+                async fn on_target(console: TestDb) {
+                    $body(setup(console, Backend::$backend, $rows, PLAN).await).await
+                }
+            }
+        )+
+    };
+}
+pub(crate) use on_both_targets;
+
 async fn setup(console: TestDb, target_backend: Backend, rows: i64, plan_text: &str) -> Setup {
     let store = console.store().await;
     let target_db = TestDb::new(target_backend).await;
-    let targets = BTreeMap::from([(
-        "t".to_string(),
-        TargetConfig {
-            url: Some(target_db.database_url()),
-            url_env: None,
-            allow_superuser: true,
-            environment: None,
-        },
-    )]);
+    let targets = crate::common::targets::one("t", &target_db.database_url(), None, true);
     let t = target::connect(&targets, "t").await.unwrap();
     demo::seed(&t.pool, t.backend(), rows).await.unwrap();
     let service = PlanService::new(store.clone(), PlanEvents::default(), FlagCache::default());

@@ -2,18 +2,7 @@
 //! that reach too far (the console's own store, another database) are refused.
 use super::*;
 
-on_both_backends! {
-    plan_sql_stays_in_its_box_on_a_sqlite_target => sandbox_on_sqlite_target;
-    plan_sql_stays_in_its_box_on_a_postgres_target => sandbox_on_postgres_target;
-}
-
-async fn sandbox_on_sqlite_target(console: TestDb) {
-    plan_sql_stays_in_its_box(setup(console, Backend::Sqlite, 500, PLAN).await).await
-}
-
-async fn sandbox_on_postgres_target(console: TestDb) {
-    plan_sql_stays_in_its_box(setup(console, Backend::Postgres, 500, PLAN).await).await
-}
+on_both_targets!(500, plan_sql_stays_in_its_box_on_a_sqlite_target => Sqlite, plan_sql_stays_in_its_box_on_a_postgres_target => Postgres => plan_sql_stays_in_its_box);
 
 /// What an attacker holding `plans:write` tried: a plan whose SQL leaves its
 /// chunk's transaction, opens other databases, changes pragmas or loads code.
@@ -248,15 +237,7 @@ async fn targets_that_reach_too_far_are_refused() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let console = TestDb::new(backend).await;
         let _store = console.store().await;
-        let targets = BTreeMap::from([(
-            "self".to_string(),
-            TargetConfig {
-                url: Some(console.database_url()),
-                url_env: None,
-                allow_superuser: true,
-                environment: None,
-            },
-        )]);
+        let targets = crate::common::targets::one("self", &console.database_url(), None, true);
         let err = target::connect(&targets, "self")
             .await
             .err()
@@ -271,15 +252,7 @@ async fn targets_that_reach_too_far_are_refused() {
         assert!(err.contains("holds a Rollout Console store"), "{err}");
     }
     let app_db = TestDb::new(Backend::Postgres).await;
-    let mut targets = BTreeMap::from([(
-        "app".to_string(),
-        TargetConfig {
-            url: Some(app_db.database_url()),
-            url_env: None,
-            allow_superuser: false,
-            environment: None,
-        },
-    )]);
+    let mut targets = crate::common::targets::one("app", &app_db.database_url(), None, false);
     let err = target::connect(&targets, "app")
         .await
         .err()

@@ -7,13 +7,10 @@ fn audit_verify_names_the_exact_seq_of_an_altered_row() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     for name in ["ann", "ben", "cai", "dee"] {
-        let out = console(d)
-            .args(["user", "add", name, "--role", "viewer"])
-            .output()
-            .unwrap();
+        let out = run(d, &["user", "add", name, "--role", "viewer"]);
         assert!(out.status.success());
     }
-    let ok = console(d).args(["audit", "verify"]).output().unwrap();
+    let ok = run(d, &["audit", "verify"]);
     assert_eq!(ok.status.code(), Some(0));
     assert!(
         stdout_of(&ok).starts_with("chain intact through #4 (4 events checked"),
@@ -39,7 +36,7 @@ fn audit_verify_names_the_exact_seq_of_an_altered_row() {
             .await
             .unwrap();
     });
-    let broken = console(d).args(["audit", "verify"]).output().unwrap();
+    let broken = run(d, &["audit", "verify"]);
     assert_one_line_error(
         &broken,
         3,
@@ -57,10 +54,7 @@ fn plan_validate_prints_line_column_and_field_and_stores_nothing() {
         "[plan]\nname = \"Pilot\"\nflag = \"pilot_flag\"\n\n[[phases]]\nname = \"pilot\"\nenvironment = \"production\"\nexposure_bp = 12000\n",
     )
     .unwrap();
-    let out = console(d)
-        .args(["plan", "validate", "plan.toml"])
-        .output()
-        .unwrap();
+    let out = run(d, &["plan", "validate", "plan.toml"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -77,15 +71,8 @@ fn plan_validate_prints_line_column_and_field_and_stores_nothing() {
             .replace("12000", "100"),
     )
     .unwrap();
-    let out = console(d)
-        .args(["plan", "validate", "plan.toml"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run(d, &["plan", "validate", "plan.toml"]);
+    assert_success(&out);
     assert_eq!(
         stdout_of(&out).trim(),
         "plan.toml: plan \"Pilot\" is valid (1 phases, flag pilot_flag)"
@@ -97,10 +84,7 @@ fn plan_validate_prints_line_column_and_field_and_stores_nothing() {
                apply = \"COMMIT; ATTACH DATABASE 'data/console.db' AS c\"\n";
     let text = std::fs::read_to_string(&file).unwrap() + job;
     std::fs::write(&file, &text).unwrap();
-    let out = console(d)
-        .args(["plan", "validate", "plan.toml"])
-        .output()
-        .unwrap();
+    let out = run(d, &["plan", "validate", "plan.toml"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     let line = text.lines().position(|l| l.starts_with("apply")).unwrap() + 1;
@@ -130,22 +114,14 @@ fn templates_import_and_export_byte_for_byte_and_bad_files_store_nothing() {
             .arg(&path)
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_success(&out);
         assert!(
             stdout_of(&out).contains(&format!("imported plan {name:?}")),
             "{}",
             stdout_of(&out)
         );
-        let out = console(d).args(["plan", "export", name]).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = run(d, &["plan", "export", name]);
+        assert_success(&out);
         assert_eq!(
             out.stdout,
             std::fs::read(&path).unwrap(),
@@ -165,17 +141,14 @@ fn templates_import_and_export_byte_for_byte_and_bad_files_store_nothing() {
         "[plan]\nname = \"Bad\"\nflag = \"Not A Key\"\n\n[[phases]]\nname = \"p\"\nenvironment = \"dev\"\nexposure_bp = 1\n",
     )
     .unwrap();
-    let out = console(d)
-        .args(["plan", "import", "bad.toml"])
-        .output()
-        .unwrap();
+    let out = run(d, &["plan", "import", "bad.toml"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("bad.toml:3:8: plan.flag: \"Not A Key\" is not a flag key"),
         "{err}"
     );
-    let out = console(d).args(["plan", "list"]).output().unwrap();
+    let out = run(d, &["plan", "list"]);
     let list = stdout_of(&out);
     assert_eq!(
         list.lines().count(),

@@ -20,11 +20,7 @@ fn user_and_token_commands_manage_identity_and_are_audited() {
         ],
         "correct horse battery\n",
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert_eq!(stdout_of(&out).trim(), "added alice (operator, approver)");
 
     let short = run_with_stdin(
@@ -37,10 +33,7 @@ fn user_and_token_commands_manage_identity_and_are_audited() {
         2,
         &["password: 5 characters is too short; use at least 12"],
     );
-    let bad_role = console(d)
-        .args(["user", "add", "bob", "--role", "root"])
-        .output()
-        .unwrap();
+    let bad_role = run(d, &["user", "add", "bob", "--role", "root"]);
     assert_eq!(bad_role.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad_role.stderr)
         .contains("roles are viewer, operator, approver, admin"));
@@ -59,10 +52,7 @@ fn user_and_token_commands_manage_identity_and_are_audited() {
     assert_one_line_error(&taken, 2, &["\"alice\" is taken"]);
 
     // Generated passwords are printed once.
-    let out = console(d)
-        .args(["user", "add", "bob", "--role", "viewer"])
-        .output()
-        .unwrap();
+    let out = run(d, &["user", "add", "bob", "--role", "viewer"]);
     assert!(out.status.success());
     assert!(
         stdout_of(&out).contains("password (shown once): "),
@@ -70,15 +60,12 @@ fn user_and_token_commands_manage_identity_and_are_audited() {
         stdout_of(&out)
     );
 
-    let out = console(d)
-        .args(["user", "disable", "bob"])
-        .output()
-        .unwrap();
+    let out = run(d, &["user", "disable", "bob"]);
     assert_eq!(
         stdout_of(&out).trim(),
         "disabled bob; their sessions have ended"
     );
-    let list = stdout_of(&console(d).args(["user", "list"]).output().unwrap());
+    let list = stdout_of(&run(d, &["user", "list"]));
     assert!(
         list.lines().any(|l| l.starts_with("alice ")
             && l.contains("operator,approver")
@@ -91,15 +78,11 @@ fn user_and_token_commands_manage_identity_and_are_audited() {
         "{list}"
     );
 
-    let out = console(d)
-        .args(["token", "create", "--name", "ci", "--scope", "audit:read"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = run(
+        d,
+        &["token", "create", "--name", "ci", "--scope", "audit:read"],
     );
+    assert_success(&out);
     assert!(
         stdout_of(&out).contains("secret (shown once): rct_"),
         "{}",
@@ -107,10 +90,7 @@ fn user_and_token_commands_manage_identity_and_are_audited() {
     );
 
     // Every change above is in the trail, made by the command line.
-    let export = console(d)
-        .args(["audit", "export", "--format", "jsonl"])
-        .output()
-        .unwrap();
+    let export = run(d, &["audit", "export", "--format", "jsonl"]);
     let events: Vec<serde_json::Value> = stdout_of(&export)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -139,17 +119,8 @@ fn cli_tokens_have_a_real_creator_that_no_web_user_can_revoke() {
         .args(["token", "create", "--name", "ci", "--scope", "audit:read"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let export = stdout_of(
-        &console(d)
-            .args(["audit", "export", "--format", "jsonl"])
-            .output()
-            .unwrap(),
-    );
+    assert_success(&out);
+    let export = stdout_of(&run(d, &["audit", "export", "--format", "jsonl"]));
     let event: serde_json::Value = serde_json::from_str(export.lines().next().unwrap()).unwrap();
     let creator = event["actor_name"].as_str().unwrap().to_string();
     assert_eq!(event["actor_kind"], "cli");
@@ -167,21 +138,10 @@ fn cli_tokens_have_a_real_creator_that_no_web_user_can_revoke() {
         ],
         "a long enough password\n",
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = console(d)
-        .args(["user", "disable", &creator])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let list = stdout_of(&console(d).args(["token", "list"]).output().unwrap());
+    assert_success(&out);
+    let out = run(d, &["user", "disable", &creator]);
+    assert_success(&out);
+    let list = stdout_of(&run(d, &["token", "list"]));
     let line = list.lines().find(|l| l.contains("ci")).unwrap_or_default();
     assert!(
         !line.contains("revoked"),
@@ -223,36 +183,27 @@ fn a_plans_write_token_from_the_cli_names_its_owner() {
     let out = create(&["--owner", "nobody"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no enabled user"));
-    let added = console(d)
-        .args(["user", "add", "ann", "--role", "approver"])
-        .output()
-        .unwrap();
+    let added = run(d, &["user", "add", "ann", "--role", "approver"]);
     assert!(
         added.status.success(),
         "{}",
         String::from_utf8_lossy(&added.stderr)
     );
     let out = create(&["--owner", "ann"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let list = stdout_of(&console(d).args(["token", "list"]).output().unwrap());
+    assert_success(&out);
+    let list = stdout_of(&run(d, &["token", "list"]));
     assert!(list.contains("pipeline"), "{list}");
-    let export = stdout_of(
-        &console(d)
-            .args([
-                "audit",
-                "export",
-                "--format",
-                "jsonl",
-                "--action",
-                "token.create",
-            ])
-            .output()
-            .unwrap(),
-    );
+    let export = stdout_of(&run(
+        d,
+        &[
+            "audit",
+            "export",
+            "--format",
+            "jsonl",
+            "--action",
+            "token.create",
+        ],
+    ));
     assert!(
         export.contains("ann (via cli:"),
         "the token is ann's: {export}"

@@ -77,6 +77,20 @@ pub(super) fn run_with_stdin(dir: &std::path::Path, args: &[&str], stdin: &str) 
     child.wait_with_output().unwrap()
 }
 
+/// Runs the console's command line in `dir` with `args`.
+pub(super) fn run(dir: &std::path::Path, args: &[&str]) -> Output {
+    console(dir).args(args).output().unwrap()
+}
+
+/// Fails, showing its standard error, unless the command succeeded.
+pub(super) fn assert_success(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 pub(super) fn stdout_of(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }

@@ -73,11 +73,7 @@ fn malformed_config_file_is_one_line_with_position() {
 fn migrate_creates_the_default_sqlite_store() {
     let dir = tempfile::tempdir().unwrap();
     let out = console(dir.path()).arg("migrate").output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains(

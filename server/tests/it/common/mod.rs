@@ -4,6 +4,7 @@
 
 pub mod plan_api;
 pub mod prometheus;
+pub mod targets;
 pub mod team;
 pub mod world;
 
@@ -306,6 +307,35 @@ impl TestApp {
         client
     }
 
+    /// A client sending a new plans:write (and plans:read) token that
+    /// `creator` made, as a deploy pipeline would.
+    pub async fn pipeline(&self, creator: Actor) -> reqwest::Client {
+        let secret = server::auth::tokens::create(
+            &self.state.store,
+            &creator,
+            &ClientInfo::default(),
+            "pipeline",
+            &[
+                app::access::Scope::PlansWrite,
+                app::access::Scope::PlansRead,
+            ],
+            None,
+            &environments(),
+        )
+        .await
+        .unwrap()
+        .secret;
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {secret}").parse().unwrap(),
+        );
+        reqwest::Client::builder()
+            .default_headers(headers)
+            .build()
+            .unwrap()
+    }
+
     /// Calls a server function (URL-encoded form, as the browser does).
     pub async fn server_fn(
         &self,
@@ -386,6 +416,23 @@ pub fn environments() -> Vec<String> {
 }
 
 pub use plan_api::PlanApi;
+
+/// Sends a request and reads its whole answer, for a test that needs only
+/// the body (it fails on a transport error, whatever the status).
+pub trait Fetch {
+    fn body_text(self) -> impl std::future::Future<Output = String>;
+    fn body_json<T: serde::de::DeserializeOwned>(self) -> impl std::future::Future<Output = T>;
+}
+
+impl Fetch for reqwest::RequestBuilder {
+    async fn body_text(self) -> String {
+        self.send().await.unwrap().text().await.unwrap()
+    }
+
+    async fn body_json<T: serde::de::DeserializeOwned>(self) -> T {
+        self.send().await.unwrap().json().await.unwrap()
+    }
+}
 
 /// The message of an error answer (`{"error": "…"}`), or "" when there is none.
 pub fn error_of(body: &serde_json::Value) -> String {

@@ -1,5 +1,6 @@
 //! One plan over the REST API, as the tests drive it.
 use super::TestApp;
+use crate::common::Fetch;
 
 /// One plan over the REST API, driven by whichever signed-in client (or
 /// token) each call names.
@@ -47,7 +48,7 @@ impl<'a> PlanApi<'a> {
         if let Some(t) = token {
             get = get.bearer_auth(t);
         }
-        let view: serde_json::Value = get.send().await.unwrap().json().await.unwrap();
+        let view: serde_json::Value = get.body_json().await;
         let revision = view["summary"]["revision"].as_i64().unwrap();
         let mut req = who
             .put(self.app.url(&format!(
@@ -96,12 +97,8 @@ impl<'a> PlanApi<'a> {
         for _ in 0..600 {
             let runs: serde_json::Value = who
                 .get(self.app.url(&format!("/api/v1/plans/{}/runs", self.id)))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+                .body_json()
+                .await;
             let run = runs
                 .as_array()
                 .unwrap()
@@ -120,6 +117,17 @@ impl<'a> PlanApi<'a> {
 
     pub async fn phase(&self, who: &reqwest::Client, i: usize) -> serde_json::Value {
         self.view(who).await["phases"][i].clone()
+    }
+
+    /// `command` ("start_phase", "request_approval") on the phase `phase_id`.
+    pub async fn on_phase(
+        &self,
+        who: &reqwest::Client,
+        command: &str,
+        phase_id: impl serde::Serialize,
+    ) -> (u16, serde_json::Value) {
+        let cmd = serde_json::json!({ "command": command, "phase_id": phase_id });
+        self.command(who, cmd).await
     }
 
     pub async fn command(

@@ -152,3 +152,29 @@ pub async fn prometheus(scrape_port: u16) -> Prometheus {
     }
     panic!("prometheus did not become ready");
 }
+
+/// Fails unless `promtool check metrics` (Debian's `prometheus` package;
+/// scripts/setup installs it) accepts `text` as a Prometheus exposition.
+pub fn promtool_accepts(text: &str) {
+    use std::io::Write;
+    let mut child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool is needed (Debian package `prometheus`; scripts/setup installs it)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -1,6 +1,7 @@
 //! A rollout team driving a plan through the API: an operator (olga) and
 //! two approvers (ann, ben), with the helpers the template walks share, and
 //! a seed-shaped PostgreSQL `demo` target.
+use crate::common::Fetch;
 use std::collections::BTreeMap;
 
 use super::{Backend, PlanApi, TestApp, TestDb};
@@ -108,12 +109,8 @@ impl Team<'_> {
                     .app
                     .url(&format!("/api/v1/plans/{}/source", self.plan.id)),
             )
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+            .body_text()
+            .await;
         let mut kept = Vec::new();
         for block in source.split("[[phases.checklist]]\n") {
             let guardrail = block.starts_with("kind = \"auto\"\ncheck = \"guardrail_");
@@ -155,15 +152,7 @@ impl Team<'_> {
 /// A PostgreSQL target named `demo` (the templates' target), seeded.
 pub async fn demo_target(rows: i64) -> (TestDb, BTreeMap<String, TargetConfig>) {
     let db = TestDb::new(Backend::Postgres).await;
-    let targets = BTreeMap::from([(
-        "demo".to_string(),
-        TargetConfig {
-            url: Some(db.database_url()),
-            url_env: None,
-            allow_superuser: true,
-            environment: None,
-        },
-    )]);
+    let targets = crate::common::targets::one("demo", &db.database_url(), None, true);
     let t = target::connect(&targets, "demo").await.unwrap();
     demo::seed(&t.pool, t.backend(), rows).await.unwrap();
     t.close().await;

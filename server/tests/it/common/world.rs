@@ -3,6 +3,7 @@
 //! Prometheus scraping it (`[prometheus.app]`), and the console on SQLite
 //! with its guardrails reading both; plus moving the console's clock the way
 //! the evaluator reads (`step`, `soak`).
+use crate::common::Fetch;
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -23,12 +24,8 @@ async fn instant(prometheus: &str, query: &str) -> Value {
     reqwest::Client::new()
         .get(format!("{prometheus}/api/v1/query"))
         .query(&[("query", query)])
-        .send()
+        .body_json()
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }
 
 pub struct World {
