@@ -138,10 +138,13 @@ pub async fn sources(
     (target, environment): (&str, &str),
 ) -> Result<Vec<Run>, BackfillError> {
     if let Some(open) = runs::open_run(store, plan_id, job, Mode::Run).await? {
-        return Err(BackfillError::Invalid(format!(
-            "run {} of job {job:?} is {}: cancel it (or let it finish) before undoing",
-            open.id, open.status
-        )));
+        return Err(BackfillError::Conflict(
+            app::error::Conflict::WrongState,
+            format!(
+                "run {} of job {job:?} is {}: cancel it (or let it finish) before undoing",
+                open.id, open.status
+            ),
+        ));
     }
     let sources: Vec<Run> = runs::of_plan(store, plan_id)
         .await?
@@ -150,9 +153,10 @@ pub async fn sources(
         .filter(|r| r.target == target && r.environment == environment)
         .collect();
     if sources.is_empty() {
-        return Err(BackfillError::Invalid(format!(
-            "job {job:?} has no live run on target {target:?} for {environment} to undo"
-        )));
+        return Err(BackfillError::Conflict(
+            app::error::Conflict::WrongState,
+            format!("job {job:?} has no live run on target {target:?} for {environment} to undo"),
+        ));
     }
     Ok(sources)
 }

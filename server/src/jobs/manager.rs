@@ -326,11 +326,14 @@ impl JobManager {
         let silent = run.status == RunStatus::Running
             && crate::system::now_ms() - run.updated_at_ms > runs::STALE_MS;
         if run.status != RunStatus::Paused && !silent {
-            return Err(BackfillError::Invalid(format!(
-                "run {run_id:?} is {} (driven by {}); only a paused run, or one whose driver \
+            return Err(BackfillError::Conflict(
+                app::error::Conflict::WrongState,
+                format!(
+                    "run {run_id:?} is {} (driven by {}); only a paused run, or one whose driver \
                  went silent, can be cancelled from here",
-                run.status, run.owner
-            )));
+                    run.status, run.owner
+                ),
+            ));
         }
         let mut tx = self.store.begin_write().await?;
         runs::set_status(

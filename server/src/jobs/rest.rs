@@ -39,8 +39,8 @@ pub fn router() -> Router<BackfillApi> {
     responses((status = 202, body = RunView), (status = 400), (status = 403),
         (status = 404, description = "no such plan, or no such job in it"),
         (status = 409, description = "`wrong_state`: another process drives the job's unfinished run, it runs \
-            in another environment, or the job has objections (no clean dry-run, another phase's environment) and no \
-            override reason was given; `already_exists`: the job has an unfinished run of that mode"),
+            in another environment, the job has objections (no clean dry-run, another phase's environment) and no \
+            override reason was given, or an undo meets an unfinished run or nothing to undo; `already_exists`: the job has an unfinished run of that mode"),
         (status = 503, description = "the job's target database does not answer")))]
 pub async fn start(
     Call(state, caller): Call<BackfillApi>,
@@ -74,7 +74,7 @@ pub async fn pause(
 
 #[utoipa::path(post, path = "/api/v1/runs/{run}/cancel", tag = "backfill",
     params(("run" = String, Path)), responses((status = 202), (status = 400), (status = 404),
-        (status = 409, description = "`wrong_state`: the run is not running on this console (paused, finished, or driven by another process)")))]
+        (status = 409, description = "`wrong_state`: only a paused run, or one whose driver went silent, can be cancelled here")))]
 pub async fn cancel(
     Call(state, caller): Call<BackfillApi>,
     Path(run): Path<String>,
