@@ -127,7 +127,12 @@ pub fn code_of(status: StatusCode) -> &'static str {
 
 /// An error answer: `status` with `{"error": message, "code": …}`.
 pub fn answer(status: StatusCode, message: impl Into<String>) -> Response {
-    let body = json!({ "error": message.into(), "code": code_of(status) });
+    answer_with_code(status, code_of(status), message)
+}
+
+/// `answer` with a code more precise than the status's own (which 409).
+fn answer_with_code(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    let body = json!({ "error": message.into(), "code": code });
     (status, Json(body)).into_response()
 }
 
@@ -157,7 +162,7 @@ impl IntoResponse for ApiError {
             AppError::Conflict(why, _) => why.code(),
             _ => code_of(status),
         };
-        (status, Json(json!({ "error": message, "code": code }))).into_response()
+        answer_with_code(status, code, message)
     }
 }
 

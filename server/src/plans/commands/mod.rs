@@ -39,6 +39,11 @@ fn not_in_plan(what: String) -> PlanError {
     )
 }
 
+/// A destructive command whose typed plan name does not match (409).
+fn not_confirmed(message: String) -> PlanError {
+    PlanError::Conflict(app::error::Conflict::NotConfirmed, message)
+}
+
 /// The request is right, but the plan's state does not allow it now (409).
 fn wrong_state(message: impl Into<String>) -> PlanError {
     PlanError::Conflict(app::error::Conflict::WrongState, message.into())

@@ -91,7 +91,7 @@ pub(super) async fn complete_plan(
     confirm: String,
 ) -> Result<Effect, PlanError> {
     if confirm.trim() != cx.l.plan.name {
-        return Err(PlanError::Conflict(app::error::Conflict::NotConfirmed, format!(
+        return Err(super::not_confirmed(format!(
             "confirm: type the plan's name exactly ({:?}) to complete it; the flag then stays as it \
              is now in every environment",
             cx.l.plan.name

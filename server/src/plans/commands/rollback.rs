@@ -30,13 +30,10 @@ pub(super) async fn rollback_command(
 ) -> Result<Effect, PlanError> {
     let kind = asked.kind;
     if asked.confirm.trim() != cx.l.plan.name {
-        return Err(PlanError::Conflict(
-            app::error::Conflict::NotConfirmed,
-            format!(
-                "confirm: type the plan's name exactly ({:?}) to confirm",
-                cx.l.plan.name
-            ),
-        ));
+        return Err(super::not_confirmed(format!(
+            "confirm: type the plan's name exactly ({:?}) to confirm",
+            cx.l.plan.name
+        )));
     }
     let reason = text("reason", &asked.reason, true)?;
     let entity = asked.entity.trim();

@@ -48,17 +48,7 @@ async fn server_runs_report_metrics() {
     demo::seed(&t.pool, t.backend(), 5_000).await.unwrap();
     let olga = app.signed_in("olga", &[app::access::Role::Operator]).await;
     let vic = app.signed_in("vic", &[app::access::Role::Viewer]).await;
-    let res = olga
-        .post(app.url("/api/v1/plans"))
-        .body(PLAN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let plan_id = res.json::<serde_json::Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let plan_id = common::PlanApi::import(&app, &olga, PLAN).await.id;
     let start = |who: &reqwest::Client, mode: &str| {
         who.post(app.url(&format!("/api/v1/plans/{plan_id}/jobs/school/runs")))
             .json(&serde_json::json!({ "mode": mode }))
@@ -231,17 +221,7 @@ async fn a_retune_and_a_pause_are_audited_with_who_asked_from_where() {
         "chunk = 100",
         "chunk = 10\nfixed_chunk = true\nmax_rows_per_sec = 40",
     );
-    let res = olga
-        .post(app.url("/api/v1/plans"))
-        .body(slow)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let plan_id = res.json::<serde_json::Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let plan_id = common::PlanApi::import(&app, &olga, &slow).await.id;
     let res = olga
         .post(app.url(&format!("/api/v1/plans/{plan_id}/jobs/school/runs")))
         .json(&serde_json::json!({ "mode": "run" }))
