@@ -98,7 +98,7 @@ pub fn App() -> impl IntoView {
                     />
                     <Route ssr=SsrMode::Async
                         path=(StaticSegment("plans"), ParamSegment("id"), StaticSegment("edit"))
-                        view=pages::plan_edit::PlanEdit
+                        view=pages::plan::edit::PlanEdit
                     />
                     <Route ssr=SsrMode::Async path=(StaticSegment("admin"), StaticSegment("users")) view=pages::users::Users />
                     <Route ssr=SsrMode::Async path=(StaticSegment("admin"), StaticSegment("tokens")) view=pages::tokens::Tokens />

@@ -228,7 +228,7 @@ test('no planted string runs or injects markup on any page an admin opens', asyn
   const sourceOf = async (id) => (await api(admin, 'GET', `/api/v1/plans/${id}/source`)).text();
 
   // What validation refuses: a guardrail name and a flag key are identifiers
-  // (plans/guardrail_spec.rs, plans/spec.rs), usernames are [a-z0-9._-]
+  // (plans/file/guardrail_spec.rs, plans/file/spec/mod.rs), usernames are [a-z0-9._-]
   // (auth/users.rs). Nothing of them is stored.
   const refused = await api(admin, 'POST', '/api/v1/plans', SOURCE
     .replace('name = "probe"', `name = ${tq(all('gn'))}`)

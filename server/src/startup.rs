@@ -32,7 +32,7 @@ pub async fn start(
         .await
         .map_err(|e| StartError(format!("creating the first admin failed: {e}")))?;
     // Plans from before their files were kept: keep the current one.
-    crate::plans::sources::backfill(&store)
+    crate::plans::store::sources::backfill(&store)
         .await
         .map_err(|e| StartError(format!("keeping the plans' files failed: {e}")))?;
     let sessions = crate::auth::session_store::ConsoleSessionStore::open(&store)

@@ -9,7 +9,6 @@ pub mod facts;
 pub mod job;
 pub mod metrics;
 pub mod pace;
-pub mod run_state;
 pub mod runner;
 pub mod runs;
 pub mod sandbox;

@@ -6,7 +6,9 @@ use sqlx::{AnyConnection, Row};
 use crate::db::{Store, StoreError};
 use crate::system::now_ms;
 
-pub use super::run_state::{Mode, RunStatus};
+/// What a run does (its mode) and where it stands (its status): the closed
+/// sets the API, the UI and the store share, defined once in `app::dto`.
+pub use app::dto::backfill::{RunMode as Mode, RunStatus};
 
 fn decode_status(text: &str) -> Result<RunStatus, sqlx::Error> {
     RunStatus::parse(text).map_err(|e| sqlx::Error::ColumnDecode {

@@ -136,13 +136,7 @@ async fn prepare(
     let plan_id = service.resolve(plan).await?;
     let metrics = BackfillMetrics::register(&prometheus::Registry::new())
         .map_err(|e| CliError::Runtime(e.to_string()))?;
-    let jobs = JobManager::new(
-        store.clone(),
-        config.targets.clone(),
-        PlanEvents::default(),
-        metrics,
-    )
-    .with_environments(config.environments.clone());
+    let jobs = JobManager::from_config(store.clone(), config, PlanEvents::default(), metrics);
     let request = StartRequest {
         actor: Actor::cli(),
         client: ClientInfo::cli(),

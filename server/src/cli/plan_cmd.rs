@@ -10,7 +10,7 @@ use crate::db::Store;
 use crate::events::PlanEvents;
 use crate::flags::cache::FlagCache;
 use crate::plans::acting::Acting;
-use crate::plans::{spec, PlanService};
+use crate::plans::{file::spec, PlanService};
 
 #[derive(Debug, Subcommand)]
 pub enum PlanCommand {
@@ -99,7 +99,7 @@ pub async fn run(store: Store, config: &Config, cmd: PlanCommand) -> Result<(), 
                         .acquire()
                         .await
                         .map_err(crate::db::StoreError::from)?;
-                    crate::plans::sources::get(&mut conn, &id, &sha)
+                    crate::plans::store::sources::get(&mut conn, &id, &sha)
                         .await?
                         .ok_or_else(|| {
                             CliError::Invalid(format!(

@@ -3,7 +3,7 @@
 //! plan's phase under way whose interval has passed is read, judged and
 //! recorded; a change of state (healthy → failed, failed → error, …) is
 //! audited as the system, in the reading's transaction, and open plan pages
-//! are told. When a streak passes its limit (`plans::guardrail_streak::acts_now`)
+//! are told. When a streak passes its limit (`plans::streak::acts_now`)
 //! the guardrail acts, once: failures and errors take its `action` (pause,
 //! standard or emergency rollback), inconclusive readings pause; as the
 //! system, with the evidence, in the rollback's transaction. `dry_run`
@@ -21,9 +21,9 @@ use crate::clock::Clock;
 use crate::db::{Store, StoreError};
 use crate::events::PlanEvents;
 use crate::plans::acting::Acting;
+use crate::plans::guardrail::measurements::{self, Measurement, Watched};
+use crate::plans::guardrail::streak::{acts_now, Trigger};
 use crate::plans::guardrail::{judge, GuardrailDef, Outcome, Reading};
-use crate::plans::guardrail_streak::{acts_now, Trigger};
-use crate::plans::measure_store::{self, Measurement, Watched};
 use crate::plans::PlanService;
 use app::dto::plans::RollbackKind;
 
@@ -91,7 +91,7 @@ impl Evaluator {
     pub async fn tick(&self) -> Result<usize, StoreError> {
         let watched = {
             let mut conn = self.store.pool().acquire().await?;
-            measure_store::watched(&mut conn).await?
+            measurements::watched(&mut conn).await?
         };
         let mut due = Vec::new();
         for w in watched.into_iter().map(Arc::new) {
@@ -122,7 +122,7 @@ impl Evaluator {
 
     /// The guardrails of `w` due for a reading, each claimed.
     async fn due(&self, w: &Arc<Watched>) -> Result<Vec<Due>, StoreError> {
-        let Ok(file) = crate::plans::spec::validate(&w.source_toml) else {
+        let Ok(file) = crate::plans::file::spec::validate(&w.source_toml) else {
             return Ok(Vec::new());
         };
         let defs: Vec<GuardrailDef> = file
@@ -136,7 +136,7 @@ impl Evaluator {
         }
         let last: HashMap<String, (i64, Outcome)> = {
             let mut conn = self.store.pool().acquire().await?;
-            measure_store::latest(&mut conn, &w.plan_id)
+            measurements::latest(&mut conn, &w.plan_id)
                 .await?
                 .into_iter()
                 .filter(|m| m.environment == w.environment)
@@ -237,7 +237,7 @@ impl Evaluator {
             outcome: judged.outcome,
             detail: judged.detail.clone(),
         };
-        measure_store::insert(&mut tx, &m).await?;
+        measurements::insert(&mut tx, &m).await?;
         let changed = previous.is_none_or(|(_, before)| before != judged.outcome);
         if changed {
             let details = json!({
@@ -268,8 +268,7 @@ impl Evaluator {
     ) -> Result<Result<Option<f64>, String>, StoreError> {
         let key = (def.name.as_str(), w.environment.as_str());
         let mut conn = self.store.pool().acquire().await?;
-        if let Some(b) =
-            measure_store::baseline(&mut conn, &w.plan_id, key, w.started_at_ms).await?
+        if let Some(b) = measurements::baseline(&mut conn, &w.plan_id, key, w.started_at_ms).await?
         {
             return Ok(Ok(Some(b)));
         }
@@ -278,13 +277,11 @@ impl Evaluator {
             Some(Reading::Values(v)) if v.len() == 1 && v[0].is_finite() => Some(v[0]),
             Some(Reading::Error(e)) => return Ok(Err(e)),
             Some(_) => None,
-            None => {
-                measure_store::value_before(&mut conn, &w.plan_id, key, w.started_at_ms).await?
-            }
+            None => measurements::value_before(&mut conn, &w.plan_id, key, w.started_at_ms).await?,
         };
         if let Some(value) = captured {
             let at = (w.started_at_ms, value, self.clock.now_ms());
-            measure_store::save_baseline(&mut conn, &w.plan_id, key, at).await?;
+            measurements::save_baseline(&mut conn, &w.plan_id, key, at).await?;
         }
         Ok(Ok(captured))
     }
@@ -300,7 +297,7 @@ impl Evaluator {
         let readings = {
             let mut conn = self.store.pool().acquire().await?;
             let key = (def.name.as_str(), w.environment.as_str());
-            measure_store::streak(&mut conn, &w.plan_id, key, w.started_at_ms).await?
+            measurements::streak(&mut conn, &w.plan_id, key, w.started_at_ms).await?
         };
         let Some(trigger) = acts_now(def, &readings) else {
             return Ok(());

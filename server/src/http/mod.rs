@@ -99,13 +99,12 @@ impl AppState {
             PlanService::from_config(store.clone(), config, (events.clone(), flag_cache.clone()))
                 .with_clock(clock.clone());
         let metrics = Metrics::new()?;
-        let jobs = JobManager::new(
+        let jobs = JobManager::from_config(
             store.clone(),
-            config.targets.clone(),
+            config,
             events.clone(),
             BackfillMetrics::register(metrics.registry())?,
         )
-        .with_environments(config.environments.clone())
         .with_clock(clock.clone());
         let guardrail_passes = crate::guardrails::passes::Passes::register(metrics.registry())?;
         let backfill = Arc::new(BackfillService::new(store.clone(), jobs.clone()));

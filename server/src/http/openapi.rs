@@ -129,11 +129,11 @@ fn with_this_console(doc: &mut serde_json::Value, environments: &[String]) {
     schemas["Tune"]["anyOf"] =
         json!([{ "required": ["chunk"] }, { "required": ["max_rows_per_sec"] }]);
     // A command's environment (allow, disallow) is a configured one; an
-    // entity id (plans/spec/pilot.rs `bad_entity`) is not blank, has no
+    // entity id (plans/file/spec/pilot.rs `bad_entity`) is not blank, has no
     // control character and at most MAX_ENTITY characters.
     let entity = json!({
         "type": "string",
-        "maxLength": crate::plans::spec::pilot::MAX_ENTITY,
+        "maxLength": crate::plans::file::spec::pilot::MAX_ENTITY,
         "pattern": "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$",
     });
     if let Some(variants) = schemas["PlanCommand"]["oneOf"].as_array_mut() {
@@ -152,17 +152,17 @@ fn with_this_console(doc: &mut serde_json::Value, environments: &[String]) {
             }
         }
     }
-    let templates: Vec<&str> = crate::plans::templates::TEMPLATES
+    let templates: Vec<&str> = crate::plans::file::templates::TEMPLATES
         .iter()
         .map(|t| t.slug)
         .collect();
     schemas["NewPlan"]["properties"]["template"]["enum"] = json!(templates);
-    // The plan rules (plans/spec.rs): a name that is not blank, a flag key of
+    // The plan rules (plans/file/spec/mod.rs): a name that is not blank, a flag key of
     // 1 to 64 of a-z, 0-9, '_', '-', '.'.
     schemas["NewPlan"]["properties"]["name"]["pattern"] = json!("\\S");
     // (Surrounding blanks are trimmed, as on the page's form.)
     schemas["NewPlan"]["properties"]["flag_key"]["pattern"] = json!("^\\s*[a-z0-9_.-]{1,64}\\s*$");
-    let example = crate::plans::templates::TEMPLATES[0].toml;
+    let example = crate::plans::file::templates::TEMPLATES[0].toml;
     for op in ["post", "put"] {
         let path = if op == "post" {
             "/api/v1/plans"

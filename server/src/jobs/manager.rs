@@ -62,6 +62,19 @@ pub struct JobManager {
 }
 
 impl JobManager {
+    /// The job manager as the configuration says — its targets and
+    /// environments — the one construction the server and the CLI share
+    /// (the server adds its clock, `with_clock`).
+    pub fn from_config(
+        store: Store,
+        config: &crate::config::Config,
+        events: PlanEvents,
+        metrics: BackfillMetrics,
+    ) -> Self {
+        JobManager::new(store, config.targets.clone(), events, metrics)
+            .with_environments(config.environments.clone())
+    }
+
     pub fn new(
         store: Store,
         targets: BTreeMap<String, TargetConfig>,

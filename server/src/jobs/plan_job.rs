@@ -2,7 +2,7 @@
 //! parse, so this sits above it (with the job manager), not in the engine.
 use crate::backfill::error::BackfillError;
 use crate::backfill::job::Job;
-use crate::plans::spec;
+use crate::plans::file::spec;
 
 impl Job {
     /// The job named `name` in a plan file.

@@ -3,11 +3,11 @@
 use app::dto::plans::PhaseStatus;
 use sqlx::{AnyConnection, Row};
 
-use super::store;
 use crate::backfill::error::BackfillError;
 use crate::backfill::runs::Mode;
 use crate::backfill::start::{Admission, Ask};
 use crate::db::StoreError;
+use crate::plans::store;
 
 /// A phase as its jobs see it.
 struct PhaseAt {

@@ -4,13 +4,13 @@ use serde_json::json;
 use sqlx::AnyConnection;
 
 use super::acting::Acting;
-use super::change_store::{self, ChangeRecord};
-use super::definition::PlanDef;
 use super::error::PlanError;
-use super::evidence::sha256_hex;
-use super::materialize::apply_edit;
-use super::store::Loaded;
-use super::weakening::Weakening;
+use crate::plans::file::definition::PlanDef;
+use crate::plans::file::sha256_hex;
+use crate::plans::rules::weakening::Weakening;
+use crate::plans::store::change_requests::{self, ChangeRecord};
+use crate::plans::store::materialize::apply_edit;
+use crate::plans::store::Loaded;
 
 /// A change request that applies: which, who proposed it, and who let it
 /// through (its approvers, or the admin who overrode it).
@@ -36,7 +36,7 @@ pub async fn apply_source(
     change: Option<&Applied<'_>>,
 ) -> Result<(), PlanError> {
     let changes = apply_edit(conn, l, def, source).await?;
-    super::sources::keep(conn, &l.plan.id, source, now).await?;
+    crate::plans::store::sources::keep(conn, &l.plan.id, source, now).await?;
     if let Some(current) = l.current() {
         let new_bp = def.phases[current.position as usize].exposure_bp;
         let mut state = l.flag.state(&current.environment);
@@ -46,16 +46,16 @@ pub async fn apply_source(
                 .await?;
         }
     }
-    match change_store::pending(conn, &l.plan.id).await? {
+    match change_requests::pending(conn, &l.plan.id).await? {
         Some(p) if change.is_some_and(|c| c.id == p.id) => {
-            change_store::close(conn, &p.id, "applied", now).await?
+            change_requests::close(conn, &p.id, "applied", now).await?
         }
         Some(p) => supersede(conn, l, acting, &p.id, "a later edit", now).await?,
         None => {}
     }
     let details = json!({
         "changes": changes,
-        "diff": super::sources::diff(&l.plan.source_toml, source),
+        "diff": crate::plans::store::sources::diff(&l.plan.source_toml, source),
         "source_sha256": sha256_hex(source),
         "from_revision": l.plan.revision,
         "change_request": change.map(|c| c.id),
@@ -78,7 +78,7 @@ pub async fn request_change(
     w: Weakening,
     now: i64,
 ) -> Result<(), PlanError> {
-    if let Some(old) = change_store::pending(conn, &l.plan.id).await? {
+    if let Some(old) = change_requests::pending(conn, &l.plan.id).await? {
         supersede(conn, l, acting, &old.id, "a newer change request", now).await?;
     }
     let change = ChangeRecord {
@@ -94,14 +94,14 @@ pub async fn request_change(
         created_at_ms: now,
         decisions: Vec::new(),
     };
-    change_store::insert(conn, &change).await?;
-    super::sources::keep(conn, &l.plan.id, source, now).await?;
+    change_requests::insert(conn, &change).await?;
+    crate::plans::store::sources::keep(conn, &l.plan.id, source, now).await?;
     let details = json!({
         "change": change.id,
         "weakens": change.weakens,
         "approvals_required": change.approvals_required,
-        "approver_roles": super::store::roles_to_text(&change.approver_roles),
-        "diff": super::sources::diff(&l.plan.source_toml, source),
+        "approver_roles": crate::plans::store::roles_to_text(&change.approver_roles),
+        "diff": crate::plans::store::sources::diff(&l.plan.source_toml, source),
         "source_sha256": sha256_hex(source),
         "from_revision": l.plan.revision,
     });
@@ -120,7 +120,7 @@ async fn supersede(
     by: &str,
     now: i64,
 ) -> Result<(), PlanError> {
-    change_store::close(conn, change_id, "superseded", now).await?;
+    change_requests::close(conn, change_id, "superseded", now).await?;
     let details = json!({ "change": change_id, "by": by });
     acting
         .audit(conn, now, "plan.change_superseded", &l.plan.id, details)

@@ -6,11 +6,11 @@ use serde_json::json;
 
 use super::acting::Acting;
 use super::error::PlanError;
-use super::evidence::{evidence_hash, jobs_digest};
-use super::gate::passed;
 use super::service::PlanService;
-use super::state::{phase_transition, PhaseEvent};
-use super::store;
+use crate::plans::rules::evidence::{evidence_hash, jobs_digest};
+use crate::plans::rules::gate::passed;
+use crate::plans::rules::state::{phase_transition, PhaseEvent};
+use crate::plans::store;
 
 impl PlanService {
     /// The common end of every change: dismisses decisions whose evidence

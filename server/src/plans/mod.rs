@@ -1,37 +1,29 @@
-//! Rollout plans: the plan file format and its validation, the stored model
-//! (phases, checklists, gates), the state machine and gate rules, the
-//! service that changes plans with their audit events, and the REST API.
+//! Rollout plans, in folders by role; dependencies run one way, each folder
+//! using only those above it in this list (`scripts/check-layers` checks it):
+//!
+//! - `error` — the plan layer's errors;
+//! - `file/` — the plan file: format, validation, definition, templates;
+//! - `guardrail/` — a guardrail resolved from the file, how a reading is
+//!   judged, streaks, and the stored readings;
+//! - `store/` — the plan tables, change requests, kept plan files, and
+//!   writing a definition into rows;
+//! - `rules/` — state machine, gates, exposure, evidence: reads, no writes;
+//! - `view/` — what pages and the API show (plan, timeline, incident, edits);
+//! - here: the service (`service`, `changes`, `finish`, `admission`,
+//!   `acting`), the commands (`commands/`) and REST (`rest`).
 pub mod acting;
 pub mod admission;
-pub mod change_store;
 pub mod changes;
-pub mod checks;
 pub mod commands;
-pub mod definition;
-pub mod duration;
-pub mod edits;
 pub mod error;
-pub mod evidence;
-pub mod exposure;
-pub mod facts;
+pub mod file;
 pub mod finish;
-pub mod gate;
 pub mod guardrail;
-pub mod guardrail_spec;
-pub mod guardrail_streak;
-pub mod incident;
-pub mod irreversible;
-pub mod materialize;
-pub mod measure_store;
+pub mod history;
 pub mod rest;
+pub mod rules;
 pub mod service;
-pub mod sources;
-pub mod spec;
-pub mod state;
 pub mod store;
-pub mod templates;
-pub mod timeline;
 pub mod view;
-pub mod weakening;
 
 pub use service::PlanService;

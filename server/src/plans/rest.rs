@@ -15,12 +15,12 @@ use axum::{Extension, Json, Router};
 use futures_util::stream::{self, Stream};
 use tokio::sync::broadcast::error::RecvError;
 
-use super::PlanService;
 use crate::api_error::ApiError;
 use crate::auth::AuthState;
 use crate::caller::Call;
 use crate::events::PlanEvents;
 use crate::json_body::JsonObject;
+use crate::plans::PlanService;
 
 /// What the plan endpoints need of the application's state.
 #[derive(Clone)]

@@ -14,22 +14,22 @@ use sqlx::AnyConnection;
 
 use super::acting::{subject, Acting};
 use super::changes::{apply_source, request_change};
-use super::definition::{self, PlanDef};
 use super::error::PlanError;
-use super::evidence::jobs_of;
-use super::facts::GuardrailFacts;
-use super::guardrail::GuardrailDef;
-use super::materialize::{edit_refusal, insert_plan};
-use super::store::{self, Loaded};
-use super::templates::TEMPLATES;
-use super::view::{plan_view, summary, summary_of};
-use super::weakening::weakening;
 use crate::audit;
 use crate::backfill::facts::JobFacts;
 use crate::db::Store;
 use crate::events::PlanEvents;
 use crate::flags::cache::FlagCache;
-use crate::plans::facts::Facts;
+use crate::plans::file::definition::{self, PlanDef};
+use crate::plans::file::templates::TEMPLATES;
+use crate::plans::guardrail::GuardrailDef;
+use crate::plans::rules::evidence::jobs_of;
+use crate::plans::rules::facts::Facts;
+use crate::plans::rules::facts::GuardrailFacts;
+use crate::plans::rules::weakening::weakening;
+use crate::plans::store::materialize::{edit_refusal, insert_plan};
+use crate::plans::store::{self, Loaded};
+use crate::plans::view::{plan_view, summary, summary_of};
 
 #[derive(Clone)]
 pub struct PlanService {
@@ -68,7 +68,7 @@ pub(super) fn check_environments(environments: &[String], def: &PlanDef) -> Resu
     Ok(())
 }
 
-pub(super) use super::evidence::sha256_hex;
+pub(super) use crate::plans::file::sha256_hex;
 
 impl PlanService {
     /// The plan service as the configuration says — its environments and
@@ -151,7 +151,7 @@ impl PlanService {
 
     pub async fn summaries(&self) -> Result<Vec<PlanSummary>, PlanError> {
         let mut conn = self.store.pool().acquire().await?;
-        let pending = super::change_store::pending_by_plan(&mut conn).await?;
+        let pending = crate::plans::store::change_requests::pending_by_plan(&mut conn).await?;
         Ok(store::list(&mut conn)
             .await?
             .iter()
@@ -212,7 +212,7 @@ impl PlanService {
             }),
         )
         .await?;
-        super::sources::keep(&mut tx, &id, source, now).await?;
+        crate::plans::store::sources::keep(&mut tx, &id, source, now).await?;
         let loaded = store::load(&mut tx, self.store.backend(), &id, false)
             .await?
             .ok_or_else(|| PlanError::NotFound(format!("plan {id:?}")))?;
@@ -271,7 +271,7 @@ impl PlanService {
             .await?;
         let mut out = summary_of(&self.load(id).await?, &self.environments);
         let mut conn = self.store.pool().acquire().await?;
-        out.pending_change = super::change_store::pending(&mut conn, id)
+        out.pending_change = crate::plans::store::change_requests::pending(&mut conn, id)
             .await?
             .map(|c| c.id);
         out.revision = revision;
@@ -285,7 +285,7 @@ impl PlanService {
         conn: &mut AnyConnection,
         l: &Loaded,
     ) -> Result<Facts, PlanError> {
-        let file = super::spec::validate(&l.plan.source_toml).ok();
+        let file = crate::plans::file::spec::validate(&l.plan.source_toml).ok();
         let jobs = JobFacts::load(conn, &l.plan.id, jobs_of(file.as_ref())).await?;
         let declared: Vec<GuardrailDef> = file
             .iter()
@@ -295,7 +295,8 @@ impl PlanService {
         // Only the readings the items' windows look at, and the newest of
         // each: a page costs the same after a month of readings as after a minute.
         let since = self.clock.now_ms() - GuardrailFacts::window_ms(&declared);
-        let measurements = super::measure_store::recent(conn, &l.plan.id, since, 5_000).await?;
+        let measurements =
+            crate::plans::guardrail::measurements::recent(conn, &l.plan.id, since, 5_000).await?;
         Ok(Facts {
             jobs,
             guardrails: GuardrailFacts {
@@ -400,16 +401,19 @@ impl PlanPort for PlanService {
             .map_err(|e| PlanError::Store(e.into()))?;
         let mut facts = self.facts(&mut conn, &l).await?;
         // The card's newest readings: the page needs them, a command does not.
-        facts.guardrails.latest = super::measure_store::latest(&mut conn, &l.plan.id).await?;
+        facts.guardrails.latest =
+            crate::plans::guardrail::measurements::latest(&mut conn, &l.plan.id).await?;
         let mut view = plan_view(&l, self.clock.now_ms(), &facts, &self.environments);
-        let change = super::change_store::pending(&mut conn, &l.plan.id).await?;
+        let change = crate::plans::store::change_requests::pending(&mut conn, &l.plan.id).await?;
         view.summary.pending_change = change.as_ref().map(|c| c.id.clone());
         view.change_request = change
             .as_ref()
-            .map(|c| super::view::change_view(c, &l.plan.source_toml));
+            .map(|c| crate::plans::view::change_view(c, &l.plan.source_toml));
         drop(conn);
-        view.edits_since_approval = super::edits::since_last_approval(&self.store, &l).await?;
-        view.incident = super::incident::latest(&self.store, &l, &view.rollbacks).await?;
+        view.edits_since_approval =
+            crate::plans::view::edits::since_last_approval(&self.store, &l).await?;
+        view.incident =
+            crate::plans::view::incident::latest(&self.store, &l, &view.rollbacks).await?;
         Ok(view)
     }
 

@@ -8,30 +8,7 @@ use crate::common::{PlanApi, TestApp, TestDb};
 use app::access::Role;
 use serde_json::json;
 
-const PLAN: &str = r#"[plan]
-name = "Approver sees"
-flag = "approver_sees"
-
-[[phases]]
-name = "pilot"
-environment = "production"
-exposure_bp = 500
-[phases.gate]
-approvals = 1
-soak = "2h"
-[[phases.checklist]]
-kind = "manual"
-text = "Backup taken"
-[[phases.checklist]]
-kind = "auto"
-check = "soak_elapsed"
-text = "Two hours at 5 %"
-
-[[phases]]
-name = "everyone"
-environment = "production"
-exposure_bp = 10000
-"#;
+use crate::common::fixtures::APPROVER_SEES as PLAN;
 
 on_both_backends! {
     approving_over_an_unmet_check_needs_a_comment_and_blockers_name_items => approver_sees;

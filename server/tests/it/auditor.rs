@@ -13,33 +13,7 @@ use app::access::Role;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-const PLAN: &str = r#"[plan]
-name = "Audited"
-flag = "audited"
-
-[[phases]]
-name = "production 5%"
-environment = "production"
-exposure_bp = 500
-notes = "first"
-[phases.gate]
-approvals = 2
-[[phases.checklist]]
-kind = "manual"
-text = "Dashboards watched"
-[[phases.checklist]]
-kind = "auto"
-check = "guardrail_error_rate"
-text = "5xx errors below the bound"
-
-[[guardrails]]
-name = "error_rate"
-environments = ["production"]
-target = "t"
-sql = "SELECT COUNT(*) FROM errors"
-max = 1
-interval = "1s"
-"#;
+use crate::common::fixtures::AUDITOR as PLAN;
 
 fn sha(text: &str) -> String {
     Sha256::digest(text.as_bytes())

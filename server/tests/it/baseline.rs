@@ -10,23 +10,7 @@ use crate::common::PlanApi;
 use app::access::Role;
 use serde_json::{json, Value};
 
-const PLAN: &str = r#"[plan]
-name = "Relative"
-flag = "relative"
-
-[[phases]]
-name = "dev"
-environment = "dev"
-exposure_bp = 10000
-
-[[guardrails]]
-name = "latency"
-target = "t"
-sql = "SELECT ms FROM latency"
-max = "baseline * 2"
-interval = "1s"
-inconclusive_limit = 1000
-"#;
+use crate::common::fixtures::BASELINE as PLAN;
 
 /// The guardrail's newest reading in dev, once its outcome is `outcome`.
 async fn reading_until(plan: &PlanApi<'_>, who: &reqwest::Client, outcome: &str) -> Value {

@@ -6,15 +6,7 @@ use crate::common::{error_of, Backend, PlanApi, TestApp};
 use app::access::Role;
 use serde_json::json;
 
-const PLAN: &str = r#"[plan]
-name = "Matrix"
-flag = "matrix"
-
-[[phases]]
-name = "production 5%"
-environment = "production"
-exposure_bp = 500
-"#;
+use crate::common::fixtures::CONTINUE_DECISION as PLAN;
 
 #[tokio::test]
 async fn a_continue_decision_is_recorded_with_the_issue_and_why() {
@@ -65,13 +57,7 @@ async fn a_continue_decision_is_recorded_with_the_issue_and_why() {
     );
     // Nothing else changed: production stays at 5 %.
     let view = plan.view(&olga).await;
-    let production = view["flag"]["environments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["environment"] == "production")
-        .unwrap()
-        .clone();
+    let production = crate::common::for_env(&view["flag"]["environments"], "production");
     assert_eq!(production["exposure_bp"], 500);
     app.stop().await;
 }

@@ -6,26 +6,7 @@ use crate::common::{PlanApi, TestApp, TestDb};
 use app::access::Role;
 use serde_json::{json, Value};
 
-const PLAN: &str = r#"[plan]
-name = "Pre-flight"
-flag = "pre_flight"
-
-[[phases]]
-name = "pilot"
-environment = "production"
-exposure_bp = 100
-[phases.gate]
-approvals = 0
-[[phases.entry]]
-kind = "manual"
-text = "Recent full database backup completed"
-[[phases.entry]]
-kind = "manual"
-text = "On-call engineer assigned"
-[[phases.checklist]]
-kind = "manual"
-text = "Error rate < 0.1 % after an hour"
-"#;
+use crate::common::fixtures::ENTRY as PLAN;
 
 on_both_backends! {
     a_phase_with_unmet_entry_criteria_cannot_start => entry_criteria;
@@ -89,10 +70,7 @@ async fn walk(app: &TestApp) {
     )
     .await;
     assert_eq!(status, 409);
-    assert!(
-        body["error"].as_str().unwrap().contains("history"),
-        "{body}"
-    );
+    assert!(crate::common::error_of(&body).contains("history"), "{body}");
     // They do not count toward the checklist: it waits for its own item only.
     let phase = view().await["phases"][0].clone();
     assert_eq!(phase["checklist_complete"], false);

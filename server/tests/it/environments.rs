@@ -13,38 +13,7 @@ use server::audit::{Actor, ClientInfo};
 use server::auth::tokens;
 use server::flags::bucketing::{bucket, evaluate};
 
-const PLAN: &str = r#"[plan]
-name = "Env walk"
-flag = "env_walk"
-
-[[phases]]
-name = "dev"
-environment = "dev"
-exposure_bp = 10000
-[phases.gate]
-approvals = 0
-
-[[phases]]
-name = "staging"
-environment = "staging"
-exposure_bp = 10000
-[phases.gate]
-approvals = 0
-
-[[phases]]
-name = "production 5%"
-environment = "production"
-exposure_bp = 500
-[phases.gate]
-approvals = 0
-
-[[phases]]
-name = "production 10%"
-environment = "production"
-exposure_bp = 1000
-[phases.gate]
-approvals = 0
-"#;
+use crate::common::fixtures::ENVIRONMENTS as PLAN;
 
 struct Walk {
     app: TestApp,
@@ -54,15 +23,11 @@ struct Walk {
 
 impl Walk {
     async fn command(&self, cmd: Value) -> (u16, Value) {
-        let res = self
-            .olga
+        self.olga
             .post(self.app.url(&format!("/api/v1/plans/{}/commands", self.id)))
             .json(&cmd)
-            .send()
+            .answer()
             .await
-            .unwrap();
-        let status = res.status().as_u16();
-        (status, res.json().await.unwrap_or(Value::Null))
     }
 
     async fn view(&self) -> Value {
@@ -149,17 +114,7 @@ async fn walk(db: TestDb) -> Walk {
     let store = db.store().await;
     let app = TestApp::spawn_on(db, store).await;
     let olga = app.signed_in("olga", &[Role::Operator]).await;
-    let res = olga
-        .post(app.url("/api/v1/plans"))
-        .body(PLAN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let id = res.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = crate::common::PlanApi::import(&app, &olga, PLAN).await.id;
     // A new flag's salt is random; fixed here (before anything reads the
     // flag) so that the share a percentage turns on is one known number.
     sqlx::query("UPDATE flags SET salt = 'env-walk-fixed' WHERE key = 'env_walk'")
@@ -354,7 +309,7 @@ async fn tokens_are_bound(db: TestDb) {
     let (status, body) = eval(dev, "&environment=production").await;
     assert_eq!(status, 403, "a dev token cannot read production: {body}");
     assert!(
-        body["error"].as_str().unwrap().contains("dev only"),
+        crate::common::error_of(&body).contains("dev only"),
         "{body}"
     );
     // A person (the console) names the environment each time.

@@ -10,31 +10,7 @@ use app::access::Role;
 use serde_json::{json, Value};
 use server::audit::Actor;
 
-const PLAN: &str = r#"[plan]
-name = "Bound gates"
-flag = "bound_gates"
-
-[[phases]]
-name = "pilot"
-environment = "production"
-exposure_bp = 500
-[phases.gate]
-approvals = 2
-[[phases.checklist]]
-kind = "manual"
-text = "Backup taken"
-[[phases.checklist]]
-kind = "manual"
-text = "On-call assigned"
-[[phases.checklist]]
-kind = "manual"
-text = "Stakeholders notified"
-
-[[phases]]
-name = "everyone"
-environment = "production"
-exposure_bp = 10000
-"#;
+use crate::common::fixtures::GATES_BIND as PLAN;
 
 use crate::common::PlanApi as Plan;
 

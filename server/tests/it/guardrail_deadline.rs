@@ -9,8 +9,9 @@
 //! way, which only a concurrent evaluator does.
 use std::time::{Duration, Instant};
 
+use crate::common::audited;
 use crate::common::team::console_with_sqlite_target;
-use crate::common::{PlanApi, TestApp};
+use crate::common::PlanApi;
 use app::access::Role;
 use serde_json::{json, Value};
 
@@ -62,22 +63,6 @@ async fn reading(plan: &PlanApi<'_>, who: &reqwest::Client) -> Option<Value> {
         .cloned()
 }
 
-/// The audit events `action` about the plan: (actor kind, details).
-async fn audited(app: &TestApp, action: &str, plan_id: &str) -> Vec<(String, Value)> {
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "SELECT actor_kind, details FROM audit_events \
-         WHERE action = $1 AND subject = $2 ORDER BY seq",
-    )
-    .bind(action)
-    .bind(format!("plan:{plan_id}"))
-    .fetch_all(app.state.store.pool())
-    .await
-    .unwrap();
-    rows.into_iter()
-        .map(|(actor, d)| (actor, serde_json::from_str(&d).unwrap()))
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stuck_guardrail_errs_at_its_deadline_and_holds_back_no_other_plan() {
     let (app, t, _target_db) = console_with_sqlite_target(&[
@@ -101,7 +86,7 @@ async fn a_stuck_guardrail_errs_at_its_deadline_and_holds_back_no_other_plan() {
 
     // The breach acts (failure_limit 0: on its first failed reading), as
     // the system, within two of its intervals.
-    while audited(&app, "guardrail.action", &breach.id)
+    while audited(&app, "guardrail.action", Some(&*breach.id))
         .await
         .is_empty()
     {
@@ -124,12 +109,15 @@ async fn a_stuck_guardrail_errs_at_its_deadline_and_holds_back_no_other_plan() {
     let answered = asked.elapsed();
     assert!(answered < Duration::from_millis(500), "{answered:?}");
 
-    let actions = audited(&app, "guardrail.action", &breach.id).await;
+    let actions = audited(&app, "guardrail.action", Some(&*breach.id)).await;
     assert_eq!(actions.len(), 1, "{actions:?}");
     assert_eq!(actions[0].0, "system");
     assert_eq!(actions[0].1["guardrail"], "errors", "{actions:?}");
     assert_eq!(actions[0].1["action"], "pause", "{actions:?}");
-    assert_eq!(audited(&app, "plan.pause", &breach.id).await.len(), 1);
+    assert_eq!(
+        audited(&app, "plan.pause", Some(&*breach.id)).await.len(),
+        1
+    );
     let view = breach.view(&olga).await;
     let dev = &view["flag"]["environments"][0];
     assert_eq!(dev["environment"], "dev", "{view}");
@@ -159,7 +147,9 @@ async fn a_stuck_guardrail_errs_at_its_deadline_and_holds_back_no_other_plan() {
         "{detail}"
     );
     // `record`: the stuck guardrail takes no action of its own.
-    assert!(audited(&app, "guardrail.action", &slow.id).await.is_empty());
+    assert!(audited(&app, "guardrail.action", Some(&*slow.id))
+        .await
+        .is_empty());
     assert_eq!(app.get("/healthz").await.status(), 200);
     app.stop().await;
     drop(t);
@@ -191,7 +181,7 @@ async fn resuming_waits_for_a_healthy_reading_and_re_arms_the_guardrail() {
         let id = breach.id.clone();
         async move {
             let started = Instant::now();
-            while audited(app, "guardrail.action", &id).await.len() < n {
+            while audited(app, "guardrail.action", Some(&*id)).await.len() < n {
                 assert!(
                     started.elapsed() < Duration::from_secs(10),
                     "action {n} never came"
@@ -218,10 +208,7 @@ async fn resuming_waits_for_a_healthy_reading_and_re_arms_the_guardrail() {
     let (status, body) = breach.command(&olga, resume.clone()).await;
     assert_eq!(status, 409, "{body}");
     assert!(
-        body["error"]
-            .as_str()
-            .unwrap()
-            .contains("still reads failed"),
+        crate::common::error_of(&body).contains("still reads failed"),
         "{body}"
     );
 
@@ -253,7 +240,10 @@ async fn resuming_waits_for_a_healthy_reading_and_re_arms_the_guardrail() {
         .await
         .unwrap();
     acted(2).await;
-    assert_eq!(audited(&app, "plan.pause", &breach.id).await.len(), 2);
+    assert_eq!(
+        audited(&app, "plan.pause", Some(&*breach.id)).await.len(),
+        2
+    );
     app.stop().await;
     drop(t);
 }

@@ -3,9 +3,9 @@
 //! transaction), how near its bound each came (worked out in SQL the way
 //! `timeline::ratio` reads one reading), and one line's readings in a range.
 use app::access::Role;
+use server::plans::guardrail::measurements::{self, Measurement};
 use server::plans::guardrail::Outcome;
-use server::plans::measure_store::{self, Measurement};
-use server::plans::timeline::ratio;
+use server::plans::view::timeline::ratio;
 
 use crate::common::{Backend, PlanApi, TestApp};
 
@@ -52,12 +52,12 @@ async fn newest_peaks_and_lines(backend: Backend) {
     ];
     for m in &readings {
         let mut tx = app.state.store.begin_write().await.unwrap();
-        measure_store::insert(&mut tx, m).await.unwrap();
+        measurements::insert(&mut tx, m).await.unwrap();
         tx.commit().await.unwrap();
     }
     let mut conn = app.state.store.pool().acquire().await.unwrap();
 
-    let mut latest: Vec<(String, String, i64)> = measure_store::latest(&mut conn, id)
+    let mut latest: Vec<(String, String, i64)> = measurements::latest(&mut conn, id)
         .await
         .unwrap()
         .into_iter()
@@ -74,7 +74,7 @@ async fn newest_peaks_and_lines(backend: Backend) {
         ]
     );
 
-    let mut peaks = measure_store::peaks(&mut conn, id, (0, 10_000))
+    let mut peaks = measurements::peaks(&mut conn, id, (0, 10_000))
         .await
         .unwrap();
     peaks.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
@@ -99,7 +99,7 @@ async fn newest_peaks_and_lines(backend: Backend) {
     }
     assert!((want("errors", "dev") - 5.0).abs() < 1e-9);
     // The range bounds the peaks: before 2,000 latency never passed 0.5.
-    let early = measure_store::peaks(&mut conn, id, (0, 1_999))
+    let early = measurements::peaks(&mut conn, id, (0, 1_999))
         .await
         .unwrap();
     let latency = early
@@ -108,12 +108,12 @@ async fn newest_peaks_and_lines(backend: Backend) {
         .unwrap();
     assert!((latency.2 - 0.25).abs() < 1e-9, "{early:?}");
 
-    let line = measure_store::line(&mut conn, id, ("latency", "dev"), (1_500, 10_000), 10)
+    let line = measurements::line(&mut conn, id, ("latency", "dev"), (1_500, 10_000), 10)
         .await
         .unwrap();
     let at: Vec<i64> = line.iter().map(|m| m.at_ms).collect();
     assert_eq!(at, [3_000, 2_000], "newest first, in range only");
-    let one = measure_store::line(&mut conn, id, ("latency", "dev"), (0, 10_000), 1)
+    let one = measurements::line(&mut conn, id, ("latency", "dev"), (0, 10_000), 1)
         .await
         .unwrap();
     assert_eq!(one.len(), 1);

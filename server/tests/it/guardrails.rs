@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::common::audited;
 use crate::common::prometheus::{console_reading, fixture_app, free_port, prometheus};
 use crate::common::Fetch;
 use crate::common::{Backend, PlanApi, TestApp, TestDb};
@@ -66,48 +67,7 @@ async fn states(app: &TestApp, guardrail: &str) -> Vec<String> {
         .collect()
 }
 
-const PROM_PLAN: &str = r#"[plan]
-name = "Guarded"
-flag = "guarded"
-
-[[phases]]
-name = "production 5%"
-environment = "production"
-exposure_bp = 500
-[[phases.checklist]]
-kind = "auto"
-check = "guardrail_error_rate"
-text = "5xx errors < 0.1% sustained"
-[[phases.checklist]]
-kind = "auto"
-check = "guardrail_absent"
-text = "A metric nobody exports"
-[[phases.checklist]]
-kind = "auto"
-check = "guardrail_relative"
-text = "Error ratio within twice what it was before the phase"
-
-[[guardrails]]
-name = "error_rate"
-prometheus = "app"
-query = "max(app_error_ratio)"
-max = 0.001
-interval = "1s"
-
-[[guardrails]]
-name = "absent"
-prometheus = "app"
-query = "max(metric_nobody_exports)"
-max = 1
-interval = "1s"
-
-[[guardrails]]
-name = "relative"
-prometheus = "app"
-query = "max(app_error_ratio)"
-max = "baseline * 2"
-interval = "1s"
-"#;
+use crate::common::fixtures::GUARDRAILS_PROM as PROM_PLAN;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_guardrails_fail_closed() {
@@ -170,48 +130,7 @@ async fn prometheus_guardrails_fail_closed() {
     app.stop().await;
 }
 
-const SQL_PLAN: &str = r#"[plan]
-name = "Parity"
-flag = "parity"
-
-[[phases]]
-name = "staging"
-environment = "staging"
-exposure_bp = 10000
-[[phases.checklist]]
-kind = "auto"
-check = "guardrail_parity"
-text = "Row count delta < 10"
-[[phases.checklist]]
-kind = "auto"
-check = "guardrail_null"
-text = "A query that answers NULL"
-[[phases.checklist]]
-kind = "auto"
-check = "guardrail_no_rows"
-text = "A query that answers nothing"
-
-[[guardrails]]
-name = "parity"
-target = "pg"
-sql = "SELECT ABS((SELECT COUNT(*) FROM legacy) - (SELECT COUNT(*) FROM partitioned))"
-max = 9
-interval = "1s"
-
-[[guardrails]]
-name = "null"
-target = "pg"
-sql = "SELECT MAX(id) FROM partitioned WHERE id < 0"
-max = 9
-interval = "1s"
-
-[[guardrails]]
-name = "no_rows"
-target = "pg"
-sql = "SELECT id FROM partitioned WHERE id < 0"
-max = 9
-interval = "1s"
-"#;
+use crate::common::fixtures::GUARDRAILS_SQL as SQL_PLAN;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sql_guardrails_on_postgres_read_parity_and_fail_closed() {
@@ -298,13 +217,9 @@ async fn sql_guardrails_on_postgres_read_parity_and_fail_closed() {
     );
     assert_eq!(t["events"], serde_json::json!([]), "{t}");
     assert!(t["events_in_range"].as_u64().unwrap() > 0, "{t}");
-    let res = vic.get(format!("{url}?hours=0")).send().await.unwrap();
-    assert_eq!(res.status(), 400);
-    assert!(res
-        .text()
-        .await
-        .unwrap()
-        .contains("hours: 0 is outside 1..=2160"));
+    let (status, body) = vic.get(format!("{url}?hours=0")).answer_text().await;
+    assert_eq!(status, 400);
+    assert!(body.contains("hours: 0 is outside 1..=2160"), "{body}");
     assert_eq!(app.client.get(&url).send().await.unwrap().status(), 401);
     app.stop().await;
 }
@@ -319,62 +234,14 @@ async fn guardrail_sql_that_writes_and_unknown_actions_are_refused() {
         (SQL_PLAN.replace("max = 9\ninterval = \"1s\"\n\n[[guardrails]]\nname = \"null\"", "max = 9\ninterval = \"1s\"\naction = \"sideways\"\n\n[[guardrails]]\nname = \"null\""), "use record, pause, rollback or emergency"),
         (SQL_PLAN.replace("target = \"pg\"\nsql = \"SELECT ABS", "sql = \"SELECT ABS"), "give a source"),
     ] {
-        let res = olga.post(app.url("/api/v1/plans")).body(bad).send().await.unwrap();
-        assert_eq!(res.status(), 400);
-        let text = res.text().await.unwrap();
+        let (status, text) = olga.post(app.url("/api/v1/plans")).body(bad).answer_text().await;
+    assert_eq!(status, 400);
         assert!(text.contains(says), "{says}: {text}");
     }
     app.stop().await;
 }
 
-const ACT_PLAN: &str = r#"[plan]
-name = "Self-guarding"
-flag = "self_guarding"
-
-[[phases]]
-name = "dev"
-environment = "dev"
-exposure_bp = 10000
-
-[[phases]]
-name = "production 5%"
-environment = "production"
-exposure_bp = 500
-
-[[guardrails]]
-name = "error_rate"
-environments = ["production"]
-prometheus = "app"
-query = "max(app_error_ratio)"
-max = 0.001
-interval = "1s"
-failure_limit = 1
-action = "rollback"
-
-[[guardrails]]
-name = "canary"
-environments = ["production"]
-prometheus = "gone"
-query = "up"
-max = 1
-interval = "1s"
-consecutive_error_limit = 1
-action = "pause"
-dry_run = true
-"#;
-
-async fn audited(app: &TestApp, action: &str) -> Vec<(String, Value)> {
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "SELECT actor_kind, details FROM audit_events WHERE action = $1 ORDER BY seq",
-    )
-    .bind(action)
-    .fetch_all(app.state.store.pool())
-    .await
-    .unwrap();
-    rows.into_iter()
-        .map(|(actor, d)| (actor, serde_json::from_str(&d).unwrap()))
-        .collect()
-}
+use crate::common::fixtures::GUARDRAILS_ACT as ACT_PLAN;
 
 /// An error spike in "production 5 %": two failed readings (failure_limit 1)
 /// and the system rolls production back to 0 %, once, with the audit trail
@@ -427,12 +294,12 @@ async fn a_breach_rolls_back_on_its_own_once() {
     // The dry-run guardrail's source is gone: after two errors it records
     // the pause it would take, and takes none.
     for _ in 0..100 {
-        if !audited(&app, "guardrail.action").await.is_empty() {
+        if !audited(&app, "guardrail.action", None).await.is_empty() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let dry = audited(&app, "guardrail.action").await;
+    let dry = audited(&app, "guardrail.action", None).await;
     assert_eq!(dry.len(), 1, "{dry:?}");
     assert_eq!(
         (
@@ -469,7 +336,7 @@ async fn a_breach_rolls_back_on_its_own_once() {
         "{:?}",
         spiked.elapsed()
     );
-    let rollbacks = audited(&app, "plan.rollback.standard").await;
+    let rollbacks = audited(&app, "plan.rollback.standard", None).await;
     assert_eq!(rollbacks.len(), 1);
     assert_eq!(rollbacks[0].0, "system");
     let why = rollbacks[0].1["reason"].as_str().unwrap();
@@ -483,14 +350,14 @@ async fn a_breach_rolls_back_on_its_own_once() {
         ratio.store(f64::to_bits(r), Ordering::Relaxed);
         tokio::time::sleep(Duration::from_millis(700)).await;
     }
-    let acted: Vec<_> = audited(&app, "guardrail.action")
+    let acted: Vec<_> = audited(&app, "guardrail.action", None)
         .await
         .into_iter()
         .filter(|(_, d)| d["guardrail"] == "error_rate")
         .collect();
     assert_eq!(acted.len(), 1, "{acted:?}");
     assert_eq!(acted[0].0, "system");
-    assert_eq!(audited(&app, "plan.rollback.standard").await.len(), 1);
+    assert_eq!(audited(&app, "plan.rollback.standard", None).await.len(), 1);
     app.stop().await;
 }
 

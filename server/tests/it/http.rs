@@ -155,9 +155,9 @@ async fn server_function_answers_json() {
 async fn unknown_page_is_a_404_page() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let viewer = app.signed_in("vera", &[Role::Viewer]).await;
-    let res = viewer.get(app.url("/no/such/page")).send().await.unwrap();
-    assert_eq!(res.status(), 404);
-    assert!(res.text().await.unwrap().contains("Page not found"));
+    let (status, body) = viewer.get(app.url("/no/such/page")).answer_text().await;
+    assert_eq!(status, 404);
+    assert!(body.contains("Page not found"), "{body}");
     app.stop().await;
 }
 

@@ -33,4 +33,5 @@ mod store;
 mod template_complete;
 mod template_complete_partitioned;
 mod template_walk;
+mod throttle;
 mod weakening;

@@ -14,41 +14,7 @@ use crate::common::PlanApi;
 use app::access::Role;
 use serde_json::{json, Value};
 
-const PLAN: &str = r#"[plan]
-name = "Two steps in production"
-flag = "two_steps"
-
-[[phases]]
-name = "production 5%"
-environment = "production"
-exposure_bp = 500
-[phases.gate]
-approvals = 1
-[[phases.checklist]]
-kind = "auto"
-check = "guardrail_error_rate"
-text = "Error ratio within 0.1 %"
-
-[[phases]]
-name = "production 25%"
-environment = "production"
-exposure_bp = 2500
-[phases.gate]
-approvals = 1
-[[phases.checklist]]
-kind = "auto"
-check = "guardrail_error_rate"
-text = "Error ratio within 0.1 %"
-
-[[guardrails]]
-name = "error_rate"
-environments = ["production"]
-prometheus = "app"
-query = "max(app_error_ratio)"
-max = 0.001
-interval = "1s"
-action = "record"
-"#;
+use crate::common::fixtures::PHASE_TRUTH as PLAN;
 
 fn item(phase: &Value) -> Value {
     phase["checklist"][0].clone()

@@ -5,22 +5,13 @@
 //! environment) leaves nobody allowed; plan SQL in `allow_query` stays in
 //! its box.
 
+use crate::common::Fetch;
 use crate::common::{Backend, PlanApi, TestApp, TestDb};
 use app::access::Role;
 use serde_json::{json, Value};
 use server::backfill::target;
 
-const PLAN: &str = r#"[plan]
-name = "Pilot"
-flag = "partitioned"
-
-[[phases]]
-name = "pilot 1%"
-environment = "production"
-exposure_bp = 100
-allow = ["org-7"]
-allow_query = { target = "crm", sql = "SELECT org_id FROM pilot_orgs WHERE opted_in = 1 ORDER BY org_id" }
-"#;
+use crate::common::fixtures::PILOT as PLAN;
 
 on_both_backends! {
     pilot_allow_lists_by_hand_from_the_plan_file_and_from_a_query => pilot;
@@ -72,18 +63,13 @@ async fn walk(app: &TestApp) {
         "SELECT org_id FROM pilot_orgs WHERE opted_in = 1 ORDER BY org_id",
         "DELETE FROM pilot_orgs",
     );
-    let res = olga
+    let (status, body) = olga
         .post(app.url("/api/v1/plans"))
         .body(bad)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 400);
-    assert!(res
-        .text()
-        .await
-        .unwrap()
-        .contains("phases[0].allow_query.sql"));
+        .answer_text()
+        .await;
+    assert_eq!(status, 400);
+    assert!(body.contains("phases[0].allow_query.sql"), "{body}");
 
     let plan = PlanApi::import(app, &olga, PLAN).await;
     let phase = plan.phase(&olga, 0).await;
@@ -101,15 +87,12 @@ async fn walk(app: &TestApp) {
         .command(&olga, allow("moon", json!(["org-1"]), "pilot"))
         .await;
     assert_eq!(status, 400);
-    assert!(body["error"]
-        .as_str()
-        .unwrap()
-        .contains("not one of the console's environments"));
+    assert!(crate::common::error_of(&body).contains("not one of the console's environments"));
     let (status, body) = plan
         .command(&olga, allow("production", json!(["org-1"]), " "))
         .await;
     assert_eq!(status, 400);
-    assert!(body["error"].as_str().unwrap().contains("reason: say why"));
+    assert!(crate::common::error_of(&body).contains("reason: say why"));
     let (status, body) = plan
         .command(
             &olga,
@@ -158,13 +141,7 @@ async fn walk(app: &TestApp) {
         "{message}"
     );
     let summary = plan.view(&olga).await["summary"]["exposures"].clone();
-    let production = summary
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["environment"] == "production")
-        .unwrap()
-        .clone();
+    let production = crate::common::for_env(&summary, "production");
     assert_eq!(
         (
             production["exposure_bp"].as_i64(),

@@ -14,18 +14,7 @@ on_both_backends! {
     missing_things_are_404_and_conflicts_are_409_with_their_code => statuses;
 }
 
-const TICKS: &str = r#"[plan]
-name = "Ticks"
-flag = "ticks"
-
-[[phases]]
-name = "dev"
-environment = "dev"
-exposure_bp = 10000
-[[phases.checklist]]
-kind = "manual"
-text = "Smoke tests pass"
-"#;
+use crate::common::fixtures::PLAN_STATUSES_TICKS as TICKS;
 
 /// Not found is 404 (it was 400 for a backfill job); an edit from a stale
 /// revision, a second plan of the same name and a command the plan's state
@@ -35,49 +24,31 @@ async fn statuses(db: TestDb) {
     let store = db.store().await;
     let app = TestApp::spawn_on(db, store).await;
     let olga = app.signed_in("olga", &[Role::Operator]).await;
-    let res = olga
-        .post(app.url("/api/v1/plans"))
-        .body(common::SCHOOL_PLAN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let plan: Value = res.json().await.unwrap();
-    let id = plan["id"].as_str().unwrap();
+    let school = common::PlanApi::import(&app, &olga, common::SCHOOL_PLAN).await;
+    let plan = school.view(&olga).await["summary"].clone();
+    let id = school.id.as_str();
     let start = |path: String| {
         olga.post(app.url(&path))
             .json(&json!({ "mode": "dry_run" }))
-            .send()
+            .answer_text()
     };
-    let res = start(format!("/api/v1/plans/{id}/jobs/nosuch/runs"))
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 404);
-    let body = res.text().await.unwrap();
+    let (status, body) = start(format!("/api/v1/plans/{id}/jobs/nosuch/runs")).await;
+    assert_eq!(status, 404);
     assert!(
         body.contains("nosuch") && body.contains("school"),
         "names the jobs there are: {body}"
     );
-    let res = start("/api/v1/plans/0123456789abcdef0123456789abcdef/jobs/school/runs".into())
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 404);
-    let res = olga
-        .get(app.url("/api/v1/plans/0123456789abcdef0123456789abcdef"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 404);
-    let res = olga
-        .get(app.url("/api/v1/plans/0123456789abcdef0123456789abcdef/runs"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        res.status(),
-        404,
-        "an unknown plan's runs are not an empty list"
-    );
+    let unknown = "/api/v1/plans/0123456789abcdef0123456789abcdef";
+    assert_eq!(start(format!("{unknown}/jobs/school/runs")).await.0, 404);
+    for (path, why) in [
+        (unknown.to_string(), "an unknown plan"),
+        (
+            format!("{unknown}/runs"),
+            "an unknown plan's runs are not an empty list",
+        ),
+    ] {
+        assert_eq!(olga.get(app.url(&path)).answer().await.0, 404, "{why}");
+    }
 
     let edited = common::SCHOOL_PLAN.replace("chunk = 100", "chunk = 200");
     let save = |revision: i64| {
@@ -117,10 +88,6 @@ async fn statuses(db: TestDb) {
             body["code"].as_str().unwrap_or_default().to_string(),
             common::error_of(body),
         )
-    };
-    let school = common::PlanApi {
-        app: &app,
-        id: id.to_string(),
     };
     let (status, body) = school
         .command(
@@ -167,22 +134,15 @@ async fn unavailable_target(db: TestDb) {
     })
     .await;
     let olga = app.signed_in("olga", &[Role::Operator]).await;
-    let res = olga
-        .post(app.url("/api/v1/plans"))
-        .body(common::SCHOOL_PLAN)
-        .send()
+    let id = common::PlanApi::import(&app, &olga, common::SCHOOL_PLAN)
         .await
-        .unwrap();
-    let plan: Value = res.json().await.unwrap();
-    let id = plan["id"].as_str().unwrap();
-    let res = olga
+        .id;
+    let (status, body) = olga
         .post(app.url(&format!("/api/v1/plans/{id}/jobs/school/runs")))
         .json(&json!({ "mode": "dry_run" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 503);
-    let body = res.text().await.unwrap();
+        .answer_text()
+        .await;
+    assert_eq!(status, 503);
     assert!(
         body.contains("target t") && !body.contains("s3cret"),
         "names the target, never its password: {body}"

@@ -11,27 +11,7 @@ use serde_json::{json, Value};
 use server::audit::{Actor, ClientInfo};
 use server::auth::tokens;
 
-const PLAN: &str = r#"# A two-phase plan for the gate tests.
-[plan]
-name = "Gate rules"
-flag = "gate_rules"
-
-[[phases]]
-name = "pilot"
-environment = "production"
-exposure_bp = 500
-[phases.gate]
-approvals = 2
-soak = "1h"
-[[phases.checklist]]
-kind = "manual"
-text = "Rollback plan reviewed"
-
-[[phases]]
-name = "everyone"
-environment = "production"
-exposure_bp = 10000
-"#;
+use crate::common::fixtures::PLANS as PLAN;
 
 use crate::common::PlanApi as Plan;
 
@@ -53,15 +33,11 @@ fn exposure(view: &Value, environment: &str) -> i64 {
 }
 
 async fn evaluate(app: &TestApp, secret: &str, key: &str, entity: &str) -> (u16, Value) {
-    let res = app
-        .client
+    app.client
         .get(app.url(&format!("/api/v1/flags/{key}/evaluate?entity={entity}")))
         .bearer_auth(secret)
-        .send()
+        .answer()
         .await
-        .unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
 }
 
 /// A token with `scopes`, bound (for flags) to `production`.
@@ -227,21 +203,16 @@ async fn gates_follow_the_rules(db: TestDb) {
         "the running phase's lower exposure applies at once"
     );
     // A stale editor cannot overwrite.
-    let res = olga
+    let (status, body) = olga
         .put(app.url(&format!(
             "/api/v1/plans/{}/source?revision={revision}",
             plan.id
         )))
         .body(PLAN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 409);
-    assert!(res
-        .text()
-        .await
-        .unwrap()
-        .contains("changed since you opened it"));
+        .answer_text()
+        .await;
+    assert_eq!(status, 409);
+    assert!(body.contains("changed since you opened it"), "{body}");
 
     // A decision on the old evidence is refused; on the new one it counts.
     let (status, body) = plan.command(&bob, decide("approve", &evidence)).await;
@@ -425,14 +396,8 @@ async fn bad_plan_files_store_nothing_and_say_where() {
     let app = TestApp::spawn(common::Backend::Sqlite).await;
     let olga = app.signed_in("olga", &[Role::Operator]).await;
     let bad = PLAN.replace("exposure_bp = 500", "exposure_bp = 50000");
-    let res = olga
-        .post(app.url("/api/v1/plans"))
-        .body(bad)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 400);
-    let body: Value = res.json().await.unwrap();
+    let (status, body) = olga.post(app.url("/api/v1/plans")).body(bad).answer().await;
+    assert_eq!(status, 400);
     assert!(
         error_of(&body).contains("9:15: phases[0].exposure_bp: 50000 is outside 0..=10000"),
         "{body}"

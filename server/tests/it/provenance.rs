@@ -14,48 +14,7 @@ use serde_json::{json, Value};
 use server::backfill::{demo, target};
 use server::config::TargetConfig;
 
-const PLAN: &str = r#"[plan]
-name = "Provenance"
-flag = "provenance"
-
-[[phases]]
-name = "dev"
-environment = "dev"
-exposure_bp = 10000
-
-[[phases]]
-name = "production 100%"
-environment = "production"
-exposure_bp = 10000
-[[phases.entry]]
-kind = "auto"
-check = "dry_run_clean"
-job = "school"
-text = "Production dry-run clean"
-
-[[jobs]]
-name = "school"
-target = "dev_db"
-targets = { production = "prod_db" }
-phases = ["production 100%"]
-key = "id"
-table = "projects_project"
-filter = "project_type = 'school' AND is_draft = FALSE"
-apply = """
-INSERT INTO projects_schoolproject (project_id, course_name, course_code, teacher_name)
-SELECT id, course_name, course_code, teacher_name FROM projects_project
-WHERE id > $1 AND id <= $2 AND project_type = 'school' AND is_draft = FALSE
-ON CONFLICT (project_id) DO NOTHING
-RETURNING project_id"""
-chunk = 500
-error_policy = "skip"
-
-[[jobs]]
-name = "mirror"
-target = "prod_db"
-verify_legacy = "SELECT COUNT(*) FROM projects_project WHERE project_type = 'school' AND is_draft = FALSE"
-verify_new = "SELECT COUNT(*) FROM projects_schoolproject"
-"#;
+use crate::common::fixtures::PROVENANCE as PLAN;
 
 on_both_backends! {
     evidence_counts_only_where_it_ran_and_live_runs_need_a_clean_dry_run => provenance;

@@ -36,11 +36,7 @@ async fn the_sti_template_walks_to_production_on_a_seed_shaped_target() {
         assert_eq!(t.run(job, "dry_run", "dev").await["errors"], 0);
     }
     t.tick_manual("dev").await;
-    assert!(
-        t.unmet("dev").await.is_empty(),
-        "{:?}",
-        t.unmet("dev").await
-    );
+    t.assert_all_met("dev").await;
     t.approve("dev", 1).await;
 
     // staging waits for dev's 48 h soak, on the console's clock.
@@ -48,7 +44,7 @@ async fn the_sti_template_walks_to_production_on_a_seed_shaped_target() {
     let (status, body) = t.start("staging").await;
     assert_eq!(status, 409);
     assert!(
-        body["error"].as_str().unwrap().contains("must soak"),
+        crate::common::error_of(&body).contains("must soak"),
         "{body}"
     );
     app.state.clock.advance(48 * HOUR);
@@ -77,10 +73,7 @@ async fn the_sti_template_walks_to_production_on_a_seed_shaped_target() {
     let (status, body) = t.start("production 5%").await;
     assert_eq!(status, 409);
     assert!(
-        body["error"]
-            .as_str()
-            .unwrap()
-            .contains("no dry-run for production yet"),
+        crate::common::error_of(&body).contains("no dry-run for production yet"),
         "{body}"
     );
     for job in jobs {
@@ -88,13 +81,7 @@ async fn the_sti_template_walks_to_production_on_a_seed_shaped_target() {
     }
     let (status, body) = t.start("production 5%").await;
     assert_eq!(status, 200, "{body}");
-    let production = t.view().await["flag"]["environments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["environment"] == "production")
-        .unwrap()
-        .clone();
+    let production = crate::common::for_env(&t.view().await["flag"]["environments"], "production");
     assert_eq!(
         (&production["enabled"], &production["exposure_bp"]),
         (&json!(true), &json!(500))
@@ -138,11 +125,7 @@ async fn the_partitioned_template_walks_to_its_targeted_pilot_on_a_seed_shaped_t
         assert_eq!(verify["result"]["delta"], 0, "{verify}");
     }
     t.tick_manual("dev").await;
-    assert!(
-        t.unmet("dev").await.is_empty(),
-        "{:?}",
-        t.unmet("dev").await
-    );
+    t.assert_all_met("dev").await;
     t.approve("dev", 1).await;
     app.state.clock.advance(24 * HOUR);
 
@@ -190,10 +173,7 @@ async fn the_partitioned_template_walks_to_its_targeted_pilot_on_a_seed_shaped_t
     let (status, body) = t.start("pilot").await;
     assert_eq!(status, 409);
     assert!(
-        body["error"]
-            .as_str()
-            .unwrap()
-            .contains("checklist of phase \"staging\""),
+        crate::common::error_of(&body).contains("checklist of phase \"staging\""),
         "{body}"
     );
     let stale = t.phase("staging").await["checklist"]

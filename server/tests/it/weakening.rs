@@ -9,65 +9,7 @@ use app::access::{Role, Scope};
 use serde_json::{json, Value};
 use server::audit::{Actor, ClientInfo};
 
-const PLAN: &str = r#"[plan]
-name = "Guarded"
-description = "A plan with every kind of safeguard"
-flag = "guarded"
-
-[[phases]]
-name = "canary"
-environment = "staging"
-exposure_bp = 10000
-notes = "Staging first"
-[phases.gate]
-approvals = 2
-soak = "1h"
-[[phases.checklist]]
-kind = "manual"
-text = "Backup taken"
-
-[[phases]]
-name = "pilot"
-environment = "production"
-exposure_bp = 500
-notes = "Five percent"
-allow = ["org-1"]
-runbook = ["Deploy the build"]
-[phases.gate]
-approvals = 1
-soak = "2h"
-[[phases.entry]]
-kind = "auto"
-check = "dry_run_clean"
-max_age = "24h"
-text = "Dry run clean"
-[[phases.checklist]]
-kind = "manual"
-text = "No user reports"
-
-[[guardrails]]
-name = "errors"
-environments = ["production"]
-prometheus = "app"
-query = 'sum(rate(errors_total[5m]))'
-max = 1
-for = "5m"
-no_data = "fail"
-action = "emergency"
-
-[rollback]
-standard = ["Restart the application"]
-
-[[jobs]]
-name = "copy"
-target = "demo"
-phases = ["pilot"]
-require_dry_run = true
-key = "id"
-table = "src"
-apply = "INSERT INTO dst (id) SELECT id FROM src WHERE id > $1 AND id <= $2 ON CONFLICT (id) DO NOTHING RETURNING id"
-error_threshold_pct = 5.0
-"#;
+use crate::common::fixtures::WEAKENING as PLAN;
 
 /// Each edit that must wait for others, as (what, from, to).
 const LOOSENING: &[(&str, &str, &str)] = &[

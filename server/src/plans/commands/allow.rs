@@ -7,8 +7,8 @@ use super::{invalid, text, wrong_state, Cx, Effect};
 use crate::backfill::error::BackfillError;
 use crate::flags::store::save_state;
 use crate::plans::error::PlanError;
+use crate::plans::file::spec::pilot::{self, bad_entity, MAX_ALLOWED};
 use crate::plans::service::PlanService;
-use crate::plans::spec::pilot::{self, bad_entity, MAX_ALLOWED};
 use crate::plans::store::Loaded;
 use app::error::AppError;
 

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::{invalid, text, wrong_state, Cx, Effect};
 use crate::plans::error::PlanError;
-use crate::plans::measure_store;
+use crate::plans::guardrail::measurements;
 
 pub(super) async fn capture_baseline(
     conn: &mut sqlx::AnyConnection,
@@ -44,13 +44,13 @@ pub(super) async fn capture_baseline(
         )));
     }
     let key = (def.name.as_str(), phase.environment.as_str());
-    if let Some(b) = measure_store::baseline(conn, &cx.l.plan.id, key, started).await? {
+    if let Some(b) = measurements::baseline(conn, &cx.l.plan.id, key, started).await? {
         return Err(PlanError::Conflict(app::error::Conflict::AlreadyExists, format!(
             "guardrail {:?} already has a baseline in {} for this phase ({b}); it is never replaced",
             def.name, phase.environment
         )));
     }
-    let newest = measure_store::latest(conn, &cx.l.plan.id)
+    let newest = measurements::latest(conn, &cx.l.plan.id)
         .await?
         .into_iter()
         .find(|m| m.guardrail == def.name && m.environment == phase.environment)
@@ -65,7 +65,7 @@ pub(super) async fn capture_baseline(
             )))
         }
     };
-    measure_store::save_baseline(conn, &cx.l.plan.id, key, (started, value, cx.now)).await?;
+    measurements::save_baseline(conn, &cx.l.plan.id, key, (started, value, cx.now)).await?;
     Ok(Effect::one(
         "guardrail.baseline",
         json!({

@@ -9,19 +9,19 @@ use serde_json::json;
 
 use super::{forbidden, invalid, text, wrong_state, Cx, Effect};
 use crate::db::on_constraint;
-use crate::plans::change_store::{self, ChangeDecision, ChangeRecord};
 use crate::plans::changes::{apply_source, Applied};
-use crate::plans::definition;
 use crate::plans::error::PlanError;
-use crate::plans::materialize::edit_refusal;
+use crate::plans::file::definition;
 use crate::plans::service::{check_environments, check_unique};
+use crate::plans::store::change_requests::{self, ChangeDecision, ChangeRecord};
+use crate::plans::store::materialize::edit_refusal;
 
 async fn pending(
     conn: &mut sqlx::AnyConnection,
     cx: Cx<'_>,
     change_id: &str,
 ) -> Result<ChangeRecord, PlanError> {
-    change_store::pending(conn, &cx.l.plan.id)
+    change_requests::pending(conn, &cx.l.plan.id)
         .await?
         .filter(|c| c.id == change_id.trim())
         .ok_or_else(|| super::not_in_plan(format!("pending change request {change_id:?}")))
@@ -43,7 +43,7 @@ async fn record(
         comment: comment.to_string(),
         created_at_ms: now,
     };
-    change_store::insert_decision(conn, &change.id, &decision)
+    change_requests::insert_decision(conn, &change.id, &decision)
         .await
         .map_err(|e| {
             on_constraint(e, || {
@@ -125,7 +125,7 @@ pub(super) async fn decide_change(
     record(conn, &change, by, verdict, &comment, now).await?;
     let approvals = change.approvals() + i64::from(verdict == Verdict::Approve);
     let (action, message) = if verdict == Verdict::Reject {
-        change_store::close(conn, &change.id, "rejected", now).await?;
+        change_requests::close(conn, &change.id, "rejected", now).await?;
         (
             "plan.change_reject",
             "Rejected the change request: the plan stays as it was.".to_string(),
@@ -184,7 +184,7 @@ pub(super) async fn withdraw_change(
             change.author_name
         )));
     }
-    change_store::close(conn, &change.id, "withdrawn", cx.now).await?;
+    change_requests::close(conn, &change.id, "withdrawn", cx.now).await?;
     Ok(Effect::one(
         "plan.change_withdraw",
         json!({ "change": change.id }),

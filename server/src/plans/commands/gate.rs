@@ -7,9 +7,9 @@ use serde_json::json;
 use super::{invalid, phase_index, text, wrong_state, Cx, Effect};
 use crate::db::on_constraint;
 use crate::plans::error::PlanError;
-use crate::plans::evidence::{evidence_hash, snapshot};
-use crate::plans::gate::{may_decide, passed, tally};
-use crate::plans::state::{phase_transition, PhaseEvent};
+use crate::plans::rules::evidence::{evidence_hash, snapshot};
+use crate::plans::rules::gate::{may_decide, passed, tally};
+use crate::plans::rules::state::{phase_transition, PhaseEvent};
 use crate::plans::store::{self, DecisionRecord};
 
 pub(super) async fn request_approval(
@@ -76,7 +76,7 @@ pub(super) async fn decide(
     let current = evidence_hash(&phase, &cx.facts.jobs.jobs_digest);
     may_decide(&phase, &user_id, &roles, evidence.trim(), &current)?;
     // Approving over a check that is not met is allowed, but never silent.
-    let open = crate::plans::checks::unmet_described(
+    let open = crate::plans::rules::checks::unmet_described(
         &phase,
         i.checked_sub(1).map(|p| &cx.l.phases[p]),
         cx.now,

@@ -19,7 +19,7 @@ use serde_json::Value;
 
 use crate::plans::acting::Acting;
 use crate::plans::error::PlanError;
-use crate::plans::facts::Facts;
+use crate::plans::rules::facts::Facts;
 use crate::plans::service::PlanService;
 use crate::plans::store::{self, Loaded};
 

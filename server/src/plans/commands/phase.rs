@@ -3,9 +3,9 @@ use app::dto::plans::{exposure_text, PhaseStatus, PlanStatus};
 use serde_json::json;
 
 use super::{changed_reason, invalid, wrong_state, Cx, Effect};
-use crate::plans::checks::complete;
 use crate::plans::error::PlanError;
-use crate::plans::state::{phase_transition, plan_transition, PhaseEvent, PlanEvent};
+use crate::plans::rules::checks::complete;
+use crate::plans::rules::state::{phase_transition, plan_transition, PhaseEvent, PlanEvent};
 use crate::plans::store;
 use crate::plans::view::blockers_for;
 
@@ -45,7 +45,7 @@ pub(super) async fn start_phase(
     after.enabled = true;
     after.exposure_bp = phase.exposure_bp;
     // The phase's pilot entities (`allow = [...]`) join its allow list.
-    let pilot = crate::plans::spec::pilot::of_phase(&cx.l.plan.source_toml, &phase.name);
+    let pilot = crate::plans::file::spec::pilot::of_phase(&cx.l.plan.source_toml, &phase.name);
     let allowed: Vec<String> = pilot
         .allow
         .into_iter()

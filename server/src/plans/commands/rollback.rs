@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 
 use super::{invalid, text, untick, wrong_state, Cx, Effect};
 use crate::plans::error::PlanError;
-use crate::plans::exposure::{rollback_changes, Change};
-use crate::plans::state::{phase_transition, plan_transition, PhaseEvent, PlanEvent};
+use crate::plans::rules::exposure::{rollback_changes, Change};
+use crate::plans::rules::state::{phase_transition, plan_transition, PhaseEvent, PlanEvent};
 use crate::plans::store::{self, Loaded};
 
 /// A rollback as asked for: what, the plan's name typed, why, the
@@ -74,8 +74,8 @@ pub(super) async fn rollback_command(
 /// Why a `kind` rollback making `changes` on `l` is unsafe after an
 /// irreversible phase, if it is.
 pub(super) fn unsafe_now(l: &Loaded, kind: RollbackKind, changes: &[Change]) -> Option<String> {
-    let marked = crate::plans::spec::irreversible::marked(&l.plan.source_toml);
-    crate::plans::irreversible::rollback_unsafe(l, &marked, kind, changes)
+    let marked = crate::plans::file::spec::irreversible::marked(&l.plan.source_toml);
+    crate::plans::rules::irreversible::rollback_unsafe(l, &marked, kind, changes)
 }
 
 /// The rollback's state changes beyond the flag, its audit event and its

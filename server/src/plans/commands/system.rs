@@ -8,8 +8,8 @@ use serde_json::Value;
 use super::rollback::{rollback_command, unsafe_now, Asked};
 use crate::plans::acting::Acting;
 use crate::plans::error::PlanError;
-use crate::plans::exposure::rollback_changes;
-use crate::plans::facts::Facts;
+use crate::plans::rules::exposure::rollback_changes;
+use crate::plans::rules::facts::Facts;
 use crate::plans::service::PlanService;
 
 impl PlanService {

@@ -2,71 +2,89 @@
 //! `--help`, graceful shutdown on SIGTERM.
 use super::*;
 
+/// Start-up errors, one case a row: what is wrong (environment, a
+/// `console.toml`), the words the one line must hold, and a secret it must
+/// never print. Each is one line on stderr and exit code 2.
 #[test]
-fn bad_database_url_scheme_is_one_line_and_exit_2() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = console(dir.path())
-        .env("DATABASE_URL", "mysql://root:hunter2@localhost/x")
-        .output()
-        .unwrap();
-    assert_one_line_error(
-        &out,
-        2,
-        &[
-            "database_url",
-            "environment variable DATABASE_URL",
-            "unsupported scheme \"mysql\"",
-            "postgres://",
-        ],
-    );
-    assert!(
-        !String::from_utf8_lossy(&out.stderr).contains("hunter2"),
-        "the password is never printed"
-    );
-}
-
-#[test]
-fn unreachable_postgres_is_one_line_and_exit_2() {
-    let dir = tempfile::tempdir().unwrap();
-    // Port 1 on loopback: nothing listens there.
-    let out = console(dir.path())
-        .env("DATABASE_URL", "postgres://u:topsecret@127.0.0.1:1/console")
-        .output()
-        .unwrap();
-    assert_one_line_error(
-        &out,
-        2,
-        &[
-            "database_url",
-            "DATABASE_URL",
-            "cannot open postgres://u:***@127.0.0.1:1/console",
-        ],
-    );
-    assert!(!String::from_utf8_lossy(&out.stderr).contains("topsecret"));
-}
-
-#[test]
-fn port_in_use_is_one_line_and_exit_2() {
-    let dir = tempfile::tempdir().unwrap();
+fn start_up_errors_are_one_line_exit_2_and_print_no_secret() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = taken.local_addr().unwrap().to_string();
-    let out = console(dir.path())
-        .env("CONSOLE_LISTEN", &addr)
-        .output()
-        .unwrap();
-    assert_one_line_error(&out, 2, &["listen", "CONSOLE_LISTEN", &addr, "in use"]);
-}
-
-#[test]
-fn malformed_config_file_is_one_line_with_position() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("console.toml"),
-        "listen = \"127.0.0.1:3000\"\nlog_format = \n",
-    )
-    .unwrap();
-    let out = console(dir.path()).output().unwrap();
-    assert_one_line_error(&out, 2, &["console.toml:2:"]);
+    let in_use = taken.local_addr().unwrap().to_string();
+    struct Case<'a> {
+        env: &'a [(&'a str, &'a str)],
+        console_toml: Option<&'a str>,
+        args: &'a [&'a str],
+        says: &'a [&'a str],
+        secret: Option<&'a str>,
+    }
+    let cases = [
+        Case {
+            env: &[("DATABASE_URL", "mysql://root:hunter2@localhost/x")],
+            console_toml: None,
+            args: &[],
+            says: &[
+                "database_url",
+                "environment variable DATABASE_URL",
+                "unsupported scheme \"mysql\"",
+                "postgres://",
+            ],
+            secret: Some("hunter2"),
+        },
+        // Port 1 on loopback: nothing listens there.
+        Case {
+            env: &[("DATABASE_URL", "postgres://u:topsecret@127.0.0.1:1/console")],
+            console_toml: None,
+            args: &[],
+            says: &[
+                "database_url",
+                "DATABASE_URL",
+                "cannot open postgres://u:***@127.0.0.1:1/console",
+            ],
+            secret: Some("topsecret"),
+        },
+        Case {
+            env: &[("CONSOLE_LISTEN", &in_use)],
+            console_toml: None,
+            args: &[],
+            says: &["listen", "CONSOLE_LISTEN", &in_use, "in use"],
+            secret: None,
+        },
+        Case {
+            env: &[],
+            console_toml: Some("listen = \"127.0.0.1:3000\"\nlog_format = \n"),
+            args: &[],
+            says: &["console.toml:2:"],
+            secret: None,
+        },
+        // A target that is the store itself, by another path:
+        // ./data/console.db vs data/console.db.
+        Case {
+            env: &[],
+            console_toml: Some(
+                "listen = \"127.0.0.1:0\"\n[targets.app]\nurl = \"sqlite://./data/../data/console.db\"\n",
+            ),
+            args: &["serve"],
+            says: &["targets.app", "is the console's own store"],
+            secret: None,
+        },
+    ];
+    for case in cases {
+        let dir = tempfile::tempdir().unwrap();
+        if let Some(text) = case.console_toml {
+            std::fs::write(dir.path().join("console.toml"), text).unwrap();
+        }
+        let out = console(dir.path())
+            .envs(case.env.iter().copied())
+            .args(case.args)
+            .output()
+            .unwrap();
+        assert_one_line_error(&out, 2, case.says);
+        if let Some(secret) = case.secret {
+            assert!(
+                !String::from_utf8_lossy(&out.stderr).contains(secret),
+                "the secret is never printed"
+            );
+        }
+    }
 }
 
 #[test]
@@ -82,19 +100,6 @@ fn migrate_creates_the_default_sqlite_store() {
         "{stdout}"
     );
     assert!(dir.path().join("data/console.db").exists());
-}
-
-#[test]
-fn a_target_that_is_the_store_itself_stops_the_start() {
-    let dir = tempfile::tempdir().unwrap();
-    // The same file by another path: ./data/console.db vs data/console.db.
-    std::fs::write(
-        dir.path().join("console.toml"),
-        "listen = \"127.0.0.1:0\"\n[targets.app]\nurl = \"sqlite://./data/../data/console.db\"\n",
-    )
-    .unwrap();
-    let out = console(dir.path()).arg("serve").output().unwrap();
-    assert_one_line_error(&out, 2, &["targets.app", "is the console's own store"]);
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! console served on an ephemeral port.
 #![allow(dead_code)]
 
+pub mod fixtures;
 pub mod plan_api;
 pub mod prometheus;
 pub mod targets;
@@ -374,39 +375,7 @@ pub fn location(res: &reqwest::Response) -> String {
         .to_string()
 }
 
-/// A plan with one backfill job over the demo target's school projects
-/// (`demo seed`), on the target named `t`: chunk 100, failing rows skipped
-/// and recorded. It runs live without a dry-run first, so the engine's tests
-/// can; `provenance.rs` tests that rule. Tests replace lines to vary it.
-pub const SCHOOL_PLAN: &str = r#"
-[plan]
-name = "STI"
-flag = "sti"
-
-[[phases]]
-name = "dev"
-environment = "dev"
-exposure_bp = 10000
-
-[[jobs]]
-name = "school"
-target = "t"
-key = "id"
-table = "projects_project"
-filter = "project_type = 'school' AND is_draft = FALSE"
-apply = """
-INSERT INTO projects_schoolproject (project_id, course_name, course_code, teacher_name)
-SELECT id, course_name, course_code, teacher_name FROM projects_project
-WHERE id > $1 AND id <= $2 AND project_type = 'school' AND is_draft = FALSE
-ON CONFLICT (project_id) DO NOTHING
-RETURNING project_id"""
-undo = "DELETE FROM projects_schoolproject WHERE project_id = $1"
-verify_legacy = "SELECT COUNT(*) FROM projects_project WHERE project_type = 'school' AND is_draft = FALSE"
-verify_new = "SELECT COUNT(*) FROM projects_schoolproject"
-chunk = 100
-error_policy = "skip"
-require_dry_run = false
-"#;
+pub use crate::common::fixtures::SCHOOL_PLAN;
 
 /// The console's default environments.
 pub fn environments() -> Vec<String> {
@@ -422,6 +391,10 @@ pub use plan_api::PlanApi;
 pub trait Fetch {
     fn body_text(self) -> impl std::future::Future<Output = String>;
     fn body_json<T: serde::de::DeserializeOwned>(self) -> impl std::future::Future<Output = T>;
+    /// The status and the JSON body (`Null` when the body is not JSON).
+    fn answer(self) -> impl std::future::Future<Output = (u16, serde_json::Value)>;
+    /// The status and the body as text.
+    fn answer_text(self) -> impl std::future::Future<Output = (u16, String)>;
 }
 
 impl Fetch for reqwest::RequestBuilder {
@@ -432,6 +405,55 @@ impl Fetch for reqwest::RequestBuilder {
     async fn body_json<T: serde::de::DeserializeOwned>(self) -> T {
         self.send().await.unwrap().json().await.unwrap()
     }
+
+    async fn answer(self) -> (u16, serde_json::Value) {
+        let res = self.send().await.unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    async fn answer_text(self) -> (u16, String) {
+        let res = self.send().await.unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
+    }
+}
+
+/// The audit events of `action`, oldest first, as (actor kind, details);
+/// only those about `plan_id` when it is given.
+pub async fn audited(
+    app: &TestApp,
+    action: &str,
+    plan_id: Option<&str>,
+) -> Vec<(String, serde_json::Value)> {
+    let rows: Vec<(String, String)> = match plan_id {
+        Some(id) => sqlx::query_as(
+            "SELECT actor_kind, details FROM audit_events \
+             WHERE action = $1 AND subject = $2 ORDER BY seq",
+        )
+        .bind(action)
+        .bind(format!("plan:{id}")),
+        None => sqlx::query_as(
+            "SELECT actor_kind, details FROM audit_events WHERE action = $1 ORDER BY seq",
+        )
+        .bind(action),
+    }
+    .fetch_all(app.state.store.pool())
+    .await
+    .unwrap();
+    rows.into_iter()
+        .map(|(actor, d)| (actor, serde_json::from_str(&d).unwrap()))
+        .collect()
+}
+
+/// The entry for `environment` of a JSON list of environments (a flag's
+/// `environments`, a summary's `exposures`); there must be one.
+pub fn for_env(list: &serde_json::Value, environment: &str) -> serde_json::Value {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["environment"] == environment)
+        .unwrap_or_else(|| panic!("no {environment} in {list}"))
+        .clone()
 }
 
 /// The message of an error answer (`{"error": "…"}`), or "" when there is none.

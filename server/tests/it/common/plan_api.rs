@@ -59,9 +59,7 @@ impl<'a> PlanApi<'a> {
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
-        let res = req.send().await.unwrap();
-        let status = res.status().as_u16();
-        (status, res.json().await.unwrap_or(serde_json::Value::Null))
+        req.answer().await
     }
 
     /// Asks for a run of `job` (`body`: mode, environment, …).
@@ -71,17 +69,13 @@ impl<'a> PlanApi<'a> {
         job: &str,
         body: serde_json::Value,
     ) -> (u16, serde_json::Value) {
-        let res = who
-            .post(
-                self.app
-                    .url(&format!("/api/v1/plans/{}/jobs/{job}/runs", self.id)),
-            )
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = res.status().as_u16();
-        (status, res.json().await.unwrap_or(serde_json::Value::Null))
+        who.post(
+            self.app
+                .url(&format!("/api/v1/plans/{}/jobs/{job}/runs", self.id)),
+        )
+        .json(&body)
+        .answer()
+        .await
     }
 
     /// Starts a run that must be accepted and waits until it is done.
@@ -135,13 +129,9 @@ impl<'a> PlanApi<'a> {
         who: &reqwest::Client,
         cmd: serde_json::Value,
     ) -> (u16, serde_json::Value) {
-        let res = who
-            .post(self.app.url(&format!("/api/v1/plans/{}/commands", self.id)))
+        who.post(self.app.url(&format!("/api/v1/plans/{}/commands", self.id)))
             .json(&cmd)
-            .send()
+            .answer()
             .await
-            .unwrap();
-        let status = res.status().as_u16();
-        (status, res.json().await.unwrap_or(serde_json::Value::Null))
     }
 }

@@ -77,6 +77,12 @@ impl Team<'_> {
             .collect()
     }
 
+    /// Asserts that every item of `phase` is met.
+    pub async fn assert_all_met(&self, phase: &str) {
+        let unmet = self.unmet(phase).await;
+        assert!(unmet.is_empty(), "{phase}: {unmet:?}");
+    }
+
     /// Requests approval of `phase` and has `approvals` approvers approve it
     /// on the evidence they see.
     pub async fn approve(&self, phase: &str, approvals: usize) {

@@ -1,0 +1,71 @@
+//! What an approver should see before signing: the edits of the plan file
+//! since the plan's last approval (or, before any, since it was imported),
+//! each with who made it, when, and what it changed — read from the
+//! `plan.edit` events of the audit trail, which are the record of them.
+use app::dto::plans::PlanEditView;
+use app::dto::plans::Verdict;
+
+use crate::audit::query::{oldest_first, AuditFilter, TextMatch};
+use crate::db::{Store, StoreError};
+use crate::plans::store::Loaded;
+
+/// At most this many edits are listed (the newest are kept).
+const MAX_EDITS: usize = 20;
+
+pub async fn since_last_approval(
+    store: &Store,
+    l: &Loaded,
+) -> Result<Vec<PlanEditView>, StoreError> {
+    let since = l
+        .phases
+        .iter()
+        .flat_map(|p| p.decisions.iter())
+        .filter(|d| matches!(d.verdict, Verdict::Approve | Verdict::Override))
+        .map(|d| d.created_at_ms)
+        .max()
+        .unwrap_or(0);
+    let filter = AuditFilter {
+        action: Some(TextMatch::Exact("plan.edit".into())),
+        subject: Some(TextMatch::Exact(format!("plan:{}", l.plan.id))),
+        from_ms: Some(since + 1),
+        ..Default::default()
+    };
+    let events = oldest_first(store, &filter, 0, 500).await?;
+    let mut edits: Vec<PlanEditView> = events
+        .into_iter()
+        .map(|e| {
+            let details: serde_json::Value = serde_json::from_str(&e.details).unwrap_or_default();
+            // An applied change request: its author, and who let it through.
+            let by = match (
+                details["author"].as_str(),
+                details["approved_by"].as_array(),
+            ) {
+                (Some(author), Some(approvers)) => format!(
+                    "{author} (approved by {})",
+                    approvers
+                        .iter()
+                        .filter_map(|a| a.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                _ => e.actor_name,
+            };
+            PlanEditView {
+                at_ms: e.at_ms,
+                by,
+                changes: details["changes"]
+                    .as_array()
+                    .map(|c| {
+                        c.iter()
+                            .filter_map(|v| v.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
+    if edits.len() > MAX_EDITS {
+        edits.drain(..edits.len() - MAX_EDITS);
+    }
+    Ok(edits)
+}
