@@ -82,6 +82,19 @@ pub trait IdentityPort: Send + Sync + 'static {
 pub trait PlanPort: Send + Sync + 'static {
     async fn plans(&self, caller: &Caller) -> Result<Vec<PlanSummary>, AppError>;
     async fn plan(&self, caller: &Caller, id: String) -> Result<PlanView, AppError>;
+    /// The gates and change requests of every active plan that wait for the
+    /// caller's decision (`ApproveGates`; none for anyone else), read in one
+    /// pass: the dashboard's "waiting for you".
+    async fn waiting(
+        &self,
+        caller: &Caller,
+    ) -> Result<
+        (
+            Vec<crate::dto::live::WaitingGate>,
+            Vec<crate::dto::live::WaitingChange>,
+        ),
+        AppError,
+    >;
     async fn templates(&self, caller: &Caller) -> Result<Vec<TemplateInfo>, AppError>;
     /// A new draft plan from a built-in template, renamed.
     async fn create(&self, caller: &Caller, new: NewPlan) -> Result<PlanSummary, AppError>;
@@ -127,6 +140,9 @@ pub trait BackfillPort: Send + Sync + 'static {
     ) -> Result<RunView, AppError>;
     /// The plan's runs, newest first.
     async fn runs(&self, caller: &Caller, plan_id: String) -> Result<Vec<RunView>, AppError>;
+    /// Every plan's runs that are not finished (running or paused), newest
+    /// first, in one read (the dashboard's).
+    async fn unfinished_runs(&self, caller: &Caller) -> Result<Vec<RunView>, AppError>;
     async fn pause(&self, caller: &Caller, run_id: String) -> Result<(), AppError>;
     async fn cancel(&self, caller: &Caller, run_id: String) -> Result<(), AppError>;
     /// A new chunk size (then fixed) and/or rows/s ceiling (0 = none) for a

@@ -9,37 +9,39 @@ use crate::error::AppError;
 
 #[server(endpoint = "live")]
 pub async fn load_live() -> Result<LiveView, AppError> {
-    use crate::access::{Action, Principal};
+    use crate::access::Action;
     use crate::dto::audit::AuditQuery;
-    use crate::dto::live::{LiveRun, WaitingChange, WaitingGate};
-    use crate::dto::plans::{PhaseStatus, PlanStatus};
+    use crate::dto::live::LiveRun;
+    use crate::dto::plans::PlanStatus;
     let (services, caller) = crate::service::answer(crate::service::request_context())?;
     let plans = if caller.require(Action::ReadPlans).is_ok() {
         crate::service::answer(services.plans.plans(&caller).await)?
     } else {
         Vec::new()
     };
-    let mut runs = Vec::new();
-    // A draft plan's jobs dry-run (and may run) before its first phase.
-    for summary in plans.iter().filter(|p| !p.status.is_final()) {
-        // Runs of a plan that cannot be read now (deleted meanwhile) are left out.
-        let Ok(plan_runs) = services.backfill.runs(&caller, summary.id.clone()).await else {
-            continue;
-        };
-        runs.extend(
-            plan_runs
-                .into_iter()
-                .filter(|r| !r.status.is_final())
-                .map(|run| LiveRun {
-                    plan_name: summary.name.clone(),
-                    run,
-                }),
-        );
-    }
     let names: std::collections::HashMap<String, String> = plans
         .iter()
         .map(|p| (p.id.clone(), p.name.clone()))
         .collect();
+    // Every unfinished run in one read; a draft plan's jobs dry-run (and may
+    // run) before its first phase, a finished plan's are not shown.
+    let unfinished: std::collections::HashSet<&str> = plans
+        .iter()
+        .filter(|p| !p.status.is_final())
+        .map(|p| p.id.as_str())
+        .collect();
+    let runs = if plans.is_empty() {
+        Vec::new()
+    } else {
+        crate::service::answer(services.backfill.unfinished_runs(&caller).await)?
+            .into_iter()
+            .filter(|r| unfinished.contains(r.plan_id.as_str()))
+            .map(|run| LiveRun {
+                plan_name: names[&run.plan_id].clone(),
+                run,
+            })
+            .collect()
+    };
     let (active, launched): (Vec<_>, Vec<_>) = plans
         .into_iter()
         .filter(|p| match p.status {
@@ -51,57 +53,11 @@ pub async fn load_live() -> Result<LiveView, AppError> {
             _ => false,
         })
         .partition(|p| p.status == PlanStatus::Active);
-    let mut waiting = Vec::new();
-    let mut waiting_changes = Vec::new();
-    if let Ok(Principal::User {
-        id,
-        username,
-        roles,
-        ..
-    }) = caller.require(Action::ApproveGates)
-    {
-        for summary in &active {
-            // A plan that cannot be read now (deleted meanwhile) is left out.
-            let Ok(plan) = services.plans.plan(&caller, summary.id.clone()).await else {
-                continue;
-            };
-            if let Some(c) = plan.change_request {
-                let mine = roles.iter().any(|r| c.approver_roles.contains(r))
-                    && &c.author_id != id
-                    && !c.decisions.iter().any(|d| &d.user_id == id);
-                if mine {
-                    waiting_changes.push(WaitingChange {
-                        plan_id: summary.id.clone(),
-                        plan_name: summary.name.clone(),
-                        author: c.author,
-                        weakens: c.weakens,
-                        approvals: c.approvals,
-                        approvals_required: c.approvals_required,
-                    });
-                }
-            }
-            for p in plan.phases {
-                let mine = roles.iter().any(|r| p.approver_roles.contains(r))
-                    && p.requested_by.as_deref() != Some(username.as_str())
-                    && !p
-                        .decisions
-                        .iter()
-                        .any(|d| d.dismissed_at_ms.is_none() && &d.username == username);
-                if p.status == PhaseStatus::AwaitingApproval && mine {
-                    waiting.push(WaitingGate {
-                        plan_id: summary.id.clone(),
-                        plan_name: summary.name.clone(),
-                        phase: p.name,
-                        environment: p.environment,
-                        exposure_bp: p.exposure_bp,
-                        approvals: p.approvals,
-                        approvals_required: p.approvals_required,
-                        requested_by: p.requested_by,
-                    });
-                }
-            }
-        }
-    }
+    let (waiting, waiting_changes) = if active.is_empty() {
+        (Vec::new(), Vec::new())
+    } else {
+        crate::service::answer(services.plans.waiting(&caller).await)?
+    };
     let mut events = Vec::new();
     if caller.require(Action::ReadAudit).is_ok() {
         for action in [

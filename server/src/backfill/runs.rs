@@ -176,6 +176,20 @@ pub async fn newest_on(
     Ok(row.as_ref().map(run_from).transpose()?)
 }
 
+/// When any of the plan's runs last changed (a checkpoint, a status), if it
+/// has runs.
+pub async fn last_change(
+    conn: &mut AnyConnection,
+    plan_id: &str,
+) -> Result<Option<i64>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT MAX(updated_at_ms) FROM backfill_runs WHERE plan_id = $1")
+            .bind(plan_id)
+            .fetch_one(&mut *conn)
+            .await?,
+    )
+}
+
 /// Runs of a plan (all jobs), newest first.
 pub async fn of_plan(store: &Store, plan_id: &str) -> Result<Vec<Run>, StoreError> {
     let mut conn = store.pool().acquire().await?;
@@ -189,6 +203,17 @@ pub async fn of_plan_in(conn: &mut AnyConnection, plan_id: &str) -> Result<Vec<R
     )
     .bind(plan_id)
     .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.iter().map(run_from).collect::<Result<_, _>>()?)
+}
+
+/// Every plan's runs that are not finished (running or paused), newest first.
+pub async fn unfinished(store: &Store) -> Result<Vec<Run>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT * FROM backfill_runs WHERE status IN ('running', 'paused') \
+         ORDER BY started_at_ms DESC, id",
+    )
+    .fetch_all(store.pool())
     .await?;
     Ok(rows.iter().map(run_from).collect::<Result<_, _>>()?)
 }

@@ -41,7 +41,7 @@ impl JobMetrics {
                     .await?
                     .map(|(s, _)| s)
                     .unwrap_or_default();
-                let declared = crate::plans::file::spec::validate(&source)
+                let declared = crate::plans::file::parsed::parsed(&source)
                     .map(|f| f.jobs.iter().map(|j| Job::from_spec(j.get_ref())).collect())
                     .unwrap_or_default();
                 jobs.insert(plan_id.clone(), declared);

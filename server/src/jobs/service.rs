@@ -154,6 +154,15 @@ impl BackfillPort for BackfillService {
             .collect())
     }
 
+    async fn unfinished_runs(&self, caller: &Caller) -> Result<Vec<RunView>, AppError> {
+        caller.require(Action::ReadPlans)?;
+        Ok(runs::unfinished(&self.store)
+            .await?
+            .into_iter()
+            .map(view)
+            .collect())
+    }
+
     async fn pause(&self, caller: &Caller, run_id: String) -> Result<(), AppError> {
         let who = caller.require(Action::WritePlans)?;
         self.jobs

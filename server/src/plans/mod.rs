@@ -20,6 +20,7 @@ pub mod file;
 pub mod finish;
 pub mod guardrail;
 pub mod history;
+pub mod pages;
 pub mod rest;
 pub mod rules;
 pub mod service;

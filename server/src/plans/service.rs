@@ -42,6 +42,8 @@ pub struct PlanService {
     /// The configured targets (a phase's `allow_query` runs on one).
     pub(super) targets:
         std::sync::Arc<std::collections::BTreeMap<String, crate::config::TargetConfig>>,
+    /// Plan views and timelines drawn once for every reader (`pages`).
+    pub(super) pages: crate::plans::pages::Pages,
 }
 
 /// Every phase rolls out in one of the console's environments.
@@ -97,6 +99,7 @@ impl PlanService {
             ),
             targets: std::sync::Arc::default(),
             clock: crate::clock::Clock::default(),
+            pages: Default::default(),
         }
     }
 
@@ -123,6 +126,15 @@ impl PlanService {
     pub fn with_environments(mut self, environments: Vec<String>) -> Self {
         self.environments = std::sync::Arc::new(environments);
         self
+    }
+
+    /// What the plan's views are drawn from now (`pages::Stamp`); not found
+    /// when there is no such plan.
+    pub(super) async fn stamp(&self, id: &str) -> Result<crate::plans::pages::Stamp, PlanError> {
+        let mut conn = self.store.pool().acquire().await?;
+        crate::plans::pages::Stamp::read(&mut conn, id, self.clock.now_ms())
+            .await?
+            .ok_or_else(|| PlanError::NotFound(format!("plan {id:?}")))
     }
 
     pub(super) async fn load(&self, id: &str) -> Result<Loaded, PlanError> {
@@ -155,9 +167,9 @@ impl PlanService {
         Ok(store::list(&mut conn)
             .await?
             .iter()
-            .map(|(plan, flag, phases)| PlanSummary {
+            .map(|(plan, flag, progress)| PlanSummary {
                 pending_change: pending.get(&plan.id).cloned(),
-                ..summary(plan, flag, phases, &self.environments)
+                ..summary(plan, flag, progress, &self.environments)
             })
             .collect())
     }
@@ -285,8 +297,8 @@ impl PlanService {
         conn: &mut AnyConnection,
         l: &Loaded,
     ) -> Result<Facts, PlanError> {
-        let file = crate::plans::file::spec::validate(&l.plan.source_toml).ok();
-        let jobs = JobFacts::load(conn, &l.plan.id, jobs_of(file.as_ref())).await?;
+        let file = crate::plans::file::parsed::parsed(&l.plan.source_toml);
+        let jobs = JobFacts::load(conn, &l.plan.id, jobs_of(file.as_deref())).await?;
         let declared: Vec<GuardrailDef> = file
             .iter()
             .flat_map(|f| f.guardrails.iter())
@@ -305,6 +317,34 @@ impl PlanService {
                 latest: Vec::new(),
             },
         })
+    }
+
+    /// The plan's view drawn anew: what `PlanPort::plan` keeps in `pages`.
+    async fn plan_view(&self, id: &str) -> Result<PlanView, PlanError> {
+        let l = self.load(id).await?;
+
+        let mut conn = self
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(|e| PlanError::Store(e.into()))?;
+        let mut facts = self.facts(&mut conn, &l).await?;
+        // The card's newest readings: the page needs them, a command does not.
+        facts.guardrails.latest =
+            crate::plans::guardrail::measurements::latest(&mut conn, &l.plan.id).await?;
+        let mut view = plan_view(&l, self.clock.now_ms(), &facts, &self.environments);
+        let change = crate::plans::store::change_requests::pending(&mut conn, &l.plan.id).await?;
+        view.summary.pending_change = change.as_ref().map(|c| c.id.clone());
+        view.change_request = change
+            .as_ref()
+            .map(|c| crate::plans::view::change_view(c, &l.plan.source_toml));
+        drop(conn);
+        view.edits_since_approval =
+            crate::plans::view::edits::since_last_approval(&self.store, &l).await?;
+        view.incident =
+            crate::plans::view::incident::latest(&self.store, &l, &view.rollbacks).await?;
+        Ok(view)
     }
 
     pub(super) async fn load_locked(
@@ -368,6 +408,42 @@ pub fn template_infos() -> Vec<TemplateInfo> {
 
 #[async_trait::async_trait]
 impl PlanPort for PlanService {
+    async fn waiting(
+        &self,
+        caller: &Caller,
+    ) -> Result<
+        (
+            Vec<app::dto::live::WaitingGate>,
+            Vec<app::dto::live::WaitingChange>,
+        ),
+        AppError,
+    > {
+        use crate::plans::view::waiting::{changes, gates, Approver};
+        let Ok(app::access::Principal::User {
+            id,
+            username,
+            roles,
+        }) = caller.require(Action::ApproveGates)
+        else {
+            return Ok((Vec::new(), Vec::new()));
+        };
+        let who = Approver {
+            id,
+            username,
+            roles,
+        };
+        let mut conn = self
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(crate::db::StoreError::from)?;
+        let awaiting = store::awaiting_approval(&mut conn).await?;
+        let pending =
+            crate::plans::store::change_requests::pending_in_active_plans(&mut conn).await?;
+        Ok((gates(&who, awaiting), changes(&who, pending)))
+    }
+
     async fn timeline(
         &self,
         caller: &Caller,
@@ -375,7 +451,16 @@ impl PlanPort for PlanService {
         hours: Option<i64>,
     ) -> Result<app::dto::plans::TimelineView, AppError> {
         caller.require(Action::ReadPlans)?;
-        let mut view = self.timeline_view(&id, hours).await?;
+        let stamp = self.stamp(&id).await?;
+        let drawn = match self.pages.timeline(&id, hours, &stamp) {
+            Some(drawn) => drawn,
+            None => {
+                let drawn = std::sync::Arc::new(self.timeline_view(&id, hours).await?);
+                self.pages.keep_timeline(&id, hours, stamp, drawn.clone());
+                drawn
+            }
+        };
+        let mut view = (*drawn).clone();
         // The range's audit events name people, their addresses and
         // browsers: only for those who may read the audit trail (a
         // plans:read token gets the chart and the count).
@@ -392,29 +477,13 @@ impl PlanPort for PlanService {
 
     async fn plan(&self, caller: &Caller, id: String) -> Result<PlanView, AppError> {
         caller.require(Action::ReadPlans)?;
-        let l = self.load(&id).await?;
-        let mut conn = self
-            .store
-            .pool()
-            .acquire()
-            .await
-            .map_err(|e| PlanError::Store(e.into()))?;
-        let mut facts = self.facts(&mut conn, &l).await?;
-        // The card's newest readings: the page needs them, a command does not.
-        facts.guardrails.latest =
-            crate::plans::guardrail::measurements::latest(&mut conn, &l.plan.id).await?;
-        let mut view = plan_view(&l, self.clock.now_ms(), &facts, &self.environments);
-        let change = crate::plans::store::change_requests::pending(&mut conn, &l.plan.id).await?;
-        view.summary.pending_change = change.as_ref().map(|c| c.id.clone());
-        view.change_request = change
-            .as_ref()
-            .map(|c| crate::plans::view::change_view(c, &l.plan.source_toml));
-        drop(conn);
-        view.edits_since_approval =
-            crate::plans::view::edits::since_last_approval(&self.store, &l).await?;
-        view.incident =
-            crate::plans::view::incident::latest(&self.store, &l, &view.rollbacks).await?;
-        Ok(view)
+        let stamp = self.stamp(&id).await?;
+        if let Some(drawn) = self.pages.view(&id, &stamp) {
+            return Ok((*drawn).clone());
+        }
+        let view = std::sync::Arc::new(self.plan_view(&id).await?);
+        self.pages.keep_view(&id, stamp, view.clone());
+        Ok((*view).clone())
     }
 
     async fn templates(&self, caller: &Caller) -> Result<Vec<TemplateInfo>, AppError> {

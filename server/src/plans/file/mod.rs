@@ -4,6 +4,7 @@
 pub mod definition;
 pub mod duration;
 pub mod guardrail_spec;
+pub mod parsed;
 pub mod spec;
 pub mod templates;
 

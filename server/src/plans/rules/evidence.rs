@@ -16,7 +16,7 @@ use crate::plans::store::PhaseRecord;
 /// The plan file's `[[jobs]]`: their names, and a digest of them as they
 /// would run (one parse of the file for both).
 pub fn declared_jobs(source: &str) -> (Vec<(String, bool)>, String) {
-    jobs_of(crate::plans::file::spec::validate(source).ok().as_ref())
+    jobs_of(crate::plans::file::parsed::parsed(source).as_deref())
 }
 
 /// The same, from a parsed file. A plan without guardrails, rollback steps,

@@ -5,8 +5,11 @@ use app::access::Role;
 use app::dto::plans::Verdict;
 use sqlx::AnyConnection;
 
+use super::rows::{bad_value, OfChange};
 use crate::db::StoreError;
-use crate::plans::store::roles_to_text;
+use crate::plans::store::{roles_from_text, roles_to_text};
+use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangeRecord {
@@ -44,6 +47,41 @@ impl ChangeRecord {
     }
 }
 
+/// A change request without its decisions (read with their own query).
+impl FromRow<'_, AnyRow> for ChangeRecord {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        let weakens: String = row.try_get("weakens")?;
+        let roles: String = row.try_get("approver_roles")?;
+        Ok(ChangeRecord {
+            id: row.try_get("id")?,
+            plan_id: row.try_get("plan_id")?,
+            base_revision: row.try_get("base_revision")?,
+            source_toml: row.try_get("source_toml")?,
+            weakens: serde_json::from_str(&weakens)
+                .map_err(|e| bad_value("weakens", e.to_string()))?,
+            approvals_required: row.try_get("approvals_required")?,
+            approver_roles: roles_from_text(&roles),
+            author_id: row.try_get("author_id")?,
+            author_name: row.try_get("author_name")?,
+            created_at_ms: row.try_get("created_at_ms")?,
+            decisions: Vec::new(),
+        })
+    }
+}
+
+impl FromRow<'_, AnyRow> for ChangeDecision {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        let verdict: String = row.try_get("verdict")?;
+        Ok(ChangeDecision {
+            user_id: row.try_get("user_id")?,
+            username: row.try_get("username")?,
+            verdict: Verdict::parse(&verdict).map_err(|e| bad_value("verdict", e))?,
+            comment: row.try_get("comment")?,
+            created_at_ms: row.try_get("created_at_ms")?,
+        })
+    }
+}
+
 /// The plan's pending change request, with its decisions.
 pub async fn pending(
     conn: &mut AnyConnection,
@@ -65,6 +103,40 @@ pub async fn pending(
     .fetch_all(&mut *conn)
     .await?;
     Ok(Some(change))
+}
+
+/// The pending change requests of active plans with their decisions and
+/// their plans' names, the plans newest change first: two queries whatever
+/// the number of plans (the dashboard's "waiting for you").
+pub async fn pending_in_active_plans(
+    conn: &mut AnyConnection,
+) -> Result<Vec<(String, ChangeRecord)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT pl.name AS plan_name, c.* FROM plan_changes c JOIN plans pl ON pl.id = c.plan_id \
+         WHERE c.status = 'pending' AND pl.status = $1 ORDER BY pl.updated_at_ms DESC, pl.id",
+    )
+    .bind(app::dto::plans::PlanStatus::Active.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut changes = Vec::with_capacity(rows.len());
+    for row in &rows {
+        changes.push((
+            sqlx::Row::try_get(row, "plan_name")?,
+            <ChangeRecord as sqlx::FromRow<_>>::from_row(row)?,
+        ));
+    }
+    let decisions: Vec<OfChange<ChangeDecision>> = sqlx::query_as(
+        "SELECT d.* FROM plan_change_decisions d JOIN plan_changes c ON c.id = d.change_id \
+         WHERE c.status = 'pending' ORDER BY d.created_at_ms, d.user_id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for OfChange(change_id, decision) in decisions {
+        if let Some((_, c)) = changes.iter_mut().find(|(_, c)| c.id == change_id) {
+            c.decisions.push(decision);
+        }
+    }
+    Ok(changes)
 }
 
 /// The pending change request of every plan that has one: plan id → change id.

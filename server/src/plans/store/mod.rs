@@ -244,13 +244,43 @@ pub async fn load(
     Ok(Some(Loaded { plan, phases, flag }))
 }
 
-/// Every plan with its flag, newest change first, and its phases' statuses
-/// (for the list page): two queries whatever the number of plans. The plan
-/// files are not read (`source_toml` is left empty).
+/// How far a plan has got: the phase under way (the last one started and
+/// not handed over), and how many of its phases are done.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Progress {
+    pub current: Option<String>,
+    pub done: i64,
+    pub total: i64,
+}
+
+impl Progress {
+    pub fn of(phases: &[PhaseRecord]) -> Progress {
+        Progress {
+            current: phases
+                .iter()
+                .rev()
+                .find(|p| p.status.is_current())
+                .map(|p| p.name.clone()),
+            done: phases
+                .iter()
+                .filter(|p| p.status == PhaseStatus::Done)
+                .count() as i64,
+            total: phases.len() as i64,
+        }
+    }
+}
+
+/// Every plan with its flag and progress, newest change first (for the list
+/// page): five small queries whatever the number of plans. Only what a list
+/// line shows is read (the plan file, description and author are left
+/// empty).
 pub async fn list(
     conn: &mut AnyConnection,
-) -> Result<Vec<(PlanRecord, FlagRecord, Vec<(String, PhaseStatus)>)>, StoreError> {
-    let columns = PLAN_COLUMNS.replace("source_toml", "'' AS source_toml");
+) -> Result<Vec<(PlanRecord, FlagRecord, Progress)>, StoreError> {
+    let columns = PLAN_COLUMNS
+        .replace("source_toml", "'' AS source_toml")
+        .replace("description", "'' AS description")
+        .replace("created_by", "'' AS created_by");
     let sql = format!("SELECT {columns} FROM plans ORDER BY updated_at_ms DESC, id");
     let mut flags = flags::by_plan(conn).await?;
     let mut out = Vec::new();
@@ -262,18 +292,90 @@ pub async fn list(
             continue;
         };
         index.insert(plan.id.clone(), out.len());
-        out.push((plan, flag, Vec::new()));
+        out.push((plan, flag, Progress::default()));
     }
-    let phases: Vec<(String, String, String)> =
-        sqlx::query_as("SELECT plan_id, name, status FROM phases ORDER BY plan_id, position")
-            .fetch_all(&mut *conn)
-            .await?;
-    for (plan_id, name, status) in phases {
+    let counts: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT plan_id, COUNT(*), SUM(CASE WHEN status = $1 THEN 1 ELSE 0 END) \
+         FROM phases GROUP BY plan_id",
+    )
+    .bind(PhaseStatus::Done.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    for (plan_id, total, done) in counts {
         if let Some(&i) = index.get(&plan_id) {
-            out[i].2.push((name, rows::phase_status(&status)?));
+            out[i].2.total = total;
+            out[i].2.done = done;
+        }
+    }
+    // The phases under way (one a plan, or a few); the last one counts.
+    let current: Vec<(String, String)> = sqlx::query_as(
+        "SELECT plan_id, name FROM phases WHERE status IN ($1, $2, $3) ORDER BY plan_id, position",
+    )
+    .bind(PhaseStatus::Active.as_str())
+    .bind(PhaseStatus::AwaitingApproval.as_str())
+    .bind(PhaseStatus::Approved.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    for (plan_id, name) in current {
+        if let Some(&i) = index.get(&plan_id) {
+            out[i].2.current = Some(name);
         }
     }
     Ok(out)
+}
+
+/// The phases awaiting approval in active plans, each with its plan's id and
+/// name and its decisions, the plans newest change first: two queries
+/// whatever the number of plans (the dashboard's "waiting for you").
+pub async fn awaiting_approval(
+    conn: &mut AnyConnection,
+) -> Result<Vec<(String, String, PhaseRecord)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT pl.name AS plan_name, ph.* FROM phases ph JOIN plans pl ON pl.id = ph.plan_id \
+         WHERE pl.status = $1 AND ph.status = $2 ORDER BY pl.updated_at_ms DESC, pl.id, ph.position",
+    )
+    .bind(PlanStatus::Active.as_str())
+    .bind(PhaseStatus::AwaitingApproval.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut phases = Vec::with_capacity(rows.len());
+    for row in &rows {
+        phases.push((
+            sqlx::Row::try_get(row, "plan_id")?,
+            sqlx::Row::try_get(row, "plan_name")?,
+            PhaseRecord::from_row(row)?,
+        ));
+    }
+    let decisions: Vec<OfPhase<DecisionRecord>> = sqlx::query_as(
+        "SELECT a.* FROM approvals a JOIN phases ph ON ph.id = a.phase_id \
+         JOIN plans pl ON pl.id = ph.plan_id WHERE pl.status = $1 AND ph.status = $2 \
+         ORDER BY a.created_at_ms, a.id",
+    )
+    .bind(PlanStatus::Active.as_str())
+    .bind(PhaseStatus::AwaitingApproval.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    for OfPhase(phase_id, decision) in decisions {
+        if let Some((_, _, p)) = phases.iter_mut().find(|(_, _, p)| p.id == phase_id) {
+            p.decisions.push(decision);
+        }
+    }
+    Ok(phases)
+}
+
+/// The plan's revision and last change, `None` when there is no such plan:
+/// with its readings' and runs' newest times, what says whether a view drawn
+/// before is still true (`plans::pages`).
+pub async fn revision(
+    conn: &mut AnyConnection,
+    id: &str,
+) -> Result<Option<(i64, i64)>, StoreError> {
+    Ok(
+        sqlx::query_as("SELECT revision, updated_at_ms FROM plans WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
 }
 
 /// `id` itself when a plan has that id.

@@ -1,17 +1,16 @@
 //! The plan tables' rows as records (plans, phases, checklist items,
-//! decisions, change requests): one decoder per record type, so every query
-//! that reads a table decodes it the same way.
+//! decisions; change requests decode in `change_requests`): one decoder per
+//! record type, so every query that reads a table decodes it the same way.
 use app::dto::plans::{ItemKind, PhaseStatus, PlanStatus, Verdict};
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
 
-use super::change_requests::{ChangeDecision, ChangeRecord};
 use super::{roles_from_text, DecisionRecord, ItemRecord, PhaseRecord, PlanRecord};
 use crate::plans::file::definition::ItemDef;
 
 /// A stored text that is not one of its closed set (a row written by a
 /// newer console, or by hand).
-fn bad_value(column: &str, e: String) -> sqlx::Error {
+pub(super) fn bad_value(column: &str, e: String) -> sqlx::Error {
     sqlx::Error::ColumnDecode {
         index: column.to_string(),
         source: e.into(),
@@ -115,41 +114,6 @@ impl FromRow<'_, AnyRow> for DecisionRecord {
     }
 }
 
-/// A change request without its decisions (read with their own query).
-impl FromRow<'_, AnyRow> for ChangeRecord {
-    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
-        let weakens: String = row.try_get("weakens")?;
-        let roles: String = row.try_get("approver_roles")?;
-        Ok(ChangeRecord {
-            id: row.try_get("id")?,
-            plan_id: row.try_get("plan_id")?,
-            base_revision: row.try_get("base_revision")?,
-            source_toml: row.try_get("source_toml")?,
-            weakens: serde_json::from_str(&weakens)
-                .map_err(|e| bad_value("weakens", e.to_string()))?,
-            approvals_required: row.try_get("approvals_required")?,
-            approver_roles: roles_from_text(&roles),
-            author_id: row.try_get("author_id")?,
-            author_name: row.try_get("author_name")?,
-            created_at_ms: row.try_get("created_at_ms")?,
-            decisions: Vec::new(),
-        })
-    }
-}
-
-impl FromRow<'_, AnyRow> for ChangeDecision {
-    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
-        let verdict: String = row.try_get("verdict")?;
-        Ok(ChangeDecision {
-            user_id: row.try_get("user_id")?,
-            username: row.try_get("username")?,
-            verdict: Verdict::parse(&verdict).map_err(|e| bad_value("verdict", e))?,
-            comment: row.try_get("comment")?,
-            created_at_ms: row.try_get("created_at_ms")?,
-        })
-    }
-}
-
 /// A row of a phase's child table (items, decisions) with the phase it
 /// belongs to.
 pub struct OfPhase<T>(pub String, pub T);
@@ -157,5 +121,14 @@ pub struct OfPhase<T>(pub String, pub T);
 impl<'r, T: FromRow<'r, AnyRow>> FromRow<'r, AnyRow> for OfPhase<T> {
     fn from_row(row: &'r AnyRow) -> Result<Self, sqlx::Error> {
         Ok(OfPhase(row.try_get("phase_id")?, T::from_row(row)?))
+    }
+}
+
+/// A change request's decision with the change it belongs to.
+pub struct OfChange<T>(pub String, pub T);
+
+impl<'r, T: FromRow<'r, AnyRow>> FromRow<'r, AnyRow> for OfChange<T> {
+    fn from_row(row: &'r AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(OfChange(row.try_get("change_id")?, T::from_row(row)?))
     }
 }

@@ -2,6 +2,7 @@
 pub mod edits;
 pub mod incident;
 pub mod timeline;
+pub mod waiting;
 use app::dto::plans::{
     ChangeDecisionView, ChangeRequestView, DecisionView, EnvExposure, EnvFlagView, FlagView,
     ItemKind, ItemView, PhaseStatus, PhaseView, PlanStatus, PlanSummary, PlanView, Verdict,
@@ -15,12 +16,12 @@ use crate::plans::rules::facts::Facts;
 use crate::plans::rules::gate::tally;
 use crate::plans::rules::state::{start_blockers, PreviousPhase};
 use crate::plans::store::change_requests::ChangeRecord;
-use crate::plans::store::{FlagRecord, ItemRecord, Loaded, PhaseRecord, PlanRecord};
+use crate::plans::store::{FlagRecord, ItemRecord, Loaded, PhaseRecord, PlanRecord, Progress};
 
 pub fn summary(
     plan: &PlanRecord,
     flag: &FlagRecord,
-    phases: &[(String, PhaseStatus)],
+    progress: &Progress,
     environments: &[String],
 ) -> PlanSummary {
     PlanSummary {
@@ -28,16 +29,9 @@ pub fn summary(
         name: plan.name.clone(),
         flag_key: plan.flag_key.clone(),
         status: plan.status,
-        current_phase: phases
-            .iter()
-            .rev()
-            .find(|(_, s)| s.is_current())
-            .map(|(n, _)| n.clone()),
-        phases_done: phases
-            .iter()
-            .filter(|(_, s)| *s == PhaseStatus::Done)
-            .count() as i64,
-        phases_total: phases.len() as i64,
+        current_phase: progress.current.clone(),
+        phases_done: progress.done,
+        phases_total: progress.total,
         exposures: flag_environments(flag, environments)
             .into_iter()
             .map(|e| EnvExposure {
@@ -290,29 +284,29 @@ impl<'a> Approved<'a> {
 
 /// The list line of a loaded plan.
 pub fn summary_of(l: &Loaded, configured: &[String]) -> PlanSummary {
-    let statuses: Vec<(String, PhaseStatus)> = l
-        .phases
-        .iter()
-        .map(|p| (p.name.clone(), p.status))
-        .collect();
-    summary(&l.plan, &l.flag, &statuses, &environments(l, configured))
+    summary(
+        &l.plan,
+        &l.flag,
+        &Progress::of(&l.phases),
+        &environments(l, configured),
+    )
 }
 
 /// `facts` carries the backfill runs and the jobs' digest (see
 /// `PlanService::facts`).
 pub fn plan_view(l: &Loaded, now_ms: i64, facts: &Facts, configured: &[String]) -> PlanView {
     // The plan file once, for what the stored rows do not hold.
-    let file = crate::plans::file::spec::validate(&l.plan.source_toml).ok();
+    let file = crate::plans::file::parsed::parsed(&l.plan.source_toml);
     let mut pilots = file
-        .as_ref()
+        .as_deref()
         .map(crate::plans::file::spec::pilot::of_file)
         .unwrap_or_default();
     let mut runbooks = file
-        .as_ref()
+        .as_deref()
         .map(crate::plans::file::spec::runbook::of_file)
         .unwrap_or_default();
     let marked = file
-        .as_ref()
+        .as_deref()
         .map(crate::plans::file::spec::irreversible::of_file)
         .unwrap_or_default();
     let unsafe_of = |kind, changes: &[crate::plans::rules::exposure::Change]| {
