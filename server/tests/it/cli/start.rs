@@ -95,7 +95,7 @@ fn migrate_creates_the_default_sqlite_store() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains(
-            "store sqlite at data/console.db: migration #14 decision evidence (14 of 14 applied)"
+            "store sqlite at data/console.db: migration #15 list indexes (15 of 15 applied)"
         ),
         "{stdout}"
     );
