@@ -1,7 +1,6 @@
 //! A plan's history as the service reads it: the versions of its file
 //! (`store::sources`) and its timeline (`view::timeline` draws it from the
 //! audit trail and the guardrails' readings).
-use crate::db::StoreError;
 use crate::plans::file::sha256_hex;
 use crate::plans::store::sources::{get, list};
 use crate::plans::view::timeline::{build, nearest_bounds};
@@ -22,12 +21,7 @@ impl PlanService {
     ) -> Result<Vec<app::dto::plans::PlanSourceVersion>, app::error::AppError> {
         caller.require(app::access::Action::ReadPlans)?;
         let current = sha256_hex(&self.source_of(plan_id).await?);
-        let mut conn = self
-            .store
-            .pool()
-            .acquire()
-            .await
-            .map_err(StoreError::from)?;
+        let mut conn = self.conn().await?;
         Ok(list(&mut conn, plan_id)
             .await?
             .into_iter()
@@ -48,12 +42,7 @@ impl PlanService {
         sha256: &str,
     ) -> Result<String, app::error::AppError> {
         caller.require(app::access::Action::ReadPlans)?;
-        let mut conn = self
-            .store
-            .pool()
-            .acquire()
-            .await
-            .map_err(StoreError::from)?;
+        let mut conn = self.conn().await?;
         get(&mut conn, plan_id, sha256).await?.ok_or_else(|| {
             crate::plans::error::PlanError::NotFound(format!(
                 "plan file {sha256:?} of plan {plan_id:?} (give its SHA-256 from the audit trail, or 12 or more of its first hex digits; GET /api/v1/plans/{plan_id}/sources lists them)"

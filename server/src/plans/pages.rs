@@ -61,7 +61,11 @@ impl<K: std::hash::Hash + Eq, V> Default for Kept<K, V> {
 }
 
 impl<K: std::hash::Hash + Eq, V> Kept<K, V> {
-    fn get(&self, key: &K, stamp: &Stamp) -> Option<Arc<V>> {
+    fn get<Q>(&self, key: &Q, stamp: &Stamp) -> Option<Arc<V>>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries
             .get(key)
@@ -87,7 +91,7 @@ pub struct Pages {
 
 impl Pages {
     pub fn view(&self, plan_id: &str, stamp: &Stamp) -> Option<Arc<PlanView>> {
-        self.views.get(&plan_id.to_string(), stamp)
+        self.views.get(plan_id, stamp)
     }
 
     pub fn keep_view(&self, plan_id: &str, stamp: Stamp, view: Arc<PlanView>) {

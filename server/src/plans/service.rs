@@ -128,10 +128,17 @@ impl PlanService {
         self
     }
 
+    /// A connection of the store's pool.
+    pub(super) async fn conn(
+        &self,
+    ) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, crate::db::StoreError> {
+        Ok(self.store.pool().acquire().await?)
+    }
+
     /// What the plan's views are drawn from now (`pages::Stamp`); not found
     /// when there is no such plan.
     pub(super) async fn stamp(&self, id: &str) -> Result<crate::plans::pages::Stamp, PlanError> {
-        let mut conn = self.store.pool().acquire().await?;
+        let mut conn = self.conn().await?;
         crate::plans::pages::Stamp::read(&mut conn, id, self.clock.now_ms())
             .await?
             .ok_or_else(|| PlanError::NotFound(format!("plan {id:?}")))
@@ -322,13 +329,7 @@ impl PlanService {
     /// The plan's view drawn anew: what `PlanPort::plan` keeps in `pages`.
     async fn plan_view(&self, id: &str) -> Result<PlanView, PlanError> {
         let l = self.load(id).await?;
-
-        let mut conn = self
-            .store
-            .pool()
-            .acquire()
-            .await
-            .map_err(|e| PlanError::Store(e.into()))?;
+        let mut conn = self.conn().await?;
         let mut facts = self.facts(&mut conn, &l).await?;
         // The card's newest readings: the page needs them, a command does not.
         facts.guardrails.latest =
@@ -432,12 +433,7 @@ impl PlanPort for PlanService {
             username,
             roles,
         };
-        let mut conn = self
-            .store
-            .pool()
-            .acquire()
-            .await
-            .map_err(crate::db::StoreError::from)?;
+        let mut conn = self.conn().await?;
         let awaiting = store::awaiting_approval(&mut conn).await?;
         let pending =
             crate::plans::store::change_requests::pending_in_active_plans(&mut conn).await?;
