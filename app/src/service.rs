@@ -43,6 +43,15 @@ pub trait SystemPort: Send + Sync + 'static {
 pub trait AuditPort: Send + Sync + 'static {
     async fn page(&self, caller: &Caller, query: AuditQuery) -> Result<AuditPage, AppError>;
     async fn event(&self, caller: &Caller, seq: i64) -> Result<AuditEvent, AppError>;
+    /// The newest `limit` events whose action is any of `actions` (each as
+    /// the review filter writes it, `plan.rollback.*` for a prefix), newest
+    /// first.
+    async fn newest_of(
+        &self,
+        caller: &Caller,
+        actions: &[&str],
+        limit: i64,
+    ) -> Result<Vec<AuditEvent>, AppError>;
     /// The newest verification (running one if none ran yet).
     async fn chain_report(&self, caller: &Caller) -> Result<ChainReport, AppError>;
     /// Walks the whole chain now.
@@ -82,6 +91,14 @@ pub trait IdentityPort: Send + Sync + 'static {
 pub trait PlanPort: Send + Sync + 'static {
     async fn plans(&self, caller: &Caller) -> Result<Vec<PlanSummary>, AppError>;
     async fn plan(&self, caller: &Caller, id: String) -> Result<PlanView, AppError>;
+    /// The plan and its timeline over its last `hours` (default: its whole
+    /// life), read at one moment: the plan page.
+    async fn page(
+        &self,
+        caller: &Caller,
+        id: String,
+        hours: Option<i64>,
+    ) -> Result<crate::dto::plans::PlanPage, AppError>;
     /// The gates and change requests of every active plan that wait for the
     /// caller's decision (`ApproveGates`; none for anyone else), read in one
     /// pass: the dashboard's "waiting for you".

@@ -93,6 +93,10 @@ const SOURCE = [
   `query = ${tq(all('gq'))}`,
   'max = 1',
   'interval = "1s"',
+  // Recorded only: its unconfigured Prometheus reads as an error within a
+  // second of the start, and an acting guardrail in error would (rightly)
+  // refuse the resume below whenever that reading lands first.
+  'dry_run = true',
   '',
 ].join('\n');
 

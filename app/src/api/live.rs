@@ -10,7 +10,6 @@ use crate::error::AppError;
 #[server(endpoint = "live")]
 pub async fn load_live() -> Result<LiveView, AppError> {
     use crate::access::Action;
-    use crate::dto::audit::AuditQuery;
     use crate::dto::live::LiveRun;
     use crate::dto::plans::PlanStatus;
     let (services, caller) = crate::service::answer(crate::service::request_context())?;
@@ -58,25 +57,20 @@ pub async fn load_live() -> Result<LiveView, AppError> {
     } else {
         crate::service::answer(services.plans.waiting(&caller).await)?
     };
-    let mut events = Vec::new();
-    if caller.require(Action::ReadAudit).is_ok() {
-        for action in [
-            "plan.rollback.*",
+    let events = if caller.require(Action::ReadAudit).is_ok() {
+        // Each by its name: a prefix would be planned again on every read.
+        let actions = [
+            "plan.rollback.standard",
+            "plan.rollback.emergency",
             "plan.pause",
             "plan.abort",
             "flag.deny",
             "guardrail.action",
-        ] {
-            let q = AuditQuery {
-                action: Some(action.to_string()),
-                ..Default::default()
-            };
-            let page = crate::service::answer(services.audit.page(&caller, q).await)?;
-            events.extend(page.events.into_iter().take(10));
-        }
-        events.sort_by_key(|e| std::cmp::Reverse(e.seq));
-        events.truncate(10);
-    }
+        ];
+        crate::service::answer(services.audit.newest_of(&caller, &actions, 10).await)?
+    } else {
+        Vec::new()
+    };
     let incidents = events.into_iter().map(|e| incident(e, &names)).collect();
     Ok(LiveView {
         active,

@@ -7,8 +7,7 @@
 use leptos::prelude::*;
 
 use crate::dto::plans::{
-    CommandOutcome, PlanCommand, PlanSource, PlanSummary, PlanView, RollbackKind, TemplateInfo,
-    Verdict,
+    CommandOutcome, PlanCommand, PlanSource, PlanSummary, RollbackKind, TemplateInfo, Verdict,
 };
 use crate::error::AppError;
 
@@ -17,18 +16,14 @@ pub async fn list_plans() -> Result<Vec<PlanSummary>, AppError> {
     crate::service::serve(async move |s, c| s.plans.plans(&c).await).await
 }
 
-#[server(endpoint = "plan")]
-pub async fn load_plan(id: String) -> Result<PlanView, AppError> {
-    crate::service::serve(async move |s, c| s.plans.plan(&c, id).await).await
-}
-
-/// The plan's timeline over its last `hours` (empty: its whole life).
-#[server(endpoint = "plan_timeline")]
-pub async fn load_timeline(
+/// The plan page's data; `hours`: the timeline's range (empty or not a
+/// number: the plan's whole life).
+#[server(endpoint = "plan_page")]
+pub async fn load_plan_page(
     id: String,
-    hours: Option<i64>,
-) -> Result<crate::dto::plans::TimelineView, AppError> {
-    crate::service::serve(async move |s, c| s.plans.timeline(&c, id, hours).await).await
+    hours: String,
+) -> Result<crate::dto::plans::PlanPage, AppError> {
+    crate::service::serve(async move |s, c| s.plans.page(&c, id, hours.parse().ok()).await).await
 }
 
 #[server(endpoint = "plan_templates")]

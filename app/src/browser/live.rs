@@ -5,6 +5,11 @@
 //!   "changed" and after each command sent from the page. What the person
 //!   was typing and choosing, open confirmations and focus survive it
 //!   (`drafts`).
+//! - `[data-live-regions]` names where to ask for the parts of those
+//!   regions that changed instead (`pages::regions`): each
+//!   `[data-live-part]` says the sum it was drawn with, and only the parts
+//!   drawn with another sum come back; the whole page only when its parts
+//!   are not the page's any more.
 //! - `form[data-command]`: sent with fetch. While it is pending its controls
 //!   are disabled (a double click sends one command). An error is said right
 //!   after the form (`p.error.form-error`) and nothing typed is lost; a
@@ -300,6 +305,14 @@ pub fn redraw() {
 
 async fn redraw_once() -> Result<(), JsValue> {
     let doc = document().ok_or(JsValue::NULL)?;
+    let parts = doc
+        .query_selector("[data-live-regions]")?
+        .and_then(|e| e.get_attribute("data-live-regions"));
+    if let Some(url) = parts {
+        if redraw_parts(&doc, &url).await? {
+            return Ok(());
+        }
+    }
     let url = doc.location().ok_or(JsValue::NULL)?.href()?;
     let response = fetch(&url, &accepting("text/html")?).await?;
     // A page that does not load now (signed out, gone) is left as it is.
@@ -323,4 +336,51 @@ async fn redraw_once() -> Result<(), JsValue> {
         local_times(&region);
     }
     Ok(())
+}
+
+/// Redraws the parts whose sum changed, asked of `url` with the page's own
+/// query; false when the page must be fetched whole.
+async fn redraw_parts(doc: &Document, url: &str) -> Result<bool, JsValue> {
+    let root = doc.document_element().ok_or(JsValue::NULL)?;
+    let have = all(&root, "[data-live-part][id]")
+        .iter()
+        .map(|p| {
+            format!(
+                "{}:{}",
+                p.id(),
+                p.get_attribute("data-live-sum").unwrap_or_default()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(",");
+    let location = doc.location().ok_or(JsValue::NULL)?;
+    let query = UrlSearchParams::new_with_str(&location.search()?)?;
+    query.set("have", &have);
+    let asked = format!("{url}&{}", String::from(query.to_string()));
+    let response = fetch(&asked, &accepting("application/json")?).await?;
+    // A page that does not load now (signed out, gone) is left as it is.
+    if !response.ok() {
+        return Ok(true);
+    }
+    let text = JsFuture::from(response.text()?)
+        .await?
+        .as_string()
+        .unwrap_or_default();
+    let Ok(redraw) = serde_json::from_str::<crate::pages::regions::Redraw>(&text) else {
+        return Ok(false);
+    };
+    if redraw.reload {
+        return Ok(false);
+    }
+    for drawn in redraw.regions {
+        let (Some(part), Some(html)) = (doc.get_element_by_id(&drawn.id), drawn.html) else {
+            continue;
+        };
+        let kept = drafts::save(&part);
+        part.set_inner_html(&html);
+        part.set_attribute("data-live-sum", &drawn.sum)?;
+        drafts::restore(&part, kept);
+        local_times(&part);
+    }
+    Ok(true)
 }

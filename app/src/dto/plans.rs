@@ -53,6 +53,16 @@ impl EnvExposure {
     }
 }
 
+/// The plan page's data, read at one moment: the plan, its timeline over
+/// the range asked (or why not), and `tag`, which names what both were
+/// drawn from (two pages with the same tag show the same; `pages::regions`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanPage {
+    pub tag: String,
+    pub plan: PlanView,
+    pub timeline: Result<TimelineView, crate::error::AppError>,
+}
+
 /// Everything the plan page shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

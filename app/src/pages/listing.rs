@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use serde::{de::DeserializeOwned, Serialize};
 
 use crate::error::AppError;
+use crate::pages::regions::drawn_once;
 
 /// The table is `#{id}`, its error `#{id}-error`, the empty note `#no-{id}`.
 #[component]
@@ -16,6 +17,10 @@ pub fn Listing<T, R, V>(
     /// What an empty list says.
     empty: &'static str,
     row: R,
+    /// `row` draws from its item alone: the rows are drawn once per list
+    /// (`pages::regions::drawn_once`).
+    #[prop(optional)]
+    rows_from_items_alone: bool,
 ) -> impl IntoView
 where
     T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
@@ -31,6 +36,15 @@ where
                     Ok(items) if items.is_empty() => view! {
                         <p class="muted" id=format!("no-{id}")>{empty}</p>
                     }.into_any(),
+                    Ok(items) if rows_from_items_alone => {
+                        let rows = drawn_once(id, &items, || items.clone().into_iter().map(row).collect_view());
+                        view! {
+                            <table class="events" id=id>
+                                <thead><tr>{head.iter().map(|h| view! { <th>{*h}</th> }).collect_view()}</tr></thead>
+                                <tbody inner_html=rows></tbody>
+                            </table>
+                        }.into_any()
+                    }
                     Ok(items) => view! {
                         <table class="events" id=id>
                             <thead><tr>{head.iter().map(|h| view! { <th>{*h}</th> }).collect_view()}</tr></thead>

@@ -10,5 +10,6 @@ pub mod login;
 pub mod not_found;
 pub mod plan;
 pub mod plans;
+pub mod regions;
 pub mod tokens;
 pub mod users;

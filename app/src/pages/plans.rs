@@ -20,6 +20,7 @@ pub fn Plans() -> impl IntoView {
             <h1>"Rollout plans"</h1>
             <Listing list=plans id="plans" empty="No plans yet. Start one from a template below."
                 head=&["Plan", "Status", "Phase", "Flag", "Exposure", "Changed"]
+                rows_from_items_alone=true
                 row=|p: PlanSummary| view! {
                     <tr data-plan=p.name.clone()>
                         <td><a href=format!("/plans/{}", p.id)>{p.name.clone()}</a></td>

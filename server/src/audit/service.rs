@@ -8,7 +8,7 @@ use app::error::AppError;
 use app::service::{AuditPort, Caller};
 use tokio::sync::Mutex;
 
-use super::query::{self, AuditFilter, PAGE_SIZE};
+use super::query::{self, AuditFilter, TextMatch, PAGE_SIZE};
 use super::verify;
 use crate::db::{Store, StoreError};
 
@@ -19,6 +19,16 @@ pub struct AuditService {
     last: Arc<RwLock<Option<ChainReport>>>,
     /// Held while a walk runs, so two never run at once.
     walking: Arc<Mutex<()>>,
+    /// The newest events of some actions (the dashboard's incidents), kept
+    /// while the trail has not grown.
+    newest: Arc<std::sync::Mutex<Option<Newest>>>,
+}
+
+/// What `newest_of` read: the trail's head then, what was asked, the events.
+struct Newest {
+    head: i64,
+    asked: (Vec<String>, i64),
+    events: Arc<Vec<AuditEvent>>,
 }
 
 impl AuditService {
@@ -27,6 +37,7 @@ impl AuditService {
             store,
             last: Arc::new(RwLock::new(None)),
             walking: Arc::new(Mutex::new(())),
+            newest: Arc::default(),
         }
     }
 
@@ -99,6 +110,36 @@ impl AuditPort for AuditService {
             subject_names: Vec::new(),
             subject: None,
         })
+    }
+
+    async fn newest_of(
+        &self,
+        caller: &Caller,
+        actions: &[&str],
+        limit: i64,
+    ) -> Result<Vec<AuditEvent>, AppError> {
+        caller.require(Action::ReadAudit)?;
+        let asked = (
+            actions.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+            limit.clamp(1, PAGE_SIZE),
+        );
+        let head = query::head_seq(&self.store).await?;
+        let kept = |n: &Option<Newest>| {
+            n.as_ref()
+                .filter(|n| n.head == head && n.asked == asked)
+                .map(|n| n.events.clone())
+        };
+        if let Some(events) = kept(&self.newest.lock().unwrap_or_else(|e| e.into_inner())) {
+            return Ok((*events).clone());
+        }
+        let matches: Vec<_> = actions.iter().filter_map(|a| TextMatch::parse(a)).collect();
+        let events = Arc::new(query::newest_of_actions(&self.store, &matches, asked.1).await?);
+        *self.newest.lock().unwrap_or_else(|e| e.into_inner()) = Some(Newest {
+            head,
+            asked,
+            events: events.clone(),
+        });
+        Ok((*events).clone())
     }
 
     async fn event(&self, caller: &Caller, seq: i64) -> Result<AuditEvent, AppError> {

@@ -176,20 +176,6 @@ pub async fn newest_on(
     Ok(row.as_ref().map(run_from).transpose()?)
 }
 
-/// When any of the plan's runs last changed (a checkpoint, a status), if it
-/// has runs.
-pub async fn last_change(
-    conn: &mut AnyConnection,
-    plan_id: &str,
-) -> Result<Option<i64>, StoreError> {
-    Ok(
-        sqlx::query_scalar("SELECT MAX(updated_at_ms) FROM backfill_runs WHERE plan_id = $1")
-            .bind(plan_id)
-            .fetch_one(&mut *conn)
-            .await?,
-    )
-}
-
 /// Runs of a plan (all jobs), newest first.
 pub async fn of_plan(store: &Store, plan_id: &str) -> Result<Vec<Run>, StoreError> {
     let mut conn = store.pool().acquire().await?;

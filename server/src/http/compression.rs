@@ -1,8 +1,8 @@
-//! Pages (`text/html`) go out gzip-compressed to browsers that accept it:
-//! the plan page's HTML is a fifth of its size over the wire, and the
-//! browser fetches a page again for each live redraw. Nothing else is
-//! compressed here: the bundle has precompressed copies (`scripts/build`),
-//! JSON answers are small, and the change feed (SSE) must not be buffered.
+//! Pages (`text/html`) and JSON answers go out gzip-compressed to clients
+//! that accept it: the plan page's HTML is a fifth of its size over the
+//! wire, and a live redraw's parts (`/api/plan_regions`, JSON) are mostly
+//! HTML too. Nothing else is compressed here: the bundle has precompressed
+//! copies (`scripts/build`), and the change feed (SSE) must not be buffered.
 use axum::http::{header, Extensions, HeaderMap, StatusCode, Version};
 use tower_http::compression::predicate::{Predicate, SizeAbove};
 use tower_http::compression::CompressionLayer;
@@ -12,7 +12,7 @@ pub fn pages() -> CompressionLayer<impl Predicate> {
         headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|t| t.starts_with("text/html"))
+            .is_some_and(|t| t.starts_with("text/html") || t.starts_with("application/json"))
     };
     CompressionLayer::new().compress_when(SizeAbove::new(1024).and(html))
 }

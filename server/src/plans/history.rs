@@ -8,6 +8,7 @@ use crate::plans::PlanService;
 
 /// The newest points of each line drawn.
 const POINTS_PER_LINE: i64 = 1_000;
+const MINUTE_MS: i64 = 60_000;
 
 /// Events listed under the chart (the audit page has the rest).
 const EVENTS_LISTED: usize = 50;
@@ -52,7 +53,7 @@ impl PlanService {
     }
 
     /// The plan's timeline over its last `hours` (1 to 2160; default its
-    /// whole life), to now.
+    /// whole life), to the end of the current minute.
     pub(super) async fn timeline_view(
         &self,
         id: &str,
@@ -65,7 +66,12 @@ impl PlanService {
             )));
         }
         let l = self.load(id).await?;
-        let now = self.clock.now_ms();
+        // The chart ends at the end of the minute under way: between two
+        // changes within a minute it stays the same picture, so a live
+        // redraw after a tick or a decision sends none of it again
+        // (`app::pages::regions`); an event, a reading or a change of
+        // exposure redraws it at once.
+        let now = self.clock.now_ms().div_euclid(MINUTE_MS) * MINUTE_MS + MINUTE_MS;
         let from = hours.map_or(l.plan.created_at_ms, |h| now - h * 3_600_000);
         let filter = crate::audit::query::AuditFilter {
             subject: Some(crate::audit::query::TextMatch::Exact(format!("plan:{id}"))),

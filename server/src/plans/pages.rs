@@ -1,19 +1,28 @@
 //! Views drawn once for everyone who reads them: the plan page's view and
-//! timeline, kept per plan and reused while nothing they show has changed.
+//! timeline, kept per plan and reused while nothing they show has changed,
+//! and the plans' list and what waits for approvers, kept while no plan
+//! changed.
 //! What they show changes with the plan (its revision, bumped by every
-//! command and edit, which also covers its audit events), its guardrails'
-//! readings, its jobs' runs, and time (soaks, evidence ages, the chart's
-//! range): a kept view is used only while all four are the same, time to
-//! the second. Every open page redraws after a change, and every one of
-//! them after the first finds the view drawn (`PlanService::plan`,
-//! `PlanService::timeline`).
+//! command and edit), what happened to it (its newest audit event: a
+//! guardrail's state changing, a run starting or ending), and time (soaks,
+//! evidence ages, the chart's range, the newest readings and a running
+//! job's progress): a kept view is used only while all three are the same,
+//! time to the second. A guarded plan takes a reading every few
+//! milliseconds and a running job moves as often: they show at most a
+//! second late, while anything that changes a state or redraws an open page
+//! (which follows an audited change) shows at once. Every open page redraws
+//! after a change, and every one of them after the first finds the view
+//! drawn; while one request draws a plan's view, others for that plan wait
+//! for it rather than draw it too (`PlanService::view_at`).
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use app::dto::plans::{PlanView, TimelineView};
+use app::dto::plans::{PlanSummary, PlanView, TimelineView};
 use sqlx::AnyConnection;
 
 use crate::db::StoreError;
+use crate::plans::store::change_requests::ChangeRecord;
+use crate::plans::store::PhaseRecord;
 
 /// Views kept at most (timelines: one per plan and range asked).
 const CAPACITY: usize = 1024;
@@ -22,14 +31,13 @@ const CAPACITY: usize = 1024;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stamp {
     revision: (i64, i64),
-    newest_reading_ms: Option<i64>,
-    runs_changed_ms: Option<i64>,
+    newest_event: Option<i64>,
     second: i64,
 }
 
 impl Stamp {
-    /// The plan's stamp now (three small reads); `None` when there is no
-    /// such plan.
+    /// The plan's stamp now (two small reads); `None` when there is no such
+    /// plan.
     pub async fn read(
         conn: &mut AnyConnection,
         plan_id: &str,
@@ -38,13 +46,24 @@ impl Stamp {
         let Some(revision) = crate::plans::store::revision(conn, plan_id).await? else {
             return Ok(None);
         };
+        let subject = format!("plan:{plan_id}");
         Ok(Some(Stamp {
             revision,
-            newest_reading_ms: crate::plans::guardrail::measurements::newest_at(conn, plan_id)
-                .await?,
-            runs_changed_ms: crate::backfill::runs::last_change(conn, plan_id).await?,
+            newest_event: crate::audit::query::newest_about(conn, &subject).await?,
             second: now_ms.div_euclid(1000),
         }))
+    }
+
+    /// The stamp as a tag the page can name its drawings by
+    /// (`app::pages::regions`): equal tags, equal views.
+    pub fn tag(&self) -> String {
+        format!(
+            "{}.{}.{}.{}",
+            self.revision.0,
+            self.revision.1,
+            self.newest_event.unwrap_or(0),
+            self.second
+        )
     }
 }
 
@@ -82,14 +101,78 @@ impl<K: std::hash::Hash + Eq, V> Kept<K, V> {
     }
 }
 
+/// What the plans' list was drawn from: how many plans, their newest
+/// change and the sum of their revisions (`store::list_stamp`).
+pub type ListStamp = (i64, i64, i64);
+
+/// What waits for approvers in active plans: gates (plan id, plan name,
+/// phase) and change requests (plan name, change), before each approver's
+/// own filter (`view::waiting`).
+#[derive(Debug, Clone)]
+pub struct Awaiting {
+    pub gates: Vec<(String, String, PhaseRecord)>,
+    pub changes: Vec<(String, ChangeRecord)>,
+}
+
+/// One value read from every plan, kept while no plan changed.
+struct KeptForAll<V>(Mutex<Option<(ListStamp, Arc<V>)>>);
+
+impl<V> Default for KeptForAll<V> {
+    fn default() -> Self {
+        KeptForAll(Mutex::new(None))
+    }
+}
+
+impl<V> KeptForAll<V> {
+    fn get(&self, stamp: &ListStamp) -> Option<Arc<V>> {
+        let kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        kept.as_ref()
+            .filter(|(drawn, _)| drawn == stamp)
+            .map(|(_, v)| v.clone())
+    }
+
+    fn keep(&self, stamp: ListStamp, value: Arc<V>) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((stamp, value));
+    }
+}
+
 /// The plan pages' views, shared by every clone of the plan service.
 #[derive(Clone, Default)]
 pub struct Pages {
+    /// Held while a plan's view is drawn.
+    drawing: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
     views: Arc<Kept<String, PlanView>>,
     timelines: Arc<Kept<(String, Option<i64>), TimelineView>>,
+    list: Arc<KeptForAll<Vec<PlanSummary>>>,
+    awaiting: Arc<KeptForAll<Awaiting>>,
 }
 
 impl Pages {
+    /// The lock held while a view of `plan_id` is drawn.
+    pub fn drawing(&self, plan_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut drawing = self.drawing.lock().unwrap_or_else(|p| p.into_inner());
+        if drawing.len() >= CAPACITY {
+            drawing.retain(|_, lock| Arc::strong_count(lock) > 1);
+        }
+        drawing.entry(plan_id.to_string()).or_default().clone()
+    }
+
+    pub fn list(&self, stamp: &ListStamp) -> Option<Arc<Vec<PlanSummary>>> {
+        self.list.get(stamp)
+    }
+
+    pub fn keep_list(&self, stamp: ListStamp, list: Arc<Vec<PlanSummary>>) {
+        self.list.keep(stamp, list);
+    }
+
+    pub fn awaiting(&self, stamp: &ListStamp) -> Option<Arc<Awaiting>> {
+        self.awaiting.get(stamp)
+    }
+
+    pub fn keep_awaiting(&self, stamp: ListStamp, awaiting: Arc<Awaiting>) {
+        self.awaiting.keep(stamp, awaiting);
+    }
+
     pub fn view(&self, plan_id: &str, stamp: &Stamp) -> Option<Arc<PlanView>> {
         self.views.get(plan_id, stamp)
     }

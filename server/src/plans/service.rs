@@ -23,6 +23,7 @@ use crate::flags::cache::FlagCache;
 use crate::plans::file::definition::{self, PlanDef};
 use crate::plans::file::templates::TEMPLATES;
 use crate::plans::guardrail::GuardrailDef;
+use crate::plans::pages::{Awaiting, Stamp};
 use crate::plans::rules::evidence::jobs_of;
 use crate::plans::rules::facts::Facts;
 use crate::plans::rules::facts::GuardrailFacts;
@@ -137,9 +138,9 @@ impl PlanService {
 
     /// What the plan's views are drawn from now (`pages::Stamp`); not found
     /// when there is no such plan.
-    pub(super) async fn stamp(&self, id: &str) -> Result<crate::plans::pages::Stamp, PlanError> {
+    pub(super) async fn stamp(&self, id: &str) -> Result<Stamp, PlanError> {
         let mut conn = self.conn().await?;
-        crate::plans::pages::Stamp::read(&mut conn, id, self.clock.now_ms())
+        Stamp::read(&mut conn, id, self.clock.now_ms())
             .await?
             .ok_or_else(|| PlanError::NotFound(format!("plan {id:?}")))
     }
@@ -170,15 +171,22 @@ impl PlanService {
 
     pub async fn summaries(&self) -> Result<Vec<PlanSummary>, PlanError> {
         let mut conn = self.store.pool().acquire().await?;
+        let stamp = store::list_stamp(&mut conn).await?;
+        if let Some(drawn) = self.pages.list(&stamp) {
+            return Ok((*drawn).clone());
+        }
         let pending = crate::plans::store::change_requests::pending_by_plan(&mut conn).await?;
-        Ok(store::list(&mut conn)
+        let list: Vec<PlanSummary> = store::list(&mut conn)
             .await?
             .iter()
             .map(|(plan, flag, progress)| PlanSummary {
                 pending_change: pending.get(&plan.id).cloned(),
                 ..summary(plan, flag, progress, &self.environments)
             })
-            .collect())
+            .collect();
+        self.pages
+            .keep_list(stamp, std::sync::Arc::new(list.clone()));
+        Ok(list)
     }
 
     /// Stores a new draft plan from a TOML source: the import of the CLI and
@@ -391,6 +399,50 @@ pub(super) async fn check_unique(
     Ok(())
 }
 
+impl PlanService {
+    /// The plan's view as of `stamp` (drawn once per stamp, `pages`).
+    async fn view_at(&self, id: &str, stamp: Stamp) -> Result<PlanView, PlanError> {
+        if let Some(drawn) = self.pages.view(id, &stamp) {
+            return Ok((*drawn).clone());
+        }
+        let drawing = self.pages.drawing(id);
+        let _drawing = drawing.lock().await;
+        if let Some(drawn) = self.pages.view(id, &stamp) {
+            return Ok((*drawn).clone());
+        }
+        let view = std::sync::Arc::new(self.plan_view(id).await?);
+        self.pages.keep_view(id, stamp, view.clone());
+        Ok((*view).clone())
+    }
+
+    /// The plan's timeline as of `stamp` (drawn once per stamp and range),
+    /// as `caller` may see it.
+    async fn timeline_at(
+        &self,
+        caller: &Caller,
+        id: &str,
+        hours: Option<i64>,
+        stamp: Stamp,
+    ) -> Result<app::dto::plans::TimelineView, PlanError> {
+        let drawn = match self.pages.timeline(id, hours, &stamp) {
+            Some(drawn) => drawn,
+            None => {
+                let drawn = std::sync::Arc::new(self.timeline_view(id, hours).await?);
+                self.pages.keep_timeline(id, hours, stamp, drawn.clone());
+                drawn
+            }
+        };
+        let mut view = (*drawn).clone();
+        // The range's audit events name people, their addresses and
+        // browsers: only for those who may read the audit trail (a
+        // plans:read token gets the chart and the count).
+        if caller.require(Action::ReadAudit).is_err() {
+            view.events.clear();
+        }
+        Ok(view)
+    }
+}
+
 pub fn template_infos() -> Vec<TemplateInfo> {
     TEMPLATES
         .iter()
@@ -434,10 +486,25 @@ impl PlanPort for PlanService {
             roles,
         };
         let mut conn = self.conn().await?;
-        let awaiting = store::awaiting_approval(&mut conn).await?;
-        let pending =
-            crate::plans::store::change_requests::pending_in_active_plans(&mut conn).await?;
-        Ok((gates(&who, awaiting), changes(&who, pending)))
+        let stamp = store::list_stamp(&mut conn).await?;
+        let awaiting = match self.pages.awaiting(&stamp) {
+            Some(kept) => kept,
+            None => {
+                let awaiting = std::sync::Arc::new(Awaiting {
+                    gates: store::awaiting_approval(&mut conn).await?,
+                    changes: crate::plans::store::change_requests::pending_in_active_plans(
+                        &mut conn,
+                    )
+                    .await?,
+                });
+                self.pages.keep_awaiting(stamp, awaiting.clone());
+                awaiting
+            }
+        };
+        Ok((
+            gates(&who, awaiting.gates.clone()),
+            changes(&who, awaiting.changes.clone()),
+        ))
     }
 
     async fn timeline(
@@ -448,22 +515,7 @@ impl PlanPort for PlanService {
     ) -> Result<app::dto::plans::TimelineView, AppError> {
         caller.require(Action::ReadPlans)?;
         let stamp = self.stamp(&id).await?;
-        let drawn = match self.pages.timeline(&id, hours, &stamp) {
-            Some(drawn) => drawn,
-            None => {
-                let drawn = std::sync::Arc::new(self.timeline_view(&id, hours).await?);
-                self.pages.keep_timeline(&id, hours, stamp, drawn.clone());
-                drawn
-            }
-        };
-        let mut view = (*drawn).clone();
-        // The range's audit events name people, their addresses and
-        // browsers: only for those who may read the audit trail (a
-        // plans:read token gets the chart and the count).
-        if caller.require(Action::ReadAudit).is_err() {
-            view.events.clear();
-        }
-        Ok(view)
+        Ok(self.timeline_at(caller, &id, hours, stamp).await?)
     }
 
     async fn plans(&self, caller: &Caller) -> Result<Vec<PlanSummary>, AppError> {
@@ -474,12 +526,27 @@ impl PlanPort for PlanService {
     async fn plan(&self, caller: &Caller, id: String) -> Result<PlanView, AppError> {
         caller.require(Action::ReadPlans)?;
         let stamp = self.stamp(&id).await?;
-        if let Some(drawn) = self.pages.view(&id, &stamp) {
-            return Ok((*drawn).clone());
-        }
-        let view = std::sync::Arc::new(self.plan_view(&id).await?);
-        self.pages.keep_view(&id, stamp, view.clone());
-        Ok((*view).clone())
+        Ok(self.view_at(&id, stamp).await?)
+    }
+
+    async fn page(
+        &self,
+        caller: &Caller,
+        id: String,
+        hours: Option<i64>,
+    ) -> Result<app::dto::plans::PlanPage, AppError> {
+        caller.require(Action::ReadPlans)?;
+        let stamp = self.stamp(&id).await?;
+        let plan = self.view_at(&id, stamp).await?;
+        let timeline = self
+            .timeline_at(caller, &id, hours, stamp)
+            .await
+            .map_err(AppError::from);
+        Ok(app::dto::plans::PlanPage {
+            tag: stamp.tag(),
+            plan,
+            timeline,
+        })
     }
 
     async fn templates(&self, caller: &Caller) -> Result<Vec<TemplateInfo>, AppError> {

@@ -24,6 +24,7 @@ mod guardrail_deadline;
 mod guardrail_store;
 mod guardrails;
 mod http;
+mod live_parts;
 mod phase_truth;
 mod pilot;
 mod plan_statuses;

@@ -18,10 +18,11 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::access::{roles_allow, Action, Role};
-use crate::api::plans::{load_plan, RunPlanCommand};
+use crate::api::plans::{load_plan_page, RunPlanCommand};
 use crate::dto::identity::CurrentUser;
-use crate::dto::plans::{exposure_text, percent, PhaseStatus, PlanStatus, PlanView};
+use crate::dto::plans::{exposure_text, percent, PhaseStatus, PlanPage, PlanStatus, PlanView};
 use crate::pages::local_time::LocalTime;
+use crate::pages::regions::Regions;
 use crate::Me;
 use form::{fields, CommandForm};
 use phase::PhaseCard;
@@ -33,33 +34,187 @@ pub fn PlanPage() -> impl IntoView {
     let id = move || params.read().get("id").unwrap_or_default();
     // A form sent without JavaScript comes back with its error in the URL.
     let sent_early = ServerAction::<RunPlanCommand>::new();
-    let plan = Resource::new(id, load_plan);
+    // The timeline's range is in the address (a GET form; in the browser a
+    // change redraws the regions in place).
+    let hours = query.read_untracked().get("hours").unwrap_or_default();
+    let page = Resource::new(
+        move || (id(), hours.clone()),
+        |(id, h)| load_plan_page(id, h),
+    );
     let me = expect_context::<Me>();
-    let user = move || me.get().and_then(|r| r.ok()).flatten();
-    // Two regions the browser redraws when anyone changes the plan (its
-    // change feed), with the outcome line between them left alone.
+    // The regions the browser redraws when anyone changes the plan (its
+    // change feed): the parts whose sum changed, asked of `plan_regions`
+    // (`pages::regions`). The outcome line between them is left alone.
     view! {
         <Title text="Plan" />
-        <div class="live" id="live-plan-head" data-live-region data-live-feed=move || format!("/api/v1/plans/{}/events", id())>
-            <Transition fallback=|| view! { <p>"Loading…"</p> }>
-                {move || plan.get().map(|r| match r {
-                    Err(e) => view! { <section class="card"><p class="error" id="plan-error">{e.to_string()}</p></section> }.into_any(),
-                    Ok(p) => view! { <PlanBody plan=p user=user() phases=false /> }.into_any(),
-                })}
-            </Transition>
-        </div>
-        <div id="outcome" aria-live="polite" data-live-outcome>
-            {move || sent_early.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error outcome">{e.to_string()}</p> })}
-            {move || saved_line(query.read().get("saved").as_deref())}
-        </div>
-        <div class="live" id="live-plan" data-live-region>
-            <timeline::TimelineCard plan_id=id() />
-            <Transition fallback=|| ()>
-                {move || plan.get().and_then(|r| r.ok()).map(|p| view! { <PlanBody plan=p user=user() phases=true /> })}
-            </Transition>
-            <rollback::RollbackPanel plan_id=Signal::derive(id) plan />
-        </div>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || page.get().map(|r| {
+                let user = me.get().and_then(|r| r.ok()).flatten();
+                let (head, body) = match r {
+                    Err(e) => (
+                        view! { <section class="card"><p class="error" id="plan-error">{e.to_string()}</p></section> }.into_any(),
+                        ().into_any(),
+                    ),
+                    Ok(p) => {
+                        let hours = query.read_untracked().get("hours").unwrap_or_default();
+                        let [head, chart, phases] = regions(p, &hours, user.as_ref(), None);
+                        let body = view! {
+                            {timeline::timeline_card(&hours, chart.into_views())}
+                            {phases.into_views()}
+                        };
+                        (head.into_views().into_any(), body.into_any())
+                    }
+                };
+                view! {
+                    <div
+                        class="live"
+                        id="live-plan-head"
+                        data-live-region
+                        data-live-feed=format!("/api/v1/plans/{}/events", id())
+                        data-live-regions=format!("/api/plan_regions?id={}", id())
+                    >
+                        {head}
+                    </div>
+                    <div id="outcome" aria-live="polite" data-live-outcome>
+                        {move || sent_early.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error outcome">{e.to_string()}</p> })}
+                        {move || saved_line(query.read().get("saved").as_deref())}
+                    </div>
+                    <div class="live" id="live-plan" data-live-region>{body}</div>
+                }
+            })}
+        </Transition>
     }
+}
+
+/// The plan page's regions for `user`: the head's, the timeline's (the
+/// chart over `hours`, the events under it) and the rest (each phase, the
+/// rollback panel); `have`: what the browser holds, for a redraw.
+pub fn regions(
+    page: PlanPage,
+    hours: &str,
+    user: Option<&CurrentUser>,
+    have: Option<&str>,
+) -> [Regions; 3] {
+    // What every region is drawn from and for (`Regions::tagged`).
+    let tag = format!(
+        "{}|{hours}|{}",
+        page.tag,
+        serde_json::to_string(&user).unwrap_or_default()
+    );
+    let fresh = || {
+        have.map_or_else(Regions::all, Regions::changed_since)
+            .tagged(tag.clone())
+    };
+    let (mut head, mut timeline, mut rest) = (fresh(), fresh(), fresh());
+    head_regions(&mut head, &page.plan, user);
+    let id = page.plan.summary.id.as_str();
+    let t = &page.timeline;
+    // Each from what it shows: a new event changes the list, not the chart.
+    let svg = t.as_ref().map(|t| &t.svg);
+    timeline.add("live-timeline-chart", &svg, || timeline::chart(t));
+    let listed = t.as_ref().ok().map(|t| (&t.events, t.events_in_range));
+    timeline.add("live-timeline-events", &(id, listed), || {
+        timeline::events(id, t)
+    });
+    body_regions(&mut rest, &page.plan, user);
+    [head, timeline, rest]
+}
+
+/// The plan's head: the sticky bar, the incident it is in, the plan card
+/// (each its own region) and its guardrails.
+fn head_regions(regions: &mut Regions, plan: &PlanView, user: Option<&CurrentUser>) {
+    // Everything the head is drawn from: a field added to the view must be
+    // placed here (the head's inputs) or named as not shown in it.
+    let PlanView {
+        summary,
+        description,
+        created_by,
+        created_at_ms,
+        flag,
+        phases,
+        change_request,
+        jobs,
+        incident,
+        guardrails,
+        rollbacks: _,
+        now_ms: _,
+        edits_since_approval: _,
+    } = plan;
+    regions.add(
+        "live-head",
+        &(
+            summary,
+            description,
+            created_by,
+            created_at_ms,
+            flag,
+            phases,
+            change_request,
+            jobs,
+            incident,
+            user,
+        ),
+        || plan_head(plan, user),
+    );
+    let roles = roles_of(user);
+    let writer = (roles_allow(&roles, Action::WritePlans) && summary.status == PlanStatus::Active)
+        .then_some(summary.id.as_str());
+    regions.add("live-guardrails", &(guardrails, writer), || {
+        guardrails::guardrails_card(guardrails, writer)
+    });
+}
+
+/// The rest: each phase and the rollback panel.
+fn body_regions(regions: &mut Regions, plan: &PlanView, user: Option<&CurrentUser>) {
+    let id = plan.summary.id.as_str();
+    let roles = roles_of(user);
+    let username = user.map(|u| u.username.as_str()).unwrap_or_default();
+    let status = plan.summary.status;
+    let next_pending = plan
+        .phases
+        .iter()
+        .position(|p| p.status == PhaseStatus::Pending);
+    for (i, p) in plan.phases.iter().enumerate() {
+        // What its environment has on now: its percentage and its pilot
+        // entities (nothing while off).
+        let (bp, allow) = plan
+            .flag
+            .environments
+            .iter()
+            .find(|e| e.environment == p.environment && e.enabled)
+            .map_or((0, &[][..]), |e| (e.exposure_bp, &e.allow[..]));
+        let is_next = next_pending == Some(i);
+        let edits = &plan.edits_since_approval;
+        regions.add(
+            format!("live-phase-{}", p.id),
+            &(id, status, p, &roles, username, is_next, bp, allow, edits),
+            || {
+                view! {
+                    <PhaseCard
+                        phase=p.clone()
+                        plan_id=id.to_string()
+                        plan_status=status
+                        roles=roles.clone()
+                        username=username.to_string()
+                        is_next
+                        current_bp=bp
+                        current_allow=allow.to_vec()
+                        edits=edits.clone()
+                    />
+                }
+            },
+        );
+    }
+    let can_write = roles_allow(&roles, Action::WritePlans);
+    regions.add(
+        "live-rollback",
+        &(id, status, &plan.rollbacks, can_write),
+        || can_write.then(|| rollback::rollback_panel(id, status, &plan.rollbacks)),
+    );
+}
+
+fn roles_of(user: Option<&CurrentUser>) -> Vec<Role> {
+    user.map(|u| u.roles.clone()).unwrap_or_default()
 }
 
 /// What the edit page's save did, said on the plan page it leads to.
@@ -72,13 +227,10 @@ fn saved_line(saved: Option<&str>) -> Option<impl IntoView> {
     Some(view! { <p class="ok outcome" id="saved">{said}</p> })
 }
 
-/// The plan's head (`phases` false: the sticky bar, the plan card, its
-/// guardrails) or its phase cards (true); the timeline sits between them.
-#[component]
-fn PlanBody(plan: PlanView, user: Option<CurrentUser>, phases: bool) -> impl IntoView {
-    let roles: Vec<Role> = user.as_ref().map(|u| u.roles.clone()).unwrap_or_default();
-    let user_id = user.as_ref().map(|u| u.id.clone());
-    let username = user.map(|u| u.username).unwrap_or_default();
+/// The sticky bar, the incident the plan is in and the plan card.
+fn plan_head(plan: &PlanView, user: Option<&CurrentUser>) -> AnyView {
+    let roles = roles_of(user);
+    let user_id = user.map(|u| u.id.clone());
     let can_write = roles_allow(&roles, Action::WritePlans);
     let s = plan.summary.clone();
     let status = s.status;
@@ -123,10 +275,6 @@ fn PlanBody(plan: PlanView, user: Option<CurrentUser>, phases: bool) -> impl Int
             .phases
             .last()
             .is_some_and(|p| p.status == PhaseStatus::Approved && p.checklist_complete);
-    let next_pending = plan
-        .phases
-        .iter()
-        .position(|p| p.status == PhaseStatus::Pending);
     let mut denied: Vec<(String, Vec<String>)> = Vec::new();
     for e in &plan.flag.environments {
         for entity in &e.deny {
@@ -209,12 +357,9 @@ fn PlanBody(plan: PlanView, user: Option<CurrentUser>, phases: bool) -> impl Int
             .collect_view();
         view! { <p class="jobs" id="plan-jobs">"Backfill jobs: " {links}</p> }
     });
-    if phases {
-        return phase_cards(plan, &roles, &username, next_pending);
-    }
     let incident = plan.incident.clone().map(incident_banner);
     view! {
-        {plan_bar(&plan, can_write)}
+        {plan_bar(plan, can_write)}
         {incident}
         <section class="card" id="plan" data-status=status.as_str() data-revision=s.revision.to_string()>
             <div class="card-head">
@@ -243,7 +388,6 @@ fn PlanBody(plan: PlanView, user: Option<CurrentUser>, phases: bool) -> impl Int
             {jobs}
             {complete}
         </section>
-        {guardrails::guardrails_card(&plan.guardrails, (can_write && status == PlanStatus::Active).then_some(s.id.as_str()))}
     }
     .into_any()
 }
@@ -287,47 +431,6 @@ fn plan_bar(plan: &PlanView, can_write: bool) -> impl IntoView {
             {rollback}
         </nav>
     }
-}
-
-/// The phase cards, in order.
-fn phase_cards(
-    plan: PlanView,
-    roles: &[Role],
-    username: &str,
-    next_pending: Option<usize>,
-) -> AnyView {
-    let status = plan.summary.status;
-    let plan_id = plan.summary.id.clone();
-    let envs = plan.flag.environments;
-    let edits = plan.edits_since_approval;
-    // What each environment has on now: its percentage and its pilot
-    // entities (nothing while off).
-    let current = move |env: &str| {
-        envs.iter()
-            .find(|e| e.environment == env && e.enabled)
-            .map_or((0, Vec::new()), |e| (e.exposure_bp, e.allow.clone()))
-    };
-    plan.phases
-        .into_iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let (bp, allow) = current(&p.environment);
-            view! {
-                <PhaseCard
-                    phase=p
-                    plan_id=plan_id.clone()
-                    plan_status=status
-                    roles=roles.to_vec()
-                    username=username.to_string()
-                    is_next=next_pending == Some(i)
-                    current_bp=bp
-                    current_allow=allow
-                    edits=edits.clone()
-                />
-            }
-        })
-        .collect_view()
-        .into_any()
 }
 
 /// The pause, rollback or abort the plan is still in: what happened, by

@@ -4,101 +4,84 @@
 use leptos::prelude::*;
 
 use super::form::CommandForm;
-use crate::access::Action;
-use crate::dto::plans::{PlanStatus, PlanView, RollbackKind};
+use crate::dto::plans::{PlanStatus, RollbackKind, RollbackPreview};
 
-/// The rollback buttons, outside the live view so typing is never
-/// interrupted by a reload. Each needs the plan's name typed and a reason.
-#[component]
-pub(crate) fn RollbackPanel(
-    plan_id: Signal<String>,
-    plan: Resource<Result<PlanView, crate::error::AppError>>,
-) -> impl IntoView {
-    let can_write = crate::may(Action::WritePlans);
-    // Changes only when the plan finishes: the form is not rebuilt (and what
-    // was typed not lost) on every reload of the plan.
-    let finished = Memo::new(move |_| {
-        plan.get()
-            .and_then(|r| r.ok())
-            .map(|p| p.summary.status.is_final().then_some(p.summary.status))
-    });
+/// The rollback panel of a reader who may write plans. Each rollback needs
+/// the plan's name typed and a reason.
+pub(crate) fn rollback_panel(
+    plan_id: &str,
+    status: PlanStatus,
+    rollbacks: &[RollbackPreview],
+) -> AnyView {
     // Whether some rollback is unsafe after an irreversible phase: the form
-    // then asks for "roll back anyway" (changes once, when such a phase starts).
-    let past_irreversible = Memo::new(move |_| {
-        plan.get()
-            .and_then(|r| r.ok())
-            .is_some_and(|p| p.rollbacks.iter().any(|r| r.unsafe_because.is_some()))
-    });
-    let preview = move || {
-        plan.get()
-            .and_then(|r| r.ok())
-            .map(|p| rollback_preview(&p))
-    };
-    view! {
-        <Suspense fallback=|| ()>
-            {move || can_write().then(|| match finished.get() {
-                None => ().into_any(),
-                Some(Some(status)) => view! {
-                    <section class="card" id="rollback" data-finished=status.as_str()>
-                        <h2>{if status == PlanStatus::Completed { "Kill switch and single organisations" } else { "Roll back" }}</h2>
-                        <p class="muted">{match status {
-                            PlanStatus::Completed => "This plan is completed: the feature is launched and its flag stays as it is. The kill switch (emergency) turns it off everywhere; one organisation can be turned off alone (and restored above).".to_string(),
-                            _ => format!(
-                                "This plan is {}: no phase of it runs any more. Organisations rolled back alone can still be restored above.",
-                                status.label()
-                            ),
-                        }}</p>
-                        {(status == PlanStatus::Completed).then(|| view! {
-                            <Transition fallback=|| ()>{preview}</Transition>
-                            <CommandForm class="stack" id="rollback-form">
-                                <input type="hidden" name="plan_id" value=plan_id />
-                                <input type="hidden" name="command" value="rollback" />
-                                <fieldset class="roles">
-                                    <legend>"What"</legend>
-                                    <label><input type="radio" name="kind" value="entity" checked /> "One organisation: off for it in every environment (can be restored)"</label>
-                                    <label><input type="radio" name="kind" value="emergency" /> "Kill switch (emergency): flag off in every environment, plan rolled back"</label>
-                                </fieldset>
-                                <label>"Organisation id (one-organisation rollback only)" <input name="entity" maxlength="256" /></label>
-                                {move || past_irreversible.get().then(AcceptIrreversible)}
-                                <ReasonAndName />
-                                <button type="submit" class="danger">"Roll back"</button>
-                            </CommandForm>
-                        })}
-                    </section>
-                }.into_any(),
-                Some(None) => view! {
-                <section class="card danger-zone" id="rollback">
-                    <h2>"Roll back"</h2>
-                    <Transition fallback=|| ()>{preview}</Transition>
+    // then asks for "roll back anyway".
+    let past_irreversible = rollbacks.iter().any(|r| r.unsafe_because.is_some());
+    let plan_id = plan_id.to_string();
+    if status.is_final() {
+        let completed = status == PlanStatus::Completed;
+        return view! {
+            <section class="card" id="rollback" data-finished=status.as_str()>
+                <h2>{if completed { "Kill switch and single organisations" } else { "Roll back" }}</h2>
+                <p class="muted">{if completed {
+                    "This plan is completed: the feature is launched and its flag stays as it is. The kill switch (emergency) turns it off everywhere; one organisation can be turned off alone (and restored above).".to_string()
+                } else {
+                    format!(
+                        "This plan is {}: no phase of it runs any more. Organisations rolled back alone can still be restored above.",
+                        status.label()
+                    )
+                }}</p>
+                {completed.then(|| view! {
+                    {rollback_preview(rollbacks)}
                     <CommandForm class="stack" id="rollback-form">
                         <input type="hidden" name="plan_id" value=plan_id />
                         <input type="hidden" name="command" value="rollback" />
                         <fieldset class="roles">
                             <legend>"What"</legend>
-                            <label><input type="radio" name="kind" value="standard" checked /> "Standard: the running phase's environment back to where it was before the phase (or 0 %); the plan stays active"</label>
-                            <label><input type="radio" name="kind" value="pause" /> "Pause at 0 %: the running phase's environment off until you resume; the plan stays active"</label>
-                            <label><input type="radio" name="kind" value="emergency" /> "Emergency: flag off in every environment, jobs paused, plan rolled back"</label>
-                            <label><input type="radio" name="kind" value="entity" /> "One organisation: off for it in every environment (can be restored)"</label>
-                            <label><input type="radio" name="kind" value="abort" /> "Abort the plan: flag off in every environment"</label>
+                            <label><input type="radio" name="kind" value="entity" checked /> "One organisation: off for it in every environment (can be restored)"</label>
+                            <label><input type="radio" name="kind" value="emergency" /> "Kill switch (emergency): flag off in every environment, plan rolled back"</label>
                         </fieldset>
                         <label>"Organisation id (one-organisation rollback only)" <input name="entity" maxlength="256" /></label>
-                        {move || past_irreversible.get().then(AcceptIrreversible)}
+                        {past_irreversible.then(AcceptIrreversible)}
                         <ReasonAndName />
                         <button type="submit" class="danger">"Roll back"</button>
                     </CommandForm>
-                    <ContinueForm plan_id />
-                </section>
-                }.into_any(),
-            })}
-        </Suspense>
+                })}
+            </section>
+        }
+        .into_any();
     }
+    let continue_form = view! { <ContinueForm plan_id=plan_id.clone() /> };
+    view! {
+        <section class="card danger-zone" id="rollback">
+            <h2>"Roll back"</h2>
+            {rollback_preview(rollbacks)}
+            <CommandForm class="stack" id="rollback-form">
+                <input type="hidden" name="plan_id" value=plan_id />
+                <input type="hidden" name="command" value="rollback" />
+                <fieldset class="roles">
+                    <legend>"What"</legend>
+                    <label><input type="radio" name="kind" value="standard" checked /> "Standard: the running phase's environment back to where it was before the phase (or 0 %); the plan stays active"</label>
+                    <label><input type="radio" name="kind" value="pause" /> "Pause at 0 %: the running phase's environment off until you resume; the plan stays active"</label>
+                    <label><input type="radio" name="kind" value="emergency" /> "Emergency: flag off in every environment, jobs paused, plan rolled back"</label>
+                    <label><input type="radio" name="kind" value="entity" /> "One organisation: off for it in every environment (can be restored)"</label>
+                    <label><input type="radio" name="kind" value="abort" /> "Abort the plan: flag off in every environment"</label>
+                </fieldset>
+                <label>"Organisation id (one-organisation rollback only)" <input name="entity" maxlength="256" /></label>
+                {past_irreversible.then(AcceptIrreversible)}
+                <ReasonAndName />
+                <button type="submit" class="danger">"Roll back"</button>
+            </CommandForm>
+            {continue_form}
+        </section>
+    }
+    .into_any()
 }
 
 /// The other answer to an issue: go on, and say why (seed 004's matrix:
 /// "Cache unavailable — continue, it has a fallback"). Recorded in the
 /// trail as `plan.continue`; nothing else changes.
 #[component]
-fn ContinueForm(plan_id: Signal<String>) -> impl IntoView {
+fn ContinueForm(plan_id: String) -> impl IntoView {
     view! {
         <details class="continue" id="continue">
             <summary>"Continue despite an issue (record the decision)"</summary>
@@ -137,9 +120,8 @@ fn ReasonAndName() -> impl IntoView {
 
 /// Each rollback's effect on each environment, before → after, shown above
 /// the typed confirmation.
-fn rollback_preview(plan: &PlanView) -> impl IntoView {
-    let rows = plan
-        .rollbacks
+fn rollback_preview(rollbacks: &[RollbackPreview]) -> impl IntoView {
+    let rows = rollbacks
         .iter()
         .map(|r| {
             let effect = match (&r.unavailable, r.kind) {

@@ -68,16 +68,6 @@ pub async fn insert(conn: &mut AnyConnection, m: &Measurement) -> Result<(), Sto
     Ok(())
 }
 
-/// When the plan's newest reading was taken, if it has any.
-pub async fn newest_at(conn: &mut AnyConnection, plan_id: &str) -> Result<Option<i64>, StoreError> {
-    Ok(
-        sqlx::query_scalar("SELECT MAX(at_ms) FROM guardrail_latest WHERE plan_id = $1")
-            .bind(plan_id)
-            .fetch_one(&mut *conn)
-            .await?,
-    )
-}
-
 /// The newest reading of each of the plan's guardrails in each environment.
 pub async fn latest(
     conn: &mut AnyConnection,

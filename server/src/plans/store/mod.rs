@@ -378,6 +378,18 @@ pub async fn revision(
     )
 }
 
+/// How many plans there are, their newest change and the sum of their
+/// revisions: what says whether a list of them drawn before is still true
+/// (every command and edit bumps its plan's revision; `plans::pages`).
+pub async fn list_stamp(conn: &mut AnyConnection) -> Result<(i64, i64, i64), StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT COUNT(*), COALESCE(MAX(updated_at_ms), 0), \
+         CAST(COALESCE(SUM(revision), 0) AS BIGINT) FROM plans",
+    )
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
 /// `id` itself when a plan has that id.
 pub async fn plan_id(conn: &mut AnyConnection, id: &str) -> Result<Option<String>, StoreError> {
     Ok(sqlx::query_scalar("SELECT id FROM plans WHERE id = $1")
