@@ -56,6 +56,8 @@ pub struct Store {
     /// Where a PostgreSQL store's audit anchor lives (`audit_anchor_dir`);
     /// `None`: the default (see `audit::anchor`).
     anchor_dir: Option<std::sync::Arc<std::path::PathBuf>>,
+    /// The migrations table was seen (it is never dropped): not asked again.
+    migrated: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Store {
@@ -94,6 +96,7 @@ impl Store {
             pool,
             url: url.clone(),
             anchor_dir: None,
+            migrated: Default::default(),
         })
     }
 
@@ -168,6 +171,10 @@ impl Store {
     }
 
     async fn has_migrations_table(&self) -> Result<bool, StoreError> {
+        use std::sync::atomic::Ordering;
+        if self.migrated.load(Ordering::Relaxed) {
+            return Ok(true);
+        }
         let sql = match self.backend() {
             StoreBackend::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
             // A lookup in the catalog's cache (the `pg_tables` view joins
@@ -175,6 +182,7 @@ impl Store {
             StoreBackend::Postgres => "SELECT COUNT(to_regclass('_sqlx_migrations'))",
         };
         let n: i64 = sqlx::query_scalar(sql).fetch_one(&self.pool).await?;
+        self.migrated.store(n > 0, Ordering::Relaxed);
         Ok(n > 0)
     }
 
