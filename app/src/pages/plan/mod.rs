@@ -120,8 +120,8 @@ pub fn regions(
     [head, timeline, rest]
 }
 
-/// The plan's head: the sticky bar, the incident it is in, the plan card
-/// (each its own region) and its guardrails.
+/// The plan's head: the sticky bar, the incident it is in and the plan card
+/// (one part), and its guardrails (another).
 fn head_regions(regions: &mut Regions, plan: &PlanView, user: Option<&CurrentUser>) {
     // Everything the head is drawn from: a field added to the view must be
     // placed here (the head's inputs) or named as not shown in it.
