@@ -7,7 +7,7 @@
 //! whose regions have not changed is put together from HTML drawn before,
 //! for whoever reads it with the same view; and a browser redrawing after a
 //! change asks only for the regions whose sum differs from the one it holds
-//! (`api::plans::plan_regions`, `browser::live`).
+//! (`api::plan_parts::plan_regions`, `browser::live`).
 //!
 //! What a region shows must come only from its inputs: a drawing that reads
 //! anything else (a context, the clock) would be kept after it changed.
