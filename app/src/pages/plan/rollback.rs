@@ -32,19 +32,7 @@ pub(crate) fn rollback_panel(
                 }}</p>
                 {completed.then(|| view! {
                     {rollback_preview(rollbacks)}
-                    <CommandForm class="stack" id="rollback-form">
-                        <input type="hidden" name="plan_id" value=plan_id />
-                        <input type="hidden" name="command" value="rollback" />
-                        <fieldset class="roles">
-                            <legend>"What"</legend>
-                            <label><input type="radio" name="kind" value="entity" checked /> "One organisation: off for it in every environment (can be restored)"</label>
-                            <label><input type="radio" name="kind" value="emergency" /> "Kill switch (emergency): flag off in every environment, plan rolled back"</label>
-                        </fieldset>
-                        <label>"Organisation id (one-organisation rollback only)" <input name="entity" maxlength="256" /></label>
-                        {past_irreversible.then(AcceptIrreversible)}
-                        <ReasonAndName />
-                        <button type="submit" class="danger">"Roll back"</button>
-                    </CommandForm>
+                    <RollbackForm plan_id kinds=&COMPLETED past_irreversible />
                 })}
             </section>
         }
@@ -55,26 +43,63 @@ pub(crate) fn rollback_panel(
         <section class="card danger-zone" id="rollback">
             <h2>"Roll back"</h2>
             {rollback_preview(rollbacks)}
-            <CommandForm class="stack" id="rollback-form">
-                <input type="hidden" name="plan_id" value=plan_id />
-                <input type="hidden" name="command" value="rollback" />
-                <fieldset class="roles">
-                    <legend>"What"</legend>
-                    <label><input type="radio" name="kind" value="standard" checked /> "Standard: the running phase's environment back to where it was before the phase (or 0 %); the plan stays active"</label>
-                    <label><input type="radio" name="kind" value="pause" /> "Pause at 0 %: the running phase's environment off until you resume; the plan stays active"</label>
-                    <label><input type="radio" name="kind" value="emergency" /> "Emergency: flag off in every environment, jobs paused, plan rolled back"</label>
-                    <label><input type="radio" name="kind" value="entity" /> "One organisation: off for it in every environment (can be restored)"</label>
-                    <label><input type="radio" name="kind" value="abort" /> "Abort the plan: flag off in every environment"</label>
-                </fieldset>
-                <label>"Organisation id (one-organisation rollback only)" <input name="entity" maxlength="256" /></label>
-                {past_irreversible.then(AcceptIrreversible)}
-                <ReasonAndName />
-                <button type="submit" class="danger">"Roll back"</button>
-            </CommandForm>
+            <RollbackForm plan_id kinds=&RUNNING past_irreversible />
             {continue_form}
         </section>
     }
     .into_any()
+}
+
+/// The rollbacks a running plan offers (value, label), the first chosen.
+const RUNNING: [(&str, &str); 5] = [
+    ("standard", "Standard: the running phase's environment back to where it was before the phase (or 0 %); the plan stays active"),
+    ("pause", "Pause at 0 %: the running phase's environment off until you resume; the plan stays active"),
+    ("emergency", "Emergency: flag off in every environment, jobs paused, plan rolled back"),
+    ("entity", "One organisation: off for it in every environment (can be restored)"),
+    ("abort", "Abort the plan: flag off in every environment"),
+];
+
+/// The rollbacks a completed plan offers.
+const COMPLETED: [(&str, &str); 2] = [
+    (
+        "entity",
+        "One organisation: off for it in every environment (can be restored)",
+    ),
+    (
+        "emergency",
+        "Kill switch (emergency): flag off in every environment, plan rolled back",
+    ),
+];
+
+/// The form that takes a rollback: which (`kinds`, the first chosen), for
+/// whom (one organisation), why, and the plan's name typed.
+#[component]
+fn RollbackForm(
+    plan_id: String,
+    kinds: &'static [(&'static str, &'static str)],
+    past_irreversible: bool,
+) -> impl IntoView {
+    let choices = kinds
+        .iter()
+        .enumerate()
+        .map(|(i, (value, label))| view! {
+            <label><input type="radio" name="kind" value=*value checked=i == 0 /> " " {*label}</label>
+        })
+        .collect_view();
+    view! {
+        <CommandForm class="stack" id="rollback-form">
+            <input type="hidden" name="plan_id" value=plan_id />
+            <input type="hidden" name="command" value="rollback" />
+            <fieldset class="roles">
+                <legend>"What"</legend>
+                {choices}
+            </fieldset>
+            <label>"Organisation id (one-organisation rollback only)" <input name="entity" maxlength="256" /></label>
+            {past_irreversible.then(AcceptIrreversible)}
+            <ReasonAndName />
+            <button type="submit" class="danger">"Roll back"</button>
+        </CommandForm>
+    }
 }
 
 /// The other answer to an issue: go on, and say why (seed 004's matrix:
