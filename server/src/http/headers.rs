@@ -7,7 +7,10 @@
 //! with the response's nonce (Leptos puts it on its hydration and resource
 //! scripts), styles only from its stylesheet; the wasm needs
 //! `wasm-unsafe-eval`. A string a plan author slips into a page past every
-//! escape still cannot run.
+//! escape still cannot run. An answer that is not a page (JSON, an export,
+//! a file) needs nothing from a policy, and gets the one that allows
+//! nothing (`default-src 'none'`), should a browser ever show it as a
+//! document.
 use axum::body::Body;
 use axum::http::{header, HeaderValue, Request};
 use axum::middleware::Next;
@@ -18,7 +21,11 @@ use leptos::nonce::Nonce;
 /// a bigger one is answered 413 before a handler sees it.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
-/// The policy for a response whose inline scripts carry `nonce`.
+/// The policy of anything that is not a page.
+const NOTHING: &str =
+    "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// The policy for a page whose inline scripts carry `nonce`.
 fn csp(nonce: &Nonce) -> String {
     format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
@@ -74,7 +81,16 @@ pub async fn security_headers(mut req: Request<Body>, next: Next) -> Response {
             .entry(name)
             .or_insert(HeaderValue::from_static(value));
     }
-    if let Ok(policy) = HeaderValue::from_str(&csp(&nonce)) {
+    let page = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html"));
+    let policy = if page {
+        HeaderValue::from_str(&csp(&nonce)).ok()
+    } else {
+        Some(HeaderValue::from_static(NOTHING))
+    };
+    if let Some(policy) = policy {
         headers
             .entry(header::CONTENT_SECURITY_POLICY)
             .or_insert(policy);

@@ -57,6 +57,7 @@ impl PlanService {
     pub(super) async fn timeline_view(
         &self,
         id: &str,
+        created_at_ms: i64,
         hours: Option<i64>,
     ) -> Result<app::dto::plans::TimelineView, crate::plans::error::PlanError> {
         use crate::plans::error::PlanError;
@@ -65,20 +66,20 @@ impl PlanService {
                 "hours: {h} is outside 1..=2160 (90 days); leave it out for the whole plan"
             )));
         }
-        let l = self.load(id).await?;
         // The chart ends at the end of the minute under way: between two
         // changes within a minute it stays the same picture, so a live
         // redraw after a tick or a decision sends none of it again
         // (`app::pages::regions`); an event, a reading or a change of
         // exposure redraws it at once.
         let now = self.clock.now_ms().div_euclid(MINUTE_MS) * MINUTE_MS + MINUTE_MS;
-        let from = hours.map_or(l.plan.created_at_ms, |h| now - h * 3_600_000);
-        let filter = crate::audit::query::AuditFilter {
-            subject: Some(crate::audit::query::TextMatch::Exact(format!("plan:{id}"))),
-            to_ms: Some(now),
-            ..Default::default()
-        };
-        let events = crate::audit::query::oldest_first(&self.store, &filter, 0, 20_000).await?;
+        let from = hours.map_or(created_at_ms, |h| now - h * 3_600_000);
+        // Its newest events (`trail::PER_PLAN`; read once, then only the new).
+        let all = self.trails.of(&self.store, id).await?;
+        let events: Vec<&app::dto::audit::AuditEvent> = all
+            .iter()
+            .map(|e| e.as_ref())
+            .filter(|e| e.at_ms <= now)
+            .collect();
         let mut conn = self.store.pool().acquire().await?;
         // Only the lines it draws are read: the store says which guardrails
         // came nearest their bounds in the range.
@@ -103,7 +104,7 @@ impl PlanService {
                 .await?,
             );
         }
-        let mut timeline = build(&events, &readings, (from, now));
+        let mut timeline = build(events.iter().copied(), &readings, (from, now));
         timeline.hidden_guardrails += hidden.len();
         let events_in_range = events.iter().filter(|e| e.at_ms >= from).count();
         Ok(app::dto::plans::TimelineView {
@@ -116,6 +117,7 @@ impl PlanService {
                 .rev()
                 .filter(|e| e.at_ms >= from)
                 .take(EVENTS_LISTED)
+                .cloned()
                 .collect(),
         })
     }

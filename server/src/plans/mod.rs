@@ -10,7 +10,8 @@
 //! - `rules/` — state machine, gates, exposure, evidence: reads, no writes;
 //! - `view/` — what pages and the API show (plan, timeline, incident, edits);
 //! - here: the service (`service`, `changes`, `finish`, `admission`,
-//!   `acting`), the commands (`commands/`) and REST (`rest`).
+//!   `acting`), the pages' kept views and events (`pages`, `trail`), the
+//!   commands (`commands/`) and REST (`rest`).
 pub mod acting;
 pub mod admission;
 pub mod changes;
@@ -25,6 +26,7 @@ pub mod rest;
 pub mod rules;
 pub mod service;
 pub mod store;
+pub mod trail;
 pub mod view;
 
 pub use service::PlanService;

@@ -139,7 +139,7 @@ impl<V> KeptForAll<V> {
 /// The plan pages' views, shared by every clone of the plan service.
 #[derive(Clone, Default)]
 pub struct Pages {
-    /// Held while a plan's view is drawn.
+    /// Held while a plan's view or timeline is drawn.
     drawing: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
     views: Arc<Kept<String, PlanView>>,
     timelines: Arc<Kept<(String, Option<i64>), TimelineView>>,

@@ -45,6 +45,8 @@ pub struct PlanService {
         std::sync::Arc<std::collections::BTreeMap<String, crate::config::TargetConfig>>,
     /// Plan views and timelines drawn once for every reader (`pages`).
     pub(super) pages: crate::plans::pages::Pages,
+    /// Each plan's audit events as read so far (`trail`).
+    pub(super) trails: crate::plans::trail::Trails,
 }
 
 /// Every phase rolls out in one of the console's environments.
@@ -101,6 +103,7 @@ impl PlanService {
             targets: std::sync::Arc::default(),
             clock: crate::clock::Clock::default(),
             pages: Default::default(),
+            trails: Default::default(),
         }
     }
 
@@ -349,10 +352,9 @@ impl PlanService {
             .as_ref()
             .map(|c| crate::plans::view::change_view(c, &l.plan.source_toml));
         drop(conn);
-        view.edits_since_approval =
-            crate::plans::view::edits::since_last_approval(&self.store, &l).await?;
-        view.incident =
-            crate::plans::view::incident::latest(&self.store, &l, &view.rollbacks).await?;
+        let events = self.trails.of(&self.store, &l.plan.id).await?;
+        view.edits_since_approval = crate::plans::view::edits::since_last_approval(&events, &l);
+        view.incident = crate::plans::view::incident::latest(&events, &view.rollbacks);
         Ok(view)
     }
 
@@ -420,16 +422,26 @@ impl PlanService {
     async fn timeline_at(
         &self,
         caller: &Caller,
-        id: &str,
+        plan: &PlanView,
         hours: Option<i64>,
         stamp: Stamp,
     ) -> Result<app::dto::plans::TimelineView, PlanError> {
+        let id = plan.summary.id.as_str();
         let drawn = match self.pages.timeline(id, hours, &stamp) {
             Some(drawn) => drawn,
             None => {
-                let drawn = std::sync::Arc::new(self.timeline_view(id, hours).await?);
-                self.pages.keep_timeline(id, hours, stamp, drawn.clone());
-                drawn
+                let drawing = self.pages.drawing(id);
+                let _drawing = drawing.lock().await;
+                match self.pages.timeline(id, hours, &stamp) {
+                    Some(drawn) => drawn,
+                    None => {
+                        let drawn = std::sync::Arc::new(
+                            self.timeline_view(id, plan.created_at_ms, hours).await?,
+                        );
+                        self.pages.keep_timeline(id, hours, stamp, drawn.clone());
+                        drawn
+                    }
+                }
             }
         };
         let mut view = (*drawn).clone();
@@ -515,7 +527,8 @@ impl PlanPort for PlanService {
     ) -> Result<app::dto::plans::TimelineView, AppError> {
         caller.require(Action::ReadPlans)?;
         let stamp = self.stamp(&id).await?;
-        Ok(self.timeline_at(caller, &id, hours, stamp).await?)
+        let plan = self.view_at(&id, stamp).await?;
+        Ok(self.timeline_at(caller, &plan, hours, stamp).await?)
     }
 
     async fn plans(&self, caller: &Caller) -> Result<Vec<PlanSummary>, AppError> {
@@ -539,7 +552,7 @@ impl PlanPort for PlanService {
         let stamp = self.stamp(&id).await?;
         let plan = self.view_at(&id, stamp).await?;
         let timeline = self
-            .timeline_at(caller, &id, hours, stamp)
+            .timeline_at(caller, &plan, hours, stamp)
             .await
             .map_err(AppError::from);
         Ok(app::dto::plans::PlanPage {

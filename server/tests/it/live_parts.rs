@@ -112,6 +112,7 @@ async fn live_parts(db: TestDb) {
     let phase_part = format!("live-phase-{first}");
     for id in [
         "live-head",
+        "live-revision",
         "live-guardrails",
         "live-timeline-chart",
         "live-timeline-events",
@@ -131,14 +132,19 @@ async fn live_parts(db: TestDb) {
     );
     let ticking = ["live-timeline-chart", phase_part.as_str()];
 
-    // The first phase starts: its part, the head, the timeline and the
-    // next phase's part (now the next to start) change.
+    // The first phase starts: its part, the head, the revision, the
+    // timeline and the next phase's part (now the next to start) change.
     let (status, body) = plan.on_phase(&olga, "start_phase", &first).await;
     assert_eq!(status, 200, "{body}");
     let changed = redraw(&app, &olga, &plan.id, &before).await;
     assert_eq!(changed["reload"], false, "{changed}");
     let sent = ids(&changed);
-    for id in ["live-head", "live-timeline-events", phase_part.as_str()] {
+    for id in [
+        "live-head",
+        "live-revision",
+        "live-timeline-events",
+        phase_part.as_str(),
+    ] {
         assert!(sent.iter().any(|s| s == id), "{id} not in {sent:?}");
     }
     // What was sent is what a fresh page shows; what was not, did not change.
@@ -154,9 +160,10 @@ async fn live_parts(db: TestDb) {
         "the operator's running phase offers to request approval: {started}"
     );
 
-    // An item of the running phase ticked: its part, the head, the
-    // timeline's events and the next phase's part (its blockers) change;
-    // the guardrails and the rollback panel do not, and are not sent.
+    // An item of the running phase ticked: its part, the revision, the
+    // timeline's events (the tick listed) and the next phase's part (its
+    // blockers) change; the head, the guardrails and the rollback panel do
+    // not, and are not sent.
     let item = plan.phase(&olga, 0).await["checklist"][0]["id"].clone();
     let tick =
         serde_json::json!({"command": "tick", "item_id": item, "ticked": true, "comment": "done"});
@@ -164,12 +171,20 @@ async fn live_parts(db: TestDb) {
     assert_eq!(status, 200, "{body}");
     let ticked = redraw(&app, &olga, &plan.id, &after).await;
     let sent = ids(&ticked);
-    for id in ["live-head", "live-timeline-events", phase_part.as_str()] {
+    for id in ["live-revision", "live-timeline-events", phase_part.as_str()] {
         assert!(sent.iter().any(|s| s == id), "{id} not in {sent:?}");
     }
-    for id in ["live-guardrails", "live-rollback"] {
+    for id in ["live-head", "live-guardrails", "live-rollback"] {
         assert!(!sent.iter().any(|s| s == id), "{id} in {sent:?}");
     }
+    let events = &ticked["regions"].as_array().unwrap()[sent
+        .iter()
+        .position(|s| s == "live-timeline-events")
+        .unwrap()];
+    assert!(
+        events["html"].as_str().unwrap().contains("checklist.tick"),
+        "the tick is listed under the chart: {events}"
+    );
     let now = parts(&app, &olga, &plan.id).await;
     same_as_page(&ticked, &after, &now, &ticking);
 

@@ -120,8 +120,37 @@ pub fn regions(
     [head, timeline, rest]
 }
 
-/// The plan's head: the sticky bar, the incident it is in and the plan card
-/// (one part), and its guardrails (another).
+/// What the plan's head shows: the sticky bar, the incident it is in and
+/// the plan card. Its sum is worked out from these alone, so they hold only
+/// what it shows: a ticked item or a new revision leaves it as it is.
+#[derive(serde::Serialize)]
+struct Head<'a> {
+    /// The summary without its revision and last change (`live-revision`
+    /// shows them).
+    summary: crate::dto::plans::PlanSummary,
+    description: &'a str,
+    created_by: &'a str,
+    created_at_ms: i64,
+    flag: &'a crate::dto::plans::FlagView,
+    steps: Vec<Step<'a>>,
+    change_request: &'a Option<crate::dto::plans::ChangeRequestView>,
+    jobs: &'a [String],
+    incident: &'a Option<crate::dto::plans::IncidentView>,
+}
+
+/// A phase as the head shows it: a step of the stepper, where the plan is
+/// paused, whether the last phase lets the plan complete.
+#[derive(serde::Serialize)]
+struct Step<'a> {
+    name: &'a str,
+    environment: &'a str,
+    status: PhaseStatus,
+    exposure_bp: i64,
+    checklist_complete: bool,
+}
+
+/// The plan's head (one part), its revision (a small one: every command
+/// changes it) and its guardrails (another).
 fn head_regions(regions: &mut Regions, plan: &PlanView, user: Option<&CurrentUser>) {
     // Everything the head is drawn from: a field added to the view must be
     // placed here (the head's inputs) or named as not shown in it.
@@ -140,22 +169,39 @@ fn head_regions(regions: &mut Regions, plan: &PlanView, user: Option<&CurrentUse
         now_ms: _,
         edits_since_approval: _,
     } = plan;
-    regions.add(
-        "live-head",
-        &(
-            summary,
-            description,
-            created_by,
-            created_at_ms,
-            flag,
-            phases,
-            change_request,
-            jobs,
-            incident,
-            user,
-        ),
-        || plan_head(plan, user),
-    );
+    let head = Head {
+        summary: crate::dto::plans::PlanSummary {
+            revision: 0,
+            updated_at_ms: 0,
+            ..summary.clone()
+        },
+        description,
+        created_by,
+        created_at_ms: *created_at_ms,
+        flag,
+        steps: phases
+            .iter()
+            .map(|p| Step {
+                name: &p.name,
+                environment: &p.environment,
+                status: p.status,
+                exposure_bp: p.exposure_bp,
+                checklist_complete: p.checklist_complete,
+            })
+            .collect(),
+        change_request,
+        jobs,
+        incident,
+    };
+    regions.add("live-head", &(&head, user), || plan_head(&head, user));
+    let (revision, changed) = (summary.revision, summary.updated_at_ms);
+    regions.add("live-revision", &(revision, changed), || {
+        view! {
+            <p class="muted plan-revision" id="plan-revision">
+                "Revision " {revision} ", last changed " <LocalTime ms=changed/>
+            </p>
+        }
+    });
     let roles = roles_of(user);
     let writer = (roles_allow(&roles, Action::WritePlans) && summary.status == PlanStatus::Active)
         .then_some(summary.id.as_str());
@@ -228,7 +274,7 @@ fn saved_line(saved: Option<&str>) -> Option<impl IntoView> {
 }
 
 /// The sticky bar, the incident the plan is in and the plan card.
-fn plan_head(plan: &PlanView, user: Option<&CurrentUser>) -> AnyView {
+fn plan_head(plan: &Head, user: Option<&CurrentUser>) -> AnyView {
     let roles = roles_of(user);
     let user_id = user.map(|u| u.id.clone());
     let can_write = roles_allow(&roles, Action::WritePlans);
@@ -249,7 +295,7 @@ fn plan_head(plan: &PlanView, user: Option<&CurrentUser>) -> AnyView {
         .collect_view();
     let paused = status == PlanStatus::Active
         && plan
-            .phases
+            .steps
             .iter()
             .rev()
             .find(|p| p.status.is_current())
@@ -272,7 +318,7 @@ fn plan_head(plan: &PlanView, user: Option<&CurrentUser>) -> AnyView {
     });
     let last_ready = status == PlanStatus::Active
         && plan
-            .phases
+            .steps
             .last()
             .is_some_and(|p| p.status == PhaseStatus::Approved && p.checklist_complete);
     let mut denied: Vec<(String, Vec<String>)> = Vec::new();
@@ -338,12 +384,12 @@ fn plan_head(plan: &PlanView, user: Option<&CurrentUser>) -> AnyView {
         None
     };
     let stepper = plan
-        .phases
+        .steps
         .iter()
         .map(|p| {
             view! {
-                <li data-status=p.status.as_str() data-phase=p.name.clone()>
-                    <span class="step-name">{p.name.clone()}</span>
+                <li data-status=p.status.as_str() data-phase=p.name.to_string()>
+                    <span class="step-name">{p.name.to_string()}</span>
                     <span class="muted">{format!("{} · {}", percent(p.exposure_bp), p.status.label())}</span>
                 </li>
             }
@@ -361,12 +407,12 @@ fn plan_head(plan: &PlanView, user: Option<&CurrentUser>) -> AnyView {
     view! {
         {plan_bar(plan, can_write)}
         {incident}
-        <section class="card" id="plan" data-status=status.as_str() data-revision=s.revision.to_string()>
+        <section class="card" id="plan" data-status=status.as_str()>
             <div class="card-head">
                 <h1 id="plan-name">{s.name.clone()}</h1>
                 <span class=format!("status {}", status.as_str()) id="plan-status">{status.label()}</span>
             </div>
-            <p class="muted">{plan.description.clone()}</p>
+            <p class="muted">{plan.description.to_string()}</p>
             <dl class="facts">
                 <dt>"Flag"</dt>
                 <dd><code>{plan.flag.key.clone()}</code> <ul class="exposures" id="flag-exposure">{exposures}</ul> {resume}</dd>
@@ -374,8 +420,6 @@ fn plan_head(plan: &PlanView, user: Option<&CurrentUser>) -> AnyView {
                 {pilot::allow_lists(&s.id, &plan.flag.environments, can_write, !status.is_final())}
                 <dt>"Created"</dt>
                 <dd><LocalTime ms=plan.created_at_ms/>{format!(" by {}", plan.created_by)}</dd>
-                <dt>"Revision"</dt>
-                <dd>{s.revision}</dd>
             </dl>
             <p class="links">
                 {edit_link}
@@ -394,7 +438,7 @@ fn plan_head(plan: &PlanView, user: Option<&CurrentUser>) -> AnyView {
 
 /// Always in reach while scrolling: the plan, its status, each
 /// environment's exposure, and the way to the timeline and to Roll back.
-fn plan_bar(plan: &PlanView, can_write: bool) -> impl IntoView {
+fn plan_bar(plan: &Head, can_write: bool) -> impl IntoView {
     let s = &plan.summary;
     let exposures = plan
         .flag

@@ -5,17 +5,15 @@
 use app::dto::plans::PlanEditView;
 use app::dto::plans::Verdict;
 
-use crate::audit::query::{oldest_first, AuditFilter, TextMatch};
-use crate::db::{Store, StoreError};
+use app::dto::audit::AuditEvent;
+
 use crate::plans::store::Loaded;
 
 /// At most this many edits are listed (the newest are kept).
 const MAX_EDITS: usize = 20;
 
-pub async fn since_last_approval(
-    store: &Store,
-    l: &Loaded,
-) -> Result<Vec<PlanEditView>, StoreError> {
+/// From the plan's events (`events`, oldest first: `plans::trail`).
+pub fn since_last_approval(events: &[std::sync::Arc<AuditEvent>], l: &Loaded) -> Vec<PlanEditView> {
     let since = l
         .phases
         .iter()
@@ -24,15 +22,9 @@ pub async fn since_last_approval(
         .map(|d| d.created_at_ms)
         .max()
         .unwrap_or(0);
-    let filter = AuditFilter {
-        action: Some(TextMatch::Exact("plan.edit".into())),
-        subject: Some(TextMatch::Exact(format!("plan:{}", l.plan.id))),
-        from_ms: Some(since + 1),
-        ..Default::default()
-    };
-    let events = oldest_first(store, &filter, 0, 500).await?;
     let mut edits: Vec<PlanEditView> = events
-        .into_iter()
+        .iter()
+        .filter(|e| e.action == "plan.edit" && e.at_ms > since)
         .map(|e| {
             let details: serde_json::Value = serde_json::from_str(&e.details).unwrap_or_default();
             // An applied change request: its author, and who let it through.
@@ -48,7 +40,7 @@ pub async fn since_last_approval(
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
-                _ => e.actor_name,
+                _ => e.actor_name.clone(),
             };
             PlanEditView {
                 at_ms: e.at_ms,
@@ -67,5 +59,5 @@ pub async fn since_last_approval(
     if edits.len() > MAX_EDITS {
         edits.drain(..edits.len() - MAX_EDITS);
     }
-    Ok(edits)
+    edits
 }

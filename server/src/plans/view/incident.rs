@@ -5,9 +5,7 @@
 //! run. A resume or a phase started since ends it.
 use app::dto::plans::{IncidentView, RollbackKind, RollbackPreview};
 
-use crate::audit::query::{newest_first, AuditFilter, TextMatch};
-use crate::db::{Store, StoreError};
-use crate::plans::store::Loaded;
+use app::dto::audit::AuditEvent;
 
 /// Events that leave a plan in another state, with the rollback kind whose
 /// steps follow.
@@ -22,21 +20,16 @@ const INCIDENTS: [(&str, RollbackKind); 4] = [
 const ENDS: [&str; 2] = ["plan.resume", "phase.start"];
 
 /// How far back the page looks (a plan's last events).
-const LOOK_BACK: i64 = 200;
+const LOOK_BACK: usize = 200;
 
-pub async fn latest(
-    store: &Store,
-    l: &Loaded,
+/// From the plan's events (`events`, oldest first: `plans::trail`).
+pub fn latest(
+    events: &[std::sync::Arc<AuditEvent>],
     rollbacks: &[RollbackPreview],
-) -> Result<Option<IncidentView>, StoreError> {
-    let filter = AuditFilter {
-        subject: Some(TextMatch::Exact(format!("plan:{}", l.plan.id))),
-        ..Default::default()
-    };
-    let (events, _) = newest_first(store, &filter, None, LOOK_BACK).await?;
-    for e in events {
+) -> Option<IncidentView> {
+    for e in events.iter().rev().take(LOOK_BACK) {
         if ENDS.contains(&e.action.as_str()) {
-            return Ok(None);
+            return None;
         }
         let Some((_, kind)) = INCIDENTS.iter().find(|(a, _)| *a == e.action) else {
             continue;
@@ -47,7 +40,7 @@ pub async fn latest(
                 .as_object()
                 .map(|m| m.keys().cloned().collect::<Vec<_>>().join(", "))
         });
-        return Ok(Some(IncidentView {
+        return Some(IncidentView {
             seq: e.seq,
             at_ms: e.at_ms,
             action: e.action.clone(),
@@ -60,7 +53,7 @@ pub async fn latest(
                 .find(|r| r.kind == *kind)
                 .map(|r| r.runbook.clone())
                 .unwrap_or_default(),
-        }));
+        });
     }
-    Ok(None)
+    None
 }

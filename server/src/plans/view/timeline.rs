@@ -31,8 +31,8 @@ pub fn ratio(m: &Measurement) -> Option<f64> {
 }
 
 /// `events` oldest first (the plan's, up to `to_ms`), `readings` any order.
-pub fn build(
-    events: &[AuditEvent],
+pub fn build<'a>(
+    events: impl IntoIterator<Item = &'a AuditEvent>,
     readings: &[Measurement],
     (from_ms, to_ms): (i64, i64),
 ) -> Timeline {
