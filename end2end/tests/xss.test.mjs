@@ -97,6 +97,10 @@ const SOURCE = [
   // second of the start, and an acting guardrail in error would (rightly)
   // refuse the resume below whenever that reading lands first.
   'dry_run = true',
+  // One (unconfigured) source for dev and the probe environment, said on
+  // purpose: a guardrail that cannot tell environments apart is refused
+  // for any but production otherwise.
+  'shared_source = true',
   '',
 ].join('\n');
 

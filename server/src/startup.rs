@@ -47,6 +47,7 @@ pub async fn start(
         sources: crate::guardrails::measure::Sources::new(
             config.prometheus.clone(),
             config.targets.clone(),
+            &config.environments,
         ),
         clock: state.clock.clone(),
         events: state.events.clone(),

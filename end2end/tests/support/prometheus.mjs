@@ -25,8 +25,12 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Starts Prometheus scraping `target` (`HOST:PORT`) and waits until it is
- * ready and has scraped the target once (`up` is 1). Returns `url`,
- * `query(promql)` (an instant query's result vector) and `stop()`.
+ * ready and has scraped the target once (`up` is 1). The one fixture stands
+ * for the application in every environment: it is scraped once per
+ * environment, labelled `environment="dev"`, `"staging"`, `"production"`
+ * (the label the templates' queries select with `{{environment}}`).
+ * Returns `url`, `query(promql)` (an instant query's result vector) and
+ * `stop()`.
  */
 export async function startPrometheus(target) {
   const dir = await mkdtemp(join(tmpdir(), 'rollout-console-prometheus-'));
@@ -38,7 +42,10 @@ export async function startPrometheus(target) {
     'scrape_configs:',
     '  - job_name: app',
     '    static_configs:',
-    `      - targets: ['${target}']`,
+    ...['dev', 'staging', 'production'].flatMap((environment) => [
+      `      - targets: ['${target}']`,
+      `        labels: {environment: ${environment}}`,
+    ]),
     '',
   ].join('\n'));
   const port = await freePort();

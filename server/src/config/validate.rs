@@ -83,16 +83,31 @@ fn validate_environments(loaded: &Loaded) -> Result<(), ConfigError> {
         }
     }
     for (name, p) in &loaded.config.prometheus {
-        let url = url::Url::parse(p.url.trim());
-        if !url
-            .as_ref()
-            .is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
-        {
-            return Err(ConfigError::new(
+        let own = p
+            .environments
+            .iter()
+            .map(|(env, server)| (format!("prometheus.{name}.environments.{env}"), &server.url));
+        for (path, url) in std::iter::once((format!("prometheus.{name}"), &p.url)).chain(own) {
+            let parsed = url::Url::parse(url.trim());
+            if !parsed
+                .as_ref()
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+            {
+                return Err(ConfigError::new(
+                    "prometheus",
+                    &loaded.origin("prometheus"),
+                    format!("{path}.url: {url:?} is not an http(s) URL"),
+                    "give the server's base URL, e.g. [prometheus.app] url = \"http://127.0.0.1:9090\"",
+                ));
+            }
+        }
+        if let Some(e) = p.environments.keys().find(|e| !envs.contains(e)) {
+            return Err(fail(
                 "prometheus",
-                &loaded.origin("prometheus"),
-                format!("prometheus.{name}.url: {:?} is not an http(s) URL", p.url),
-                "give the server's base URL, e.g. [prometheus.app] url = \"http://127.0.0.1:9090\"",
+                format!(
+                    "prometheus.{name}.environments.{e}: {e:?} is not one of {}",
+                    envs.join(", ")
+                ),
             ));
         }
     }

@@ -273,7 +273,7 @@ impl Evaluator {
             return Ok(Ok(Some(b)));
         }
         let at = self.clock.system_ms(w.started_at_ms);
-        let captured = match self.sources.read_at(&def.source, at).await {
+        let captured = match self.sources.read_at(&def.source, &w.environment, at).await {
             Some(Reading::Values(v)) if v.len() == 1 && v[0].is_finite() => Some(v[0]),
             Some(Reading::Error(e)) => return Ok(Err(e)),
             Some(_) => None,

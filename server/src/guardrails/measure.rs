@@ -1,8 +1,11 @@
 //! Reading a guardrail's source: an instant PromQL query against a
 //! configured Prometheus (one series expected), or one read-only statement
-//! on a target (one row, one number). A source that does not answer, or
-//! answers with an error, is an error reading; what it returns is judged by
-//! `plans::guardrail::judge`.
+//! on a target (one row, one number), for the phase's environment: its own
+//! Prometheus server if it has one, its name in the query's
+//! `{{environment}}` (`plans::guardrail::environment`). A source that does
+//! not answer, answers with an error, or cannot tell the environment's
+//! metrics from another's is an error reading; what it returns is judged
+//! by `plans::guardrail::judge`.
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,24 +15,37 @@ use tokio::sync::Mutex;
 use crate::backfill::sandbox::Access;
 use crate::backfill::target::{self, Target};
 use crate::config::{PrometheusConfig, TargetConfig};
+use crate::plans::guardrail::environment::{self, Reads};
 use crate::plans::guardrail::{Reading, Source};
 
 #[derive(Clone)]
 pub struct Sources {
     prometheus: Arc<BTreeMap<String, PrometheusConfig>>,
+    /// The last environment (production): one a shared server may judge.
+    production: Arc<str>,
     targets: Arc<BTreeMap<String, TargetConfig>>,
     http: reqwest::Client,
     /// Targets connected once and kept (a reading every few seconds).
     connected: Arc<Mutex<HashMap<String, Target>>>,
 }
 
+/// A PromQL query asked for one environment.
+struct Asked<'a> {
+    server: &'a str,
+    query: &'a str,
+    shared: bool,
+    environment: &'a str,
+}
+
 impl Sources {
     pub fn new(
         prometheus: BTreeMap<String, PrometheusConfig>,
         targets: BTreeMap<String, TargetConfig>,
+        environments: &[String],
     ) -> Sources {
         Sources {
             prometheus: Arc::new(prometheus),
+            production: environments.last().map_or("", String::as_str).into(),
             targets: Arc::new(targets),
             http: reqwest::Client::new(),
             connected: Arc::default(),
@@ -49,8 +65,18 @@ impl Sources {
     ) -> Reading {
         let reading = async {
             match source {
-                Source::Prometheus { server, query: q } => {
-                    self.promql(server, query.unwrap_or(q), None).await
+                Source::Prometheus {
+                    server,
+                    query: q,
+                    shared,
+                } => {
+                    let asked = Asked {
+                        server,
+                        query: query.unwrap_or(q),
+                        shared: *shared,
+                        environment,
+                    };
+                    self.promql(&asked, None).await
                 }
                 Source::Sql { target, sql } => {
                     self.sql(target, query.unwrap_or(sql), environment, deadline)
@@ -67,26 +93,48 @@ impl Sources {
         }
     }
 
-    /// A PromQL guardrail's value as it was at `at_ms` (its baseline);
-    /// `None` for SQL sources, which cannot look back.
-    pub async fn read_at(&self, source: &Source, at_ms: i64) -> Option<Reading> {
+    /// A PromQL guardrail's value in `environment` as it was at `at_ms`
+    /// (its baseline); `None` for SQL sources, which cannot look back.
+    pub async fn read_at(&self, source: &Source, environment: &str, at_ms: i64) -> Option<Reading> {
         match source {
-            Source::Prometheus { server, query } => {
-                Some(self.promql(server, query, Some(at_ms)).await)
+            Source::Prometheus {
+                server,
+                query,
+                shared,
+            } => {
+                let asked = Asked {
+                    server,
+                    query,
+                    shared: *shared,
+                    environment,
+                };
+                Some(self.promql(&asked, Some(at_ms)).await)
             }
             Source::Sql { .. } => None,
         }
     }
 
-    async fn promql(&self, server: &str, query: &str, at_ms: Option<i64>) -> Reading {
+    async fn promql(&self, asked: &Asked<'_>, at_ms: Option<i64>) -> Reading {
+        let server = asked.server;
         let Some(cfg) = self.prometheus.get(server) else {
             return Reading::Error(format!(
                 "prometheus {server:?} is not configured (add [prometheus.{server}] url = \"http://…\" to console.toml)"
             ));
         };
-        let url = format!("{}/api/v1/query", cfg.url.trim_end_matches('/'));
-        let timeout = Duration::from_millis(cfg.timeout_ms.unwrap_or(5_000));
-        let mut params = vec![("query", query.to_string())];
+        let (base, timeout_ms, own_server) = cfg.for_environment(asked.environment);
+        let reads = Reads {
+            server,
+            queries: [Some(asked.query), None],
+            shared: asked.shared,
+            own_server,
+        };
+        if let Some(why) = environment::cannot_tell(&reads, asked.environment, &self.production) {
+            return Reading::Error(why);
+        }
+        let query = environment::query_for(asked.query, asked.environment);
+        let url = format!("{}/api/v1/query", base.trim_end_matches('/'));
+        let timeout = Duration::from_millis(timeout_ms);
+        let mut params = vec![("query", query)];
         if let Some(at) = at_ms {
             params.push(("time", format!("{:.3}", at as f64 / 1000.0)));
         }

@@ -10,7 +10,7 @@
 //! - `rules/` — state machine, gates, exposure, evidence: reads, no writes;
 //! - `view/` — what pages and the API show (plan, timeline, incident, edits);
 //! - here: the service (`service`, `changes`, `finish`, `admission`,
-//!   `acting`), the pages' kept views and events (`pages`, `trail`), the
+//!   `acting`, `fits`), the pages' kept views and events (`pages`, `trail`), the
 //!   commands (`commands/`) and REST (`rest`).
 pub mod acting;
 pub mod admission;
@@ -19,6 +19,7 @@ pub mod commands;
 pub mod error;
 pub mod file;
 pub mod finish;
+pub mod fits;
 pub mod guardrail;
 pub mod history;
 pub mod pages;

@@ -39,6 +39,9 @@ pub struct PlanService {
     pub(super) flags: FlagCache,
     /// The configured environments, in promotion order.
     pub(super) environments: std::sync::Arc<Vec<String>>,
+    /// The configured Prometheus servers (a plan's guardrails read them).
+    pub(super) prometheus:
+        std::sync::Arc<std::collections::BTreeMap<String, crate::config::PrometheusConfig>>,
     pub(super) clock: crate::clock::Clock,
     /// The configured targets (a phase's `allow_query` runs on one).
     pub(super) targets:
@@ -47,30 +50,6 @@ pub struct PlanService {
     pub(super) pages: crate::plans::pages::Pages,
     /// Each plan's audit events as read so far (`trail`).
     pub(super) trails: crate::plans::trail::Trails,
-}
-
-/// Every phase rolls out in one of the console's environments.
-pub(super) fn check_environments(environments: &[String], def: &PlanDef) -> Result<(), PlanError> {
-    let named = def
-        .phases
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (format!("phases[{i}].environment"), &p.environment))
-        .chain(
-            def.job_environments
-                .iter()
-                .map(|(path, e)| (path.clone(), e)),
-        );
-    for (path, env) in named {
-        if !environments.contains(env) {
-            return Err(PlanError::Invalid(format!(
-                "{path}: {env:?} is not one of the console's environments ({}); \
-                     use one of them, or add it to `environments` in console.toml",
-                environments.join(", ")
-            )));
-        }
-    }
-    Ok(())
 }
 
 pub(super) use crate::plans::file::sha256_hex;
@@ -88,6 +67,7 @@ impl PlanService {
         PlanService::new(store, events, flags)
             .with_environments(config.environments.clone())
             .with_targets(config.targets.clone())
+            .with_prometheus(config.prometheus.clone())
     }
 
     pub fn new(store: Store, events: PlanEvents, flags: FlagCache) -> Self {
@@ -101,6 +81,7 @@ impl PlanService {
                     .to_vec(),
             ),
             targets: std::sync::Arc::default(),
+            prometheus: std::sync::Arc::default(),
             clock: crate::clock::Clock::default(),
             pages: Default::default(),
             trails: Default::default(),
@@ -122,8 +103,18 @@ impl PlanService {
         self
     }
 
-    fn check_environments(&self, def: &PlanDef) -> Result<(), PlanError> {
-        check_environments(&self.environments, def)
+    /// The same service over the configured Prometheus servers.
+    pub fn with_prometheus(
+        mut self,
+        prometheus: std::collections::BTreeMap<String, crate::config::PrometheusConfig>,
+    ) -> Self {
+        self.prometheus = std::sync::Arc::new(prometheus);
+        self
+    }
+
+    /// Whether `def` (from `source`) fits this console (`fits`).
+    fn check_fits(&self, def: &PlanDef, source: &str) -> Result<(), PlanError> {
+        crate::plans::fits::check(&self.environments, &self.prometheus, def, source)
     }
 
     /// The same service over the configured environments.
@@ -205,7 +196,7 @@ impl PlanService {
         })?;
         let id = uuid::Uuid::new_v4().simple().to_string();
         let now = self.clock.now_ms();
-        self.check_environments(&def)?;
+        self.check_fits(&def, source)?;
         let mut tx = self.store.begin_write().await?;
         check_unique(&mut tx, &def, None).await?;
         insert_plan(&mut tx, &id, &def, source, acting.actor.name(), now)
@@ -281,7 +272,7 @@ impl PlanService {
         if l.plan.source_toml == source {
             return Ok(summary_of(&l, &self.environments));
         }
-        self.check_environments(&def)?;
+        self.check_fits(&def, source)?;
         check_unique(&mut tx, &def, Some(id)).await?;
         match weakening(&l, &def, source) {
             // On a running plan, an edit that weakens a gate waits for the

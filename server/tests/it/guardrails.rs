@@ -258,6 +258,7 @@ async fn a_breach_rolls_back_on_its_own_once() {
             PrometheusConfig {
                 url,
                 timeout_ms: Some(2_000),
+                ..Default::default()
             },
         );
         c.prometheus.insert(
@@ -265,6 +266,7 @@ async fn a_breach_rolls_back_on_its_own_once() {
             PrometheusConfig {
                 url: gone,
                 timeout_ms: Some(500),
+                ..Default::default()
             },
         );
     })
@@ -386,6 +388,7 @@ query = "max(latency_seconds)"
 max = "baseline * 1.5"
 interval = "1s"
 action = "pause"
+shared_source = true
 "#;
     let plan = PlanApi::import(&app, &olga, source).await;
     start_first_phase(&plan, &olga).await;

@@ -21,6 +21,7 @@ mod entry;
 mod environments;
 mod gates_bind;
 mod guardrail_deadline;
+mod guardrail_environments;
 mod guardrail_store;
 mod guardrails;
 mod http;

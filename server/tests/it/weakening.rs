@@ -182,7 +182,7 @@ async fn loosening(db: TestDb) {
         .replace(r#"allow = ["org-1"]"#, "allow = []")
         .replace(
             "[rollback]",
-            "[[guardrails]]\nname = \"latency\"\nprometheus = \"app\"\nquery = 'vector(1)'\nmax = 2\n\n[rollback]",
+            "[[guardrails]]\nname = \"latency\"\nenvironments = [\"production\"]\nprometheus = \"app\"\nquery = 'vector(1)'\nmax = 2\n\n[rollback]",
         )
         .replace(
             "text = \"No user reports\"\n",

@@ -12,7 +12,7 @@ use crate::db::on_constraint;
 use crate::plans::changes::{apply_source, Applied};
 use crate::plans::error::PlanError;
 use crate::plans::file::definition;
-use crate::plans::service::{check_environments, check_unique};
+use crate::plans::service::check_unique;
 use crate::plans::store::change_requests::{self, ChangeDecision, ChangeRecord};
 use crate::plans::store::materialize::edit_refusal;
 
@@ -70,7 +70,7 @@ async fn apply(
             "the change can no longer apply ({why}); withdraw it and edit again"
         )));
     }
-    check_environments(cx.environments, &def)?;
+    crate::plans::fits::check(cx.environments, cx.prometheus, &def, &change.source_toml)?;
     check_unique(conn, &def, Some(&cx.l.plan.id)).await?;
     let mut approved_by: Vec<String> = change
         .decisions

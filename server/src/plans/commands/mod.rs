@@ -168,6 +168,7 @@ impl PlanService {
             now,
             facts,
             environments,
+            prometheus: &self.prometheus,
             who,
             acting,
         }
@@ -202,6 +203,7 @@ struct Cx<'a> {
     now: i64,
     facts: &'a Facts,
     environments: &'a [String],
+    prometheus: &'a std::collections::BTreeMap<String, crate::config::PrometheusConfig>,
     who: Option<&'a Principal>,
     acting: &'a Acting,
 }

@@ -76,6 +76,12 @@ pub struct GuardrailSpec {
     /// Measure and record, never act.
     #[serde(default)]
     pub dry_run: bool,
+    /// One source judges every environment it watches though it cannot
+    /// tell them apart (no `{{environment}}` in its query, no server of the
+    /// environment's own): said on purpose, since otherwise an environment
+    /// before production is refused (`plans::guardrail::environment`).
+    #[serde(default)]
+    pub shared_source: bool,
 }
 
 pub fn check(r: &mut Report<'_>, g: &GuardrailSpec, path: &str) {

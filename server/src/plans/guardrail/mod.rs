@@ -3,6 +3,7 @@
 //! or row, or a sample below the minimum is never healthy (no data reads as
 //! 0 only when the guardrail says `no_data = "zero"`); a source that does
 //! not answer is an error, which counts toward `consecutive_error_limit`.
+pub mod environment;
 pub mod measurements;
 pub mod streak;
 use crate::plans::file::duration::parse_duration_ms;
@@ -12,8 +13,17 @@ use app::format::number;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Source {
-    Prometheus { server: String, query: String },
-    Sql { target: String, sql: String },
+    /// `shared`: the plan says this one source judges every environment
+    /// (`environment`).
+    Prometheus {
+        server: String,
+        query: String,
+        shared: bool,
+    },
+    Sql {
+        target: String,
+        sql: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -56,6 +66,7 @@ impl GuardrailDef {
                 Some(p) => Source::Prometheus {
                     server: p.get_ref().clone(),
                     query: text(&g.query),
+                    shared: g.shared_source,
                 },
                 None => Source::Sql {
                     target: text(&g.target),
@@ -249,6 +260,7 @@ impl GuardrailDef {
             source: Source::Prometheus {
                 server: "app".into(),
                 query: "q".into(),
+                shared: false,
             },
             max: Some(Bound::Fixed(0.001)),
             min: None,

@@ -89,6 +89,7 @@ pub async fn console_reading(url: &str, timeout_ms: u64) -> super::TestApp {
             server::config::PrometheusConfig {
                 url,
                 timeout_ms: Some(timeout_ms),
+                ..Default::default()
             },
         );
     })
@@ -103,16 +104,31 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Prometheus scraping the fixture on `scrape_port` as the application of
+/// every environment: once per environment, labelled `environment` (the
+/// label the templates' queries select with `{{environment}}`).
 pub async fn prometheus(scrape_port: u16) -> Prometheus {
+    prometheus_scraping(&[
+        (scrape_port, "dev"),
+        (scrape_port, "staging"),
+        (scrape_port, "production"),
+    ])
+    .await
+}
+
+/// Prometheus scraping each fixture port, labelled with its environment.
+pub async fn prometheus_scraping(targets: &[(u16, &str)]) -> Prometheus {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['127.0.0.1:{scrape_port}']\n"
-        ),
-    )
-    .unwrap();
+    let mut yml = String::from(
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: app\n    static_configs:\n",
+    );
+    for (port, environment) in targets {
+        yml += &format!(
+            "      - targets: ['127.0.0.1:{port}']\n        labels: {{environment: {environment}}}\n"
+        );
+    }
+    std::fs::write(&config, yml).unwrap();
     let port = free_port();
     let child = std::process::Command::new("prometheus")
         .arg(format!("--config.file={}", config.display()))

@@ -69,6 +69,7 @@ pub async fn world() -> World {
             PrometheusConfig {
                 url,
                 timeout_ms: Some(2_000),
+                ..Default::default()
             },
         );
     })
