@@ -161,6 +161,13 @@ pub struct ReadingView {
     pub outcome: String,
     pub value: Option<String>,
     pub detail: String,
+    /// Where it was read (the server as resolved for its environment, or
+    /// the target; empty for readings stored before the console said).
+    #[serde(default)]
+    pub source: String,
+    /// The exact query it ran, the environment put in.
+    #[serde(default)]
+    pub query: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

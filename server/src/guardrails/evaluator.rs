@@ -236,8 +236,17 @@ impl Evaluator {
             threshold: def.threshold(baseline),
             outcome: judged.outcome,
             detail: judged.detail.clone(),
+            read_from: None,
         };
-        measurements::insert(&mut tx, &m).await?;
+        let sample_query = def.sample.as_ref().map(|(q, _)| q.as_str());
+        let (from, query) = self
+            .sources
+            .resolved(&def.source, sample_query, &w.environment);
+        let source_id = match self.sources.known_id(&from, &query) {
+            Some(id) => id,
+            None => measurements::source_id(&mut tx, &from, &query).await?,
+        };
+        measurements::insert(&mut tx, &m, Some(source_id)).await?;
         let changed = previous.is_none_or(|(_, before)| before != judged.outcome);
         if changed {
             let details = json!({
@@ -251,6 +260,7 @@ impl Evaluator {
                 .await?;
         }
         tx.commit().await.map_err(StoreError::Query)?;
+        self.sources.remember_id(from, query, source_id);
         if changed {
             self.events.changed(&w.plan_id);
         }

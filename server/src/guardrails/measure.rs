@@ -27,6 +27,9 @@ pub struct Sources {
     http: reqwest::Client,
     /// Targets connected once and kept (a reading every few seconds).
     connected: Arc<Mutex<HashMap<String, Target>>>,
+    /// The stored ids of resolved sources and queries (`guardrail_sources`),
+    /// once committed.
+    ids: Arc<std::sync::Mutex<HashMap<(String, String), i64>>>,
 }
 
 /// A PromQL query asked for one environment.
@@ -49,7 +52,61 @@ impl Sources {
             targets: Arc::new(targets),
             http: reqwest::Client::new(),
             connected: Arc::default(),
+            ids: Arc::default(),
         }
+    }
+
+    /// Where a reading of `source` (with `sample`, its sample query) for
+    /// `environment` comes from, and the exact queries it runs: what each
+    /// reading records. A URL's user and password are left out.
+    pub fn resolved(
+        &self,
+        source: &Source,
+        sample: Option<&str>,
+        environment: &str,
+    ) -> (String, String) {
+        let (from, query, sample) = match source {
+            Source::Prometheus { server, query, .. } => {
+                let from = match self.prometheus.get(server) {
+                    Some(cfg) => match cfg.for_environment(environment) {
+                        (url, _, true) => {
+                            format!(
+                                "prometheus {server}: {environment}'s own server, {}",
+                                shown(url)
+                            )
+                        }
+                        (url, _, false) => format!("prometheus {server}, {}", shown(url)),
+                    },
+                    None => format!("prometheus {server} (not configured)"),
+                };
+                let sample = sample.map(|q| environment::query_for(q, environment));
+                (from, environment::query_for(query, environment), sample)
+            }
+            Source::Sql { target, sql } => (
+                format!("target {target}"),
+                sql.clone(),
+                sample.map(str::to_string),
+            ),
+        };
+        match sample {
+            Some(sample) => (from, format!("{query}\nsample: {sample}")),
+            None => (from, query),
+        }
+    }
+
+    /// The stored id of a resolved source and query, if known.
+    pub fn known_id(&self, from: &str, query: &str) -> Option<i64> {
+        let ids = self.ids.lock().unwrap_or_else(|p| p.into_inner());
+        ids.get(&(from.to_string(), query.to_string())).copied()
+    }
+
+    /// Remembers a committed id.
+    pub fn remember_id(&self, from: String, query: String, id: i64) {
+        let mut ids = self.ids.lock().unwrap_or_else(|p| p.into_inner());
+        if ids.len() >= 4096 {
+            ids.clear();
+        }
+        ids.insert((from, query), id);
     }
 
     /// Reads `source` (or, with `query`, that query on the same source: the
@@ -207,5 +264,17 @@ impl Sources {
                     .collect(),
             ),
         }
+    }
+}
+
+/// A server's URL as a reading shows it: without a user or password.
+fn shown(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            let _ = u.set_password(None);
+            let _ = u.set_username("");
+            u.to_string()
+        }
+        Err(_) => "(not a URL)".to_string(),
     }
 }

@@ -66,7 +66,7 @@ action = "pause"
 /// `says`.
 async fn item_until(plan: &PlanApi<'_>, who: &reqwest::Client, check: &str, met: bool, says: &str) {
     let mut last = Value::Null;
-    for _ in 0..150 {
+    for _ in 0..300 {
         let phase = plan.phase(who, 0).await;
         let item = phase["checklist"]
             .as_array()
@@ -84,9 +84,10 @@ async fn item_until(plan: &PlanApi<'_>, who: &reqwest::Client, check: &str, met:
     panic!("{check} never became met={met} saying {says:?}; last: {last}");
 }
 
-/// Whether the console paused `plan` by itself.
+/// Whether the console paused `plan` by itself (within 30 s: the whole
+/// suite shares two cores).
 async fn paused_by_the_console(app: &TestApp, plan: &PlanApi<'_>) -> bool {
-    for _ in 0..100 {
+    for _ in 0..300 {
         let pauses = audited(app, "plan.pause", Some(&plan.id)).await;
         if let Some((actor, _)) = pauses.first() {
             return actor == "system";
@@ -178,6 +179,38 @@ async fn each_environment_is_judged_on_its_own_metrics() {
     let staging = started(&app, &olga, "Staging side", "staging").await;
     let production = started(&app, &olga, "Production side", "production").await;
     judged_apart(&app, &olga, &staging, &production).await;
+    // Each reading says where it was read and the exact query it ran.
+    let read = |view: &Value, guardrail: &str| -> (String, String) {
+        let g = view["guardrails"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["name"] == guardrail)
+            .unwrap();
+        let r = &g["readings"][0];
+        (
+            r["source"].as_str().unwrap().into(),
+            r["query"].as_str().unwrap().into(),
+        )
+    };
+    let in_staging = staging.view(&olga).await;
+    let (from, query) = read(&in_staging, "own_server");
+    assert_eq!(
+        from,
+        format!(
+            "prometheus app: staging's own server, {}/",
+            staging_prom.url
+        )
+    );
+    assert_eq!(query, "max(app_error_ratio)");
+    let (from, query) = read(&in_staging, "by_label");
+    assert_eq!(from, format!("prometheus labelled, {}/", shared_prom.url));
+    assert_eq!(query, r#"max(app_error_ratio{environment="staging"})"#);
+    let in_production = production.view(&olga).await;
+    let (from, _) = read(&in_production, "own_server");
+    assert_eq!(from, format!("prometheus app, {}/", production_prom.url));
+    let (_, query) = read(&in_production, "by_label");
+    assert_eq!(query, r#"max(app_error_ratio{environment="production"})"#);
 
     // Swapped: the outcomes swap.
     staging_ratio.store(BREACHING.to_bits(), Ordering::Relaxed);

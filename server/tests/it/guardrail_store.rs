@@ -30,6 +30,7 @@ fn reading(
         threshold: "as given".into(),
         outcome: Outcome::Healthy,
         detail: format!("{value}"),
+        read_from: None,
     }
 }
 
@@ -52,7 +53,7 @@ async fn newest_peaks_and_lines(backend: Backend) {
     ];
     for m in &readings {
         let mut tx = app.state.store.begin_write().await.unwrap();
-        measurements::insert(&mut tx, m).await.unwrap();
+        measurements::insert(&mut tx, m, None).await.unwrap();
         tx.commit().await.unwrap();
     }
     let mut conn = app.state.store.pool().acquire().await.unwrap();

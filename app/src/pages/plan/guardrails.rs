@@ -1,6 +1,7 @@
 //! The plan page's guardrails: what each watches, from where, its healthy
-//! range and action, and its newest reading in each environment — what an
-//! operator looks at first when something breaks.
+//! range and action, and its newest reading in each environment (with the
+//! server and the exact query it was read with) — what an operator looks
+//! at first when something breaks.
 use leptos::prelude::*;
 
 use super::form::CommandForm;
@@ -42,6 +43,12 @@ pub fn guardrails_card(guardrails: &[GuardrailView], writer: Option<&str>) -> Op
                                 " " <strong>{r.environment.clone()}</strong>
                                 " " <span class="muted">"at " <LocalTime ms=r.at_ms/></span>
                                 <div class="detail">{r.detail.clone()}</div>
+                                {(!r.source.is_empty()).then(|| view! {
+                                    <details class="read-from">
+                                        <summary>"read from " {r.source.clone()}</summary>
+                                        <pre class="query">{r.query.clone()}</pre>
+                                    </details>
+                                })}
                                 {writer.filter(|_| r.detail.contains(NO_BASELINE)).map(|plan_id| capture_form(plan_id, &g.name))}
                             </div>
                         }

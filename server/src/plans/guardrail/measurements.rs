@@ -22,11 +22,42 @@ pub struct Measurement {
     pub threshold: String,
     pub outcome: Outcome,
     pub detail: String,
+    /// Where it was read: the source as resolved for its environment and
+    /// the exact query (read back by `latest` only).
+    pub read_from: Option<(String, String)>,
 }
 
-/// Records a reading and makes it its guardrail's newest in its environment
-/// (`guardrail_latest`), in the caller's transaction.
-pub async fn insert(conn: &mut AnyConnection, m: &Measurement) -> Result<(), StoreError> {
+/// The id of a resolved source and query (`guardrail_sources`), kept once.
+pub async fn source_id(
+    conn: &mut AnyConnection,
+    source: &str,
+    query: &str,
+) -> Result<i64, StoreError> {
+    sqlx::query(
+        "INSERT INTO guardrail_sources (source, query) VALUES ($1, $2) \
+         ON CONFLICT (source, query) DO NOTHING",
+    )
+    .bind(source)
+    .bind(query)
+    .execute(&mut *conn)
+    .await?;
+    Ok(
+        sqlx::query_scalar("SELECT id FROM guardrail_sources WHERE source = $1 AND query = $2")
+            .bind(source)
+            .bind(query)
+            .fetch_one(&mut *conn)
+            .await?,
+    )
+}
+
+/// Records a reading (read from `source_id`: `source_id`) and makes it its
+/// guardrail's newest in its environment (`guardrail_latest`), in the
+/// caller's transaction.
+pub async fn insert(
+    conn: &mut AnyConnection,
+    m: &Measurement,
+    source_id: Option<i64>,
+) -> Result<(), StoreError> {
     let id = uuid::Uuid::new_v4().simple().to_string();
     // Not a cached prepared statement: sqlx's Any driver declares a NULL
     // f64 as float4 on PostgreSQL, so a statement first prepared with a
@@ -34,8 +65,8 @@ pub async fn insert(conn: &mut AnyConnection, m: &Measurement) -> Result<(), Sto
     // format in bind parameter"). Prepared afresh, each reading's types hold.
     sqlx::query(
         "INSERT INTO guardrail_measurements (id, plan_id, guardrail, environment, at_ms, value, \
-         sample, threshold, outcome, detail, min_value, max_value) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+         sample, threshold, outcome, detail, min_value, max_value, source_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .persistent(false)
     .bind(&id)
@@ -50,6 +81,7 @@ pub async fn insert(conn: &mut AnyConnection, m: &Measurement) -> Result<(), Sto
     .bind(&m.detail)
     .bind(m.bounds.0)
     .bind(m.bounds.1)
+    .bind(source_id)
     .execute(&mut *conn)
     .await?;
     sqlx::query(
@@ -74,7 +106,9 @@ pub async fn latest(
     plan_id: &str,
 ) -> Result<Vec<Measurement>, StoreError> {
     Ok(sqlx::query_as(
-        "SELECT m.* FROM guardrail_latest l JOIN guardrail_measurements m ON m.id = l.measurement_id \
+        "SELECT m.*, s.source AS read_source, s.query AS read_query \
+         FROM guardrail_latest l JOIN guardrail_measurements m ON m.id = l.measurement_id \
+         LEFT JOIN guardrail_sources s ON s.id = m.source_id \
          WHERE l.plan_id = $1 ORDER BY m.at_ms DESC, m.id",
     )
     .bind(plan_id)
@@ -96,6 +130,12 @@ impl sqlx::FromRow<'_, sqlx::any::AnyRow> for Measurement {
             threshold: r.try_get("threshold")?,
             outcome: Outcome::parse(&outcome),
             detail: r.try_get("detail")?,
+            // Only `latest` reads where a reading came from.
+            read_from: r
+                .try_get::<Option<String>, _>("read_source")
+                .ok()
+                .flatten()
+                .zip(r.try_get::<Option<String>, _>("read_query").ok().flatten()),
         })
     }
 }

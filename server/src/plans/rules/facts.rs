@@ -134,6 +134,7 @@ mod tests {
                     threshold: "value ≤ 10".into(),
                     outcome: *outcome,
                     detail: "1 is within value ≤ 10".into(),
+                    read_from: None,
                 })
                 .collect(),
             latest: Vec::new(),

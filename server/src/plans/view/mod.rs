@@ -364,6 +364,16 @@ fn guardrail_views(
                 outcome: m.outcome.as_str().to_string(),
                 value: m.value.map(app::format::number),
                 detail: m.detail.clone(),
+                source: m
+                    .read_from
+                    .as_ref()
+                    .map(|r| r.0.clone())
+                    .unwrap_or_default(),
+                query: m
+                    .read_from
+                    .as_ref()
+                    .map(|r| r.1.clone())
+                    .unwrap_or_default(),
             });
         }
     }

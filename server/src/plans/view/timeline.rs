@@ -230,6 +230,7 @@ mod tests {
             threshold: "value ≤ 0.001".into(),
             outcome: Outcome::Failed,
             detail: String::new(),
+            read_from: None,
         };
         let m_copy = m.clone();
         let t = build(&events, &[m], (0, 40));

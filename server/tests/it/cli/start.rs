@@ -95,7 +95,7 @@ fn migrate_creates_the_default_sqlite_store() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains(
-            "store sqlite at data/console.db: migration #15 list indexes (15 of 15 applied)"
+            "store sqlite at data/console.db: migration #16 reading sources (16 of 16 applied)"
         ),
         "{stdout}"
     );
