@@ -267,10 +267,13 @@ impl Evaluator {
         self.act(w, def, &m).await
     }
 
-    /// The baseline of `def` for the phase under way: captured once, as the
-    /// value just before the phase started (PromQL, asked at that time), or
-    /// the last value read before it (SQL). `Ok(None)` while there is none;
-    /// `Err` with why when its source did not answer.
+    /// The baseline of `def` for the phase under way: the rollout's in its
+    /// environment (by default: captured the first time the guardrail is
+    /// read there and kept for every later phase) or the phase's own
+    /// (`baseline = "phase"`). Captured once, as the value just before the
+    /// phase started (PromQL, asked at that time), or the last value read
+    /// before it (SQL). `Ok(None)` while there is none; `Err` with why when
+    /// its source did not answer.
     async fn baseline(
         &self,
         w: &Watched,
@@ -278,8 +281,8 @@ impl Evaluator {
     ) -> Result<Result<Option<f64>, String>, StoreError> {
         let key = (def.name.as_str(), w.environment.as_str());
         let mut conn = self.store.pool().acquire().await?;
-        if let Some(b) = measurements::baseline(&mut conn, &w.plan_id, key, w.started_at_ms).await?
-        {
+        let which = def.baseline_key(w.started_at_ms);
+        if let Some(b) = measurements::baseline(&mut conn, &w.plan_id, key, which).await? {
             return Ok(Ok(Some(b)));
         }
         let at = self.clock.system_ms(w.started_at_ms);
@@ -290,7 +293,7 @@ impl Evaluator {
             None => measurements::value_before(&mut conn, &w.plan_id, key, w.started_at_ms).await?,
         };
         if let Some(value) = captured {
-            let at = (w.started_at_ms, value, self.clock.now_ms());
+            let at = (which, value, self.clock.now_ms());
             measurements::save_baseline(&mut conn, &w.plan_id, key, at).await?;
         }
         Ok(Ok(captured))

@@ -20,6 +20,7 @@ mod demo_history;
 mod entry;
 mod environments;
 mod gates_bind;
+mod guardrail_baseline;
 mod guardrail_deadline;
 mod guardrail_environments;
 mod guardrail_store;

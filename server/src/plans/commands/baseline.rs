@@ -44,11 +44,20 @@ pub(super) async fn capture_baseline(
         )));
     }
     let key = (def.name.as_str(), phase.environment.as_str());
-    if let Some(b) = measurements::baseline(conn, &cx.l.plan.id, key, started).await? {
-        return Err(PlanError::Conflict(app::error::Conflict::AlreadyExists, format!(
-            "guardrail {:?} already has a baseline in {} for this phase ({b}); it is never replaced",
+    let which = def.baseline_key(started);
+    if let Some(b) = measurements::baseline(conn, &cx.l.plan.id, key, which).await? {
+        let whose = if def.baseline_per_phase {
+            "this phase"
+        } else {
+            "this rollout"
+        };
+        return Err(PlanError::Conflict(
+            app::error::Conflict::AlreadyExists,
+            format!(
+            "guardrail {:?} already has a baseline in {} for {whose} ({b}); it is never replaced",
             def.name, phase.environment
-        )));
+        ),
+        ));
     }
     let newest = measurements::latest(conn, &cx.l.plan.id)
         .await?
@@ -65,7 +74,7 @@ pub(super) async fn capture_baseline(
             )))
         }
     };
-    measurements::save_baseline(conn, &cx.l.plan.id, key, (started, value, cx.now)).await?;
+    measurements::save_baseline(conn, &cx.l.plan.id, key, (which, value, cx.now)).await?;
     Ok(Effect::one(
         "guardrail.baseline",
         json!({

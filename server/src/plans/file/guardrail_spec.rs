@@ -73,6 +73,13 @@ pub struct GuardrailSpec {
     /// `record` (default), `pause`, `rollback` (standard) or `emergency`.
     #[serde(default)]
     pub action: Option<Spanned<String>>,
+    /// Which baseline relative bounds judge against: `rollout` (default:
+    /// one per environment, captured when the guardrail is first read there
+    /// — before the rollout's first exposure in it — and kept for every
+    /// later phase, so a slow drift cannot pass step by step) or `phase`
+    /// (captured again at each phase's start).
+    #[serde(default)]
+    pub baseline: Option<Spanned<String>>,
     /// Measure and record, never act.
     #[serde(default)]
     pub dry_run: bool,
@@ -124,6 +131,15 @@ pub fn check(r: &mut Report<'_>, g: &GuardrailSpec, path: &str) {
             if let Err(e) = Bound::parse(b.get_ref()) {
                 r.at(b.span(), format!("{path}.{field}"), e);
             }
+        }
+    }
+    if let Some(b) = &g.baseline {
+        if !matches!(b.get_ref().as_str(), "rollout" | "phase") {
+            r.at(
+                b.span(),
+                format!("{path}.baseline"),
+                "\"rollout\" (one baseline before the rollout, the default) or \"phase\" (one per phase start)",
+            );
         }
     }
     if let Some(v) = &g.min_sample {

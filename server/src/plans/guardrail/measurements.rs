@@ -286,7 +286,8 @@ pub async fn streak(
         .map_err(StoreError::Query)
 }
 
-/// The baseline captured for a guardrail at a phase start, if any.
+/// The baseline captured for a guardrail at a phase start (or, keyed
+/// `ROLLOUT_BASELINE`, for the rollout in that environment), if any.
 pub async fn baseline(
     conn: &mut AnyConnection,
     plan_id: &str,

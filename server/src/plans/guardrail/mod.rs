@@ -44,7 +44,13 @@ pub struct GuardrailDef {
     pub no_data_zero: bool,
     pub action: String,
     pub dry_run: bool,
+    /// A baseline per phase start rather than one per rollout.
+    pub baseline_per_phase: bool,
 }
+
+/// The key of a rollout's baseline in an environment (where a phase's is
+/// its start time).
+pub const ROLLOUT_BASELINE: i64 = 0;
 
 impl GuardrailDef {
     pub fn from_spec(g: &GuardrailSpec) -> GuardrailDef {
@@ -91,6 +97,17 @@ impl GuardrailDef {
                 .as_ref()
                 .map_or("record".into(), |a| a.get_ref().clone()),
             dry_run: g.dry_run,
+            baseline_per_phase: g.baseline.as_ref().is_some_and(|b| b.get_ref() == "phase"),
+        }
+    }
+
+    /// Which baseline a phase started at `phase_started_at_ms` judges
+    /// against: its own, or the rollout's (`ROLLOUT_BASELINE`).
+    pub fn baseline_key(&self, phase_started_at_ms: i64) -> i64 {
+        if self.baseline_per_phase {
+            phase_started_at_ms
+        } else {
+            ROLLOUT_BASELINE
         }
     }
 
@@ -273,6 +290,7 @@ impl GuardrailDef {
             no_data_zero: false,
             action: "record".into(),
             dry_run: false,
+            baseline_per_phase: false,
         }
     }
 }
