@@ -181,8 +181,10 @@ async fn past_the_column_drop(w: &World, t: &Team<'_>) {
     w.error_spike(0.0, -1.0).await;
 }
 
+/// Seeds 000 and 002: a P0 turns STI off entirely (`ENABLE_STI` off), not
+/// one step back: the template's P0 guardrail takes the emergency rollback.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_error_spike_in_production_5_is_rolled_back_by_the_system() {
+async fn an_error_spike_in_production_5_turns_the_flag_off_everywhere() {
     let w = world().await;
     let t = team(&w.app, "sti-backfill").await;
     to_production_5(&w, &t).await;
@@ -190,22 +192,33 @@ async fn an_error_spike_in_production_5_is_rolled_back_by_the_system() {
     // readings 30 s apart).
     w.error_spike(0.5, 0.01).await;
     for _ in 0..40 {
-        if t.phase("production 5%").await["status"] == "pending" {
+        if t.view().await["summary"]["status"] != "active" {
             break;
         }
         w.step(STEP_MS).await;
     }
     let view = t.view().await;
     assert_eq!(
-        t.phase("production 5%").await["status"],
-        "pending",
-        "rolled back"
+        view["summary"]["status"], "rolled_back",
+        "{}",
+        view["summary"]
     );
-    let production = World::flag_in(&view, "production");
-    assert_eq!(production["exposure_bp"], 0, "{production}");
-    assert_eq!(view["summary"]["status"], "active");
+    // The kill switch off in every environment: nobody is on.
+    for environment in ["dev", "staging", "production"] {
+        let flag = World::flag_in(&view, environment);
+        assert_eq!(flag["enabled"], false, "{environment}: {flag}");
+    }
+    assert!(
+        view["summary"]["exposures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["exposure_bp"] == 0),
+        "{}",
+        view["summary"]
+    );
     let (actor, reason): (String, String) = sqlx::query_as(
-        "SELECT actor_kind, details FROM audit_events WHERE action = 'plan.rollback.standard'",
+        "SELECT actor_kind, details FROM audit_events WHERE action = 'plan.rollback.emergency'",
     )
     .fetch_one(w.app.state.store.pool())
     .await
