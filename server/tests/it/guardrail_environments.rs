@@ -62,28 +62,6 @@ action = "pause"
     )
 }
 
-/// The phase's item for `check` once it says `met` with a detail holding
-/// `says`.
-async fn item_until(plan: &PlanApi<'_>, who: &reqwest::Client, check: &str, met: bool, says: &str) {
-    let mut last = Value::Null;
-    for _ in 0..300 {
-        let phase = plan.phase(who, 0).await;
-        let item = phase["checklist"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|i| i["check"] == check)
-            .unwrap()
-            .clone();
-        if item["met"] == met && item["detail"].as_str().unwrap_or_default().contains(says) {
-            return;
-        }
-        last = item;
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{check} never became met={met} saying {says:?}; last: {last}");
-}
-
 /// Whether the console paused `plan` by itself (within 30 s: the whole
 /// suite shares two cores).
 async fn paused_by_the_console(app: &TestApp, plan: &PlanApi<'_>) -> bool {
@@ -119,8 +97,12 @@ async fn judged_apart(
     breaching: &PlanApi<'_>,
 ) {
     for check in ["guardrail_own_server", "guardrail_by_label"] {
-        item_until(healthy, olga, check, true, "0.0001 is within").await;
-        item_until(breaching, olga, check, false, "0.05 is outside").await;
+        healthy
+            .item_until(olga, check, true, "0.0001 is within")
+            .await;
+        breaching
+            .item_until(olga, check, false, "0.05 is outside")
+            .await;
     }
     assert!(
         paused_by_the_console(app, breaching).await,

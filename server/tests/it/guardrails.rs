@@ -18,35 +18,6 @@ use serde_json::Value;
 use server::backfill::target;
 use server::config::PrometheusConfig;
 
-/// Waits until the phase's item for `check` says `met` with a detail that
-/// contains `says`; returns the detail.
-async fn item_until(
-    plan: &PlanApi<'_>,
-    who: &reqwest::Client,
-    check: &str,
-    met: bool,
-    says: &str,
-) -> String {
-    let mut last = Value::Null;
-    for _ in 0..150 {
-        let phase = plan.phase(who, 0).await;
-        let item = phase["checklist"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|i| i["check"] == check)
-            .unwrap()
-            .clone();
-        let detail = item["detail"].as_str().unwrap_or_default().to_string();
-        if item["met"] == met && detail.contains(says) {
-            return detail;
-        }
-        last = item;
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{check} never became met={met} saying {says:?}; last: {last}");
-}
-
 async fn start_first_phase(plan: &PlanApi<'_>, who: &reqwest::Client) {
     let id = plan.phase(who, 0).await["id"].clone();
     let (status, body) = plan.on_phase(who, "start_phase", &id).await;
@@ -79,8 +50,7 @@ async fn prometheus_guardrails_fail_closed() {
     start_first_phase(&plan, &olga).await;
 
     // Healthy once Prometheus has scraped the fixture.
-    item_until(
-        &plan,
+    plan.item_until(
         &olga,
         "guardrail_error_rate",
         true,
@@ -89,39 +59,29 @@ async fn prometheus_guardrails_fail_closed() {
     .await;
     // Relative to the value Prometheus had when the phase started.
     let relative = "value ≤ 0.001 (baseline × 2, baseline 0.0005)";
-    item_until(&plan, &olga, "guardrail_relative", true, relative).await;
+    plan.item_until(&olga, "guardrail_relative", true, relative)
+        .await;
     // A metric that is absent never reads healthy.
-    item_until(&plan, &olga, "guardrail_absent", false, "failed: no data").await;
+    plan.item_until(&olga, "guardrail_absent", false, "failed: no data")
+        .await;
     // An error spike: failed within a scrape and a reading.
     ratio.store(0.05f64.to_bits(), Ordering::Relaxed);
-    item_until(
-        &plan,
+    plan.item_until(
         &olga,
         "guardrail_error_rate",
         false,
         "0.05 is outside value ≤ 0.001",
     )
     .await;
-    item_until(&plan, &olga, "guardrail_relative", false, "0.05 is outside").await;
+    plan.item_until(&olga, "guardrail_relative", false, "0.05 is outside")
+        .await;
     ratio.store(0.0001f64.to_bits(), Ordering::Relaxed);
-    item_until(
-        &plan,
-        &olga,
-        "guardrail_error_rate",
-        true,
-        "0.0001 is within",
-    )
-    .await;
+    plan.item_until(&olga, "guardrail_error_rate", true, "0.0001 is within")
+        .await;
     // Prometheus gone: an error, not healthy.
     drop(prom);
-    item_until(
-        &plan,
-        &olga,
-        "guardrail_error_rate",
-        false,
-        "did not answer",
-    )
-    .await;
+    plan.item_until(&olga, "guardrail_error_rate", false, "did not answer")
+        .await;
     assert_eq!(
         states(&app, "error_rate").await,
         ["healthy", "failed", "healthy", "error"],
@@ -153,29 +113,19 @@ async fn sql_guardrails_on_postgres_read_parity_and_fail_closed() {
     let plan = PlanApi::import(&app, &olga, SQL_PLAN).await;
     start_first_phase(&plan, &olga).await;
 
-    item_until(
-        &plan,
-        &olga,
-        "guardrail_parity",
-        true,
-        "5 is within value ≤ 9",
-    )
-    .await;
-    item_until(&plan, &olga, "guardrail_null", false, "not a number").await;
-    item_until(&plan, &olga, "guardrail_no_rows", false, "no data").await;
+    plan.item_until(&olga, "guardrail_parity", true, "5 is within value ≤ 9")
+        .await;
+    plan.item_until(&olga, "guardrail_null", false, "not a number")
+        .await;
+    plan.item_until(&olga, "guardrail_no_rows", false, "no data")
+        .await;
     // Ten more legacy rows without their copies: the delta breaks the range.
     sqlx::query("INSERT INTO legacy SELECT generate_series(101, 110)")
         .execute(&t.pool)
         .await
         .unwrap();
-    item_until(
-        &plan,
-        &olga,
-        "guardrail_parity",
-        false,
-        "15 is outside value ≤ 9",
-    )
-    .await;
+    plan.item_until(&olga, "guardrail_parity", false, "15 is outside value ≤ 9")
+        .await;
     assert_eq!(states(&app, "parity").await, ["healthy", "failed"]);
 
     // The timeline tells it: the guardrail against its bound, the breach.

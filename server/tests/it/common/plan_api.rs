@@ -134,4 +134,34 @@ impl<'a> PlanApi<'a> {
             .answer()
             .await
     }
+
+    /// Waits (up to 30 s: the suite shares two cores) until the first
+    /// phase's item for `check` says `met` with a detail that contains
+    /// `says`; returns the detail.
+    pub async fn item_until(
+        &self,
+        who: &reqwest::Client,
+        check: &str,
+        met: bool,
+        says: &str,
+    ) -> String {
+        let mut last = serde_json::Value::Null;
+        for _ in 0..300 {
+            let phase = self.phase(who, 0).await;
+            let item = phase["checklist"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|i| i["check"] == check)
+                .unwrap()
+                .clone();
+            let detail = item["detail"].as_str().unwrap_or_default().to_string();
+            if item["met"] == met && detail.contains(says) {
+                return detail;
+            }
+            last = item;
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("{check} never became met={met} saying {says:?}; last: {last}");
+    }
 }
