@@ -162,6 +162,14 @@ pub trait BackfillPort: Send + Sync + 'static {
     async fn unfinished_runs(&self, caller: &Caller) -> Result<Vec<RunView>, AppError>;
     async fn pause(&self, caller: &Caller, run_id: String) -> Result<(), AppError>;
     async fn cancel(&self, caller: &Caller, run_id: String) -> Result<(), AppError>;
+    /// Lets a running run that waits outside its job's window go on; the
+    /// reason is audited.
+    async fn override_window(
+        &self,
+        caller: &Caller,
+        run_id: String,
+        reason: String,
+    ) -> Result<(), AppError>;
     /// A new chunk size (then fixed) and/or rows/s ceiling (0 = none) for a
     /// running run, from its next chunk on.
     async fn retune(

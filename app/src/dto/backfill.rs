@@ -113,6 +113,15 @@ pub struct Tune {
     pub max_rows_per_sec: Option<i64>,
 }
 
+/// Why a run waiting outside its job's window may go on now.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct WindowOverride {
+    /// Audited with the override (1 to 500 characters).
+    #[cfg_attr(feature = "ssr", schema(min_length = 1, max_length = 500))]
+    pub reason: String,
+}
+
 /// One key that failed, with its error.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

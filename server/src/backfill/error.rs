@@ -32,6 +32,11 @@ pub fn is_transient(e: &sqlx::Error) -> bool {
     }
 }
 
+/// PostgreSQL's `lock_timeout` ended the statement (55P03).
+pub fn is_lock_timeout(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.code().is_some_and(|c| c == "55P03"))
+}
+
 /// Attempts after the first for a transient failure.
 pub const RETRIES: u32 = 6;
 

@@ -49,7 +49,7 @@ impl JobFacts {
     fn undone_since(&self, job: &str, check: &str, env: &str) -> bool {
         let read = match check {
             "backfill_complete" => Mode::Run,
-            "coverage_full" | "parity_within" => Mode::Verify,
+            "coverage_full" | "parity_within" | "values_match" => Mode::Verify,
             _ => return false,
         };
         match (
@@ -79,7 +79,11 @@ impl JobFacts {
     ) -> Option<(bool, String)> {
         if !matches!(
             check,
-            "dry_run_clean" | "backfill_complete" | "coverage_full" | "parity_within"
+            "dry_run_clean"
+                | "backfill_complete"
+                | "coverage_full"
+                | "parity_within"
+                | "values_match"
         ) {
             return None;
         }
@@ -168,6 +172,8 @@ impl JobFacts {
                         let coverage = r.result["coverage_pct"].as_f64().unwrap_or(0.0);
                         if check == "coverage_full" {
                             coverage_fact(&r.result, coverage)
+                        } else if check == "values_match" {
+                            values_fact(&r.result)
                         } else {
                             let allowed = max_delta.unwrap_or(0);
                             (
@@ -183,6 +189,37 @@ impl JobFacts {
         }
         Some((met, details.join("; ")))
     }
+}
+
+/// `values_match` from a verify result: the job compared values, and none
+/// differed, was missing or extra.
+fn values_fact(result: &serde_json::Value) -> (bool, String) {
+    let v = &result["values"];
+    if v.is_null() {
+        return (
+            false,
+            "this verify compared no values (the job needs parity_legacy and parity_new)".into(),
+        );
+    }
+    let n = |k: &str| v[k].as_i64().unwrap_or(-1);
+    if v["passed"].as_bool() == Some(true) {
+        return (true, format!("values match on {} rows", n("compared")));
+    }
+    let keys: Vec<String> = v["keys"]
+        .as_array()
+        .map(|k| k.iter().take(10).map(|v| v.to_string()).collect())
+        .unwrap_or_default();
+    (
+        false,
+        format!(
+            "{} rows differ, {} missing, {} extra of {} compared (first keys: {})",
+            n("differ"),
+            n("missing"),
+            n("extra"),
+            n("compared"),
+            keys.join(", ")
+        ),
+    )
 }
 
 /// `coverage_full` from a verify result: exact counts (a verify made before

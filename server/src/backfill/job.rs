@@ -41,6 +41,11 @@ pub struct Job {
     /// The anti-join, as written and wrapped to count its rows and to list
     /// the first ten keys.
     pub verify_missing: Option<Missing>,
+    /// Value parity: the legacy and the new rows' keys and values.
+    pub parity: Option<(String, String)>,
+    /// Wait while a health signal of the target is past its number.
+    pub throttle: Vec<(super::health::Signal, f64)>,
+    pub window: Option<super::window::Window>,
     pub max_delta: i64,
     pub chunk: i64,
     pub fixed_chunk: bool,
@@ -107,6 +112,17 @@ impl Job {
                 .zip(s.verify_new.as_ref())
                 .map(|(l, n)| (l.get_ref().clone(), n.get_ref().clone())),
             verify_missing: s.verify_missing.as_ref().map(|m| Missing::of(m.get_ref())),
+            parity: s
+                .parity_legacy
+                .as_ref()
+                .zip(s.parity_new.as_ref())
+                .map(|(l, n)| (l.get_ref().clone(), n.get_ref().clone())),
+            throttle: s
+                .throttle
+                .iter()
+                .filter_map(|(name, v)| Some((super::health::Signal::parse(name)?, *v.get_ref())))
+                .collect(),
+            window: s.window.as_ref().and_then(|w| super::window::Window::of(w.get_ref())),
             max_delta: s.max_delta.as_ref().map_or(0, |d| *d.get_ref()),
             chunk: s.chunk.as_ref().map_or(1000, |c| *c.get_ref()),
             fixed_chunk: s.fixed_chunk,
@@ -140,6 +156,10 @@ impl Job {
         if let Some((legacy, new)) = &self.verify {
             all.push(("verify_legacy", legacy.as_str(), Access::Read));
             all.push(("verify_new", new.as_str(), Access::Read));
+        }
+        if let Some((legacy, new)) = &self.parity {
+            all.push(("parity_legacy", legacy.as_str(), Access::Read));
+            all.push(("parity_new", new.as_str(), Access::Read));
         }
         if let Some(m) = &self.verify_missing {
             all.push(("verify_missing", m.count.as_str(), Access::Read));

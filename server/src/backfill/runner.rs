@@ -2,7 +2,8 @@
 //! target (rolled back in a dry-run), the keys it created recorded in the
 //! console before the target commits, the checkpoint stored after; transient
 //! failures retried with back-off; a chunk that keeps failing split until the
-//! failing keys are isolated; throttled and adaptively sized. Undo and
+//! failing keys are isolated; throttled and adaptively sized; held while
+//! its window is closed or its target unhealthy (`hold.rs`). Undo and
 //! verify runs are in `undo.rs` and `verify.rs`.
 use std::sync::Arc;
 use std::time::Instant;
@@ -12,7 +13,7 @@ use serde_json::{json, Value};
 use sqlx::Executor;
 
 use super::control::Control;
-use super::error::{is_transient, one_line, with_retries, BackfillError};
+use super::error::{is_lock_timeout, is_transient, one_line, with_retries, BackfillError};
 use super::job::{ErrorPolicy, Job};
 use super::pace::{next_chunk, pause_after};
 use super::runs::{self, Mode, Run, RunStatus};
@@ -58,6 +59,9 @@ enum ApplyError {
     Data(String),
     /// Retries did not cure it: stop, resumable.
     Gave(String),
+    /// A lock held elsewhere blocked the chunk past `lock_timeout`, in a job
+    /// with a throttle: wait and try again, however long it takes.
+    Locked(String),
     /// The console's own store failed: stop.
     Console(crate::db::StoreError),
 }
@@ -73,6 +77,14 @@ pub struct Runner {
     pub actor: Actor,
     pub client: ClientInfo,
     pub control: Arc<Control>,
+    /// The plans' clock: a job's window is judged on it.
+    pub clock: crate::clock::Clock,
+    /// The target's health, for the job's throttle, and when it was last
+    /// read healthy.
+    pub health: super::health::Health,
+    pub health_read_at: Option<Instant>,
+    /// Since when a lock held elsewhere has blocked its chunks.
+    pub locked_since: Option<i64>,
 }
 
 impl Runner {
@@ -201,6 +213,18 @@ impl Runner {
     }
 
     async fn apply(&self, after: i64, last: i64, dry_run: bool) -> Result<Vec<i64>, ApplyError> {
+        if !self.job.throttle.is_empty() {
+            match self.apply_once(after, last, dry_run).await {
+                Ok(Ok(created)) => return Ok(created),
+                Ok(Err(console)) => return Err(ApplyError::Console(console)),
+                Err(e) if is_lock_timeout(&e) => return Err(ApplyError::Locked(format!(
+                    "keys {after}..={last} waited too long for a lock held by another session: {}",
+                    one_line(&e)
+                ))),
+                // Anything else: the usual retries.
+                Err(_) => {}
+            }
+        }
         match with_retries(|| self.apply_once(after, last, dry_run)).await {
             Ok(Ok(created)) => Ok(created),
             Ok(Err(console)) => Err(ApplyError::Console(console)),
@@ -243,6 +267,9 @@ impl Runner {
             if let Some(r) = rate {
                 self.run.max_rows_per_sec = r;
             }
+            if let Some(outcome) = self.hold().await? {
+                return Ok(outcome);
+            }
             // Paused from elsewhere (an emergency rollback): stop here.
             if runs::status(&self.store, &self.run.id).await? == RunStatus::Paused {
                 self.run.status = RunStatus::Paused;
@@ -272,6 +299,12 @@ impl Runner {
                 match self.apply(lo, hi, dry_run).await {
                     Ok(c) => created += c.len() as i64,
                     Err(ApplyError::Console(e)) => return Err(e.into()),
+                    Err(ApplyError::Locked(why)) => {
+                        stack.push((lo, hi, known));
+                        if let Some(outcome) = self.blocked(why).await? {
+                            return Ok(outcome);
+                        }
+                    }
                     Err(ApplyError::Gave(reason)) => {
                         self.finish(RunStatus::Paused, json!({ "reason": reason }))
                             .await?;
@@ -341,6 +374,7 @@ impl Runner {
                     }
                 }
             }
+            self.unblocked().await?;
             let elapsed = t0.elapsed();
             self.run.last_key = Some(last);
             self.run.processed += count;

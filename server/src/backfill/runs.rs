@@ -487,3 +487,45 @@ mod tests {
         assert_eq!(encode_ranges(&(1..=1000).collect::<Vec<_>>()), "1-1000");
     }
 }
+
+/// What a running run waits for (`None`: it no longer waits), in its result
+/// while it runs.
+pub async fn set_waiting(store: &Store, run_id: &str, waiting: &Value) -> Result<(), StoreError> {
+    sqlx::query("UPDATE backfill_runs SET result = $2, updated_at_ms = $3 WHERE id = $1")
+        .bind(run_id)
+        .bind(waiting.to_string())
+        .bind(now_ms())
+        .execute(store.pool())
+        .await?;
+    Ok(())
+}
+
+/// Why an operator let the run go on outside its window, if one did.
+pub async fn window_override(store: &Store, run_id: &str) -> Result<Option<String>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT window_override FROM backfill_runs WHERE id = $1")
+            .bind(run_id)
+            .fetch_optional(store.pool())
+            .await?
+            .flatten(),
+    )
+}
+
+/// Records an operator's override of a running run's window (inside the
+/// caller's transaction, with its audit event); false when the run is not
+/// running.
+pub async fn override_window(
+    conn: &mut AnyConnection,
+    run_id: &str,
+    reason: &str,
+) -> Result<bool, StoreError> {
+    Ok(sqlx::query(
+        "UPDATE backfill_runs SET window_override = $2 WHERE id = $1 AND status = 'running'",
+    )
+    .bind(run_id)
+    .bind(reason)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1)
+}

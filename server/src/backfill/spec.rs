@@ -59,6 +59,22 @@ pub struct JobSpec {
     /// is full only when it returns none; verify lists the first ten.
     #[serde(default)]
     pub verify_missing: Option<Spanned<String>>,
+    /// Value parity: the key and the compared value of each legacy row with
+    /// `$1 < key <= $2`, ordered by key (`SELECT id, md5(row(name,
+    /// type)::text) FROM … WHERE id > $1 AND id <= $2 ORDER BY id`)…
+    #[serde(default)]
+    pub parity_legacy: Option<Spanned<String>>,
+    /// …and of each new row under the legacy key. Verify lists the keys
+    /// whose values differ, or that one side lacks.
+    #[serde(default)]
+    pub parity_new: Option<Spanned<String>>,
+    /// Wait before a chunk while the target's health is past these numbers
+    /// (`{ lock_waits = 0, connections = 0.8 }`; `backfill::health`).
+    #[serde(default)]
+    pub throttle: std::collections::BTreeMap<String, Spanned<f64>>,
+    /// When a run may apply (`backfill::window`).
+    #[serde(default)]
+    pub window: Option<Spanned<super::window::WindowSpec>>,
     /// Verify passes when legacy − new ≤ this.
     #[serde(default)]
     pub max_delta: Option<Spanned<i64>>,
@@ -179,6 +195,53 @@ pub fn check_job(r: &mut Report<'_>, job: &JobSpec, path: &str) {
             format!("{path}.verify_missing"),
             "verify_missing needs verify_legacy and verify_new beside it",
         );
+    }
+    if job.parity_legacy.is_some() != job.parity_new.is_some()
+        || (job.parity_legacy.is_some() && job.verify_legacy.is_none())
+    {
+        let span = job
+            .parity_legacy
+            .as_ref()
+            .or(job.parity_new.as_ref())
+            .map_or(0..0, |s| s.span());
+        r.at(
+            span,
+            format!("{path}.parity_new"),
+            "value parity needs parity_legacy and parity_new, beside verify_legacy and verify_new",
+        );
+    }
+    for (field, q) in [
+        ("parity_legacy", &job.parity_legacy),
+        ("parity_new", &job.parity_new),
+    ] {
+        if let Some(q) = q.as_ref().filter(|q| !has_params(q.get_ref(), 2)) {
+            r.at(
+                q.span(),
+                format!("{path}.{field}"),
+                "returns the key and the compared value of each row with $1 < key <= $2, ordered by key",
+            );
+        }
+    }
+    for (name, limit) in &job.throttle {
+        match super::health::Signal::parse(name) {
+            None => r.at(
+                limit.span(),
+                format!("{path}.throttle.{name}"),
+                format!(
+                    "{name:?} is not a health signal; use one of {}",
+                    super::health::Signal::names()
+                ),
+            ),
+            Some(_) if !limit.get_ref().is_finite() || *limit.get_ref() < 0.0 => r.at(
+                limit.span(),
+                format!("{path}.throttle.{name}"),
+                "a number, 0 or more",
+            ),
+            Some(_) => {}
+        }
+    }
+    if let Some(w) = &job.window {
+        super::window::check(r, w.get_ref(), &format!("{path}.window"));
     }
     if job.verify_legacy.is_some() != job.verify_new.is_some() {
         let span = job
@@ -357,6 +420,8 @@ fn check_sql(r: &mut Report<'_>, job: &JobSpec, path: &str) {
         (&job.verify_legacy, "verify_legacy", Access::Read),
         (&job.verify_new, "verify_new", Access::Read),
         (&job.verify_missing, "verify_missing", Access::Read),
+        (&job.parity_legacy, "parity_legacy", Access::Read),
+        (&job.parity_new, "parity_new", Access::Read),
     ] {
         if let Some(v) = value {
             fields.push((v, field, v.get_ref().clone(), access));

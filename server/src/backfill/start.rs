@@ -249,6 +249,10 @@ impl Runner {
             actor,
             client,
             control: Arc::new(Control::default()),
+            clock,
+            health: Default::default(),
+            health_read_at: None,
+            locked_since: None,
         })
     }
 }

@@ -54,10 +54,25 @@ impl Target {
         binds: &[i64],
         limit: Duration,
     ) -> Result<Vec<Cell>, sqlx::Error> {
+        let rows = self.read_rows(sql, binds, limit, 1).await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| r.into_iter().next())
+            .collect())
+    }
+
+    /// Like `read_column`, each row's first `width` columns.
+    pub async fn read_rows(
+        &self,
+        sql: &str,
+        binds: &[i64],
+        limit: Duration,
+        width: usize,
+    ) -> Result<Vec<Vec<Cell>>, sqlx::Error> {
         match (&self.url, self.backend()) {
             (StoreUrl::Sqlite { path }, _) => {
                 let (path, sql, binds) = (path.clone(), sql.to_string(), binds.to_vec());
-                tokio::task::spawn_blocking(move || sqlite_column(&path, &sql, &binds, limit))
+                tokio::task::spawn_blocking(move || sqlite_rows(&path, &sql, &binds, limit, width))
                     .await
                     .map_err(|e| sqlx::Error::Protocol(format!("the read stopped: {e}")))?
                     .map_err(|e| sqlx::Error::Protocol(e.to_string()))
@@ -69,31 +84,35 @@ impl Target {
                     query = query.bind(*b);
                 }
                 let rows = query.fetch_all(&mut *tx).await?;
-                Ok(rows.iter().map(any_cell).collect())
+                Ok(rows
+                    .iter()
+                    .map(|row| (0..width).map(|i| any_cell(row, i)).collect())
+                    .collect())
             }
         }
     }
 }
 
-fn any_cell(row: &sqlx::any::AnyRow) -> Cell {
-    if let Ok(v) = row.try_get::<Option<i64>, _>(0) {
+fn any_cell(row: &sqlx::any::AnyRow, i: usize) -> Cell {
+    if let Ok(v) = row.try_get::<Option<i64>, _>(i) {
         return v.map_or(Cell::Null, Cell::Int);
     }
-    if let Ok(v) = row.try_get::<Option<f64>, _>(0) {
+    if let Ok(v) = row.try_get::<Option<f64>, _>(i) {
         return v.map_or(Cell::Null, Cell::Real);
     }
-    if let Ok(v) = row.try_get::<Option<String>, _>(0) {
+    if let Ok(v) = row.try_get::<Option<String>, _>(i) {
         return v.map_or(Cell::Null, Cell::Text);
     }
     Cell::Null
 }
 
-fn sqlite_column(
+fn sqlite_rows(
     path: &std::path::Path,
     sql: &str,
     binds: &[i64],
     limit: Duration,
-) -> Result<Vec<Cell>, rusqlite::Error> {
+    width: usize,
+) -> Result<Vec<Vec<Cell>>, rusqlite::Error> {
     use rusqlite::limits::Limit;
     use rusqlite::types::ValueRef;
     use rusqlite::{Connection, OpenFlags};
@@ -111,13 +130,17 @@ fn sqlite_column(
     let mut rows = statement.query(rusqlite::params_from_iter(binds.iter()))?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
-        out.push(match row.get_ref(0)? {
-            ValueRef::Null => Cell::Null,
-            ValueRef::Integer(n) => Cell::Int(n),
-            ValueRef::Real(x) => Cell::Real(x),
-            ValueRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
-            ValueRef::Blob(_) => Cell::Null,
-        });
+        let mut cells = Vec::with_capacity(width);
+        for i in 0..width {
+            cells.push(match row.get_ref(i)? {
+                ValueRef::Null => Cell::Null,
+                ValueRef::Integer(n) => Cell::Int(n),
+                ValueRef::Real(x) => Cell::Real(x),
+                ValueRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
+                ValueRef::Blob(_) => Cell::Null,
+            });
+        }
+        out.push(cells);
     }
     Ok(out)
 }
@@ -133,6 +156,16 @@ mod tests {
         conn.execute_batch("CREATE TABLE o (id INTEGER PRIMARY KEY, v REAL); INSERT INTO o VALUES (1, 0.5), (2, NULL);")
             .unwrap();
         (dir, path)
+    }
+
+    fn sqlite_column(
+        path: &std::path::Path,
+        sql: &str,
+        binds: &[i64],
+        limit: Duration,
+    ) -> Result<Vec<Cell>, rusqlite::Error> {
+        let rows = sqlite_rows(path, sql, binds, limit, 1)?;
+        Ok(rows.into_iter().map(|mut r| r.remove(0)).collect())
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Verify runs: legacy against new row counts on the target, the delta, the
 //! coverage by exact counts, and — when the job declares `verify_missing` —
 //! how many legacy rows have no new row and the first of their keys; passed
-//! when the delta is within the job's `max_delta` and nothing is missing.
+//! when the delta is within the job's `max_delta` and nothing is missing;
+//! with `parity_legacy` / `parity_new`, also the values (`parity`).
 use super::target_read::Cell;
 use serde_json::{json, Value};
 
@@ -62,7 +63,11 @@ impl Runner {
             Some(n) => n == 0 && new >= legacy,
             None => new == legacy,
         };
-        let result = json!({
+        let values = match self.job.parity.clone() {
+            Some((legacy, new)) => Some(super::parity::compare(&self.target, &legacy, &new).await?),
+            None => None,
+        };
+        let mut result = json!({
             "legacy": legacy, "new": new, "delta": delta,
             "coverage_pct": (coverage * 100.0).round() / 100.0,
             "coverage_full": full,
@@ -71,6 +76,10 @@ impl Runner {
             "max_delta": self.job.max_delta,
             "passed": delta.abs() <= self.job.max_delta && missing.is_none_or(|n| n == 0),
         });
+        if let Some(values) = values {
+            result["passed"] = json!(result["passed"] == json!(true) && values.passed());
+            result["values"] = values.json();
+        }
         self.run.processed = legacy;
         self.run.created = new;
         self.finish(RunStatus::Done, result.clone()).await?;

@@ -1,6 +1,7 @@
 //! Reading a guardrail's source: an instant PromQL query against a
-//! configured Prometheus (one series expected), or one read-only statement
-//! on a target (one row, one number), for the phase's environment: its own
+//! configured Prometheus (one series expected), one read-only statement
+//! on a target (one row, one number), or a built-in health signal of a
+//! PostgreSQL target (`backfill::health`), for the phase's environment: its own
 //! Prometheus server if it has one, its name in the query's
 //! `{{environment}}` (`plans::guardrail::environment`). A source that does
 //! not answer, answers with an error, or cannot tell the environment's
@@ -12,6 +13,7 @@ use std::time::Duration;
 
 use tokio::sync::Mutex;
 
+use crate::backfill::health::{Health, Signal};
 use crate::backfill::sandbox::Access;
 use crate::backfill::target::{self, Target};
 use crate::config::{PrometheusConfig, TargetConfig};
@@ -30,6 +32,8 @@ pub struct Sources {
     /// The stored ids of resolved sources and queries (`guardrail_sources`),
     /// once committed.
     ids: Arc<std::sync::Mutex<HashMap<(String, String), i64>>>,
+    /// The built-in health signals' previous counter totals.
+    health: Arc<Health>,
 }
 
 /// A PromQL query asked for one environment.
@@ -53,6 +57,7 @@ impl Sources {
             http: reqwest::Client::new(),
             connected: Arc::default(),
             ids: Arc::default(),
+            health: Arc::default(),
         }
     }
 
@@ -86,6 +91,11 @@ impl Sources {
                 format!("target {target}"),
                 sql.clone(),
                 sample.map(str::to_string),
+            ),
+            Source::Health { target, signal } => (
+                format!("target {target}: built-in health signal {signal}"),
+                Signal::parse(signal).map_or(String::new(), |s| s.sql().to_string()),
+                None,
             ),
         };
         match sample {
@@ -139,6 +149,9 @@ impl Sources {
                     self.sql(target, query.unwrap_or(sql), environment, deadline)
                         .await
                 }
+                Source::Health { target, signal } => {
+                    self.health(target, signal, environment, deadline).await
+                }
             }
         };
         match tokio::time::timeout(deadline, reading).await {
@@ -167,7 +180,7 @@ impl Sources {
                 };
                 Some(self.promql(&asked, Some(at_ms)).await)
             }
-            Source::Sql { .. } => None,
+            Source::Sql { .. } | Source::Health { .. } => None,
         }
     }
 
@@ -235,23 +248,48 @@ impl Sources {
         }
     }
 
-    async fn sql(&self, name: &str, sql: &str, environment: &str, deadline: Duration) -> Reading {
+    /// Target `name`, connected once, if it holds `environment`'s data.
+    async fn target(&self, name: &str, environment: &str) -> Result<Target, String> {
         if let Some(serves) = target::serves_other(&self.targets, name, environment) {
-            return Reading::Error(format!(
+            return Err(format!(
                 "target {name:?} holds {serves}'s data; this guardrail reads {environment}"
             ));
         }
         let mut connected = self.connected.lock().await;
         if !connected.contains_key(name) {
-            match target::connect(&self.targets, name).await {
-                Ok(t) => {
-                    connected.insert(name.to_string(), t);
-                }
-                Err(e) => return Reading::Error(e.to_string()),
-            }
+            let t = target::connect(&self.targets, name)
+                .await
+                .map_err(|e| e.to_string())?;
+            connected.insert(name.to_string(), t);
         }
-        let t = connected[name].clone();
-        drop(connected);
+        Ok(connected[name].clone())
+    }
+
+    async fn health(
+        &self,
+        name: &str,
+        signal: &str,
+        environment: &str,
+        deadline: Duration,
+    ) -> Reading {
+        let Some(signal) = Signal::parse(signal) else {
+            return Reading::Error(format!("{signal:?} is not a health signal"));
+        };
+        let t = match self.target(name, environment).await {
+            Ok(t) => t,
+            Err(e) => return Reading::Error(e),
+        };
+        match self.health.read(&t, signal, deadline).await {
+            Ok(v) => Reading::Values(vec![v]),
+            Err(e) => Reading::Error(e),
+        }
+    }
+
+    async fn sql(&self, name: &str, sql: &str, environment: &str, deadline: Duration) -> Reading {
+        let t = match self.target(name, environment).await {
+            Ok(t) => t,
+            Err(e) => return Reading::Error(e),
+        };
         if let Err(e) = t.admit("guardrail sql", sql, Access::Read) {
             return Reading::Error(e.to_string());
         }

@@ -33,6 +33,7 @@ use crate::{audit, flags, jobs, plans};
         jobs::rest::pause,
         jobs::rest::cancel,
         jobs::rest::tune,
+        jobs::rest::override_window,
         audit::export::list,
         audit::export::one,
         audit::export::verify,

@@ -2,7 +2,7 @@
 //! cancel. Progress reaches open plan pages through the plan's SSE feed.
 use std::sync::Arc;
 
-use app::dto::backfill::{RunView, StartRun, Tune};
+use app::dto::backfill::{RunView, StartRun, Tune, WindowOverride};
 use app::service::BackfillPort;
 use axum::extract::Path;
 use axum::http::StatusCode;
@@ -30,6 +30,7 @@ pub fn router() -> Router<BackfillApi> {
         .route("/api/v1/runs/{run}/pause", post(pause))
         .route("/api/v1/runs/{run}/cancel", post(cancel))
         .route("/api/v1/runs/{run}/tune", post(tune))
+        .route("/api/v1/runs/{run}/window-override", post(override_window))
 }
 
 /// Starts a run of the plan's job in the background (resuming its
@@ -95,6 +96,24 @@ pub async fn tune(
     state
         .backfill
         .retune(&caller, run, t.chunk, t.max_rows_per_sec)
+        .await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Lets a run waiting outside its job's window go on now; the reason is
+/// audited (`backfill.window_override`).
+#[utoipa::path(post, path = "/api/v1/runs/{run}/window-override", tag = "backfill",
+    params(("run" = String, Path)), request_body = WindowOverride,
+    responses((status = 202), (status = 400, description = "no reason, or one over 500 characters"), (status = 403), (status = 404),
+        (status = 409, description = "`wrong_state`: the run is not running, or its job has no window")))]
+pub async fn override_window(
+    Call(state, caller): Call<BackfillApi>,
+    Path(run): Path<String>,
+    JsonObject(o): JsonObject<WindowOverride>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .backfill
+        .override_window(&caller, run, o.reason)
         .await?;
     Ok(StatusCode::ACCEPTED)
 }

@@ -179,6 +179,19 @@ impl BackfillPort for BackfillService {
             .map_err(AppError::from)
     }
 
+    async fn override_window(
+        &self,
+        caller: &Caller,
+        run_id: String,
+        reason: String,
+    ) -> Result<(), AppError> {
+        let who = caller.require(Action::WritePlans)?;
+        self.jobs
+            .override_window(&actor_of(who), &client_of(caller), &run_id, &reason)
+            .await
+            .map_err(AppError::from)
+    }
+
     async fn retune(
         &self,
         caller: &Caller,

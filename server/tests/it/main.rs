@@ -12,6 +12,7 @@ mod auditor;
 mod auth;
 mod backfill;
 mod backfill_crash;
+mod backfill_health;
 mod baseline;
 mod cli;
 mod continue_decision;

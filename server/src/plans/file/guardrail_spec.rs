@@ -44,6 +44,10 @@ pub struct GuardrailSpec {
     pub target: Option<Spanned<String>>,
     #[serde(default)]
     pub sql: Option<Spanned<String>>,
+    /// Or, with `target`, a built-in health signal of a PostgreSQL target
+    /// instead of `sql` (`lock_waits`, `connections`…: `backfill::health`).
+    #[serde(default)]
+    pub health: Option<Spanned<String>>,
     /// Healthy while value ≤ max (and ≥ min).
     #[serde(default)]
     pub max: Option<Spanned<BoundSpec>>,
@@ -100,8 +104,28 @@ pub fn check(r: &mut Report<'_>, g: &GuardrailSpec, path: &str) {
         );
     }
     match (&g.prometheus, &g.query, &g.target, &g.sql) {
-        (Some(_), Some(_), None, None) => {}
-        (None, None, Some(t), Some(sql)) => {
+        (Some(_), Some(_), None, None) if g.health.is_none() => {}
+        (None, None, Some(t), None) if g.health.is_some() => {
+            if !is_identifier(t.get_ref()) {
+                r.at(t.span(), format!("{path}.target"), "name a target from the console's configuration ([targets.NAME])");
+            }
+            let h = g.health.as_ref().expect("matched");
+            if crate::backfill::health::Signal::parse(h.get_ref()).is_none() {
+                r.at(
+                    h.span(),
+                    format!("{path}.health"),
+                    format!(
+                        "{:?} is not a health signal; use one of {}",
+                        h.get_ref(),
+                        crate::backfill::health::Signal::names()
+                    ),
+                );
+            }
+            if let Some(q) = &g.sample_query {
+                r.at(q.span(), format!("{path}.sample_query"), "a health signal has no sample query");
+            }
+        }
+        (None, None, Some(t), Some(sql)) if g.health.is_none() => {
             if !is_identifier(t.get_ref()) {
                 r.at(t.span(), format!("{path}.target"), "name a target from the console's configuration ([targets.NAME])");
             }
@@ -116,7 +140,7 @@ pub fn check(r: &mut Report<'_>, g: &GuardrailSpec, path: &str) {
         _ => r.at(
             g.name.span(),
             format!("{path}.query"),
-            "give a source: prometheus = \"NAME\" with query = \"…\" (PromQL), or target = \"NAME\" with sql = \"…\"",
+            "give one source: prometheus = \"NAME\" with query = \"…\" (PromQL), or target = \"NAME\" with sql = \"…\" or with health = \"lock_waits\" (a built-in signal)",
         ),
     }
     if g.max.is_none() && g.min.is_none() {

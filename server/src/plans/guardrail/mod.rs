@@ -24,6 +24,12 @@ pub enum Source {
         target: String,
         sql: String,
     },
+    /// A built-in health signal of a PostgreSQL target
+    /// (`backfill::health::Signal`).
+    Health {
+        target: String,
+        signal: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -74,9 +80,15 @@ impl GuardrailDef {
                     query: text(&g.query),
                     shared: g.shared_source,
                 },
-                None => Source::Sql {
-                    target: text(&g.target),
-                    sql: text(&g.sql),
+                None => match &g.health {
+                    Some(h) => Source::Health {
+                        target: text(&g.target),
+                        signal: h.get_ref().clone(),
+                    },
+                    None => Source::Sql {
+                        target: text(&g.target),
+                        sql: text(&g.sql),
+                    },
                 },
             },
             max: g.max.as_ref().and_then(|v| Bound::parse(v.get_ref()).ok()),

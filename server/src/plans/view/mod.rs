@@ -387,6 +387,7 @@ fn guardrail_views(
                 source: match &d.source {
                     Source::Prometheus { server, .. } => format!("prometheus {server}"),
                     Source::Sql { target, .. } => format!("target {target}"),
+                    Source::Health { target, signal } => format!("target {target}: {signal}"),
                 },
                 threshold: d.threshold(None),
                 action: d.action.clone(),

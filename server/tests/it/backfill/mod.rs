@@ -8,7 +8,9 @@ use crate::common;
 
 mod lifecycle;
 mod live;
+mod parity;
 mod sandbox;
+mod window;
 
 use std::collections::BTreeMap;
 

@@ -136,13 +136,14 @@ pub struct ItemSpec {
 
 /// Automatic checks the server knows; those marked not yet evaluable count as
 /// unmet until the feature that feeds them exists.
-pub const CHECKS: [(&str, bool); 8] = [
+pub const CHECKS: [(&str, bool); 9] = [
     ("soak_elapsed", true),
     ("previous_phase_approved", true),
     ("backfill_complete", false),
     ("dry_run_clean", false),
     ("coverage_full", false),
     ("parity_within", false),
+    ("values_match", false),
     ("guardrail_error_rate", false),
     ("guardrail_latency_p95", false),
 ];
