@@ -44,7 +44,7 @@ pub struct Job {
     /// Value parity: the legacy and the new rows' keys and values.
     pub parity: Option<(String, String)>,
     /// Wait while a health signal of the target is past its number.
-    pub throttle: Vec<(super::health::Signal, f64)>,
+    pub throttle: Vec<(super::signal::Signal, f64)>,
     pub window: Option<super::window::Window>,
     pub max_delta: i64,
     pub chunk: i64,
@@ -120,7 +120,7 @@ impl Job {
             throttle: s
                 .throttle
                 .iter()
-                .filter_map(|(name, v)| Some((super::health::Signal::parse(name)?, *v.get_ref())))
+                .filter_map(|(name, v)| Some((super::signal::Signal::parse(name)?, *v.get_ref())))
                 .collect(),
             window: s.window.as_ref().and_then(|w| super::window::Window::of(w.get_ref())),
             max_delta: s.max_delta.as_ref().map_or(0, |d| *d.get_ref()),

@@ -3,6 +3,7 @@
 //! checkpoint after each commit, dry-run, undo, verify, throttling, adaptive
 //! chunk size, retries and isolation of failing keys.
 pub mod control;
+pub mod created;
 pub mod demo;
 pub mod error;
 pub mod facts;
@@ -15,6 +16,7 @@ pub mod parity;
 pub mod runner;
 pub mod runs;
 pub mod sandbox;
+pub mod signal;
 pub mod spec;
 pub mod sql_functions;
 pub mod start;

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use sqlx::Executor;
 
 use super::control::Control;
+use super::created;
 use super::error::{is_lock_timeout, is_transient, one_line, with_retries, BackfillError};
 use super::job::{ErrorPolicy, Job};
 use super::pace::{next_chunk, pause_after};
@@ -204,7 +205,7 @@ impl Runner {
         if dry_run {
             tx.rollback().await?;
         } else {
-            if let Err(e) = runs::record_created(&self.store, &self.run.id, &created).await {
+            if let Err(e) = created::record_created(&self.store, &self.run.id, &created).await {
                 return Ok(Err(e));
             }
             tx.commit().await?;
@@ -217,10 +218,12 @@ impl Runner {
             match self.apply_once(after, last, dry_run).await {
                 Ok(Ok(created)) => return Ok(created),
                 Ok(Err(console)) => return Err(ApplyError::Console(console)),
-                Err(e) if is_lock_timeout(&e) => return Err(ApplyError::Locked(format!(
+                Err(e) if is_lock_timeout(&e) => {
+                    return Err(ApplyError::Locked(format!(
                     "keys {after}..={last} waited too long for a lock held by another session: {}",
                     one_line(&e)
-                ))),
+                )))
+                }
                 // Anything else: the usual retries.
                 Err(_) => {}
             }

@@ -223,13 +223,13 @@ pub fn check_job(r: &mut Report<'_>, job: &JobSpec, path: &str) {
         }
     }
     for (name, limit) in &job.throttle {
-        match super::health::Signal::parse(name) {
+        match super::signal::Signal::parse(name) {
             None => r.at(
                 limit.span(),
                 format!("{path}.throttle.{name}"),
                 format!(
                     "{name:?} is not a health signal; use one of {}",
-                    super::health::Signal::names()
+                    super::signal::Signal::names()
                 ),
             ),
             Some(_) if !limit.get_ref().is_finite() || *limit.get_ref() < 0.0 => r.at(

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use serde_json::json;
 
+use super::created;
 use super::error::{one_line, with_retries, BackfillError};
 use super::runner::{ChunkReport, Outcome, Runner};
 use super::runs::{self, Mode, Run, RunStatus};
@@ -55,7 +56,7 @@ impl Runner {
                 return Ok(Outcome::Done);
             };
             // One recorded chunk at a time, each removed in one transaction.
-            let next = runs::next_created(&self.store, &source.id, after).await?;
+            let next = created::next_created(&self.store, &source.id, after).await?;
             let Some((first, keys)) = next else {
                 current += 1;
                 after = i64::MIN;
@@ -96,7 +97,7 @@ impl Runner {
                     return Ok(Outcome::Paused(reason));
                 }
             };
-            runs::forget_created(&self.store, &source.id, first).await?;
+            created::forget_created(&self.store, &source.id, first).await?;
             after = first;
             self.run.last_key = Some(last);
             self.run.processed += keys.len() as i64;

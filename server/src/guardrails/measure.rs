@@ -13,8 +13,9 @@ use std::time::Duration;
 
 use tokio::sync::Mutex;
 
-use crate::backfill::health::{Health, Signal};
+use crate::backfill::health::Health;
 use crate::backfill::sandbox::Access;
+use crate::backfill::signal::Signal;
 use crate::backfill::target::{self, Target};
 use crate::config::{PrometheusConfig, TargetConfig};
 use crate::plans::guardrail::environment::{self, Reads};

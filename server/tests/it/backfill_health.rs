@@ -182,7 +182,7 @@ async fn health_signals_fail_closed_and_bad_ones_are_refused() {
     let e = health
         .read(
             &t,
-            server::backfill::health::Signal::LockWaits,
+            server::backfill::signal::Signal::LockWaits,
             Duration::from_secs(5),
         )
         .await
@@ -192,9 +192,9 @@ async fn health_signals_fail_closed_and_bad_ones_are_refused() {
     let pg = TestDb::new(Backend::Postgres).await;
     let targets = common::targets::one("pg", &pg.database_url(), None, true);
     let t = target::connect(&targets, "pg").await.unwrap();
-    for signal in server::backfill::health::SIGNALS {
+    for signal in server::backfill::signal::SIGNALS {
         let read = health.read(&t, signal, Duration::from_secs(5)).await;
-        use server::backfill::health::Signal::*;
+        use server::backfill::signal::Signal::*;
         match signal {
             LockWaits | LongestLockWaitS => assert_eq!(read, Ok(0.0), "{signal:?}"),
             Connections => assert!(

@@ -110,14 +110,14 @@ pub fn check(r: &mut Report<'_>, g: &GuardrailSpec, path: &str) {
                 r.at(t.span(), format!("{path}.target"), "name a target from the console's configuration ([targets.NAME])");
             }
             let h = g.health.as_ref().expect("matched");
-            if crate::backfill::health::Signal::parse(h.get_ref()).is_none() {
+            if crate::backfill::signal::Signal::parse(h.get_ref()).is_none() {
                 r.at(
                     h.span(),
                     format!("{path}.health"),
                     format!(
                         "{:?} is not a health signal; use one of {}",
                         h.get_ref(),
-                        crate::backfill::health::Signal::names()
+                        crate::backfill::signal::Signal::names()
                     ),
                 );
             }
