@@ -232,7 +232,7 @@ async fn health_signals_fail_closed_and_bad_ones_are_refused() {
         ),
         (
             "target = \"t\"\nhealth = \"lock_waits\"\nsql = \"SELECT 1\"",
-            "guardrails[0].query: give one source",
+            "guardrails[0].query: give a source",
         ),
     ] {
         let text = format!(

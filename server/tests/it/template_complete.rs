@@ -5,7 +5,7 @@
 //! console's clock. A second walk raises the error rate in
 //! "production 5 %": the system rolls production back to 0 %, and the audit
 //! trail says why.
-use crate::common::team::{team, Team, HOUR};
+use crate::common::team::{sql, team, Team, HOUR};
 use crate::common::world::{world, World, STEP_MS};
 use serde_json::json;
 
@@ -55,6 +55,8 @@ async fn the_sti_template_walks_to_completed_with_its_guardrails() {
         w.soak(&t, phase, 12, WINDOW).await;
         t.approve(phase, 1).await;
     }
+    // The backup before the production backfill.
+    t.tick_manual("production 100%").await;
     assert_eq!(t.start("production 100%").await.0, 200);
     for job in JOBS {
         t.run(job, "run", "production").await;
@@ -71,6 +73,16 @@ async fn the_sti_template_walks_to_completed_with_its_guardrails() {
     t.tick_manual("drop legacy columns").await;
     let (status, body) = t.start("drop legacy columns").await;
     assert_eq!(status, 409, "the last verify is a day old: {body}");
+    // A value changed after the backfill: the rows are all there, but the
+    // drop would destroy the only right copy.
+    sql(&w.targets, "UPDATE projects_schoolproject SET teacher_name = 'someone else' WHERE project_id = (SELECT min(project_id) FROM projects_schoolproject)").await;
+    for job in JOBS {
+        t.run(job, "verify", "production").await;
+    }
+    let (status, body) = t.start("drop legacy columns").await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body.to_string().contains("1 rows differ"), "{body}");
+    sql(&w.targets, "UPDATE projects_schoolproject AS s SET teacher_name = p.teacher_name FROM projects_project AS p WHERE p.id = s.project_id").await;
     for job in JOBS {
         t.run(job, "verify", "production").await;
     }

@@ -140,7 +140,7 @@ pub fn check(r: &mut Report<'_>, g: &GuardrailSpec, path: &str) {
         _ => r.at(
             g.name.span(),
             format!("{path}.query"),
-            "give one source: prometheus = \"NAME\" with query = \"…\" (PromQL), or target = \"NAME\" with sql = \"…\" or with health = \"lock_waits\" (a built-in signal)",
+            "give a source: prometheus = \"NAME\" with query = \"…\" (PromQL), or target = \"NAME\" with sql = \"…\" or with health = \"lock_waits\" (a built-in signal)",
         ),
     }
     if g.max.is_none() && g.min.is_none() {

@@ -95,7 +95,7 @@ fn migrate_creates_the_default_sqlite_store() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains(
-            "store sqlite at data/console.db: migration #16 reading sources (16 of 16 applied)"
+            "store sqlite at data/console.db: migration #17 run windows (17 of 17 applied)"
         ),
         "{stdout}"
     );
