@@ -71,3 +71,11 @@ pub async fn retune_backfill(
     })
     .await
 }
+
+/// Lets a run waiting outside its job's window go on now; the reason is
+/// audited.
+#[server(endpoint = "backfill_window_override")]
+pub async fn override_backfill_window(run_id: String, reason: String) -> Result<(), AppError> {
+    crate::service::serve(async move |s, c| s.backfill.override_window(&c, run_id, reason).await)
+        .await
+}

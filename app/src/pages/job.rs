@@ -10,7 +10,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::access::Action;
-use crate::api::backfill::{load_job, RetuneBackfill, StartBackfill, TestBackfillTarget};
+use crate::api::backfill::{
+    load_job, OverrideBackfillWindow, RetuneBackfill, StartBackfill, TestBackfillTarget,
+};
 use crate::dto::backfill::{JobView, RunMode, RunStatus, RunView};
 use crate::format::grouped;
 use crate::pages::job_confirm::Confirm;
@@ -118,6 +120,12 @@ fn job_card(v: JobView, can_write: bool, chosen: Option<String>) -> AnyView {
         .as_ref()
         .filter(|r| r.mode == RunMode::Verify && r.status == RunStatus::Done)
         .map(|r| verify_result(&r.result));
+    // A running run that waits (its window, its target's health, a lock).
+    let waiting = latest
+        .as_ref()
+        .filter(|r| r.status == RunStatus::Running)
+        .and_then(|r| r.result.get("waiting").and_then(|w| w.as_str()))
+        .map(|w| view! { <p class="warn" id="job-waiting">{format!("Waiting: {w}")}</p> });
     let reason = latest.as_ref().and_then(|r| {
         r.result
             .get("reason")
@@ -149,6 +157,7 @@ fn job_card(v: JobView, can_write: bool, chosen: Option<String>) -> AnyView {
                 })}
             </dl>
             {verified}
+            {waiting}
             {reason.map(|r| view! { <p class="warn" id="job-reason">{r}</p> })}
             {controls}
         </section>
@@ -204,6 +213,17 @@ fn buttons(v: &JobView, latest: Option<&RunView>, environment: &str) -> impl Int
             </ActionForm>
         }
     });
+    let window_override = running.filter(|r| r.result["kind"] == "window").map(|r| {
+        let run_id = r.id.clone();
+        view! {
+            <ActionForm action={ServerAction::<OverrideBackfillWindow>::new()} attr:class="inline" attr:id="window-override"
+                attr:data-command="" attr:data-ok="The run goes on outside its window; the reason is in the audit trail.">
+                <input type="hidden" name="run_id" value=run_id />
+                <label>"Reason " <input name="reason" required maxlength="500" size="30" /></label>
+                <button type="submit" class="secondary">"Run outside the window"</button>
+            </ActionForm>
+        }
+    });
     let paused = latest.filter(|r| r.status == RunStatus::Paused).map(|r| {
         steer(
             "backfill_cancel",
@@ -248,6 +268,7 @@ fn buttons(v: &JobView, latest: Option<&RunView>, environment: &str) -> impl Int
             {(!v.verify_only).then(|| start_form(RunMode::DryRun, "Dry-run"))}
             {(!v.verify_only).then(|| confirm.live_run(resume))}
             {pause_form}
+            {window_override}
             {paused}
             {v.has_verify.then(|| start_form(RunMode::Verify, "Verify"))}
             {v.has_undo.then(|| confirm.undo())}
@@ -337,6 +358,29 @@ fn verify_result(result: &serde_json::Value) -> AnyView {
             format!("{n} (first: {})", keys.join(", "))
         }
     };
+    // Value parity, when the job compares values.
+    let v = &result["values"];
+    let values = (!v.is_null()).then(|| {
+        let n = |k: &str| v[k].as_i64().unwrap_or(0);
+        let text = if v["passed"] == true {
+            format!("match on {} rows", grouped(n("compared")))
+        } else {
+            let keys: Vec<String> = v["keys"]
+                .as_array()
+                .map(|k| k.iter().take(20).map(|v| v.to_string()).collect())
+                .unwrap_or_default();
+            format!(
+                "{} differ, {} missing, {} extra of {} compared (keys: {})",
+                n("differ"),
+                n("missing"),
+                n("extra"),
+                grouped(n("compared")),
+                keys.join(", ")
+            )
+        };
+        let class = if v["passed"] == true { "ok" } else { "error" };
+        view! { <dt>"Values"</dt><dd class=class id="verify-values">{text}</dd> }
+    });
     view! {
         <dl class="facts" id="verify-result" data-passed=passed.to_string()>
             <dt>"Verify"</dt>
@@ -345,6 +389,7 @@ fn verify_result(result: &serde_json::Value) -> AnyView {
             <dt>"New rows"</dt><dd>{num("new")}</dd>
             <dt>"Delta"</dt><dd>{format!("{} (allowed {})", num("delta"), num("max_delta"))}</dd>
             <dt>"Missing"</dt><dd>{missing}</dd>
+            {values}
         </dl>
     }
     .into_any()
