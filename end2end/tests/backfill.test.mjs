@@ -29,7 +29,7 @@ test('dry-run then run from the UI, live counters and chart, pause and resume', 
   await page.waitForSelector('#plan-source');
   await page.waitForSelector('main[data-hydrated="true"]');
   const source = await page.inputValue('#plan-source');
-  await page.fill('#plan-source', source.replace('chunk = 1000\nerror_policy = "skip"', 'chunk = 250\nfixed_chunk = true\nmax_rows_per_sec = 3000\nerror_policy = "skip"'));
+  await page.fill('#plan-source', source.replace('chunk = 2000\nerror_policy = "skip"', 'chunk = 250\nfixed_chunk = true\nmax_rows_per_sec = 3000\nerror_policy = "skip"'));
   await Promise.all([page.waitForURL((u) => u.pathname === new URL(planUrl).pathname), page.click('#edit-plan button[type="submit"]')]);
   await page.waitForSelector('#plan-jobs a[data-job="school"]');
   await page.waitForSelector('main[data-hydrated="true"]');

@@ -53,6 +53,7 @@ pub async fn start(
         events: state.events.clone(),
         plans: state.plans.clone(),
         passes: state.guardrail_passes.clone(),
+        baselines: state.guardrail_baselines.clone(),
         in_flight: Default::default(),
     }
     .spawn();

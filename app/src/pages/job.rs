@@ -219,7 +219,7 @@ fn buttons(v: &JobView, latest: Option<&RunView>, environment: &str) -> impl Int
             <ActionForm action={ServerAction::<OverrideBackfillWindow>::new()} attr:class="inline" attr:id="window-override"
                 attr:data-command="" attr:data-ok="The run goes on outside its window; the reason is in the audit trail.">
                 <input type="hidden" name="run_id" value=run_id />
-                <label>"Reason " <input name="reason" required maxlength="500" size="30" /></label>
+                <label>"Why run outside the window " <input name="reason" required maxlength="500" size="30" /></label>
                 <button type="submit" class="secondary">"Run outside the window"</button>
             </ActionForm>
         }

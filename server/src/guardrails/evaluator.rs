@@ -36,6 +36,7 @@ pub struct Evaluator {
     /// Takes the actions (as the system).
     pub plans: PlanService,
     pub passes: super::passes::Passes,
+    pub baselines: super::baselines::Baselines,
     pub in_flight: InFlight,
 }
 
@@ -212,6 +213,9 @@ impl Evaluator {
             ),
             None => None,
         };
+        if let Some(b) = baseline {
+            self.baselines.set(&w.plan_id, &def.name, &w.environment, b);
+        }
         let mut judged = judge(def, &value, sample.as_ref(), baseline);
         if let Some(e) = baseline_error {
             judged.outcome = Outcome::Error;
@@ -286,15 +290,34 @@ impl Evaluator {
             return Ok(Ok(Some(b)));
         }
         let at = self.clock.system_ms(w.started_at_ms);
-        let captured = match self.sources.read_at(&def.source, &w.environment, at).await {
-            Some(Reading::Values(v)) if v.len() == 1 && v[0].is_finite() => Some(v[0]),
-            Some(Reading::Error(e)) => return Ok(Err(e)),
-            Some(_) => None,
-            None => measurements::value_before(&mut conn, &w.plan_id, key, w.started_at_ms).await?,
+        let mut window = def.baseline_window_ms;
+        let mut asked = self
+            .sources
+            .read_at(&def.source, &w.environment, at, window)
+            .await;
+        // A window that holds no sample yet (a Prometheus younger than the
+        // subquery's first step): the value at the phase's start, and the
+        // stored baseline says so.
+        if window.is_some() && matches!(&asked, Some((Reading::Values(v), _)) if v.is_empty()) {
+            window = None;
+            asked = self
+                .sources
+                .read_at(&def.source, &w.environment, at, None)
+                .await
+                .map(|(r, q)| (r, format!("{q} (the window held no sample yet)")));
+        }
+        let (captured, query) = match asked {
+            Some((Reading::Values(v), q)) if v.len() == 1 && v[0].is_finite() => (Some(v[0]), q),
+            Some((Reading::Error(e), _)) => return Ok(Err(e)),
+            Some(_) => (None, String::new()),
+            None => (
+                measurements::value_before(&mut conn, &w.plan_id, key, w.started_at_ms).await?,
+                "the last value read before the phase".to_string(),
+            ),
         };
         if let Some(value) = captured {
             let at = (which, value, self.clock.now_ms());
-            measurements::save_baseline(&mut conn, &w.plan_id, key, at).await?;
+            measurements::save_baseline(&mut conn, &w.plan_id, key, at, (&query, window)).await?;
         }
         Ok(Ok(captured))
     }

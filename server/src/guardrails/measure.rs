@@ -43,6 +43,8 @@ struct Asked<'a> {
     query: &'a str,
     shared: bool,
     environment: &'a str,
+    /// Its mean over this window (a baseline).
+    window_ms: Option<i64>,
 }
 
 impl Sources {
@@ -143,6 +145,7 @@ impl Sources {
                         query: query.unwrap_or(q),
                         shared: *shared,
                         environment,
+                        window_ms: None,
                     };
                     self.promql(&asked, None).await
                 }
@@ -164,9 +167,16 @@ impl Sources {
         }
     }
 
-    /// A PromQL guardrail's value in `environment` as it was at `at_ms`
-    /// (its baseline); `None` for SQL sources, which cannot look back.
-    pub async fn read_at(&self, source: &Source, environment: &str, at_ms: i64) -> Option<Reading> {
+    /// A PromQL guardrail's value in `environment` as it was at `at_ms`, or
+    /// its mean over `window_ms` before then (its baseline), with the query
+    /// asked; `None` for SQL sources, which cannot look back.
+    pub async fn read_at(
+        &self,
+        source: &Source,
+        environment: &str,
+        at_ms: i64,
+        window_ms: Option<i64>,
+    ) -> Option<(Reading, String)> {
         match source {
             Source::Prometheus {
                 server,
@@ -178,8 +188,10 @@ impl Sources {
                     query,
                     shared: *shared,
                     environment,
+                    window_ms,
                 };
-                Some(self.promql(&asked, Some(at_ms)).await)
+                let query = environment::baseline_query(query, environment, window_ms);
+                Some((self.promql(&asked, Some(at_ms)).await, query))
             }
             Source::Sql { .. } | Source::Health { .. } => None,
         }
@@ -202,7 +214,7 @@ impl Sources {
         if let Some(why) = environment::cannot_tell(&reads, asked.environment, &self.production) {
             return Reading::Error(why);
         }
-        let query = environment::query_for(asked.query, asked.environment);
+        let query = environment::baseline_query(asked.query, asked.environment, asked.window_ms);
         let url = format!("{}/api/v1/query", base.trim_end_matches('/'));
         let timeout = Duration::from_millis(timeout_ms);
         let mut params = vec![("query", query)];

@@ -72,6 +72,7 @@ pub struct AppState {
     pub clock: crate::clock::Clock,
     /// How far the guardrail evaluator has got.
     pub guardrail_passes: crate::guardrails::passes::Passes,
+    pub guardrail_baselines: crate::guardrails::baselines::Baselines,
     /// What a connection may hold (`listen`).
     pub http_limits: listen::Limits,
 }
@@ -107,6 +108,8 @@ impl AppState {
         )
         .with_clock(clock.clone());
         let guardrail_passes = crate::guardrails::passes::Passes::register(metrics.registry())?;
+        let guardrail_baselines =
+            crate::guardrails::baselines::Baselines::register(metrics.registry())?;
         let backfill = Arc::new(BackfillService::new(store.clone(), jobs.clone()));
         let services = Services {
             system: Arc::new(
@@ -138,6 +141,7 @@ impl AppState {
             environments: Arc::new(config.environments.clone()),
             clock,
             guardrail_passes,
+            guardrail_baselines,
             http_limits: listen::Limits::of(config),
             jobs,
             backfill,

@@ -234,6 +234,10 @@ async fn health_signals_fail_closed_and_bad_ones_are_refused() {
             "target = \"t\"\nhealth = \"lock_waits\"\nsql = \"SELECT 1\"",
             "guardrails[0].query: give a source",
         ),
+        (
+            "target = \"t\"\nhealth = \"lock_waits\"\nbaseline_window = \"24h\"",
+            "guardrails[0].baseline_window: only a PromQL source can look back",
+        ),
     ] {
         let text = format!(
             "{}\n[[guardrails]]\nname = \"g\"\n{guardrail}\nmax = 0\n",

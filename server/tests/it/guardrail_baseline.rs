@@ -102,3 +102,47 @@ async fn a_slow_drift_breaches_against_the_rollouts_baseline() {
     }
     app.stop().await;
 }
+
+/// `baseline_window`: the baseline is the query's mean over the window
+/// before the rollout (seed 003's 24 h baseline, here one minute), not the
+/// value at its start; the reading says so, and the baseline is stored with
+/// the query that took it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_baseline_over_a_window_is_the_mean_before_the_rollout() {
+    let value = Arc::new(AtomicU64::new(1.0f64.to_bits()));
+    let prom = prometheus(fixture_app(value.clone()).await).await;
+    let app = console_reading(&prom.url, 2_000).await;
+    let olga = app.signed_in("olga", &[Role::Operator]).await;
+    let file = "[plan]\nname = \"Windowed\"\nflag = \"windowed\"\n\n[[phases]]\nname = \"production 1\"\n\
+                environment = \"production\"\nexposure_bp = 100\n\n[[guardrails]]\nname = \"errors\"\n\
+                prometheus = \"app\"\nquery = \"max(app_error_ratio)\"\nmax = \"baseline * 1.10\"\n\
+                interval = \"1s\"\nbaseline_window = \"1m\"\n";
+    let plan = PlanApi::import(&app, &olga, file).await;
+    // Some seconds at 1, then as many at 3, then the rollout starts.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    value.store(3.0f64.to_bits(), Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let id = plan.phase(&olga, 0).await["id"].clone();
+    let (status, body) = plan.on_phase(&olga, "start_phase", &id).await;
+    assert_eq!(status, 200, "{body}");
+    let (outcome, detail) = reading(&plan, &olga, "errors", 3.0).await;
+    assert!(
+        detail.contains("baseline: the mean over the 1 min before the rollout"),
+        "{detail}"
+    );
+    let (baseline, query, window): (f64, String, Option<i64>) = sqlx::query_as(
+        "SELECT value, query, window_ms FROM guardrail_baselines WHERE guardrail = 'errors'",
+    )
+    .fetch_one(app.state.store.pool())
+    .await
+    .unwrap();
+    assert!(
+        baseline > 1.2 && baseline < 2.8,
+        "the mean of the minute before, not its last value: {baseline}"
+    );
+    // 3 is more than 10 % over a baseline of the two levels' mean.
+    assert_eq!(outcome, "failed", "{detail}");
+    assert_eq!(query, "avg_over_time((max(app_error_ratio))[60s:1s])");
+    assert_eq!(window, Some(60_000));
+    app.stop().await;
+}

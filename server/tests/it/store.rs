@@ -21,7 +21,7 @@ async fn fresh_store_migrates(db: TestDb) {
     assert!(after.is_current(), "{after:?}");
     assert_eq!(after.applied_count, after.known_count);
     assert_eq!(after.applied_version, 17);
-    assert_eq!(after.applied_description, "run windows");
+    assert_eq!(after.applied_description, "windows");
     store.ping().await.unwrap();
 }
 

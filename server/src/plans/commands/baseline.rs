@@ -74,7 +74,18 @@ pub(super) async fn capture_baseline(
             )))
         }
     };
-    measurements::save_baseline(conn, &cx.l.plan.id, key, (which, value, cx.now)).await?;
+    let how = format!(
+        "the reading at {}, taken by an operator",
+        app::format::utc_datetime(read_at)
+    );
+    measurements::save_baseline(
+        conn,
+        &cx.l.plan.id,
+        key,
+        (which, value, cx.now),
+        (&how, None),
+    )
+    .await?;
     Ok(Effect::one(
         "guardrail.baseline",
         json!({

@@ -84,6 +84,11 @@ pub struct GuardrailSpec {
     /// (captured again at each phase's start).
     #[serde(default)]
     pub baseline: Option<Spanned<String>>,
+    /// PromQL: the baseline is the query's mean over this long before the
+    /// capture (`"24h"`: seed 003's 24-hour baseline), not its value at
+    /// that moment.
+    #[serde(default)]
+    pub baseline_window: Option<Spanned<String>>,
     /// Measure and record, never act.
     #[serde(default)]
     pub dry_run: bool,
@@ -164,6 +169,22 @@ pub fn check(r: &mut Report<'_>, g: &GuardrailSpec, path: &str) {
                 format!("{path}.baseline"),
                 "\"rollout\" (one baseline before the rollout, the default) or \"phase\" (one per phase start)",
             );
+        }
+    }
+    if let Some(w) = &g.baseline_window {
+        match parse_duration_ms(w.get_ref()) {
+            Err(e) => r.at(w.span(), format!("{path}.baseline_window"), e),
+            Ok(ms) if !(60_000..=30 * 86_400_000).contains(&ms) => r.at(
+                w.span(),
+                format!("{path}.baseline_window"),
+                "between 1m and 30d",
+            ),
+            Ok(_) if g.prometheus.is_none() => r.at(
+                w.span(),
+                format!("{path}.baseline_window"),
+                "only a PromQL source can look back over a window; a SQL or health source's baseline is the last value it read before the phase",
+            ),
+            Ok(_) => {}
         }
     }
     if let Some(v) = &g.min_sample {

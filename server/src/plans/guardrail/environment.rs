@@ -26,6 +26,21 @@ pub fn query_for(query: &str, environment: &str) -> String {
     query.replace(PLACEHOLDER, &literal)
 }
 
+/// The query a baseline over `window_ms` asks (at the capture's time): the
+/// mean of `query` (as it runs for the environment) over the window, as a
+/// PromQL subquery sampled at most 240 times.
+pub fn baseline_query(query: &str, environment: &str, window_ms: Option<i64>) -> String {
+    let query = query_for(query, environment);
+    match window_ms {
+        None => query,
+        Some(ms) => {
+            let secs = (ms / 1000).max(1);
+            let step = (secs / 240).clamp(1, 3600);
+            format!("avg_over_time(({query})[{secs}s:{step}s])")
+        }
+    }
+}
+
 /// A PromQL source as it reads one environment.
 pub struct Reads<'a> {
     pub server: &'a str,

@@ -311,10 +311,12 @@ pub async fn save_baseline(
     plan_id: &str,
     (guardrail, environment): (&str, &str),
     (phase_started_at_ms, value, now): (i64, f64, i64),
+    (query, window_ms): (&str, Option<i64>),
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO guardrail_baselines (plan_id, guardrail, environment, phase_started_at_ms, \
-         value, captured_at_ms) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+         value, captured_at_ms, query, window_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT DO NOTHING",
     )
     .bind(plan_id)
     .bind(guardrail)
@@ -322,6 +324,8 @@ pub async fn save_baseline(
     .bind(phase_started_at_ms)
     .bind(value)
     .bind(now)
+    .bind(query)
+    .bind(window_ms)
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -52,6 +52,9 @@ pub struct GuardrailDef {
     pub dry_run: bool,
     /// A baseline per phase start rather than one per rollout.
     pub baseline_per_phase: bool,
+    /// PromQL: the baseline is the query's mean over this window before the
+    /// capture (`None`: its value at that moment).
+    pub baseline_window_ms: Option<i64>,
 }
 
 /// The key of a rollout's baseline in an environment (where a phase's is
@@ -110,6 +113,10 @@ impl GuardrailDef {
                 .map_or("record".into(), |a| a.get_ref().clone()),
             dry_run: g.dry_run,
             baseline_per_phase: g.baseline.as_ref().is_some_and(|b| b.get_ref() == "phase"),
+            baseline_window_ms: g
+                .baseline_window
+                .as_ref()
+                .and_then(|w| parse_duration_ms(w.get_ref()).ok()),
         }
     }
 
@@ -136,11 +143,29 @@ impl GuardrailDef {
     /// The healthy range, in words, given the baseline.
     pub fn threshold(&self, baseline: Option<f64>) -> String {
         let d = |b: Bound| b.describe(baseline);
-        match (self.min, self.max) {
+        let range = match (self.min, self.max) {
             (Some(lo), Some(hi)) => format!("{} ≤ value ≤ {}", d(lo), d(hi)),
             (None, Some(hi)) => format!("value ≤ {}", d(hi)),
             (Some(lo), None) => format!("value ≥ {}", d(lo)),
             (None, None) => "no range".into(),
+        };
+        match self.baseline_window_ms.filter(|_| self.needs_baseline()) {
+            Some(ms) => format!(
+                "{range}; baseline: the mean over the {} before {}",
+                if ms % 3_600_000 == 0 {
+                    format!("{} h", ms / 3_600_000)
+                } else if ms % 60_000 == 0 {
+                    format!("{} min", ms / 60_000)
+                } else {
+                    app::format::duration_short(ms)
+                },
+                if self.baseline_per_phase {
+                    "the phase"
+                } else {
+                    "the rollout"
+                }
+            ),
+            None => range,
         }
     }
 }
@@ -303,6 +328,7 @@ impl GuardrailDef {
             action: "record".into(),
             dry_run: false,
             baseline_per_phase: false,
+            baseline_window_ms: None,
         }
     }
 }
