@@ -142,8 +142,9 @@ impl Runner {
         }))
     }
 
-    /// A pause or cancel asked for while the run waits.
-    async fn steered(&mut self) -> Result<Option<Outcome>, BackfillError> {
+    /// A pause or cancel asked for (before each chunk, and while the run
+    /// waits), or a pause from elsewhere: how the run ended, if it did.
+    pub(super) async fn steered(&mut self) -> Result<Option<Outcome>, BackfillError> {
         match self.control.state() {
             1 => {
                 self.finish(RunStatus::Paused, json!({ "reason": "paused by request" }))

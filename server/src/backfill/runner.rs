@@ -250,18 +250,6 @@ impl Runner {
         let processed_at_start = self.run.processed;
         let mut index = 0u64;
         loop {
-            match self.control.state() {
-                1 => {
-                    self.finish(RunStatus::Paused, json!({ "reason": "paused by request" }))
-                        .await?;
-                    return Ok(Outcome::Paused("paused by request".into()));
-                }
-                2 => {
-                    self.finish(RunStatus::Cancelled, json!({})).await?;
-                    return Ok(Outcome::Cancelled);
-                }
-                _ => {}
-            }
             let (chunk, rate) = self.control.take_tune();
             if let Some(c) = chunk {
                 self.run.chunk_size = c;
@@ -273,10 +261,10 @@ impl Runner {
             if let Some(outcome) = self.hold().await? {
                 return Ok(outcome);
             }
-            // Paused from elsewhere (an emergency rollback): stop here.
-            if runs::status(&self.store, &self.run.id).await? == RunStatus::Paused {
-                self.run.status = RunStatus::Paused;
-                return Ok(Outcome::Paused("paused by an emergency rollback".into()));
+            // A pause or cancel asked for, or a pause from elsewhere (an
+            // emergency rollback): stop here.
+            if let Some(outcome) = self.steered().await? {
+                return Ok(outcome);
             }
             let after = self.run.last_key.unwrap_or(i64::MIN);
             let bounds = match self.fetch_bounds(after, self.run.chunk_size).await {
