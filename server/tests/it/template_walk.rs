@@ -61,7 +61,7 @@ async fn the_sti_template_walks_to_production_on_a_seed_shaped_target() {
     unmet.sort();
     assert_eq!(
         unmet,
-        ["guardrail_error_rate", "guardrail_latency_p95"],
+        ["guardrail_app_up", "guardrail_error_rate", "guardrail_latency_p95"],
         "only the guardrails"
     );
 
@@ -142,8 +142,8 @@ async fn the_partitioned_template_walks_to_its_targeted_pilot_on_a_seed_shaped_t
     t.tick_manual("staging").await;
     assert_eq!(
         t.unmet("staging").await,
-        ["guardrail_error_rate"],
-        "only the guardrail"
+        ["guardrail_error_rate", "guardrail_app_up"],
+        "only the guardrails"
     );
     t.drop_guardrails().await;
     t.approve("staging", 1).await;
