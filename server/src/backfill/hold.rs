@@ -44,6 +44,7 @@ impl Runner {
                     )
                     .await?;
                     runs::set_waiting(&self.store, &self.run.id, &json!({})).await?;
+                    self.run.result = json!({});
                     return Ok(None);
                 }
                 (Some(w), _) => {
