@@ -41,7 +41,8 @@ test('operator, two approvers, live gate, advance, emergency rollback', async ()
 
   // The template's dev gate asks for a 48 h soak and a clean dry-run (which
   // only the backfill engine can report); for this test the operator edits
-  // the plan file in the browser: two approvers, no soak, no dry-run item.
+  // the plan file in the browser: two approvers, no soak, no dry-run items
+  // before production.
   await hydrated(op.page);
   await op.page.click('#edit-plan-link');
   await op.page.waitForSelector('#plan-source');
@@ -49,7 +50,9 @@ test('operator, two approvers, live gate, advance, emergency rollback', async ()
   const source = await op.page.inputValue('#plan-source');
   const edited = source
     .replace('approvals = 1\nsoak = "48h"', 'approvals = 2\nsoak = "0"')
-    .replace('[[phases.checklist]]\nkind = "auto"\ncheck = "dry_run_clean"\ntext = "Dry-run completes without errors"\n', '');
+    .replace('[[phases.checklist]]\nkind = "auto"\ncheck = "dry_run_clean"\ntext = "Dry-run completes without errors"\n', '')
+    .replace(/\[\[phases\.entry\]\]\nkind = "auto"\ncheck = "dry_run_clean"\nmax_age = "24h"\ntext = "Dry-run on staging's data[^\n]*\n/, '');
+  assert.equal((edited.match(/check = "dry_run_clean"/g) ?? []).length, 1, 'only production\'s dry-run item is left');
   assert.notEqual(edited, source);
   await op.page.fill('#plan-source', edited);
   await Promise.all([op.page.waitForURL((u) => u.pathname === new URL(planUrl).pathname), op.page.click('#edit-plan button[type="submit"]')]);

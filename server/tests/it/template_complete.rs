@@ -24,9 +24,14 @@ async fn to_production_5(w: &World, t: &Team<'_>) {
     w.app.state.clock.advance(48 * HOUR);
 
     t.tick_manual("staging").await;
-    assert_eq!(t.start("staging").await.0, 200);
+    // Seed 000: the dry-run on staging's data before STI is on there.
+    let (status, body) = t.start("staging").await;
+    assert_eq!(status, 409, "{body}");
     for job in JOBS {
         t.run(job, "dry_run", "staging").await;
+    }
+    assert_eq!(t.start("staging").await.0, 200);
+    for job in JOBS {
         t.run(job, "run", "staging").await;
         t.run(job, "verify", "staging").await;
     }

@@ -48,9 +48,11 @@ async fn the_sti_template_walks_to_production_on_a_seed_shaped_target() {
         "{body}"
     );
     app.state.clock.advance(48 * HOUR);
-    assert_eq!(t.start("staging").await.0, 200);
     for job in jobs {
         t.run(job, "dry_run", "staging").await;
+    }
+    assert_eq!(t.start("staging").await.0, 200);
+    for job in jobs {
         let run = t.run(job, "run", "staging").await;
         assert!(run["created"].as_i64().unwrap() > 1_000, "{run}");
         let verify = t.run(job, "verify", "staging").await;
@@ -61,7 +63,11 @@ async fn the_sti_template_walks_to_production_on_a_seed_shaped_target() {
     unmet.sort();
     assert_eq!(
         unmet,
-        ["guardrail_app_up", "guardrail_error_rate", "guardrail_latency_p95"],
+        [
+            "guardrail_app_up",
+            "guardrail_error_rate",
+            "guardrail_latency_p95"
+        ],
         "only the guardrails"
     );
 
