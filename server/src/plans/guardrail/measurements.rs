@@ -130,7 +130,7 @@ impl sqlx::FromRow<'_, sqlx::any::AnyRow> for Measurement {
             threshold: r.try_get("threshold")?,
             outcome: Outcome::parse(&outcome),
             detail: r.try_get("detail")?,
-            // Only `latest` reads where a reading came from.
+            // `latest` and `recent` read where a reading came from.
             read_from: r
                 .try_get::<Option<String>, _>("read_source")
                 .ok()
@@ -140,7 +140,8 @@ impl sqlx::FromRow<'_, sqlx::any::AnyRow> for Measurement {
     }
 }
 
-/// The plan's measurements since `since_ms`, newest first (at most `limit`).
+/// The plan's measurements since `since_ms`, newest first (at most `limit`),
+/// each with where it was read from.
 pub async fn recent(
     conn: &mut AnyConnection,
     plan_id: &str,
@@ -148,8 +149,9 @@ pub async fn recent(
     limit: i64,
 ) -> Result<Vec<Measurement>, StoreError> {
     Ok(sqlx::query_as(
-        "SELECT * FROM guardrail_measurements WHERE plan_id = $1 AND at_ms >= $2 \
-         ORDER BY at_ms DESC, id LIMIT $3",
+        "SELECT m.*, s.source AS read_source, s.query AS read_query \
+         FROM guardrail_measurements m LEFT JOIN guardrail_sources s ON s.id = m.source_id \
+         WHERE m.plan_id = $1 AND m.at_ms >= $2 ORDER BY m.at_ms DESC, m.id LIMIT $3",
     )
     .bind(plan_id)
     .bind(since_ms)

@@ -72,7 +72,7 @@ impl GuardrailFacts {
         }
         if newest.outcome != Outcome::Healthy {
             let what = newest.outcome.as_str();
-            return Some((false, format!("{what}: {}", newest.detail)));
+            return Some((false, format!("{what}: {}", from(newest))));
         }
         // The streak of healthy readings up to the newest; a gap of more
         // than two intervals (nobody measured) ends it as a failure would.
@@ -86,18 +86,25 @@ impl GuardrailFacts {
             since = m.at_ms;
         }
         let healthy_for = now_ms - since;
+        let detail = from(newest);
         Some(if healthy_for >= def.for_ms {
             (
                 true,
-                format!("healthy for {} s: {}", healthy_for / 1000, newest.detail),
+                format!("healthy for {} s: {detail}", healthy_for / 1000),
             )
         } else {
             let left = (def.for_ms - healthy_for + 999) / 1000;
-            (
-                false,
-                format!("healthy, {left} s more to go: {}", newest.detail),
-            )
+            (false, format!("healthy, {left} s more to go: {detail}"))
         })
+    }
+}
+
+/// A reading's detail with where it was read from, when recorded: the
+/// evidence an approver reads says which environment's source it came from.
+fn from(m: &Measurement) -> String {
+    match &m.read_from {
+        Some((source, _)) => format!("{} · read from {source}", m.detail),
+        None => m.detail.clone(),
     }
 }
 
@@ -157,6 +164,28 @@ mod tests {
             GuardrailFacts::window_ms(&[g(10 * 86_400_000, 30_000)]),
             86_400_000
         );
+    }
+
+    #[test]
+    fn the_items_detail_says_where_the_reading_came_from() {
+        use Outcome::*;
+        let mut f = facts(&[(1_000, Healthy)], 0);
+        let scope = ("production", None);
+        assert_eq!(
+            f.judge("lag", scope, 2_000).unwrap().1,
+            "healthy for 1 s: 1 is within value ≤ 10"
+        );
+        f.measurements[0].read_from = Some(("target t".into(), "SELECT 1".into()));
+        assert_eq!(
+            f.judge("lag", scope, 2_000).unwrap().1,
+            "healthy for 1 s: 1 is within value ≤ 10 · read from target t"
+        );
+        f.measurements[0].outcome = Failed;
+        assert!(f
+            .judge("lag", scope, 2_000)
+            .unwrap()
+            .1
+            .ends_with("· read from target t"));
     }
 
     #[test]
