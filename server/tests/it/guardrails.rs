@@ -113,8 +113,11 @@ async fn sql_guardrails_on_postgres_read_parity_and_fail_closed() {
     let plan = PlanApi::import(&app, &olga, SQL_PLAN).await;
     start_first_phase(&plan, &olga).await;
 
-    plan.item_until(&olga, "guardrail_parity", true, "5 is within value ≤ 9")
+    let detail = plan
+        .item_until(&olga, "guardrail_parity", true, "5 is within value ≤ 9")
         .await;
+    // The approver reads where the evidence came from.
+    assert!(detail.ends_with("· read from target pg"), "{detail}");
     plan.item_until(&olga, "guardrail_null", false, "not a number")
         .await;
     plan.item_until(&olga, "guardrail_no_rows", false, "no data")
