@@ -37,6 +37,17 @@ async fn to_production_5(w: &World, t: &Team<'_>) {
     }
     t.tick_manual("staging").await;
     w.soak(t, "staging", 48, WINDOW).await;
+    // Two days on, the entry criterion still says how it stood at the
+    // start: its 24 h count from there, not from now.
+    let staging = t.phase("staging").await;
+    let entry = staging["checklist"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["entry"] == true && i["check"] == "dry_run_clean")
+        .unwrap()
+        .clone();
+    assert_eq!(entry["met"], true, "{entry}");
     t.approve("staging", 1).await;
 
     t.tick_manual("production 5%").await;

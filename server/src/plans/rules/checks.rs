@@ -71,9 +71,16 @@ pub fn judge(
             })
         }
         other => {
+            // An entry criterion held (or not) when its phase started: once
+            // started, its evidence's age is counted from the start, so a
+            // phase under way does not show its own door as shut.
+            let at = match phase.started_at_ms {
+                Some(started) if item.def.entry => started,
+                _ => now_ms,
+            };
             let scope = Scope {
                 environment: &phase.environment,
-                since_ms: item.def.max_age_ms.map(|age| now_ms - age),
+                since_ms: item.def.max_age_ms.map(|age| at - age),
             };
             let verdict =
                 facts
