@@ -52,11 +52,11 @@ pub struct Prepared {
 
 #[derive(Clone)]
 pub struct JobManager {
-    store: Store,
+    pub(super) store: Store,
     targets: Arc<BTreeMap<String, TargetConfig>>,
     environments: Arc<Vec<String>>,
     clock: crate::clock::Clock,
-    events: PlanEvents,
+    pub(super) events: PlanEvents,
     metrics: BackfillMetrics,
     active: Arc<Mutex<HashMap<String, Arc<Control>>>>,
 }
@@ -363,56 +363,6 @@ impl JobManager {
         Ok(())
     }
 
-    /// Lets a running run that waits outside its job's window go on, with
-    /// why (audited, and read by whichever process drives the run).
-    pub async fn override_window(
-        &self,
-        actor: &Actor,
-        client: &ClientInfo,
-        run_id: &str,
-        reason: &str,
-    ) -> Result<(), BackfillError> {
-        let reason = reason.trim();
-        if reason.is_empty() || reason.chars().count() > 500 {
-            return Err(BackfillError::Invalid(
-                "reason: say why the run may go on outside its window (1 to 500 characters)".into(),
-            ));
-        }
-        let run = runs::get(&self.store, run_id)
-            .await?
-            .ok_or_else(|| BackfillError::NotFound(format!("run {run_id:?}")))?;
-        let (source, _) = self.plan_source(&run.plan_id).await?;
-        let window = Job::find(&source, &run.job)?.window.ok_or_else(|| {
-            BackfillError::Conflict(
-                app::error::Conflict::WrongState,
-                format!("job {:?} has no window to override", run.job),
-            )
-        })?;
-        let mut tx = self.store.begin_write().await?;
-        if !runs::override_window(&mut tx, run_id, reason).await? {
-            return Err(BackfillError::Conflict(
-                app::error::Conflict::WrongState,
-                format!(
-                    "run {run_id:?} is {}; only a running run waits for its window",
-                    run.status
-                ),
-            ));
-        }
-        let details = json!({ "window": window.describe(), "reason": reason });
-        run_event(
-            &mut tx,
-            actor,
-            client,
-            "backfill.window_override",
-            &run,
-            details,
-        )
-        .await?;
-        tx.commit().await.map_err(crate::db::StoreError::Query)?;
-        self.events.changed(&run.plan_id);
-        Ok(())
-    }
-
     /// Changes a running run's chunk size (then fixed) and/or rows/s
     /// ceiling, from its next chunk on; audited.
     pub async fn retune(
@@ -518,7 +468,7 @@ impl JobManager {
 }
 
 /// The audit event of an action on a run: its job, id and mode, and `extra`.
-async fn run_event(
+pub(super) async fn run_event(
     tx: &mut AnyConnection,
     actor: &Actor,
     client: &ClientInfo,

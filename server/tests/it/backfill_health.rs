@@ -25,19 +25,6 @@ fn plan() -> String {
         + "\n[[guardrails]]\nname = \"db_locks\"\ntarget = \"t\"\nhealth = \"lock_waits\"\nmax = 0\ninterval = \"1s\"\nconsecutive_error_limit = 0\n"
 }
 
-async fn run_of(olga: &reqwest::Client, app: &TestApp, plan: &str, id: &str) -> Value {
-    let runs: Value = olga
-        .get(app.url(&format!("/api/v1/plans/{plan}/runs")))
-        .body_json()
-        .await;
-    runs.as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["id"] == id)
-        .unwrap()
-        .clone()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lock_on_the_jobs_table_breaches_the_guardrail_and_holds_the_backfill_until_released() {
     let target_db = TestDb::new(Backend::Postgres).await;
@@ -66,11 +53,7 @@ async fn a_lock_on_the_jobs_table_breaches_the_guardrail_and_holds_the_backfill_
     assert_eq!(status, 202, "{run}");
     let id = run["id"].as_str().unwrap().to_string();
     let started = Instant::now();
-    while run_of(&olga, &app, &plan.id, &id).await["processed"]
-        .as_i64()
-        .unwrap()
-        == 0
-    {
+    while plan.run(&olga, &id).await["processed"].as_i64().unwrap() == 0 {
         assert!(
             started.elapsed() < Duration::from_secs(30),
             "the run never started"
@@ -102,7 +85,7 @@ async fn a_lock_on_the_jobs_table_breaches_the_guardrail_and_holds_the_backfill_
     // The run waits by itself and says why.
     let mut waiting = Value::Null;
     for _ in 0..300 {
-        waiting = run_of(&olga, &app, &plan.id, &id).await;
+        waiting = plan.run(&olga, &id).await;
         if waiting["result"]["waiting"].is_string() {
             break;
         }
@@ -118,7 +101,7 @@ async fn a_lock_on_the_jobs_table_breaches_the_guardrail_and_holds_the_backfill_
     assert_eq!(waiting["status"], "running");
     let held_at = waiting["processed"].as_i64().unwrap();
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let still = run_of(&olga, &app, &plan.id, &id).await;
+    let still = plan.run(&olga, &id).await;
     assert_eq!(still["processed"].as_i64().unwrap(), held_at, "{still}");
     assert_eq!(
         still["status"], "running",
@@ -127,15 +110,7 @@ async fn a_lock_on_the_jobs_table_breaches_the_guardrail_and_holds_the_backfill_
 
     sqlx::query("COMMIT").execute(&mut holder).await.unwrap();
     queued.await.unwrap();
-    let started = Instant::now();
-    let done = loop {
-        let run = run_of(&olga, &app, &plan.id, &id).await;
-        if run["status"] != "running" {
-            break run;
-        }
-        assert!(started.elapsed() < Duration::from_secs(60), "{run}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let done = plan.settled(&olga, &id, 60).await;
     assert_eq!(done["status"], "done", "{done}");
     let created = done["created"].as_i64().unwrap();
     let new: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM projects_schoolproject")

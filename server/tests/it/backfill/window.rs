@@ -117,18 +117,8 @@ async fn an_operator_overrides_the_window_with_a_reason_and_it_is_audited() {
         .await;
     assert_eq!(status, 202, "{run}");
     let id = run["id"].as_str().unwrap().to_string();
-    let runs_url = app.url(&format!("/api/v1/plans/{}/runs", plan.id));
-    let run_now = || async {
-        let runs: serde_json::Value = olga.get(&runs_url).body_json().await;
-        runs.as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["id"] == id.as_str())
-            .unwrap()
-            .clone()
-    };
     let started = Instant::now();
-    while run_now().await["result"]["kind"] != "window" {
+    while plan.run(&olga, &id).await["result"]["kind"] != "window" {
         assert!(started.elapsed() < Duration::from_secs(20));
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -153,15 +143,7 @@ async fn an_operator_overrides_the_window_with_a_reason_and_it_is_audited() {
         .answer()
         .await;
     assert_eq!(status, 202, "{body}");
-    let started = Instant::now();
-    let done = loop {
-        let run = run_now().await;
-        if run["status"] != "running" {
-            break run;
-        }
-        assert!(started.elapsed() < Duration::from_secs(30), "{run}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let done = plan.settled(&olga, &id, 30).await;
     assert_eq!(done["status"], "done", "{done}");
     let (actor, details): (String, String) = sqlx::query_as(
         "SELECT actor_name, details FROM audit_events WHERE action = 'backfill.window_override'",

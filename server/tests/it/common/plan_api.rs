@@ -87,26 +87,39 @@ impl<'a> PlanApi<'a> {
     ) -> serde_json::Value {
         let (status, run) = self.start_run(who, job, body).await;
         assert_eq!(status, 202, "{run}");
-        let id = run["id"].as_str().unwrap();
-        for _ in 0..600 {
-            let runs: serde_json::Value = who
-                .get(self.app.url(&format!("/api/v1/plans/{}/runs", self.id)))
-                .body_json()
-                .await;
-            let run = runs
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|r| r["id"] == id)
-                .unwrap()
-                .clone();
+        let run = self.settled(who, run["id"].as_str().unwrap(), 30).await;
+        assert_eq!(run["status"], "done", "{run}");
+        run
+    }
+
+    /// Run `id` of this plan, as `who` sees it in the plan's list of runs.
+    pub async fn run(&self, who: &reqwest::Client, id: &str) -> serde_json::Value {
+        let runs: serde_json::Value = who
+            .get(self.app.url(&format!("/api/v1/plans/{}/runs", self.id)))
+            .body_json()
+            .await;
+        runs.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap()
+            .clone()
+    }
+
+    /// Waits (at most `secs`) until run `id` is no longer running; returns it.
+    pub async fn settled(&self, who: &reqwest::Client, id: &str, secs: u64) -> serde_json::Value {
+        let started = std::time::Instant::now();
+        loop {
+            let run = self.run(who, id).await;
             if run["status"] != "running" {
-                assert_eq!(run["status"], "done", "{run}");
                 return run;
             }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(secs),
+                "run {id} still running after {secs} s: {run}"
+            );
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        panic!("run {id} did not finish in 30 s");
     }
 
     pub async fn phase(&self, who: &reqwest::Client, i: usize) -> serde_json::Value {
