@@ -79,6 +79,8 @@ pub async fn start(
 /// Work the server does beside requests: a first walk of the audit chain (so
 /// the audit page's badge is ready) and forgetting old login failures.
 fn spawn_background(state: &AppState) {
+    // Open OFREP event streams hear of flag changes without a request.
+    tokio::spawn(state.flag_cache.clone().keep_fresh(state.store.clone()));
     let audit = state.audit.clone();
     tokio::spawn(async move {
         match audit.verify().await {

@@ -262,7 +262,8 @@ pub async fn revoke_created_by(
     .bind(now)
     .bind(creator_id)
     .execute(&mut *conn)
-    .await?
+    .await
+    .inspect(|_| forget_kept())?
     .rows_affected())
 }
 
@@ -315,8 +316,50 @@ pub async fn revoke(
     )
     .await?;
     tx.commit().await?;
+    forget_kept();
     token.revoked_at_ms = Some(now);
     Ok(token)
+}
+
+/// How long a token checked against the store is believed without asking
+/// it again (flag evaluations: no store query per request). A revocation
+/// through this process forgets every kept token at once; through another
+/// instance it takes effect here within this.
+const KEPT_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+/// At most this many tokens kept (an instance serves a few applications).
+const KEPT_MAX: usize = 10_000;
+
+type Kept = std::collections::HashMap<String, (std::time::Instant, Principal)>;
+static KEPT: std::sync::LazyLock<std::sync::Mutex<Kept>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// `authenticate`, answered from the tokens checked in the last `KEPT_FOR`
+/// where it can be. Unknown secrets are never kept.
+pub async fn authenticate_kept(
+    store: &Store,
+    secret: &str,
+) -> Result<Option<Principal>, IdentityError> {
+    let key = digest(secret);
+    if let Some((at, p)) = KEPT.lock().ok().and_then(|k| k.get(&key).cloned()) {
+        if at.elapsed() < KEPT_FOR {
+            return Ok(Some(p));
+        }
+    }
+    let found = authenticate(store, secret).await?;
+    if let (Some(p), Ok(mut kept)) = (&found, KEPT.lock()) {
+        if kept.len() >= KEPT_MAX {
+            kept.clear();
+        }
+        kept.insert(key, (std::time::Instant::now(), p.clone()));
+    }
+    Ok(found)
+}
+
+/// A token was revoked: no kept token is believed any more.
+fn forget_kept() {
+    if let Ok(mut kept) = KEPT.lock() {
+        kept.clear();
+    }
 }
 
 /// The token's principal, or `None` for an unknown or revoked secret.
@@ -350,4 +393,60 @@ pub async fn authenticate(store: &Store, secret: &str) -> Result<Option<Principa
         scopes: token.scopes,
         environment: token.environment,
     }))
+}
+
+type HmacSha256 = hmac::Hmac<Sha256>;
+
+fn stream_mac(secret_hash: &str, token_id: &str, environment: &str, until_ms: i64) -> String {
+    use hmac::Mac;
+    let mut mac = HmacSha256::new_from_slice(secret_hash.as_bytes()).expect("any key length");
+    mac.update(format!("{token_id}|{environment}|{until_ms}").as_bytes());
+    hex(&mac.finalize().into_bytes())
+}
+
+/// A ticket that lets a browser's event stream (which cannot send a token
+/// header) hear of flag changes in `environment` until `until_ms`, for the
+/// token whose `secret` the request carried: `ID.UNTIL.MAC`, signed with the
+/// token's stored digest, so any instance can check it and revoking the
+/// token voids it. It tells nothing of the secret.
+pub fn stream_ticket(secret: &str, token_id: &str, environment: &str, until_ms: i64) -> String {
+    let mac = stream_mac(&digest(secret), token_id, environment, until_ms);
+    format!("{token_id}.{until_ms}.{mac}")
+}
+
+/// The token a stream ticket for `environment` was given to, if the ticket
+/// is genuine, unexpired at `now_ms`, and its token is not revoked.
+pub async fn stream_ticket_holder(
+    store: &Store,
+    ticket: &str,
+    environment: &str,
+    now_ms: i64,
+) -> Result<Option<String>, StoreError> {
+    let mut parts = ticket.splitn(3, '.');
+    let (Some(id), Some(until), Some(mac)) = (parts.next(), parts.next(), parts.next()) else {
+        return Ok(None);
+    };
+    let Ok(until_ms) = until.parse::<i64>() else {
+        return Ok(None);
+    };
+    if until_ms < now_ms {
+        return Ok(None);
+    }
+    let hash: Option<String> = sqlx::query_scalar(
+        "SELECT secret_hash FROM api_tokens WHERE id = $1 AND revoked_at_ms IS NULL",
+    )
+    .bind(id)
+    .fetch_optional(store.pool())
+    .await?;
+    // Compared in constant time: how much matched tells an attacker nothing.
+    let genuine = hash.is_some_and(|h| {
+        let expected = stream_mac(&h, id, environment, until_ms);
+        expected.len() == mac.len()
+            && expected
+                .bytes()
+                .zip(mac.bytes())
+                .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+                == 0
+    });
+    Ok(genuine.then(|| id.to_string()))
 }

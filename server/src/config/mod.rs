@@ -26,7 +26,7 @@ pub enum LogFormat {
     Json,
 }
 
-const KNOWN_SETTINGS: [&str; 16] = [
+const KNOWN_SETTINGS: [&str; 17] = [
     "listen",
     "database_url",
     "site_root",
@@ -43,6 +43,7 @@ const KNOWN_SETTINGS: [&str; 16] = [
     "http_header_timeout_secs",
     "http_request_timeout_secs",
     "http_max_connections",
+    "ofrep",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -90,6 +91,32 @@ pub struct Config {
     /// At most this many connections are open at once (fewer if the
     /// open-file limit allows fewer); beyond it, new ones wait.
     pub http_max_connections: usize,
+    /// Flag evaluation over OFREP (`[ofrep]`): rate limits and browser origins.
+    #[serde(default)]
+    pub ofrep: OfrepConfig,
+}
+
+/// `[ofrep]`: how OpenFeature clients may evaluate flags.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OfrepConfig {
+    /// Evaluation requests a token may make per second, sustained…
+    pub requests_per_sec: u32,
+    /// …and at once after a quiet spell. Beyond them: 429 with Retry-After.
+    pub burst: u32,
+    /// Origins of web pages whose browsers may evaluate flags (CORS), e.g.
+    /// `https://shop.example.com`. None: only clients that are not browsers.
+    pub cors_origins: Vec<String>,
+}
+
+impl Default for OfrepConfig {
+    fn default() -> Self {
+        OfrepConfig {
+            requests_per_sec: 200,
+            burst: 400,
+            cors_origins: Vec::new(),
+        }
+    }
 }
 
 /// `[targets.NAME]`: `url = "postgres://…"`, or `url_env = "VAR"` to read the
@@ -140,6 +167,7 @@ impl Default for Config {
             http_header_timeout_secs: 10,
             http_request_timeout_secs: 60,
             http_max_connections: 1024,
+            ofrep: OfrepConfig::default(),
         }
     }
 }

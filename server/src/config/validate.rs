@@ -32,6 +32,7 @@ pub(super) fn validate(loaded: &Loaded) -> Result<(), ConfigError> {
     }
     loaded.trusted_proxies()?;
     validate_environments(loaded)?;
+    validate_ofrep(loaded)?;
     let timeouts = [
         (
             "session_idle_timeout_secs",
@@ -49,6 +50,34 @@ pub(super) fn validate(loaded: &Loaded) -> Result<(), ConfigError> {
                 &loaded.origin(key),
                 "0 would end every session at once",
                 "use a number of seconds, e.g. 1800",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn validate_ofrep(loaded: &Loaded) -> Result<(), ConfigError> {
+    let o = &loaded.config.ofrep;
+    if o.requests_per_sec == 0 || o.burst == 0 {
+        let key = if o.burst == 0 {
+            "ofrep.burst"
+        } else {
+            "ofrep.requests_per_sec"
+        };
+        return Err(ConfigError::new(
+            key,
+            &loaded.origin("ofrep"),
+            "0 would refuse every evaluation",
+            "use a number of requests, e.g. requests_per_sec = 200 and burst = 400",
+        ));
+    }
+    for origin in &o.cors_origins {
+        if public_origin(origin).ok().as_deref() != Some(origin.trim_end_matches('/')) {
+            return Err(ConfigError::new(
+                "ofrep.cors_origins",
+                &loaded.origin("ofrep"),
+                format!("{origin:?} is not an origin"),
+                "give scheme, host and port only, e.g. https://shop.example.com or http://localhost:5173",
             ));
         }
     }

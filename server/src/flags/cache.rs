@@ -1,25 +1,208 @@
-//! Flags as evaluations read them: from the store, kept for at most
-//! `MAX_AGE`, and dropped at once when this process changes one. A change made
-//! elsewhere (another console instance, the CLI) is seen within `MAX_AGE`.
+//! Flags as evaluations read them: one snapshot of every flag, read from the
+//! store in two queries and kept for at most `MAX_AGE`; a change this process
+//! makes marks it stale, so the next evaluation reads the store again. A
+//! change made elsewhere (another console instance, the CLI) is seen within
+//! `MAX_AGE` plus one read. Evaluations never query per flag: one flag and
+//! the bulk answer of 350 read the same map.
+//!
+//! Open OFREP event streams subscribe to the snapshots (`subscribe`);
+//! `keep_fresh` reads the store for them while any is open, so a change
+//! reaches a browser without a request.
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use sha2::{Digest, Sha256};
+use tokio::sync::{watch, Notify};
+
 use super::bucketing::FlagRule;
-use super::store;
+use super::store::{self, FlagRecord};
 use crate::db::{Store, StoreError};
 
 pub const MAX_AGE: Duration = Duration::from_millis(500);
 
-/// When it was read, and the flag in every environment (`None`: no such flag).
-type Entry = (Instant, Option<Arc<store::FlagRecord>>);
+/// One flag as evaluations need it: its record and the plan that owns it.
+#[derive(Debug)]
+pub struct Flag {
+    pub record: FlagRecord,
+    pub plan_id: String,
+    pub plan_name: String,
+}
 
-#[derive(Clone, Default)]
+impl Flag {
+    /// The rule in `environment` (off where the plan has not been).
+    pub fn rule(&self, environment: &str) -> FlagRule {
+        let state = self.record.state(environment);
+        FlagRule {
+            enabled: state.enabled,
+            basis_points: state.exposure_bp.clamp(0, 10_000) as u16,
+            allow: state.allow.into_iter().collect(),
+            deny: state.deny.into_iter().collect(),
+            salt: self.record.salt.clone(),
+        }
+    }
+}
+
+/// Every flag, by key, as read at one moment.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub flags: HashMap<String, Arc<Flag>>,
+    /// The keys in order (the bulk answer lists them so).
+    pub keys: Vec<String>,
+    /// `None` for the empty snapshot before the first read.
+    read_at: Option<Instant>,
+    /// Per environment: a digest of everything an evaluation there reads.
+    digests: Mutex<HashMap<String, Arc<str>>>,
+}
+
+impl Snapshot {
+    fn fresh(&self) -> bool {
+        self.read_at.is_some_and(|t| t.elapsed() < MAX_AGE)
+    }
+
+    /// Old enough that an evaluation must wait for a new read (a change is
+    /// seen within one second).
+    fn too_old(&self) -> bool {
+        self.read_at.is_none_or(|t| t.elapsed() >= 2 * MAX_AGE)
+    }
+
+    /// A digest of every flag's key, values and state in `environment`:
+    /// equal digests evaluate every entity alike.
+    pub fn digest(&self, environment: &str) -> Arc<str> {
+        if let Some(d) = self
+            .digests
+            .lock()
+            .ok()
+            .and_then(|d| d.get(environment).cloned())
+        {
+            return d;
+        }
+        let mut h = Sha256::new();
+        for key in &self.keys {
+            let f = &self.flags[key].record;
+            let s = f.state(environment);
+            let v = &f.values;
+            h.update(
+                format!(
+                    "{key}\u{0}{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}\u{0}{:?}\u{0}{:?}\u{0}{}\u{1}",
+                    f.salt,
+                    v.value_type.as_str(),
+                    v.on,
+                    v.off,
+                    v.on_variant,
+                    v.off_variant,
+                    s.enabled,
+                    s.exposure_bp,
+                    s.allow,
+                    s.deny,
+                    s.set_by,
+                )
+                .as_bytes(),
+            );
+        }
+        let digest: Arc<str> = crate::audit::chain::hex(&h.finalize()[..16]).into();
+        if let Ok(mut d) = self.digests.lock() {
+            d.insert(environment.to_string(), digest.clone());
+        }
+        digest
+    }
+}
+
+struct Inner {
+    current: watch::Sender<Arc<Snapshot>>,
+    /// A change this process made since the last read.
+    stale: AtomicBool,
+    /// One read of the store at a time.
+    reading: tokio::sync::Mutex<()>,
+    changed: Notify,
+}
+
+#[derive(Clone)]
 pub struct FlagCache {
-    entries: Arc<RwLock<HashMap<String, Entry>>>,
+    inner: Arc<Inner>,
+}
+
+impl Default for FlagCache {
+    fn default() -> Self {
+        FlagCache {
+            inner: Arc::new(Inner {
+                current: watch::Sender::new(Arc::new(Snapshot::default())),
+                stale: AtomicBool::new(true),
+                reading: tokio::sync::Mutex::new(()),
+                changed: Notify::new(),
+            }),
+        }
+    }
 }
 
 impl FlagCache {
+    /// Every flag as of at most `MAX_AGE` ago (a reader may get the previous
+    /// snapshot while another reads the store, never one older than twice
+    /// that), and at once after a change this process made.
+    pub async fn snapshot(&self, store: &Store) -> Result<Arc<Snapshot>, StoreError> {
+        let current = self.inner.current.borrow().clone();
+        let stale = self.inner.stale.load(Ordering::Acquire);
+        if !stale && current.fresh() {
+            return Ok(current);
+        }
+        let _reading = if stale || current.too_old() {
+            self.inner.reading.lock().await
+        } else {
+            match self.inner.reading.try_lock() {
+                Ok(guard) => guard,
+                Err(_) => return Ok(current),
+            }
+        };
+        let current = self.inner.current.borrow().clone();
+        if !self.inner.stale.load(Ordering::Acquire) && current.fresh() {
+            return Ok(current);
+        }
+        self.read(store).await
+    }
+
+    /// Reads the store (the caller holds `reading`).
+    async fn read(&self, store: &Store) -> Result<Arc<Snapshot>, StoreError> {
+        // A change from here on marks the new snapshot stale again.
+        self.inner.stale.store(false, Ordering::Release);
+        let read = async {
+            let mut conn = store.pool().acquire().await?;
+            let records = store::by_plan(&mut conn).await?;
+            let names = store::plan_names(&mut conn).await?;
+            Ok::<_, StoreError>((records, names))
+        };
+        let (records, names) = match read.await {
+            Ok(r) => r,
+            Err(e) => {
+                self.inner.stale.store(true, Ordering::Release);
+                return Err(e);
+            }
+        };
+        let mut flags = HashMap::with_capacity(records.len());
+        for (plan_id, record) in records {
+            let plan_name = names.get(&plan_id).cloned().unwrap_or_default();
+            let key = record.key.clone();
+            flags.insert(
+                key,
+                Arc::new(Flag {
+                    record,
+                    plan_id,
+                    plan_name,
+                }),
+            );
+        }
+        let mut keys: Vec<String> = flags.keys().cloned().collect();
+        keys.sort();
+        let snapshot = Arc::new(Snapshot {
+            flags,
+            keys,
+            read_at: Some(Instant::now()),
+            digests: Mutex::default(),
+        });
+        self.inner.current.send_replace(snapshot.clone());
+        Ok(snapshot)
+    }
+
     /// The flag's rule in `environment` (off where it was never set), or
     /// `None` when no plan owns that key.
     pub async fn get(
@@ -28,36 +211,42 @@ impl FlagCache {
         key: &str,
         environment: &str,
     ) -> Result<Option<FlagRule>, StoreError> {
-        let cached = self.entries.read().ok().and_then(|e| e.get(key).cloned());
-        let flag = match cached {
-            Some((at, flag)) if at.elapsed() < MAX_AGE => flag,
-            _ => {
-                let mut conn = store.pool().acquire().await?;
-                let flag = store::by_key(&mut conn, key).await?.map(Arc::new);
-                // Only flags that exist are kept: unknown keys (anyone with
-                // flags:read can ask for any) must not grow the cache.
-                if let (Some(flag), Ok(mut entries)) = (&flag, self.entries.write()) {
-                    entries.insert(key.to_string(), (Instant::now(), Some(flag.clone())));
-                }
-                flag
-            }
-        };
-        Ok(flag.map(|f| {
-            let state = f.state(environment);
-            FlagRule {
-                enabled: state.enabled,
-                basis_points: state.exposure_bp.clamp(0, 10_000) as u16,
-                allow: state.allow.into_iter().collect(),
-                deny: state.deny.into_iter().collect(),
-                salt: f.salt.clone(),
-            }
-        }))
+        Ok(self
+            .snapshot(store)
+            .await?
+            .flags
+            .get(key)
+            .map(|f| f.rule(environment)))
     }
 
-    /// This process changed the flag: the next evaluation reads the store.
-    pub fn forget(&self, key: &str) {
-        if let Ok(mut entries) = self.entries.write() {
-            entries.remove(key);
+    /// This process changed the flag: the next evaluation reads the store,
+    /// and open event streams hear of it.
+    pub fn forget(&self, _key: &str) {
+        self.inner.stale.store(true, Ordering::Release);
+        self.inner.changed.notify_one();
+    }
+
+    /// Snapshots as they are read, for an event stream.
+    pub fn subscribe(&self) -> watch::Receiver<Arc<Snapshot>> {
+        self.inner.current.subscribe()
+    }
+
+    /// While any event stream is open, reads the store after every change
+    /// this process makes and every `MAX_AGE` (for changes made elsewhere);
+    /// otherwise sleeps. The server runs it for as long as it serves.
+    pub async fn keep_fresh(self, store: Store) {
+        loop {
+            tokio::select! {
+                _ = self.inner.changed.notified() => {}
+                _ = tokio::time::sleep(MAX_AGE) => {}
+            }
+            if self.inner.current.receiver_count() == 0 {
+                continue;
+            }
+            let _reading = self.inner.reading.lock().await;
+            if let Err(e) = self.read(&store).await {
+                tracing::warn!(error = %e, "reading the flags for open event streams failed");
+            }
         }
     }
 }

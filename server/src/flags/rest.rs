@@ -20,6 +20,8 @@ pub struct FlagsApi {
     pub flag_cache: FlagCache,
     /// The configured environments.
     pub environments: std::sync::Arc<Vec<String>>,
+    /// OFREP's, whose evaluation counter this endpoint counts in too.
+    pub ofrep: super::ofrep::OfrepApi,
 }
 
 /// The routes; `http` gives them their state with `with_state`.
@@ -66,6 +68,11 @@ pub async fn evaluate(
         .await?
         .ok_or_else(|| AppError::NotFound(format!("flag {key:?}")))?;
     let eval = decide(&key, &rule, &entity);
+    state
+        .ofrep
+        .counted
+        .with_label_values(&[&key, &environment, super::ofrep::wire::reason(eval.reason)])
+        .inc();
     Ok(Json(FlagEvaluation {
         key,
         environment,

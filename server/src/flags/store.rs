@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use super::values::{FlagValues, ValueType};
 use crate::db::StoreError;
 
 /// A flag's state in one environment.
@@ -18,6 +19,9 @@ pub struct EnvState {
     pub deny: Vec<String>,
     /// 0 for an environment never set.
     pub updated_at_ms: i64,
+    /// What set it last (a phase's name, a rollback, an allow-list change);
+    /// empty for an environment never set or a state from before.
+    pub set_by: String,
 }
 
 impl EnvState {
@@ -44,6 +48,8 @@ impl EnvState {
 pub struct FlagRecord {
     pub key: String,
     pub salt: String,
+    /// What it serves on and off.
+    pub values: FlagValues,
     /// By environment; a missing one is off (`EnvState::default()`).
     pub states: BTreeMap<String, EnvState>,
 }
@@ -84,6 +90,29 @@ fn state_from(row: &AnyRow) -> Result<EnvState, sqlx::Error> {
         allow: list("allow_list")?,
         deny: list("deny_list")?,
         updated_at_ms: row.try_get("updated_at_ms")?,
+        set_by: row.try_get("set_by")?,
+    })
+}
+
+fn values_from(row: &AnyRow) -> Result<FlagValues, sqlx::Error> {
+    let decode = |col: &str, e: String| sqlx::Error::ColumnDecode {
+        index: col.to_string(),
+        source: e.into(),
+    };
+    // A value that does not read is null: that flag's evaluations fail
+    // (OFREP: GENERAL), not every flag's.
+    let json = |col: &str| -> Result<serde_json::Value, sqlx::Error> {
+        let text: String = row.try_get(col)?;
+        Ok(serde_json::from_str(&text).unwrap_or_default())
+    };
+    let kind: String = row.try_get("value_type")?;
+    Ok(FlagValues {
+        value_type: ValueType::parse(&kind)
+            .ok_or_else(|| decode("value_type", format!("{kind:?} is no flag type")))?,
+        on: json("on_value")?,
+        off: json("off_value")?,
+        on_variant: row.try_get("on_variant")?,
+        off_variant: row.try_get("off_variant")?,
     })
 }
 
@@ -95,7 +124,10 @@ async fn load(
     arg: Option<&str>,
 ) -> Result<HashMap<String, FlagRecord>, StoreError> {
     let mut flags = HashMap::new();
-    let sql = format!("SELECT plan_id, key, salt FROM flags{where_plan}");
+    let sql = format!(
+        "SELECT plan_id, key, salt, value_type, on_value, off_value, on_variant, off_variant \
+         FROM flags{where_plan}"
+    );
     let mut q = sqlx::query(&sql);
     if let Some(a) = arg {
         q = q.bind(a);
@@ -104,6 +136,7 @@ async fn load(
         let record = FlagRecord {
             key: row.try_get("key")?,
             salt: row.try_get("salt")?,
+            values: values_from(&row)?,
             states: BTreeMap::new(),
         };
         flags.insert(row.try_get::<String, _>("plan_id")?, record);
@@ -154,10 +187,19 @@ pub async fn by_plan(conn: &mut AnyConnection) -> Result<HashMap<String, FlagRec
     load(conn, "", None).await
 }
 
+/// The name of the plan that owns each flag, by plan id.
+pub async fn plan_names(conn: &mut AnyConnection) -> Result<HashMap<String, String>, StoreError> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT p.id, p.name FROM flags f JOIN plans p ON p.id = f.plan_id")
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(rows.into_iter().collect())
+}
+
 /// A new plan's flag: off in every environment, with its own salt.
 pub async fn insert(
     conn: &mut AnyConnection,
-    key: &str,
+    (key, values): (&str, &FlagValues),
     plan_id: &str,
     salt: &str,
     now: i64,
@@ -169,6 +211,27 @@ pub async fn insert(
         .bind(now)
         .execute(&mut *conn)
         .await?;
+    set_values(conn, plan_id, values).await
+}
+
+/// What the plan's flag serves (a draft's edit may change it).
+pub async fn set_values(
+    conn: &mut AnyConnection,
+    plan_id: &str,
+    values: &FlagValues,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE flags SET value_type = $2, on_value = $3, off_value = $4, on_variant = $5, \
+         off_variant = $6 WHERE plan_id = $1",
+    )
+    .bind(plan_id)
+    .bind(values.value_type.as_str())
+    .bind(values.on.to_string())
+    .bind(values.off.to_string())
+    .bind(&values.on_variant)
+    .bind(&values.off_variant)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -193,10 +256,11 @@ pub async fn save_state(
     let json = |list: &[String]| serde_json::to_string(list).unwrap_or_else(|_| "[]".into());
     sqlx::query(
         "INSERT INTO flag_states (plan_id, environment, enabled, exposure_bp, allow_list, \
-         deny_list, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         deny_list, updated_at_ms, set_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
          ON CONFLICT (plan_id, environment) DO UPDATE SET enabled = excluded.enabled, \
          exposure_bp = excluded.exposure_bp, allow_list = excluded.allow_list, \
-         deny_list = excluded.deny_list, updated_at_ms = excluded.updated_at_ms",
+         deny_list = excluded.deny_list, updated_at_ms = excluded.updated_at_ms, \
+         set_by = excluded.set_by",
     )
     .bind(plan_id)
     .bind(environment)
@@ -205,6 +269,7 @@ pub async fn save_state(
     .bind(json(&state.allow))
     .bind(json(&state.deny))
     .bind(now)
+    .bind(&state.set_by)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -231,6 +296,7 @@ mod tests {
         let flag = FlagRecord {
             key: "f".into(),
             salt: "s".into(),
+            values: FlagValues::default(),
             states: [
                 ("production".to_string(), production.clone()),
                 ("dev".to_string(), dev.clone()),

@@ -75,6 +75,11 @@ pub struct AppState {
     pub guardrail_baselines: crate::guardrails::baselines::Baselines,
     /// What a connection may hold (`listen`).
     pub http_limits: listen::Limits,
+    /// Flag evaluation for OpenFeature clients.
+    pub ofrep: crate::flags::ofrep::OfrepApi,
+    /// `[ofrep] cors_origins`.
+    #[from_ref(skip)]
+    pub ofrep_origins: Arc<Vec<String>>,
 }
 
 impl AppState {
@@ -111,6 +116,21 @@ impl AppState {
         let guardrail_baselines =
             crate::guardrails::baselines::Baselines::register(metrics.registry())?;
         let backfill = Arc::new(BackfillService::new(store.clone(), jobs.clone()));
+        let public_origin = config
+            .public_url
+            .as_deref()
+            .and_then(|u| crate::config::public_origin(u).ok());
+        let ofrep = crate::flags::ofrep::OfrepApi {
+            store: store.clone(),
+            flags: flag_cache.clone(),
+            environments: Arc::new(config.environments.clone()),
+            limiter: Arc::new(crate::flags::ofrep::limit::Limiter::new(
+                config.ofrep.requests_per_sec,
+                config.ofrep.burst,
+            )),
+            counted: crate::flags::ofrep::register_counter(metrics.registry())?,
+            public_origin: public_origin.clone(),
+        };
         let services = Services {
             system: Arc::new(
                 SystemService::new(store.clone()).with_superuser_targets(
@@ -143,6 +163,8 @@ impl AppState {
             guardrail_passes,
             guardrail_baselines,
             http_limits: listen::Limits::of(config),
+            ofrep,
+            ofrep_origins: Arc::new(config.ofrep.cors_origins.clone()),
             jobs,
             backfill,
             auth: AuthState {
@@ -152,10 +174,7 @@ impl AppState {
                     config.session_idle_timeout_secs,
                     config.session_absolute_timeout_secs,
                 ),
-                public_origin: config
-                    .public_url
-                    .as_deref()
-                    .and_then(|u| crate::config::public_origin(u).ok()),
+                public_origin,
                 trusted_proxies: Arc::new(
                     config
                         .trusted_proxies
@@ -184,7 +203,7 @@ macro_rules! sub_state {
 sub_state! {
     crate::audit::export::AuditApi { audit, store }
     crate::plans::rest::PlansApi { plans, events, auth }
-    crate::flags::rest::FlagsApi { store, flag_cache, environments }
+    crate::flags::rest::FlagsApi { store, flag_cache, environments, ofrep }
     crate::jobs::rest::BackfillApi { backfill }
 }
 
@@ -249,6 +268,12 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.auth.clone(),
             csrf::guard,
+        ))
+        // OFREP: tokens only, no session or cookie, browsers from the
+        // configured origins (its own CORS), every answer JSON.
+        .merge(feature(
+            crate::flags::ofrep::router(&state.ofrep_origins),
+            &state,
         ))
         .layer(middleware::from_fn_with_state(
             state.metrics.clone(),

@@ -42,6 +42,7 @@ pub async fn apply_source(
         let mut state = l.flag.state(&current.environment);
         if new_bp < state.exposure_bp {
             state.exposure_bp = new_bp;
+            state.set_by = current.name.clone();
             crate::flags::store::save_state(conn, &l.plan.id, &current.environment, &state, now)
                 .await?;
         }

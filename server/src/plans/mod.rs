@@ -10,7 +10,7 @@
 //! - `rules/` — state machine, gates, exposure, evidence: reads, no writes;
 //! - `view/` — what pages and the API show (plan, timeline, incident, edits);
 //! - here: the service (`service`, `changes`, `finish`, `admission`,
-//!   `acting`, `fits`), the pages' kept views and events (`pages`, `trail`), the
+//!   `acting`, `fits`), what readers see and its kept views and events (`reading`, `pages`, `trail`), the
 //!   commands (`commands/`) and REST (`rest`).
 pub mod acting;
 pub mod admission;
@@ -23,6 +23,7 @@ pub mod fits;
 pub mod guardrail;
 pub mod history;
 pub mod pages;
+pub mod reading;
 pub mod rest;
 pub mod rules;
 pub mod service;

@@ -16,21 +16,16 @@ use super::acting::{subject, Acting};
 use super::changes::{apply_source, request_change};
 use super::error::PlanError;
 use crate::audit;
-use crate::backfill::facts::JobFacts;
 use crate::db::Store;
 use crate::events::PlanEvents;
 use crate::flags::cache::FlagCache;
 use crate::plans::file::definition::{self, PlanDef};
 use crate::plans::file::templates::TEMPLATES;
-use crate::plans::guardrail::GuardrailDef;
-use crate::plans::pages::{Awaiting, Stamp};
-use crate::plans::rules::evidence::jobs_of;
-use crate::plans::rules::facts::Facts;
-use crate::plans::rules::facts::GuardrailFacts;
+use crate::plans::pages::Stamp;
 use crate::plans::rules::weakening::weakening;
 use crate::plans::store::materialize::{edit_refusal, insert_plan};
 use crate::plans::store::{self, Loaded};
-use crate::plans::view::{plan_view, summary, summary_of};
+use crate::plans::view::summary_of;
 
 #[derive(Clone)]
 pub struct PlanService {
@@ -163,26 +158,6 @@ impl PlanService {
         Ok(self.load(id).await?.plan.source_toml)
     }
 
-    pub async fn summaries(&self) -> Result<Vec<PlanSummary>, PlanError> {
-        let mut conn = self.store.pool().acquire().await?;
-        let stamp = store::list_stamp(&mut conn).await?;
-        if let Some(drawn) = self.pages.list(&stamp) {
-            return Ok((*drawn).clone());
-        }
-        let pending = crate::plans::store::change_requests::pending_by_plan(&mut conn).await?;
-        let list: Vec<PlanSummary> = store::list(&mut conn)
-            .await?
-            .iter()
-            .map(|(plan, flag, progress)| PlanSummary {
-                pending_change: pending.get(&plan.id).cloned(),
-                ..summary(plan, flag, progress, &self.environments)
-            })
-            .collect();
-        self.pages
-            .keep_list(stamp, std::sync::Arc::new(list.clone()));
-        Ok(list)
-    }
-
     /// Stores a new draft plan from a TOML source: the import of the CLI and
     /// the API, and (renamed) a template.
     pub async fn import_as(
@@ -227,6 +202,7 @@ impl PlanService {
             json!({
                 "name": def.name,
                 "flag": def.flag_key,
+                "flag_serves": def.flag.describe(),
                 "phases": def.phases.iter().map(|p| p.name.clone()).collect::<Vec<_>>(),
                 "template": template,
                 "source_sha256": sha256_hex(source),
@@ -299,56 +275,6 @@ impl PlanService {
         Ok(out)
     }
 
-    /// The backfill runs of the plan's jobs and its guardrails' recent
-    /// measurements, for the automatic checks.
-    pub(super) async fn facts(
-        &self,
-        conn: &mut AnyConnection,
-        l: &Loaded,
-    ) -> Result<Facts, PlanError> {
-        let file = crate::plans::file::parsed::parsed(&l.plan.source_toml);
-        let jobs = JobFacts::load(conn, &l.plan.id, jobs_of(file.as_deref())).await?;
-        let declared: Vec<GuardrailDef> = file
-            .iter()
-            .flat_map(|f| f.guardrails.iter())
-            .map(|g| GuardrailDef::from_spec(g.get_ref()))
-            .collect();
-        // Only the readings the items' windows look at, and the newest of
-        // each: a page costs the same after a month of readings as after a minute.
-        let since = self.clock.now_ms() - GuardrailFacts::window_ms(&declared);
-        let measurements =
-            crate::plans::guardrail::measurements::recent(conn, &l.plan.id, since, 5_000).await?;
-        Ok(Facts {
-            jobs,
-            guardrails: GuardrailFacts {
-                declared,
-                measurements,
-                latest: Vec::new(),
-            },
-        })
-    }
-
-    /// The plan's view drawn anew: what `PlanPort::plan` keeps in `pages`.
-    async fn plan_view(&self, id: &str) -> Result<PlanView, PlanError> {
-        let l = self.load(id).await?;
-        let mut conn = self.conn().await?;
-        let mut facts = self.facts(&mut conn, &l).await?;
-        // The card's newest readings: the page needs them, a command does not.
-        facts.guardrails.latest =
-            crate::plans::guardrail::measurements::latest(&mut conn, &l.plan.id).await?;
-        let mut view = plan_view(&l, self.clock.now_ms(), &facts, &self.environments);
-        let change = crate::plans::store::change_requests::pending(&mut conn, &l.plan.id).await?;
-        view.summary.pending_change = change.as_ref().map(|c| c.id.clone());
-        view.change_request = change
-            .as_ref()
-            .map(|c| crate::plans::view::change_view(c, &l.plan.source_toml));
-        drop(conn);
-        let events = self.trails.of(&self.store, &l.plan.id).await?;
-        view.edits_since_approval = crate::plans::view::edits::since_last_approval(&events, &l);
-        view.incident = crate::plans::view::incident::latest(&events, &view.rollbacks);
-        Ok(view)
-    }
-
     pub(super) async fn load_locked(
         &self,
         conn: &mut AnyConnection,
@@ -392,60 +318,6 @@ pub(super) async fn check_unique(
     Ok(())
 }
 
-impl PlanService {
-    /// The plan's view as of `stamp` (drawn once per stamp, `pages`).
-    async fn view_at(&self, id: &str, stamp: Stamp) -> Result<PlanView, PlanError> {
-        if let Some(drawn) = self.pages.view(id, &stamp) {
-            return Ok((*drawn).clone());
-        }
-        let drawing = self.pages.drawing(id);
-        let _drawing = drawing.lock().await;
-        if let Some(drawn) = self.pages.view(id, &stamp) {
-            return Ok((*drawn).clone());
-        }
-        let view = std::sync::Arc::new(self.plan_view(id).await?);
-        self.pages.keep_view(id, stamp, view.clone());
-        Ok((*view).clone())
-    }
-
-    /// The plan's timeline as of `stamp` (drawn once per stamp and range),
-    /// as `caller` may see it.
-    async fn timeline_at(
-        &self,
-        caller: &Caller,
-        plan: &PlanView,
-        hours: Option<i64>,
-        stamp: Stamp,
-    ) -> Result<app::dto::plans::TimelineView, PlanError> {
-        let id = plan.summary.id.as_str();
-        let drawn = match self.pages.timeline(id, hours, &stamp) {
-            Some(drawn) => drawn,
-            None => {
-                let drawing = self.pages.drawing(id);
-                let _drawing = drawing.lock().await;
-                match self.pages.timeline(id, hours, &stamp) {
-                    Some(drawn) => drawn,
-                    None => {
-                        let drawn = std::sync::Arc::new(
-                            self.timeline_view(id, plan.created_at_ms, hours).await?,
-                        );
-                        self.pages.keep_timeline(id, hours, stamp, drawn.clone());
-                        drawn
-                    }
-                }
-            }
-        };
-        let mut view = (*drawn).clone();
-        // The range's audit events name people, their addresses and
-        // browsers: only for those who may read the audit trail (a
-        // plans:read token gets the chart and the count).
-        if caller.require(Action::ReadAudit).is_err() {
-            view.events.clear();
-        }
-        Ok(view)
-    }
-}
-
 pub fn template_infos() -> Vec<TemplateInfo> {
     TEMPLATES
         .iter()
@@ -474,40 +346,7 @@ impl PlanPort for PlanService {
         ),
         AppError,
     > {
-        use crate::plans::view::waiting::{changes, gates, Approver};
-        let Ok(app::access::Principal::User {
-            id,
-            username,
-            roles,
-        }) = caller.require(Action::ApproveGates)
-        else {
-            return Ok((Vec::new(), Vec::new()));
-        };
-        let who = Approver {
-            id,
-            username,
-            roles,
-        };
-        let mut conn = self.conn().await?;
-        let stamp = store::list_stamp(&mut conn).await?;
-        let awaiting = match self.pages.awaiting(&stamp) {
-            Some(kept) => kept,
-            None => {
-                let awaiting = std::sync::Arc::new(Awaiting {
-                    gates: store::awaiting_approval(&mut conn).await?,
-                    changes: crate::plans::store::change_requests::pending_in_active_plans(
-                        &mut conn,
-                    )
-                    .await?,
-                });
-                self.pages.keep_awaiting(stamp, awaiting.clone());
-                awaiting
-            }
-        };
-        Ok((
-            gates(&who, awaiting.gates.clone()),
-            changes(&who, awaiting.changes.clone()),
-        ))
+        Ok(self.waiting_for(caller).await?)
     }
 
     async fn timeline(

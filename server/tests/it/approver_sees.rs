@@ -15,8 +15,7 @@ on_both_backends! {
 }
 
 async fn approver_sees(db: TestDb) {
-    let store = db.store().await;
-    let app = TestApp::spawn_on(db, store).await;
+    let app = TestApp::on(db).await;
     let olga = app.signed_in("olga", &[Role::Operator]).await;
     let ann = app.signed_in("ann", &[Role::Approver]).await;
     let plan = PlanApi::import(&app, &olga, PLAN).await;

@@ -41,12 +41,7 @@ async fn an_auditor_reconstructs_an_approval_and_every_edit_from_the_trail() {
     let (status, body) = plan.edit(&olga, None, &worded).await;
     assert_eq!(status, 200, "{body}");
     let loosened = worded.replace("max = 1\n", "max = 2\n");
-    let (status, body) = plan.edit(&olga, None, &loosened).await;
-    assert_eq!(status, 202, "{body}");
-    let change = body["pending_change"].as_str().unwrap().to_string();
-    for who in [&ann, &bob] {
-        ok(plan.command(who, json!({"command": "decide_change", "change_id": change, "verdict": "approve", "comment": "fine"})).await);
-    }
+    plan.edit_approved(&olga, &loosened, &[&ann, &bob]).await;
 
     // The gate: ticked, the guardrail read healthy, approval requested and given.
     let started = Instant::now();

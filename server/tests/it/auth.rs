@@ -301,14 +301,7 @@ async fn an_open_event_stream_ends_when_its_user_is_disabled() {
         .await
         .unwrap();
     assert_eq!(stream.status(), 200);
-    let res = app
-        .server_fn(
-            &admin,
-            "user_set_disabled",
-            &[("username", "olga"), ("disabled", "true")],
-        )
-        .await;
-    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    disable(&app, &admin, "olga").await;
     // The stream ends (None) within a few checks; keep-alives may come first.
     let ended = tokio::time::timeout(Duration::from_secs(10), async {
         while let Some(_chunk) = stream.chunk().await.unwrap() {}
@@ -324,14 +317,7 @@ async fn a_disabled_users_session_dies_at_once() {
     let admin = app.signed_in("ada", &[Role::Admin]).await;
     let olga = app.signed_in("olga", &[Role::Operator]).await;
     assert_eq!(status_of(&olga, &app, "/").await, 200);
-    let res = app
-        .server_fn(
-            &admin,
-            "user_set_disabled",
-            &[("username", "olga"), ("disabled", "true")],
-        )
-        .await;
-    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    disable(&app, &admin, "olga").await;
     assert_eq!(status_of(&olga, &app, "/").await, 303);
     // And she cannot sign in again.
     let res = app
@@ -418,4 +404,16 @@ async fn sign_in_and_out_are_audited_and_the_session_is_gone_after() {
         ]
     );
     app.stop().await;
+}
+
+/// `admin` disables `username` through the admin page's server function.
+async fn disable(app: &TestApp, admin: &reqwest::Client, username: &str) {
+    let res = app
+        .server_fn(
+            admin,
+            "user_set_disabled",
+            &[("username", username), ("disabled", "true")],
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
 }

@@ -3,7 +3,8 @@
 //! behind it); the `lock_waits` guardrail breaches, and the running
 //! backfill waits by itself, says why, and goes on when the lock is
 //! released — ending with exact counts. Waiting and going on are audited.
-use std::time::{Duration, Instant};
+use crate::common::refused;
+use std::time::Duration;
 
 use serde_json::Value;
 use sqlx::Connection;
@@ -43,23 +44,9 @@ async fn a_lock_on_the_jobs_table_breaches_the_guardrail_and_holds_the_backfill_
     plan.item_until(&olga, "guardrail_db_locks", true, "within")
         .await;
 
-    let (status, run) = plan
-        .start_run(
-            &olga,
-            "school",
-            serde_json::json!({ "mode": "run", "environment": "dev" }),
-        )
+    let id = plan.started_in_dev(&olga, "school").await;
+    plan.run_until(&olga, &id, 30, |run| run["processed"].as_i64() != Some(0))
         .await;
-    assert_eq!(status, 202, "{run}");
-    let id = run["id"].as_str().unwrap().to_string();
-    let started = Instant::now();
-    while plan.run(&olga, &id).await["processed"].as_i64().unwrap() == 0 {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the run never started"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 
     // A migration's lock on the job's table, and an application write
     // queued behind it.
@@ -218,13 +205,14 @@ async fn health_signals_fail_closed_and_bad_ones_are_refused() {
             "{}\n[[guardrails]]\nname = \"g\"\n{guardrail}\nmax = 0\n",
             common::SCHOOL_PLAN
         );
-        let (status, body) = olga
-            .post(app.url("/api/v1/plans"))
-            .body(text)
-            .answer()
-            .await;
-        assert_eq!(status, 400, "{body}");
-        assert!(common::error_of(&body).contains(says), "{body}");
+        refused(
+            olga.post(app.url("/api/v1/plans"))
+                .body(text)
+                .answer()
+                .await,
+            400,
+            says,
+        );
     }
     let text = common::SCHOOL_PLAN.replace(
         "chunk = 100",

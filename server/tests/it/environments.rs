@@ -111,8 +111,7 @@ impl Walk {
 }
 
 async fn walk(db: TestDb) -> Walk {
-    let store = db.store().await;
-    let app = TestApp::spawn_on(db, store).await;
+    let app = TestApp::on(db).await;
     let olga = app.signed_in("olga", &[Role::Operator]).await;
     let id = crate::common::PlanApi::import(&app, &olga, PLAN).await.id;
     // A new flag's salt is random; fixed here (before anything reads the

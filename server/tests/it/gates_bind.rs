@@ -5,6 +5,7 @@
 //! phase whose checklist is no longer complete is no longer up for approval.
 
 use crate::common::error_of;
+use crate::common::refused;
 use crate::common::{TestApp, TestDb};
 use app::access::Role;
 use serde_json::{json, Value};
@@ -59,8 +60,7 @@ async fn awaiting_approval<'a>(app: &'a TestApp, olga: &reqwest::Client) -> (Pla
 }
 
 async fn gates_bind(db: TestDb) {
-    let store = db.store().await;
-    let app = TestApp::spawn_on(db, store).await;
+    let app = TestApp::on(db).await;
     let olga = app.signed_in("olga", &[Role::Operator]).await;
     let ann = app.signed_in("ann", &[Role::Approver]).await;
     let bob = app.signed_in("bob", &[Role::Approver]).await;
@@ -86,26 +86,18 @@ async fn gates_bind(db: TestDb) {
         "{request}"
     );
     // Its author cannot approve it, nor can a token; approvers can.
-    let (status, body) = plan
-        .command(&olga, json!({"command": "decide_change", "change_id": change, "verdict": "approve", "comment": ""}))
-        .await;
+    let (status, body) = plan.decide_change(&olga, &change, "approve", "").await;
     assert_eq!(status, 403, "an operator does not approve: {body}");
-    let (status, body) = plan
-        .command(&ann, json!({"command": "decide_change", "change_id": change, "verdict": "approve", "comment": "ok"}))
-        .await;
+    let (status, body) = plan.decide_change(&ann, &change, "approve", "ok").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         plan.view(&olga).await["phases"][0]["approvals_required"],
         2,
         "1 of 2"
     );
-    let (status, body) = plan
-        .command(&ann, json!({"command": "decide_change", "change_id": change, "verdict": "approve", "comment": "again"}))
-        .await;
+    let (status, body) = plan.decide_change(&ann, &change, "approve", "again").await;
     assert_eq!(status, 409, "one decision per person: {body}");
-    let (status, body) = plan
-        .command(&bob, json!({"command": "decide_change", "change_id": change, "verdict": "approve", "comment": "ok"}))
-        .await;
+    let (status, body) = plan.decide_change(&bob, &change, "approve", "ok").await;
     assert_eq!(status, 200, "{body}");
     let view = plan.view(&olga).await;
     assert_eq!(view["phases"][0]["approvals_required"], 0, "now in effect");
@@ -183,8 +175,7 @@ async fn gates_bind(db: TestDb) {
 }
 
 async fn token_author(db: TestDb) {
-    let store = db.store().await;
-    let app = TestApp::spawn_on(db, store).await;
+    let app = TestApp::on(db).await;
     let olga = app.signed_in("olga", &[Role::Operator]).await;
     let ann = app.signed_in("ann", &[Role::Approver]).await;
     let bob = app.signed_in("bob", &[Role::Approver]).await;
@@ -209,14 +200,12 @@ async fn token_author(db: TestDb) {
     assert_eq!(view["phases"][0]["approvals_required"], 2, "not in effect");
     assert_eq!(view["phases"][0]["status"], "awaiting_approval");
     // The token's change is ann's: she may not approve it herself.
-    let (status, body) = plan
-        .command(&ann, json!({"command": "decide_change", "change_id": change, "verdict": "approve", "comment": "mine"}))
-        .await;
-    assert_eq!(status, 403, "{body}");
-    assert!(error_of(&body).contains("a change you proposed"), "{body}");
-    let (status, body) = plan
-        .command(&bob, json!({"command": "decide_change", "change_id": change, "verdict": "approve", "comment": "ok"}))
-        .await;
+    refused(
+        plan.decide_change(&ann, &change, "approve", "mine").await,
+        403,
+        "a change you proposed",
+    );
+    let (status, body) = plan.decide_change(&bob, &change, "approve", "ok").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         plan.phase(&olga, 0).await["approvals_required"],
@@ -225,14 +214,15 @@ async fn token_author(db: TestDb) {
     );
     // Only its author (the token, or ann) or an admin withdraws it: not
     // another operator.
-    let (status, body) = plan
-        .command(
+    refused(
+        plan.command(
             &olga,
             json!({"command": "withdraw_change", "change_id": change}),
         )
-        .await;
-    assert_eq!(status, 403, "{body}");
-    assert!(error_of(&body).contains("or an admin can"), "{body}");
+        .await,
+        403,
+        "or an admin can",
+    );
     let (status, body) = plan
         .command(
             &pipeline,
@@ -254,15 +244,7 @@ async fn token_author(db: TestDb) {
     // olga rewords one item: a change request; once approved, the other two
     // items keep their ticks and the reworded one is open again.
     let reworded = PLAN.replacen("On-call assigned", "On-call assigned and paged", 1);
-    let (status, body) = plan.edit(&olga, None, &reworded).await;
-    assert_eq!(status, 202, "a changed item weakens the gate: {body}");
-    let change = body["pending_change"].as_str().unwrap().to_string();
-    for who in [&ann, &bob] {
-        let (status, body) = plan
-            .command(who, json!({"command": "decide_change", "change_id": change, "verdict": "approve", "comment": "ok"}))
-            .await;
-        assert_eq!(status, 200, "{body}");
-    }
+    plan.edit_approved(&olga, &reworded, &[&ann, &bob]).await;
     let phase = plan.phase(&olga, 0).await;
     assert_eq!(
         ticks(&phase),
@@ -293,11 +275,10 @@ async fn token_author(db: TestDb) {
     assert_eq!(status, 200, "{body}");
     let phase = plan.phase(&olga, 0).await;
     let approve = json!({"command": "decide", "phase_id": phase["id"], "verdict": "approve", "comment": "", "evidence": phase["evidence_hash"]});
-    let (status, body) = plan.command(&ann, approve.clone()).await;
-    assert_eq!(status, 403, "{body}");
-    assert!(
-        error_of(&body).contains("you requested its approval"),
-        "{body}"
+    refused(
+        plan.command(&ann, approve.clone()).await,
+        403,
+        "you requested its approval",
     );
     let (status, body) = plan.command(&bob, approve).await;
     assert_eq!(status, 200, "bob may: {body}");

@@ -5,11 +5,10 @@
 //! before the first exposure and kept) breaches at the step that crosses
 //! +10 % of the value before the rollout. A real Prometheus scrapes the
 //! fixture whose value the test raises.
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use crate::common::prometheus::console_over_fixture;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use crate::common::prometheus::{console_reading, fixture_app, prometheus};
 use crate::common::PlanApi;
 use app::access::Role;
 use serde_json::Value;
@@ -65,9 +64,7 @@ async fn reading(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_drift_breaches_against_the_rollouts_baseline() {
-    let value = Arc::new(AtomicU64::new(1.0f64.to_bits()));
-    let prom = prometheus(fixture_app(value.clone()).await).await;
-    let app = console_reading(&prom.url, 2_000).await;
+    let (value, _prom, app) = console_over_fixture(1.0).await;
     let olga = app.signed_in("olga", &[Role::Operator]).await;
     let plan = PlanApi::import(&app, &olga, &plan()).await;
     let mut now = 1.0f64;
@@ -109,9 +106,7 @@ async fn a_slow_drift_breaches_against_the_rollouts_baseline() {
 /// the query that took it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_baseline_over_a_window_is_the_mean_before_the_rollout() {
-    let value = Arc::new(AtomicU64::new(1.0f64.to_bits()));
-    let prom = prometheus(fixture_app(value.clone()).await).await;
-    let app = console_reading(&prom.url, 2_000).await;
+    let (value, _prom, app) = console_over_fixture(1.0).await;
     let olga = app.signed_in("olga", &[Role::Operator]).await;
     let file = "[plan]\nname = \"Windowed\"\nflag = \"windowed\"\n\n[[phases]]\nname = \"production 1\"\n\
                 environment = \"production\"\nexposure_bp = 100\n\n[[guardrails]]\nname = \"errors\"\n\

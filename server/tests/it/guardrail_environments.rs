@@ -147,11 +147,7 @@ async fn each_environment_is_judged_on_its_own_metrics() {
         );
         c.prometheus.insert(
             "labelled".into(),
-            PrometheusConfig {
-                url: by_label,
-                timeout_ms: Some(2_000),
-                ..Default::default()
-            },
+            crate::common::prometheus::source(by_label, 2_000),
         );
     })
     .await;

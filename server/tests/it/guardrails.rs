@@ -5,6 +5,7 @@
 //! item `guardrail_NAME` is met only while the readings are healthy, and
 //! fails closed: an absent metric, a Prometheus that is gone, a NULL or an
 //! empty result is never healthy. Every change of state is audited.
+use crate::common::prometheus::console_over_fixture;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +17,6 @@ use crate::common::{Backend, PlanApi, TestApp, TestDb};
 use app::access::Role;
 use serde_json::Value;
 use server::backfill::target;
-use server::config::PrometheusConfig;
 
 async fn start_first_phase(plan: &PlanApi<'_>, who: &reqwest::Client) {
     let id = plan.phase(who, 0).await["id"].clone();
@@ -42,9 +42,7 @@ use crate::common::fixtures::GUARDRAILS_PROM as PROM_PLAN;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_guardrails_fail_closed() {
-    let ratio = Arc::new(AtomicU64::new(0.0005f64.to_bits()));
-    let prom = prometheus(fixture_app(ratio.clone()).await).await;
-    let app = console_reading(&prom.url, 2_000).await;
+    let (ratio, prom, app) = console_over_fixture(0.0005).await;
     let olga = app.signed_in("olga", &[Role::Operator]).await;
     let plan = PlanApi::import(&app, &olga, PROM_PLAN).await;
     start_first_phase(&plan, &olga).await;
@@ -206,22 +204,10 @@ async fn a_breach_rolls_back_on_its_own_once() {
     let url = prom.url.clone();
     let gone = format!("http://127.0.0.1:{}", free_port());
     let app = TestApp::spawn_db_with(TestDb::new(Backend::Sqlite).await, |c| {
-        c.prometheus.insert(
-            "app".into(),
-            PrometheusConfig {
-                url,
-                timeout_ms: Some(2_000),
-                ..Default::default()
-            },
-        );
-        c.prometheus.insert(
-            "gone".into(),
-            PrometheusConfig {
-                url: gone,
-                timeout_ms: Some(500),
-                ..Default::default()
-            },
-        );
+        c.prometheus
+            .insert("app".into(), crate::common::prometheus::source(url, 2_000));
+        c.prometheus
+            .insert("gone".into(), crate::common::prometheus::source(gone, 500));
     })
     .await;
     let olga = app.signed_in("olga", &[Role::Operator]).await;

@@ -28,7 +28,10 @@ async fn dashboard_is_server_rendered_with_real_facts() {
         html.contains("(shown to admins)") && !html.contains("console.db"),
         "where the store lives is for admins only: {html}"
     );
-    assert!(html.contains("#17 windows (17 of 17 applied)"), "{html}");
+    assert!(
+        html.contains("#18 flag values (18 of 18 applied)"),
+        "{html}"
+    );
     assert!(
         html.contains(r#"data-username="vera""#),
         "the layout shows who is signed in"
@@ -176,7 +179,7 @@ async fn health_and_readiness() {
         assert_eq!(ready.status(), 200, "{backend:?}");
         let body: serde_json::Value = ready.json().await.unwrap();
         assert_eq!(body["status"], "ready");
-        assert_eq!(body["migration"], 17);
+        assert_eq!(body["migration"], 18);
         assert_eq!(
             body["store"],
             if backend == Backend::Sqlite {
@@ -201,7 +204,7 @@ async fn readiness_fails_until_migrations_are_applied() {
         body["reason"]
             .as_str()
             .unwrap()
-            .contains("0 of 17 migrations applied"),
+            .contains("0 of 18 migrations applied"),
         "{body}"
     );
     app.state.store.migrate().await.unwrap();

@@ -99,8 +99,7 @@ fn same_as_page(
 }
 
 async fn live_parts(db: TestDb) {
-    let store = db.store().await;
-    let app = TestApp::spawn_on(db, store).await;
+    let app = TestApp::on(db).await;
     let olga = app.signed_in("olga", &[Role::Operator]).await;
     let vera = app.signed_in("vera", &[Role::Viewer]).await;
     let plan = PlanApi::import(&app, &olga, PLAN).await;

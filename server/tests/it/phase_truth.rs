@@ -5,11 +5,10 @@
 //! evidence, stored with the decision), not as the checks judge them now.
 //! A real Prometheus scrapes a fixture application whose error ratio the
 //! test sets.
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use crate::common::prometheus::console_over_fixture;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use crate::common::prometheus::{console_reading, fixture_app, prometheus};
 use crate::common::PlanApi;
 use app::access::Role;
 use serde_json::{json, Value};
@@ -39,9 +38,7 @@ async fn until(plan: &PlanApi<'_>, who: &reqwest::Client, i: usize, met: bool) -
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pending_phases_are_not_judged_and_done_phases_show_what_was_approved() {
-    let ratio = Arc::new(AtomicU64::new(0.0002f64.to_bits()));
-    let prom = prometheus(fixture_app(ratio.clone()).await).await;
-    let app = console_reading(&prom.url, 2_000).await;
+    let (ratio, prom, app) = console_over_fixture(0.0002).await;
     let olga = app.signed_in("olga", &[Role::Operator]).await;
     let ann = app.signed_in("ann", &[Role::Approver]).await;
     let plan = PlanApi::import(&app, &olga, PLAN).await;

@@ -21,8 +21,7 @@ use crate::common::fixtures::PLAN_STATUSES_TICKS as TICKS;
 /// refuses are 409 with a code each (they were 400 and "conflict"); a token
 /// ticking a checklist is 403 (it was 400).
 async fn statuses(db: TestDb) {
-    let store = db.store().await;
-    let app = TestApp::spawn_on(db, store).await;
+    let app = TestApp::on(db).await;
     let olga = app.signed_in("olga", &[Role::Operator]).await;
     let school = common::PlanApi::import(&app, &olga, common::SCHOOL_PLAN).await;
     let plan = school.view(&olga).await["summary"].clone();

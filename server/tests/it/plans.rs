@@ -2,6 +2,7 @@
 //! (self-approval, roles, one decision per person, evidence binding), the
 //! state machine's order and soak, flag exposure and rollback.
 use crate::common;
+use crate::common::refused;
 use crate::common::Fetch;
 
 use crate::common::error_of;
@@ -66,8 +67,7 @@ on_both_backends! {
 }
 
 async fn gates_follow_the_rules(db: TestDb) {
-    let store = db.store().await;
-    let app = TestApp::spawn_on(db, store).await;
+    let app = TestApp::on(db).await;
     let olga = app
         .signed_in("olga", &[Role::Operator, Role::Approver])
         .await;
@@ -113,9 +113,11 @@ async fn gates_follow_the_rules(db: TestDb) {
         .to_string();
 
     // Phases go in order: the second cannot start first.
-    let (status, body) = plan.on_phase(&olga, "start_phase", &everyone).await;
-    assert_eq!(status, 409);
-    assert!(error_of(&body).contains("\"pilot\" comes first"), "{body}");
+    refused(
+        plan.on_phase(&olga, "start_phase", &everyone).await,
+        409,
+        "\"pilot\" comes first",
+    );
     assert_eq!(
         evaluate(&app, &flags, "gate_rules", "org-1").await.1["reason"],
         "disabled"
@@ -128,9 +130,11 @@ async fn gates_follow_the_rules(db: TestDb) {
     assert_eq!(exposure(&view, "production"), 500);
 
     // Approval needs the checklist ticked first.
-    let (status, body) = plan.on_phase(&olga, "request_approval", &pilot).await;
-    assert_eq!(status, 409);
-    assert!(error_of(&body).contains("Rollback plan reviewed"), "{body}");
+    refused(
+        plan.on_phase(&olga, "request_approval", &pilot).await,
+        409,
+        "Rollback plan reviewed",
+    );
     let (status, _) = plan
         .command(
             &olga,
@@ -147,11 +151,10 @@ async fn gates_follow_the_rules(db: TestDb) {
     let decide = |verdict: &str, evidence: &str| json!({"command": "decide", "phase_id": pilot, "verdict": verdict, "comment": "", "evidence": evidence});
 
     // The requester cannot approve their own gate, though they hold the role.
-    let (status, body) = plan.command(&olga, decide("approve", &evidence)).await;
-    assert_eq!(status, 403);
-    assert!(
-        error_of(&body).contains("someone else must decide"),
-        "{body}"
+    refused(
+        plan.command(&olga, decide("approve", &evidence)).await,
+        403,
+        "someone else must decide",
     );
     // A viewer cannot approve at all.
     let (status, body) = plan.command(&vic, decide("approve", &evidence)).await;
@@ -215,11 +218,10 @@ async fn gates_follow_the_rules(db: TestDb) {
     assert!(body.contains("changed since you opened it"), "{body}");
 
     // A decision on the old evidence is refused; on the new one it counts.
-    let (status, body) = plan.command(&bob, decide("approve", &evidence)).await;
-    assert_eq!(status, 409);
-    assert!(
-        error_of(&body).contains("changed since you loaded it"),
-        "{body}"
+    refused(
+        plan.command(&bob, decide("approve", &evidence)).await,
+        409,
+        "changed since you loaded it",
     );
     let fresh = phase["evidence_hash"].as_str().unwrap().to_string();
     assert_ne!(fresh, evidence);
@@ -230,9 +232,11 @@ async fn gates_follow_the_rules(db: TestDb) {
     assert_eq!(plan.phase(&olga, 0).await["status"], "approved");
 
     // Approved, but the pilot must soak an hour: the next phase cannot start.
-    let (status, body) = plan.on_phase(&olga, "start_phase", &everyone).await;
-    assert_eq!(status, 409);
-    assert!(error_of(&body).contains("must soak 1 h more"), "{body}");
+    refused(
+        plan.on_phase(&olga, "start_phase", &everyone).await,
+        409,
+        "must soak 1 h more",
+    );
 
     // Rollback needs the plan's name typed.
     let rollback = |kind: &str, confirm: &str, entity: &str| json!({"command": "rollback", "kind": kind, "confirm": confirm, "reason": "error rate", "entity": entity});
@@ -385,9 +389,11 @@ async fn emergency_rollback_turns_the_flag_off_for_everyone() {
     let view = plan.view(&olga).await;
     assert_eq!(view["summary"]["status"], "rolled_back");
     // Final: nothing more runs on it.
-    let (status, body) = plan.command(&olga, json!({"command": "complete"})).await;
-    assert_eq!(status, 409);
-    assert!(error_of(&body).contains("final"), "{body}");
+    refused(
+        plan.command(&olga, json!({"command": "complete"})).await,
+        409,
+        "final",
+    );
     app.stop().await;
 }
 
@@ -396,11 +402,10 @@ async fn bad_plan_files_store_nothing_and_say_where() {
     let app = TestApp::spawn(common::Backend::Sqlite).await;
     let olga = app.signed_in("olga", &[Role::Operator]).await;
     let bad = PLAN.replace("exposure_bp = 500", "exposure_bp = 50000");
-    let (status, body) = olga.post(app.url("/api/v1/plans")).body(bad).answer().await;
-    assert_eq!(status, 400);
-    assert!(
-        error_of(&body).contains("9:15: phases[0].exposure_bp: 50000 is outside 0..=10000"),
-        "{body}"
+    refused(
+        olga.post(app.url("/api/v1/plans")).body(bad).answer().await,
+        400,
+        "9:15: phases[0].exposure_bp: 50000 is outside 0..=10000",
     );
     let plans: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM plans")
         .fetch_one(app.state.store.pool())

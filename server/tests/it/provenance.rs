@@ -5,6 +5,7 @@
 //! environment's data; a live run needs a clean dry-run on its target and
 //! may be limited to some phases, unless an operator overrides with a
 //! reason, which is audited.
+use crate::common::refused;
 use std::collections::BTreeMap;
 
 use crate::common::error_of;
@@ -113,29 +114,26 @@ async fn walk(app: &TestApp, targets: &BTreeMap<String, TargetConfig>) {
     );
 
     // A target that holds production's data serves no other environment.
-    let (status, body) = jobs
-        .start("mirror", json!({"mode": "verify", "environment": "dev"}))
-        .await;
-    assert_eq!(status, 400, "{body}");
-    assert!(
-        error_of(&body).contains("\"prod_db\" holds production's data"),
-        "{body}"
+    refused(
+        jobs.start("mirror", json!({"mode": "verify", "environment": "dev"}))
+            .await,
+        400,
+        "\"prod_db\" holds production's data",
     );
-    let (status, body) = jobs
-        .start(
+    refused(
+        jobs.start(
             "mirror",
             json!({"mode": "run", "environment": "production"}),
         )
-        .await;
-    assert_eq!(status, 400, "{body}");
-    assert!(error_of(&body).contains("verify-only"), "{body}");
-    let (status, body) = jobs
-        .start("school", json!({"mode": "dry_run", "environment": "moon"}))
-        .await;
-    assert_eq!(status, 400, "{body}");
-    assert!(
-        error_of(&body).contains("not one of the console's environments"),
-        "{body}"
+        .await,
+        400,
+        "verify-only",
+    );
+    refused(
+        jobs.start("school", json!({"mode": "dry_run", "environment": "moon"}))
+            .await,
+        400,
+        "not one of the console's environments",
     );
 
     // A live run for production now: outside its phase and without a clean
@@ -170,9 +168,11 @@ async fn walk(app: &TestApp, targets: &BTreeMap<String, TargetConfig>) {
         (&json!("production"), &json!("prod_db"))
     );
     assert!(dry["errors"].as_i64().unwrap() > 0, "{dry}");
-    let (status, body) = jobs.phase_command("start_phase", 1).await;
-    assert_eq!(status, 409, "{body}");
-    assert!(error_of(&body).contains("failing keys"), "{body}");
+    refused(
+        jobs.phase_command("start_phase", 1).await,
+        409,
+        "failing keys",
+    );
 
     // The data is fixed on production, the dry-run is clean, the phase opens.
     let prod = target::connect(targets, "prod_db").await.unwrap();
@@ -194,13 +194,11 @@ async fn walk(app: &TestApp, targets: &BTreeMap<String, TargetConfig>) {
 
     // A live run for dev while production rolls out: refused, then
     // overridden with a reason, which the audit trail keeps.
-    let (status, body) = jobs
-        .start("school", json!({"mode": "run", "environment": "dev"}))
-        .await;
-    assert_eq!(status, 409, "{body}");
-    assert!(
-        error_of(&body).contains("rolls out in production; this run is for dev"),
-        "{body}"
+    refused(
+        jobs.start("school", json!({"mode": "run", "environment": "dev"}))
+            .await,
+        409,
+        "rolls out in production; this run is for dev",
     );
     assert!(overrides(app).await.is_empty());
     let run = jobs

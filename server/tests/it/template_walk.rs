@@ -6,6 +6,7 @@
 //! by a setting); the metric guardrails, which the console cannot evaluate
 //! yet, are the only unmet items, and the team removes them through an
 //! approved change request, as it would today.
+use crate::common::refused;
 use crate::common::team::{console_on_demo_target, sql, team, HOUR};
 use serde_json::{json, Value};
 
@@ -41,12 +42,7 @@ async fn the_sti_template_walks_to_production_on_a_seed_shaped_target() {
 
     // staging waits for dev's 48 h soak, on the console's clock.
     t.tick_manual("staging").await;
-    let (status, body) = t.start("staging").await;
-    assert_eq!(status, 409);
-    assert!(
-        crate::common::error_of(&body).contains("must soak"),
-        "{body}"
-    );
+    refused(t.start("staging").await, 409, "must soak");
     app.state.clock.advance(48 * HOUR);
     for job in jobs {
         t.run(job, "dry_run", "staging").await;
@@ -76,11 +72,10 @@ async fn the_sti_template_walks_to_production_on_a_seed_shaped_target() {
     t.approve("staging", 1).await;
     app.state.clock.advance(48 * HOUR);
     t.tick_manual("production 5%").await;
-    let (status, body) = t.start("production 5%").await;
-    assert_eq!(status, 409);
-    assert!(
-        crate::common::error_of(&body).contains("no dry-run for production yet"),
-        "{body}"
+    refused(
+        t.start("production 5%").await,
+        409,
+        "no dry-run for production yet",
     );
     for job in jobs {
         assert_eq!(t.run(job, "dry_run", "production").await["errors"], 0);
@@ -176,11 +171,10 @@ async fn the_partitioned_template_walks_to_its_targeted_pilot_on_a_seed_shaped_t
     t.tick_manual("pilot").await;
     // Staging's parity evidence is now older than its item's 24 h: the
     // checklist that gates the pilot wants it again.
-    let (status, body) = t.start("pilot").await;
-    assert_eq!(status, 409);
-    assert!(
-        crate::common::error_of(&body).contains("checklist of phase \"staging\""),
-        "{body}"
+    refused(
+        t.start("pilot").await,
+        409,
+        "checklist of phase \"staging\"",
     );
     let stale = t.phase("staging").await["checklist"]
         .as_array()

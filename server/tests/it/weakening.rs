@@ -101,8 +101,7 @@ on_both_backends! {
 }
 
 async fn loosening(db: TestDb) {
-    let store = db.store().await;
-    let app = TestApp::spawn_on(db, store).await;
+    let app = TestApp::on(db).await;
     let olga = app.signed_in("olga", &[Role::Operator]).await;
     let ann = app.signed_in("ann", &[Role::Approver]).await;
     let bob = app.signed_in("bob", &[Role::Approver]).await;
@@ -211,15 +210,8 @@ async fn loosening(db: TestDb) {
     assert_eq!(status, 200, "{body}");
     let before = plan.phase(&olga, 0).await["evidence_hash"].clone();
     let bound_changed = safe.replacen("max = 1\n", "max = 5\n", 1);
-    let (status, body) = plan.edit(&olga, None, &bound_changed).await;
-    assert_eq!(status, 202, "{body}");
-    let change = body["pending_change"].as_str().unwrap().to_string();
-    for who in [&ann, &bob] {
-        let (status, body) = plan
-            .command(who, json!({"command": "decide_change", "change_id": change, "verdict": "approve", "comment": "fine"}))
-            .await;
-        assert_eq!(status, 200, "{body}");
-    }
+    plan.edit_approved(&olga, &bound_changed, &[&ann, &bob])
+        .await;
     let phase = plan.phase(&olga, 0).await;
     assert_ne!(phase["evidence_hash"], before, "the guardrail is evidence");
     let decisions = phase["decisions"].as_array().unwrap();

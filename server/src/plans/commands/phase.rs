@@ -44,6 +44,7 @@ pub(super) async fn start_phase(
     let mut after = before.clone();
     after.enabled = true;
     after.exposure_bp = phase.exposure_bp;
+    after.set_by = phase.name.clone();
     // The phase's pilot entities (`allow = [...]`) join its allow list.
     let pilot = crate::plans::file::spec::pilot::of_phase(&cx.l.plan.source_toml, &phase.name);
     let allowed: Vec<String> = pilot

@@ -334,7 +334,13 @@ async fn save(
     now: i64,
 ) -> Result<(), PlanError> {
     for c in changes.iter().filter(|c| c.before != c.after) {
-        crate::flags::store::save_state(conn, &l.plan.id, &c.environment, &c.after, now).await?;
+        let mut after = c.after.clone();
+        // A rollback that turned exposure down set it; one entity's
+        // deny-list change leaves the phase that set it named.
+        if (after.enabled, after.exposure_bp) != (c.before.enabled, c.before.exposure_bp) {
+            after.set_by = "rollback".into();
+        }
+        crate::flags::store::save_state(conn, &l.plan.id, &c.environment, &after, now).await?;
     }
     Ok(())
 }

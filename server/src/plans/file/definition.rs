@@ -11,6 +11,8 @@ pub struct PlanDef {
     pub name: String,
     pub description: String,
     pub flag_key: String,
+    /// What the flag serves (`[flag]`; a boolean without it).
+    pub flag: crate::flags::values::FlagValues,
     pub phases: Vec<PhaseDef>,
     /// The environments jobs name targets for, as `(jobs[i].targets.ENV,
     /// ENV)`: each must be one of the console's.
@@ -76,6 +78,7 @@ pub fn from_file(file: &PlanFile) -> PlanDef {
         name: file.plan.name.get_ref().trim().to_string(),
         description: file.plan.description.trim().to_string(),
         flag_key: file.plan.flag.get_ref().clone(),
+        flag: crate::plans::file::spec::flag::values(file.flag.as_ref()),
         phases: file
             .phases
             .iter()

@@ -234,6 +234,7 @@ mod tests {
     fn running(toml: &str, running: usize) -> Loaded {
         let def = crate::plans::file::definition::parse(toml).unwrap();
         let mut flag = FlagRecord {
+            values: Default::default(),
             key: def.flag_key.clone(),
             salt: "s".into(),
             states: Default::default(),

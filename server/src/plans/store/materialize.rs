@@ -34,7 +34,7 @@ pub async fn insert_plan(
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    crate::flags::store::insert(conn, &def.flag_key, id, &new_id(), now).await?;
+    crate::flags::store::insert(conn, (&def.flag_key, &def.flag), id, &new_id(), now).await?;
     for (i, phase) in def.phases.iter().enumerate() {
         insert_phase(conn, id, i as i64, phase).await?;
     }
@@ -222,6 +222,13 @@ pub fn edit_refusal(l: &Loaded, def: &PlanDef) -> Option<String> {
             l.plan.flag_key
         ));
     }
+    if l.plan.status != PlanStatus::Draft && def.flag != l.flag.values {
+        return Some(format!(
+            "flag: what the flag serves is fixed once the plan is active (it is {}); \
+             applications already read these values",
+            l.flag.values.describe()
+        ));
+    }
     let started = l
         .phases
         .iter()
@@ -298,6 +305,14 @@ pub async fn apply_edit(
     if def.flag_key != l.plan.flag_key {
         changes.push(format!("flag {:?} → {:?}", l.plan.flag_key, def.flag_key));
         crate::flags::store::rename(conn, &l.plan.id, &def.flag_key).await?;
+    }
+    if def.flag != l.flag.values {
+        changes.push(format!(
+            "flag serves {} → {}",
+            l.flag.values.describe(),
+            def.flag.describe()
+        ));
+        crate::flags::store::set_values(conn, &l.plan.id, &def.flag).await?;
     }
     sqlx::query(
         "UPDATE plans SET name = $2, description = $3, flag_key = $4, source_toml = $5 WHERE id = $1",

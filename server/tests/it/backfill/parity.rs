@@ -77,20 +77,7 @@ async fn a_million_rows_three_changed_values_exactly_three_keys() {
     let r = verify(&s).await;
     assert_eq!(r["delta"], 0, "the counts still agree: {r}");
     assert_eq!(r["coverage_full"], true, "{r}");
-    assert_eq!(
-        r["values"]["keys"],
-        serde_json::json!([17, 500002, 999998]),
-        "{r}"
-    );
-    assert_eq!(
-        (
-            r["values"]["differ"].as_i64(),
-            r["values"]["missing"].as_i64(),
-            r["values"]["extra"].as_i64()
-        ),
-        (Some(3), Some(0), Some(0)),
-        "{r}"
-    );
+    assert_values(&r, serde_json::json!([17, 500002, 999998]), (3, 0, 0));
     assert_eq!(r["passed"], false, "{r}");
 }
 
@@ -114,20 +101,20 @@ async fn on_sqlite_missing_extra_and_changed_rows_are_told_apart() {
     )
     .await;
     let r = verify(&s).await;
-    assert_eq!(
-        r["values"]["keys"],
-        serde_json::json!([12000, 20000, 30000]),
-        "{r}"
-    );
-    assert_eq!(
-        (
-            r["values"]["differ"].as_i64(),
-            r["values"]["missing"].as_i64(),
-            r["values"]["extra"].as_i64()
-        ),
-        (Some(1), Some(1), Some(1)),
-        "{r}"
-    );
+    assert_values(&r, serde_json::json!([12000, 20000, 30000]), (1, 1, 1));
     assert_eq!(r["values"]["compared"], 24_999, "{r}");
     assert_eq!(r["passed"], false);
+}
+
+/// The value comparison of `r` named `keys` and found (differ, missing, extra).
+#[track_caller]
+fn assert_values(r: &serde_json::Value, keys: serde_json::Value, found: (i64, i64, i64)) {
+    let values = &r["values"];
+    assert_eq!(values["keys"], keys, "{r}");
+    let count = |what: &str| values[what].as_i64().unwrap();
+    assert_eq!(
+        (count("differ"), count("missing"), count("extra")),
+        found,
+        "{r}"
+    );
 }

@@ -108,20 +108,9 @@ async fn an_operator_overrides_the_window_with_a_reason_and_it_is_audited() {
         &job_with(&format!("chunk = 500\n{}", window_later())),
     )
     .await;
-    let (status, run) = plan
-        .start_run(
-            &olga,
-            "school",
-            serde_json::json!({ "mode": "run", "environment": "dev" }),
-        )
+    let id = plan.started_in_dev(&olga, "school").await;
+    plan.run_until(&olga, &id, 20, |run| run["result"]["kind"] == "window")
         .await;
-    assert_eq!(status, 202, "{run}");
-    let id = run["id"].as_str().unwrap().to_string();
-    let started = Instant::now();
-    while plan.run(&olga, &id).await["result"]["kind"] != "window" {
-        assert!(started.elapsed() < Duration::from_secs(20));
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     let url = app.url(&format!("/api/v1/runs/{id}/window-override"));
     let (status, body) = olga
         .post(&url)

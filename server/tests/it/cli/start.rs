@@ -94,8 +94,9 @@ fn migrate_creates_the_default_sqlite_store() {
     assert_success(&out);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout
-            .contains("store sqlite at data/console.db: migration #17 windows (17 of 17 applied)"),
+        stdout.contains(
+            "store sqlite at data/console.db: migration #18 flag values (18 of 18 applied)"
+        ),
         "{stdout}"
     );
     assert!(dir.path().join("data/console.db").exists());

@@ -172,6 +172,11 @@ impl TestApp {
         Self::spawn_on(db, store).await
     }
 
+    /// Serves over `db` with the default settings.
+    pub async fn on(db: TestDb) -> TestApp {
+        Self::spawn_db_with(db, |_| {}).await
+    }
+
     /// Serves with settings changed from the defaults by `tune`.
     pub async fn spawn_with(backend: Backend, tune: impl FnOnce(&mut Config)) -> TestApp {
         Self::spawn_db_with(TestDb::new(backend).await, tune).await
@@ -454,6 +459,16 @@ pub fn for_env(list: &serde_json::Value, environment: &str) -> serde_json::Value
         .find(|e| e["environment"] == environment)
         .unwrap_or_else(|| panic!("no {environment} in {list}"))
         .clone()
+}
+
+/// An answer that must be a refusal with `status` whose message contains
+/// `says`; its body.
+#[track_caller]
+pub fn refused(answer: (u16, serde_json::Value), status: u16, says: &str) -> serde_json::Value {
+    let (got, body) = answer;
+    assert_eq!(got, status, "{body}");
+    assert!(error_of(&body).contains(says), "expected {says:?}: {body}");
+    body
 }
 
 /// The message of an error answer (`{"error": "…"}`), or "" when there is none.

@@ -78,6 +78,28 @@ impl<'a> PlanApi<'a> {
         .await
     }
 
+    /// Starts a run that must be accepted; its id.
+    pub async fn started(
+        &self,
+        who: &reqwest::Client,
+        job: &str,
+        body: serde_json::Value,
+    ) -> String {
+        let (status, run) = self.start_run(who, job, body).await;
+        assert_eq!(status, 202, "{run}");
+        run["id"].as_str().unwrap().to_string()
+    }
+
+    /// Starts a live run of `job` in dev that must be accepted; its id.
+    pub async fn started_in_dev(&self, who: &reqwest::Client, job: &str) -> String {
+        self.started(
+            who,
+            job,
+            serde_json::json!({ "mode": "run", "environment": "dev" }),
+        )
+        .await
+    }
+
     /// Starts a run that must be accepted and waits until it is done.
     pub async fn run_to_end(
         &self,
@@ -85,9 +107,8 @@ impl<'a> PlanApi<'a> {
         job: &str,
         body: serde_json::Value,
     ) -> serde_json::Value {
-        let (status, run) = self.start_run(who, job, body).await;
-        assert_eq!(status, 202, "{run}");
-        let run = self.settled(who, run["id"].as_str().unwrap(), 30).await;
+        let id = self.started(who, job, body).await;
+        let run = self.settled(who, &id, 30).await;
         assert_eq!(run["status"], "done", "{run}");
         run
     }
@@ -108,15 +129,27 @@ impl<'a> PlanApi<'a> {
 
     /// Waits (at most `secs`) until run `id` is no longer running; returns it.
     pub async fn settled(&self, who: &reqwest::Client, id: &str, secs: u64) -> serde_json::Value {
+        self.run_until(who, id, secs, |run| run["status"] != "running")
+            .await
+    }
+
+    /// Waits (at most `secs`) until run `id` is as `wanted` says; returns it.
+    pub async fn run_until(
+        &self,
+        who: &reqwest::Client,
+        id: &str,
+        secs: u64,
+        wanted: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
         let started = std::time::Instant::now();
         loop {
             let run = self.run(who, id).await;
-            if run["status"] != "running" {
+            if wanted(&run) {
                 return run;
             }
             assert!(
                 started.elapsed() < std::time::Duration::from_secs(secs),
-                "run {id} still running after {secs} s: {run}"
+                "run {id} not as wanted after {secs} s: {run}"
             );
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
@@ -146,6 +179,39 @@ impl<'a> PlanApi<'a> {
             .json(&cmd)
             .answer()
             .await
+    }
+
+    /// An edit by `author` that must wait as a change request, approved by
+    /// each of `approvers`; the change request's id.
+    pub async fn edit_approved(
+        &self,
+        author: &reqwest::Client,
+        source: &str,
+        approvers: &[&reqwest::Client],
+    ) -> String {
+        let (status, body) = self.edit(author, None, source).await;
+        assert_eq!(status, 202, "the edit must wait for approvals: {body}");
+        let change = body["pending_change"].as_str().unwrap().to_string();
+        for who in approvers {
+            let (status, body) = self.decide_change(who, &change, "approve", "ok").await;
+            assert_eq!(status, 200, "{body}");
+        }
+        change
+    }
+
+    /// Decides change request `change` as `who` (`verdict`: approve or reject).
+    pub async fn decide_change(
+        &self,
+        who: &reqwest::Client,
+        change: &str,
+        verdict: &str,
+        comment: &str,
+    ) -> (u16, serde_json::Value) {
+        self.command(
+            who,
+            serde_json::json!({"command": "decide_change", "change_id": change, "verdict": verdict, "comment": comment}),
+        )
+        .await
     }
 
     /// Waits (up to 30 s: the suite shares two cores) until the first

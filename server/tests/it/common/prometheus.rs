@@ -79,19 +79,22 @@ impl Drop for Prometheus {
     }
 }
 
+/// The fixture application reporting `value` (change it through the
+/// returned cell), a Prometheus scraping it, and a console reading that
+/// Prometheus as `[prometheus.app]`.
+pub async fn console_over_fixture(value: f64) -> (Arc<AtomicU64>, Prometheus, super::TestApp) {
+    let cell = Arc::new(AtomicU64::new(value.to_bits()));
+    let prom = prometheus(fixture_app(cell.clone()).await).await;
+    let app = console_reading(&prom.url, 2_000).await;
+    (cell, prom, app)
+}
+
 /// A console on a fresh SQLite store whose `[prometheus.app]` is `url`,
 /// answering within `timeout_ms`.
 pub async fn console_reading(url: &str, timeout_ms: u64) -> super::TestApp {
     let url = url.to_string();
     super::TestApp::spawn_db_with(super::TestDb::new(super::Backend::Sqlite).await, |c| {
-        c.prometheus.insert(
-            "app".into(),
-            server::config::PrometheusConfig {
-                url,
-                timeout_ms: Some(timeout_ms),
-                ..Default::default()
-            },
-        );
+        c.prometheus.insert("app".into(), source(url, timeout_ms));
     })
     .await
 }
@@ -193,4 +196,13 @@ pub fn promtool_accepts(text: &str) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// A Prometheus server of the configuration at `url`, read with `timeout_ms`.
+pub fn source(url: String, timeout_ms: u64) -> server::config::PrometheusConfig {
+    server::config::PrometheusConfig {
+        url,
+        timeout_ms: Some(timeout_ms),
+        ..Default::default()
+    }
 }

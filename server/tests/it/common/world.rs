@@ -13,7 +13,7 @@ use super::prometheus::{fixture_app_with, prometheus, Prometheus};
 use super::team::{demo_target, sql, Team, HOUR};
 use super::{Backend, TestApp, TestDb};
 use serde_json::Value;
-use server::config::{PrometheusConfig, TargetConfig};
+use server::config::TargetConfig;
 
 pub const ERROR_RATE: &str = r#"(sum(rate(http_requests_total{status=~"5.."}[5m])) or vector(0)) / sum(rate(http_requests_total[5m]))"#;
 pub const P95: &str =
@@ -64,14 +64,8 @@ pub async fn world() -> World {
     let url = prom.url.clone();
     let app = TestApp::spawn_db_with(TestDb::new(Backend::Sqlite).await, |c| {
         c.targets.extend(targets.clone());
-        c.prometheus.insert(
-            "app".into(),
-            PrometheusConfig {
-                url,
-                timeout_ms: Some(2_000),
-                ..Default::default()
-            },
-        );
+        c.prometheus
+            .insert("app".into(), crate::common::prometheus::source(url, 2_000));
     })
     .await;
     World {

@@ -3,7 +3,9 @@
 //! with its `line:column` and field path. Parsing only: nothing is stored.
 //! Its parts, each with its own checks: `jobs` (the `[[jobs]]`), `pilot`
 //! (allow lists and the allow query), `runbook` (steps people carry out)
-//! and `irreversible` (phases the flag cannot undo).
+//! `irreversible` (phases the flag cannot undo) and `flag` (what the flag
+//! serves: `[flag]`).
+pub mod flag;
 pub mod irreversible;
 pub mod jobs;
 pub mod pilot;
@@ -22,6 +24,9 @@ pub use crate::plans::file::duration::{parse_duration_ms, MAX_DURATION_MS};
 #[serde(deny_unknown_fields)]
 pub struct PlanFile {
     pub plan: PlanHeader,
+    /// What the flag serves (see `flag`); a boolean without it.
+    #[serde(default)]
+    pub flag: Option<flag::FlagSpec>,
     #[serde(default)]
     pub phases: Vec<Spanned<PhaseSpec>>,
     /// Backfill jobs the plan runs (see `crate::backfill::spec`).
@@ -170,6 +175,9 @@ pub fn validate(text: &str) -> Result<PlanFile, Vec<Problem>> {
         problems: Vec::new(),
     };
     check_header(&mut r, &file.plan);
+    if let Some(f) = &file.flag {
+        flag::check(&mut r, f);
+    }
     if file.phases.is_empty() {
         r.at(
             0..0,
