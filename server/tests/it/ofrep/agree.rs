@@ -6,7 +6,7 @@ use futures_util::{stream, StreamExt};
 use serde_json::json;
 
 use super::{advance, post, token, typed_plan};
-use crate::common::{Fetch, PlanApi, TestApp, TestDb};
+use crate::common::{PlanApi, TestApp, TestDb};
 
 on_both_backends! {
     ofrep_and_the_evaluate_endpoint_agree_on_ten_thousand_entities => agree;
@@ -58,12 +58,7 @@ async fn agree(db: TestDb) {
                     json!({"targetingKey": entity}),
                 )
                 .await;
-                let (s2, ours) = app
-                    .client
-                    .get(app.url(&format!("/api/v1/flags/theme/evaluate?entity={entity}")))
-                    .bearer_auth(secret)
-                    .answer()
-                    .await;
+                let (s2, ours) = super::evaluate(app, secret, "theme", &entity).await;
                 assert_eq!((s1, s2), (200, 200), "{ofrep} {ours}");
                 (entity, ofrep, ours)
             })

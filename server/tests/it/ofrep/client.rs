@@ -9,7 +9,7 @@ use open_feature::{EvaluationContext, EvaluationErrorCode, OpenFeature, StructVa
 use open_feature_ofrep::{OfrepOptions, OfrepProvider};
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 
-use super::{advance, token, typed_plan, TYPED};
+use super::{advance, token, typed_plan};
 use crate::common::{Backend, PlanApi, TestApp};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -20,8 +20,8 @@ async fn the_rust_openfeature_sdk_reads_every_type_and_waits_out_a_rate_limit() 
     })
     .await;
     let olga = app.signed_in("olga", &[Role::Operator]).await;
-    for (name, flag, table) in TYPED {
-        let plan = PlanApi::import(&app, &olga, &typed_plan(name, flag, table)).await;
+    for (name, flag, table) in super::typed() {
+        let plan = PlanApi::import(&app, &olga, &typed_plan(name, flag, &table)).await;
         // dev 50 %: an entity below it is on in every flag.
         advance(&plan, &olga, 0).await;
         advance(&plan, &olga, 1).await;

@@ -27,21 +27,31 @@ pub fn typed_plan(name: &str, flag: &str, flag_table: &str) -> String {
 }
 
 /// The five kinds of flag, as `(plan name, flag key, [flag] table)`.
-pub const TYPED: [(&str, &str, &str); 5] = [
-    ("Boolean", "new_checkout", ""),
-    (
-        "Theme",
-        "theme",
-        "[flag]\ntype = \"string\"\non = \"dark\"\noff = \"light\"\non_variant = \"dark-theme\"\noff_variant = \"light-theme\"\n",
-    ),
-    ("Columns", "columns", "[flag]\ntype = \"integer\"\non = 4\noff = 3\n"),
-    ("Ratio", "discount_ratio", "[flag]\ntype = \"float\"\non = 1\noff = 0.25\n"),
-    (
-        "Layout",
-        "layout",
-        "[flag]\ntype = \"object\"\non = { columns = 4, banner = true }\noff = { columns = 3 }\n",
-    ),
-];
+pub fn typed() -> [(&'static str, &'static str, String); 5] {
+    let table = |kind: &str, on: &str, off: &str| {
+        format!("[flag]\ntype = \"{kind}\"\non = {on}\noff = {off}\n")
+    };
+    let variants = "on_variant = \"dark-theme\"\noff_variant = \"light-theme\"\n";
+    [
+        ("Boolean", "new_checkout", String::new()),
+        (
+            "Theme",
+            "theme",
+            table("string", "\"dark\"", "\"light\"") + variants,
+        ),
+        ("Columns", "columns", table("integer", "4", "3")),
+        ("Ratio", "discount_ratio", table("float", "1", "0.25")),
+        (
+            "Layout",
+            "layout",
+            table(
+                "object",
+                "{ columns = 4, banner = true }",
+                "{ columns = 3 }",
+            ),
+        ),
+    ]
+}
 
 /// Starts phase `i` of `plan` (the one before it, gated by nothing, is
 /// approved on request).
@@ -70,6 +80,36 @@ pub async fn token(app: &TestApp, scopes: &[Scope], environment: Option<&str>) -
     .await
     .unwrap()
     .secret
+}
+
+/// The evaluate endpoint's answer for `entity` with `secret`.
+pub async fn evaluate(app: &TestApp, secret: &str, flag: &str, entity: &str) -> (u16, Value) {
+    app.client
+        .get(app.url(&format!("/api/v1/flags/{flag}/evaluate?entity={entity}")))
+        .bearer_auth(secret)
+        .answer()
+        .await
+}
+
+/// OFREP's answer for one flag.
+pub async fn single(app: &TestApp, flag: &str, secret: &str, context: Value) -> (u16, Value) {
+    post(
+        app,
+        &format!("/ofrep/v1/evaluate/flags/{flag}"),
+        secret,
+        context,
+    )
+    .await
+}
+
+/// The entry of `key` in a bulk answer's `flags`.
+pub fn entry<'b>(bulk: &'b Value, key: &str) -> &'b Value {
+    bulk["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["key"] == key)
+        .unwrap()
 }
 
 /// `POST` of `context` to an OFREP path with `secret` as the bearer.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use app::access::{Role, Scope};
 use serde_json::{json, Value};
 
-use super::{advance, post, token, typed_plan, TYPED};
+use super::{advance, single, token, typed_plan};
 use crate::common::{Fetch, PlanApi, TestApp, TestDb};
 
 on_both_backends! {
@@ -25,8 +25,8 @@ async fn answers(db: TestDb) {
     .await;
     let olga = app.signed_in("olga", &[Role::Operator]).await;
     let mut plans = Vec::new();
-    for (name, flag, table) in TYPED {
-        let plan = PlanApi::import(&app, &olga, &typed_plan(name, flag, table)).await;
+    for (name, flag, table) in super::typed() {
+        let plan = PlanApi::import(&app, &olga, &typed_plan(name, flag, &table)).await;
         // Everyone on in dev: each type's "on" value.
         advance(&plan, &olga, 0).await;
         advance(&plan, &olga, 1).await;
@@ -38,14 +38,8 @@ async fn answers(db: TestDb) {
     // answer with a variant and a reason from the spec's set.
     let on = &on_everywhere(&app, &dev).await;
     let mut served = Vec::new();
-    for (_, flag, _) in TYPED {
-        let (status, body) = post(
-            &app,
-            &format!("{ONE}/{flag}"),
-            &dev,
-            json!({"targetingKey": on}),
-        )
-        .await;
+    for (_, flag, _) in super::typed() {
+        let (status, body) = single(&app, flag, &dev, json!({"targetingKey": on})).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["key"], flag);
         assert_eq!(body["reason"], "SPLIT", "{body}");
@@ -70,13 +64,7 @@ async fn answers(db: TestDb) {
     );
     // Production has not started: off, DISABLED.
     let prod = token(&app, &[Scope::FlagsRead], Some("production")).await;
-    let (status, body) = post(
-        &app,
-        &format!("{ONE}/discount_ratio"),
-        &prod,
-        json!({"targetingKey": on}),
-    )
-    .await;
+    let (status, body) = single(&app, "discount_ratio", &prod, json!({"targetingKey": on})).await;
     assert_eq!(
         (status, &body["reason"], body["value"].to_string()),
         (200, &json!("DISABLED"), "0.25".into())
@@ -103,7 +91,7 @@ async fn answers(db: TestDb) {
         (status, body["errorCode"].as_str().unwrap_or("").to_string())
     };
     assert_eq!(
-        code(post(&app, &format!("{ONE}/theme"), &dev, json!({})).await),
+        code(single(&app, "theme", &dev, json!({})).await),
         (400, "TARGETING_KEY_MISSING".into())
     );
     let (status, body) = app
@@ -119,9 +107,9 @@ async fn answers(db: TestDb) {
     );
     assert_eq!(
         code(
-            post(
+            single(
                 &app,
-                &format!("{ONE}/theme"),
+                "theme",
                 &dev,
                 json!({"targetingKey": on, "environment": "moon"})
             )
@@ -129,44 +117,24 @@ async fn answers(db: TestDb) {
         ),
         (400, "INVALID_CONTEXT".into())
     );
-    let (status, body) = post(
-        &app,
-        &format!("{ONE}/theme"),
-        &dev,
-        json!({"targetingKey": on, "environment": "production"}),
-    )
-    .await;
-    assert_eq!(status, 403, "a dev token reads dev only: {body}");
-    assert!(
-        body["errorDetails"]
-            .as_str()
-            .unwrap()
-            .contains("in dev only"),
-        "{body}"
+    let other_env = json!({"targetingKey": on, "environment": "production"});
+    says(
+        single(&app, "theme", &dev, other_env).await,
+        403,
+        "in dev only",
     );
     let reader = token(&app, &[Scope::PlansRead], None).await;
     assert_eq!(
-        post(
-            &app,
-            &format!("{ONE}/theme"),
-            &reader,
-            json!({"targetingKey": on})
-        )
-        .await
-        .0,
+        single(&app, "theme", &reader, json!({"targetingKey": on}))
+            .await
+            .0,
         403
     );
-    let (status, body) = app
+    let anonymous = app
         .client
         .post(app.url(&format!("{ONE}/theme")))
-        .json(&json!({"context": {"targetingKey": on}}))
-        .answer()
-        .await;
-    assert_eq!(status, 401, "{body}");
-    assert!(
-        body["errorDetails"].as_str().unwrap().contains("X-API-Key"),
-        "{body}"
-    );
+        .json(&json!({"context": {"targetingKey": on}}));
+    says(anonymous.answer().await, 401, "X-API-Key");
     // X-API-Key works as the bearer does.
     let (status, body) = app
         .client
@@ -193,11 +161,11 @@ async fn answers(db: TestDb) {
     assert_eq!(res.status(), 200);
     let etag = res.headers()["etag"].to_str().unwrap().to_string();
     let body: Value = res.json().await.unwrap();
-    let keys: Vec<&str> = body["flags"]
+    let keys: Vec<&Value> = body["flags"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| f["key"].as_str().unwrap())
+        .map(|f| &f["key"])
         .collect();
     assert_eq!(
         keys,
@@ -253,12 +221,7 @@ async fn answers(db: TestDb) {
     let res = bulk(Some(etag.clone())).await.unwrap();
     assert_eq!(res.status(), 200, "the flags changed: a new answer");
     let body: Value = res.json().await.unwrap();
-    let layout = body["flags"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["key"] == "layout")
-        .unwrap();
+    let layout = super::entry(&body, "layout");
     assert_eq!(layout["value"], json!({"columns": 3}), "{layout}");
     assert_eq!(layout["metadata"]["phase"], "rollback");
 
@@ -330,19 +293,22 @@ async fn answers(db: TestDb) {
     app.stop().await;
 }
 
-/// An entity whose bucket is below 50 % for every flag of `TYPED`, found
+/// A refusal with `status` whose `errorDetails` contain `text`.
+#[track_caller]
+fn says((status, body): (u16, Value), expected: u16, text: &str) {
+    assert_eq!(status, expected, "{body}");
+    let details = body["errorDetails"].as_str().unwrap_or_default();
+    assert!(details.contains(text), "{body}");
+}
+
+/// An entity whose bucket is below 50 % for every flag of `typed()`, found
 /// through the evaluate endpoint (the salts are the plans' own).
 pub async fn on_everywhere(app: &TestApp, dev: &str) -> String {
     for i in 0..2_000 {
         let entity = format!("org-{i}");
         let mut all = true;
-        for (_, flag, _) in TYPED {
-            let (_, body) = app
-                .client
-                .get(app.url(&format!("/api/v1/flags/{flag}/evaluate?entity={entity}")))
-                .bearer_auth(dev)
-                .answer()
-                .await;
+        for (_, flag, _) in super::typed() {
+            let (_, body) = super::evaluate(app, dev, flag, &entity).await;
             all &= body["bucket"].as_i64().unwrap() < 5_000;
         }
         if all {
