@@ -174,6 +174,11 @@ pub struct ReadingView {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct FlagView {
     pub key: String,
+    /// What a typed flag serves on and off (`[flag]`), e.g. `string: on =
+    /// "dark" (dark-theme), off = "light" (light-theme)`; `None` for a
+    /// boolean flag.
+    #[serde(default)]
+    pub serves: Option<String>,
     /// Every configured environment (and any other the flag has a state
     /// in), in promotion order.
     pub environments: Vec<EnvFlagView>,
@@ -192,6 +197,9 @@ pub struct EnvFlagView {
     pub deny: Vec<String>,
     /// 0 when never set.
     pub updated_at_ms: i64,
+    /// What set it last: a phase's name, or `rollback`; empty when never set.
+    #[serde(default)]
+    pub set_by: String,
 }
 
 impl EnvFlagView {

@@ -22,25 +22,57 @@ use crate::db::{Store, StoreError};
 
 pub const MAX_AGE: Duration = Duration::from_millis(500);
 
-/// One flag as evaluations need it: its record and the plan that owns it.
+/// One flag as evaluations need it: its record, the plan that owns it, and
+/// its rule in each environment, made once per read of the store.
 #[derive(Debug)]
 pub struct Flag {
     pub record: FlagRecord,
     pub plan_id: String,
     pub plan_name: String,
+    rules: HashMap<String, FlagRule>,
+    /// The rule where the plan has not been (off, every denied entity denied).
+    unreached: FlagRule,
+}
+
+fn rule_of(state: super::store::EnvState, salt: &str) -> FlagRule {
+    FlagRule {
+        enabled: state.enabled,
+        basis_points: state.exposure_bp.clamp(0, 10_000) as u16,
+        allow: state.allow.into_iter().collect(),
+        deny: state.deny.into_iter().collect(),
+        salt: salt.to_string(),
+    }
 }
 
 impl Flag {
-    /// The rule in `environment` (off where the plan has not been).
-    pub fn rule(&self, environment: &str) -> FlagRule {
-        let state = self.record.state(environment);
-        FlagRule {
-            enabled: state.enabled,
-            basis_points: state.exposure_bp.clamp(0, 10_000) as u16,
-            allow: state.allow.into_iter().collect(),
-            deny: state.deny.into_iter().collect(),
-            salt: self.record.salt.clone(),
+    pub fn new(record: FlagRecord, plan_id: String, plan_name: String) -> Flag {
+        let rules = record
+            .states
+            .keys()
+            .map(|env| (env.clone(), rule_of(record.state(env), &record.salt)))
+            .collect();
+        // An environment with no state row: `FlagRecord::state`'s default.
+        let unreached = rule_of(record.state("\u{0}unreached"), &record.salt);
+        Flag {
+            record,
+            plan_id,
+            plan_name,
+            rules,
+            unreached,
         }
+    }
+
+    /// The rule in `environment` (off where the plan has not been).
+    pub fn rule(&self, environment: &str) -> &FlagRule {
+        self.rules.get(environment).unwrap_or(&self.unreached)
+    }
+
+    /// What last set the flag in `environment` ("" where nothing has).
+    pub fn set_by(&self, environment: &str) -> &str {
+        self.record
+            .states
+            .get(environment)
+            .map_or("", |s| s.set_by.as_str())
     }
 }
 
@@ -57,6 +89,22 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// A snapshot of `flags`, read now.
+    pub fn of(flags: Vec<Flag>) -> Snapshot {
+        let flags: HashMap<String, Arc<Flag>> = flags
+            .into_iter()
+            .map(|f| (f.record.key.clone(), Arc::new(f)))
+            .collect();
+        let mut keys: Vec<String> = flags.keys().cloned().collect();
+        keys.sort();
+        Snapshot {
+            flags,
+            keys,
+            read_at: Some(Instant::now()),
+            digests: Mutex::default(),
+        }
+    }
+
     fn fresh(&self) -> bool {
         self.read_at.is_some_and(|t| t.elapsed() < MAX_AGE)
     }
@@ -178,27 +226,15 @@ impl FlagCache {
                 return Err(e);
             }
         };
-        let mut flags = HashMap::with_capacity(records.len());
-        for (plan_id, record) in records {
-            let plan_name = names.get(&plan_id).cloned().unwrap_or_default();
-            let key = record.key.clone();
-            flags.insert(
-                key,
-                Arc::new(Flag {
-                    record,
-                    plan_id,
-                    plan_name,
-                }),
-            );
-        }
-        let mut keys: Vec<String> = flags.keys().cloned().collect();
-        keys.sort();
-        let snapshot = Arc::new(Snapshot {
-            flags,
-            keys,
-            read_at: Some(Instant::now()),
-            digests: Mutex::default(),
-        });
+        let snapshot = Arc::new(Snapshot::of(
+            records
+                .into_iter()
+                .map(|(plan_id, record)| {
+                    let plan_name = names.get(&plan_id).cloned().unwrap_or_default();
+                    Flag::new(record, plan_id, plan_name)
+                })
+                .collect(),
+        ));
         self.inner.current.send_replace(snapshot.clone());
         Ok(snapshot)
     }
@@ -216,7 +252,7 @@ impl FlagCache {
             .await?
             .flags
             .get(key)
-            .map(|f| f.rule(environment)))
+            .map(|f| f.rule(environment).clone()))
     }
 
     /// This process changed the flag: the next evaluation reads the store,

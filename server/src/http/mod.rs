@@ -130,6 +130,7 @@ impl AppState {
             )),
             counted: crate::flags::ofrep::register_counter(metrics.registry())?,
             public_origin: public_origin.clone(),
+            answers: Arc::default(),
         };
         let services = Services {
             system: Arc::new(

@@ -243,7 +243,11 @@ fn plan_head(plan: &Head, user: Option<&CurrentUser>) -> AnyView {
             <p class="muted">{plan.description.to_string()}</p>
             <dl class="facts">
                 <dt>"Flag"</dt>
-                <dd><code>{plan.flag.key.clone()}</code> <ul class="exposures" id="flag-exposure">{exposures}</ul> {resume}</dd>
+                <dd>
+                    <code>{plan.flag.key.clone()}</code>
+                    {plan.flag.serves.clone().map(|serves| view! { <span class="muted" id="flag-serves">{format!(" serves {serves}")}</span> })}
+                    <ul class="exposures" id="flag-exposure">{exposures}</ul> {resume}
+                </dd>
                 {deny}
                 {pilot::allow_lists(&s.id, &plan.flag.environments, can_write, !status.is_final())}
                 <dt>"Created"</dt>

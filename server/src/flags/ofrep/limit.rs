@@ -43,9 +43,12 @@ impl Limiter {
                 buckets.clear();
             }
         }
-        let (left, at) = buckets
-            .entry(token.to_string())
-            .or_insert((self.burst, now));
+        if !buckets.contains_key(token) {
+            buckets.insert(token.to_string(), (self.burst, now));
+        }
+        let Some((left, at)) = buckets.get_mut(token) else {
+            return Ok(());
+        };
         let refilled = (*left + now.saturating_duration_since(*at).as_secs_f64() * self.per_sec)
             .min(self.burst);
         *at = now;

@@ -13,11 +13,13 @@
 //! cookie counts here) and allow browsers from `[ofrep] cors_origins`.
 //! The bucketing is the evaluate endpoint's, so both agree on every entity.
 mod access;
+mod answers;
 mod events;
 pub mod limit;
 pub mod wire;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -25,10 +27,11 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::{json, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use self::access::Reader;
+use self::answers::{Answers, One};
 use self::wire::ErrorCode;
 use super::cache::FlagCache;
 use crate::db::Store;
@@ -45,6 +48,29 @@ pub struct OfrepApi {
     pub counted: prometheus::IntCounterVec,
     /// `public_url`'s origin, for the event stream's address.
     pub public_origin: Option<String>,
+    /// Each environment's prepared answers, as of the latest snapshot.
+    pub answers: Arc<Mutex<HashMap<String, Arc<Answers>>>>,
+}
+
+impl OfrepApi {
+    /// The answers in `environment` as of the flags now.
+    async fn answers(&self, environment: &str) -> Result<Arc<Answers>, Response> {
+        let snapshot = self.flags.snapshot(&self.store).await.map_err(internal)?;
+        let kept = self
+            .answers
+            .lock()
+            .ok()
+            .and_then(|a| a.get(environment).cloned())
+            .filter(|a| a.of(&snapshot));
+        if let Some(a) = kept {
+            return Ok(a);
+        }
+        let made = Arc::new(Answers::new(snapshot, environment));
+        if let Ok(mut a) = self.answers.lock() {
+            a.insert(environment.to_string(), made.clone());
+        }
+        Ok(made)
+    }
 }
 
 /// The metric every evaluation is counted in (also the evaluate endpoint's).
@@ -133,31 +159,21 @@ async fn one(
         Ok(e) => e,
         Err(denied) => return denied.into_response(),
     };
-    let snapshot = match api.flags.snapshot(&api.store).await {
-        Ok(s) => s,
-        Err(e) => return internal(e),
+    let answers = match api.answers(&environment).await {
+        Ok(a) => a,
+        Err(res) => return res,
     };
-    let Some(flag) = snapshot.flags.get(&key) else {
-        api.counted
-            .with_label_values(&["(unknown)", &environment, "FLAG_NOT_FOUND"])
-            .inc();
-        return answer(
+    match answers.one(&key, &context.targeting_key, &api.counted) {
+        One::Found(body) => json_text(StatusCode::OK, body),
+        One::NotFound => answer(
             StatusCode::NOT_FOUND,
             wire::failure(
                 Some(&key),
                 ErrorCode::FlagNotFound,
                 &format!("no plan owns a flag {key:?}; the key is [plan] flag in its plan file"),
             ),
-        );
-    };
-    match wire::evaluation(flag, &environment, &context.targeting_key) {
-        Ok((body, reason)) => {
-            api.counted
-                .with_label_values(&[&key, &environment, reason])
-                .inc();
-            answer(StatusCode::OK, body)
-        }
-        Err(why) => {
+        ),
+        One::Broken(why) => {
             tracing::error!(flag = %key, "{why}");
             answer(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -165,6 +181,19 @@ async fn one(
             )
         }
     }
+}
+
+/// A JSON answer already written out.
+fn json_text(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
 }
 
 /// `POST /ofrep/v1/evaluate/flags`: every flag, each a success or its own
@@ -182,58 +211,43 @@ async fn bulk(State(api): State<OfrepApi>, headers: HeaderMap, body: Bytes) -> R
         Ok(e) => e,
         Err(denied) => return denied.into_response(),
     };
-    let snapshot = match api.flags.snapshot(&api.store).await {
-        Ok(s) => s,
-        Err(e) => return internal(e),
+    let answers = match api.answers(&environment).await {
+        Ok(a) => a,
+        Err(res) => return res,
     };
-    let digest = snapshot.digest(&environment);
     // The answer is the flags' state in the environment applied to this
     // targeting key: equal tags, equal answers.
     let mut h = Sha256::new();
-    h.update(format!("{digest}\u{0}{environment}\u{0}{}", context.targeting_key).as_bytes());
-    let etag = format!("\"{}\"", crate::audit::chain::hex(&h.finalize()[..16]));
+    h.update(
+        format!(
+            "{}\u{0}{environment}\u{0}{}",
+            answers.digest(),
+            context.targeting_key
+        )
+        .as_bytes(),
+    );
+    let etag = HeaderValue::from_str(&format!(
+        "\"{}\"",
+        crate::audit::chain::hex(&h.finalize()[..16])
+    ))
+    .expect("hex is a header value");
     if matches(&headers, &etag) {
         let mut res = StatusCode::NOT_MODIFIED.into_response();
-        res.headers_mut().insert(
-            header::ETAG,
-            HeaderValue::from_str(&etag).expect("hex is a header value"),
-        );
+        res.headers_mut().insert(header::ETAG, etag);
         return res;
     }
-    let mut flags = Vec::with_capacity(snapshot.keys.len());
-    for key in &snapshot.keys {
-        let flag = &snapshot.flags[key];
-        match wire::evaluation(flag, &environment, &context.targeting_key) {
-            Ok((body, reason)) => {
-                api.counted
-                    .with_label_values(&[key, &environment, reason])
-                    .inc();
-                flags.push(body);
-            }
-            Err(why) => {
-                tracing::error!(flag = %key, "{why}");
-                flags.push(wire::failure(Some(key), ErrorCode::General, &why));
-            }
-        }
-    }
     let stream = events::address(&api, &headers, &reader, &environment);
-    let mut res = answer(
+    let mut res = json_text(
         StatusCode::OK,
-        json!({
-            "flags": flags,
-            "metadata": { "environment": environment, "version": &*digest },
-            "eventStreams": [{ "type": "sse", "url": stream, "inactivityDelaySec": 120 }],
-        }),
+        answers.all(&context.targeting_key, &stream, &api.counted),
     );
-    res.headers_mut().insert(
-        header::ETAG,
-        HeaderValue::from_str(&etag).expect("hex is a header value"),
-    );
+    res.headers_mut().insert(header::ETAG, etag);
     res
 }
 
 /// Whether `If-None-Match` names `etag` (or is `*`).
-fn matches(headers: &HeaderMap, etag: &str) -> bool {
+fn matches(headers: &HeaderMap, etag: &HeaderValue) -> bool {
+    let etag = etag.to_str().unwrap_or_default();
     headers
         .get_all(header::IF_NONE_MATCH)
         .iter()

@@ -1,10 +1,9 @@
 //! OFREP 0.3.0 on the wire (`service/openapi.yaml` of open-feature/protocol):
-//! the request's context, and the bodies of a flag's evaluation, of the bulk
-//! answer and of every failure. Pure: no store, no HTTP.
-use serde_json::{json, Map, Value};
+//! the request's context, the reasons, and the bodies of every failure
+//! (`answers` writes the successes). Pure: no store, no HTTP.
+use serde_json::{json, Value};
 
-use crate::flags::bucketing::{evaluate, Reason};
-use crate::flags::cache::Flag;
+use crate::flags::bucketing::Reason;
 
 /// The longest targeting key (as the evaluate endpoint's entity).
 pub const MAX_TARGETING_KEY: usize = 256;
@@ -126,47 +125,6 @@ pub fn reason(r: Reason) -> &'static str {
     }
 }
 
-/// One flag evaluated for `targeting_key` in `environment`: the success
-/// body (`key`, `value`, `variant`, `reason`, `metadata`), and its reason;
-/// or why it cannot be (stored values that do not fit the flag's type).
-pub fn evaluation(
-    flag: &Flag,
-    environment: &str,
-    targeting_key: &str,
-) -> Result<(Value, &'static str), String> {
-    let rule = flag.rule(environment);
-    let e = evaluate(&flag.record.key, &rule, targeting_key);
-    let values = &flag.record.values;
-    let (value, variant) = values.served(e.value);
-    values.value_type.coerce(value).map_err(|why| {
-        format!(
-            "flag {:?} cannot be served: its stored value {why}; save plan {:?} again",
-            flag.record.key, flag.plan_name
-        )
-    })?;
-    let state = flag.record.state(environment);
-    let mut metadata = Map::new();
-    metadata.insert("plan".into(), json!(flag.plan_name));
-    metadata.insert("planId".into(), json!(flag.plan_id));
-    metadata.insert("environment".into(), json!(environment));
-    if !state.set_by.is_empty() {
-        metadata.insert("phase".into(), json!(state.set_by));
-    }
-    metadata.insert("exposureBp".into(), json!(rule.basis_points));
-    metadata.insert("bucket".into(), json!(e.bucket));
-    let reason = reason(e.reason);
-    Ok((
-        json!({
-            "key": flag.record.key,
-            "value": value,
-            "variant": variant,
-            "reason": reason,
-            "metadata": Value::Object(metadata),
-        }),
-        reason,
-    ))
-}
-
 /// The body of a failure: `key` for one flag's, none for the request's.
 pub fn failure(key: Option<&str>, code: ErrorCode, details: &str) -> Value {
     let mut body = json!({ "errorCode": code.as_str(), "errorDetails": details });
@@ -184,21 +142,6 @@ pub fn general(details: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flags::store::{EnvState, FlagRecord};
-    use crate::flags::values::{FlagValues, ValueType};
-
-    fn flag(values: FlagValues, state: EnvState) -> Flag {
-        Flag {
-            record: FlagRecord {
-                key: "checkout".into(),
-                salt: "s".into(),
-                values,
-                states: [("production".to_string(), state)].into(),
-            },
-            plan_id: "p1".into(),
-            plan_name: "Checkout".into(),
-        }
-    }
 
     #[test]
     fn a_context_needs_a_targeting_key_and_says_which_code() {
@@ -226,44 +169,11 @@ mod tests {
     }
 
     #[test]
-    fn an_evaluation_carries_value_variant_reason_and_the_phase_that_set_it() {
-        let on = EnvState {
-            enabled: true,
-            exposure_bp: 10_000,
-            set_by: "production 100%".into(),
-            ..EnvState::default()
-        };
-        let values = FlagValues {
-            value_type: ValueType::Float,
-            on: json!(1.0),
-            off: json!(0.0),
-            on_variant: "full".into(),
-            off_variant: "none".into(),
-        };
-        let (body, reason) =
-            evaluation(&flag(values.clone(), on.clone()), "production", "org-1").unwrap();
-        assert_eq!(reason, "SPLIT");
-        assert_eq!(body["value"].to_string(), "1.0", "a float stays a float");
-        assert_eq!(body["variant"], "full");
-        assert_eq!(body["metadata"]["phase"], "production 100%");
-        assert_eq!(body["metadata"]["exposureBp"], 10_000);
-        assert_eq!(body["metadata"]["plan"], "Checkout");
-        let (body, reason) =
-            evaluation(&flag(values.clone(), EnvState::default()), "dev", "org-1").unwrap();
-        assert_eq!((reason, &body["variant"]), ("DISABLED", &json!("none")));
-        assert!(
-            body["metadata"].get("phase").is_none(),
-            "never set: no phase"
-        );
-        let broken = FlagValues {
-            on: Value::Null,
-            ..values
-        };
-        let why = evaluation(&flag(broken, on), "production", "org-1").unwrap_err();
-        assert!(why.contains("null is not a float"), "{why}");
+    fn a_failure_names_its_flag_when_it_has_one() {
         assert_eq!(
             failure(Some("x"), ErrorCode::FlagNotFound, "no flag"),
             json!({"key": "x", "errorCode": "FLAG_NOT_FOUND", "errorDetails": "no flag"})
         );
+        assert_eq!(failure(None, ErrorCode::General, "d").get("key"), None);
     }
 }

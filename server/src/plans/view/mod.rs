@@ -90,6 +90,7 @@ fn flag_environments(flag: &FlagRecord, environments: &[String]) -> Vec<EnvFlagV
                 allow: s.allow,
                 deny: s.deny,
                 updated_at_ms: s.updated_at_ms,
+                set_by: s.set_by,
             }
         })
         .collect()
@@ -319,6 +320,8 @@ pub fn plan_view(l: &Loaded, now_ms: i64, facts: &Facts, configured: &[String]) 
         created_at_ms: l.plan.created_at_ms,
         flag: FlagView {
             key: l.flag.key.clone(),
+            serves: (l.flag.values != crate::flags::values::FlagValues::default())
+                .then(|| l.flag.values.describe()),
             environments: flag_environments(&l.flag, &environments(l, configured)),
         },
         rollbacks: previews(l, configured, &runbooks.rollbacks, &unsafe_of),
