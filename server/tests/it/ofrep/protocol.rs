@@ -354,3 +354,34 @@ async fn a_token_over_its_rate_limit_waits_as_retry_after_says() {
     assert_eq!(ask(dev).await.status(), 200);
     app.stop().await;
 }
+
+/// A change this process did not make (another instance, the CLI: here a
+/// write straight to the store) reaches evaluations within a second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_made_elsewhere_reaches_evaluations_within_a_second() {
+    let app = TestApp::spawn(crate::common::Backend::Sqlite).await;
+    let olga = app.signed_in("olga", &[Role::Operator]).await;
+    let plan = PlanApi::import(&app, &olga, &typed_plan("Boolean", "new_checkout", "")).await;
+    advance(&plan, &olga, 0).await;
+    let dev = token(&app, &[Scope::FlagsRead], Some("dev")).await;
+    let exposure = || async {
+        let (status, body) =
+            single(&app, "new_checkout", &dev, json!({"targetingKey": "org-1"})).await;
+        assert_eq!(status, 200, "{body}");
+        body["metadata"]["exposureBp"].as_i64().unwrap()
+    };
+    assert_eq!(exposure().await, 1_000);
+    sqlx::query("UPDATE flag_states SET exposure_bp = 0 WHERE environment = 'dev'")
+        .execute(app.state.store.pool())
+        .await
+        .unwrap();
+    let changed = std::time::Instant::now();
+    while exposure().await != 0 {
+        assert!(
+            changed.elapsed() < Duration::from_millis(1_000),
+            "not seen within 1 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    app.stop().await;
+}
