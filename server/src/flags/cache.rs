@@ -115,8 +115,8 @@ impl Snapshot {
         self.read_at.is_none_or(|t| t.elapsed() >= 2 * MAX_AGE)
     }
 
-    /// A digest of every flag's key, values and state in `environment`:
-    /// equal digests evaluate every entity alike.
+    /// A digest of every flag's plan, key, values and state in
+    /// `environment`: equal digests answer every entity alike.
     pub fn digest(&self, environment: &str) -> Arc<str> {
         if let Some(d) = self
             .digests
@@ -128,7 +128,10 @@ impl Snapshot {
         }
         let mut h = Sha256::new();
         for key in &self.keys {
-            let f = &self.flags[key].record;
+            let flag = &self.flags[key];
+            let f = &flag.record;
+            // The answer's metadata names the plan: a renamed plan is a new answer.
+            h.update(format!("{}\u{0}{}\u{0}", flag.plan_id, flag.plan_name).as_bytes());
             let s = f.state(environment);
             let v = &f.values;
             h.update(

@@ -74,6 +74,11 @@ pub async fn stream(State(api): State<OfrepApi>, Query(q): Query<StreamQuery>) -
         }
         Err(e) => return internal(e),
     };
+    // The flags as they are now (not the empty set before a first read),
+    // so the first event is a real change.
+    if let Err(e) = api.flags.snapshot(&api.store).await {
+        return internal(e);
+    }
     let mut snapshots = api.flags.subscribe();
     let sent = snapshots.borrow_and_update().digest(&q.environment);
     let mut live = tokio::time::interval(STILL_LIVE_EVERY);
