@@ -51,8 +51,7 @@ impl Flag {
             .keys()
             .map(|env| (env.clone(), rule_of(record.state(env), &record.salt)))
             .collect();
-        // An environment with no state row: `FlagRecord::state`'s default.
-        let unreached = rule_of(record.state("\u{0}unreached"), &record.salt);
+        let unreached = rule_of(record.unreached(), &record.salt);
         Flag {
             record,
             plan_id,
@@ -242,6 +241,12 @@ impl FlagCache {
         Ok(snapshot)
     }
 
+    /// The flag with this key (its rule per environment), or `None` when no
+    /// plan owns that key.
+    pub async fn flag(&self, store: &Store, key: &str) -> Result<Option<Arc<Flag>>, StoreError> {
+        Ok(self.snapshot(store).await?.flags.get(key).cloned())
+    }
+
     /// The flag's rule in `environment` (off where it was never set), or
     /// `None` when no plan owns that key.
     pub async fn get(
@@ -251,10 +256,8 @@ impl FlagCache {
         environment: &str,
     ) -> Result<Option<FlagRule>, StoreError> {
         Ok(self
-            .snapshot(store)
+            .flag(store, key)
             .await?
-            .flags
-            .get(key)
             .map(|f| f.rule(environment).clone()))
     }
 

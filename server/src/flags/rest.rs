@@ -62,12 +62,13 @@ pub async fn evaluate(
         .into());
     }
     let environment = environment_of(&caller, q.environment, &state.environments)?;
-    let rule = state
+    let flag = state
         .flag_cache
-        .get(&state.store, &key, &environment)
+        .flag(&state.store, &key)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("flag {key:?}")))?;
-    let eval = decide(&key, &rule, &entity);
+    let rule = flag.rule(&environment);
+    let eval = decide(&key, rule, &entity);
     state
         .ofrep
         .counted

@@ -60,19 +60,26 @@ impl FlagRecord {
     /// organisation rolled back alone stays off wherever the plan goes next
     /// (a store from before environments kept its deny list in one).
     pub fn state(&self, environment: &str) -> EnvState {
-        self.states.get(environment).cloned().unwrap_or_else(|| {
-            let mut deny: Vec<String> = self
-                .states
-                .values()
-                .flat_map(|s| s.deny.iter().cloned())
-                .collect();
-            deny.sort();
-            deny.dedup();
-            EnvState {
-                deny,
-                ..EnvState::default()
-            }
-        })
+        self.states
+            .get(environment)
+            .cloned()
+            .unwrap_or_else(|| self.unreached())
+    }
+
+    /// The state of an environment the plan has not reached: off, with
+    /// every entity denied anywhere denied.
+    pub fn unreached(&self) -> EnvState {
+        let mut deny: Vec<String> = self
+            .states
+            .values()
+            .flat_map(|s| s.deny.iter().cloned())
+            .collect();
+        deny.sort();
+        deny.dedup();
+        EnvState {
+            deny,
+            ..EnvState::default()
+        }
     }
 }
 

@@ -74,7 +74,7 @@ fn article(t: ValueType) -> &'static str {
 }
 
 /// A flag's values: what an entity that evaluates on, and off, is served.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlagValues {
     pub value_type: ValueType,
     pub on: Value,
@@ -94,8 +94,6 @@ impl Default for FlagValues {
         }
     }
 }
-
-impl Eq for FlagValues {}
 
 impl FlagValues {
     /// The value and variant for an entity that evaluated `on`.

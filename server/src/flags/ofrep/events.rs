@@ -21,16 +21,12 @@ const TICKET_MS: i64 = 24 * 60 * 60 * 1000;
 /// How often an open stream checks that its token still lives.
 const STILL_LIVE_EVERY: Duration = Duration::from_secs(30);
 
-fn now_ms() -> i64 {
-    crate::system::now_ms()
-}
-
 /// The stream's address for `reader` in `environment`: `public_url`'s
 /// origin, or the host the request named. The ticket's end is rounded to
 /// the hour, so the address does not change with every answer.
 pub fn address(api: &OfrepApi, headers: &HeaderMap, reader: &Reader, environment: &str) -> String {
     const HOUR: i64 = 60 * 60 * 1000;
-    let until = (now_ms() + TICKET_MS) / HOUR * HOUR + HOUR;
+    let until = (crate::system::now_ms() + TICKET_MS) / HOUR * HOUR + HOUR;
     let ticket =
         crate::auth::tokens::stream_ticket(&reader.secret, &reader.token_id, environment, until);
     let origin = api.public_origin.clone().unwrap_or_else(|| {
@@ -59,7 +55,7 @@ pub async fn stream(State(api): State<OfrepApi>, Query(q): Query<StreamQuery>) -
         &api.store,
         &q.ticket,
         &q.environment,
-        now_ms(),
+        crate::system::now_ms(),
     )
     .await
     {
