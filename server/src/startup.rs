@@ -28,6 +28,18 @@ pub async fn start(
     config: &Config,
     bound: SocketAddr,
 ) -> Result<Started, StartError> {
+    start_with(store, config, bound, true).await
+}
+
+/// `start`, with the guardrail evaluator or without it (`demo history`
+/// writes a past week step by step: an evaluator reading meanwhile would
+/// stamp its records between the story's steps, out of their order).
+pub async fn start_with(
+    store: Store,
+    config: &Config,
+    bound: SocketAddr,
+    evaluate_guardrails: bool,
+) -> Result<Started, StartError> {
     let admin_password = crate::auth::bootstrap::ensure_admin(&store)
         .await
         .map_err(|e| StartError(format!("creating the first admin failed: {e}")))?;
@@ -42,21 +54,9 @@ pub async fn start(
     let state = AppState::new(store, sessions, config, bound)
         .map_err(|e| StartError(format!("setting up metrics failed: {e}")))?;
     spawn_background(&state);
-    crate::guardrails::evaluator::Evaluator {
-        store: state.store.clone(),
-        sources: crate::guardrails::measure::Sources::new(
-            config.prometheus.clone(),
-            config.targets.clone(),
-            &config.environments,
-        ),
-        clock: state.clock.clone(),
-        events: state.events.clone(),
-        plans: state.plans.clone(),
-        passes: state.guardrail_passes.clone(),
-        baselines: state.guardrail_baselines.clone(),
-        in_flight: Default::default(),
+    if evaluate_guardrails {
+        spawn_evaluator(&state, config);
     }
-    .spawn();
     crate::jobs::job_metrics::JobMetrics::new(
         state.store.clone(),
         state.metrics.registry().clone(),
@@ -74,6 +74,24 @@ pub async fn start(
         state,
         admin_password,
     })
+}
+
+fn spawn_evaluator(state: &AppState, config: &Config) {
+    crate::guardrails::evaluator::Evaluator {
+        store: state.store.clone(),
+        sources: crate::guardrails::measure::Sources::new(
+            config.prometheus.clone(),
+            config.targets.clone(),
+            &config.environments,
+        ),
+        clock: state.clock.clone(),
+        events: state.events.clone(),
+        plans: state.plans.clone(),
+        passes: state.guardrail_passes.clone(),
+        baselines: state.guardrail_baselines.clone(),
+        in_flight: Default::default(),
+    }
+    .spawn();
 }
 
 /// Work the server does beside requests: a first walk of the audit chain (so

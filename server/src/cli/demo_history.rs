@@ -51,7 +51,7 @@ pub async fn run(store: Store, config: &Config, rows: i64) -> Result<(), CliErro
     crate::backfill::demo::seed(&target.pool, target.backend(), rows).await?;
     crate::system::backdate(STORY_HOURS * HOUR_MS);
     let bound = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-    let started = crate::startup::start(store.clone(), config, bound)
+    let started = crate::startup::start_with(store.clone(), config, bound, false)
         .await
         .map_err(|e| CliError::Runtime(e.0))?;
     let services = started.state.services.clone();
