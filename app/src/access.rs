@@ -125,10 +125,13 @@ pub enum Action {
     /// Pass a gate without its approvals, with a reason.
     OverrideGates,
     ReadFlags,
+    /// See where notifications go and how their deliveries stand; send a
+    /// given-up one again.
+    ManageNotifications,
 }
 
 impl Action {
-    pub const ALL: [Action; 9] = [
+    pub const ALL: [Action; 10] = [
         Action::ViewConsole,
         Action::ReadAudit,
         Action::ManageUsers,
@@ -138,6 +141,7 @@ impl Action {
         Action::ApproveGates,
         Action::OverrideGates,
         Action::ReadFlags,
+        Action::ManageNotifications,
     ];
 
     /// How the action reads in "you are not allowed to …".
@@ -152,6 +156,7 @@ impl Action {
             Action::ApproveGates => "approve gates",
             Action::OverrideGates => "override gates",
             Action::ReadFlags => "read flags",
+            Action::ManageNotifications => "manage notifications",
         }
     }
 }
@@ -183,6 +188,13 @@ pub fn scope_allows(scope: Scope, action: Action) -> bool {
         Scope::PlansWrite => matches!(action, ReadPlans | WritePlans),
         Scope::FlagsRead => matches!(action, ReadFlags),
     }
+}
+
+/// Whether a person (`username` holding `roles`) is one a gate asks: a
+/// role it names and, when it names people, one of them.
+pub fn gate_asks(roles: &[Role], username: &str, gate_roles: &[Role], named: &[String]) -> bool {
+    roles.iter().any(|r| gate_roles.contains(r))
+        && (named.is_empty() || named.iter().any(|n| n.eq_ignore_ascii_case(username)))
 }
 
 /// Who is asking: a signed-in person or an API token.
@@ -236,7 +248,7 @@ mod tests {
     #[test]
     fn role_matrix_cell_by_cell() {
         #[rustfmt::skip]
-        let expected: [(Action, [bool; 4]); 9] = [
+        let expected: [(Action, [bool; 4]); 10] = [
             //                viewer operator approver admin
             (ViewConsole,   [true,  true,    true,    true]),
             (ReadAudit,     [true,  true,    true,    true]),
@@ -247,6 +259,7 @@ mod tests {
             (ApproveGates,  [false, false,   true,    true]),
             (OverrideGates, [false, false,   false,   true]),
             (ReadFlags,     [true,  true,    true,    true]),
+            (ManageNotifications, [false, false, false,   true]),
         ];
         assert_eq!(expected.len(), Action::ALL.len(), "every action has a row");
         for (action, row) in expected {
@@ -259,7 +272,7 @@ mod tests {
     #[test]
     fn scope_matrix_cell_by_cell() {
         #[rustfmt::skip]
-        let expected: [(Action, [bool; 4]); 9] = [
+        let expected: [(Action, [bool; 4]); 10] = [
             //                audit:read plans:read plans:write flags:read
             (ViewConsole,   [false,      false,     false,      false]),
             (ReadAudit,     [true,       false,     false,      false]),
@@ -270,6 +283,7 @@ mod tests {
             (ApproveGates,  [false,      false,     false,      false]),
             (OverrideGates, [false,      false,     false,      false]),
             (ReadFlags,     [false,      false,     false,      true]),
+            (ManageNotifications, [false, false,    false,      false]),
         ];
         assert_eq!(expected.len(), Action::ALL.len(), "every action has a row");
         for (action, row) in expected {

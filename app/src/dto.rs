@@ -5,6 +5,7 @@ pub mod audit;
 pub mod backfill;
 pub mod identity;
 pub mod live;
+pub mod notify;
 pub mod plan_commands;
 pub mod plan_states;
 pub mod plans;

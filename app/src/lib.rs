@@ -102,6 +102,7 @@ pub fn App() -> impl IntoView {
                     />
                     <Route ssr=SsrMode::Async path=(StaticSegment("admin"), StaticSegment("users")) view=pages::users::Users />
                     <Route ssr=SsrMode::Async path=(StaticSegment("admin"), StaticSegment("tokens")) view=pages::tokens::Tokens />
+                    <Route ssr=SsrMode::Async path=(StaticSegment("admin"), StaticSegment("notifications")) view=pages::notifications::Notifications />
                 </Routes>
             </main>
         </Router>
@@ -122,6 +123,7 @@ fn SignedIn(user: CurrentUser) -> impl IntoView {
             {admin.then(|| view! {
                 <A href="/admin/users">"Users"</A>
                 <A href="/admin/tokens">"Tokens"</A>
+                <A href="/admin/notifications">"Notifications"</A>
             })}
         </nav>
         <div class="whoami">

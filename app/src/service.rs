@@ -8,6 +8,7 @@ use crate::access::{Action, Principal, Role, Scope};
 use crate::dto::audit::{AuditEvent, AuditPage, AuditQuery, ChainReport};
 use crate::dto::backfill::{JobView, RunView, StartRun};
 use crate::dto::identity::{CreatedToken, CurrentUser, TokenSummary, UserSummary};
+use crate::dto::notify::DeliveryLog;
 use crate::dto::plans::{
     CommandOutcome, NewPlan, PlanCommand, PlanSource, PlanSummary, PlanView, TemplateInfo,
 };
@@ -56,6 +57,14 @@ pub trait AuditPort: Send + Sync + 'static {
     async fn chain_report(&self, caller: &Caller) -> Result<ChainReport, AppError>;
     /// Walks the whole chain now.
     async fn verify_now(&self, caller: &Caller) -> Result<ChainReport, AppError>;
+}
+
+/// Notifications: the delivery log, and sending a given-up delivery again.
+#[async_trait::async_trait]
+pub trait NotifyPort: Send + Sync + 'static {
+    async fn deliveries(&self, caller: &Caller) -> Result<DeliveryLog, AppError>;
+    /// Tries a failed (given-up) delivery again from now; audited.
+    async fn retry(&self, caller: &Caller, endpoint: &str, seq: i64) -> Result<(), AppError>;
 }
 
 #[async_trait::async_trait]
@@ -196,6 +205,7 @@ pub struct Services {
     pub identity: Arc<dyn IdentityPort>,
     pub plans: Arc<dyn PlanPort>,
     pub backfill: Arc<dyn BackfillPort>,
+    pub notify: Arc<dyn NotifyPort>,
 }
 
 /// The services and the caller of the current request. `Internal` when the

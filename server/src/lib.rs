@@ -17,6 +17,7 @@ pub mod http;
 pub mod jobs;
 pub mod json_body;
 pub mod metrics;
+pub mod notify;
 pub mod plans;
 pub mod problems;
 pub mod startup;

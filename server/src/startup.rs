@@ -51,9 +51,9 @@ pub async fn start_with(
         .await
         .map_err(|e| StartError(format!("opening the session store failed: {e}")))?;
     sessions.spawn_cleanup(std::time::Duration::from_secs(300));
-    let state = AppState::new(store, sessions, config, bound)
-        .map_err(|e| StartError(format!("setting up metrics failed: {e}")))?;
+    let state = AppState::new(store, sessions, config, bound).map_err(StartError)?;
     spawn_background(&state);
+    state.notifier.clone().spawn();
     if evaluate_guardrails {
         spawn_evaluator(&state, config);
     }

@@ -312,6 +312,9 @@ pub struct PhaseView {
     pub status: PhaseStatus,
     pub approvals_required: i64,
     pub approver_roles: Vec<Role>,
+    /// The people the gate asks (empty: every holder of the roles).
+    #[serde(default)]
+    pub approvers: Vec<String>,
     pub soak_ms: i64,
     pub started_at_ms: Option<i64>,
     pub requested_by: Option<String>,

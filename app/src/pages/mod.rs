@@ -8,6 +8,7 @@ pub mod listing;
 pub mod local_time;
 pub mod login;
 pub mod not_found;
+pub mod notifications;
 pub mod plan;
 pub mod plans;
 pub mod regions;

@@ -7,7 +7,7 @@ use sqlx::{AnyConnection, Row};
 
 use super::error::IdentityError;
 use crate::audit::Actor;
-use crate::db::Store;
+use crate::db::{Store, StoreError};
 
 /// A user as stored, with the password hash (never leaves the server).
 #[derive(Debug, Clone)]
@@ -129,6 +129,16 @@ pub async fn by_id(
     id: &str,
 ) -> Result<Option<UserRecord>, IdentityError> {
     Ok(fetch(conn, " WHERE u.id = $1", Some(id)).await?.pop())
+}
+
+/// Everyone who can sign in, with their roles (who a gate asks).
+pub async fn enabled(conn: &mut AnyConnection) -> Result<Vec<UserRecord>, StoreError> {
+    fetch(conn, " WHERE u.disabled_at_ms IS NULL", None)
+        .await
+        .map_err(|e| match e {
+            IdentityError::Store(s) => s,
+            other => StoreError::Query(sqlx::Error::Protocol(other.to_string())),
+        })
 }
 
 pub async fn list(store: &Store) -> Result<Vec<UserSummary>, IdentityError> {

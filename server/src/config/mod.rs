@@ -2,6 +2,7 @@
 //! environment (`LEPTOS_SITE_ADDR`/`LEPTOS_SITE_ROOT`, `DATABASE_URL`,
 //! `CONSOLE_*`). Every problem is reported as one line naming the setting,
 //! where its value came from, and how to fix it.
+mod notify;
 mod prometheus;
 mod validate;
 
@@ -14,6 +15,10 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
+pub use notify::{
+    endpoint_url as notify_endpoint_url, pattern_matches, NotifyEndpointConfig, NotifyFormat,
+    NOTIFIABLE_EVENTS,
+};
 pub use prometheus::{PrometheusConfig, PrometheusServer};
 
 /// The file read when `--config` / `CONSOLE_CONFIG` is not given; it may be absent.
@@ -26,7 +31,7 @@ pub enum LogFormat {
     Json,
 }
 
-const KNOWN_SETTINGS: [&str; 17] = [
+const KNOWN_SETTINGS: [&str; 18] = [
     "listen",
     "database_url",
     "site_root",
@@ -44,6 +49,7 @@ const KNOWN_SETTINGS: [&str; 17] = [
     "http_request_timeout_secs",
     "http_max_connections",
     "ofrep",
+    "notify",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -94,6 +100,9 @@ pub struct Config {
     /// Flag evaluation over OFREP (`[ofrep]`): rate limits and browser origins.
     #[serde(default)]
     pub ofrep: OfrepConfig,
+    /// Where events are announced (`[notify.NAME]`): webhooks and Slack.
+    #[serde(default)]
+    pub notify: BTreeMap<String, NotifyEndpointConfig>,
 }
 
 /// `[ofrep]`: how OpenFeature clients may evaluate flags.
@@ -168,6 +177,7 @@ impl Default for Config {
             http_request_timeout_secs: 60,
             http_max_connections: 1024,
             ofrep: OfrepConfig::default(),
+            notify: BTreeMap::new(),
         }
     }
 }

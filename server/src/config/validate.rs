@@ -33,6 +33,7 @@ pub(super) fn validate(loaded: &Loaded) -> Result<(), ConfigError> {
     loaded.trusted_proxies()?;
     validate_environments(loaded)?;
     validate_ofrep(loaded)?;
+    validate_notify(loaded)?;
     let timeouts = [
         (
             "session_idle_timeout_secs",
@@ -79,6 +80,63 @@ fn validate_ofrep(loaded: &Loaded) -> Result<(), ConfigError> {
                 format!("{origin:?} is not an origin"),
                 "give scheme, host and port only, e.g. https://shop.example.com or http://localhost:5173",
             ));
+        }
+    }
+    Ok(())
+}
+
+fn validate_notify(loaded: &Loaded) -> Result<(), ConfigError> {
+    for (name, e) in &loaded.config.notify {
+        let key = format!("notify.{name}");
+        let fail = |field: &str, problem: String, hint: &str| {
+            Err(ConfigError::new(
+                &format!("{key}.{field}"),
+                &loaded.origin(&key),
+                problem,
+                hint,
+            ))
+        };
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return fail(
+                "",
+                format!("{name:?} is not an endpoint name"),
+                "use letters, digits, - and _, e.g. [notify.ops-slack]",
+            );
+        }
+        match (&e.url, &e.url_env) {
+            (Some(_), Some(_)) | (None, None) => {
+                return fail(
+                    "url_env",
+                    "give the endpoint's address once".into(),
+                    "set url_env = \"VAR\" (the variable holds the URL, a secret for Slack) or url = \"https://…\"",
+                )
+            }
+            (Some(url), None) => {
+                if let Err(problem) = super::notify::endpoint_url(url) {
+                    return fail("url", problem, "use an http:// or https:// address");
+                }
+            }
+            (None, Some(_)) => {}
+        }
+        if e.events.is_empty() {
+            return fail(
+                "events",
+                "no events: the endpoint would hear nothing".into(),
+                "name them, e.g. events = [\"gate.request\", \"guardrail.*\", \"plan.rollback.*\"]",
+            );
+        }
+        for pattern in &e.events {
+            if let Some(problem) = super::notify::unknown_pattern(pattern) {
+                return fail(
+                    "events",
+                    problem,
+                    "see docs/notifications.md for every event",
+                );
+            }
         }
     }
     Ok(())

@@ -80,6 +80,13 @@ pub struct AppState {
     /// `[ofrep] cors_origins`.
     #[from_ref(skip)]
     pub ofrep_origins: Arc<Vec<String>>,
+    /// `[notify.*]`: the endpoints and their delivery worker.
+    #[from_ref(skip)]
+    pub notifier: crate::notify::Notifier,
+}
+
+fn metrics_failed(e: prometheus::Error) -> String {
+    format!("setting up metrics failed: {e}")
 }
 
 impl AppState {
@@ -89,7 +96,7 @@ impl AppState {
         sessions: ConsoleSessionStore,
         config: &Config,
         bound: SocketAddr,
-    ) -> Result<AppState, prometheus::Error> {
+    ) -> Result<AppState, String> {
         let leptos_options = LeptosOptions::builder()
             .output_name(OUTPUT_NAME)
             .site_root(config.site_root.as_str())
@@ -104,17 +111,19 @@ impl AppState {
         let plans =
             PlanService::from_config(store.clone(), config, (events.clone(), flag_cache.clone()))
                 .with_clock(clock.clone());
-        let metrics = Metrics::new()?;
+        let metrics = Metrics::new().map_err(metrics_failed)?;
         let jobs = JobManager::from_config(
             store.clone(),
             config,
             events.clone(),
-            BackfillMetrics::register(metrics.registry())?,
+            BackfillMetrics::register(metrics.registry()).map_err(metrics_failed)?,
         )
         .with_clock(clock.clone());
-        let guardrail_passes = crate::guardrails::passes::Passes::register(metrics.registry())?;
+        let guardrail_passes = crate::guardrails::passes::Passes::register(metrics.registry())
+            .map_err(metrics_failed)?;
         let guardrail_baselines =
-            crate::guardrails::baselines::Baselines::register(metrics.registry())?;
+            crate::guardrails::baselines::Baselines::register(metrics.registry())
+                .map_err(metrics_failed)?;
         let backfill = Arc::new(BackfillService::new(store.clone(), jobs.clone()));
         let public_origin = config
             .public_url
@@ -128,10 +137,22 @@ impl AppState {
                 config.ofrep.requests_per_sec,
                 config.ofrep.burst,
             )),
-            counted: crate::flags::ofrep::register_counter(metrics.registry())?,
+            counted: crate::flags::ofrep::register_counter(metrics.registry())
+                .map_err(metrics_failed)?,
             public_origin: public_origin.clone(),
             answers: Arc::default(),
         };
+        // Links in notifications lead where people reach the console.
+        let base_url = public_origin
+            .clone()
+            .unwrap_or_else(|| format!("http://{bound}"));
+        let notifier = crate::notify::Notifier::from_config(
+            store.clone(),
+            config,
+            &base_url,
+            metrics.registry(),
+            |var| std::env::var(var).ok(),
+        )?;
         let services = Services {
             system: Arc::new(
                 SystemService::new(store.clone()).with_superuser_targets(
@@ -150,6 +171,7 @@ impl AppState {
             )),
             plans: Arc::new(plans.clone()),
             backfill: backfill.clone(),
+            notify: Arc::new(notifier.service()),
         };
         Ok(AppState {
             leptos_options,
@@ -168,6 +190,7 @@ impl AppState {
             ofrep_origins: Arc::new(config.ofrep.cors_origins.clone()),
             jobs,
             backfill,
+            notifier,
             auth: AuthState {
                 store: store.clone(),
                 sessions,

@@ -29,7 +29,7 @@ async fn dashboard_is_server_rendered_with_real_facts() {
         "where the store lives is for admins only: {html}"
     );
     assert!(
-        html.contains("#18 flag values (18 of 18 applied)"),
+        html.contains("#19 notifications (19 of 19 applied)"),
         "{html}"
     );
     assert!(
@@ -179,7 +179,7 @@ async fn health_and_readiness() {
         assert_eq!(ready.status(), 200, "{backend:?}");
         let body: serde_json::Value = ready.json().await.unwrap();
         assert_eq!(body["status"], "ready");
-        assert_eq!(body["migration"], 18);
+        assert_eq!(body["migration"], 19);
         assert_eq!(
             body["store"],
             if backend == Backend::Sqlite {
@@ -204,7 +204,7 @@ async fn readiness_fails_until_migrations_are_applied() {
         body["reason"]
             .as_str()
             .unwrap()
-            .contains("0 of 18 migrations applied"),
+            .contains("0 of 19 migrations applied"),
         "{body}"
     );
     app.state.store.migrate().await.unwrap();

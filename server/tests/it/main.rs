@@ -28,6 +28,7 @@ mod guardrail_store;
 mod guardrails;
 mod http;
 mod live_parts;
+mod notify;
 mod ofrep;
 mod phase_truth;
 mod pilot;

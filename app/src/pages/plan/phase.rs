@@ -94,7 +94,7 @@ pub(crate) fn PhaseCard(
     let open = !plan_status.is_final();
     let can_write = roles_allow(&roles, Action::WritePlans) && open;
     let may_approve = roles_allow(&roles, Action::ApproveGates)
-        && roles.iter().any(|r| p.approver_roles.contains(r))
+        && crate::access::gate_asks(&roles, &username, &p.approver_roles, &p.approvers)
         && p.requested_by.as_deref() != Some(username.as_str())
         && open;
     let may_override = roles_allow(&roles, Action::OverrideGates) && open;
@@ -108,12 +108,15 @@ pub(crate) fn PhaseCard(
         .iter()
         .any(|d| d.dismissed_at_ms.is_none() && d.username == username);
     let needed = (p.approvals_required - p.approvals).max(0);
-    let approver_roles = p
-        .approver_roles
-        .iter()
-        .map(|r| r.as_str())
-        .collect::<Vec<_>>()
-        .join(" or ");
+    let approver_roles = if p.approvers.is_empty() {
+        p.approver_roles
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(" or ")
+    } else {
+        p.approvers.join(", ")
+    };
     let soak = if p.soak_ms > 0 {
         format!("soak {}", duration_short(p.soak_ms))
     } else {

@@ -49,15 +49,42 @@ pub(super) async fn request_approval(
         message = format!("Phase {:?} needs no approvals: approved.", phase.name);
     }
     store::save_phase_state(conn, &phase).await?;
+    let asked = asked(conn, &phase).await?;
     Ok(Effect::one(
         "gate.request",
         json!({
+            "plan": cx.l.plan.name,
             "phase": phase.name,
+            "asked": asked,
+            "approvers": phase.approvers,
+            "approver_roles": phase.approver_roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
             "approvals_required": phase.approvals_required,
             "evidence_hash": evidence_hash(&phase, &cx.facts.jobs.jobs_digest),
         }),
         message,
     ))
+}
+
+/// Who the request asks, as it stands when asked: everyone who can sign in
+/// and may decide this gate, but the requester. Notifications go to them.
+async fn asked(
+    conn: &mut sqlx::AnyConnection,
+    phase: &store::PhaseRecord,
+) -> Result<Vec<String>, PlanError> {
+    Ok(crate::auth::user_rows::enabled(conn)
+        .await?
+        .into_iter()
+        .filter(|u| phase.requested_by.as_deref() != Some(u.id.as_str()))
+        .filter(|u| {
+            app::access::gate_asks(
+                &u.roles,
+                &u.username,
+                &phase.approver_roles,
+                &phase.approvers,
+            )
+        })
+        .map(|u| u.username)
+        .collect())
 }
 
 pub(super) async fn decide(
@@ -74,7 +101,13 @@ pub(super) async fn decide(
     let i = phase_index(cx.l, &phase_id)?;
     let mut phase = cx.l.phases[i].clone();
     let current = evidence_hash(&phase, &cx.facts.jobs.jobs_digest);
-    may_decide(&phase, &user_id, &roles, evidence.trim(), &current)?;
+    may_decide(
+        &phase,
+        (&user_id, &username),
+        &roles,
+        evidence.trim(),
+        &current,
+    )?;
     // Approving over a check that is not met is allowed, but never silent.
     let open = crate::plans::rules::checks::unmet_described(
         &phase,

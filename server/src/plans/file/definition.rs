@@ -27,6 +27,8 @@ pub struct PhaseDef {
     pub notes: String,
     pub approvals_required: i64,
     pub approver_roles: Vec<Role>,
+    /// The people asked, by username (empty: every holder of the roles).
+    pub approvers: Vec<String>,
     pub soak_ms: i64,
     pub items: Vec<ItemDef>,
 }
@@ -71,6 +73,16 @@ fn roles(list: &[toml::Spanned<String>], default: Role) -> Vec<Role> {
     roles
 }
 
+/// Who may decide a gate: its roles, else `approver` — or, when it names
+/// its approvers, any role that may approve gates (the names narrow it).
+fn gate_roles(gate: Option<&spec::GateSpec>) -> Vec<Role> {
+    let listed = gate.map_or(&[][..], |g| &g.approver_roles[..]);
+    if listed.is_empty() && gate.is_some_and(|g| !g.approvers.is_empty()) {
+        return vec![Role::Approver, Role::Admin];
+    }
+    roles(listed, Role::Approver)
+}
+
 /// A validated file with its defaults: no gate means no approvals and no
 /// soak; approvers default to `approver`, tickers to `operator`.
 pub fn from_file(file: &PlanFile) -> PlanDef {
@@ -91,10 +103,13 @@ pub fn from_file(file: &PlanFile) -> PlanDef {
                     exposure_bp: *p.exposure_bp.get_ref(),
                     notes: p.notes.trim().to_string(),
                     approvals_required: gate.map_or(0, |g| *g.approvals.get_ref()),
-                    approver_roles: roles(
-                        gate.map_or(&[][..], |g| &g.approver_roles[..]),
-                        Role::Approver,
-                    ),
+                    approver_roles: gate_roles(gate),
+                    approvers: gate.map_or_else(Vec::new, |g| {
+                        g.approvers
+                            .iter()
+                            .map(|a| a.get_ref().trim().to_string())
+                            .collect()
+                    }),
                     soak_ms: gate
                         .and_then(|g| g.soak.as_ref())
                         .and_then(|s| parse_duration_ms(s.get_ref()).ok())

@@ -118,6 +118,12 @@ pub fn evidence_hash(p: &PhaseRecord, jobs: &str) -> String {
         "checklist": items,
         "jobs": jobs,
     });
+    // Named approvers are part of what is approved (absent when none, so
+    // decisions made before names existed keep their hash).
+    let mut doc = doc;
+    if !p.approvers.is_empty() {
+        doc["approvers"] = json!(p.approvers);
+    }
     hex(&Sha256::digest(canonical(&doc).as_bytes()))
 }
 

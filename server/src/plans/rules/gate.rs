@@ -31,7 +31,7 @@ pub fn passed(p: &PhaseRecord) -> bool {
 /// evidence. Every reason is a sentence the person can act on.
 pub fn may_decide(
     p: &PhaseRecord,
-    user_id: &str,
+    (user_id, username): (&str, &str),
     roles: &[Role],
     seen_evidence: &str,
     current_evidence: &str,
@@ -52,6 +52,15 @@ pub fn may_decide(
         return Err(PlanError::Forbidden(format!(
             "decide on phase {:?}: you requested its approval; someone else must decide",
             p.name
+        )));
+    }
+    if !p.approvers.is_empty()
+        && !app::access::gate_asks(roles, username, &p.approver_roles, &p.approvers)
+    {
+        return Err(PlanError::Forbidden(format!(
+            "decide on phase {:?}: its gate asks {} only",
+            p.name,
+            p.approvers.join(", ")
         )));
     }
     if !roles.iter().any(|r| p.approver_roles.contains(r)) {
@@ -114,7 +123,7 @@ mod tests {
 
     #[test]
     fn the_requester_cannot_approve_their_own_gate() {
-        let e = may_decide(&phase(), "op", &[Role::Approver], "h", "h")
+        let e = may_decide(&phase(), ("op", "op"), &[Role::Approver], "h", "h")
             .unwrap_err()
             .to_string();
         assert!(e.contains("someone else"), "{e}");
@@ -122,33 +131,54 @@ mod tests {
 
     #[test]
     fn only_allowed_roles_decide() {
-        let e = may_decide(&phase(), "v", &[Role::Viewer, Role::Operator], "h", "h")
+        let e = may_decide(
+            &phase(),
+            ("v", "v"),
+            &[Role::Viewer, Role::Operator],
+            "h",
+            "h",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("needs one of these roles: approver"), "{e}");
+        assert!(may_decide(&phase(), ("a", "a"), &[Role::Approver], "h", "h").is_ok());
+    }
+
+    #[test]
+    fn a_gate_that_names_people_asks_them_only() {
+        let mut p = phase();
+        p.approvers = vec!["dana".into(), "Erik".into()];
+        p.approver_roles = vec![Role::Approver, Role::Admin];
+        let e = may_decide(&p, ("a", "ann"), &[Role::Approver], "h", "h")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("needs one of these roles: approver"), "{e}");
-        assert!(may_decide(&phase(), "a", &[Role::Approver], "h", "h").is_ok());
+        assert!(e.contains("asks dana, Erik only"), "{e}");
+        assert!(may_decide(&p, ("d", "dana"), &[Role::Approver], "h", "h").is_ok());
+        assert!(may_decide(&p, ("e", "erik"), &[Role::Admin], "h", "h").is_ok());
+        // Named, but without a role that may approve: still refused.
+        assert!(may_decide(&p, ("d", "dana"), &[Role::Operator], "h", "h").is_err());
     }
 
     #[test]
     fn stale_evidence_and_second_decisions_are_refused() {
-        let e = may_decide(&phase(), "a", &[Role::Approver], "old", "new")
+        let e = may_decide(&phase(), ("a", "a"), &[Role::Approver], "old", "new")
             .unwrap_err()
             .to_string();
         assert!(e.contains("changed since you loaded it"), "{e}");
         let mut p = phase();
         p.decisions.push(decision("a", Verdict::Approve, false));
-        assert!(may_decide(&p, "a", &[Role::Approver], "h", "h")
+        assert!(may_decide(&p, ("a", "a"), &[Role::Approver], "h", "h")
             .unwrap_err()
             .to_string()
             .contains("already decided"));
         p.decisions[0].dismissed_at_ms = Some(9);
         assert!(
-            may_decide(&p, "a", &[Role::Approver], "h", "h").is_ok(),
+            may_decide(&p, ("a", "a"), &[Role::Approver], "h", "h").is_ok(),
             "a dismissed decision can be made again"
         );
         let mut p = phase();
         p.status = PhaseStatus::Active;
-        assert!(may_decide(&p, "a", &[Role::Approver], "h", "h")
+        assert!(may_decide(&p, ("a", "a"), &[Role::Approver], "h", "h")
             .unwrap_err()
             .to_string()
             .contains("not been requested"));

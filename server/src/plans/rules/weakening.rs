@@ -138,6 +138,23 @@ fn phase_changes(
             roles_to_text(&new.approver_roles)
         )));
     }
+    // Names narrow who decides: dropping them, or naming someone new,
+    // lets people decide who could not.
+    let named = |n: &String| row.approvers.iter().any(|o| o.eq_ignore_ascii_case(n));
+    if !row.approvers.is_empty() && (new.approvers.is_empty() || !new.approvers.iter().all(named)) {
+        let shown = |a: &[String]| {
+            if a.is_empty() {
+                "every holder of the roles".to_string()
+            } else {
+                a.join(", ")
+            }
+        };
+        out.push(at(format!(
+            "approvers {} → {}",
+            shown(&row.approvers),
+            shown(&new.approvers)
+        )));
+    }
     if new.soak_ms < row.soak_ms {
         out.push(at(format!(
             "soak {} → {}",

@@ -53,6 +53,7 @@ fn bind_config<'q>(q: AnyQuery<'q>, p: &'q PhaseDef) -> AnyQuery<'q> {
         .bind(p.approvals_required)
         .bind(roles_to_text(&p.approver_roles))
         .bind(p.soak_ms)
+        .bind(p.approvers.join("\n"))
 }
 
 /// Binds an item's definition in the insert's column order.
@@ -76,8 +77,8 @@ async fn insert_phase(
     let phase_id = new_id();
     let insert = sqlx::query(
         "INSERT INTO phases (id, plan_id, position, name, environment, exposure_bp, notes, \
-         approvals_required, approver_roles, soak_ms, status) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending')",
+         approvals_required, approver_roles, soak_ms, approvers, status) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending')",
     )
     .bind(&phase_id)
     .bind(plan_id)
@@ -205,6 +206,7 @@ fn same_config(row: &PhaseRecord, def: &PhaseDef) -> bool {
         && row.notes == def.notes
         && row.approvals_required == def.approvals_required
         && row.approver_roles == def.approver_roles
+        && row.approvers == def.approvers
         && row.soak_ms == def.soak_ms
 }
 
@@ -334,7 +336,8 @@ pub async fn apply_edit(
             changes.push(format!("changed phase {:?}", new.name));
             let update = sqlx::query(
                 "UPDATE phases SET name = $2, environment = $3, exposure_bp = $4, notes = $5, \
-                 approvals_required = $6, approver_roles = $7, soak_ms = $8 WHERE id = $1",
+                 approvals_required = $6, approver_roles = $7, soak_ms = $8, approvers = $9 \
+                 WHERE id = $1",
             )
             .bind(&row.id);
             bind_config(update, new).execute(&mut *conn).await?;

@@ -41,6 +41,8 @@ pub struct PhaseRecord {
     pub approvals_required: i64,
     /// Roles whose holders may approve the gate.
     pub approver_roles: Vec<Role>,
+    /// The people the gate asks (empty: every holder of the roles).
+    pub approvers: Vec<String>,
     pub soak_ms: i64,
     pub status: PhaseStatus,
     pub started_at_ms: Option<i64>,
@@ -87,6 +89,7 @@ impl PhaseRecord {
             notes: String::new(),
             approvals_required: 2,
             approver_roles: vec![Role::Approver],
+            approvers: Vec::new(),
             soak_ms: 0,
             status: PhaseStatus::AwaitingApproval,
             started_at_ms: Some(1),
@@ -405,6 +408,14 @@ pub async fn status(conn: &mut AnyConnection, id: &str) -> Result<Option<PlanSta
         .fetch_optional(&mut *conn)
         .await?;
     Ok(status.map(|s| rows::plan_status(&s)).transpose()?)
+}
+
+/// A plan's name (what notifications call it).
+pub async fn name_of(conn: &mut AnyConnection, id: &str) -> Result<Option<String>, StoreError> {
+    Ok(sqlx::query_scalar("SELECT name FROM plans WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?)
 }
 
 /// A plan's file and name (what the job manager finds its jobs in).

@@ -57,6 +57,11 @@ impl FromRow<'_, AnyRow> for PhaseRecord {
             notes: row.try_get("notes")?,
             approvals_required: row.try_get("approvals_required")?,
             approver_roles: roles_from_text(&roles),
+            approvers: row
+                .try_get::<String, _>("approvers")?
+                .lines()
+                .map(String::from)
+                .collect(),
             soak_ms: row.try_get("soak_ms")?,
             status: phase_status(&status)?,
             started_at_ms: row.try_get("started_at_ms")?,

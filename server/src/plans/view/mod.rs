@@ -166,6 +166,7 @@ fn phase_view(
         status: p.status,
         approvals_required: p.approvals_required,
         approver_roles: p.approver_roles.clone(),
+        approvers: p.approvers.clone(),
         soak_ms: p.soak_ms,
         started_at_ms: p.started_at_ms,
         requested_by: p.requested_by_name.clone(),

@@ -29,7 +29,7 @@ pub fn gates(who: &Approver, awaiting: Vec<(String, String, PhaseRecord)>) -> Ve
     awaiting
         .into_iter()
         .filter(|(_, _, p)| {
-            who.may(&p.approver_roles)
+            app::access::gate_asks(who.roles, who.username, &p.approver_roles, &p.approvers)
                 && p.requested_by_name.as_deref() != Some(who.username)
                 && !p
                     .decisions

@@ -95,7 +95,7 @@ fn migrate_creates_the_default_sqlite_store() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains(
-            "store sqlite at data/console.db: migration #18 flag values (18 of 18 applied)"
+            "store sqlite at data/console.db: migration #19 notifications (19 of 19 applied)"
         ),
         "{stdout}"
     );

@@ -46,6 +46,10 @@ pub const GUARDRAILS_PROM: &str = include_str!("../../fixtures/plans/guardrails_
 /// null, no_rows.
 pub const GUARDRAILS_SQL: &str = include_str!("../../fixtures/plans/guardrails_sql.toml");
 
+/// "Announced" (`notify/`): phases pilot (staging, 5 %, 1 approval from
+/// dana or erik, 1 manual item); everyone (production, 100 %).
+pub const NOTIFY: &str = include_str!("../../fixtures/plans/notify.toml");
+
 /// "Two steps in production" (`phase_truth.rs`): phases production 5%
 /// (production, 5 %, 1 approval(s), 1 item(s): guardrail_error_rate);
 /// production 25% (production, 25 %, 1 approval(s), 1 item(s):

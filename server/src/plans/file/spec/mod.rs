@@ -106,9 +106,14 @@ impl PhaseSpec {
 pub struct GateSpec {
     /// Distinct approvers needed.
     pub approvals: Spanned<i64>,
-    /// Roles whose holders may approve (default: approver).
+    /// Roles whose holders may approve (default: approver; with
+    /// `approvers`, any role that may approve gates).
     #[serde(default)]
     pub approver_roles: Vec<Spanned<String>>,
+    /// The people asked (usernames): when given, only they decide, and a
+    /// request for approval notifies them.
+    #[serde(default)]
+    pub approvers: Vec<Spanned<String>>,
     /// Minimum time at this phase's exposure before the next phase may start:
     /// `0`, `30m`, `24h`, `2d`.
     #[serde(default)]
@@ -278,10 +283,41 @@ fn check_gate(r: &mut Report<'_>, g: &GateSpec, path: &str) {
         );
     }
     check_roles(r, &g.approver_roles, &format!("{path}.approver_roles"));
+    check_approvers(r, g, path);
     if let Some(soak) = &g.soak {
         if let Err(e) = parse_duration_ms(soak.get_ref()) {
             r.at(soak.span(), format!("{path}.soak"), e);
         }
+    }
+}
+
+/// Named approvers: usernames, each once, at least as many as the
+/// approvals the gate needs (else nobody could pass it).
+fn check_approvers(r: &mut Report<'_>, g: &GateSpec, path: &str) {
+    let mut seen = std::collections::BTreeSet::new();
+    for (k, name) in g.approvers.iter().enumerate() {
+        let n = name.get_ref().trim();
+        let at = format!("{path}.approvers[{k}]");
+        if n.is_empty() || n.len() > 64 || n.chars().any(char::is_whitespace) {
+            r.at(name.span(), at, format!("{n:?} is not a username; name the people asked, e.g. approvers = [\"dana\", \"erik\"]"));
+        } else if !seen.insert(n.to_lowercase()) {
+            r.at(
+                name.span(),
+                at,
+                format!("{n:?} is named twice; name each approver once"),
+            );
+        }
+    }
+    let needed = *g.approvals.get_ref();
+    if !g.approvers.is_empty() && needed > g.approvers.len() as i64 {
+        r.at(
+            g.approvals.span(),
+            format!("{path}.approvals"),
+            format!(
+                "{needed} approvals but {} approver(s) named: nobody could pass this gate; name more people or need fewer approvals",
+                g.approvers.len()
+            ),
+        );
     }
 }
 
