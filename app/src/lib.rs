@@ -88,6 +88,7 @@ pub fn App() -> impl IntoView {
                         view=pages::audit_event::AuditEventPage
                     />
                     <Route ssr=SsrMode::Async path=StaticSegment("plans") view=pages::plans::Plans />
+                    <Route ssr=SsrMode::Async path=StaticSegment("inbox") view=pages::inbox::InboxPage />
                     <Route ssr=SsrMode::Async
                         path=(StaticSegment("plans"), ParamSegment("id"))
                         view=pages::plan::PlanPage
@@ -95,6 +96,10 @@ pub fn App() -> impl IntoView {
                     <Route ssr=SsrMode::Async
                         path=(StaticSegment("plans"), ParamSegment("id"), StaticSegment("jobs"), ParamSegment("job"))
                         view=pages::job::JobPage
+                    />
+                    <Route ssr=SsrMode::Async
+                        path=(StaticSegment("plans"), ParamSegment("id"), StaticSegment("approve"), ParamSegment("phase"))
+                        view=pages::plan::approve::ApprovePage
                     />
                     <Route ssr=SsrMode::Async
                         path=(StaticSegment("plans"), ParamSegment("id"), StaticSegment("edit"))
@@ -114,12 +119,22 @@ pub fn App() -> impl IntoView {
 #[component]
 fn SignedIn(user: CurrentUser) -> impl IntoView {
     let admin = roles_allow(&user.roles, Action::ManageUsers);
+    let approver = roles_allow(&user.roles, Action::ApproveGates);
     let roles = Role::join(&user.roles, ", ");
+    let waiting = user.waiting;
+    let waiting_class = if waiting > 0 { "count some" } else { "count" };
     view! {
         <nav class="nav" aria-label="Main">
             <A href="/" exact=true>"Dashboard"</A>
             <A href="/plans">"Plans"</A>
             <A href="/audit">"Audit"</A>
+            {approver.then(|| view! {
+                <A href="/inbox" attr:id="inbox-link">
+                    "Waiting for you "
+                    <span id="inbox-count" class=waiting_class
+                        data-inbox-feed="/api/v1/inbox/events">{waiting}</span>
+                </A>
+            })}
             {admin.then(|| view! {
                 <A href="/admin/users">"Users"</A>
                 <A href="/admin/tokens">"Tokens"</A>

@@ -132,3 +132,13 @@ fn incident(
         by: e.actor_name,
     }
 }
+
+/// What waits for the caller's decision: the inbox.
+#[server(endpoint = "inbox")]
+pub async fn load_inbox() -> Result<crate::dto::live::Inbox, AppError> {
+    crate::service::serve(async move |s, c| {
+        let (gates, changes) = s.plans.waiting(&c).await?;
+        Ok(crate::dto::live::Inbox { gates, changes })
+    })
+    .await
+}

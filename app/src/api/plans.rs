@@ -239,3 +239,9 @@ impl CommandForm {
         })
     }
 }
+
+/// A plan's view alone (no timeline): the focused approval view's data.
+#[server(endpoint = "plan_view")]
+pub async fn load_plan_view(id: String) -> Result<crate::dto::plans::PlanView, AppError> {
+    crate::service::serve(async move |s, c| s.plans.plan(&c, id).await).await
+}

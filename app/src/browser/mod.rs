@@ -3,6 +3,7 @@
 //! sent without JavaScript, and the live regions and forms of `live`.
 //! Every page works without it; this only makes them quicker to use.
 mod drafts;
+mod inbox;
 mod live;
 
 use std::time::Duration;
@@ -17,6 +18,7 @@ pub fn start() {
         local_times(&root);
     }
     live::start(&doc);
+    inbox::start(&doc);
     // Leptos hydrates the islands right after this returns (in microtasks):
     // a task scheduled now runs once they are done. Browser tests wait for it.
     leptos::prelude::set_timeout(

@@ -11,6 +11,10 @@ pub struct CurrentUser {
     pub id: String,
     pub username: String,
     pub roles: Vec<Role>,
+    /// Gates and change requests waiting for their decision (the header's
+    /// "Waiting for you").
+    #[serde(default)]
+    pub waiting: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -48,18 +48,40 @@ pub struct LiveRun {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct WaitingGate {
     pub plan_id: String,
     pub plan_name: String,
+    /// The phase's id: its focused approval view is
+    /// `/plans/{plan_id}/approve/{phase_id}`.
+    #[serde(default)]
+    pub phase_id: String,
     pub phase: String,
     pub environment: String,
     pub exposure_bp: i64,
     pub approvals: i64,
     pub approvals_required: i64,
     pub requested_by: Option<String>,
+    #[serde(default)]
+    pub requested_at_ms: Option<i64>,
+}
+
+/// What waits for one person: the inbox and its count in the header.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Inbox {
+    pub gates: Vec<WaitingGate>,
+    pub changes: Vec<WaitingChange>,
+}
+
+impl Inbox {
+    pub fn count(&self) -> usize {
+        self.gates.len() + self.changes.len()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct WaitingChange {
     pub plan_id: String,
     pub plan_name: String,

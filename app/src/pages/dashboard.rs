@@ -9,7 +9,6 @@ use leptos_meta::Title;
 use crate::api::get_system_facts;
 use crate::api::live::load_live;
 use crate::dto::live::LiveView;
-use crate::dto::plans::percent;
 use crate::dto::SystemFacts;
 use crate::format::{duration_short, grouped, utc_datetime};
 use crate::pages::local_time::LocalTime;
@@ -189,43 +188,10 @@ fn live_cards(l: LiveView) -> impl IntoView {
         .into_any()
     });
     let waiting = (!l.waiting.is_empty() || !l.waiting_changes.is_empty()).then(|| {
-        let changes = l
-            .waiting_changes
-            .iter()
-            .map(|c| view! {
-                <li data-plan=c.plan_id.clone() data-change="">
-                    <a href=format!("/plans/{}#change-request", c.plan_id)>{format!("{} · change request", c.plan_name)}</a>
-                    {format!(
-                        " by {} — changes: {}; {} of {} approvals",
-                        c.author,
-                        c.weakens.join("; "),
-                        c.approvals,
-                        c.approvals_required
-                    )}
-                </li>
-            })
-            .collect_view();
-        let rows = l
-            .waiting
-            .iter()
-            .map(|w| view! {
-                <li data-plan=w.plan_id.clone() data-phase=w.phase.clone()>
-                    <a href=format!("/plans/{}", w.plan_id)>{format!("{} · {}", w.plan_name, w.phase)}</a>
-                    {format!(
-                        " — {} at {}; {} of {} approvals{}",
-                        w.environment,
-                        percent(w.exposure_bp),
-                        w.approvals,
-                        w.approvals_required,
-                        w.requested_by.as_ref().map(|r| format!(", requested by {r}")).unwrap_or_default()
-                    )}
-                </li>
-            })
-            .collect_view();
         view! {
             <section class="card" id="waiting-for-me">
                 <h2>"Waiting for your decision"</h2>
-                <ul>{changes}{rows}</ul>
+                <ul>{crate::pages::inbox::waiting_items(&l.waiting, &l.waiting_changes)}</ul>
             </section>
         }
         .into_any()

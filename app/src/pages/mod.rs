@@ -2,6 +2,7 @@
 pub mod audit;
 pub mod audit_event;
 pub mod dashboard;
+pub mod inbox;
 pub mod job;
 pub mod job_confirm;
 pub mod listing;

@@ -36,6 +36,7 @@ impl IdentityPort for IdentityService {
                 id: id.clone(),
                 username: username.clone(),
                 roles: roles.clone(),
+                waiting: 0,
             }),
             _ => None,
         })

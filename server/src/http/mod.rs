@@ -265,6 +265,7 @@ pub fn router(state: AppState) -> Router {
         .merge(feature(crate::auth::routes::router(), &state))
         .merge(feature(crate::audit::export::router(), &state))
         .merge(feature(crate::plans::rest::router(), &state))
+        .merge(feature(crate::plans::inbox::router(), &state))
         .merge(feature(crate::flags::rest::router(), &state))
         .merge(feature(crate::jobs::rest::router(), &state))
         .merge(openapi::router(&state.environments))

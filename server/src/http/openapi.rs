@@ -25,6 +25,8 @@ use crate::{audit, flags, jobs, plans};
         plans::rest::source_version,
         plans::rest::command,
         plans::rest::events,
+        plans::inbox::inbox,
+        plans::inbox::events,
         plans::rest::timeline,
         plans::rest::templates,
         flags::rest::evaluate,

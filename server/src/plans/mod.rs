@@ -22,6 +22,7 @@ pub mod finish;
 pub mod fits;
 pub mod guardrail;
 pub mod history;
+pub mod inbox;
 pub mod pages;
 pub mod reading;
 pub mod rest;

@@ -27,6 +27,7 @@ mod guardrail_environments;
 mod guardrail_store;
 mod guardrails;
 mod http;
+mod inbox;
 mod live_parts;
 mod notify;
 mod ofrep;

@@ -4,6 +4,7 @@
 //! JavaScript. In the browser the page redraws itself when anyone changes
 //! the plan (SSE), and each form reports its own error next to it
 //! (`form`, `browser::live`).
+pub mod approve;
 pub mod change;
 pub mod edit;
 pub mod form;

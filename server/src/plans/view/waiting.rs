@@ -39,6 +39,8 @@ pub fn gates(who: &Approver, awaiting: Vec<(String, String, PhaseRecord)>) -> Ve
         .map(|(plan_id, plan_name, p)| WaitingGate {
             plan_id,
             plan_name,
+            phase_id: p.id.clone(),
+            requested_at_ms: p.requested_at_ms,
             approvals: tally(&p).0,
             phase: p.name,
             environment: p.environment,
