@@ -1,0 +1,137 @@
+// Approvals that reach people, in Chromium on the release build: a gate
+// names dana and erik. When the operator asks for its approval, dana's
+// header ("Waiting for you") counts it without a reload and ann's does
+// not; a webhook receiver written here (Node's own crypto, from the
+// Standard Webhooks specification) gets the request signed and naming dana
+// and erik. Dana follows her inbox to the focused approval view — the
+// phase alone, what approving lets happen, the decision form — approves
+// there, and her count goes back to 0. Screenshots at 1280 and 390 px.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { createServer } from 'node:http';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { hydrated, personIn, screenshot, startPhase } from './support/console.mjs';
+import { useConsole, server, browser } from './support/use_console.mjs';
+
+const KEY = Buffer.from('e2e signing key, thirty-two bytes');
+process.env.E2E_HOOK_SECRET = `whsec_${KEY.toString('base64')}`;
+
+// The receiver: every delivery, with whether its signature holds.
+const deliveries = [];
+const receiver = createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    const body = Buffer.concat(chunks);
+    const id = req.headers['webhook-id'];
+    const ts = req.headers['webhook-timestamp'];
+    const expected = `v1,${createHmac('sha256', KEY).update(`${id}.${ts}.`).update(body).digest('base64')}`;
+    const fresh = Math.abs(Date.now() / 1000 - Number(ts)) < 300;
+    deliveries.push({
+      id,
+      signed: fresh && (req.headers['webhook-signature'] ?? '').split(' ').includes(expected),
+      event: JSON.parse(body.toString()),
+    });
+    res.writeHead(204).end();
+  });
+});
+await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+after(() => receiver.close());
+
+useConsole({
+  config: `[notify.hook]
+url = "http://127.0.0.1:${receiver.address().port}/hook"
+secret_env = "E2E_HOOK_SECRET"
+events = ["gate.*"]
+`,
+});
+
+const PLAN = `[plan]
+name = "Checkout v2"
+flag = "checkout_v2"
+
+[[phases]]
+name = "pilot"
+environment = "staging"
+exposure_bp = 500
+runbook = ["Watch the checkout error rate for an hour"]
+[phases.gate]
+approvals = 1
+approvers = ["dana", "erik"]
+[[phases.checklist]]
+kind = "manual"
+text = "Backup taken"
+
+[[phases]]
+name = "everyone"
+environment = "production"
+exposure_bp = 10000
+`;
+
+const count = (page) => page.textContent('#inbox-count');
+
+test('a request for approval reaches the people its gate names, who approve from the focused view', async () => {
+  const olga = await personIn(server, browser, 'olga', 'operator');
+  const dana = await personIn(server, browser, 'dana', 'approver');
+  const ann = await personIn(server, browser, 'ann', 'approver');
+  server.addUser('erik', 'admin');
+  const file = join(server.dir, 'checkout.toml');
+  writeFileSync(file, PLAN);
+  const planId = server.cli('plan', 'import', file).match(/ as ([0-9a-f]{32})/)[1];
+
+  for (const p of [dana, ann]) {
+    await p.page.goto(`${server.url}/plans`);
+    await hydrated(p.page);
+    assert.equal(await count(p.page), '0');
+  }
+  const pilot = olga.page.locator('section.phase[data-phase="pilot"]');
+  await olga.page.goto(`${server.url}/plans/${planId}`);
+  await hydrated(olga.page);
+  await startPhase(pilot);
+  await olga.page.waitForSelector('section.phase[data-phase="pilot"][data-status="active"]');
+  await pilot.locator('tr[data-item="Backup taken"] form.tick button').click();
+  await olga.page.waitForSelector('section.phase[data-phase="pilot"] tr[data-item="Backup taken"][data-met="true"]');
+  await pilot.locator('form.request-approval button').click();
+  await olga.page.waitForSelector('section.phase[data-phase="pilot"][data-status="awaiting_approval"]');
+
+  // Dana's header counts it, live; ann is not asked.
+  await dana.page.waitForFunction(() => document.querySelector('#inbox-count')?.textContent === '1', null, { timeout: 10_000 });
+  assert.match(await dana.page.getAttribute('#inbox-count', 'class'), /some/);
+  await ann.page.waitForTimeout(500);
+  assert.equal(await count(ann.page), '0', 'ann is not named on the gate');
+
+  // The webhook: signed, naming the people asked.
+  const request = deliveries.find((d) => d.event.type === 'gate.request');
+  assert.ok(request, JSON.stringify(deliveries));
+  assert.equal(request.signed, true);
+  assert.deepEqual(request.event.data.to, ['dana', 'erik']);
+  assert.equal(request.event.data.link, `${server.url}/plans/${planId}`);
+
+  // Dana: inbox → focused view.
+  await Promise.all([dana.page.waitForURL(`${server.url}/inbox`), dana.page.click('#inbox-link')]);
+  await hydrated(dana.page);
+  const item = dana.page.locator(`#inbox li[data-plan="${planId}"] a`);
+  assert.match(await item.textContent(), /Checkout v2 · pilot/);
+  await Promise.all([dana.page.waitForURL(/\/approve\//), item.click()]);
+  await hydrated(dana.page);
+  assert.match(await dana.page.textContent('#approve-head h1'), /Approve "pilot"/);
+  assert.match(await dana.page.textContent('#approve-head .lets'), /the next phase, "everyone", start: production at 100 %/);
+  assert.equal(await dana.page.textContent('#exposure-change tr[data-environment="production"] td:nth-child(3)'), '100 %');
+  assert.equal(await dana.page.locator('section.phase').count(), 1, 'the phase alone');
+  assert.match(await dana.page.textContent('section.phase[data-phase="pilot"]'), /Watch the checkout error rate for an hour/);
+  await dana.page.setViewportSize({ width: 1280, height: 900 });
+  await screenshot(dana.page, 'approval-focused-1280');
+  await dana.page.setViewportSize({ width: 390, height: 844 });
+  await screenshot(dana.page, 'approval-focused-390');
+  await dana.page.setViewportSize({ width: 1280, height: 900 });
+
+  await dana.page.fill('form.approve input[name="comment"]', 'pilot looks healthy');
+  await dana.page.click('form.approve button[type="submit"]');
+  await dana.page.waitForFunction(() => document.querySelector('#inbox-count')?.textContent === '0', null, { timeout: 10_000 });
+  await olga.page.waitForSelector('section.phase[data-phase="pilot"][data-status="approved"]', { timeout: 10_000 });
+  const approved = deliveries.find((d) => d.event.type === 'gate.approve');
+  assert.equal(approved?.signed, true, JSON.stringify(deliveries));
+  assert.equal(new Set(deliveries.map((d) => d.id)).size, deliveries.length, 'one key per event');
+});
