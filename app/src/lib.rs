@@ -119,7 +119,6 @@ pub fn App() -> impl IntoView {
 #[component]
 fn SignedIn(user: CurrentUser) -> impl IntoView {
     let admin = roles_allow(&user.roles, Action::ManageUsers);
-    let approver = roles_allow(&user.roles, Action::ApproveGates);
     let roles = Role::join(&user.roles, ", ");
     let waiting = user.waiting;
     let waiting_class = if waiting > 0 { "count some" } else { "count" };
@@ -128,13 +127,11 @@ fn SignedIn(user: CurrentUser) -> impl IntoView {
             <A href="/" exact=true>"Dashboard"</A>
             <A href="/plans">"Plans"</A>
             <A href="/audit">"Audit"</A>
-            {approver.then(|| view! {
-                <A href="/inbox" attr:id="inbox-link">
-                    "Waiting for you "
-                    <span id="inbox-count" class=waiting_class
-                        data-inbox-feed="/api/v1/inbox/events">{waiting}</span>
-                </A>
-            })}
+            <A href="/inbox" attr:id="inbox-link">
+                "Waiting for you "
+                <span id="inbox-count" class=waiting_class
+                    data-inbox-feed="/api/v1/inbox/events">{waiting}</span>
+            </A>
             {admin.then(|| view! {
                 <A href="/admin/users">"Users"</A>
                 <A href="/admin/tokens">"Tokens"</A>

@@ -111,16 +111,7 @@ pub trait PlanPort: Send + Sync + 'static {
     /// The gates and change requests of every active plan that wait for the
     /// caller's decision (`ApproveGates`; none for anyone else), read in one
     /// pass: the dashboard's "waiting for you".
-    async fn waiting(
-        &self,
-        caller: &Caller,
-    ) -> Result<
-        (
-            Vec<crate::dto::live::WaitingGate>,
-            Vec<crate::dto::live::WaitingChange>,
-        ),
-        AppError,
-    >;
+    async fn waiting(&self, caller: &Caller) -> Result<crate::dto::live::Inbox, AppError>;
     async fn templates(&self, caller: &Caller) -> Result<Vec<TemplateInfo>, AppError>;
     /// A new draft plan from a built-in template, renamed.
     async fn create(&self, caller: &Caller, new: NewPlan) -> Result<PlanSummary, AppError>;

@@ -1,8 +1,9 @@
 -- Notifications. The audit trail is the outbox: an event exists exactly
 -- when the change it records committed, so announcing the trail's events
--- loses none. Each endpoint keeps how far it has read the trail…
-CREATE TABLE notify_cursors (
-    endpoint TEXT PRIMARY KEY,
+-- loses none. Each reader of the trail (a notification endpoint, or
+-- `:incidents`, which opens incidents) keeps how far it has read it…
+CREATE TABLE trail_cursors (
+    reader TEXT PRIMARY KEY,
     seq BIGINT NOT NULL
 );
 -- …and one delivery per (endpoint, event) it hears: its idempotency key is

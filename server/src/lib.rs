@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod json_body;
 pub mod metrics;
 pub mod notify;
+pub mod oncall;
 pub mod plans;
 pub mod problems;
 pub mod startup;

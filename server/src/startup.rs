@@ -31,14 +31,15 @@ pub async fn start(
     start_with(store, config, bound, true).await
 }
 
-/// `start`, with the guardrail evaluator or without it (`demo history`
-/// writes a past week step by step: an evaluator reading meanwhile would
-/// stamp its records between the story's steps, out of their order).
+/// `start`, with the background work that writes to the trail (the
+/// guardrail evaluator, on-call) or without it (`demo history` writes a past
+/// week step by step: a reading or a page meanwhile would stamp its records
+/// between the story's steps, out of their order).
 pub async fn start_with(
     store: Store,
     config: &Config,
     bound: SocketAddr,
-    evaluate_guardrails: bool,
+    trail_writers: bool,
 ) -> Result<Started, StartError> {
     let admin_password = crate::auth::bootstrap::ensure_admin(&store)
         .await
@@ -54,8 +55,14 @@ pub async fn start_with(
     let state = AppState::new(store, sessions, config, bound).map_err(StartError)?;
     spawn_background(&state);
     state.notifier.clone().spawn();
-    if evaluate_guardrails {
+    if trail_writers {
         spawn_evaluator(&state, config);
+        crate::oncall::OnCall {
+            store: state.store.clone(),
+            clock: state.clock.clone(),
+            events: state.events.clone(),
+        }
+        .spawn();
     }
     crate::jobs::job_metrics::JobMetrics::new(
         state.store.clone(),

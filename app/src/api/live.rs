@@ -52,11 +52,7 @@ pub async fn load_live() -> Result<LiveView, AppError> {
             _ => false,
         })
         .partition(|p| p.status == PlanStatus::Active);
-    let (waiting, waiting_changes) = if active.is_empty() {
-        (Vec::new(), Vec::new())
-    } else {
-        crate::service::answer(services.plans.waiting(&caller).await)?
-    };
+    let inbox = crate::service::answer(services.plans.waiting(&caller).await)?;
     let events = if caller.require(Action::ReadAudit).is_ok() {
         // Each by its name: a prefix would be planned again on every read.
         let actions = [
@@ -76,8 +72,9 @@ pub async fn load_live() -> Result<LiveView, AppError> {
         active,
         launched,
         runs,
-        waiting,
-        waiting_changes,
+        waiting: inbox.gates,
+        waiting_changes: inbox.changes,
+        waiting_incidents: inbox.incidents,
         incidents,
     })
 }
@@ -136,9 +133,5 @@ fn incident(
 /// What waits for the caller's decision: the inbox.
 #[server(endpoint = "inbox")]
 pub async fn load_inbox() -> Result<crate::dto::live::Inbox, AppError> {
-    crate::service::serve(async move |s, c| {
-        let (gates, changes) = s.plans.waiting(&c).await?;
-        Ok(crate::dto::live::Inbox { gates, changes })
-    })
-    .await
+    crate::service::serve(async move |s, c| s.plans.waiting(&c).await).await
 }

@@ -99,6 +99,7 @@ pub async fn run_plan_command(
     environment: Option<String>,
     guardrail: Option<String>,
     accept_irreversible: Option<String>,
+    incident_id: Option<String>,
 ) -> Result<CommandOutcome, AppError> {
     let (services, caller) = crate::service::answer(crate::service::request_context())?;
     let form = CommandForm {
@@ -116,6 +117,7 @@ pub async fn run_plan_command(
         environment,
         guardrail,
         accept_irreversible,
+        incident_id,
     };
     let cmd = crate::service::answer(form.into_command(&command))?;
     crate::service::answer(services.plans.command(&caller, plan_id, cmd).await)
@@ -141,6 +143,7 @@ pub struct CommandForm {
     pub guardrail: Option<String>,
     /// For `rollback`: a ticked "roll back anyway" box.
     pub accept_irreversible: Option<String>,
+    pub incident_id: Option<String>,
 }
 
 impl CommandForm {
@@ -226,6 +229,9 @@ impl CommandForm {
             "capture_baseline" => PlanCommand::CaptureBaseline {
                 guardrail: need("guardrail", self.guardrail)?,
                 reason: self.reason.unwrap_or_default(),
+            },
+            "acknowledge" => PlanCommand::Acknowledge {
+                incident_id: need("incident_id", self.incident_id)?,
             },
             "load_allow_query" => PlanCommand::LoadAllowQuery {
                 phase_id: need("phase_id", self.phase_id)?,

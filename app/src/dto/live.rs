@@ -19,6 +19,9 @@ pub struct LiveView {
     /// Change requests (edits that weaken a gate) the person may decide on
     /// and has not: not their own, one of the weakened gate's roles.
     pub waiting_changes: Vec<WaitingChange>,
+    /// Unacknowledged incidents that paged the person.
+    #[serde(default)]
+    pub waiting_incidents: Vec<WaitingIncident>,
     /// Recent rollbacks, pauses, aborts, single-organisation rollbacks and
     /// guardrail actions (with audit access), newest first.
     pub incidents: Vec<Incident>,
@@ -72,12 +75,27 @@ pub struct WaitingGate {
 pub struct Inbox {
     pub gates: Vec<WaitingGate>,
     pub changes: Vec<WaitingChange>,
+    /// Incidents that paged this person and nobody acknowledged yet.
+    #[serde(default)]
+    pub incidents: Vec<WaitingIncident>,
 }
 
 impl Inbox {
     pub fn count(&self) -> usize {
-        self.gates.len() + self.changes.len()
+        self.gates.len() + self.changes.len() + self.incidents.len()
     }
+}
+
+/// An incident that paged the person, waiting for someone to acknowledge it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct WaitingIncident {
+    pub plan_id: String,
+    pub plan_name: String,
+    pub incident_id: String,
+    pub summary: String,
+    pub opened_ms: i64,
+    pub steps_paged: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -119,6 +119,11 @@ pub enum PlanCommand {
         #[cfg_attr(feature = "ssr", schema(pattern = r"\S", max_length = 2000))]
         reason: String,
     },
+    /// Someone answers an incident: its escalation stops (a person who was
+    /// paged, an operator or an approver).
+    Acknowledge {
+        incident_id: String,
+    },
     /// Takes `guardrail`'s newest value in the running phase as its baseline
     /// when none was captured before the phase started (audited, with why).
     CaptureBaseline {

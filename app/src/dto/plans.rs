@@ -90,8 +90,36 @@ pub struct PlanView {
     /// The pause, rollback or abort the plan is still in, if any.
     #[serde(default)]
     pub incident: Option<IncidentView>,
+    /// The plan's newest incident as on-call sees it: who was paged, who
+    /// is next and when, who acknowledged it.
+    #[serde(default)]
+    pub oncall: Option<OnCallView>,
 }
 
+/// An incident (a breach, an automatic rollback, a failed backfill) and its
+/// escalation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct OnCallView {
+    pub id: String,
+    pub opened_ms: i64,
+    /// The audit event that opened it.
+    pub seq: i64,
+    pub action: String,
+    pub environment: String,
+    pub summary: String,
+    /// Steps of the plan's escalation paged so far, of how many.
+    pub steps_paged: i64,
+    pub steps_total: i64,
+    /// Everyone paged so far.
+    pub paged: Vec<String>,
+    /// While unacknowledged: when the next step pages, and whom (usernames
+    /// and `role:NAME`s as the plan file says).
+    pub next_at_ms: Option<i64>,
+    pub next_page: Vec<String>,
+    pub acked_by: Option<String>,
+    pub acked_ms: Option<i64>,
+}
 /// A pause, rollback or abort the plan is still in: what, when, who, why,
 /// where, and what people do now (the plan file's `[rollback]` steps).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

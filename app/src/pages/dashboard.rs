@@ -187,11 +187,11 @@ fn live_cards(l: LiveView) -> impl IntoView {
         }
         .into_any()
     });
-    let waiting = (!l.waiting.is_empty() || !l.waiting_changes.is_empty()).then(|| {
+    let waiting = (!l.waiting.is_empty() || !l.waiting_changes.is_empty() || !l.waiting_incidents.is_empty()).then(|| {
         view! {
             <section class="card" id="waiting-for-me">
                 <h2>"Waiting for your decision"</h2>
-                <ul>{crate::pages::inbox::waiting_items(&l.waiting, &l.waiting_changes)}</ul>
+                <ul>{crate::pages::inbox::waiting_items(&l.waiting, &l.waiting_changes, &l.waiting_incidents)}</ul>
             </section>
         }
         .into_any()

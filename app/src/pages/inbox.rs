@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::live::load_inbox;
-use crate::dto::live::{WaitingChange, WaitingGate};
+use crate::dto::live::{WaitingChange, WaitingGate, WaitingIncident};
 use crate::dto::plans::percent;
 use crate::pages::local_time::LocalTime;
 
@@ -23,7 +23,7 @@ pub fn InboxPage() -> impl IntoView {
                     Ok(i) if i.count() == 0 => view! {
                         <p class="muted" id="inbox-empty">"Nothing waits for your decision."</p>
                     }.into_any(),
-                    Ok(i) => view! { <ul class="inbox">{waiting_items(&i.gates, &i.changes)}</ul> }.into_any(),
+                    Ok(i) => view! { <ul class="inbox">{waiting_items(&i.gates, &i.changes, &i.incidents)}</ul> }.into_any(),
                 })}
             </Suspense>
         </section>
@@ -31,9 +31,26 @@ pub fn InboxPage() -> impl IntoView {
     }
 }
 
-/// One line per item: change requests first (they hold edits back), then
-/// gates, each linking to where it is decided.
-pub fn waiting_items(gates: &[WaitingGate], changes: &[WaitingChange]) -> impl IntoView {
+/// One line per item: incidents first (someone must answer), then change
+/// requests (they hold edits back), then gates, each linking to where it
+/// is acted on.
+pub fn waiting_items(
+    gates: &[WaitingGate],
+    changes: &[WaitingChange],
+    incidents: &[WaitingIncident],
+) -> impl IntoView {
+    let incidents = incidents
+        .iter()
+        .map(|i| {
+            view! {
+                <li class="paged" data-plan=i.plan_id.clone() data-incident=i.incident_id.clone()>
+                    <a href=format!("/plans/{}#oncall", i.plan_id)>{format!("{} · incident: acknowledge", i.plan_name)}</a>
+                    {format!(" — {} Paged (step {}) since ", i.summary, i.steps_paged)}
+                    <LocalTime ms=i.opened_ms />
+                </li>
+            }
+        })
+        .collect_view();
     let changes = changes
         .iter()
         .map(|c| {
@@ -71,5 +88,5 @@ pub fn waiting_items(gates: &[WaitingGate], changes: &[WaitingChange]) -> impl I
             }
         })
         .collect_view();
-    view! { {changes}{gates} }
+    view! { {incidents}{changes}{gates} }
 }

@@ -2,6 +2,7 @@
 //! transaction as the change they record; review, export and verification.
 pub mod anchor;
 pub mod chain;
+pub mod cursor;
 pub mod export;
 pub mod query;
 mod record;

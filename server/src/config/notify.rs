@@ -77,6 +77,9 @@ pub const NOTIFIABLE_EVENTS: &[&str] = &[
     "flag.deny",
     "flag.disallow",
     "flag.restore",
+    "incident.open",
+    "incident.page",
+    "incident.ack",
 ];
 
 /// `url` as an address deliveries can be posted to.

@@ -2,6 +2,7 @@
 //! with the cursor's move, so an event is never skipped nor added twice
 //! (a second instance that read the same events loses the cursor race and
 //! rolls back).
+use crate::audit::cursor;
 use crate::audit::query::{oldest_first, AuditFilter};
 use crate::db::{Store, StoreError};
 
@@ -13,10 +14,10 @@ const BATCH: i64 = 500;
 
 pub(super) async fn fan_out(db: &Store, endpoint: &Endpoint) -> Result<(), StoreError> {
     let mut conn = db.pool().acquire().await?;
-    let Some(from) = store::cursor(&mut conn, &endpoint.name).await? else {
+    let Some(from) = cursor::get(&mut conn, &endpoint.name).await? else {
         // A new endpoint hears what happens from now on.
         let head = crate::audit::query::head_seq(db).await?;
-        store::start(&mut conn, &endpoint.name, head).await?;
+        cursor::begin(&mut conn, &endpoint.name, head).await?;
         return Ok(());
     };
     drop(conn);
@@ -30,7 +31,7 @@ pub(super) async fn fan_out(db: &Store, endpoint: &Endpoint) -> Result<(), Store
         let msg_id = message_id(e.seq, &e.hash);
         store::add(&mut tx, &endpoint.name, (e.seq, &e.action, &msg_id), now).await?;
     }
-    if store::advance(&mut tx, &endpoint.name, (from, last)).await? {
+    if cursor::advance(&mut tx, &endpoint.name, (from, last)).await? {
         tx.commit().await?;
     }
     Ok(())

@@ -42,10 +42,12 @@ pub fn body(format: NotifyFormat, e: &AuditEvent, cx: &Context) -> Vec<u8> {
     serde_json::to_vec(&body).expect("a JSON value serializes")
 }
 
-/// Who a request for approval asks (recorded with the request).
+/// Who the event calls on: the people a request for approval asks, or an
+/// incident's step pages (as recorded with it).
 fn asked(details: &Value) -> Value {
     details
         .get("asked")
+        .or_else(|| details.get("page"))
         .cloned()
         .unwrap_or(Value::Array(vec![]))
 }
@@ -66,11 +68,14 @@ fn link(base: &str, plan_id: Option<&str>, action: &str, details: &Value) -> Str
     if let Ok(mut path) = url.path_segments_mut() {
         path.pop_if_empty().extend(segments);
     }
+    if action.starts_with("incident.") {
+        url.set_fragment(Some("oncall"));
+    }
     url.to_string()
 }
 
 /// One sentence: who did what to which plan.
-fn summary(e: &AuditEvent, plan: &str, d: &Value) -> String {
+pub fn summary(e: &AuditEvent, plan: &str, d: &Value) -> String {
     let s = |k: &str| d.get(k).and_then(Value::as_str).unwrap_or("?").to_string();
     let who = &e.actor_name;
     let phase = s("phase");
@@ -138,8 +143,37 @@ fn summary(e: &AuditEvent, plan: &str, d: &Value) -> String {
         "plan.abort" => format!("{who} aborted {plan}."),
         "plan.complete" => format!("{plan} is complete."),
         "backfill.fail" => format!("Backfill job {} of {plan} failed.", s("job")),
+        "incident.open" => format!("Incident on {plan}: {}", s("summary")),
+        "incident.page" => format!(
+            "Paging {} (step {} of {}) for {plan}: {} Acknowledge it in the console.",
+            to_names(d),
+            d.get("step").and_then(Value::as_i64).unwrap_or(0),
+            d.get("of").and_then(Value::as_i64).unwrap_or(0),
+            s("summary")
+        ),
+        "incident.ack" => format!(
+            "{who} acknowledged the incident on {plan} ({} step(s) had paged).",
+            d.get("steps_paged").and_then(Value::as_i64).unwrap_or(0)
+        ),
         "backfill.finish" => format!("Backfill job {} of {plan} finished.", s("job")),
         action => format!("{action} on {plan} by {who}."),
+    }
+}
+
+/// The people an event calls on, as one phrase.
+fn to_names(d: &Value) -> String {
+    let names: Vec<String> = asked(d)
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    if names.is_empty() {
+        "nobody (no one it names can sign in)".into()
+    } else {
+        names.join(", ")
     }
 }
 

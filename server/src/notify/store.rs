@@ -1,5 +1,5 @@
-//! The notification tables: how far each endpoint has read the trail
-//! (`notify_cursors`) and each delivery (`notify_deliveries`).
+//! Each delivery (`notify_deliveries`); how far each endpoint has read the
+//! trail is kept by `audit::cursor`.
 use sqlx::AnyConnection;
 
 use crate::db::{Store, StoreError};
@@ -27,44 +27,6 @@ const COLUMNS: &str = "endpoint, seq, action, msg_id, status, attempts, next_at_
 pub const PENDING: &str = "pending";
 pub const DELIVERED: &str = "delivered";
 pub const FAILED: &str = "failed";
-
-/// How far `endpoint` has read the trail, if it started.
-pub async fn cursor(conn: &mut AnyConnection, endpoint: &str) -> Result<Option<i64>, StoreError> {
-    Ok(
-        sqlx::query_scalar("SELECT seq FROM notify_cursors WHERE endpoint = $1")
-            .bind(endpoint)
-            .fetch_optional(&mut *conn)
-            .await?,
-    )
-}
-
-/// A new endpoint hears what happens from `seq` on, not the past.
-pub async fn start(conn: &mut AnyConnection, endpoint: &str, seq: i64) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO notify_cursors (endpoint, seq) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-    )
-    .bind(endpoint)
-    .bind(seq)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// Moves the cursor from `from` to `to`; false when another worker moved
-/// it first (its deliveries are then the ones kept).
-pub async fn advance(
-    conn: &mut AnyConnection,
-    endpoint: &str,
-    (from, to): (i64, i64),
-) -> Result<bool, StoreError> {
-    let moved = sqlx::query("UPDATE notify_cursors SET seq = $1 WHERE endpoint = $2 AND seq = $3")
-        .bind(to)
-        .bind(endpoint)
-        .bind(from)
-        .execute(&mut *conn)
-        .await?;
-    Ok(moved.rows_affected() == 1)
-}
 
 pub async fn add(
     conn: &mut AnyConnection,

@@ -29,8 +29,7 @@ pub fn router() -> axum::Router<PlansApi> {
     responses((status = 200, body = Inbox), (status = 401)))]
 pub async fn inbox(Call(state, caller): Call<PlansApi>) -> Result<Json<Inbox>, ApiError> {
     caller.require(Action::ViewConsole)?;
-    let (gates, changes) = state.plans.waiting_for(&caller).await?;
-    Ok(Json(Inbox { gates, changes }))
+    Ok(Json(state.plans.waiting_for(&caller).await?))
 }
 
 /// How often an open stream checks that its caller may still listen.
@@ -53,10 +52,7 @@ pub async fn events(
         let count = |state: &PlansApi| {
             let state = state.clone();
             let caller = caller.clone();
-            async move {
-                let (gates, changes) = state.plans.waiting_for(&caller).await.ok()?;
-                Some(gates.len() + changes.len())
-            }
+            async move { Some(state.plans.waiting_for(&caller).await.ok()?.count()) }
         };
         if last.is_none() {
             let first = count(state).await?;

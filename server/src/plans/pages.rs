@@ -112,6 +112,8 @@ pub type ListStamp = (i64, i64, i64);
 pub struct Awaiting {
     pub gates: Vec<(String, String, PhaseRecord)>,
     pub changes: Vec<(String, ChangeRecord)>,
+    /// Unacknowledged incidents, with their plan's name.
+    pub incidents: Vec<(String, crate::plans::store::incidents::IncidentRecord)>,
 }
 
 /// One value read from every plan, kept while no plan changed.

@@ -2,6 +2,7 @@
 //! list, a plan's view (with the facts its checks read) and its timeline,
 //! and the gates and change requests awaiting an approver.
 use app::access::Action;
+use app::dto::live::Inbox;
 use app::dto::plans::{PlanSummary, PlanView};
 use app::service::Caller;
 use sqlx::AnyConnection;
@@ -84,6 +85,14 @@ impl PlanService {
         let events = self.trails.of(&self.store, &l.plan.id).await?;
         view.edits_since_approval = crate::plans::view::edits::since_last_approval(&events, &l);
         view.incident = crate::plans::view::incident::latest(&events, &view.rollbacks);
+        let mut conn = self.conn().await?;
+        let newest = crate::plans::store::incidents::newest_of(&mut conn, &l.plan.id).await?;
+        view.oncall = newest.map(|i| {
+            let steps = crate::plans::file::parsed::parsed(&l.plan.source_toml)
+                .map(|f| crate::plans::file::spec::oncall::steps(&f))
+                .unwrap_or_default();
+            crate::plans::view::oncall::oncall_view(&i, &steps)
+        });
         Ok(view)
     }
 
@@ -139,27 +148,21 @@ impl PlanService {
         Ok(view)
     }
 
-    /// The gates and change requests awaiting `caller` (none for one who
-    /// may not approve).
-    pub(super) async fn waiting_for(
-        &self,
-        caller: &Caller,
-    ) -> Result<
-        (
-            Vec<app::dto::live::WaitingGate>,
-            Vec<app::dto::live::WaitingChange>,
-        ),
-        PlanError,
-    > {
-        use crate::plans::view::waiting::{changes, gates, Approver};
-        let Ok(app::access::Principal::User {
+    /// What awaits `caller`: the gates and change requests they may decide
+    /// (none for one who may not approve), and the incidents that paged them.
+    pub(super) async fn waiting_for(&self, caller: &Caller) -> Result<Inbox, PlanError> {
+        use crate::plans::view::waiting::{changes, gates, incidents, Approver};
+        let Some(app::access::Principal::User {
             id,
             username,
             roles,
-        }) = caller.require(Action::ApproveGates)
+        }) = caller.principal.as_ref()
         else {
-            return Ok((Vec::new(), Vec::new()));
+            return Ok(Inbox::default());
         };
+        if caller.require(Action::ReadPlans).is_err() {
+            return Ok(Inbox::default());
+        }
         let who = Approver {
             id,
             username,
@@ -176,14 +179,26 @@ impl PlanService {
                         &mut conn,
                     )
                     .await?,
+                    incidents: crate::plans::store::incidents::unacknowledged_named(&mut conn)
+                        .await?,
                 });
                 self.pages.keep_awaiting(stamp, awaiting.clone());
                 awaiting
             }
         };
-        Ok((
-            gates(&who, awaiting.gates.clone()),
-            changes(&who, awaiting.changes.clone()),
-        ))
+        let approver = caller.require(Action::ApproveGates).is_ok();
+        Ok(Inbox {
+            gates: if approver {
+                gates(&who, awaiting.gates.clone())
+            } else {
+                Vec::new()
+            },
+            changes: if approver {
+                changes(&who, awaiting.changes.clone())
+            } else {
+                Vec::new()
+            },
+            incidents: incidents(&who, &awaiting.incidents),
+        })
     }
 }

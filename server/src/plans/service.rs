@@ -336,16 +336,7 @@ pub fn template_infos() -> Vec<TemplateInfo> {
 
 #[async_trait::async_trait]
 impl PlanPort for PlanService {
-    async fn waiting(
-        &self,
-        caller: &Caller,
-    ) -> Result<
-        (
-            Vec<app::dto::live::WaitingGate>,
-            Vec<app::dto::live::WaitingChange>,
-        ),
-        AppError,
-    > {
+    async fn waiting(&self, caller: &Caller) -> Result<app::dto::live::Inbox, AppError> {
         Ok(self.waiting_for(caller).await?)
     }
 

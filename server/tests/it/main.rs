@@ -31,6 +31,7 @@ mod inbox;
 mod live_parts;
 mod notify;
 mod ofrep;
+mod oncall;
 mod phase_truth;
 mod pilot;
 mod plan_statuses;

@@ -27,6 +27,7 @@ struct Head<'a> {
     change_request: &'a Option<crate::dto::plans::ChangeRequestView>,
     jobs: &'a [String],
     incident: &'a Option<crate::dto::plans::IncidentView>,
+    oncall: &'a Option<crate::dto::plans::OnCallView>,
 }
 
 /// A phase as the head shows it: a step of the stepper, where the plan is
@@ -55,6 +56,7 @@ pub(super) fn head_regions(regions: &mut Regions, plan: &PlanView, user: Option<
         change_request,
         jobs,
         incident,
+        oncall,
         guardrails,
         rollbacks: _,
         now_ms: _,
@@ -83,6 +85,7 @@ pub(super) fn head_regions(regions: &mut Regions, plan: &PlanView, user: Option<
         change_request,
         jobs,
         incident,
+        oncall,
     };
     regions.add("live-head", &(&head, user), || plan_head(&head, user));
     let (revision, changed) = (summary.revision, summary.updated_at_ms);
@@ -232,8 +235,13 @@ fn plan_head(plan: &Head, user: Option<&CurrentUser>) -> AnyView {
         view! { <p class="jobs" id="plan-jobs">"Backfill jobs: " {links}</p> }
     });
     let incident = plan.incident.clone().map(incident_banner);
+    let oncall = plan
+        .oncall
+        .as_ref()
+        .map(|i| super::oncall::oncall_card(&s.id, i, user));
     view! {
         {plan_bar(plan, can_write)}
+        {oncall}
         {incident}
         <section class="card" id="plan" data-status=status.as_str()>
             <div class="card-head">

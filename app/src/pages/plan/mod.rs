@@ -10,6 +10,7 @@ pub mod edit;
 pub mod form;
 pub mod guardrails;
 pub mod head;
+pub mod oncall;
 pub mod phase;
 pub mod pilot;
 pub mod rollback;

@@ -7,6 +7,7 @@ mod baseline;
 mod change;
 mod checklist;
 mod gate;
+mod incident;
 mod phase;
 mod rollback;
 mod system;
@@ -110,6 +111,8 @@ impl PlanService {
             PlanCommand::DecideChange { .. } => Action::ApproveGates,
             // Who may tick is the item's business (its tickers); reading is the floor.
             PlanCommand::Tick { .. } => Action::ReadPlans,
+            // Whoever was paged answers; the command says who else may.
+            PlanCommand::Acknowledge { .. } => Action::ReadPlans,
             _ => Action::WritePlans,
         };
         let who = caller.require(needed)?;
@@ -325,6 +328,9 @@ async fn apply(
         PlanCommand::Continue { issue, reason } => rollback::go_on(cx, (issue, reason)),
         PlanCommand::CaptureBaseline { guardrail, reason } => {
             baseline::capture_baseline(conn, cx, (guardrail, reason)).await
+        }
+        PlanCommand::Acknowledge { incident_id } => {
+            incident::acknowledge(conn, cx, incident_id).await
         }
         PlanCommand::LoadAllowQuery { .. } => Err(invalid(
             "load_allow_query runs its query before the plan's transaction",

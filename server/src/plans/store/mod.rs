@@ -1,6 +1,7 @@
 //! The plan tables: loading a plan with its phases, checklist, decisions and
 //! flag, and the writes the plan service makes inside its transactions.
 pub mod change_requests;
+pub mod incidents;
 pub mod materialize;
 mod rows;
 pub mod sources;

@@ -1,6 +1,7 @@
 //! From stored records to what the plan pages and the REST API show.
 pub mod edits;
 pub mod incident;
+pub mod oncall;
 pub mod timeline;
 pub mod waiting;
 use app::dto::plans::{
@@ -349,6 +350,7 @@ pub fn plan_view(l: &Loaded, now_ms: i64, facts: &Facts, configured: &[String]) 
         now_ms,
         edits_since_approval: Vec::new(),
         incident: None,
+        oncall: None,
     }
 }
 

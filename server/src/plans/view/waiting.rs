@@ -4,7 +4,7 @@
 //! records alone (no plan file, no facts), so the dashboard reads it in one
 //! pass whatever the number of plans.
 use app::access::Role;
-use app::dto::live::{WaitingChange, WaitingGate};
+use app::dto::live::{WaitingChange, WaitingGate, WaitingIncident};
 
 use crate::plans::rules::gate::tally;
 use crate::plans::store::change_requests::ChangeRecord;
@@ -47,6 +47,28 @@ pub fn gates(who: &Approver, awaiting: Vec<(String, String, PhaseRecord)>) -> Ve
             exposure_bp: p.exposure_bp,
             approvals_required: p.approvals_required,
             requested_by: p.requested_by_name,
+        })
+        .collect()
+}
+
+/// The unacknowledged incidents (plan name, incident) that paged `who`.
+pub fn incidents(
+    who: &Approver,
+    open: &[(String, crate::plans::store::incidents::IncidentRecord)],
+) -> Vec<WaitingIncident> {
+    open.iter()
+        .filter(|(_, i)| {
+            i.paged_people()
+                .iter()
+                .any(|p| p.eq_ignore_ascii_case(who.username))
+        })
+        .map(|(plan_name, i)| WaitingIncident {
+            plan_id: i.plan_id.clone(),
+            plan_name: plan_name.clone(),
+            incident_id: i.id.clone(),
+            summary: i.summary.clone(),
+            opened_ms: i.opened_ms,
+            steps_paged: i.steps_paged,
         })
         .collect()
 }

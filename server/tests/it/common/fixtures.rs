@@ -50,6 +50,11 @@ pub const GUARDRAILS_SQL: &str = include_str!("../../fixtures/plans/guardrails_s
 /// dana or erik, 1 manual item); everyone (production, 100 %).
 pub const NOTIFY: &str = include_str!("../../fixtures/plans/notify.toml");
 
+/// "Paged" (`oncall.rs`): phase production 5% (production, 5 %); guardrail
+/// errors (SQL on target t, pauses); escalation olga, then role:admin after
+/// 15m, then dba-lead after 30m.
+pub const ONCALL: &str = include_str!("../../fixtures/plans/oncall.toml");
+
 /// "Two steps in production" (`phase_truth.rs`): phases production 5%
 /// (production, 5 %, 1 approval(s), 1 item(s): guardrail_error_rate);
 /// production 25% (production, 25 %, 1 approval(s), 1 item(s):

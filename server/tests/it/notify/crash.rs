@@ -92,7 +92,7 @@ async fn a_down_receiver_and_a_sigkill_lose_nothing_and_repeat_nothing() {
     let people = (&olga, &dana);
     let mut console = serve(dir.path());
     super::listening(&app.state.store, 1).await;
-    let start: i64 = sqlx::query_scalar("SELECT seq FROM notify_cursors WHERE endpoint = 'hook'")
+    let start: i64 = sqlx::query_scalar("SELECT seq FROM trail_cursors WHERE reader = 'hook'")
         .fetch_one(app.state.store.pool())
         .await
         .unwrap();

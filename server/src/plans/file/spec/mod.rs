@@ -8,6 +8,7 @@
 pub mod flag;
 pub mod irreversible;
 pub mod jobs;
+pub mod oncall;
 pub mod pilot;
 pub mod runbook;
 
@@ -38,6 +39,9 @@ pub struct PlanFile {
     /// What the console watches while a phase runs (see `guardrail_spec`).
     #[serde(default)]
     pub guardrails: Vec<Spanned<crate::plans::file::guardrail_spec::GuardrailSpec>>,
+    /// Who is paged when something goes wrong, step by step (see `oncall`).
+    #[serde(default)]
+    pub escalation: Vec<Spanned<oncall::StepSpec>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -48,6 +52,10 @@ pub struct PlanHeader {
     pub description: String,
     /// The key of the flag the plan owns.
     pub flag: Spanned<String>,
+    /// The people who answer for the plan (usernames): paged when
+    /// something goes wrong unless `[[escalation]]` says otherwise.
+    #[serde(default)]
+    pub owners: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -238,6 +246,7 @@ pub fn validate(text: &str) -> Result<PlanFile, Vec<Problem>> {
     jobs::check_jobs(&mut r, &file);
     runbook::check_rollback(&mut r, &file);
     crate::plans::file::guardrail_spec::check_all(&mut r, &file.guardrails);
+    oncall::check(&mut r, &file);
     if r.problems.is_empty() {
         Ok(file)
     } else {
