@@ -101,7 +101,7 @@ async fn send(
         .body(body)
         .send()
         .await
-        .map_err(|e| (None, e.without_url().to_string()))?;
+        .map_err(|e| (None, why(e.without_url())))?;
     let status = i64::from(answer.status().as_u16());
     if answer.status().is_success() {
         return Ok(status);
@@ -109,6 +109,18 @@ async fn send(
     let text = answer.text().await.unwrap_or_default();
     let text: String = text.chars().take(ERROR_CHARS).collect();
     Err((Some(status), format!("HTTP {status}: {}", text.trim())))
+}
+
+/// What went wrong, down to its cause ("error sending request: client
+/// error (Connect): tcp connect error: Connection refused"), without the URL.
+fn why(e: reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(&e);
+    while let Some(c) = cause {
+        text = format!("{text}: {c}");
+        cause = c.source();
+    }
+    text
 }
 
 async fn plan_name(db: &Store, subject: &str) -> Option<String> {

@@ -158,7 +158,13 @@ async fn health_signals_fail_closed_and_bad_ones_are_refused() {
         let read = health.read(&t, signal, Duration::from_secs(5)).await;
         use server::backfill::signal::Signal::*;
         match signal {
-            LockWaits | LongestLockWaitS => assert_eq!(read, Ok(0.0), "{signal:?}"),
+            // Server-wide: other tests on this PostgreSQL server may be
+            // waiting on a lock right now, so a number, not necessarily 0
+            // (the lock test beside this one sees one appear).
+            LockWaits | LongestLockWaitS => assert!(
+                read.as_ref().is_ok_and(|v| *v >= 0.0),
+                "{signal:?}: {read:?}"
+            ),
             Connections => assert!(
                 read.as_ref().is_ok_and(|v| *v > 0.0 && *v < 1.0),
                 "{read:?}"

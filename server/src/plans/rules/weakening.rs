@@ -234,6 +234,9 @@ fn plan_changes(old: &Table, new: &Table) -> Vec<String> {
             .map(|k| match k.as_str() {
                 "jobs" => "changes the backfill jobs (their SQL, targets or limits)".to_string(),
                 "rollback" => "changes the rollback steps".to_string(),
+                "escalation" => {
+                    "changes who is paged when something goes wrong (the escalation)".to_string()
+                }
                 other => format!("changes {other}"),
             }),
     );

@@ -95,7 +95,7 @@ fn migrate_creates_the_default_sqlite_store() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains(
-            "store sqlite at data/console.db: migration #19 notifications (19 of 19 applied)"
+            "store sqlite at data/console.db: migration #20 incidents (20 of 20 applied)"
         ),
         "{stdout}"
     );
