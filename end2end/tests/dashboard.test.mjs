@@ -17,7 +17,7 @@ test('dashboard shows server facts, hydrates, and refreshes them through a serve
   // Server-rendered facts are there from the first byte.
   assert.equal(await page.title(), 'Dashboard · Rollout Console');
   assert.match(await page.textContent('#fact-store'), new RegExp(`^${server.storeBackend} · `));
-  assert.match(await page.textContent('#fact-migration'), /#20 incidents \(20 of 20 applied\)/);
+  assert.match(await page.textContent('#fact-migration'), /#21 passkeys \(21 of 21 applied\)/);
   assert.equal(await page.textContent('#refresh-count'), 'Server facts as rendered.');
 
   // Hydration done: the effect only runs in the browser.

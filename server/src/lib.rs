@@ -24,6 +24,7 @@ pub mod problems;
 pub mod startup;
 pub mod system;
 pub mod telemetry;
+pub mod webauthn;
 
 /// `2026-11-25 10:30:00 UTC` for command-line tables.
 pub fn format_ms(ms: i64) -> String {

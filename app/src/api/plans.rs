@@ -100,6 +100,7 @@ pub async fn run_plan_command(
     guardrail: Option<String>,
     accept_irreversible: Option<String>,
     incident_id: Option<String>,
+    signature: Option<String>,
 ) -> Result<CommandOutcome, AppError> {
     let (services, caller) = crate::service::answer(crate::service::request_context())?;
     let form = CommandForm {
@@ -118,6 +119,7 @@ pub async fn run_plan_command(
         guardrail,
         accept_irreversible,
         incident_id,
+        signature,
     };
     let cmd = crate::service::answer(form.into_command(&command))?;
     crate::service::answer(services.plans.command(&caller, plan_id, cmd).await)
@@ -144,6 +146,8 @@ pub struct CommandForm {
     /// For `rollback`: a ticked "roll back anyway" box.
     pub accept_irreversible: Option<String>,
     pub incident_id: Option<String>,
+    /// For `decide` on a signed gate: the assertion, as JSON.
+    pub signature: Option<String>,
 }
 
 impl CommandForm {
@@ -164,6 +168,12 @@ impl CommandForm {
                     .map_err(|e| AppError::Invalid(format!("verdict: {e}")))?,
                 comment: self.comment.unwrap_or_default(),
                 evidence: need("evidence", self.evidence)?,
+                signature: self
+                    .signature
+                    .filter(|s| !s.trim().is_empty())
+                    .map(|s| serde_json::from_str(&s))
+                    .transpose()
+                    .map_err(|e| AppError::Invalid(format!("signature: not an assertion ({e})")))?,
             },
             "override" => PlanCommand::Override {
                 phase_id: need("phase_id", self.phase_id)?,

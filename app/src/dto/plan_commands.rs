@@ -26,6 +26,11 @@ pub enum PlanCommand {
         #[cfg_attr(feature = "ssr", schema(max_length = 2000))]
         comment: String,
         evidence: String,
+        /// On a gate that requires it (`signed = true`): the passkey's
+        /// assertion over the challenge `POST …/sign` handed out for this
+        /// very decision.
+        #[serde(default)]
+        signature: Option<SignedAssertion>,
     },
     /// An admin passes the gate without its approvals.
     Override {
@@ -139,4 +144,16 @@ pub enum PlanCommand {
 pub struct CommandOutcome {
     pub message: String,
     pub revision: i64,
+}
+
+/// A WebAuthn assertion (`navigator.credentials.get`), its binary fields in
+/// base64url, answering the challenge handed out with `nonce`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SignedAssertion {
+    pub nonce: String,
+    pub credential_id: String,
+    pub authenticator_data: String,
+    pub client_data_json: String,
+    pub signature: String,
 }

@@ -343,6 +343,9 @@ pub struct PhaseView {
     /// The people the gate asks (empty: every holder of the roles).
     #[serde(default)]
     pub approvers: Vec<String>,
+    /// Decisions must be signed with a passkey.
+    #[serde(default)]
+    pub signed: bool,
     pub soak_ms: i64,
     pub started_at_ms: Option<i64>,
     pub requested_by: Option<String>,

@@ -7,6 +7,7 @@ pub mod export;
 pub mod query;
 mod record;
 pub mod service;
+pub mod signed;
 pub mod verify;
 
 pub use record::{append, Actor, ClientInfo};

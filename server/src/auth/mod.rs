@@ -5,6 +5,8 @@ pub mod csrf;
 pub mod error;
 pub mod login;
 pub mod middleware;
+pub mod passkey_routes;
+pub mod passkeys;
 pub mod password;
 pub mod routes;
 pub mod service;

@@ -13,8 +13,14 @@ use crate::db::Store;
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Walk the whole hash chain; exit 3 and name the first broken event if it does not hold.
+    /// Walk the whole hash chain and check every passkey-signed decision;
+    /// exit 3 and name the first broken event, or each decision whose
+    /// signature does not prove what it says.
     Verify {
+        /// Check an export (`audit export --format jsonl` of the whole
+        /// trail) instead of the store: no database needed.
+        #[arg(long, value_name = "FILE", conflicts_with = "reanchor")]
+        export: Option<std::path::PathBuf>,
         /// Accept the chain as it stands when its anchor outside the store is
         /// missing, unreadable or contradicted (a restored backup, a moved
         /// store): the chain must hold in itself; records who did it and why
@@ -58,20 +64,27 @@ pub async fn run(store: Store, cmd: AuditCommand) -> Result<(), CliError> {
         AuditCommand::Verify {
             reanchor: true,
             reason,
+            ..
         } => accept_chain(&store, reason.unwrap_or_default()).await,
         AuditCommand::Verify { .. } => {
             let report = verify::verify(&store).await?;
-            match report.status {
-                ChainStatus::Intact { .. } => {
-                    println!(
-                        "{} ({} events checked in {} ms)",
-                        report.headline(),
-                        report.events_checked,
-                        report.duration_ms
-                    );
-                    Ok(())
-                }
-                ChainStatus::Broken { .. } => Err(CliError::ChainBroken(report.headline())),
+            // Signatures are checked whatever the chain says: an edited
+            // decision is named even where the chain already broke.
+            let events = signing_events(&store).await?;
+            let intact = matches!(report.status, ChainStatus::Intact { .. });
+            if intact {
+                println!(
+                    "{} ({} events checked in {} ms)",
+                    report.headline(),
+                    report.events_checked,
+                    report.duration_ms
+                );
+            }
+            let signed = signed_decisions(crate::audit::signed::check(&events));
+            if intact {
+                signed
+            } else {
+                Err(CliError::ChainBroken(report.headline()))
             }
         }
         AuditCommand::Export { format, filter } => {
@@ -94,6 +107,71 @@ pub async fn run(store: Store, cmd: AuditCommand) -> Result<(), CliError> {
             Ok(())
         }
     }
+}
+
+/// `audit verify --export FILE`: the export alone.
+pub fn verify_export(path: &std::path::Path) -> Result<(), CliError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        CliError::Invalid(format!("--export {}: cannot read it ({e})", path.display()))
+    })?;
+    let events = verify::offline::read(&text)
+        .map_err(|e| CliError::Invalid(format!("--export {}: {e}", path.display())))?;
+    let report = verify::offline::verify(&events);
+    if report.broken.is_none() {
+        println!(
+            "chain holds: {} events checked (from the export)",
+            report.events
+        );
+    }
+    let signed = signed_decisions((report.signed_checked, report.signed_bad));
+    match &report.broken {
+        None => signed,
+        Some(b) => Err(CliError::ChainBroken(format!(
+            "chain BROKEN in the export at {b}"
+        ))),
+    }
+}
+
+/// The events a signed decision's check needs: key registrations and
+/// decisions, oldest first.
+async fn signing_events(store: &Store) -> Result<Vec<app::dto::audit::AuditEvent>, CliError> {
+    let mut events = Vec::new();
+    for action in ["passkey.register", "gate.*"] {
+        let query = AuditQuery {
+            action: Some(action.into()),
+            ..AuditQuery::default()
+        };
+        let filter = AuditFilter::parse(&query).map_err(CliError::Invalid)?;
+        let mut after = 0;
+        loop {
+            let page = crate::audit::query::oldest_first(store, &filter, after, 5_000)
+                .await
+                .map_err(|e| CliError::Runtime(e.to_string()))?;
+            let Some(last) = page.last().map(|e| e.seq) else {
+                break;
+            };
+            after = last;
+            events.extend(page);
+        }
+    }
+    events.sort_by_key(|e| e.seq);
+    Ok(events)
+}
+
+fn signed_decisions(
+    (checked, bad): (usize, Vec<crate::audit::signed::Bad>),
+) -> Result<(), CliError> {
+    if bad.is_empty() {
+        println!("signed decisions hold: {checked} checked");
+        return Ok(());
+    }
+    for b in &bad {
+        eprintln!("{b}");
+    }
+    Err(CliError::ChainBroken(format!(
+        "{} of {checked} signed decisions do not prove what the trail says (listed above)",
+        bad.len()
+    )))
 }
 
 /// `audit verify --reanchor --reason …`: when the chain holds in itself but

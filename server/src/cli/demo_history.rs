@@ -274,6 +274,7 @@ impl Story<'_> {
             verdict: Verdict::Approve,
             comment: comment.into(),
             evidence: p.evidence_hash,
+            signature: None,
         };
         self.command(who, plan, decide).await
     }

@@ -112,8 +112,9 @@ impl CliError {
 
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     let loaded = config::load(cli.config.as_deref())?;
-    telemetry::init(&loaded.config);
-    match cli.command.unwrap_or(Command::Serve) {
+    let command = cli.command.unwrap_or(Command::Serve);
+    telemetry::init(&loaded.config, matches!(command, Command::Serve));
+    match command {
         Command::Serve => serve(&loaded).await,
         Command::User(cmd) => with_store(&loaded, |store| user_cmd::run(store, cmd)).await,
         Command::Token(cmd) => {
@@ -123,6 +124,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             })
             .await
         }
+        // An export is checked without the console's store.
+        Command::Audit(audit_cmd::AuditCommand::Verify {
+            export: Some(path), ..
+        }) => audit_cmd::verify_export(&path),
         Command::Audit(cmd) => with_store(&loaded, |store| audit_cmd::run(store, cmd)).await,
         Command::Plan(plan_cmd::PlanCommand::Validate { file }) => plan_cmd::validate(file),
         Command::Plan(cmd) => {

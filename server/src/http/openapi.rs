@@ -6,7 +6,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::AppState;
-use crate::{audit, flags, jobs, plans};
+use crate::{audit, auth, flags, jobs, plans};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -26,6 +26,11 @@ use crate::{audit, flags, jobs, plans};
         plans::rest::command,
         plans::rest::events,
         plans::inbox::inbox,
+        plans::signing::sign,
+        auth::passkey_routes::options,
+        auth::passkey_routes::register,
+        auth::passkey_routes::list,
+        auth::passkey_routes::remove,
         plans::inbox::events,
         plans::rest::timeline,
         plans::rest::templates,

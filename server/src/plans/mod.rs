@@ -28,6 +28,7 @@ pub mod reading;
 pub mod rest;
 pub mod rules;
 pub mod service;
+pub mod signing;
 pub mod store;
 pub mod trail;
 pub mod view;

@@ -28,7 +28,7 @@ async fn dashboard_is_server_rendered_with_real_facts() {
         html.contains("(shown to admins)") && !html.contains("console.db"),
         "where the store lives is for admins only: {html}"
     );
-    assert!(html.contains("#20 incidents (20 of 20 applied)"), "{html}");
+    assert!(html.contains("#21 passkeys (21 of 21 applied)"), "{html}");
     assert!(
         html.contains(r#"data-username="vera""#),
         "the layout shows who is signed in"
@@ -176,7 +176,7 @@ async fn health_and_readiness() {
         assert_eq!(ready.status(), 200, "{backend:?}");
         let body: serde_json::Value = ready.json().await.unwrap();
         assert_eq!(body["status"], "ready");
-        assert_eq!(body["migration"], 20);
+        assert_eq!(body["migration"], 21);
         assert_eq!(
             body["store"],
             if backend == Backend::Sqlite {
@@ -201,7 +201,7 @@ async fn readiness_fails_until_migrations_are_applied() {
         body["reason"]
             .as_str()
             .unwrap()
-            .contains("0 of 20 migrations applied"),
+            .contains("0 of 21 migrations applied"),
         "{body}"
     );
     app.state.store.migrate().await.unwrap();

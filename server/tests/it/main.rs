@@ -37,6 +37,7 @@ mod pilot;
 mod plan_statuses;
 mod plans;
 mod provenance;
+mod signed;
 mod store;
 mod template_complete;
 mod template_complete_partitioned;

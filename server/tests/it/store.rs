@@ -20,8 +20,8 @@ async fn fresh_store_migrates(db: TestDb) {
     let after = store.migrate().await.unwrap();
     assert!(after.is_current(), "{after:?}");
     assert_eq!(after.applied_count, after.known_count);
-    assert_eq!(after.applied_version, 20);
-    assert_eq!(after.applied_description, "incidents");
+    assert_eq!(after.applied_version, 21);
+    assert_eq!(after.applied_description, "passkeys");
     store.ping().await.unwrap();
 }
 

@@ -2,6 +2,7 @@
 //! Each backend reads the rows in seq order the fastest way it has (one
 //! statement, no per-row driver machinery): rusqlite on SQLite, `COPY … TO
 //! STDOUT` on PostgreSQL. Both feed the same [`Walk`].
+pub mod offline;
 mod postgres;
 mod sqlite;
 

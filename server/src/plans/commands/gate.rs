@@ -91,6 +91,7 @@ pub(super) async fn decide(
     conn: &mut sqlx::AnyConnection,
     cx: Cx<'_>,
     (phase_id, verdict, comment, evidence): (String, Verdict, String, String),
+    signature: Option<app::dto::plan_commands::SignedAssertion>,
 ) -> Result<Effect, PlanError> {
     let (user_id, username, roles) = cx.person("decide on a gate")?;
     if verdict == Verdict::Override {
@@ -123,6 +124,18 @@ pub(super) async fn decide(
         )));
     }
     let comment = text("comment", &comment, verdict == Verdict::Reject)?;
+    let signed = match (phase.signed, signature) {
+        (true, None) => {
+            return Err(invalid(
+                "signature: this gate takes decisions signed with a passkey; decide from the console in a browser with one registered (Account → Passkeys)",
+            ))
+        }
+        (true, Some(s)) => {
+            let doc = (cx.l.plan.id.as_str(), phase.id.as_str(), verdict.as_str(), current.as_str());
+            Some(super::signing::verify(conn, &user_id, doc, s, cx.now).await?)
+        }
+        (false, _) => None,
+    };
     let by = (user_id, username);
     let seen = snapshot(
         &phase,
@@ -132,6 +145,7 @@ pub(super) async fn decide(
     );
     let mut decision = DecisionRecord::new(by, verdict, comment.clone(), current.clone(), cx.now);
     decision.evidence_json = Some(seen.to_string());
+    let decision_id = decision.id.clone();
     insert_decision(conn, &phase, &decision).await?;
     phase.decisions.push(decision);
     let (approvals, _) = tally(&phase);
@@ -156,21 +170,27 @@ pub(super) async fn decide(
         )
     };
     store::save_phase_state(conn, &phase).await?;
+    let mut details = json!({
+        "decision": decision_id,
+        "phase": phase.name,
+        "phase_id": phase.id,
+        "comment": comment,
+        "evidence_hash": current,
+        "evidence": seen,
+        "approvals": approvals,
+        "approvals_required": phase.approvals_required,
+        "gate_passed": phase.status == PhaseStatus::Approved,
+    });
+    if let Some(proof) = signed {
+        details["signature"] = proof;
+    }
     Ok(Effect::one(
         if verdict == Verdict::Reject {
             "gate.reject"
         } else {
             "gate.approve"
         },
-        json!({
-            "phase": phase.name,
-            "comment": comment,
-            "evidence_hash": current,
-            "evidence": seen,
-            "approvals": approvals,
-            "approvals_required": phase.approvals_required,
-            "gate_passed": phase.status == PhaseStatus::Approved,
-        }),
+        details,
         message,
     ))
 }

@@ -10,6 +10,7 @@ mod gate;
 mod incident;
 mod phase;
 mod rollback;
+mod signing;
 mod system;
 
 use app::access::{Action, Principal, Role};
@@ -269,7 +270,8 @@ async fn apply(
             verdict,
             comment,
             evidence,
-        } => gate::decide(conn, cx, (phase_id, verdict, comment, evidence)).await,
+            signature,
+        } => gate::decide(conn, cx, (phase_id, verdict, comment, evidence), signature).await,
         PlanCommand::Override {
             phase_id,
             reason,

@@ -29,6 +29,8 @@ pub struct PhaseDef {
     pub approver_roles: Vec<Role>,
     /// The people asked, by username (empty: every holder of the roles).
     pub approvers: Vec<String>,
+    /// Decisions must be signed with a passkey.
+    pub signed: bool,
     pub soak_ms: i64,
     pub items: Vec<ItemDef>,
 }
@@ -104,6 +106,7 @@ pub fn from_file(file: &PlanFile) -> PlanDef {
                     notes: p.notes.trim().to_string(),
                     approvals_required: gate.map_or(0, |g| *g.approvals.get_ref()),
                     approver_roles: gate_roles(gate),
+                    signed: gate.is_some_and(|g| g.signed),
                     approvers: gate.map_or_else(Vec::new, |g| {
                         g.approvers
                             .iter()

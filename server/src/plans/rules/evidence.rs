@@ -124,6 +124,9 @@ pub fn evidence_hash(p: &PhaseRecord, jobs: &str) -> String {
     if !p.approvers.is_empty() {
         doc["approvers"] = json!(p.approvers);
     }
+    if p.signed {
+        doc["signed"] = json!(true);
+    }
     hex(&Sha256::digest(canonical(&doc).as_bytes()))
 }
 

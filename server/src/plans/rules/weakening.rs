@@ -138,6 +138,9 @@ fn phase_changes(
             roles_to_text(&new.approver_roles)
         )));
     }
+    if row.signed && !new.signed {
+        out.push(at("decisions no longer signed with a passkey".to_string()));
+    }
     // Names narrow who decides: dropping them, or naming someone new,
     // lets people decide who could not.
     let named = |n: &String| row.approvers.iter().any(|o| o.eq_ignore_ascii_case(n));

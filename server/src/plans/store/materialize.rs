@@ -54,6 +54,7 @@ fn bind_config<'q>(q: AnyQuery<'q>, p: &'q PhaseDef) -> AnyQuery<'q> {
         .bind(roles_to_text(&p.approver_roles))
         .bind(p.soak_ms)
         .bind(p.approvers.join("\n"))
+        .bind(i64::from(p.signed))
 }
 
 /// Binds an item's definition in the insert's column order.
@@ -77,8 +78,8 @@ async fn insert_phase(
     let phase_id = new_id();
     let insert = sqlx::query(
         "INSERT INTO phases (id, plan_id, position, name, environment, exposure_bp, notes, \
-         approvals_required, approver_roles, soak_ms, approvers, status) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending')",
+         approvals_required, approver_roles, soak_ms, approvers, signed, status) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending')",
     )
     .bind(&phase_id)
     .bind(plan_id)
@@ -207,6 +208,7 @@ fn same_config(row: &PhaseRecord, def: &PhaseDef) -> bool {
         && row.approvals_required == def.approvals_required
         && row.approver_roles == def.approver_roles
         && row.approvers == def.approvers
+        && row.signed == def.signed
         && row.soak_ms == def.soak_ms
 }
 
@@ -336,7 +338,7 @@ pub async fn apply_edit(
             changes.push(format!("changed phase {:?}", new.name));
             let update = sqlx::query(
                 "UPDATE phases SET name = $2, environment = $3, exposure_bp = $4, notes = $5, \
-                 approvals_required = $6, approver_roles = $7, soak_ms = $8, approvers = $9 \
+                 approvals_required = $6, approver_roles = $7, soak_ms = $8, approvers = $9, signed = $10 \
                  WHERE id = $1",
             )
             .bind(&row.id);

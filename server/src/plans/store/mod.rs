@@ -44,6 +44,8 @@ pub struct PhaseRecord {
     pub approver_roles: Vec<Role>,
     /// The people the gate asks (empty: every holder of the roles).
     pub approvers: Vec<String>,
+    /// Decisions must be signed with a passkey.
+    pub signed: bool,
     pub soak_ms: i64,
     pub status: PhaseStatus,
     pub started_at_ms: Option<i64>,
@@ -91,6 +93,7 @@ impl PhaseRecord {
             approvals_required: 2,
             approver_roles: vec![Role::Approver],
             approvers: Vec::new(),
+            signed: false,
             soak_ms: 0,
             status: PhaseStatus::AwaitingApproval,
             started_at_ms: Some(1),

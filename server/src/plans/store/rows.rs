@@ -57,6 +57,7 @@ impl FromRow<'_, AnyRow> for PhaseRecord {
             notes: row.try_get("notes")?,
             approvals_required: row.try_get("approvals_required")?,
             approver_roles: roles_from_text(&roles),
+            signed: row.try_get::<i64, _>("signed")? != 0,
             approvers: row
                 .try_get::<String, _>("approvers")?
                 .lines()

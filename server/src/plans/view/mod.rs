@@ -168,6 +168,7 @@ fn phase_view(
         approvals_required: p.approvals_required,
         approver_roles: p.approver_roles.clone(),
         approvers: p.approvers.clone(),
+        signed: p.signed,
         soak_ms: p.soak_ms,
         started_at_ms: p.started_at_ms,
         requested_by: p.requested_by_name.clone(),

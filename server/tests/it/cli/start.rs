@@ -94,9 +94,8 @@ fn migrate_creates_the_default_sqlite_store() {
     assert_success(&out);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains(
-            "store sqlite at data/console.db: migration #20 incidents (20 of 20 applied)"
-        ),
+        stdout
+            .contains("store sqlite at data/console.db: migration #21 passkeys (21 of 21 applied)"),
         "{stdout}"
     );
     assert!(dir.path().join("data/console.db").exists());

@@ -55,6 +55,10 @@ pub const NOTIFY: &str = include_str!("../../fixtures/plans/notify.toml");
 /// 15m, then dba-lead after 30m.
 pub const ONCALL: &str = include_str!("../../fixtures/plans/oncall.toml");
 
+/// "Signed" (`signed.rs`): phases pilot (production, 1 %, 1 approval from
+/// dana, signed with a passkey); everyone (production, 100 %).
+pub const SIGNED: &str = include_str!("../../fixtures/plans/signed.toml");
+
 /// "Two steps in production" (`phase_truth.rs`): phases production 5%
 /// (production, 5 %, 1 approval(s), 1 item(s): guardrail_error_rate);
 /// production 25% (production, 25 %, 1 approval(s), 1 item(s):

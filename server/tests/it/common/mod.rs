@@ -89,6 +89,11 @@ impl TestDb {
         }
     }
 
+    /// Where a PostgreSQL store's anchor is kept (for the CLI run beside it).
+    pub fn anchor_path(&self) -> Option<std::path::PathBuf> {
+        self._dir.as_ref().map(|d| self.anchor_dir(d))
+    }
+
     fn anchor_dir(&self, dir: &tempfile::TempDir) -> std::path::PathBuf {
         dir.path().join("audit-anchors")
     }

@@ -122,6 +122,10 @@ pub struct GateSpec {
     /// request for approval notifies them.
     #[serde(default)]
     pub approvers: Vec<Spanned<String>>,
+    /// Decisions must be signed with a passkey: the approval is a WebAuthn
+    /// assertion over a challenge that commits to the decision.
+    #[serde(default)]
+    pub signed: bool,
     /// Minimum time at this phase's exposure before the next phase may start:
     /// `0`, `30m`, `24h`, `2d`.
     #[serde(default)]
