@@ -82,6 +82,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=pages::not_found::NotFound>
                     <Route ssr=SsrMode::Async path=StaticSegment("") view=pages::dashboard::Dashboard />
                     <Route path=StaticSegment("login") view=pages::login::Login />
+                    <Route ssr=SsrMode::Async path=StaticSegment("account") view=pages::account::Account />
                     <Route ssr=SsrMode::Async path=StaticSegment("audit") view=pages::audit::AuditLog />
                     <Route ssr=SsrMode::Async
                         path=(StaticSegment("audit"), ParamSegment("seq"))
@@ -110,6 +111,7 @@ pub fn App() -> impl IntoView {
                     <Route ssr=SsrMode::Async path=(StaticSegment("admin"), StaticSegment("notifications")) view=pages::notifications::Notifications />
                 </Routes>
             </main>
+            <script type="module" src="/passkeys.js"></script>
         </Router>
     }
 }
@@ -139,7 +141,7 @@ fn SignedIn(user: CurrentUser) -> impl IntoView {
             })}
         </nav>
         <div class="whoami">
-            <span id="whoami" data-username=user.username.clone()>{user.username.clone()}</span>
+            <a href="/account" id="whoami" data-username=user.username.clone()>{user.username.clone()}</a>
             <span class="muted">" · " {roles}</span>
             <form method="post" action="/auth/logout" class="inline">
                 <button type="submit" class="link" id="sign-out">"Sign out"</button>

@@ -85,6 +85,11 @@ pub trait IdentityPort: Send + Sync + 'static {
         disabled: bool,
     ) -> Result<UserSummary, AppError>;
     async fn tokens(&self, caller: &Caller) -> Result<Vec<TokenSummary>, AppError>;
+    /// The caller's own passkeys (a person's; none for a token).
+    async fn passkeys(
+        &self,
+        caller: &Caller,
+    ) -> Result<Vec<crate::dto::identity::PasskeySummary>, AppError>;
     /// `environment`: the one a token with `flags:read` evaluates in.
     async fn create_token(
         &self,

@@ -135,3 +135,97 @@ test('a request for approval reaches the people its gate names, who approve from
   assert.equal(approved?.signed, true, JSON.stringify(deliveries));
   assert.equal(new Set(deliveries.map((d) => d.id)).size, deliveries.length, 'one key per event');
 });
+
+const SIGNED_PLAN = `[plan]
+name = "Payments v2"
+flag = "payments_v2"
+
+[[phases]]
+name = "pilot"
+environment = "staging"
+exposure_bp = 500
+notes = "first customers"
+[phases.gate]
+approvals = 1
+approvers = ["sam"]
+signed = true
+
+[[phases]]
+name = "everyone"
+environment = "production"
+exposure_bp = 10000
+`;
+
+test('a signed gate: a passkey registered in Chromium signs the approval from the focused view', async () => {
+  // WebAuthn needs a relying party that is a domain: the console on localhost.
+  const local = server.url.replace('127.0.0.1', 'localhost');
+  const olga = await personIn(server, browser, 'olga2', 'operator');
+  const samPassword = server.addUser('sam', 'approver');
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+  });
+  await page.goto(`${local}/login`);
+  await page.fill('#username', 'sam');
+  await page.fill('#password', samPassword);
+  await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/login')), page.click('#sign-in')]);
+
+  // Sam registers a passkey on his account page.
+  await page.goto(`${local}/account`);
+  await hydrated(page);
+  await page.fill('#add-passkey input[name="name"]', 'virtual key');
+  await Promise.all([page.waitForEvent('load'), page.click('#add-passkey button')]);
+  await page.waitForSelector('#passkey-list tr[data-passkey]');
+  assert.match(await page.textContent('#passkey-list'), /virtual key/);
+  const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+  assert.equal(credentials.length, 1);
+
+  // Olga starts the pilot and asks for its approval.
+  const file = join(server.dir, 'payments.toml');
+  writeFileSync(file, SIGNED_PLAN);
+  const planId = server.cli('plan', 'import', file).match(/ as ([0-9a-f]{32})/)[1];
+  const pilot = olga.page.locator('section.phase[data-phase="pilot"]');
+  await olga.page.goto(`${server.url}/plans/${planId}`);
+  await hydrated(olga.page);
+  await startPhase(pilot);
+  await olga.page.waitForSelector('section.phase[data-phase="pilot"][data-status="active"]');
+  await pilot.locator('form.request-approval button').click();
+  await olga.page.waitForSelector('section.phase[data-phase="pilot"][data-status="awaiting_approval"]');
+
+  // Without a signature the console refuses the decision.
+  const evidence = (await (await page.request.get(`${local}/api/v1/plans/${planId}`)).json()).phases[0].evidence_hash;
+  const unsigned = await page.request.post(`${local}/api/v1/plans/${planId}/commands`, {
+    data: { command: 'decide', phase_id: (await (await page.request.get(`${local}/api/v1/plans/${planId}`)).json()).phases[0].id, verdict: 'approve', comment: '', evidence },
+  });
+  assert.equal(unsigned.status(), 400);
+  assert.match((await unsigned.json()).error, /signed with a passkey/);
+
+  // Sam follows his inbox to the focused view and approves; the passkey signs.
+  await page.goto(`${local}/inbox`);
+  await hydrated(page);
+  await Promise.all([page.waitForURL(/\/approve\//), page.click(`#inbox li[data-plan="${planId}"] a`)]);
+  await hydrated(page);
+  assert.match(await page.textContent('.signed-note'), /signed with a passkey/);
+  await screenshot(page, 'approval-signed-1280');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await screenshot(page, 'approval-signed-390');
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.fill('form.approve input[name="comment"]', 'signed with my passkey');
+  await page.click('form.approve button[type="submit"]');
+  await olga.page.waitForSelector('section.phase[data-phase="pilot"][data-status="approved"]', { timeout: 15_000 });
+  await page.waitForSelector('section.phase[data-phase="pilot"] li[data-verdict="approve"][data-user="sam"]');
+  assert.match(server.cli('audit', 'verify'), /signed decisions hold: 1 checked/);
+
+  // Changing the phase dismisses the signed approval, as any other.
+  const view = await (await olga.page.request.get(`${server.url}/api/v1/plans/${planId}`)).json();
+  const edited = await olga.page.request.put(
+    `${server.url}/api/v1/plans/${planId}/source?revision=${view.summary.revision}`,
+    { data: SIGNED_PLAN.replace('first customers', 'first ten customers'), headers: { 'content-type': 'application/toml' } },
+  );
+  assert.equal(edited.status(), 200, await edited.text());
+  await page.waitForSelector('section.phase[data-phase="pilot"] li[data-verdict="approve"][data-dismissed="true"]', { timeout: 15_000 });
+  await context.close();
+});

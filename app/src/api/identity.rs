@@ -93,3 +93,8 @@ fn checked<T, const N: usize>(boxes: [(Option<String>, T); N]) -> Vec<T> {
         .filter_map(|(ticked, value)| ticked.map(|_| value))
         .collect()
 }
+
+#[server(endpoint = "passkeys")]
+pub async fn list_passkeys() -> Result<Vec<crate::dto::identity::PasskeySummary>, AppError> {
+    crate::service::serve(async move |s, c| s.identity.passkeys(&c).await).await
+}

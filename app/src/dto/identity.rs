@@ -26,6 +26,15 @@ pub struct UserSummary {
     pub disabled_at_ms: Option<i64>,
 }
 
+/// One of the signed-in person's passkeys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeySummary {
+    pub credential_id: String,
+    pub name: String,
+    pub created_ms: i64,
+    pub last_used_ms: Option<i64>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenSummary {
     pub id: String,

@@ -42,6 +42,31 @@ impl IdentityPort for IdentityService {
         })
     }
 
+    async fn passkeys(
+        &self,
+        caller: &Caller,
+    ) -> Result<Vec<app::dto::identity::PasskeySummary>, AppError> {
+        let Principal::User { id, .. } = caller.require(Action::ViewConsole)? else {
+            return Ok(Vec::new());
+        };
+        let mut conn = self
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(crate::db::StoreError::from)?;
+        Ok(super::passkeys::of_user(&mut conn, id)
+            .await?
+            .into_iter()
+            .map(|k| app::dto::identity::PasskeySummary {
+                credential_id: k.credential_id,
+                name: k.name,
+                created_ms: k.created_ms,
+                last_used_ms: k.last_used_ms,
+            })
+            .collect())
+    }
+
     async fn users(&self, caller: &Caller) -> Result<Vec<UserSummary>, AppError> {
         caller.require(Action::ManageUsers)?;
         Ok(users::list(&self.store).await?)

@@ -270,10 +270,17 @@ pub(crate) fn PhaseCard(
             }
             .into_any()
         };
+        let signed = p.signed;
+        let sign = move || signed.then(|| view! { <input type="hidden" name="signature" value="" data-sign="" /> });
+        let signed_note = p.signed.then(|| view! {
+            <p class="muted signed-note">"This gate takes decisions signed with a passkey: your browser asks for yours, and the signature covers exactly this decision and this evidence."</p>
+        });
         view! {
+            {signed_note}
             <div class="decide">
                 <CommandForm class="stack approve">
                     {approve}
+                    {sign()}
                     <p class="muted">{what}</p>
                     {changed}
                     {warning}
@@ -283,6 +290,7 @@ pub(crate) fn PhaseCard(
                 </CommandForm>
                 <CommandForm class="stack reject">
                     {reject}
+                    {sign()}
                     <input name="comment" placeholder="why (required)" required maxlength="2000" aria-label="Why reject" />
                     <button type="submit" class="danger">"Reject"</button>
                 </CommandForm>
