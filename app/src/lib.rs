@@ -111,7 +111,7 @@ pub fn App() -> impl IntoView {
                     <Route ssr=SsrMode::Async path=(StaticSegment("admin"), StaticSegment("notifications")) view=pages::notifications::Notifications />
                 </Routes>
             </main>
-            <script type="module" src="/passkeys.js"></script>
+            <script type="module" src="/pkg/passkeys.js"></script>
         </Router>
     }
 }

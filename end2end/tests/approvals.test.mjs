@@ -10,11 +10,14 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { hydrated, personIn, screenshot, startPhase } from './support/console.mjs';
 import { useConsole, server, browser } from './support/use_console.mjs';
 
+const END2END = join(dirname(fileURLToPath(import.meta.url)), '..');
 const KEY = Buffer.from('e2e signing key, thirty-two bytes');
 process.env.E2E_HOOK_SECRET = `whsec_${KEY.toString('base64')}`;
 
@@ -107,7 +110,7 @@ test('a request for approval reaches the people its gate names, who approve from
   assert.ok(request, JSON.stringify(deliveries));
   assert.equal(request.signed, true);
   assert.deepEqual(request.event.data.to, ['dana', 'erik']);
-  assert.equal(request.event.data.link, `${server.url}/plans/${planId}`);
+  assert.match(request.event.data.link, new RegExp(`^${server.url}/plans/${planId}/approve/[0-9a-f]{32}$`));
 
   // Dana: inbox → focused view.
   await Promise.all([dana.page.waitForURL(`${server.url}/inbox`), dana.page.click('#inbox-link')]);
@@ -131,6 +134,9 @@ test('a request for approval reaches the people its gate names, who approve from
   await dana.page.click('form.approve button[type="submit"]');
   await dana.page.waitForFunction(() => document.querySelector('#inbox-count')?.textContent === '0', null, { timeout: 10_000 });
   await olga.page.waitForSelector('section.phase[data-phase="pilot"][data-status="approved"]', { timeout: 10_000 });
+  for (let i = 0; i < 50 && !deliveries.some((d) => d.event.type === 'gate.approve'); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
   const approved = deliveries.find((d) => d.event.type === 'gate.approve');
   assert.equal(approved?.signed, true, JSON.stringify(deliveries));
   assert.equal(new Set(deliveries.map((d) => d.id)).size, deliveries.length, 'one key per event');
@@ -198,6 +204,7 @@ test('a signed gate: a passkey registered in Chromium signs the approval from th
   // Without a signature the console refuses the decision.
   const evidence = (await (await page.request.get(`${local}/api/v1/plans/${planId}`)).json()).phases[0].evidence_hash;
   const unsigned = await page.request.post(`${local}/api/v1/plans/${planId}/commands`, {
+    headers: { origin: local },
     data: { command: 'decide', phase_id: (await (await page.request.get(`${local}/api/v1/plans/${planId}`)).json()).phases[0].id, verdict: 'approve', comment: '', evidence },
   });
   assert.equal(unsigned.status(), 400);
@@ -218,12 +225,20 @@ test('a signed gate: a passkey registered in Chromium signs the approval from th
   await olga.page.waitForSelector('section.phase[data-phase="pilot"][data-status="approved"]', { timeout: 15_000 });
   await page.waitForSelector('section.phase[data-phase="pilot"] li[data-verdict="approve"][data-user="sam"]');
   assert.match(server.cli('audit', 'verify'), /signed decisions hold: 1 checked/);
+  // The proof stands without the console: its export, checked in Python.
+  const trail = join(server.dir, 'trail.jsonl');
+  writeFileSync(trail, server.cli('audit', 'export', '--format', 'jsonl'));
+  const python = join(END2END, '..', 'scripts', 'tools', 'venv', 'bin', 'python');
+  const checked = spawnSync(python, [join(END2END, '..', 'scripts', 'verify-signed-decisions'), trail], { encoding: 'utf8' });
+  assert.equal(checked.status, 0, checked.stdout + checked.stderr);
+  assert.match(checked.stdout, /^ok {2}decision \S+ \(event #\d+, sam gate\.approve\)/m);
+  assert.match(checked.stdout, /1 signed decision\(s\) checked, 0 bad/);
 
   // Changing the phase dismisses the signed approval, as any other.
   const view = await (await olga.page.request.get(`${server.url}/api/v1/plans/${planId}`)).json();
   const edited = await olga.page.request.put(
     `${server.url}/api/v1/plans/${planId}/source?revision=${view.summary.revision}`,
-    { data: SIGNED_PLAN.replace('first customers', 'first ten customers'), headers: { 'content-type': 'application/toml' } },
+    { data: SIGNED_PLAN.replace('first customers', 'first ten customers'), headers: { 'content-type': 'application/toml', origin: server.url } },
   );
   assert.equal(edited.status(), 200, await edited.text());
   await page.waitForSelector('section.phase[data-phase="pilot"] li[data-verdict="approve"][data-dismissed="true"]', { timeout: 15_000 });

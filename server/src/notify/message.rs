@@ -59,8 +59,12 @@ fn link(base: &str, plan_id: Option<&str>, action: &str, details: &Value) -> Str
     };
     let job = details.get("job").and_then(Value::as_str);
     let mut segments = vec!["plans", plan];
-    if let (Some("backfill"), Some(job)) = (action.split('.').next(), job) {
-        segments.extend(["jobs", job]);
+    let phase = details.get("phase_id").and_then(Value::as_str);
+    match (action, action.split('.').next(), job, phase) {
+        (_, Some("backfill"), Some(job), _) => segments.extend(["jobs", job]),
+        // A request for approval: its focused approval view.
+        ("gate.request", _, _, Some(phase)) => segments.extend(["approve", phase]),
+        _ => {}
     }
     let Ok(mut url) = url::Url::parse(base) else {
         return format!("{base}/plans/{plan}");
@@ -242,12 +246,15 @@ mod tests {
     fn a_request_names_who_it_asks_and_links_to_the_plan() {
         let e = event(
             "gate.request",
-            json!({"phase": "production 5%", "approvals_required": 2, "asked": ["dana", "erik"]}),
+            json!({"phase": "production 5%", "phase_id": "ph1", "approvals_required": 2, "asked": ["dana", "erik"]}),
         );
         let b: Value = serde_json::from_slice(&body(NotifyFormat::Json, &e, &cx())).unwrap();
         assert_eq!(b["type"], "gate.request");
         assert_eq!(b["data"]["to"], json!(["dana", "erik"]));
-        assert_eq!(b["data"]["link"], "https://rollout.example.com/plans/p1");
+        assert_eq!(
+            b["data"]["link"],
+            "https://rollout.example.com/plans/p1/approve/ph1"
+        );
         assert_eq!(
             b["data"]["summary"],
             "olga asks for approval of \"production 5%\" in STI <backfill>: 2 approval(s) needed from dana, erik."

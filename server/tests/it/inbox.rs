@@ -60,11 +60,7 @@ async fn inbox(db: TestDb) {
     let dana = app.signed_in("dana", &[Role::Approver]).await;
     let ann = app.signed_in("ann", &[Role::Approver]).await;
     let plan = PlanApi::import(&app, &olga, NOTIFY).await;
-    let pilot = plan.phase(&olga, 0).await["id"].clone();
-    assert_eq!(plan.on_phase(&olga, "start_phase", &pilot).await.0, 200);
-    let item = plan.phase(&olga, 0).await["checklist"][0]["id"].clone();
-    let tick = json!({"command": "tick", "item_id": item, "ticked": true, "comment": ""});
-    assert_eq!(plan.command(&olga, tick).await.0, 200);
+    let pilot = crate::notify::ready_for_approval(&plan, &olga).await;
 
     let mut danas = Counts::open(&app, &dana).await;
     let mut anns = Counts::open(&app, &ann).await;

@@ -6,7 +6,7 @@
 //! key approved which evidence — `audit verify` names a decision edited in
 //! the database (triggers dropped), from the store and from an export.
 use crate::common::fixtures::SIGNED;
-use crate::common::{Fetch, PlanApi, TestApp, TestDb};
+use crate::common::{refused, Fetch, PlanApi, TestApp, TestDb};
 use app::access::Role;
 use serde_json::{json, Value};
 use server::webauthn::soft::Authenticator;
@@ -88,34 +88,20 @@ async fn signed(db: TestDb) {
 
     // Unsigned: refused.
     let plain = json!({"command": "decide", "phase_id": phase, "verdict": "approve", "comment": "", "evidence": evidence});
-    let (status, body) = plan.command(&dana, plain).await;
-    assert_eq!(status, 400, "{body}");
-    assert!(
-        body["error"]
-            .as_str()
-            .unwrap()
-            .contains("signed with a passkey"),
-        "{body}"
+    refused(
+        plan.command(&dana, plain).await,
+        400,
+        "signed with a passkey",
     );
     // Signed over other evidence: refused.
     let other = json!("0".repeat(64));
     let wrong = signed_decision(&plan, &dana, (&phase, &evidence, &other), &key, 1).await;
-    let (status, body) = plan.command(&dana, wrong).await;
-    assert_eq!(status, 400, "{body}");
-    assert!(
-        body["error"].as_str().unwrap().contains("another decision"),
-        "{body}"
-    );
+    refused(plan.command(&dana, wrong).await, 400, "another decision");
     // Signed by a key that is not hers (its id claims hers): refused.
     let mut forged = Authenticator::new(12, "127.0.0.1", &origin);
     forged.credential_id = key.credential_id.clone();
     let bad = signed_decision(&plan, &dana, (&phase, &evidence, &evidence), &forged, 2).await;
-    let (status, body) = plan.command(&dana, bad).await;
-    assert_eq!(status, 400, "{body}");
-    assert!(
-        body["error"].as_str().unwrap().contains("does not verify"),
-        "{body}"
-    );
+    refused(plan.command(&dana, bad).await, 400, "does not verify");
     assert_eq!(plan.phase(&dana, 0).await["approvals"], 0);
 
     // Signed over this decision: counted; replaying it: refused.

@@ -55,6 +55,7 @@ pub(super) async fn request_approval(
         json!({
             "plan": cx.l.plan.name,
             "phase": phase.name,
+            "phase_id": phase.id,
             "asked": asked,
             "approvers": phase.approvers,
             "approver_roles": phase.approver_roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),

@@ -51,11 +51,7 @@ async fn rollout(app: &TestApp, (olga, dana): (&reqwest::Client, &reqwest::Clien
             &format!("flag = \"announced_{name}\""),
         );
     let plan = PlanApi::import(app, olga, &source).await;
-    let pilot = plan.phase(olga, 0).await["id"].clone();
-    assert_eq!(plan.on_phase(olga, "start_phase", &pilot).await.0, 200);
-    let item = plan.phase(olga, 0).await["checklist"][0]["id"].clone();
-    let tick = json!({"command": "tick", "item_id": item, "ticked": true, "comment": ""});
-    assert_eq!(plan.command(olga, tick).await.0, 200);
+    let pilot = super::ready_for_approval(&plan, olga).await;
     assert_eq!(plan.on_phase(olga, "request_approval", &pilot).await.0, 200);
     let evidence = plan.phase(dana, 0).await["evidence_hash"].clone();
     let decide = json!({"command": "decide", "phase_id": pilot, "verdict": "approve", "comment": "", "evidence": evidence});
