@@ -210,6 +210,29 @@ test('a signed gate: a passkey registered in Chromium signs the approval from th
   assert.equal(unsigned.status(), 400);
   assert.match((await unsigned.json()).error, /signed with a passkey/);
 
+  // A real assertion from his passkey, but over other evidence: refused.
+  const phaseId = (await (await page.request.get(`${local}/api/v1/plans/${planId}`)).json()).phases[0].id;
+  await page.goto(`${local}/account`);
+  const overOther = await page.evaluate(async ({ planId, phaseId }) => {
+    const b64u = {
+      enc: (buf) => btoa(String.fromCharCode(...new Uint8Array(buf))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''),
+      dec: (s) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((s.length + 3) % 4)), (c) => c.charCodeAt(0)),
+    };
+    const post = (url, body) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const options = await (await post(`/api/v1/plans/${planId}/sign`, { phase_id: phaseId, verdict: 'approve', evidence: '0'.repeat(64) })).json();
+    const pk = options.publicKey;
+    const cred = await navigator.credentials.get({ publicKey: { ...pk, challenge: b64u.dec(pk.challenge), allowCredentials: pk.allowCredentials.map((c) => ({ type: c.type, id: b64u.dec(c.id) })) } });
+    const view = await (await fetch(`/api/v1/plans/${planId}`)).json();
+    const res = await post(`/api/v1/plans/${planId}/commands`, {
+      command: 'decide', phase_id: phaseId, verdict: 'approve', comment: '', evidence: view.phases[0].evidence_hash,
+      signature: { nonce: options.nonce, credential_id: b64u.enc(cred.rawId), authenticator_data: b64u.enc(cred.response.authenticatorData),
+        client_data_json: b64u.enc(cred.response.clientDataJSON), signature: b64u.enc(cred.response.signature) },
+    });
+    return { status: res.status, body: await res.json() };
+  }, { planId, phaseId });
+  assert.equal(overOther.status, 400, JSON.stringify(overOther));
+  assert.match(overOther.body.error, /another decision or for evidence that has changed/);
+
   // Sam follows his inbox to the focused view and approves; the passkey signs.
   await page.goto(`${local}/inbox`);
   await hydrated(page);
