@@ -153,7 +153,22 @@ async fn each_environment_is_judged_on_its_own_metrics() {
     .await;
     let olga = app.signed_in("olga", &[Role::Operator]).await;
 
-    // Staging healthy, production breaching.
+    // Staging healthy, production breaching (and every server has read it).
+    use crate::common::prometheus::until_scraped;
+    until_scraped(&staging_prom, "max(app_error_ratio)", HEALTHY).await;
+    until_scraped(&production_prom, "max(app_error_ratio)", BREACHING).await;
+    until_scraped(
+        &shared_prom,
+        r#"max(app_error_ratio{environment="staging"})"#,
+        HEALTHY,
+    )
+    .await;
+    until_scraped(
+        &shared_prom,
+        r#"max(app_error_ratio{environment="production"})"#,
+        BREACHING,
+    )
+    .await;
     let staging = started(&app, &olga, "Staging side", "staging").await;
     let production = started(&app, &olga, "Production side", "production").await;
     judged_apart(&app, &olga, &staging, &production).await;
@@ -193,6 +208,22 @@ async fn each_environment_is_judged_on_its_own_metrics() {
     // Swapped: the outcomes swap.
     staging_ratio.store(BREACHING.to_bits(), Ordering::Relaxed);
     production_ratio.store(HEALTHY.to_bits(), Ordering::Relaxed);
+    // Each Prometheus holds the swapped values before the new plans are
+    // read (a reading of the old value would judge the healthy side by it).
+    until_scraped(&staging_prom, "max(app_error_ratio)", BREACHING).await;
+    until_scraped(&production_prom, "max(app_error_ratio)", HEALTHY).await;
+    until_scraped(
+        &shared_prom,
+        r#"max(app_error_ratio{environment="staging"})"#,
+        BREACHING,
+    )
+    .await;
+    until_scraped(
+        &shared_prom,
+        r#"max(app_error_ratio{environment="production"})"#,
+        HEALTHY,
+    )
+    .await;
     let staging = started(&app, &olga, "Staging again", "staging").await;
     let production = started(&app, &olga, "Production again", "production").await;
     judged_apart(&app, &olga, &production, &staging).await;

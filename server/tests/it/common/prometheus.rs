@@ -206,3 +206,29 @@ pub fn source(url: String, timeout_ms: u64) -> server::config::PrometheusConfig 
         ..Default::default()
     }
 }
+
+/// Waits until `prom` answers `query` with `value` (it scrapes about once a
+/// second; a guardrail reading before then would judge the old value).
+pub async fn until_scraped(prom: &Prometheus, query: &str, value: f64) {
+    let client = reqwest::Client::new();
+    for _ in 0..300 {
+        let sent = client
+            .get(format!("{}/api/v1/query", prom.url))
+            .query(&[("query", query)])
+            .send()
+            .await;
+        let answer = match sent {
+            Ok(res) => res.json::<serde_json::Value>().await.ok(),
+            Err(_) => None,
+        };
+        let read = answer
+            .as_ref()
+            .and_then(|a| a["data"]["result"][0]["value"][1].as_str())
+            .and_then(|v| v.parse::<f64>().ok());
+        if read == Some(value) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{} never answered {query} with {value}", prom.url);
+}
