@@ -85,14 +85,7 @@ pub fn summary(e: &AuditEvent, plan: &str, d: &Value) -> String {
     let phase = s("phase");
     match e.action.as_str() {
         "gate.request" => {
-            let to: Vec<String> = asked(d)
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|v| v.as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let to = names(d);
             let from = if to.is_empty() {
                 String::new()
             } else {
@@ -164,16 +157,21 @@ pub fn summary(e: &AuditEvent, plan: &str, d: &Value) -> String {
     }
 }
 
-/// The people an event calls on, as one phrase.
-fn to_names(d: &Value) -> String {
-    let names: Vec<String> = asked(d)
+/// The people an event calls on (`asked`, `page`), by username.
+fn names(d: &Value) -> Vec<String> {
+    asked(d)
         .as_array()
         .map(|a| {
             a.iter()
                 .filter_map(|v| v.as_str().map(String::from))
                 .collect()
         })
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// The people an event calls on, as one phrase.
+fn to_names(d: &Value) -> String {
+    let names = names(d);
     if names.is_empty() {
         "nobody (no one it names can sign in)".into()
     } else {
