@@ -56,7 +56,7 @@ pub async fn start_with(
     spawn_background(&state);
     state.notifier.clone().spawn();
     if trail_writers {
-        spawn_evaluator(&state, config);
+        evaluator(&state, config).spawn();
         crate::oncall::OnCall {
             store: state.store.clone(),
             clock: state.clock.clone(),
@@ -83,7 +83,9 @@ pub async fn start_with(
     })
 }
 
-fn spawn_evaluator(state: &AppState, config: &Config) {
+/// The guardrail evaluator of `state` (`demo history` runs its passes
+/// itself, at the story's times).
+pub fn evaluator(state: &AppState, config: &Config) -> crate::guardrails::evaluator::Evaluator {
     crate::guardrails::evaluator::Evaluator {
         store: state.store.clone(),
         sources: crate::guardrails::measure::Sources::new(
@@ -98,7 +100,6 @@ fn spawn_evaluator(state: &AppState, config: &Config) {
         baselines: state.guardrail_baselines.clone(),
         in_flight: Default::default(),
     }
-    .spawn();
 }
 
 /// Work the server does beside requests: a first walk of the audit chain (so

@@ -4,10 +4,13 @@
 //! the audit chain verifies): dev and staging approved by different people,
 //! dry-runs that found the seeds' broken rows and a clean one after the
 //! data fix, live backfills and their verification, a single-organisation
-//! rollback; production 5 % waits for what its gate still needs (the
-//! application's Prometheus, its entry items, a production dry-run). The
+//! rollback; staging soaked, production 5 %'s entry items ticked and its
+//! dry-runs clean, so its start is the newcomer's to make. The
 //! partitioned-tables plan is imported as a draft. Time is set back for the
-//! story (`system::backdate`), which ends an hour before the console is served.
+//! story (`system::backdate`). With the demo's Prometheus configured
+//! (`[prometheus.app]`, as `scripts/run` does), the story's last quarter hour
+//! is the guardrails read every 30 s, as the evaluator reads them, so the
+//! console starts with their readings; the story ends when it is served.
 use std::time::Duration;
 
 use app::access::{Principal, Role};
@@ -19,10 +22,13 @@ use super::CliError;
 use crate::config::Config;
 use crate::db::Store;
 
-/// How long ago the story starts: its steps take 97 hours, so it ends an
-/// hour before the console is served (staging's 48 h soak still running).
-const STORY_HOURS: i64 = 98;
+/// How long ago the story starts: its steps take 102 hours, then an hour
+/// passes (its last quarter read by the guardrails), so it ends now.
+const STORY_HOURS: i64 = 103;
 const HOUR_MS: i64 = 3_600_000;
+/// The story's last minutes, with the guardrails read every 30 s: more
+/// than the templates' longest `for` window (10 min).
+const READ_MINUTES: i64 = 15;
 
 /// The people of the story: (username, roles).
 const PEOPLE: [(&str, &[Role]); 4] = [
@@ -78,7 +84,14 @@ pub async fn run(store: Store, config: &Config, rows: i64) -> Result<(), CliErro
         services: &services,
         olga: &people[0],
     };
-    let played = story.play(&people[1], &people[2], &target).await;
+    let mut played = story.play(&people[1], &people[2], &target).await;
+    let watched = config.prometheus.contains_key("app");
+    if played.is_ok() {
+        pass_ms(HOUR_MS - READ_MINUTES * 60_000);
+        if watched {
+            played = read_guardrails(&crate::startup::evaluator(&started.state, config)).await;
+        }
+    }
     target.close().await;
     played.map_err(|e| {
         CliError::Runtime(format!(
@@ -87,8 +100,13 @@ pub async fn run(store: Store, config: &Config, rows: i64) -> Result<(), CliErro
         ))
     })?;
     println!(
-        "Demo history made: \"STI subtype backfill\" with dev and staging approved (production 5% \
-         waits for its gate), \"Partitioned finance tables\" imported as a draft."
+        "Demo history made: \"STI subtype backfill\" with dev and staging approved and production \
+         5% ready to start{}, \"Partitioned finance tables\" imported as a draft.",
+        if watched {
+            " (its guardrails read the demo's Prometheus)"
+        } else {
+            " once the application's metrics read healthy ([prometheus.app] is not configured)"
+        }
     );
     println!("Sign in at the console with one of these (passwords shown once, never again):");
     for (name, role, password) in passwords {
@@ -123,7 +141,24 @@ fn caller(principal: Principal) -> Caller {
 
 /// Lets `hours` pass in the story.
 fn pass(hours: i64) {
-    crate::system::backdate(crate::system::backdated_ms() - hours * HOUR_MS);
+    pass_ms(hours * HOUR_MS);
+}
+
+fn pass_ms(ms: i64) {
+    crate::system::backdate(crate::system::backdated_ms() - ms);
+}
+
+/// The story's last minutes: a pass of the guardrail evaluator every 30 s
+/// (every guardrail of the phases under way is due at that interval), each
+/// reading stored and judged as the running console does.
+async fn read_guardrails(
+    evaluator: &crate::guardrails::evaluator::Evaluator,
+) -> Result<(), CliError> {
+    for _ in 0..READ_MINUTES * 2 {
+        evaluator.tick().await?;
+        pass_ms(30_000);
+    }
+    Ok(())
 }
 
 struct Story<'a> {
@@ -215,8 +250,16 @@ impl Story<'_> {
         self.tick_all(&sti, "staging", false).await?;
         self.request(&sti, "staging").await?;
         pass(2);
-        self.decide(bob, &sti, "staging", "Backfill and coverage verified on staging. The latency and 5xx guardrails are not measured: this console has no [prometheus.app] yet, so production 5% stays blocked until they read healthy.").await?;
-        pass(20);
+        self.decide(bob, &sti, "staging", "Backfill and coverage verified on staging; its latency, 5xx and health guardrails are watched from the application's Prometheus.").await?;
+        // Staging soaks its 48 hours; production 5% is prepared (its entry
+        // items, the production dry-runs within 24 h of its start).
+        pass(24);
+        self.tick_all(&sti, "production 5%", true).await?;
+        for job in ["school", "self_study"] {
+            self.backfill(&sti, job, RunMode::DryRun, "production", None)
+                .await?;
+        }
+        pass(1);
         self.services
             .plans
             .create(

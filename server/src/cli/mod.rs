@@ -4,6 +4,7 @@
 //! 1: anything else).
 mod audit_cmd;
 mod backfill_cmd;
+mod demo_app;
 mod demo_cmd;
 mod demo_history;
 mod plan_cmd;

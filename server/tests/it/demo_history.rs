@@ -107,7 +107,7 @@ fn a_new_store_gets_a_week_of_the_sti_rollout_made_through_the_ports() {
     };
     for job in ["school", "self_study"] {
         let dry = of(job, "dry_run");
-        assert_eq!(dry.len(), 3, "dev twice, staging once: {status}");
+        assert_eq!(dry.len(), 4, "dev twice, staging and production once: {status}");
         assert_ne!(
             dry.last().unwrap()[6],
             "0",
