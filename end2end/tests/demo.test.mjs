@@ -2,7 +2,7 @@
 // `rollout-console demo history` makes on a new store (the same command
 // scripts/run runs on its first start), seen by its operator, an approver
 // and its viewer in their own browsers: the STI plan with dev and staging
-// approved and production 5 % waiting, the school job's runs and chart, the
+// approved and production 5 % ready, the school job's runs and chart, the
 // audit trail verified, the dashboard. Screenshots at 1280 and 390 px.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -27,12 +27,12 @@ test('the demo a new user signs in to: a rollout part-way, its runs, its audit t
   const bob = await signedIn('bob');
   const vera = await signedIn('vera');
 
-  // The plans list: the STI plan active, the partitioned one a draft.
+  // The plans list: the STI plan active, the partitioned one too (dev and staging approved).
   await olga.page.goto(`${server.url}/plans`);
   await hydrated(olga.page);
   const sti = olga.page.locator('#plans tr[data-plan="STI subtype backfill"]');
   assert.match(await sti.textContent(), /active/);
-  assert.match(await olga.page.locator('#plans tr[data-plan="Partitioned finance tables"]').textContent(), /draft/);
+  assert.match(await olga.page.locator('#plans tr[data-plan="Partitioned finance tables"]').textContent(), /active/);
   await sti.locator('a').first().click();
   await olga.page.waitForURL(/\/plans\/[0-9a-f]{32}$/);
   const planUrl = olga.page.url();

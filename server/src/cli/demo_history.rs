@@ -6,11 +6,14 @@
 //! data fix, live backfills and their verification, a single-organisation
 //! rollback; staging soaked, production 5 %'s entry items ticked and its
 //! dry-runs clean, so its start is the newcomer's to make. The
-//! partitioned-tables plan is imported as a draft. Time is set back for the
+//! partitioned-tables plan has dev and staging approved (parity verified)
+//! and, once its staging guardrails read healthy, its pilot running on the
+//! organisations its query picks. Time is set back for the
 //! story (`system::backdate`). With the demo's Prometheus configured
-//! (`[prometheus.app]`, as `scripts/run` does), the story's last quarter hour
-//! is the guardrails read every 30 s, as the evaluator reads them, so the
-//! console starts with their readings; the story ends when it is served.
+//! (`[prometheus.app]`, as `scripts/run` does), the story's last two hours
+//! are the guardrails read every 30 s, as the evaluator reads them, from the
+//! metrics of those times, so the console starts with their readings and
+//! lines; the story ends when it is served.
 use std::time::Duration;
 
 use app::access::{Principal, Role};
@@ -22,13 +25,13 @@ use super::CliError;
 use crate::config::Config;
 use crate::db::Store;
 
-/// How long ago the story starts: its steps take 102 hours, then an hour
-/// passes (its last quarter read by the guardrails), so it ends now.
-const STORY_HOURS: i64 = 103;
+/// How long ago the story starts: its steps take 100 hours, then two hours
+/// pass while the guardrails read the demo's metrics, so it ends now.
+const STORY_HOURS: i64 = 102;
 const HOUR_MS: i64 = 3_600_000;
-/// The story's last minutes, with the guardrails read every 30 s: more
-/// than the templates' longest `for` window (10 min).
-const READ_MINUTES: i64 = 15;
+/// The story's last hours, the guardrails read every 30 s (far more than
+/// the templates' longest `for` window, 10 min): the timeline's lines.
+const READ_MINUTES: i64 = 120;
 
 /// The people of the story: (username, roles).
 const PEOPLE: [(&str, &[Role]); 4] = [
@@ -84,13 +87,17 @@ pub async fn run(store: Store, config: &Config, rows: i64) -> Result<(), CliErro
         services: &services,
         olga: &people[0],
     };
-    let mut played = story.play(&people[1], &people[2], &target).await;
     let watched = config.prometheus.contains_key("app");
-    if played.is_ok() {
-        pass_ms(HOUR_MS - READ_MINUTES * 60_000);
-        if watched {
-            played = read_guardrails(&crate::startup::evaluator(&started.state, config)).await;
-        }
+    let mut played = story.play(&people[1], &people[2], &target).await;
+    if let Ok(partitioned) = &played {
+        played = if watched {
+            let mut evaluator = crate::startup::evaluator(&started.state, config);
+            evaluator.sources = evaluator.sources.at_story_time();
+            story.last_hours(&evaluator, partitioned).await
+        } else {
+            pass_ms(READ_MINUTES * 60_000);
+            Ok(partitioned.clone())
+        };
     }
     target.close().await;
     played.map_err(|e| {
@@ -101,11 +108,14 @@ pub async fn run(store: Store, config: &Config, rows: i64) -> Result<(), CliErro
     })?;
     println!(
         "Demo history made: \"STI subtype backfill\" with dev and staging approved and production \
-         5% ready to start{}, \"Partitioned finance tables\" imported as a draft.",
+         5% ready to start{}",
         if watched {
-            " (its guardrails read the demo's Prometheus)"
+            " (its guardrails read the demo's Prometheus), \"Partitioned finance tables\" with its \
+             pilot running on an allow list."
         } else {
-            " once the application's metrics read healthy ([prometheus.app] is not configured)"
+            " once the application's metrics read healthy ([prometheus.app] is not configured), \
+             \"Partitioned finance tables\" with dev and staging approved (its pilot waits for \
+             staging's guardrails)."
         }
     );
     println!("Sign in at the console with one of these (passwords shown once, never again):");
@@ -148,13 +158,14 @@ fn pass_ms(ms: i64) {
     crate::system::backdate(crate::system::backdated_ms() - ms);
 }
 
-/// The story's last minutes: a pass of the guardrail evaluator every 30 s
+/// `minutes` of the story with a pass of the guardrail evaluator every 30 s
 /// (every guardrail of the phases under way is due at that interval), each
 /// reading stored and judged as the running console does.
 async fn read_guardrails(
     evaluator: &crate::guardrails::evaluator::Evaluator,
+    minutes: i64,
 ) -> Result<(), CliError> {
-    for _ in 0..READ_MINUTES * 2 {
+    for _ in 0..minutes * 2 {
         evaluator.tick().await?;
         pass_ms(30_000);
     }
@@ -172,7 +183,7 @@ impl Story<'_> {
         ann: &Caller,
         bob: &Caller,
         target: &crate::backfill::target::Target,
-    ) -> Result<(), CliError> {
+    ) -> Result<String, CliError> {
         let sti = self
             .services
             .plans
@@ -224,6 +235,8 @@ impl Story<'_> {
                 .await?;
         }
         self.start(&sti, "staging").await?;
+        // The partitioned tables begin too: dev, its parity verified.
+        let partitioned = self.partitioned_dev(ann).await?;
         pass(14);
         for job in ["school", "self_study"] {
             self.backfill(&sti, job, RunMode::Run, "staging", Some(2_000))
@@ -251,16 +264,24 @@ impl Story<'_> {
         self.request(&sti, "staging").await?;
         pass(2);
         self.decide(bob, &sti, "staging", "Backfill and coverage verified on staging; its latency, 5xx and health guardrails are watched from the application's Prometheus.").await?;
+        self.partitioned_staging(&partitioned, bob).await?;
         // Staging soaks its 48 hours; production 5% is prepared (its entry
         // items, the production dry-runs within 24 h of its start).
-        pass(24);
+        pass(22);
         self.tick_all(&sti, "production 5%", true).await?;
         for job in ["school", "self_study"] {
             self.backfill(&sti, job, RunMode::DryRun, "production", None)
                 .await?;
         }
         pass(1);
-        self.services
+        Ok(partitioned)
+    }
+
+    /// "Partitioned finance tables" made and its dev phase approved: the
+    /// row counts verified on dev's data.
+    async fn partitioned_dev(&self, ann: &Caller) -> Result<String, CliError> {
+        let plan = self
+            .services
             .plans
             .create(
                 self.olga,
@@ -270,8 +291,69 @@ impl Story<'_> {
                     flag_key: "use_partitioned_tables".into(),
                 },
             )
-            .await?;
+            .await?
+            .id;
+        self.start(&plan, "dev").await?;
+        self.verify_parity(&plan, "dev").await?;
+        self.tick_all(&plan, "dev", false).await?;
+        self.request(&plan, "dev").await?;
+        self.decide(
+            ann,
+            &plan,
+            "dev",
+            "Row counts match on dev; queries route to the partitioned tables.",
+        )
+        .await?;
+        Ok(plan)
+    }
+
+    /// Its staging phase, a day later: started, verified and approved.
+    async fn partitioned_staging(&self, plan: &str, bob: &Caller) -> Result<(), CliError> {
+        self.tick_all(plan, "staging", true).await?;
+        self.start(plan, "staging").await?;
+        self.verify_parity(plan, "staging").await?;
+        self.tick_all(plan, "staging", false).await?;
+        self.request(plan, "staging").await?;
+        self.decide(
+            bob,
+            plan,
+            "staging",
+            "Load tests and parity fine on staging; its 5xx and health guardrails are watched.",
+        )
+        .await
+    }
+
+    /// Both parity jobs verified in `environment`.
+    async fn verify_parity(&self, plan: &str, environment: &str) -> Result<(), CliError> {
+        for job in ["parity_revenue", "parity_expense"] {
+            self.backfill(plan, job, RunMode::Verify, environment, None)
+                .await?;
+        }
         Ok(())
+    }
+
+    /// The story's last hours, its guardrails read every 30 s: after the
+    /// first, the partitioned plan's pilot starts (staging has soaked, its
+    /// parity is verified again, the pilot organisations loaded from the
+    /// phase's query onto the allow list); it runs for the second.
+    async fn last_hours(
+        &self,
+        evaluator: &crate::guardrails::evaluator::Evaluator,
+        plan: &str,
+    ) -> Result<String, CliError> {
+        read_guardrails(evaluator, READ_MINUTES / 2).await?;
+        self.verify_parity(plan, "staging").await?;
+        let phase_id = self.phase(plan, "pilot").await?.id;
+        let load = PlanCommand::LoadAllowQuery {
+            phase_id,
+            reason: "the pilot: small, low-risk organisations, as the phase's query picks them"
+                .into(),
+        };
+        self.command(self.olga, plan, load).await?;
+        self.tick_all(plan, "pilot", true).await?;
+        self.start(plan, "pilot").await?;
+        read_guardrails(evaluator, READ_MINUTES / 2).await?;
+        Ok(plan.to_string())
     }
 
     async fn view(&self, plan: &str) -> Result<PlanView, CliError> {

@@ -35,6 +35,10 @@ pub struct Sources {
     ids: Arc<std::sync::Mutex<HashMap<(String, String), i64>>>,
     /// The built-in health signals' previous counter totals.
     health: Arc<Health>,
+    /// PromQL readings ask for the value at the process's time
+    /// (`system::now_ms`, which only `demo history` sets back) rather than
+    /// Prometheus's now: the story's readings are the metrics of its times.
+    story_time: bool,
 }
 
 /// A PromQL query asked for one environment.
@@ -61,7 +65,14 @@ impl Sources {
             connected: Arc::default(),
             ids: Arc::default(),
             health: Arc::default(),
+            story_time: false,
         }
+    }
+
+    /// These sources reading PromQL at the story's time (`demo history`).
+    pub fn at_story_time(mut self) -> Sources {
+        self.story_time = true;
+        self
     }
 
     /// Where a reading of `source` (with `sample`, its sample query) for
@@ -147,7 +158,8 @@ impl Sources {
                         environment,
                         window_ms: None,
                     };
-                    self.promql(&asked, None).await
+                    let at = self.story_time.then(crate::system::now_ms);
+                    self.promql(&asked, at).await
                 }
                 Source::Sql { target, sql } => {
                     self.sql(target, query.unwrap_or(sql), environment, deadline)

@@ -116,6 +116,15 @@ pub struct Awaiting {
     pub incidents: Vec<(String, crate::plans::store::incidents::IncidentRecord)>,
 }
 
+/// How long the plans' stamp read for one page serves the next ones while
+/// this process published no change: a change made elsewhere (the CLI,
+/// another instance) shows in a page's header count at most this late, and
+/// the count's live feed corrects it meanwhile.
+const LIST_STAMP_REUSED: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// The plans' stamp as last read: when, after how many published changes.
+type ReadStamp = (std::time::Instant, u64, ListStamp);
+
 /// One value read from every plan, kept while no plan changed.
 struct KeptForAll<V>(Mutex<Option<(ListStamp, Arc<V>)>>);
 
@@ -147,6 +156,7 @@ pub struct Pages {
     timelines: Arc<Kept<(String, Option<i64>), TimelineView>>,
     list: Arc<KeptForAll<Vec<PlanSummary>>>,
     awaiting: Arc<KeptForAll<Awaiting>>,
+    list_stamp: Arc<Mutex<Option<ReadStamp>>>,
 }
 
 impl Pages {
@@ -157,6 +167,21 @@ impl Pages {
             drawing.retain(|_, lock| Arc::strong_count(lock) > 1);
         }
         drawing.entry(plan_id.to_string()).or_default().clone()
+    }
+
+    /// The plans' stamp read for an earlier page, while it may serve this
+    /// one: read less than `LIST_STAMP_REUSED` ago, with no change published
+    /// since (`published`: `PlanEvents::published`).
+    pub fn recent_list_stamp(&self, published: u64) -> Option<ListStamp> {
+        let read = self.list_stamp.lock().unwrap_or_else(|p| p.into_inner());
+        read.filter(|(at, seen, _)| *seen == published && at.elapsed() < LIST_STAMP_REUSED)
+            .map(|(_, _, stamp)| stamp)
+    }
+
+    /// `stamp`, read after `published` changes (taken before the read).
+    pub fn keep_list_stamp(&self, published: u64, stamp: ListStamp) {
+        *self.list_stamp.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((std::time::Instant::now(), published, stamp));
     }
 
     pub fn list(&self, stamp: &ListStamp) -> Option<Arc<Vec<PlanSummary>>> {

@@ -168,11 +168,21 @@ impl PlanService {
             username,
             roles,
         };
-        let mut conn = self.conn().await?;
-        let stamp = store::list_stamp(&mut conn).await?;
+        // Every page's header counts this: the stamp read for one page
+        // serves the next ones for a moment (`Pages::recent_list_stamp`).
+        let published = self.events.published();
+        let stamp = match self.pages.recent_list_stamp(published) {
+            Some(stamp) => stamp,
+            None => {
+                let stamp = store::list_stamp(&mut *self.conn().await?).await?;
+                self.pages.keep_list_stamp(published, stamp);
+                stamp
+            }
+        };
         let awaiting = match self.pages.awaiting(&stamp) {
             Some(kept) => kept,
             None => {
+                let mut conn = self.conn().await?;
                 let awaiting = std::sync::Arc::new(Awaiting {
                     gates: store::awaiting_approval(&mut conn).await?,
                     changes: crate::plans::store::change_requests::pending_in_active_plans(
