@@ -87,7 +87,7 @@ test('scripts/run serves a real stack: the guardrails read the demo app and roll
   }
   // It served the build under test, with the history and Prometheus's past days.
   assert.match(log, new RegExp(`build: server: ${process.env.E2E_CONSOLE_BIN.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
-  assert.match(log, /Prometheus holds four days of the apps' metrics/);
+  assert.match(log, /Prometheus holds 80 hours of the apps' metrics/);
   assert.match(log, /production 5% ready to start \(its guardrails read the demo's Prometheus\)/);
   const passwords = Object.fromEntries([...log.matchAll(/^ {2}(\S+) +(\S+) +(\S{12,})$/gm)].map((m) => [m[1], m[3]]));
   assert.ok(passwords.olga && passwords.vera, log);
