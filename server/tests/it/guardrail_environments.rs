@@ -153,22 +153,31 @@ async fn each_environment_is_judged_on_its_own_metrics() {
     .await;
     let olga = app.signed_in("olga", &[Role::Operator]).await;
 
-    // Staging healthy, production breaching (and every server has read it).
-    use crate::common::prometheus::until_scraped;
-    until_scraped(&staging_prom, "max(app_error_ratio)", HEALTHY).await;
-    until_scraped(&production_prom, "max(app_error_ratio)", BREACHING).await;
-    until_scraped(
-        &shared_prom,
-        r#"max(app_error_ratio{environment="staging"})"#,
-        HEALTHY,
-    )
-    .await;
-    until_scraped(
-        &shared_prom,
-        r#"max(app_error_ratio{environment="production"})"#,
-        BREACHING,
-    )
-    .await;
+    // Every Prometheus holds (staging, production) before plans read them (a
+    // reading of an older value would judge the healthy side by it).
+    let all_hold = |staging: f64, production: f64| {
+        use crate::common::prometheus::until_scraped;
+        let (st, pr, sh) = (&staging_prom, &production_prom, &shared_prom);
+        async move {
+            until_scraped(st, "max(app_error_ratio)", staging).await;
+            until_scraped(pr, "max(app_error_ratio)", production).await;
+            until_scraped(
+                sh,
+                r#"max(app_error_ratio{environment="staging"})"#,
+                staging,
+            )
+            .await;
+            until_scraped(
+                sh,
+                r#"max(app_error_ratio{environment="production"})"#,
+                production,
+            )
+            .await;
+        }
+    };
+
+    // Staging healthy, production breaching.
+    all_hold(HEALTHY, BREACHING).await;
     let staging = started(&app, &olga, "Staging side", "staging").await;
     let production = started(&app, &olga, "Production side", "production").await;
     judged_apart(&app, &olga, &staging, &production).await;
@@ -208,22 +217,7 @@ async fn each_environment_is_judged_on_its_own_metrics() {
     // Swapped: the outcomes swap.
     staging_ratio.store(BREACHING.to_bits(), Ordering::Relaxed);
     production_ratio.store(HEALTHY.to_bits(), Ordering::Relaxed);
-    // Each Prometheus holds the swapped values before the new plans are
-    // read (a reading of the old value would judge the healthy side by it).
-    until_scraped(&staging_prom, "max(app_error_ratio)", BREACHING).await;
-    until_scraped(&production_prom, "max(app_error_ratio)", HEALTHY).await;
-    until_scraped(
-        &shared_prom,
-        r#"max(app_error_ratio{environment="staging"})"#,
-        BREACHING,
-    )
-    .await;
-    until_scraped(
-        &shared_prom,
-        r#"max(app_error_ratio{environment="production"})"#,
-        HEALTHY,
-    )
-    .await;
+    all_hold(BREACHING, HEALTHY).await;
     let staging = started(&app, &olga, "Staging again", "staging").await;
     let production = started(&app, &olga, "Production again", "production").await;
     judged_apart(&app, &olga, &production, &staging).await;

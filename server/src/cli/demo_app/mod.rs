@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use clap::Args;
@@ -270,11 +270,5 @@ pub async fn switch(url: &str, failing: bool) -> Result<(), CliError> {
             answer.status(),
             answer.text().await.unwrap_or_default()
         )))
-    }
-}
-
-impl App {
-    fn html(&self) -> Html<String> {
-        page::render(self)
     }
 }

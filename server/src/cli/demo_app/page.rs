@@ -9,7 +9,7 @@ use axum::response::Html;
 use super::App;
 
 pub async fn page(State(app): State<Arc<App>>) -> Html<String> {
-    app.html()
+    render(&app)
 }
 
 fn escape(text: &str) -> String {
@@ -19,7 +19,7 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-pub(super) fn render(app: &App) -> Html<String> {
+fn render(app: &App) -> Html<String> {
     let c = &app.counts;
     let requests = c.requests.load(Ordering::Relaxed);
     let share = |n: u64| {
