@@ -32,10 +32,14 @@ function free(port) {
   });
 }
 
-/** A base port whose +0 (the console), +1, +2 (the apps) and +9 (Prometheus) are free. */
+/**
+ * A base port whose +0 (the console), +1, +2 (the apps) and +9 (Prometheus)
+ * are free, below Linux's ephemeral range (32768–60999): a port there can
+ * be taken by any outgoing connection between this check and the bind.
+ */
 async function freeBase() {
   for (let i = 0; i < 50; i++) {
-    const base = 20_000 + 10 * Math.floor(Math.random() * 3_000);
+    const base = 20_000 + 10 * Math.floor(Math.random() * 1_200);
     const all = await Promise.all([0, 1, 2, 9].map((d) => free(base + d)));
     if (all.every(Boolean)) return base;
   }
