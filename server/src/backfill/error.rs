@@ -37,6 +37,11 @@ pub fn is_lock_timeout(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.code().is_some_and(|c| c == "55P03"))
 }
 
+/// A unique constraint refused a row (PostgreSQL 23505, SQLite 2067).
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.code().is_some_and(|c| c == "23505" || c == "2067"))
+}
+
 /// Attempts after the first for a transient failure.
 pub const RETRIES: u32 = 6;
 

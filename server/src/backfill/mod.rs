@@ -2,6 +2,8 @@
 //! databases in keyset chunks, each chunk its own transaction, with a
 //! checkpoint after each commit, dry-run, undo, verify, throttling, adaptive
 //! chunk size, retries and isolation of failing keys.
+mod apply;
+pub mod chunk;
 pub mod control;
 pub mod created;
 pub mod demo;

@@ -36,16 +36,28 @@ fn check_within(
     }
 }
 
-/// The next chunk size, aiming at `target_ms` per chunk: proportional to how
-/// far the last chunk was from it, at most doubling or halving per step, and
-/// within `MIN_CHUNK..=MAX_CHUNK`.
-pub fn next_chunk(current: i64, elapsed_ms: f64, target_ms: i64) -> i64 {
-    if elapsed_ms <= 0.0 {
+/// The next chunk size, aiming at `target_ms` of lock hold per chunk: the
+/// recent rate (`keys_per_ms`, e.g. smoothed over the last chunks) times the
+/// target, at most doubling or halving `current` per step, within
+/// `MIN_CHUNK..=MAX_CHUNK`.
+pub fn next_chunk(current: i64, keys_per_ms: f64, target_ms: i64) -> i64 {
+    if !keys_per_ms.is_finite() || keys_per_ms <= 0.0 {
         return (current * 2).clamp(MIN_CHUNK, MAX_CHUNK);
     }
-    let ideal = current as f64 * target_ms as f64 / elapsed_ms;
+    let ideal = keys_per_ms * target_ms as f64;
     let bounded = ideal.clamp(current as f64 / 2.0, current as f64 * 2.0);
     (bounded.round() as i64).clamp(MIN_CHUNK, MAX_CHUNK)
+}
+
+/// The rate the next chunks are sized by: the newest chunk's (`keys` in
+/// `hold_ms`) averaged half and half with the earlier estimate, so one slow
+/// or quick chunk moves the size less.
+pub fn smoothed_rate(earlier: Option<f64>, keys: i64, hold_ms: f64) -> Option<f64> {
+    if hold_ms <= 0.0 {
+        return earlier;
+    }
+    let now = keys as f64 / hold_ms;
+    Some(earlier.map_or(now, |e| (e + now) / 2.0))
 }
 
 /// How long to wait after a chunk of `rows` that took `elapsed` so the rate
@@ -70,17 +82,25 @@ mod tests {
 
     #[test]
     fn chunk_size_moves_toward_the_target_duration_within_bounds() {
-        assert_eq!(next_chunk(1000, 100.0, 200), 2000, "twice too fast: double");
-        assert_eq!(next_chunk(1000, 400.0, 200), 500, "twice too slow: halve");
+        assert_eq!(next_chunk(1000, 10.0, 200), 2000, "twice too fast: double");
+        assert_eq!(next_chunk(1000, 2.5, 200), 500, "twice too slow: halve");
+        assert_eq!(next_chunk(1000, 0.1, 200), 500, "at most halves per step");
         assert_eq!(
-            next_chunk(1000, 10_000.0, 200),
-            500,
-            "at most halves per step"
+            next_chunk(1000, 1000.0, 200),
+            2000,
+            "at most doubles per step"
         );
-        assert_eq!(next_chunk(1000, 1.0, 200), 2000, "at most doubles per step");
-        assert_eq!(next_chunk(1000, 250.0, 200), 800);
-        assert_eq!(next_chunk(15, 10_000.0, 200), MIN_CHUNK);
-        assert_eq!(next_chunk(40_000, 1.0, 200), MAX_CHUNK);
+        assert_eq!(next_chunk(1000, 4.0, 200), 800);
+        assert_eq!(next_chunk(15, 0.0015, 200), MIN_CHUNK);
+        assert_eq!(
+            next_chunk(4000, 30.0, 80),
+            2400,
+            "sized by the rate of the chunk measured, not the current size"
+        );
+        assert_eq!(smoothed_rate(None, 1000, 100.0), Some(10.0));
+        assert_eq!(smoothed_rate(Some(10.0), 3000, 100.0), Some(20.0));
+        assert_eq!(smoothed_rate(Some(10.0), 3000, 0.0), Some(10.0));
+        assert_eq!(next_chunk(40_000, 40000.0, 200), MAX_CHUNK);
     }
 
     #[test]

@@ -1,22 +1,22 @@
 //! Runs a job: keyset chunks, each applied in its own transaction on the
-//! target (rolled back in a dry-run), the keys it created recorded in the
-//! console before the target commits, the checkpoint stored after; transient
-//! failures retried with back-off; a chunk that keeps failing split until the
-//! failing keys are isolated; throttled and adaptively sized; held while
-//! its window is closed or its target unhealthy (`hold.rs`). Undo and
-//! verify runs are in `undo.rs` and `verify.rs`.
+//! target (`apply.rs`: rolled back in a dry-run, the keys it created
+//! recorded in the console before the target commits, failing keys
+//! isolated), the checkpoint stored after; the next chunk's bounds read
+//! while a chunk applies; throttled and sized to hold the target's locks
+//! about `target_chunk_ms`; held while its window is closed or its target
+//! unhealthy (`hold.rs`). Undo and verify runs are in `undo.rs` and
+//! `verify.rs`.
 use std::sync::Arc;
 use std::time::Instant;
 
-use app::dto::StoreBackend;
 use serde_json::{json, Value};
-use sqlx::Executor;
 
+use super::chunk::{ApplyError, ChunkTimes};
 use super::control::Control;
-use super::created;
-use super::error::{is_lock_timeout, is_transient, one_line, with_retries, BackfillError};
+use super::error::{one_line, with_retries, BackfillError};
 use super::job::{ErrorPolicy, Job};
-use super::pace::{next_chunk, pause_after};
+use super::pace::{next_chunk, pause_after, smoothed_rate};
+pub use super::runs::Outcome;
 use super::runs::{self, Mode, Run, RunStatus};
 use super::target::Target;
 use crate::audit::{self, Actor, ClientInfo};
@@ -32,7 +32,10 @@ pub struct ChunkReport {
     pub keys: usize,
     pub created: i64,
     pub errors: i64,
+    /// How long the chunk held the target's locks.
     pub elapsed_ms: f64,
+    /// Where its time went (zeros where a step did not happen).
+    pub times: ChunkTimes,
     pub chunk_size: i64,
     pub processed: i64,
     pub total_estimate: Option<i64>,
@@ -45,26 +48,6 @@ impl ChunkReport {
         (self.rows_per_sec > 0.0)
             .then(|| (total - self.processed).max(0) as f64 / self.rows_per_sec)
     }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
-    Done,
-    Paused(String),
-    Cancelled,
-    Failed(String),
-}
-
-enum ApplyError {
-    /// The rows themselves fail (a constraint, bad data): split to isolate.
-    Data(String),
-    /// Retries did not cure it: stop, resumable.
-    Gave(String),
-    /// A lock held elsewhere blocked the chunk past `lock_timeout`, in a job
-    /// with a throttle: wait and try again, however long it takes.
-    Locked(String),
-    /// The console's own store failed: stop.
-    Console(crate::db::StoreError),
 }
 
 pub struct Runner {
@@ -134,27 +117,21 @@ impl Runner {
         Ok(())
     }
 
-    /// The next chunk's last key and size (`None` when no key is left).
-    async fn fetch_bounds(
+    /// The next chunk's first and last key and its number of keys (`None`
+    /// when no key is left).
+    async fn fetch_bounds(&self, after: i64, limit: i64) -> Result<Bounds, BackfillError> {
+        let t = Instant::now();
+        let bounds = read_bounds(&self.target.read_pool, &self.job.bounds, after, limit)
+            .await
+            .map_err(|e| self.read_error(after, &e))?;
+        Ok((bounds, t.elapsed().as_secs_f64() * 1e3))
+    }
+
+    pub(super) async fn fetch_keys(
         &self,
         after: i64,
         limit: i64,
-    ) -> Result<Option<(i64, i64)>, BackfillError> {
-        let bounds = with_retries(|| {
-            sqlx::query_as::<_, (Option<i64>, i64)>(&self.job.bounds)
-                .bind(after)
-                .bind(limit)
-                .fetch_one(&self.target.read_pool)
-        })
-        .await
-        .map_err(|e| self.read_error(after, &e))?;
-        Ok(match bounds {
-            (Some(last), n) if n > 0 => Some((last, n)),
-            _ => None,
-        })
-    }
-
-    async fn fetch_keys(&self, after: i64, limit: i64) -> Result<Vec<i64>, BackfillError> {
+    ) -> Result<Vec<i64>, BackfillError> {
         with_retries(|| {
             sqlx::query_scalar::<_, i64>(&self.job.select)
                 .bind(after)
@@ -165,77 +142,22 @@ impl Runner {
         .map_err(|e| self.read_error(after, &e))
     }
 
+    /// How many ranges a chunk of `count` keys is cut in (`apply.rs`): one
+    /// until the run meets a failing row, then enough that about one range
+    /// in five holds one at the rate seen so far (at most 32, leaving a
+    /// transaction savepoints to isolate with).
+    fn parts(&self, count: i64) -> usize {
+        if self.job.policy != ErrorPolicy::Skip || self.run.errors == 0 || self.run.processed == 0 {
+            return 1;
+        }
+        let expected = count as f64 * self.run.errors as f64 / self.run.processed as f64;
+        (expected * 5.0).ceil().clamp(1.0, 32.0) as usize
+    }
+
     fn read_error(&self, after: i64, e: &sqlx::Error) -> BackfillError {
         BackfillError::Target {
             target: self.target.name.clone(),
             message: format!("reading keys after {after}: {}", one_line(e)),
-        }
-    }
-
-    /// Applies `after < key <= last` once, in a transaction with timeouts.
-    /// The outer error is the target's; the inner one the console's (the
-    /// created keys could not be recorded, so the chunk was not committed).
-    async fn apply_once(
-        &self,
-        after: i64,
-        last: i64,
-        dry_run: bool,
-    ) -> Result<Result<Vec<i64>, crate::db::StoreError>, sqlx::Error> {
-        let mut tx = self.target.pool.begin().await?;
-        if self.target.backend() == StoreBackend::Postgres {
-            tx.execute(super::target::timeouts(super::target::READ_LIMIT).as_str())
-                .await?;
-        }
-        let created: Vec<i64> = if self.target.backend() == StoreBackend::Postgres {
-            // The created keys come back as one text value, not a row each
-            // (decoding rows one by one cost more than the insert itself).
-            let listed: String = sqlx::query_scalar(&self.job.apply_listing_keys)
-                .bind(after)
-                .bind(last)
-                .fetch_one(&mut *tx)
-                .await?;
-            listed.split(',').filter_map(|k| k.parse().ok()).collect()
-        } else {
-            sqlx::query_scalar(&self.job.apply)
-                .bind(after)
-                .bind(last)
-                .fetch_all(&mut *tx)
-                .await?
-        };
-        if dry_run {
-            tx.rollback().await?;
-        } else {
-            if let Err(e) = created::record_created(&self.store, &self.run.id, &created).await {
-                return Ok(Err(e));
-            }
-            tx.commit().await?;
-        }
-        Ok(Ok(created))
-    }
-
-    async fn apply(&self, after: i64, last: i64, dry_run: bool) -> Result<Vec<i64>, ApplyError> {
-        if !self.job.throttle.is_empty() {
-            match self.apply_once(after, last, dry_run).await {
-                Ok(Ok(created)) => return Ok(created),
-                Ok(Err(console)) => return Err(ApplyError::Console(console)),
-                Err(e) if is_lock_timeout(&e) => {
-                    return Err(ApplyError::Locked(format!(
-                    "keys {after}..={last} waited too long for a lock held by another session: {}",
-                    one_line(&e)
-                )))
-                }
-                // Anything else: the usual retries.
-                Err(_) => {}
-            }
-        }
-        match with_retries(|| self.apply_once(after, last, dry_run)).await {
-            Ok(Ok(created)) => Ok(created),
-            Ok(Err(console)) => Err(ApplyError::Console(console)),
-            Err(e) if is_transient(&e) => Err(ApplyError::Gave(format!(
-                "keys {after}..={last}: still failing after retries: {}",
-                one_line(&e)
-            ))),
-            Err(e) => Err(ApplyError::Data(one_line(&e))),
         }
     }
 
@@ -249,11 +171,16 @@ impl Runner {
         let started = Instant::now();
         let processed_at_start = self.run.processed;
         let mut index = 0u64;
+        let mut prefetch: Option<(i64, i64, Prefetch)> = None;
+        // Keys a millisecond of lock hold, smoothed over the chunks so far:
+        // sizes the chunk after next.
+        let mut pace: Option<f64> = None;
         loop {
             let (chunk, rate) = self.control.take_tune();
             if let Some(c) = chunk {
                 self.run.chunk_size = c;
                 self.job.fixed_chunk = true;
+                pace = None;
             }
             if let Some(r) = rate {
                 self.run.max_rows_per_sec = r;
@@ -267,8 +194,23 @@ impl Runner {
                 return Ok(outcome);
             }
             let after = self.run.last_key.unwrap_or(i64::MIN);
-            let bounds = match self.fetch_bounds(after, self.run.chunk_size).await {
-                Ok(b) => b,
+            let size = self.run.chunk_size;
+            // The bounds read while the chunk before applied, if they are
+            // for this chunk and size; else read now.
+            let read = match prefetch.take() {
+                Some((from, limit, handle)) if from == after && limit == size => handle
+                    .await
+                    .unwrap_or_else(|e| Err(sqlx::Error::Protocol(e.to_string())))
+                    .map_err(|e| self.read_error(after, &e)),
+                _ => self.fetch_bounds(after, size).await,
+            };
+            let ((first, last, count), bounds_ms) = match read {
+                Ok((Some(b), ms)) => (b, ms),
+                Ok((None, _)) => {
+                    let result = json!({ "created": self.run.created, "errors": self.run.errors, "dry_run": dry_run });
+                    self.finish(RunStatus::Done, result).await?;
+                    return Ok(Outcome::Done);
+                }
                 Err(e) => {
                     let reason = e.to_string();
                     self.finish(RunStatus::Paused, json!({ "reason": reason }))
@@ -276,108 +218,78 @@ impl Runner {
                     return Ok(Outcome::Paused(reason));
                 }
             };
-            let Some((last, count)) = bounds else {
-                let result = json!({ "created": self.run.created, "errors": self.run.errors, "dry_run": dry_run });
-                self.finish(RunStatus::Done, result).await?;
-                return Ok(Outcome::Done);
-            };
-            let t0 = Instant::now();
-            let mut created = 0i64;
-            let mut errors = 0i64;
-            // Ranges to apply: (after, last, the keys when known).
-            let mut stack: Vec<(i64, i64, Option<Vec<i64>>)> = vec![(after, last, None)];
-            while let Some((lo, hi, known)) = stack.pop() {
-                match self.apply(lo, hi, dry_run).await {
-                    Ok(c) => created += c.len() as i64,
-                    Err(ApplyError::Console(e)) => return Err(e.into()),
-                    Err(ApplyError::Locked(why)) => {
-                        stack.push((lo, hi, known));
-                        if let Some(outcome) = self.blocked(why).await? {
-                            return Ok(outcome);
-                        }
-                    }
-                    Err(ApplyError::Gave(reason)) => {
-                        self.finish(RunStatus::Paused, json!({ "reason": reason }))
-                            .await?;
-                        return Ok(Outcome::Paused(reason));
-                    }
-                    Err(ApplyError::Data(msg)) => {
-                        // Only a failing range needs its keys: to name and split them.
-                        let part = match known {
-                            Some(keys) => keys,
-                            None => self
-                                .fetch_keys(lo, count)
-                                .await?
-                                .into_iter()
-                                .filter(|k| *k <= hi)
-                                .collect(),
-                        };
-                        if part.is_empty() {
-                            return Err(BackfillError::Invalid(format!(
-                                "keys {lo}..={hi} failed ({msg}) but the keyset query finds none of them"
-                            )));
-                        }
-                        match self.job.policy {
-                            ErrorPolicy::Pause => {
-                                runs::record_error(&self.store, &self.run.id, part[0], &msg)
-                                    .await?;
-                                self.run.errors += 1;
-                                let reason = format!("keys {}..={hi} failed: {msg}", part[0]);
-                                self.finish(RunStatus::Paused, json!({ "reason": reason }))
-                                    .await?;
-                                return Ok(Outcome::Paused(reason));
-                            }
-                            ErrorPolicy::Rollback => {
-                                runs::record_error(&self.store, &self.run.id, part[0], &msg)
-                                    .await?;
-                                self.run.errors += 1;
-                                let undo = !dry_run && self.job.undo.is_some();
-                                let reason = format!(
-                                    "keys {}..={hi} failed: {msg}; {}",
-                                    part[0],
-                                    if undo {
-                                        "what the run created is being undone"
-                                    } else {
-                                        "the job has no undo statement: nothing was undone"
-                                    }
-                                );
-                                self.finish(RunStatus::Failed, json!({ "reason": reason }))
-                                    .await?;
-                                if undo {
-                                    self.roll_back().await?;
-                                }
-                                return Ok(Outcome::Failed(reason));
-                            }
-                            ErrorPolicy::Skip if part.len() == 1 => {
-                                runs::record_error(&self.store, &self.run.id, part[0], &msg)
-                                    .await?;
-                                errors += 1;
-                            }
-                            ErrorPolicy::Skip => {
-                                let mid = part.len() / 2;
-                                let (left, right) = part.split_at(mid);
-                                let split = left[left.len() - 1];
-                                // Left first: the stack pops the last pushed.
-                                stack.push((split, hi, Some(right.to_vec())));
-                                stack.push((lo, split, Some(left.to_vec())));
-                            }
-                        }
-                    }
+            // The size after this chunk, from the last chunk's pace, so the
+            // next chunk's bounds can be read while this one applies.
+            if !self.job.fixed_chunk {
+                if let Some(rate) = pace {
+                    self.run.chunk_size = next_chunk(size, rate, self.job.target_chunk_ms);
                 }
             }
+            prefetch = Some((
+                last,
+                self.run.chunk_size,
+                tokio::spawn(read_bounds_timed(
+                    self.target.read_pool.clone(),
+                    self.job.bounds.clone(),
+                    last,
+                    self.run.chunk_size,
+                )),
+            ));
+            let applied = match self
+                .apply_chunk((after, first, last, count), self.parts(count), dry_run)
+                .await
+            {
+                Ok(applied) => applied,
+                Err(ApplyError::Stop(e)) => return Err(e),
+                Err(ApplyError::Ended(outcome)) => return Ok(outcome),
+                Err(ApplyError::Gave(reason)) => {
+                    self.finish(RunStatus::Paused, json!({ "reason": reason }))
+                        .await?;
+                    return Ok(Outcome::Paused(reason));
+                }
+                Err(ApplyError::Data { first, message }) => {
+                    runs::record_error(&self.store, &self.run.id, first, &message).await?;
+                    self.run.errors += 1;
+                    let failed = format!("keys {first}..={last} failed: {message}");
+                    return if self.job.policy == ErrorPolicy::Rollback {
+                        let undo = !dry_run && self.job.undo.is_some();
+                        let reason = format!(
+                            "{failed}; {}",
+                            if undo {
+                                "what the run created is being undone"
+                            } else {
+                                "the job has no undo statement: nothing was undone"
+                            }
+                        );
+                        self.finish(RunStatus::Failed, json!({ "reason": reason }))
+                            .await?;
+                        if undo {
+                            self.roll_back().await?;
+                        }
+                        Ok(Outcome::Failed(reason))
+                    } else {
+                        self.finish(RunStatus::Paused, json!({ "reason": failed }))
+                            .await?;
+                        Ok(Outcome::Paused(failed))
+                    };
+                }
+            };
+            for (key, message) in &applied.failed {
+                runs::record_error(&self.store, &self.run.id, *key, message).await?;
+            }
             self.unblocked().await?;
-            let elapsed = t0.elapsed();
+            let mut times = applied.times;
+            times.bounds_ms = bounds_ms;
+            let (created, errors) = (applied.created, applied.failed.len() as i64);
+            pace = smoothed_rate(pace, count, times.hold_ms);
             self.run.last_key = Some(last);
             self.run.processed += count;
             self.run.created += created;
             self.run.errors += errors;
             self.run.skipped = self.run.processed - self.run.created - self.run.errors;
-            let size = self.run.chunk_size;
-            if !self.job.fixed_chunk {
-                self.run.chunk_size =
-                    next_chunk(size, elapsed.as_secs_f64() * 1e3, self.job.target_chunk_ms);
-            }
+            let t = Instant::now();
             runs::checkpoint(&self.store, &self.run).await?;
+            times.checkpoint_ms = t.elapsed().as_secs_f64() * 1e3;
             if let Some((m, plan)) = &self.metrics {
                 let skipped = count - created - errors;
                 let made = if dry_run { "would_create" } else { "created" };
@@ -385,7 +297,7 @@ impl Runner {
                     plan,
                     &self.job.name,
                     [(made, created), ("skipped", skipped), ("error", errors)],
-                    elapsed.as_secs_f64(),
+                    &times,
                 );
             }
             index += 1;
@@ -397,7 +309,8 @@ impl Runner {
                 keys: count as usize,
                 created,
                 errors,
-                elapsed_ms: elapsed.as_secs_f64() * 1e3,
+                elapsed_ms: times.hold_ms,
+                times,
                 chunk_size: size,
                 processed: self.run.processed,
                 total_estimate: self.run.total_estimate,
@@ -419,10 +332,51 @@ impl Runner {
                     return Ok(Outcome::Paused(reason));
                 }
             }
-            let wait = pause_after(count, elapsed, self.run.max_rows_per_sec, self.job.pause_ms);
+            let wait = pause_after(
+                count,
+                std::time::Duration::from_secs_f64(times.hold_ms / 1e3),
+                self.run.max_rows_per_sec,
+                self.job.pause_ms,
+            );
             if !wait.is_zero() {
                 tokio::time::sleep(wait).await;
             }
         }
     }
+}
+
+/// A chunk's bounds: its first key, last key and number of keys.
+type Bounds = (Option<(i64, i64, i64)>, f64);
+type Prefetch = tokio::task::JoinHandle<Result<Bounds, sqlx::Error>>;
+
+/// Reads the bounds of the chunk after `after` of at most `limit` keys.
+async fn read_bounds(
+    pool: &sqlx::AnyPool,
+    sql: &str,
+    after: i64,
+    limit: i64,
+) -> Result<Option<(i64, i64, i64)>, sqlx::Error> {
+    let row = with_retries(|| {
+        sqlx::query_as::<_, (Option<i64>, Option<i64>, i64)>(sql)
+            .bind(after)
+            .bind(limit)
+            .fetch_one(pool)
+    })
+    .await?;
+    Ok(match row {
+        (Some(first), Some(last), n) if n > 0 => Some((first, last, n)),
+        _ => None,
+    })
+}
+
+/// `read_bounds` on its own task, timed: the next chunk's, while one applies.
+async fn read_bounds_timed(
+    pool: sqlx::AnyPool,
+    sql: String,
+    after: i64,
+    limit: i64,
+) -> Result<Bounds, sqlx::Error> {
+    let t = Instant::now();
+    let bounds = read_bounds(&pool, &sql, after, limit).await?;
+    Ok((bounds, t.elapsed().as_secs_f64() * 1e3))
 }

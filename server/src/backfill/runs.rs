@@ -17,6 +17,15 @@ fn decode_status(text: &str) -> Result<RunStatus, sqlx::Error> {
     })
 }
 
+/// How a run (or the part of it this process drove) ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Done,
+    Paused(String),
+    Cancelled,
+    Failed(String),
+}
+
 #[derive(Debug, Clone)]
 pub struct Run {
     pub id: String,

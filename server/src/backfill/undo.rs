@@ -114,6 +114,7 @@ impl Runner {
                 created: removed,
                 errors: 0,
                 elapsed_ms: t0.elapsed().as_secs_f64() * 1e3,
+                times: Default::default(),
                 chunk_size: self.run.chunk_size,
                 processed: self.run.processed,
                 total_estimate: None,

@@ -104,8 +104,17 @@ fn print_chunk(r: &ChunkReport) {
         .eta_secs()
         .map(|s| format!(" · ETA {s:.0} s"))
         .unwrap_or_default();
+    let t = &r.times;
+    let steps = if t.hold_ms > 0.0 {
+        format!(
+            " (statement {:.1}, record {:.1}, commit {:.1}; bounds {:.1} beside, checkpoint {:.1} after)",
+            t.statement_ms, t.record_ms, t.commit_ms, t.bounds_ms, t.checkpoint_ms
+        )
+    } else {
+        String::new()
+    };
     println!(
-        "chunk {}: keys {}..={} ({} keys) created {} errors {} in {:.0} ms · {}{}{} · {:.0} rows/s{}",
+        "chunk {}: keys {}..={} ({} keys) created {} errors {} in {:.0} ms{steps} · {}{}{} · {:.0} rows/s{}",
         r.index,
         r.after_key.map_or("start".to_string(), |k| (k + 1).to_string()),
         r.last_key,
