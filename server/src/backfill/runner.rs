@@ -117,14 +117,17 @@ impl Runner {
         Ok(())
     }
 
-    /// The next chunk's first and last key and its number of keys (`None`
-    /// when no key is left).
+    /// The bounds of the chunk after `after` of at most `limit` keys, read
+    /// now (when none were read while the chunk before applied).
     async fn fetch_bounds(&self, after: i64, limit: i64) -> Result<Bounds, BackfillError> {
-        let t = Instant::now();
-        let bounds = read_bounds(&self.target.read_pool, &self.job.bounds, after, limit)
-            .await
-            .map_err(|e| self.read_error(after, &e))?;
-        Ok((bounds, t.elapsed().as_secs_f64() * 1e3))
+        read_bounds(
+            self.target.read_pool.clone(),
+            self.job.bounds.clone(),
+            after,
+            limit,
+        )
+        .await
+        .map_err(|e| self.read_error(after, &e))
     }
 
     pub(super) async fn fetch_keys(
@@ -228,7 +231,7 @@ impl Runner {
             prefetch = Some((
                 last,
                 self.run.chunk_size,
-                tokio::spawn(read_bounds_timed(
+                tokio::spawn(read_bounds(
                     self.target.read_pool.clone(),
                     self.job.bounds.clone(),
                     last,
@@ -345,38 +348,31 @@ impl Runner {
     }
 }
 
-/// A chunk's bounds: its first key, last key and number of keys.
+/// A chunk's bounds — its first key, last key and number of keys (`None`
+/// when no key is left) — and how long reading them took (ms).
 type Bounds = (Option<(i64, i64, i64)>, f64);
 type Prefetch = tokio::task::JoinHandle<Result<Bounds, sqlx::Error>>;
 
-/// Reads the bounds of the chunk after `after` of at most `limit` keys.
+/// Reads the bounds of the chunk after `after` of at most `limit` keys,
+/// timed; owned arguments, so the next chunk's can be read on a task of
+/// its own while one applies.
 async fn read_bounds(
-    pool: &sqlx::AnyPool,
-    sql: &str,
-    after: i64,
-    limit: i64,
-) -> Result<Option<(i64, i64, i64)>, sqlx::Error> {
-    let row = with_retries(|| {
-        sqlx::query_as::<_, (Option<i64>, Option<i64>, i64)>(sql)
-            .bind(after)
-            .bind(limit)
-            .fetch_one(pool)
-    })
-    .await?;
-    Ok(match row {
-        (Some(first), Some(last), n) if n > 0 => Some((first, last, n)),
-        _ => None,
-    })
-}
-
-/// `read_bounds` on its own task, timed: the next chunk's, while one applies.
-async fn read_bounds_timed(
     pool: sqlx::AnyPool,
     sql: String,
     after: i64,
     limit: i64,
 ) -> Result<Bounds, sqlx::Error> {
     let t = Instant::now();
-    let bounds = read_bounds(&pool, &sql, after, limit).await?;
+    let row = with_retries(|| {
+        sqlx::query_as::<_, (Option<i64>, Option<i64>, i64)>(&sql)
+            .bind(after)
+            .bind(limit)
+            .fetch_one(&pool)
+    })
+    .await?;
+    let bounds = match row {
+        (Some(first), Some(last), n) if n > 0 => Some((first, last, n)),
+        _ => None,
+    };
     Ok((bounds, t.elapsed().as_secs_f64() * 1e3))
 }
